@@ -1,0 +1,1 @@
+"""The one wiring root: builds adapters from settings and hands them to the entrypoints."""

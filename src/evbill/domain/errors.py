@@ -1,0 +1,73 @@
+"""The domain's small error vocabulary.
+
+Every error has a stable ``code`` that the edges map to their own language (an exit status and a plain
+message in the CLI, ``application/problem+json`` in the API, a CallError in OCPP). Validation never
+stops at the first problem: it collects every one, each with the path of the offending field, e.g.::
+
+    InvalidInput("tariff is invalid", problems=(
+        Problem("$.elements[0].price_components[0].step_size", "must be a positive integer"),
+        Problem("$.currency", "'EURO' is not an ISO 4217 currency code"),
+    ))
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong (or suspicious) with an input, located by a JSONPath-like ``path``."""
+
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.severity.value}: {self.path}: {self.message}"
+
+
+class DomainError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    """Input failed validation; ``problems`` lists every problem found, not only the first."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  {problem}" for problem in self.problems)]
+        return "\n".join(lines)
+
+
+class CurrencyMismatch(DomainError):
+    """Two amounts in different currencies were combined, or a CDR does not match its tariff."""
+
+    code = "currency_mismatch"
+
+
+class UnknownCurrency(DomainError):
+    code = "unknown_currency"
+
+
+class MeterDataError(DomainError):
+    """Meter data that cannot be turned into charging periods (e.g. no usable samples)."""
+
+    code = "meter_data_error"

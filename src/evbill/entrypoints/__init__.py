@@ -1,0 +1,1 @@
+"""Ways into evbill: the command line (and later the API and jobs)."""

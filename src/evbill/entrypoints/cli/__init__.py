@@ -1,0 +1,1 @@
+"""The ``evbill`` command line: one sub-app per area."""
