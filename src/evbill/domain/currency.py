@@ -14,9 +14,7 @@ from decimal import Decimal
 from evbill.domain.errors import UnknownCurrency
 
 # Active ISO 4217 codes whose minor unit is not 2 (list of 2025; funds codes included).
-_EXPONENT_0 = frozenset(
-    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
-)
+_EXPONENT_0 = frozenset("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split())
 _EXPONENT_3 = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 _EXPONENT_4 = frozenset("CLF UYW".split())
 _EXPONENT_2 = frozenset(
@@ -39,9 +37,7 @@ _EXPONENTS: dict[str, int] = {
 }
 
 # The quantum of one minor unit, per currency: Decimal("0.01") for EUR.
-_MINOR_UNIT: dict[str, Decimal] = {
-    code: Decimal(1).scaleb(-places) for code, places in _EXPONENTS.items()
-}
+_MINOR_UNIT: dict[str, Decimal] = {code: Decimal(1).scaleb(-places) for code, places in _EXPONENTS.items()}
 
 
 def is_known(code: str) -> bool:

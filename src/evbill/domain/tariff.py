@@ -117,11 +117,7 @@ class Restrictions:
     @property
     def has_time_of_week(self) -> bool:
         """Whether the element depends on the local time of day or the day of the week."""
-        return (
-            self.start_minute is not None
-            or self.end_minute is not None
-            or self.days_of_week is not None
-        )
+        return self.start_minute is not None or self.end_minute is not None or self.days_of_week is not None
 
     def matches_minute_of_day(self, minute: int) -> bool:
         start, end = self.start_minute, self.end_minute

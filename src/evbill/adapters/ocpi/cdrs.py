@@ -1,0 +1,257 @@
+"""OCPI 2.2.1 CDRs in and out: a CDR document becomes ``SessionUsage``; a rated session becomes a priced CDR.
+
+Reading (``parse_cdr``) keeps the measured volumes exact (kWh -> Wh, hours -> seconds as ``Decimal``)
+and reports every problem with its path: a missing field, a period that starts before the previous
+one or after the session's end, a negative volume, a dimension given twice, an unknown currency.
+Session-only dimensions (CURRENT, POWER, ...) are accepted: an average POWER or CURRENT stands in for
+a missing MIN/MAX value; the others are ignored.
+
+Writing (``render_priced_cdr``) returns the input document with every ``total_*`` field filled from
+the rating, rounded once to the currency's minor unit with the operator's rounding mode, and the
+tariff used in ``tariffs``. Quantities (kWh, hours) use OCPI's 4 decimals. ``incl_vat`` is given when
+VAT applies to any component of the session, as OCPI's Price class says.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from evbill.adapters.ocpi.common import ocpi_number, parse_datetime
+from evbill.domain import currency as currencies
+from evbill.domain.errors import InvalidInput, Problem, Severity
+from evbill.domain.money import RoundingMode, round_to_minor_units, to_decimal
+from evbill.domain.rating import Cost, RatedSession
+from evbill.domain.usage import ChargingPeriod, SessionUsage
+
+WH_PER_KWH = Decimal(1000)
+SECONDS_PER_HOUR = Decimal(3600)
+
+
+class CdrDimensionType(enum.StrEnum):
+    CURRENT = "CURRENT"
+    ENERGY = "ENERGY"
+    ENERGY_EXPORT = "ENERGY_EXPORT"
+    ENERGY_IMPORT = "ENERGY_IMPORT"
+    MAX_CURRENT = "MAX_CURRENT"
+    MIN_CURRENT = "MIN_CURRENT"
+    MAX_POWER = "MAX_POWER"
+    MIN_POWER = "MIN_POWER"
+    PARKING_TIME = "PARKING_TIME"
+    POWER = "POWER"
+    RESERVATION_TIME = "RESERVATION_TIME"
+    STATE_OF_CHARGE = "STATE_OF_CHARGE"
+    TIME = "TIME"
+
+
+_KNOWN_DIMENSIONS = frozenset(CdrDimensionType)
+_ALLOWED_DIMENSIONS = ", ".join(CdrDimensionType)
+
+# The ChargingPeriod field each dimension fills, and the factor from OCPI's unit to evbill's.
+_FIELDS: dict[str, tuple[str, Decimal]] = {
+    "ENERGY": ("energy_wh", WH_PER_KWH),
+    "TIME": ("charging_s", SECONDS_PER_HOUR),
+    "PARKING_TIME": ("parking_s", SECONDS_PER_HOUR),
+    "RESERVATION_TIME": ("reservation_s", SECONDS_PER_HOUR),
+    "MIN_CURRENT": ("min_current", Decimal(1)),
+    "MAX_CURRENT": ("max_current", Decimal(1)),
+    "MIN_POWER": ("min_power", Decimal(1)),
+    "MAX_POWER": ("max_power", Decimal(1)),
+    "CURRENT": ("current", Decimal(1)),
+    "POWER": ("power", Decimal(1)),
+}
+_MAY_BE_NEGATIVE = frozenset({"MIN_CURRENT", "MIN_POWER", "CURRENT", "POWER"})
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCdr:
+    usage: SessionUsage
+    warnings: tuple[Problem, ...]
+
+
+def parse_cdr(document: object) -> ParsedCdr:
+    """Read an OCPI CDR (decoded JSON) into ``SessionUsage``; InvalidInput lists every problem."""
+    problems: list[Problem] = []
+    if not isinstance(document, Mapping):
+        raise InvalidInput("CDR is invalid", (Problem("$", "must be a JSON object"),))
+    start = _datetime(document, "start_date_time", problems)
+    end = _datetime(document, "end_date_time", problems)
+    currency = document.get("currency")
+    if not isinstance(currency, str) or not currencies.is_known(currency):
+        problems.append(Problem("$.currency", f"{currency!r} is not an ISO 4217 currency code"))
+    periods = _periods(document.get("charging_periods"), problems)
+    if start is not None and end is not None:
+        if end < start:
+            problems.append(Problem("$.end_date_time", "is before start_date_time"))
+        _check_period_bounds(periods, start, end, problems)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise InvalidInput("CDR is invalid", tuple(problems))
+    cdr_id = document.get("id")
+    usage = SessionUsage(
+        start,  # type: ignore[arg-type]
+        end,  # type: ignore[arg-type]
+        currency,  # type: ignore[arg-type]
+        tuple(_close(periods, end)),  # type: ignore[arg-type]
+        cdr_id if isinstance(cdr_id, str) else "",
+    )
+    return ParsedCdr(usage, tuple(problems))
+
+
+def _datetime(document: Mapping[str, Any], name: str, problems: list[Problem]) -> datetime | None:
+    path = f"$.{name}"
+    if name not in document:
+        problems.append(Problem(path, "is required"))
+        return None
+    try:
+        return parse_datetime(document[name], path)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _periods(value: object, problems: list[Problem]) -> list[tuple[datetime, dict[str, Any]]]:
+    if not isinstance(value, list) or not value:
+        problems.append(Problem("$.charging_periods", "must be a non-empty list of charging periods"))
+        return []
+    periods = []
+    previous: datetime | None = None
+    for index, raw in enumerate(value):
+        path = f"$.charging_periods[{index}]"
+        if not isinstance(raw, Mapping):
+            problems.append(Problem(path, "must be an object"))
+            continue
+        start = _datetime_at(raw.get("start_date_time"), f"{path}.start_date_time", problems)
+        fields = _dimensions(raw.get("dimensions"), f"{path}.dimensions", problems)
+        tariff_id = raw.get("tariff_id")
+        fields["tariff_id"] = tariff_id if isinstance(tariff_id, str) else None
+        if start is None:
+            continue
+        if previous is not None and start <= previous:
+            problems.append(
+                Problem(f"{path}.start_date_time", "periods must be in time order, each after the last")
+            )
+        previous = start
+        periods.append((start, fields))
+    return periods
+
+
+def _datetime_at(value: object, path: str, problems: list[Problem]) -> datetime | None:
+    if value is None:
+        problems.append(Problem(path, "is required"))
+        return None
+    try:
+        return parse_datetime(value, path)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _dimensions(value: object, path: str, problems: list[Problem]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if not isinstance(value, list) or not value:
+        problems.append(Problem(path, "must be a non-empty list of dimensions"))
+        return fields
+    seen = set()
+    for index, raw in enumerate(value):
+        item = f"{path}[{index}]"
+        kind = raw.get("type") if isinstance(raw, Mapping) else None
+        if kind not in _KNOWN_DIMENSIONS:
+            problems.append(Problem(f"{item}.type", f"{kind!r} is not one of {_ALLOWED_DIMENSIONS}"))
+            continue
+        if kind in seen:
+            problems.append(Problem(f"{item}.type", f"dimension {kind} is given twice in this period"))
+            continue
+        seen.add(kind)
+        target = _FIELDS.get(kind)
+        if target is None:
+            continue  # ENERGY_IMPORT/EXPORT, STATE_OF_CHARGE: informative only
+        try:
+            volume = to_decimal(raw.get("volume"), path=f"{item}.volume")
+        except InvalidInput as error:
+            problems.extend(error.problems)
+            continue
+        if volume < 0 and kind not in _MAY_BE_NEGATIVE:
+            problems.append(Problem(f"{item}.volume", f"{kind} volume must not be negative, got {volume}"))
+            continue
+        name, factor = target
+        fields[name] = volume * factor
+    return fields
+
+
+def _check_period_bounds(
+    periods: list[tuple[datetime, dict[str, Any]]], start: datetime, end: datetime, problems: list[Problem]
+) -> None:
+    if not periods:
+        return
+    if periods[0][0] < start:
+        problems.append(
+            Problem("$.charging_periods[0].start_date_time", "is before the CDR's start_date_time")
+        )
+    if periods[-1][0] > end:
+        problems.append(
+            Problem(
+                f"$.charging_periods[{len(periods) - 1}].start_date_time",
+                "is after the CDR's end_date_time",
+            )
+        )
+
+
+def _close(periods: list[tuple[datetime, dict[str, Any]]], end: datetime) -> list[ChargingPeriod]:
+    """Each period ends where the next begins; the last ends with the session."""
+    closed = []
+    for position, (start, fields) in enumerate(periods):
+        period_end = periods[position + 1][0] if position + 1 < len(periods) else end
+        power = fields.pop("power", None)
+        current = fields.pop("current", None)
+        if power is not None:
+            fields.setdefault("min_power", power)
+            fields.setdefault("max_power", power)
+        if current is not None:
+            fields.setdefault("min_current", current)
+            fields.setdefault("max_current", current)
+        closed.append(ChargingPeriod(start, period_end, **fields))
+    return closed
+
+
+def render_priced_cdr(
+    document: Mapping[str, Any],
+    rated: RatedSession,
+    *,
+    tariff_document: Mapping[str, Any] | None = None,
+    rounding: RoundingMode = RoundingMode.HALF_UP,
+) -> dict[str, Any]:
+    """The input CDR with every total filled from ``rated``, rounded once per figure."""
+    currency = rated.currency
+    with_vat = any(line.vat is not None for line in rated.lines)
+
+    def price(cost: Cost) -> dict[str, Decimal]:
+        rendered = {"excl_vat": _settled(cost.excl_vat, currency, rounding)}
+        if with_vat:
+            rendered["incl_vat"] = _settled(cost.incl_vat, currency, rounding)
+        return rendered
+
+    priced = dict(document)
+    if tariff_document is not None:
+        priced["tariffs"] = [tariff_document]
+    priced.update(
+        total_cost=price(rated.total_cost),
+        total_fixed_cost=price(rated.total_fixed_cost),
+        total_energy=ocpi_number(rated.total_energy_wh / WH_PER_KWH),
+        total_energy_cost=price(rated.total_energy_cost),
+        total_time=ocpi_number(rated.total_time_s / SECONDS_PER_HOUR),
+        total_time_cost=price(rated.total_time_cost),
+        total_parking_time=ocpi_number(rated.total_parking_s / SECONDS_PER_HOUR),
+        total_parking_cost=price(rated.total_parking_cost),
+        total_reservation_cost=price(rated.total_reservation_cost),
+    )
+    return priced
+
+
+def _settled(amount: Decimal, currency: str, rounding: RoundingMode) -> Decimal:
+    places = currencies.exponent(currency)
+    return Decimal(round_to_minor_units(amount, currency, rounding)).scaleb(-places)

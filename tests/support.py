@@ -1,0 +1,95 @@
+"""Test helpers: write sessions the way the OCPI examples describe them.
+
+    session("2026-05-04 09:30", charge(minutes=165, amps=16), park(minutes=42), zone="Europe/Berlin")
+
+builds a ``SessionUsage`` of consecutive periods starting at a local time, with exact volumes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from evbill.adapters.ocpi.tariffs import parse_tariff
+from evbill.domain.rating import RatedSession, compile_tariff, rate
+from evbill.domain.tariff import Tariff
+from evbill.domain.usage import ChargingPeriod, SessionUsage
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO.parent / "shared" / "reference" / "ocpi-2.2.1" / "examples"
+
+
+def example_document(name: str) -> dict[str, object]:
+    return json.loads((EXAMPLES / name).read_text())  # type: ignore[no-any-return]
+
+
+def example_tariff(name: str) -> Tariff:
+    return parse_tariff(example_document(name)).tariff
+
+
+@dataclass(frozen=True)
+class Segment:
+    seconds: Decimal
+    energy_wh: Decimal | None = None
+    parking: bool = False
+    reservation: bool = False
+    amps: Decimal | None = None
+    kw: Decimal | None = None
+
+
+def _d(value: float | int | str | Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def charge(
+    *,
+    minutes: float | str = 0,
+    seconds: int = 0,
+    kwh: str | int | None = None,
+    amps: str | int | None = None,
+    kw: str | int | None = None,
+) -> Segment:
+    energy = None if kwh is None else Decimal(str(kwh)) * 1000
+    return Segment(Decimal(str(minutes)) * 60 + seconds, energy, amps=_d(amps), kw=_d(kw))
+
+
+def park(*, minutes: float | str = 0, seconds: int = 0) -> Segment:
+    return Segment(Decimal(str(minutes)) * 60 + seconds, Decimal(0), parking=True)
+
+
+def reserve(*, minutes: float | str) -> Segment:
+    return Segment(Decimal(str(minutes)) * 60, reservation=True)
+
+
+def session(
+    local_start: str, *segments: Segment, zone: str = "Europe/Amsterdam", currency: str = "EUR"
+) -> SessionUsage:
+    start = datetime.fromisoformat(local_start).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    moment = start
+    periods = []
+    for segment in segments:
+        end = moment + timedelta(seconds=float(segment.seconds))  # test fixture times are whole seconds
+        periods.append(
+            ChargingPeriod(
+                moment,
+                end,
+                energy_wh=None if segment.reservation else segment.energy_wh,
+                charging_s=None if segment.parking or segment.reservation else segment.seconds,
+                parking_s=segment.seconds if segment.parking else None,
+                reservation_s=segment.seconds if segment.reservation else None,
+                min_current=segment.amps,
+                max_current=segment.amps,
+                min_power=segment.kw,
+                max_power=segment.kw,
+            )
+        )
+        moment = end
+    return SessionUsage(start, moment, currency, tuple(periods))
+
+
+def price(tariff: Tariff, usage: SessionUsage, zone: str = "Europe/Amsterdam") -> RatedSession:
+    return rate(usage, compile_tariff(tariff, ZoneInfo(zone)))
