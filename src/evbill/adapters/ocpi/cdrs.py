@@ -15,9 +15,10 @@ VAT applies to any component of the session, as OCPI's Price class says.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -114,33 +115,67 @@ def _datetime(document: Mapping[str, Any], name: str, problems: list[Problem]) -
         return None
 
 
-def _periods(value: object, problems: list[Problem]) -> list[tuple[datetime, dict[str, Any]]]:
+# Field order of ChargingPeriod after start and end; the dimension table's names map into it.
+_PERIOD_FIELDS = (
+    "energy_wh", "charging_s", "parking_s", "reservation_s",
+    "min_current", "max_current", "min_power", "max_power",
+)  # fmt: skip
+_SLOT = {name: position for position, name in enumerate(_PERIOD_FIELDS)}
+_AVERAGE_SLOT = {"power": 8, "current": 9}  # averages kept after the ChargingPeriod fields
+_DIMENSION_SLOTS = {
+    kind: (_SLOT[name] if name in _SLOT else _AVERAGE_SLOT[name], factor)
+    for kind, (name, factor) in _FIELDS.items()
+}
+_INFORMATIVE = frozenset({"ENERGY_EXPORT", "ENERGY_IMPORT", "STATE_OF_CHARGE"})
+
+
+class _RawPeriod:
+    """A period being read: its start, its measured values in ChargingPeriod order, its tariff id."""
+
+    __slots__ = ("start", "values", "tariff_id")
+
+    def __init__(self, start: datetime, values: list[Decimal | None], tariff_id: str | None) -> None:
+        self.start = start
+        self.values = values
+        self.tariff_id = tariff_id
+
+
+def _periods(value: object, problems: list[Problem]) -> list[_RawPeriod]:
     if not isinstance(value, list) or not value:
         problems.append(Problem("$.charging_periods", "must be a non-empty list of charging periods"))
         return []
     periods = []
     previous: datetime | None = None
     for index, raw in enumerate(value):
-        path = f"$.charging_periods[{index}]"
-        if not isinstance(raw, Mapping):
-            problems.append(Problem(path, "must be an object"))
+        if not isinstance(raw, dict):
+            problems.append(Problem(f"$.charging_periods[{index}]", "must be an object"))
             continue
-        start = _datetime_at(raw.get("start_date_time"), f"{path}.start_date_time", problems)
-        fields = _dimensions(raw.get("dimensions"), f"{path}.dimensions", problems)
+        start = _period_start(raw.get("start_date_time"), index, problems)
+        values = _dimensions(raw.get("dimensions"), index, problems)
         tariff_id = raw.get("tariff_id")
-        fields["tariff_id"] = tariff_id if isinstance(tariff_id, str) else None
         if start is None:
             continue
         if previous is not None and start <= previous:
             problems.append(
-                Problem(f"{path}.start_date_time", "periods must be in time order, each after the last")
+                Problem(
+                    f"$.charging_periods[{index}].start_date_time",
+                    "periods must be in time order, each after the last",
+                )
             )
         previous = start
-        periods.append((start, fields))
+        periods.append(_RawPeriod(start, values, tariff_id if isinstance(tariff_id, str) else None))
     return periods
 
 
-def _datetime_at(value: object, path: str, problems: list[Problem]) -> datetime | None:
+def _period_start(value: object, index: int, problems: list[Problem]) -> datetime | None:
+    if type(value) is str:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    path = f"$.charging_periods[{index}].start_date_time"
     if value is None:
         problems.append(Problem(path, "is required"))
         return None
@@ -151,70 +186,89 @@ def _datetime_at(value: object, path: str, problems: list[Problem]) -> datetime 
         return None
 
 
-def _dimensions(value: object, path: str, problems: list[Problem]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
+def _dimensions(value: object, period: int, problems: list[Problem]) -> list[Decimal | None]:
+    """The period's values in ChargingPeriod field order, then average power and current."""
+    values: list[Decimal | None] = [None] * (len(_PERIOD_FIELDS) + 2)
     if not isinstance(value, list) or not value:
-        problems.append(Problem(path, "must be a non-empty list of dimensions"))
-        return fields
-    seen = set()
+        problems.append(Problem(f"$.charging_periods[{period}].dimensions", "must be a non-empty list"))
+        return values
+    seen: set[str] = set()
     for index, raw in enumerate(value):
-        item = f"{path}[{index}]"
-        kind = raw.get("type") if isinstance(raw, Mapping) else None
-        if kind not in _KNOWN_DIMENSIONS:
-            problems.append(Problem(f"{item}.type", f"{kind!r} is not one of {_ALLOWED_DIMENSIONS}"))
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind in seen or kind not in _KNOWN_DIMENSIONS:
+            problems.append(_dimension_problem(period, index, kind, kind in seen))
             continue
-        if kind in seen:
-            problems.append(Problem(f"{item}.type", f"dimension {kind} is given twice in this period"))
-            continue
-        seen.add(kind)
-        target = _FIELDS.get(kind)
-        if target is None:
+        seen.add(kind)  # type: ignore[arg-type]
+        slot = _DIMENSION_SLOTS.get(kind)  # type: ignore[arg-type]
+        if slot is None:
             continue  # ENERGY_IMPORT/EXPORT, STATE_OF_CHARGE: informative only
+        volume = _volume(raw.get("volume"), kind, period, index, problems)  # type: ignore[arg-type]
+        if volume is not None:
+            position, factor = slot
+            values[position] = volume * factor
+    return values
+
+
+def _dimension_problem(period: int, index: int, kind: object, repeated: bool) -> Problem:
+    path = f"$.charging_periods[{period}].dimensions[{index}].type"
+    if repeated:
+        return Problem(path, f"dimension {kind} is given twice in this period")
+    return Problem(path, f"{kind!r} is not one of {_ALLOWED_DIMENSIONS}")
+
+
+def _volume(value: object, kind: str, period: int, index: int, problems: list[Problem]) -> Decimal | None:
+    kind_of_value = type(value)
+    if kind_of_value is float and math.isfinite(value):  # type: ignore[arg-type]
+        volume = Decimal(repr(value))
+    elif kind_of_value is int:
+        volume = Decimal(value)  # type: ignore[arg-type]
+    else:
         try:
-            volume = to_decimal(raw.get("volume"), path=f"{item}.volume")
+            volume = to_decimal(value, path=f"$.charging_periods[{period}].dimensions[{index}].volume")
         except InvalidInput as error:
             problems.extend(error.problems)
-            continue
-        if volume < 0 and kind not in _MAY_BE_NEGATIVE:
-            problems.append(Problem(f"{item}.volume", f"{kind} volume must not be negative, got {volume}"))
-            continue
-        name, factor = target
-        fields[name] = volume * factor
-    return fields
+            return None
+    if volume < 0 and kind not in _MAY_BE_NEGATIVE:
+        path = f"$.charging_periods[{period}].dimensions[{index}].volume"
+        problems.append(Problem(path, f"{kind} volume must not be negative, got {volume}"))
+        return None
+    return volume
 
 
 def _check_period_bounds(
-    periods: list[tuple[datetime, dict[str, Any]]], start: datetime, end: datetime, problems: list[Problem]
+    periods: list[_RawPeriod], start: datetime, end: datetime, problems: list[Problem]
 ) -> None:
     if not periods:
         return
-    if periods[0][0] < start:
+    if periods[0].start < start:
         problems.append(
             Problem("$.charging_periods[0].start_date_time", "is before the CDR's start_date_time")
         )
-    if periods[-1][0] > end:
+    if periods[-1].start > end:
         problems.append(
             Problem(
-                f"$.charging_periods[{len(periods) - 1}].start_date_time",
-                "is after the CDR's end_date_time",
+                f"$.charging_periods[{len(periods) - 1}].start_date_time", "is after the CDR's end_date_time"
             )
         )
 
 
-def _close(periods: list[tuple[datetime, dict[str, Any]]], end: datetime) -> list[ChargingPeriod]:
-    """Each period ends where the next begins; the last ends with the session."""
+def _close(periods: list[_RawPeriod], end: datetime) -> list[ChargingPeriod]:
+    """Each period ends where the next begins; the last ends with the session.
+
+    An average POWER or CURRENT (session-only dimensions) stands in for a missing minimum/maximum.
+    """
     closed = []
-    for position, (start, fields) in enumerate(periods):
-        period_end = periods[position + 1][0] if position + 1 < len(periods) else end
-        power = fields.pop("power", None)
-        current = fields.pop("current", None)
+    for position, raw in enumerate(periods):
+        period_end = periods[position + 1].start if position + 1 < len(periods) else end
+        values = raw.values
+        power, current = values[8], values[9]
         if power is not None:
-            fields.setdefault("min_power", power)
-            fields.setdefault("max_power", power)
+            values[6] = power if values[6] is None else values[6]
+            values[7] = power if values[7] is None else values[7]
         if current is not None:
-            fields.setdefault("min_current", current)
-            fields.setdefault("max_current", current)
-        closed.append(ChargingPeriod(start, period_end, **fields))
+            values[4] = current if values[4] is None else values[4]
+            values[5] = current if values[5] is None else values[5]
+        closed.append(ChargingPeriod(raw.start, period_end, *values[:8], raw.tariff_id))
     return closed
 
 
