@@ -393,3 +393,10 @@ def test_billed_energy_is_the_total_rounded_up_to_the_last_step(energies):
         step = energy_lines[-1].step_size
         assert billed % step == 0
         assert measured <= billed < measured + step
+
+
+def test_end_time_00_00_without_start_time_means_until_the_end_of_the_day():
+    all_day = tariff(element(component(ENERGY, "0.20"), end_minute=0), element(component(ENERGY, "0.90")))
+    usage = session("2026-05-04 23:30", charge(minutes=29, kwh=1))
+
+    assert price(all_day, usage).lines[0].price == Decimal("0.20")

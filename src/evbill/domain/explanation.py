@@ -170,7 +170,9 @@ def _free_volumes(
                     _why_not(i, compiled, state, minute)
                     for i in _earlier_candidates(compiled, phase, dimension, None)
                 ]
-                reason = "; ".join(others) or f"the tariff has no {dimension.value} price"
+                if (phase, dimension) not in compiled.indexes:
+                    continue  # the tariff never prices this dimension: nothing to explain
+                reason = "; ".join(others) or "no element applies"
                 free.append(FreeVolume(index, dimension, volume, _unit(dimension), reason))
     return free
 
@@ -280,14 +282,15 @@ def _line_text(line: ExplainedLine, currency: str) -> str:
 def _quantity(volume: Decimal, dimension: TariffDimension) -> str:
     if dimension is TariffDimension.ENERGY:
         return f"{(volume / 1000).normalize():f} kWh"
-    seconds = int(volume)
+    # Shown to the second (OCPI hours have 4 decimals: 0.6667 h is 40 min 0.12 s); JSON keeps it exact.
+    seconds = int(volume.to_integral_value(rounding=ROUND_HALF_UP))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{hours} h"] if hours else []
     if minutes:
         parts.append(f"{minutes} min")
-    if secs or volume != seconds:
-        parts.append(f"{(volume - seconds + secs).normalize():f} s")
+    if secs:
+        parts.append(f"{secs} s")
     return " ".join(parts) or "0 s"
 
 

@@ -124,7 +124,8 @@ class Restrictions:
         if start is None and end is None:
             return True
         if start is None:
-            return minute < end  # type: ignore[operator]
+            # "To stop at end of the day use: 00:00" (OCPI): an end of 00:00 alone is the whole day.
+            return end == 0 or minute < end  # type: ignore[operator]
         if end is None:
             return minute >= start
         if start < end:

@@ -105,58 +105,68 @@ def period_states(usage: SessionUsage, compiled: CompiledTariff) -> list[tuple[P
 def restriction_checks(
     restrictions: Restrictions | None, state: PeriodState, minute_of_week: int
 ) -> list[tuple[str, bool]]:
-    """Each restriction of an element as (plain description with the measured value, holds?)."""
+    """Each restriction of an element as (plain sentence with the measured value, holds?).
+
+    The sentence reads true either way: "local time 16:20 is not within 17:00-21:00".
+    """
     if restrictions is None:
         return []
     r = restrictions
     period = state.period
+    checks: list[tuple[str, bool]] = []
+
+    def say(subject: str, holds: bool, predicate: str) -> None:
+        checks.append((f"{subject} {'is' if holds else 'is not'} {predicate}", holds))
+
     day = DayOfWeek.from_weekday(minute_of_week // MINUTES_PER_DAY)
     minute = minute_of_week % MINUTES_PER_DAY
-    checks: list[tuple[str, bool]] = []
     if r.start_minute is not None or r.end_minute is not None:
         window = f"{_clock(r.start_minute, '00:00')}-{_clock(r.end_minute, '24:00')}"
-        checks.append((f"local time {_clock(minute, '')} within {window}", r.matches_minute_of_day(minute)))
+        say(f"local time {_clock(minute, '')}", r.matches_minute_of_day(minute), f"within {window}")
     if r.days_of_week is not None:
         days = ", ".join(d.value for d in DayOfWeek if d in r.days_of_week)
-        checks.append((f"{day.value} is one of {days}", day in r.days_of_week))
+        say(day.value, day in r.days_of_week, f"one of {days}")
     local_date = state.local_date
     if r.start_date is not None:
-        checks.append(
-            (
-                f"date {local_date} on or after {r.start_date}",
-                local_date is not None and local_date >= r.start_date,
-            )
+        say(
+            f"date {local_date}",
+            local_date is not None and local_date >= r.start_date,
+            f"on or after {r.start_date}",
         )
     if r.end_date is not None:
-        checks.append(
-            (f"date {local_date} before {r.end_date}", local_date is not None and local_date < r.end_date)
-        )
+        say(f"date {local_date}", local_date is not None and local_date < r.end_date, f"before {r.end_date}")
     energy_kwh = state.energy_before_wh / WH_PER_KWH
     if r.min_kwh is not None:
-        checks.append((f"{energy_kwh} kWh charged before >= {r.min_kwh} kWh", energy_kwh >= r.min_kwh))
+        say(f"energy charged before ({energy_kwh} kWh)", energy_kwh >= r.min_kwh, f"at least {r.min_kwh} kWh")
     if r.max_kwh is not None:
-        checks.append((f"{energy_kwh} kWh charged before < {r.max_kwh} kWh", energy_kwh < r.max_kwh))
-    elapsed = int(state.duration_before.total_seconds())
+        say(f"energy charged before ({energy_kwh} kWh)", energy_kwh < r.max_kwh, f"below {r.max_kwh} kWh")
+    elapsed = state.duration_before
     if r.min_duration is not None:
-        checks.append((f"{elapsed} s into the session >= {r.min_duration} s", elapsed >= r.min_duration))
+        holds = elapsed >= timedelta(seconds=r.min_duration)
+        say(f"time into the session ({elapsed})", holds, f"at least {timedelta(seconds=r.min_duration)}")
     if r.max_duration is not None:
-        checks.append((f"{elapsed} s into the session < {r.max_duration} s", elapsed < r.max_duration))
+        holds = elapsed < timedelta(seconds=r.max_duration)
+        say(f"time into the session ({elapsed})", holds, f"below {timedelta(seconds=r.max_duration)}")
     for name, unit, low, high, minimum, maximum in (
         ("current", "A", period.min_current, period.max_current, r.min_current, r.max_current),
         ("power", "kW", period.min_power, period.max_power, r.min_power, r.max_power),
     ):
         if minimum is not None:
             value = low if low is not None else high
-            checks.append(
-                (f"{name} {_value(value, unit)} >= {minimum} {unit}", _in_range(low, high, minimum, None))
+            say(
+                f"{name} ({_value(value, unit)})",
+                _in_range(low, high, minimum, None),
+                f"at least {minimum} {unit}",
             )
         if maximum is not None:
             value = high if high is not None else low
-            checks.append(
-                (f"{name} {_value(value, unit)} < {maximum} {unit}", _in_range(low, high, None, maximum))
+            say(
+                f"{name} ({_value(value, unit)})",
+                _in_range(low, high, None, maximum),
+                f"below {maximum} {unit}",
             )
     if r.reservation is not None:
-        checks.append((f"reservation ({r.reservation.value})", period.reservation_s is not None))
+        say("the period", period.reservation_s is not None, f"a reservation ({r.reservation.value})")
     return checks
 
 

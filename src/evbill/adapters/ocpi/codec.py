@@ -1,0 +1,29 @@
+"""The OCPI 2.2.1 codec: the ``OcpiCodec`` port over this package's readers and writers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from evbill.adapters.ocpi.cdrs import ParsedCdr, parse_cdr, render_priced_cdr
+from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff
+from evbill.domain.money import RoundingMode
+from evbill.domain.rating import RatedSession
+
+
+class Ocpi221Codec:
+    def read_tariff(self, document: object) -> ParsedTariff:
+        return parse_tariff(document)
+
+    def read_cdr(self, document: object) -> ParsedCdr:
+        return parse_cdr(document)
+
+    def write_priced_cdr(
+        self,
+        document: Mapping[str, Any],
+        rated: RatedSession,
+        *,
+        tariff_document: Mapping[str, Any] | None,
+        rounding: RoundingMode,
+    ) -> dict[str, Any]:
+        return render_priced_cdr(document, rated, tariff_document=tariff_document, rounding=rounding)

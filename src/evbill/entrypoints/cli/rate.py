@@ -1,0 +1,169 @@
+"""``evbill rate``: price OCPI CDRs against a tariff, one file or a JSONL stream.
+
+    evbill rate --tariff tariff.json --cdr cdr.json --tz Europe/Amsterdam --explain
+    evbill rate --tariff tariff.json --cdrs cdrs.jsonl --tz Europe/Amsterdam > priced.jsonl
+
+A batch never stops at a bad line: the line's number and problems go to stderr, the rest is priced,
+and the exit status is 1 if any line was bad. Progress (bytes read, CDRs/s) is shown on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from evbill.application.rating import CdrPricer, PricedCdr
+from evbill.bootstrap import Container
+from evbill.domain.errors import DomainError
+from evbill.domain.money import RoundingMode
+from evbill.entrypoints.cli.output import EXIT_INVALID, dumps, fail, fail_domain, read_json_file, write_json
+
+PROGRESS_EVERY = 2000
+
+
+def load_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz: {name!r} is not an IANA time zone (e.g. Europe/Amsterdam, America/New_York, UTC)")
+
+
+def register(app: typer.Typer, container: Container) -> None:
+    @app.command()
+    def rate(
+        tariff: Annotated[Path, typer.Option(help="OCPI 2.2.1 Tariff JSON file.")],
+        cdr: Annotated[Path | None, typer.Option(help="One OCPI CDR JSON file.")] = None,
+        cdrs: Annotated[
+            Path | None, typer.Option(help="JSONL file, one OCPI CDR per line ('-' for stdin).")
+        ] = None,
+        tz: Annotated[str, typer.Option(help="IANA time zone of the location.")] = "UTC",
+        explain: Annotated[
+            bool, typer.Option(help="Add the price explanation (JSON; text on stderr).")
+        ] = False,
+        rounding: Annotated[
+            RoundingMode | None, typer.Option(help="Rounding of document totals (default: settings).")
+        ] = None,
+    ) -> None:
+        """Price OCPI CDRs against a tariff and print the priced CDRs as OCPI JSON."""
+        if (cdr is None) == (cdrs is None):
+            fail("give exactly one of --cdr FILE.json or --cdrs FILE.jsonl")
+        zone = load_zone(tz)
+        tariff_document = read_json_file(tariff, "tariff")
+        try:
+            pricer = CdrPricer.for_tariff(
+                codec=container.ocpi,
+                tariff_document=tariff_document,
+                zone=zone,
+                rounding=rounding or container.settings.rounding_mode,
+            )
+        except DomainError as error:
+            fail_domain(error, f"tariff {str(tariff)!r}")
+        if cdr is not None:
+            _rate_one(pricer, cdr, explain)
+        else:
+            assert cdrs is not None
+            _rate_stream(pricer, cdrs, explain)
+
+
+def _output(priced: PricedCdr, explain: bool) -> Any:
+    if not explain or priced.explanation is None:
+        return priced.document
+    explanation = priced.explanation.as_dict()
+    explanation["text"] = priced.explanation.as_text().splitlines()
+    return {"cdr": priced.document, "explanation": explanation}
+
+
+def _rate_one(pricer: CdrPricer, path: Path, explain: bool) -> None:
+    document = read_json_file(path, "CDR")
+    try:
+        priced = pricer.price(document, explain_price=explain)
+    except DomainError as error:
+        fail_domain(error, f"CDR {str(path)!r}")
+    for warning in priced.warnings:
+        typer.echo(f"  {warning}", err=True)
+    write_json(_output(priced, explain))
+    if explain and priced.explanation is not None:
+        typer.echo(priced.explanation.as_text(), err=True)
+
+
+def _rate_stream(pricer: CdrPricer, path: Path, explain: bool) -> None:
+    if str(path) == "-":
+        _price_lines(pricer, sys.stdin.buffer, None, explain)
+        return
+    try:
+        size = path.stat().st_size
+        stream = path.open("rb")
+    except OSError as error:
+        fail(f"cannot read CDR file {str(path)!r}: {error.strerror}")
+    with stream:
+        _price_lines(pricer, stream, size, explain)
+
+
+def _price_lines(pricer: CdrPricer, stream: BinaryIO, size: int | None, explain: bool) -> None:
+    out = sys.stdout.buffer
+    # The tariff is the same on every line: encode it once and embed the bytes.
+    tariff_fragment = orjson.Fragment(dumps(pricer.tariff_document))
+    priced_count = bad = read = 0
+    started = time.perf_counter()
+    with _progress(size) as progress:
+        task = progress.add_task("pricing", total=size)
+        for number, line in enumerate(stream, start=1):
+            read += len(line)
+            if number % PROGRESS_EVERY == 0:
+                progress.update(task, completed=read, description=f"priced {priced_count:,}")
+            if not line.strip():
+                continue
+            try:
+                priced = pricer.price(orjson.loads(line), explain_price=explain)
+            except orjson.JSONDecodeError as error:
+                bad += 1
+                typer.echo(f"line {number}: not valid JSON: {error}", err=True)
+                continue
+            except DomainError as error:
+                bad += 1
+                _report_line(number, error)
+                continue
+            priced.document["tariffs"] = [tariff_fragment]
+            out.write(dumps(_output(priced, explain)) + b"\n")
+            priced_count += 1
+        progress.update(task, completed=read, description=f"priced {priced_count:,}")
+    out.flush()
+    _summary(priced_count, bad, time.perf_counter() - started)
+
+
+def _report_line(number: int, error: DomainError) -> None:
+    problems = getattr(error, "problems", ())
+    if not problems:
+        typer.echo(f"line {number}: {error.message} [{error.code}]", err=True)
+    for problem in problems:
+        typer.echo(f"line {number}: {problem}", err=True)
+
+
+def _progress(size: int | None) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=size is None or not sys.stderr.isatty(),
+        console=None,
+    )
+
+
+def _summary(priced: int, bad: int, seconds: float) -> None:
+    rate = priced / seconds if seconds > 0 else 0.0
+    typer.echo(
+        f"priced {priced:,} CDRs, {bad:,} bad line{'s' if bad != 1 else ''}, "
+        f"in {seconds:.2f} s ({rate:,.0f} CDRs/s)",
+        err=True,
+    )
+    if bad:
+        raise typer.Exit(EXIT_INVALID)
