@@ -20,7 +20,7 @@ from evbill.domain.tariff import Tariff
 from evbill.domain.usage import ChargingPeriod, SessionUsage
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO.parent / "shared" / "reference" / "ocpi-2.2.1" / "examples"
+EXAMPLES = REPO / "tests" / "fixtures" / "ocpi-2.2.1"
 
 
 def example_document(name: str) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 Each row: the example's tariff file, the session the text describes, and the totals the text states
 (excl. and incl. VAT, rounded once to the cent, half up). Where the spec's arithmetic is wrong the row
-says so (see shared/reference/README.md): the Saturday case of the complex tariff prices 114 min at
+says so (an erratum of the OCPI text): the Saturday case of the complex tariff prices 114 min at
 1.25/h as 2.375, not 2.28.
 """
 

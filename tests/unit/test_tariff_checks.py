@@ -24,7 +24,7 @@ from evbill.domain.tariff import (
 )
 from evbill.domain.tariff_checks import check_tariff
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ocpi-2.2.1" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "ocpi-2.2.1"
 ENERGY, FLAT, PARKING, TIME = (
     TariffDimension.ENERGY,
     TariffDimension.FLAT,

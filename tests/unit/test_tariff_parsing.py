@@ -26,7 +26,7 @@ from evbill.domain.tariff import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO_ROOT.parent / "shared" / "reference" / "ocpi-2.2.1" / "examples"
+EXAMPLES = REPO_ROOT / "tests" / "fixtures" / "ocpi-2.2.1"
 EXAMPLE_FILES = sorted([*EXAMPLES.glob("tariff_*.json"), *EXAMPLES.glob("tariffrestriction_*.json")])
 WEEKDAYS = frozenset(
     {DayOfWeek.MONDAY, DayOfWeek.TUESDAY, DayOfWeek.WEDNESDAY, DayOfWeek.THURSDAY, DayOfWeek.FRIDAY}
