@@ -10,17 +10,21 @@ parses and indexes the tariff a single time:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from evbill.application.ports import OcpiCodec
 from evbill.domain.errors import InvalidInput, Problem, Severity
 from evbill.domain.explanation import Explanation, explain
+from evbill.domain.metering import Anomaly, MeterSample, clean_series
 from evbill.domain.money import RoundingMode
+from evbill.domain.periods import build_periods
 from evbill.domain.rating import CompiledTariff, RatedSession, compile_tariff, rate
 from evbill.domain.tariff_checks import check_tariff
+from evbill.domain.usage import SessionUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +87,31 @@ class CdrPricer:
         )
         explanation = explain(reading.usage, self.compiled, rated) if explain_price else None
         return PricedCdr(priced, rated, explanation, reading.warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class MeteredPrice:
+    """A session priced from its meter series: the periods built, the price, and what was odd."""
+
+    usage: SessionUsage
+    rated: RatedSession
+    anomalies: tuple[Anomaly, ...]
+
+
+def price_metered_session(
+    *,
+    samples: Iterable[MeterSample],
+    compiled: CompiledTariff,
+    start: datetime,
+    until: datetime,
+    currency: str,
+) -> MeteredPrice:
+    """Clean the samples, cut charging periods at every price boundary, and rate them.
+
+    ``until`` is the session's end, or "now" for the running cost of a session in progress: the
+    same function gives the cost shown on the charger, the final total and the CDR.
+    """
+    series = clean_series(samples)
+    periods = build_periods(series, compiled.tariff, zone=compiled.zone, start=start, end=until)
+    usage = SessionUsage(start, until, currency, periods)
+    return MeteredPrice(usage, rate(usage, compiled), series.anomalies)
