@@ -71,3 +71,21 @@ class MeterDataError(DomainError):
     """Meter data that cannot be turned into charging periods (e.g. no usable samples)."""
 
     code = "meter_data_error"
+
+
+class NotFound(DomainError):
+    """No such record for this operator (another operator's record is 'not found' too)."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request clashes with stored state: a stale version, a duplicate key, a record in use."""
+
+    code = "conflict"
+
+
+class PermissionDenied(DomainError):
+    """The actor's role does not allow this."""
+
+    code = "forbidden"

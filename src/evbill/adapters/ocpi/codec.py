@@ -6,14 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from evbill.adapters.ocpi.cdrs import ParsedCdr, parse_cdr, render_priced_cdr
-from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff
+from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff, render_tariff
 from evbill.domain.money import RoundingMode
 from evbill.domain.rating import RatedSession
+from evbill.domain.tariff import Tariff
 
 
 class Ocpi221Codec:
     def read_tariff(self, document: object) -> ParsedTariff:
         return parse_tariff(document)
+
+    def write_tariff(self, tariff: Tariff) -> dict[str, Any]:
+        return render_tariff(tariff)
 
     def read_cdr(self, document: object) -> ParsedCdr:
         return parse_cdr(document)

@@ -1,0 +1,74 @@
+"""Operators (tenants), the roles of the people and programs acting for them, and what each role may do.
+
+Every business record belongs to exactly one operator; nothing crosses operators. An API key acts for
+one operator with one role:
+
+    >>> Role.SUPPORT.allows(Permission.READ), Role.SUPPORT.allows(Permission.MANAGE_TARIFFS)
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from evbill.domain.money import RoundingMode
+
+
+class Permission(enum.StrEnum):
+    READ = "read"
+    MANAGE_OPERATOR = "manage_operator"
+    MANAGE_SITES = "manage_sites"  # locations, stations, EVSEs, connectors
+    MANAGE_TARIFFS = "manage_tariffs"
+    MANAGE_KEYS = "manage_keys"
+    READ_AUDIT = "read_audit"
+    MANAGE_SESSIONS = "manage_sessions"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    BILLING = "billing"
+    SUPPORT = "support"
+    READ_ONLY = "read_only"
+
+    def allows(self, permission: Permission) -> bool:
+        return permission in _ROLE_PERMISSIONS[self]
+
+
+_ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.BILLING: frozenset({Permission.READ, Permission.MANAGE_TARIFFS, Permission.READ_AUDIT}),
+    Role.SUPPORT: frozenset({Permission.READ, Permission.MANAGE_SESSIONS}),
+    Role.READ_ONLY: frozenset({Permission.READ}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """A charge point operator: the legal entity that bills, in its currency and rounding policy."""
+
+    id: str
+    name: str
+    legal_name: str
+    country: str  # ISO 3166-1 alpha-2
+    default_currency: str  # ISO 4217
+    rounding_mode: RoundingMode
+    tax_country: str  # ISO 3166-1 alpha-2
+    vat_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: an API key (or a person, later) for one operator with one role."""
+
+    operator_id: str
+    role: Role
+    key_id: str
+    name: str
+
+    def may(self, permission: Permission) -> bool:
+        return self.role.allows(permission)

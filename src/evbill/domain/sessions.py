@@ -1,0 +1,38 @@
+"""Charging sessions as stored: where, when, how much, under which tariff version, and the price.
+
+Amounts are kept twice (DESIGN.md rule 2): the precise total from rating and the settled total in
+minor units after the one rounding step. A session in progress has no end and no settled total.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+class SessionStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    INVALID = "INVALID"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingSession:
+    id: str
+    operator_id: str
+    location_id: str
+    station_id: str
+    evse_id: str
+    status: SessionStatus
+    started_at: datetime
+    ended_at: datetime | None
+    energy_wh: Decimal
+    currency: str
+    tariff_version_id: str | None
+    total_excl_vat: Decimal | None  # precise
+    total_incl_vat: Decimal | None  # precise
+    total_excl_vat_minor: int | None  # settled
+    total_incl_vat_minor: int | None  # settled
+    created_at: datetime
