@@ -65,6 +65,7 @@ _FIELDS: dict[str, tuple[str, Decimal]] = {
     "CURRENT": ("current", Decimal(1)),
     "POWER": ("power", Decimal(1)),
 }
+MAX_VOLUME = Decimal(10) ** 9  # kWh, hours, A or kW: far above any session, far below overflow
 _MAY_BE_NEGATIVE = frozenset({"MIN_CURRENT", "MIN_POWER", "CURRENT", "POWER"})
 
 
@@ -82,7 +83,9 @@ def parse_cdr(document: object) -> ParsedCdr:
     start = _datetime(document, "start_date_time", problems)
     end = _datetime(document, "end_date_time", problems)
     currency = document.get("currency")
-    if not isinstance(currency, str) or not currencies.is_known(currency):
+    if currency is None:
+        problems.append(Problem("$.currency", "is required"))
+    elif not isinstance(currency, str) or not currencies.is_known(currency):
         problems.append(Problem("$.currency", f"{currency!r} is not an ISO 4217 currency code"))
     periods = _periods(document.get("charging_periods"), problems)
     if start is not None and end is not None:
@@ -195,8 +198,8 @@ def _dimensions(value: object, period: int, problems: list[Problem]) -> list[Dec
     seen: set[str] = set()
     for index, raw in enumerate(value):
         kind = raw.get("type") if isinstance(raw, dict) else None
-        if kind in seen or kind not in _KNOWN_DIMENSIONS:
-            problems.append(_dimension_problem(period, index, kind, kind in seen))
+        if not isinstance(kind, str) or kind in seen or kind not in _KNOWN_DIMENSIONS:
+            problems.append(_dimension_problem(period, index, kind, isinstance(kind, str) and kind in seen))
             continue
         seen.add(kind)  # type: ignore[arg-type]
         slot = _DIMENSION_SLOTS.get(kind)  # type: ignore[arg-type]
@@ -228,6 +231,10 @@ def _volume(value: object, kind: str, period: int, index: int, problems: list[Pr
         except InvalidInput as error:
             problems.extend(error.problems)
             return None
+    if abs(volume) > MAX_VOLUME:
+        path = f"$.charging_periods[{period}].dimensions[{index}].volume"
+        problems.append(Problem(path, f"{kind} volume {volume} is too large (at most {MAX_VOLUME:,})"))
+        return None
     if volume < 0 and kind not in _MAY_BE_NEGATIVE:
         path = f"$.charging_periods[{period}].dimensions[{index}].volume"
         problems.append(Problem(path, f"{kind} volume must not be negative, got {volume}"))

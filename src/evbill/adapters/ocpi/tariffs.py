@@ -241,12 +241,21 @@ _read_day = _one_of(DayOfWeek)
 _read_reservation = _one_of(ReservationRestriction)
 
 
+# No price, quantity or duration in a tariff comes near this; bounding it keeps every amount rating
+# computes well inside its 34 significant digits.
+MAX_MAGNITUDE = Decimal(10) ** 9
+
+
 def _read_number(value: object, path: str, problems: _Problems) -> Decimal | None:
     try:
-        return to_decimal(value, path=path)
+        number = to_decimal(value, path=path)
     except InvalidInput as error:
         problems.found.extend(error.problems)
         return None
+    if abs(number) > MAX_MAGNITUDE:
+        problems.error(path, f"is too large ({number}); at most {MAX_MAGNITUDE:,} is accepted")
+        return None
+    return number
 
 
 def _at_least_zero(message: str) -> Reader[Decimal]:

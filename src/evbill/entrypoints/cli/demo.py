@@ -41,7 +41,7 @@ def register(app: typer.Typer, container: Container) -> None:
             zone=load_zone(DEMO_ZONE),
             rounding=rounding,
         )
-        table = Table(title="Priced sessions (rounded once, half up)")
+        table = Table(title=f"Priced sessions (each total rounded once, {rounding.value.replace('_', ' ')})")
         for column in ("CDR", "energy kWh", "hours", "excl. VAT", "incl. VAT"):
             table.add_column(column, justify="right" if column != "CDR" else "left")
         for line in cdrs_path.read_bytes().splitlines():

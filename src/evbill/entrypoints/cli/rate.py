@@ -43,7 +43,10 @@ def register(app: typer.Typer, container: Container) -> None:
         cdrs: Annotated[
             Path | None, typer.Option(help="JSONL file, one OCPI CDR per line ('-' for stdin).")
         ] = None,
-        tz: Annotated[str, typer.Option(help="IANA time zone of the location.")] = "UTC",
+        tz: Annotated[
+            str | None,
+            typer.Option(help="IANA time zone of the location [default: EVBILL_TIME_ZONE or UTC]."),
+        ] = None,
         explain: Annotated[
             bool, typer.Option(help="Add the price explanation (JSON; text on stderr).")
         ] = False,
@@ -54,7 +57,7 @@ def register(app: typer.Typer, container: Container) -> None:
         """Price OCPI CDRs against a tariff and print the priced CDRs as OCPI JSON."""
         if (cdr is None) == (cdrs is None):
             fail("give exactly one of --cdr FILE.json or --cdrs FILE.jsonl")
-        zone = load_zone(tz)
+        zone = load_zone(tz or container.settings.default_time_zone)
         tariff_document = read_json_file(tariff, "tariff")
         try:
             pricer = CdrPricer.for_tariff(
@@ -129,6 +132,10 @@ def _price_lines(pricer: CdrPricer, stream: BinaryIO, size: int | None, explain:
             except DomainError as error:
                 bad += 1
                 _report_line(number, error)
+                continue
+            except Exception as error:  # a bug must not cost the rest of the batch: report and go on
+                bad += 1
+                typer.echo(f"line {number}: internal error: {type(error).__name__}: {error}", err=True)
                 continue
             priced.document["tariffs"] = [tariff_fragment]
             out.write(dumps(_output(priced, explain)) + b"\n")

@@ -1,0 +1,67 @@
+"""``python -m bench``: pin to one CPU, run the benchmarks, print a summary, exit 1 on a missed target.
+
+python -m bench                 # the issue's figures: 5 rounds of >= 1 s, 100,000-CDR batch
+python -m bench --quick         # smoke test: short rounds, 10,000-CDR batch
+python -m bench --only rating   # only the benchmarks whose name starts with "rating"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+
+from bench import batch, rating
+from bench.report import Result, cpu_model, environment, save, summary_table
+from bench.timing import Plan
+
+SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
+    ("rating", rating.run),
+    ("batch", batch.run),
+)
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short rounds and a small batch (smoke test)")
+    parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest one allowed)")
+    parser.add_argument("--only", help="run only the suites whose name starts with this (rating, batch)")
+    return parser.parse_args(argv)
+
+
+def pin(cpu: int | None) -> int | None:
+    """Pin this process (and the commands it starts) to one CPU; None where the OS cannot."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    chosen = max(os.sched_getaffinity(0)) if cpu is None else cpu
+    os.sched_setaffinity(0, {chosen})
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    plan = Plan.choose(quick=arguments.quick)
+    cpu = pin(arguments.cpu)
+    print(
+        f"evbill bench: Python {sys.version.split()[0]}, {cpu_model()}, pinned to CPU {cpu}; "
+        f"{plan.rounds} rounds of >= {plan.seconds:g} s{' (quick)' if plan.quick else ''}",
+        flush=True,
+    )
+    results: list[Result] = []
+    for name, run in SUITES:
+        if arguments.only and not name.startswith(arguments.only):
+            continue
+        for result in run(plan):
+            save(result, environment(cpu))
+            print(result.line, flush=True)
+            results.append(result)
+    print()
+    print(summary_table(results))
+    failed = [result.name for result in results if not result.passed]
+    print(f"\n{len(results) - len(failed)} of {len(results)} passed; results in bench/results/")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
