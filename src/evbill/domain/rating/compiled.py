@@ -27,6 +27,12 @@ from evbill.domain.tariff import (
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+PER_UNIT = {
+    TariffDimension.ENERGY: Decimal(1000),
+    TariffDimension.TIME: Decimal(3600),
+    TariffDimension.PARKING_TIME: Decimal(3600),
+    TariffDimension.FLAT: ONE,
+}
 
 
 class Candidate(NamedTuple):
@@ -40,6 +46,7 @@ class Candidate(NamedTuple):
     step_size: int
     restrictions: Restrictions | None
     has_residual: bool  # restrictions beyond time of day / day of week
+    per_unit: Decimal  # base units per priced unit: 1000 Wh per kWh, 3600 s per hour, 1 for FLAT
 
 
 class DimensionIndex(NamedTuple):
@@ -136,7 +143,7 @@ def _candidate(index: int, component: PriceComponent, restrictions: Restrictions
     residual = restrictions is not None and _has_residual(restrictions)
     return Candidate(
         index, component.dimension, component.price, vat, vat_factor, component.step_size,
-        restrictions, residual,
+        restrictions, residual, PER_UNIT[component.dimension],
     )  # fmt: skip
 
 

@@ -13,14 +13,12 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from evbill.domain.errors import CurrencyMismatch
 from evbill.domain.money import PRECISE_CONTEXT, PRECISE_QUANTUM
 from evbill.domain.rating._models import Adjustment, AdjustmentKind, Cost, Phase, RatedLine, RatedSession
-from evbill.domain.rating.compiled import Candidate, CompiledTariff, DimensionIndex
+from evbill.domain.rating.compiled import PER_UNIT, Candidate, CompiledTariff, DimensionIndex
 from evbill.domain.rating.restrictions import select
 from evbill.domain.tariff import MINUTES_PER_DAY, Tariff, TariffDimension
 from evbill.domain.usage import ZERO, SessionUsage
 
 ONE = Decimal(1)
-WH_PER_KWH = Decimal(1000)
-SECONDS_PER_HOUR = Decimal(3600)
 ENERGY = TariffDimension.ENERGY
 FLAT = TariffDimension.FLAT
 TIME = TariffDimension.TIME
@@ -29,27 +27,27 @@ SESSION = Phase.SESSION
 DERIVED_TIME_NOTE = "charging/parking time derived from period timestamps where not reported"
 
 
+_new_line = tuple.__new__  # building the NamedTuple directly skips its keyword-handling constructor
+
+
 def _line(
     period_index: int, phase: Phase, candidate: Candidate, volume: Decimal, billed: Decimal
 ) -> RatedLine:
-    """Price ``billed`` units of ``candidate``: per kWh, per hour or once, held to 10 places."""
-    dimension = candidate.dimension
+    """Price ``billed`` base units of ``candidate`` (per kWh, per hour or once), held to 10 places."""
     price = candidate.price
-    if dimension is FLAT:
-        excl = price
-    elif dimension is ENERGY:
-        excl = (price * billed / WH_PER_KWH).quantize(PRECISE_QUANTUM, ROUND_HALF_EVEN, PRECISE_CONTEXT)
-    else:
-        excl = (price * billed / SECONDS_PER_HOUR).quantize(PRECISE_QUANTUM, ROUND_HALF_EVEN, PRECISE_CONTEXT)
+    excl = (price * billed / candidate.per_unit).quantize(PRECISE_QUANTUM, ROUND_HALF_EVEN, PRECISE_CONTEXT)
     factor = candidate.vat_factor
     incl = (
         excl
         if factor is None
         else (excl * factor).quantize(PRECISE_QUANTUM, ROUND_HALF_EVEN, PRECISE_CONTEXT)
     )
-    return RatedLine(
-        period_index, phase, dimension, candidate.element_index, price, candidate.vat,
-        candidate.step_size, volume, billed, excl, incl,
+    return _new_line(
+        RatedLine,
+        (
+            period_index, phase, candidate.dimension, candidate.element_index, price, candidate.vat,
+            candidate.step_size, volume, billed, excl, incl,
+        ),
     )  # fmt: skip
 
 
@@ -67,8 +65,9 @@ def _apply_step(lines: list[RatedLine], position: int, total: Decimal) -> None:
 def _rebill(line: RatedLine, billed: Decimal) -> RatedLine:
     vat_factor = None if line.vat is None else ONE + line.vat / Decimal(100)
     candidate = Candidate(
-        line.element_index, line.dimension, line.price, line.vat, vat_factor, line.step_size, None, False
-    )
+        line.element_index, line.dimension, line.price, line.vat, vat_factor, line.step_size, None, False,
+        PER_UNIT[line.dimension],
+    )  # fmt: skip
     return _line(line.period_index, line.phase, candidate, line.volume, billed)
 
 
