@@ -1,0 +1,88 @@
+"""API keys and the audit log.
+
+An API key is found by its public prefix across every operator (that is how a request is
+authenticated, before anyone knows the operator); everything else is scoped by the operator.
+Revoking is idempotent: the first revocation time stays.
+
+The audit log only grows: ``append`` inserts and the database assigns the id, in order; UPDATE and
+DELETE on the table are refused by triggers (migration 0001). Lists run by id, ``after`` the last id
+seen; filters: entity_type, entity_id, action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from evbill.adapters.db import tables
+from evbill.adapters.db.records import API_KEYS, AUDIT_ENTRIES
+from evbill.adapters.db.repositories import (
+    ConnectionSource,
+    check_limit,
+    equals,
+    equals_enum,
+    filter_clauses,
+    insert_row,
+)
+from evbill.domain.access import ApiKey, AuditAction, AuditEntry
+from evbill.domain.errors import NotFound
+
+
+class SqlApiKeyRepository:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def find_by_prefix(self, prefix: str) -> ApiKey | None:
+        query = select(tables.api_keys).where(tables.api_keys.c.prefix == prefix)
+        row = self._connection().execute(query).mappings().first()
+        return None if row is None else API_KEYS.from_row(row)
+
+    def list(self, operator_id: str) -> Sequence[ApiKey]:
+        columns = tables.api_keys.c
+        query = select(tables.api_keys).where(columns.operator_id == operator_id).order_by(columns.id)
+        return [API_KEYS.from_row(row) for row in self._connection().execute(query).mappings()]
+
+    def add(self, key: ApiKey) -> None:
+        insert_row(self._connection(), tables.api_keys, API_KEYS.to_row(key))
+
+    def revoke(self, operator_id: str, key_id: str, at: datetime) -> None:
+        table, connection = tables.api_keys, self._connection()
+        mine = (table.c.operator_id == operator_id, table.c.id == key_id)
+        statement = table.update().where(*mine, table.c.revoked_at.is_(None)).values(revoked_at=at)
+        if connection.execute(statement).rowcount == 0:
+            exists = connection.scalar(select(table.c.id).where(*mine))
+            if exists is None:
+                raise NotFound(f"API key {key_id!r} not found")
+
+
+class SqlAuditLog:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+        columns = tables.audit_log.c
+        self._filters = {
+            "entity_type": equals(columns.entity_type),
+            "entity_id": equals(columns.entity_id),
+            "action": equals_enum(columns.action, AuditAction),
+        }
+
+    def append(self, entry: AuditEntry) -> None:
+        if entry.id is not None:
+            raise ValueError(f"audit entry ids are assigned by the log; got id {entry.id}")
+        row = AUDIT_ENTRIES.to_row(entry)
+        del row["id"]
+        insert_row(self._connection(), tables.audit_log, row)
+
+    def list(
+        self, operator_id: str, *, filters: Mapping[str, object], after: int | None, limit: int
+    ) -> Sequence[AuditEntry]:
+        check_limit(limit)
+        columns = tables.audit_log.c
+        query = select(tables.audit_log).where(
+            columns.operator_id == operator_id, *filter_clauses("audit_log", self._filters, filters)
+        )
+        if after is not None:
+            query = query.where(columns.id > after)
+        query = query.order_by(columns.id).limit(limit)
+        return [AUDIT_ENTRIES.from_row(row) for row in self._connection().execute(query).mappings()]

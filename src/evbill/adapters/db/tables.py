@@ -1,0 +1,297 @@
+"""The tables, as SQLAlchemy Core metadata: one row shape per domain record, mapped by hand.
+
+Every business table carries ``operator_id`` (the tenant) and references the operators table. Parent
+links include the operator too: a station points at ``(operator_id, location_id)`` of a location, so
+the database itself refuses a station of operator B under a location of operator A. Parents are
+deleted only when nothing references them (``ON DELETE RESTRICT``); a tariff's versions go with it
+unless a charging session was priced by one of them.
+
+Ids are UUIDv7 text (``String(36)``), which sort by creation: lists page by ``(operator_id, id)``.
+The audit log's id is a database counter instead, giving the order entries were written in.
+Settled money is integer minor units (``BigInteger``); precise amounts, energy and coordinates are
+``ExactDecimal``; times are ``UtcDateTime``; documents are ``JsonDocument``. Charging sessions are
+listed newest first, so each way of filtering them has an index ending in ``(started_at, id)``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from evbill.adapters.db.types import ExactDecimal, JsonDocument, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+PRECISE_AMOUNT = ExactDecimal(38, 10)  # money.PRECISE_PLACES = 10
+ENERGY_WH = ExactDecimal(20, 3)  # metering.ENERGY_QUANTUM = 0.001 Wh
+COORDINATE = ExactDecimal(10, 7)  # OCPI GeoLocation: up to 7 decimal places
+
+
+def _id() -> Column[str]:
+    return Column("id", String(36), primary_key=True)
+
+
+def _operator_id() -> Column[str]:
+    return Column("operator_id", String(36), nullable=False)
+
+
+def _belongs_to_operator() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["operator_id"], ["operators.id"], ondelete="RESTRICT")
+
+
+def _child_of(column: str, parent: str, *, ondelete: str = "RESTRICT") -> ForeignKeyConstraint:
+    """A parent link within one operator: (operator_id, column) -> parent (operator_id, id)."""
+    return ForeignKeyConstraint(
+        ["operator_id", column], [f"{parent}.operator_id", f"{parent}.id"], ondelete=ondelete
+    )
+
+
+def _timestamps() -> tuple[Column[object], ...]:
+    return (
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
+    )
+
+
+def _version() -> Column[int]:
+    return Column("version", Integer, nullable=False)
+
+
+operators = Table(
+    "operators",
+    metadata,
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("legal_name", Text, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("default_currency", String(3), nullable=False),
+    Column("rounding_mode", String(16), nullable=False),
+    Column("tax_country", String(2), nullable=False),
+    Column("vat_id", String(64)),
+    *_timestamps(),
+    _version(),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("city", Text, nullable=False),
+    Column("postal_code", String(32)),
+    Column("country", String(2), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("latitude", COORDINATE, nullable=False),
+    Column("longitude", COORDINATE, nullable=False),
+    Column("opening_hours", JsonDocument()),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+)
+
+charging_stations = Table(
+    "charging_stations",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("location_id", String(36), nullable=False),
+    Column("charge_point_id", String(64), nullable=False),
+    Column("vendor", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("ocpp_version", String(8), nullable=False),
+    Column("security_profile", Integer, nullable=False),
+    Column("password_hash", Text),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    _child_of("location_id", "locations"),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("charge_point_id"),  # global: it is the OCPP websocket path
+    Index("ix_charging_stations_location", "operator_id", "location_id", "id"),
+)
+
+evses = Table(
+    "evses",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("station_id", String(36), nullable=False),
+    Column("evse_id", String(48), nullable=False),
+    Column("ocpp_evse_id", Integer, nullable=False),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    _child_of("station_id", "charging_stations"),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("station_id", "ocpp_evse_id"),
+    UniqueConstraint("operator_id", "evse_id"),
+)
+
+connectors = Table(
+    "connectors",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("evse_id", String(36), nullable=False),
+    Column("connector_number", Integer, nullable=False),
+    Column("standard", String(32), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("power_type", String(32), nullable=False),
+    Column("max_voltage", Integer, nullable=False),
+    Column("max_amperage", Integer, nullable=False),
+    Column("max_electric_power", Integer),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    _child_of("evse_id", "evses"),
+    UniqueConstraint("evse_id", "connector_number"),
+    Index("ix_connectors_operator_id_id", "operator_id", "id"),
+)
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("ocpi_id", String(36), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("current_version", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("operator_id", "ocpi_id"),
+)
+
+tariff_versions = Table(
+    "tariff_versions",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("tariff_id", String(36), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("document", JsonDocument(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", Text, nullable=False),
+    _belongs_to_operator(),
+    _child_of("tariff_id", "tariffs", ondelete="CASCADE"),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("tariff_id", "number"),
+)
+
+tariff_assignments = Table(
+    "tariff_assignments",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("scope", String(16), nullable=False),
+    Column("scope_id", String(36)),
+    Column("tariff_id", String(36), nullable=False),
+    _belongs_to_operator(),
+    _child_of("tariff_id", "tariffs"),
+    Index("ix_tariff_assignments_operator_id_id", "operator_id", "id"),
+    Index("ix_tariff_assignments_tariff", "operator_id", "tariff_id"),
+)
+
+charging_sessions = Table(
+    "charging_sessions",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("location_id", String(36), nullable=False),
+    Column("station_id", String(36), nullable=False),
+    Column("evse_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime()),
+    Column("energy_wh", ENERGY_WH, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tariff_version_id", String(36)),
+    Column("total_excl_vat", PRECISE_AMOUNT),
+    Column("total_incl_vat", PRECISE_AMOUNT),
+    Column("total_excl_vat_minor", BigInteger),
+    Column("total_incl_vat_minor", BigInteger),
+    Column("created_at", UtcDateTime(), nullable=False),
+    _belongs_to_operator(),
+    _child_of("location_id", "locations"),
+    _child_of("station_id", "charging_stations"),
+    _child_of("evse_id", "evses"),
+    _child_of("tariff_version_id", "tariff_versions"),
+    Index("ix_charging_sessions_started", "operator_id", "started_at", "id"),
+    Index("ix_charging_sessions_location", "operator_id", "location_id", "started_at", "id"),
+    Index("ix_charging_sessions_station", "operator_id", "station_id", "started_at", "id"),
+    Index("ix_charging_sessions_evse", "operator_id", "evse_id", "started_at", "id"),
+    Index("ix_charging_sessions_status", "operator_id", "status", "started_at", "id"),
+    Index("ix_charging_sessions_tariff_version", "operator_id", "tariff_version_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    _belongs_to_operator(),
+    UniqueConstraint("prefix"),
+    Index("ix_api_keys_operator_id_id", "operator_id", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # INTEGER on SQLite so the column is the rowid (SQLite counts only an INTEGER PRIMARY KEY).
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    _operator_id(),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("entity_type", String(64), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("before", JsonDocument()),
+    Column("after", JsonDocument()),
+    _belongs_to_operator(),
+    Index("ix_audit_log_operator_id_id", "operator_id", "id"),
+    Index("ix_audit_log_entity", "operator_id", "entity_type", "entity_id", "id"),
+)
+
+# How messages name a table's records: (one, many), e.g. "still referenced by charging stations".
+NOUNS: dict[str, tuple[str, str]] = {
+    "operators": ("operator", "operators"),
+    "locations": ("location", "locations"),
+    "charging_stations": ("charging station", "charging stations"),
+    "evses": ("EVSE", "EVSEs"),
+    "connectors": ("connector", "connectors"),
+    "tariffs": ("tariff", "tariffs"),
+    "tariff_versions": ("tariff version", "tariff versions"),
+    "tariff_assignments": ("tariff assignment", "tariff assignments"),
+    "charging_sessions": ("charging session", "charging sessions"),
+    "api_keys": ("API key", "API keys"),
+    "audit_log": ("audit entry", "audit entries"),
+}

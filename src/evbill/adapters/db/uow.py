@@ -1,0 +1,90 @@
+"""The unit of work: one connection, one transaction, one repository per kind of record.
+
+    with uow_factory() as uow:
+        station = uow.stations.get(operator_id, station_id)
+        uow.stations.update(changed_station, expected_version=station.version)
+        uow.audit.append(entry)
+        uow.commit()          # leaving the block without commit() rolls everything back
+
+Entering opens a connection from the engine's pool; the transaction begins with the first statement
+(``BEGIN IMMEDIATE`` on SQLite, see ``engine``). ``commit()`` may be called more than once; work after
+a commit runs in a new transaction. After a Conflict or any database error the transaction is done
+(PostgreSQL aborts it): leave the block.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from evbill.adapters.db.access import SqlApiKeyRepository, SqlAuditLog
+from evbill.adapters.db.repositories import (
+    SqlOperatorRepository,
+    connector_repository,
+    evse_repository,
+    location_repository,
+    station_repository,
+    tariff_repository,
+)
+from evbill.adapters.db.sessions import SqlSessionRepository
+from evbill.adapters.db.tariffs import SqlAssignmentRepository, SqlTariffVersionRepository
+
+
+class SqlAlchemyUnitOfWork:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._open: Connection | None = None
+        self.operators = SqlOperatorRepository(self._connection)
+        self.locations = location_repository(self._connection)
+        self.stations = station_repository(self._connection)
+        self.evses = evse_repository(self._connection)
+        self.connectors = connector_repository(self._connection)
+        self.tariffs = tariff_repository(self._connection)
+        self.tariff_versions = SqlTariffVersionRepository(self._connection)
+        self.assignments = SqlAssignmentRepository(self._connection)
+        self.sessions = SqlSessionRepository(self._connection)
+        self.api_keys = SqlApiKeyRepository(self._connection)
+        self.audit = SqlAuditLog(self._connection)
+
+    def __enter__(self) -> Self:
+        if self._open is not None:
+            raise RuntimeError("this unit of work is already open; make a new one per use")
+        self._open = self._engine.connect()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        connection, self._open = self._open, None
+        if connection is None:
+            return
+        try:
+            connection.rollback()  # a no-op after commit(): only uncommitted work goes
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        self._connection().commit()
+
+    def rollback(self) -> None:
+        self._connection().rollback()
+
+    def _connection(self) -> Connection:
+        if self._open is None:
+            raise RuntimeError("use the unit of work inside 'with uow:'")
+        return self._open
+
+
+class SqlAlchemyUnitOfWorkFactory:
+    """Makes a fresh unit of work per use case, all sharing one engine (and its pool)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine)

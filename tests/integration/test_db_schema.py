@@ -1,0 +1,156 @@
+"""The schema: migrations build exactly the tables the code expects, on SQLite and PostgreSQL alike,
+and the audit log cannot be rewritten, not even by hand-typed SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from evbill.adapters.db import migrate
+from evbill.adapters.db.engine import create_database_engine
+from evbill.adapters.db.records import TABLE_OF
+from evbill.adapters.db.tables import metadata
+from tests.integration.db_records import an_audit_entry, an_operator
+
+TABLES = {
+    "operators",
+    "locations",
+    "charging_stations",
+    "evses",
+    "connectors",
+    "tariffs",
+    "tariff_versions",
+    "tariff_assignments",
+    "charging_sessions",
+    "api_keys",
+    "audit_log",
+}
+
+
+@pytest.fixture
+def empty_engine(empty_database_url: str):
+    engine = create_database_engine(empty_database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_upgrade_creates_every_table_and_marks_the_database_current(empty_database_url, empty_engine):
+    # given an empty database
+    assert migrate.current_revision(empty_engine) is None
+    assert migrate.is_up_to_date(empty_engine) is False
+
+    # when it is migrated
+    migrate.upgrade(empty_database_url)
+
+    # then every table is there and the database is at the newest revision
+    assert set(inspect(empty_engine).get_table_names()) == TABLES | {"alembic_version"}
+    assert migrate.current_revision(empty_engine) == "0001"
+    assert migrate.head_revision() == "0001"
+    assert migrate.is_up_to_date(empty_engine) is True
+
+
+def test_migrations_build_exactly_the_tables_the_code_declares(database_engine: Engine):
+    # given a migrated database, when Alembic compares it with tables.py, then nothing differs
+    with database_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+
+    assert differences == []
+
+
+def test_indexes_for_listing_sessions_exist(database_engine: Engine):
+    indexes = {
+        index["name"]: index["column_names"]
+        for index in inspect(database_engine).get_indexes("charging_sessions")
+    }
+
+    assert indexes == {
+        "ix_charging_sessions_started": ["operator_id", "started_at", "id"],
+        "ix_charging_sessions_location": ["operator_id", "location_id", "started_at", "id"],
+        "ix_charging_sessions_station": ["operator_id", "station_id", "started_at", "id"],
+        "ix_charging_sessions_evse": ["operator_id", "evse_id", "started_at", "id"],
+        "ix_charging_sessions_status": ["operator_id", "status", "started_at", "id"],
+        "ix_charging_sessions_tariff_version": ["operator_id", "tariff_version_id"],
+    }
+
+
+def test_downgrade_to_base_removes_every_table(database_url: str, database_engine: Engine):
+    migrate.downgrade(database_url, "base")
+
+    assert inspect(database_engine).get_table_names() == ["alembic_version"]
+    assert migrate.current_revision(database_engine) is None
+
+
+def test_every_table_holds_exactly_the_fields_of_its_record():
+    for name, (table, mapping) in TABLE_OF.items():
+        fields = [field.name for field in dataclasses.fields(mapping.record_type)]
+        assert [column.name for column in table.columns] == fields, name
+    assert set(TABLE_OF) == TABLES
+
+
+def test_constraint_and_index_names_fit_postgresql_identifiers():
+    names = [constraint.name for table in metadata.tables.values() for constraint in table.constraints]
+    names += [index.name for table in metadata.tables.values() for index in table.indexes]
+
+    assert all(isinstance(name, str) and len(name) <= 63 for name in names)
+    assert len(set(names)) == len(names)
+
+
+def _one_audit_entry(database_engine: Engine) -> None:
+    from evbill.adapters.db.uow import SqlAlchemyUnitOfWork
+
+    operator = an_operator()
+    with SqlAlchemyUnitOfWork(database_engine) as uow:
+        uow.operators.add(operator)
+        uow.audit.append(an_audit_entry(operator.id))
+        uow.commit()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"],
+    ids=["update", "delete"],
+)
+def test_the_database_refuses_to_change_the_audit_log(database_engine: Engine, statement: str):
+    # given an audit entry
+    _one_audit_entry(database_engine)
+
+    # when someone rewrites it with plain SQL, then the database itself refuses
+    with database_engine.connect() as connection, pytest.raises(DBAPIError, match="audit_log is append-only"):
+        connection.execute(text(statement))
+
+    # and the entry is unchanged
+    with database_engine.connect() as connection:
+        rows = connection.execute(text("SELECT actor FROM audit_log")).all()
+    assert rows == [("Ops key (admin, key k1)",)]
+
+
+def test_postgresql_refuses_to_truncate_the_audit_log(database_engine: Engine):
+    if database_engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's (SQLite has none)")
+    _one_audit_entry(database_engine)
+
+    with database_engine.connect() as connection, pytest.raises(DBAPIError, match="audit_log is append-only"):
+        connection.execute(text("TRUNCATE audit_log"))
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(database_engine: Engine):
+    if database_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with database_engine.connect() as connection:
+        settings = [
+            connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        ]
+
+    assert settings == ["wal", 1, 5000]
+
+
+def test_an_unsupported_database_is_refused():
+    with pytest.raises(ValueError, match="unsupported database 'mysql'"):
+        create_database_engine("mysql://localhost/evbill")
