@@ -1,22 +1,57 @@
 """The one wiring root: builds adapters from settings and hands them to the entrypoints.
 
 Nothing is built at import time; entrypoints call ``bootstrap(settings)`` once and keep the result.
+The database engine is created lazily, so commands that need no database (``evbill rate``) never
+touch one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
+from sqlalchemy.engine import Engine
+
+from evbill.adapters.db import migrate
+from evbill.adapters.db.engine import create_database_engine
+from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from evbill.adapters.ocpi.codec import Ocpi221Codec
+from evbill.adapters.passwords import Argon2Hasher
+from evbill.adapters.system import SystemClock, Uuid7Generator
 from evbill.application.ports import OcpiCodec
+from evbill.application.records import Services
 from evbill.config import Settings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Container:
     settings: Settings
-    ocpi: OcpiCodec
+    ocpi: OcpiCodec = field(default_factory=Ocpi221Codec)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return create_database_engine(self.settings.database_url)
+
+    @cached_property
+    def services(self) -> Services:
+        return Services(
+            uow=SqlAlchemyUnitOfWorkFactory(self.engine),
+            clock=SystemClock(),
+            ids=Uuid7Generator(),
+            ocpi=self.ocpi,
+            passwords=Argon2Hasher(),
+        )
+
+    def schema_is_current(self) -> bool:
+        return migrate.is_up_to_date(self.engine)
+
+    def upgrade_schema(self) -> None:
+        migrate.upgrade(self.settings.database_url)
+
+    def dispose(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
 
 def bootstrap(settings: Settings) -> Container:
-    return Container(settings=settings, ocpi=Ocpi221Codec())
+    return Container(settings=settings)

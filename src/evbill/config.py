@@ -1,6 +1,16 @@
 """Settings, read once from the environment (prefix ``EVBILL_``) and validated.
 
 Only ``bootstrap`` and the entrypoints read settings; everything else gets values through parameters.
+Every problem is reported at once, each naming its variable:
+
+| variable                  | default                     | meaning                                        |
+|---------------------------|-----------------------------|------------------------------------------------|
+| EVBILL_DATABASE_URL       | sqlite:///evbill.db         | SQLAlchemy URL; postgresql+psycopg://... too    |
+| EVBILL_ROUNDING_MODE      | half_up                     | default rounding of document totals             |
+| EVBILL_TIME_ZONE          | UTC                         | default time zone of the `rate` command         |
+| EVBILL_RATE_LIMIT         | 1200                        | API requests per minute per key                 |
+| EVBILL_MAX_BODY_BYTES     | 1048576                     | largest accepted API request body               |
+| EVBILL_ENVIRONMENT        | development                 | development or production                       |
 """
 
 from __future__ import annotations
@@ -8,20 +18,27 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import RoundingMode
 
+DEFAULT_DATABASE_URL = "sqlite:///evbill.db"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
     rounding_mode: RoundingMode = RoundingMode.HALF_UP
     default_time_zone: str = "UTC"
+    rate_limit_per_minute: int = 1200
+    max_body_bytes: int = 1024 * 1024
+    environment: str = "development"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        problems = []
+        problems: list[Problem] = []
         mode_text = environ.get("EVBILL_ROUNDING_MODE", RoundingMode.HALF_UP.value)
         try:
             mode = RoundingMode(mode_text)
@@ -29,6 +46,35 @@ class Settings:
             allowed = ", ".join(member.value for member in RoundingMode)
             problems.append(Problem("EVBILL_ROUNDING_MODE", f"{mode_text!r} is not one of {allowed}"))
             mode = RoundingMode.HALF_UP
+        zone = environ.get("EVBILL_TIME_ZONE", "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(Problem("EVBILL_TIME_ZONE", f"{zone!r} is not an IANA time zone"))
+        rate_limit = _positive_int(environ, "EVBILL_RATE_LIMIT", 1200, problems)
+        max_body = _positive_int(environ, "EVBILL_MAX_BODY_BYTES", 1024 * 1024, problems)
+        environment = environ.get("EVBILL_ENVIRONMENT", "development")
+        if environment not in ("development", "production"):
+            problems.append(
+                Problem("EVBILL_ENVIRONMENT", f"{environment!r} is not development or production")
+            )
         if problems:
             raise InvalidInput("invalid settings", tuple(problems))
-        return cls(rounding_mode=mode, default_time_zone=environ.get("EVBILL_TIME_ZONE", "UTC"))
+        return cls(
+            database_url=environ.get("EVBILL_DATABASE_URL", DEFAULT_DATABASE_URL),
+            rounding_mode=mode,
+            default_time_zone=zone,
+            rate_limit_per_minute=rate_limit,
+            max_body_bytes=max_body,
+            environment=environment,
+        )
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int, problems: list[Problem]) -> int:
+    text = environ.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        problems.append(Problem(name, f"{text!r} is not a positive whole number"))
+        return default
+    return int(text)

@@ -90,6 +90,10 @@ class SessionRepository(Protocol):
 
     def add(self, session: ChargingSession) -> None: ...
 
+    def cursor_of(self, session: ChargingSession) -> str:
+        """The cursor that continues a listing after ``session`` (the repository owns its format)."""
+        ...
+
 
 class ApiKeyRepository(Protocol):
     def find_by_prefix(self, prefix: str) -> ApiKey | None: ...

@@ -89,3 +89,17 @@ class PermissionDenied(DomainError):
     """The actor's role does not allow this."""
 
     code = "forbidden"
+
+
+class StaleVersion(Conflict):
+    """The record was changed since the caller read it (optimistic locking): reload and retry."""
+
+    code = "stale_version"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

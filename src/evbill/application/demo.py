@@ -1,0 +1,294 @@
+"""Demo data: two operators in two time zones, AC and DC stations, their tariffs, and priced sessions.
+
+``seed_demo`` builds everything through the same use cases an operator would call, so the demo is
+also a smoke test of them. Sessions are priced by the rating engine under the tariff version that
+applied at their EVSE, exactly as real ones will be.
+
+* Amsterdam Charging B.V. (NL, EUR, Europe/Amsterdam): two locations with AC (22 kW) and DC (150 kW)
+  stations; a time-of-use tariff with an idle fee on AC, a flat-per-kWh tariff on DC.
+* Bay Area Volts Inc. (US, USD, America/Los_Angeles): one location with AC and DC stations; a flat tariff.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from evbill.application import catalog, sites
+from evbill.application.access import create_api_key, create_operator
+from evbill.application.records import Services
+from evbill.domain.catalog import AssignmentScope
+from evbill.domain.money import PreciseMoney, RoundingMode, settle
+from evbill.domain.operators import Actor, Role
+from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.domain.sites import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
+
+AMSTERDAM_TIME_OF_USE: dict[str, Any] = {
+    "country_code": "NL",
+    "party_id": "AMS",
+    "id": "AC-TIME-OF-USE",
+    "currency": "EUR",
+    "tariff_alt_text": [
+        {
+            "language": "en",
+            "text": "EUR 0.35 start; 0.49/kWh weekdays 17-21h, 0.29/kWh 23-07h, 0.39/kWh otherwise; "
+            "idle fee 6.00/h 07-23h after charging. Excl. 21% VAT.",
+        }
+    ],
+    "elements": [
+        {"price_components": [{"type": "FLAT", "price": "0.35", "vat": "21", "step_size": 1}]},
+        {
+            "price_components": [{"type": "ENERGY", "price": "0.49", "vat": "21", "step_size": 1}],
+            "restrictions": {
+                "start_time": "17:00",
+                "end_time": "21:00",
+                "day_of_week": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"],
+            },
+        },
+        {
+            "price_components": [{"type": "ENERGY", "price": "0.29", "vat": "21", "step_size": 1}],
+            "restrictions": {"start_time": "23:00", "end_time": "07:00"},
+        },
+        {"price_components": [{"type": "ENERGY", "price": "0.39", "vat": "21", "step_size": 1}]},
+        {
+            "price_components": [{"type": "PARKING_TIME", "price": "6.00", "vat": "21", "step_size": 60}],
+            "restrictions": {"start_time": "07:00", "end_time": "23:00"},
+        },
+        {"price_components": [{"type": "PARKING_TIME", "price": "0.00", "vat": "21", "step_size": 60}]},
+    ],
+    "last_updated": "2026-01-01T00:00:00Z",
+}
+
+
+def _flat(
+    country: str, party: str, ocpi_id: str, currency: str, price: str, vat: str | None
+) -> dict[str, Any]:
+    component: dict[str, Any] = {"type": "ENERGY", "price": price, "step_size": 1}
+    if vat is not None:
+        component["vat"] = vat
+    return {
+        "country_code": country,
+        "party_id": party,
+        "id": ocpi_id,
+        "currency": currency,
+        "elements": [{"price_components": [component]}],
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOperator:
+    name: str
+    operator_id: str
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    location: dict[str, Any]
+    stations: tuple[tuple[str, str, PowerType, int], ...]  # (charge point id, model, power type, kW)
+
+
+def _place(
+    name: str, address: str, city: str, postal_code: str, country: str, zone: str, at: str
+) -> dict[str, Any]:
+    latitude, longitude = (Decimal(part) for part in at.split(","))
+    return {
+        "name": name,
+        "address": address,
+        "city": city,
+        "postal_code": postal_code,
+        "country": country,
+        "time_zone": zone,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+
+
+AC, AC_1, DC = PowerType.AC_3_PHASE, PowerType.AC_1_PHASE, PowerType.DC
+_AMSTERDAM_SITES = (
+    _Site(
+        _place("Amsterdam Zuid P1", "Parnassusweg 10", "Amsterdam", "1077 DC", "NL", "Europe/Amsterdam",
+               "52.338790,4.872180"),
+        (("AMS-ZUID-AC1", "Alfen Eve Double", AC, 22), ("AMS-ZUID-DC1", "Kempower S-Series", DC, 150)),
+    ),
+    _Site(
+        _place("Haarlem Station", "Stationsplein 1", "Haarlem", "2011 LR", "NL", "Europe/Amsterdam",
+               "52.387640,4.638440"),
+        (("HLM-STATION-AC1", "Alfen Eve Double", AC, 22),),
+    ),
+)  # fmt: skip
+_BAY_AREA_SITES = (
+    _Site(
+        _place("Palo Alto Downtown", "250 Hamilton Ave", "Palo Alto", "94301", "US", "America/Los_Angeles",
+               "37.444570,-122.161240"),
+        (("PA-DOWNTOWN-AC1", "ChargePoint CT4000", AC_1, 7), ("PA-DOWNTOWN-DC1", "Tritium PKM150", DC, 150)),
+    ),
+)  # fmt: skip
+
+
+def seed_demo(services: Services, *, now: datetime, sessions_per_evse: int = 40) -> list[DemoOperator]:
+    """Create the demo operators and everything under them; returns one admin key per operator."""
+    result = []
+    for spec in (
+        (
+            "Amsterdam Charging B.V.",
+            "NL",
+            "EUR",
+            "AMS",
+            _AMSTERDAM_SITES,
+            AMSTERDAM_TIME_OF_USE,
+            "0.59",
+            "21",
+        ),
+        ("Bay Area Volts Inc.", "US", "USD", "BAV", _BAY_AREA_SITES, None, "0.45", None),
+    ):
+        result.append(_seed_operator(services, spec, now=now, sessions_per_evse=sessions_per_evse))
+    return result
+
+
+def _seed_operator(
+    services: Services, spec: tuple[Any, ...], *, now: datetime, sessions_per_evse: int
+) -> DemoOperator:
+    name, country, currency, party, site_specs, ac_tariff, dc_price, vat = spec
+    operator = create_operator(
+        services, name=name, legal_name=name, country=country, default_currency=currency
+    )
+    key, presented = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name="demo admin")
+    admin = Actor(operator.id, Role.ADMIN, key.id, key.name)
+    flat = catalog.create_tariff(services, admin, _flat(country, party, "DC-FLAT", currency, dc_price, vat))
+    ac = catalog.create_tariff(services, admin, ac_tariff) if ac_tariff else flat
+    catalog.assign_tariff(
+        services, admin, tariff_id=ac.record.id, scope=AssignmentScope.OPERATOR, scope_id=None
+    )
+    evses = []
+    for site in site_specs:
+        location = sites.create(services, admin, sites.LOCATIONS, site.location)
+        for charge_point_id, model, power_type, kilowatts in site.stations:
+            evse = _station(services, admin, location.id, charge_point_id, model, power_type, kilowatts)
+            if power_type.is_dc:
+                catalog.assign_tariff(
+                    services,
+                    admin,
+                    tariff_id=flat.record.id,
+                    scope=AssignmentScope.STATION,
+                    scope_id=evse.station_id,
+                )
+            evses.append((evse, site.location["time_zone"], kilowatts))
+    _sessions(services, admin, evses, operator.rounding_mode, now=now, per_evse=sessions_per_evse)
+    return DemoOperator(name, operator.id, presented)
+
+
+def _station(
+    services: Services,
+    admin: Actor,
+    location_id: str,
+    charge_point_id: str,
+    model: str,
+    power_type: PowerType,
+    kilowatts: int,
+) -> Any:
+    """A station with one EVSE and one connector; DC stations speak OCPP 2.0.1, AC ones 1.6."""
+    dc = power_type.is_dc
+    station = sites.create(
+        services,
+        admin,
+        sites.STATIONS,
+        {
+            "location_id": location_id,
+            "charge_point_id": charge_point_id,
+            "vendor": model.split()[0],
+            "model": model,
+            "ocpp_version": OcppVersion.V201 if dc else OcppVersion.V16,
+            "security_profile": 1,
+            "password_hash": services.passwords.hash(f"demo-{charge_point_id}-password"),
+        },
+    )
+    evse_fields = {
+        "station_id": station.id,
+        "evse_id": f"{charge_point_id.replace('-', '*')}*1",
+        "ocpp_evse_id": 1,
+    }
+    evse = sites.create(services, admin, sites.EVSES, evse_fields)
+    connector = {
+        "evse_id": evse.id,
+        "connector_number": 1,
+        "standard": ConnectorStandard.IEC_62196_T2_COMBO if dc else ConnectorStandard.IEC_62196_T2,
+        "format": ConnectorFormat.CABLE if dc else ConnectorFormat.SOCKET,
+        "power_type": power_type,
+        "max_voltage": 920 if dc else 400,
+        "max_amperage": 300 if dc else 32,
+        "max_electric_power": kilowatts * 1000,
+    }
+    sites.create(services, admin, sites.CONNECTORS, connector)
+    return evse
+
+
+def _sessions(
+    services: Services,
+    admin: Actor,
+    evses: list[tuple[Any, str, int]],
+    rounding: RoundingMode,
+    *,
+    now: datetime,
+    per_evse: int,
+) -> None:
+    """Sessions over the last 30 days, priced under the tariff that applies at their EVSE."""
+    chance = random.Random(admin.operator_id)
+    with services.uow() as uow:
+        stations = {s.id: s for s in uow.stations.list(admin.operator_id, filters={}, after=None, limit=1000)}
+    for evse, zone, kilowatts in evses:
+        tariff = catalog.tariff_for_evse(services, admin, evse.id)
+        location_id = stations[evse.station_id].location_id
+        for _ in range(per_evse):
+            start = now - timedelta(days=chance.uniform(0.5, 30), minutes=chance.randrange(0, 60))
+            charging = timedelta(minutes=chance.randrange(12, 45 if kilowatts >= 50 else 300))
+            load = Decimal(chance.randrange(45, 95)) / 100  # share of the station's power actually drawn
+            energy_kwh = (Decimal(kilowatts) * Decimal(charging.seconds) / 3600 * load).quantize(
+                Decimal("0.001")
+            )
+            parking = (
+                timedelta(minutes=chance.choice((0, 0, 5, 20, 45, 90))) if kilowatts < 50 else timedelta(0)
+            )
+            sample = catalog.SampleSession(start, zone, charging, energy_kwh * 1000, parking)
+            preview = catalog.preview_tariff(
+                services, admin, sample=sample, document=tariff.current.document, tariff_id=None
+            )
+            _store(services, admin, evse, location_id, tariff.current.id, preview, rounding)
+
+
+def _store(
+    services: Services,
+    admin: Actor,
+    evse: Any,
+    location_id: str,
+    tariff_version_id: str,
+    preview: catalog.Preview,
+    rounding: RoundingMode,
+) -> None:
+    rated, usage = preview.rated, preview.usage
+    total = rated.total_cost
+    session = ChargingSession(
+        id=services.ids.new_id(),
+        operator_id=admin.operator_id,
+        location_id=location_id,
+        station_id=evse.station_id,
+        evse_id=evse.id,
+        status=SessionStatus.COMPLETED,
+        started_at=usage.start,
+        ended_at=usage.end,
+        energy_wh=rated.total_energy_wh,
+        currency=rated.currency,
+        tariff_version_id=tariff_version_id,
+        total_excl_vat=total.excl_vat,
+        total_incl_vat=total.incl_vat,
+        total_excl_vat_minor=settle(PreciseMoney(total.excl_vat, rated.currency), rounding).minor_units,
+        total_incl_vat_minor=settle(PreciseMoney(total.incl_vat, rated.currency), rounding).minor_units,
+        created_at=usage.end,
+    )
+    with services.uow() as uow:
+        uow.sessions.add(session)
+        uow.commit()

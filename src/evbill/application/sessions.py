@@ -1,0 +1,30 @@
+"""Use cases of stored charging sessions: read and list them (recording them comes with OCPP)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from evbill.application.records import Page, Services, checked_limit, page_of, require
+from evbill.domain.errors import NotFound
+from evbill.domain.operators import Actor, Permission
+from evbill.domain.sessions import ChargingSession
+
+
+def get_session(services: Services, actor: Actor, session_id: str) -> ChargingSession:
+    require(actor, Permission.READ)
+    with services.uow() as uow:
+        session = uow.sessions.get(actor.operator_id, session_id)
+    if session is None:
+        raise NotFound(f"session {session_id!r} not found")
+    return session
+
+
+def list_sessions(
+    services: Services, actor: Actor, *, filters: Mapping[str, object], cursor: str | None, limit: int
+) -> Page[ChargingSession]:
+    """Newest first; filters: location_id, station_id, evse_id, status, started_from, started_to."""
+    require(actor, Permission.READ)
+    limit = checked_limit(limit)
+    with services.uow() as uow:
+        items = uow.sessions.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
+        return page_of(items, limit, uow.sessions.cursor_of)
