@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/evbill demo
+	$(BIN)/evbill serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -13,7 +13,7 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import demo, rate, tariff
+from evbill.entrypoints.cli import demo, rate, server, tariff
 from evbill.entrypoints.cli.output import EXIT_INVALID
 
 
@@ -28,6 +28,7 @@ def build_app(settings: Settings) -> typer.Typer:
     rate.register(app, container)
     app.add_typer(tariff.build(container), name="tariff")
     demo.register(app, container)
+    server.register(app, container)
     return app
 
 

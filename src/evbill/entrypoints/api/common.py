@@ -1,0 +1,52 @@
+"""Shared API pieces: pagination parameters and pages, ETags and If-Match, schema base classes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from evbill.domain.errors import DomainError
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200).")]
+Cursor = Annotated[str | None, Query(max_length=200, description="The next_cursor of the previous page.")]
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are refused, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= to get the next page; null on the last page."
+    )
+
+
+class PreconditionRequired(DomainError):
+    code = "precondition_required"
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version an If-Match header names ('"3"' or 'W/"3"'); changes without one are refused."""
+    if if_match is None:
+        raise PreconditionRequired(
+            'send If-Match with the ETag you read (e.g. If-Match: "3"), '
+            "so a stale update cannot overwrite a newer one"
+        )
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise PreconditionRequired(f"If-Match {if_match!r} is not an ETag this API gave out")
+    return int(text)
+
+
+IfMatch = Annotated[str | None, Header(description='The ETag of the version you are changing, e.g. "3".')]

@@ -1,0 +1,130 @@
+"""Who is calling, how often, and how much they send.
+
+* ``Authorization: Bearer evb_...`` (or ``X-API-Key``) identifies the operator and role
+  (``application.access.authenticate``). A missing, unknown or revoked key is 401.
+* Each key may make ``rate_limit_per_minute`` requests per minute (a token bucket per key and
+  process: with N API processes the cluster-wide limit is N times that; a shared limiter in Redis is
+  the next step when the API runs on many machines). Over the limit: 429 with Retry-After.
+* Request bodies above ``max_body_bytes`` are refused with 413 before they are read into memory.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from evbill.application.access import Unauthenticated, authenticate
+from evbill.application.records import Services
+from evbill.domain.errors import RateLimited
+from evbill.domain.operators import Actor
+from evbill.entrypoints.api.problems import PROBLEM_JSON
+from evbill.entrypoints.api.responses import dumps
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per key: ``per_minute`` requests per minute, bursts up to the same number."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(float(self.per_minute), now)
+            bucket.tokens = min(float(self.per_minute), bucket.tokens + (now - bucket.updated) * self._rate)
+            bucket.updated = now
+            if bucket.tokens < 1.0:
+                wait = math.ceil((1.0 - bucket.tokens) / self._rate)
+                raise RateLimited(f"more than {self.per_minute} requests per minute for this API key", wait)
+            bucket.tokens -= 1.0
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def actor(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer evb_... API key")] = None,
+    x_api_key: Annotated[str | None, Header(description="The API key, as an alternative")] = None,
+) -> Actor:
+    presented = x_api_key
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            presented = credentials.strip()
+    if not presented:
+        raise Unauthenticated("missing, unknown or revoked API key")
+    who = authenticate(services(request), presented)
+    request.app.state.rate_limiter.take(who.key_id)
+    return who
+
+
+CurrentActor = Annotated[Actor, Depends(actor)]
+CurrentServices = Annotated[Services, Depends(services)]
+
+
+class BodySizeLimit:
+    """ASGI middleware refusing bodies larger than ``max_bytes`` (by header, or while streaming)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = dumps(
+            {
+                "type": "https://evbill.dev/problems/payload_too_large",
+                "title": "Payload too large",
+                "status": 413,
+                "detail": f"request bodies are limited to {self.max_bytes} bytes",
+                "code": "payload_too_large",
+            }
+        )
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,104 @@
+"""/api/v1 sessions: stored charging sessions, newest first, filtered, with exact and settled totals."""
+
+# No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel
+
+from evbill.application import sessions as use_cases
+from evbill.application.records import Services
+from evbill.domain import currency as currencies
+from evbill.domain.operators import Actor
+from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.entrypoints.api.common import Cursor, Limit, PageOut
+from evbill.entrypoints.api.security import actor, services
+
+router = APIRouter(tags=["sessions"])
+
+
+class SessionOut(BaseModel):
+    id: str
+    location_id: str
+    station_id: str
+    evse_id: str
+    status: SessionStatus
+    started_at: datetime
+    ended_at: datetime | None
+    energy_kwh: Decimal
+    currency: str
+    tariff_version_id: str | None
+    total_cost: dict[str, str] | None
+    exact_total_cost: dict[str, str] | None
+
+
+def _settled(minor: int | None, currency: str) -> str | None:
+    if minor is None:
+        return None
+    return format(Decimal(minor).scaleb(-currencies.exponent(currency)), "f")
+
+
+def session_out(session: ChargingSession) -> SessionOut:
+    total = exact = None
+    if session.total_excl_vat_minor is not None:
+        total = {
+            "excl_vat": _settled(session.total_excl_vat_minor, session.currency) or "",
+            "incl_vat": _settled(session.total_incl_vat_minor, session.currency) or "",
+        }
+    if session.total_excl_vat is not None and session.total_incl_vat is not None:
+        exact = {
+            "excl_vat": format(session.total_excl_vat, "f"),
+            "incl_vat": format(session.total_incl_vat, "f"),
+        }
+    return SessionOut(
+        id=session.id,
+        location_id=session.location_id,
+        station_id=session.station_id,
+        evse_id=session.evse_id,
+        status=session.status,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        energy_kwh=session.energy_wh / 1000,
+        currency=session.currency,
+        tariff_version_id=session.tariff_version_id,
+        total_cost=total,
+        exact_total_cost=exact,
+    )
+
+
+@router.get("/sessions", response_model=PageOut[SessionOut], summary="List sessions, newest first")
+def list_sessions(
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    location_id: Annotated[str | None, Query(max_length=36)] = None,
+    station_id: Annotated[str | None, Query(max_length=36)] = None,
+    evse_id: Annotated[str | None, Query(max_length=36)] = None,
+    status: SessionStatus | None = None,
+    started_from: Annotated[
+        AwareDatetime | None, Query(description="Started at or after (inclusive).")
+    ] = None,
+    started_to: Annotated[AwareDatetime | None, Query(description="Started before (exclusive).")] = None,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+) -> dict[str, Any]:
+    values = {
+        "location_id": location_id,
+        "station_id": station_id,
+        "evse_id": evse_id,
+        "status": status,
+        "started_from": started_from,
+        "started_to": started_to,
+    }
+    filters = {key: value for key, value in values.items() if value is not None}
+    page = use_cases.list_sessions(svc, who, filters=filters, cursor=cursor, limit=limit)
+    return {"items": [session_out(s) for s in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, summary="Read a session")
+def read_session(
+    session_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)
+) -> SessionOut:
+    return session_out(use_cases.get_session(svc, who, session_id))

@@ -1,0 +1,157 @@
+"""``evbill serve``, ``evbill db``, ``evbill operator``, ``evbill apikey``: run and administer the service.
+
+``evbill serve --demo`` is the one-command start: an embedded SQLite database (``evbill.db`` here
+unless EVBILL_DATABASE_URL says otherwise), migrated, filled with demo data on first start, and an
+admin API key printed for each demo operator. Without ``--demo``, ``serve`` refuses to start on a
+database whose schema is not current and says which command fixes it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from evbill.application.access import create_api_key, create_operator, list_operators
+from evbill.application.demo import seed_demo
+from evbill.bootstrap import Container
+from evbill.domain.errors import DomainError
+from evbill.domain.money import RoundingMode
+from evbill.domain.operators import Role
+from evbill.entrypoints.api.app import create_app
+from evbill.entrypoints.cli.output import fail, fail_domain, write_json
+
+
+def register(app: typer.Typer, container: Container) -> None:
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+        demo: Annotated[
+            bool, typer.Option(help="Migrate, load demo data on first start, print API keys.")
+        ] = False,
+        workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (stateless).")] = 1,
+    ) -> None:
+        """Run the REST API (OpenAPI at /openapi.json, docs at /docs)."""
+        if demo:
+            _prepare_demo(container)
+        elif not _schema_current(container):
+            fail(
+                f"the database at {container.settings.database_url} is not at the current schema; "
+                "run `evbill db upgrade` first"
+            )
+        typer.echo(f"evbill API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)", err=True)
+        if workers == 1:
+            uvicorn.run(
+                create_app(container.settings, container=container), host=host, port=port, log_level="info"
+            )
+        else:
+            os.environ.setdefault("EVBILL_DATABASE_URL", container.settings.database_url)
+            uvicorn.run(
+                "evbill.entrypoints.api.asgi:build", factory=True, host=host, port=port, workers=workers,
+                log_level="info",
+            )  # fmt: skip
+
+    db = typer.Typer(help="The database: migrate and inspect.", no_args_is_help=True)
+    app.add_typer(db, name="db")
+
+    @db.command("upgrade")
+    def db_upgrade() -> None:
+        """Apply every pending migration (safe to run again)."""
+        container.upgrade_schema()
+        typer.echo(f"database at {container.settings.database_url} is at the current schema")
+
+    @db.command("status")
+    def db_status() -> None:
+        """Say whether the database schema is current."""
+        current = _schema_current(container)
+        typer.echo("current" if current else "out of date: run `evbill db upgrade`")
+        if not current:
+            raise typer.Exit(1)
+
+    operator = typer.Typer(help="Operators (tenants).", no_args_is_help=True)
+    app.add_typer(operator, name="operator")
+
+    @operator.command("create")
+    def operator_create(
+        name: Annotated[str, typer.Option(help="Display name.")],
+        country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2, e.g. NL.")],
+        currency: Annotated[str, typer.Option(help="ISO 4217 default currency, e.g. EUR.")],
+        legal_name: Annotated[str | None, typer.Option(help="Legal entity (default: the name).")] = None,
+        rounding: Annotated[
+            RoundingMode, typer.Option(help="Rounding of document totals.")
+        ] = RoundingMode.HALF_UP,
+        json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    ) -> None:
+        """Create an operator; prints its id."""
+        _require_schema(container)
+        try:
+            created = create_operator(
+                container.services, name=name, legal_name=legal_name or name, country=country,
+                default_currency=currency, rounding_mode=rounding,
+            )  # fmt: skip
+        except DomainError as error:
+            fail_domain(error)
+        if json:
+            write_json({"id": created.id, "name": created.name})
+        else:
+            typer.echo(created.id)
+
+    @operator.command("list")
+    def operator_list() -> None:
+        """List every operator (id, name, country, currency)."""
+        _require_schema(container)
+        for item in list_operators(container.services):
+            typer.echo(f"{item.id}  {item.name}  {item.country}  {item.default_currency}")
+
+    apikey = typer.Typer(help="API keys.", no_args_is_help=True)
+    app.add_typer(apikey, name="apikey")
+
+    @apikey.command("create")
+    def apikey_create(
+        operator_id: Annotated[str, typer.Option("--operator", help="The operator's id.")],
+        role: Annotated[Role, typer.Option(help="admin, billing, support or read_only.")],
+        name: Annotated[str, typer.Option(help="What the key is for.")] = "cli",
+    ) -> None:
+        """Create an API key; it is printed once and never shown again."""
+        _require_schema(container)
+        try:
+            _, presented = create_api_key(container.services, operator_id=operator_id, role=role, name=name)
+        except DomainError as error:
+            fail_domain(error)
+        typer.echo(presented)
+        typer.echo("store this key now: evbill keeps only its hash", err=True)
+
+
+def _schema_current(container: Container) -> bool:
+    try:
+        return container.schema_is_current()
+    except Exception as error:  # unreachable database: a plain message, not a traceback
+        fail(f"cannot reach the database at {container.settings.database_url}: {error}")
+
+
+def _require_schema(container: Container) -> None:
+    if not _schema_current(container):
+        fail("the database schema is not current; run `evbill db upgrade` first")
+
+
+def _prepare_demo(container: Container) -> None:
+    container.upgrade_schema()
+    services = container.services
+    if list_operators(services):
+        typer.echo("demo data already loaded; new admin keys for this run:", err=True)
+        for existing in list_operators(services):
+            _, presented = create_api_key(
+                services, operator_id=existing.id, role=Role.ADMIN, name="serve --demo"
+            )
+            typer.echo(f"  {existing.name}: {presented}", err=True)
+        return
+    typer.echo(
+        "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
+    )
+    for created in seed_demo(services, now=datetime.now(UTC)):
+        typer.echo(f"  {created.name}: {created.api_key}", err=True)
+    typer.echo("try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/api/v1/sessions", err=True)

@@ -1,0 +1,83 @@
+"""The service as an operator runs it: `evbill db upgrade`, `evbill serve`, a real HTTP server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+EVBILL = Path(sys.executable).with_name("evbill")
+
+
+def run(*args, env):
+    return subprocess.run([str(EVBILL), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def environment(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVBILL_")}
+    return {**env, "EVBILL_DATABASE_URL": f"sqlite:///{tmp_path / 'evbill.db'}", **extra}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(tmp_path):
+    result = run("serve", "--port", str(free_port()), env=environment(tmp_path))
+
+    assert result.returncode == 1
+    assert "run `evbill db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_then_status_says_current(tmp_path):
+    env = environment(tmp_path)
+
+    before = run("db", "status", env=env)
+    upgraded = run("db", "upgrade", env=env)
+    again = run("db", "upgrade", env=env)
+    after = run("db", "status", env=env)
+
+    assert before.returncode == 1
+    assert upgraded.returncode == 0
+    assert again.returncode == 0  # idempotent
+    assert after.stdout.strip() == "current"
+
+
+def test_an_operator_and_key_made_with_the_cli_work_against_a_real_server(tmp_path):
+    env = environment(tmp_path)
+    run("db", "upgrade", env=env)
+    operator_id = run(
+        "operator", "create", "--name", "CLI Op", "--country", "DE", "--currency", "EUR", env=env
+    )
+    key = run("apikey", "create", "--operator", operator_id.stdout.strip(), "--role", "admin", env=env)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(EVBILL), "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        operators = httpx.get(f"{base}/operators", headers={"Authorization": f"Bearer {key.stdout.strip()}"})
+        unknown_op = run("apikey", "create", "--operator", "nope", "--role", "admin", env=env)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert health.json() == {"status": "ok", "version": "0.1.0", "database": "ok", "schema_current": True}
+    assert [o["name"] for o in operators.json()["items"]] == ["CLI Op"]
+    assert unknown_op.returncode == 1
+    assert "operator 'nope' not found" in unknown_op.stderr
