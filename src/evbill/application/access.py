@@ -32,6 +32,12 @@ from evbill.domain.money import RoundingMode
 from evbill.domain.operators import Actor, Operator, Permission, Role
 
 KEY_SCHEME = "evb"
+PLATFORM = "platform (command line)"
+
+
+def platform_actor(operator_id: str) -> Actor:
+    """Who acts when the platform itself (the CLI, the demo loader) changes an operator's data."""
+    return Actor(operator_id=operator_id, role=Role.ADMIN, key_id="-", name=PLATFORM)
 
 
 class Unauthenticated(DomainError):
@@ -85,6 +91,9 @@ def create_operator(
         raise InvalidInput("operator is invalid", tuple(problems))
     with services.uow() as uow:
         uow.operators.add(operator)
+        audit(
+            uow, platform_actor(operator.id), now, AuditAction.CREATE, "operator", operator.id, None, operator
+        )
         uow.commit()
     return operator
 
@@ -127,8 +136,13 @@ def _digest(presented: str) -> str:
     return hashlib.sha256(presented.encode()).hexdigest()
 
 
-def create_api_key(services: Services, *, operator_id: str, role: Role, name: str) -> tuple[ApiKey, str]:
-    """A new key for the operator; returns the record and the key itself, which is never shown again."""
+def create_api_key(
+    services: Services, *, operator_id: str, role: Role, name: str, actor: Actor | None = None
+) -> tuple[ApiKey, str]:
+    """A new key for the operator; returns the record and the key itself, which is never shown again.
+
+    ``actor`` is who asked (an admin key through the API); the platform when it is the command line.
+    """
     if not name.strip():
         raise InvalidInput("API key is invalid", (Problem("$.name", "must not be blank"),))
     prefix = secrets.token_hex(6)
@@ -146,17 +160,15 @@ def create_api_key(services: Services, *, operator_id: str, role: Role, name: st
         if uow.operators.get(operator_id) is None:
             raise NotFound(f"operator {operator_id!r} not found")
         uow.api_keys.add(key)
+        who = actor or platform_actor(operator_id)
+        audit(uow, who, key.created_at, AuditAction.CREATE, "api_key", key.id, None, key)
         uow.commit()
     return key, presented
 
 
 def create_api_key_as(services: Services, actor: Actor, *, role: Role, name: str) -> tuple[ApiKey, str]:
     require(actor, Permission.MANAGE_KEYS)
-    key, presented = create_api_key(services, operator_id=actor.operator_id, role=role, name=name)
-    with services.uow() as uow:
-        audit(uow, actor, key.created_at, AuditAction.CREATE, "api_key", key.id, None, key)
-        uow.commit()
-    return key, presented
+    return create_api_key(services, operator_id=actor.operator_id, role=role, name=name, actor=actor)
 
 
 def authenticate(services: Services, presented: str) -> Actor:
