@@ -41,9 +41,17 @@ def at(day: int, hour: int = 12, month: int = 11) -> datetime:
 
 
 def session(
-    n: int, day: int, kwh: str, *, energy_price: str = "0.39", flat: str | None = None, parking: str | None = None,
-    minutes: int = 60, vat: str = "21", ordinal: int | None = None,
-) -> SessionCharge:  # fmt: skip
+    n: int,
+    day: int,
+    kwh: str,
+    *,
+    energy_price: str = "0.39",
+    flat: str | None = None,
+    parking: str | None = None,
+    minutes: int = 60,
+    vat: str = "21",
+    ordinal: int | None = None,
+) -> SessionCharge:
     parts = [ChargePart(ENERGY, D(vat), D(kwh) * D(energy_price))]
     if flat:
         parts.append(ChargePart(FLAT, D(vat), D(flat)))
@@ -76,10 +84,19 @@ def plan(name: str, kind: PlanKind, *versions: tuple[datetime, dict]) -> tuple[P
 
 def terms(n: int, plan_id: str, effective: datetime, **fields) -> ContractTerms:
     return ContractTerms(
-        id=f"t{n}", operator_id="op", contract_id="c1", number=n, effective_from=effective, plan_id=plan_id,
-        billing_cycle=BillingCycle.MONTHLY, payment_method=PaymentMethodKind.CARD_ON_FILE, payment_due_days=14,
-        grace_days=7, credit_limit_minor=None, **fields,
-    )  # fmt: skip
+        id=f"t{n}",
+        operator_id="op",
+        contract_id="c1",
+        number=n,
+        effective_from=effective,
+        plan_id=plan_id,
+        billing_cycle=BillingCycle.MONTHLY,
+        payment_method=PaymentMethodKind.CARD_ON_FILE,
+        payment_due_days=14,
+        grace_days=7,
+        credit_limit_minor=None,
+        **fields,
+    )
 
 
 def contract(start: datetime, end: datetime | None = None) -> Contract:
@@ -173,7 +190,7 @@ def test_a_new_plan_version_during_the_cycle_applies_from_its_day():
 
 
 def test_flat_rate_covers_sessions_up_to_fair_use_then_the_public_price_applies_idle_fees_never_covered():
-    """49.00 a month, fair use 300 kWh; public price 0.39/kWh + 0.35 start; 200 kWh (+2.00 idle) then 150 kWh."""
+    """49.00 a month, fair use 300 kWh; public 0.39/kWh + 0.35 start; 200 kWh (+2.00 idle), then 150 kWh."""
     flat_rate = plan("Unlimited", PlanKind.FLAT_RATE, (at(1, 0), {"fee": "49.00", "fair_use_kwh": D(300)}))
     sessions = [session(1, 4, "200", flat="0.35", parking="2.00"), session(2, 25, "150", flat="0.35")]
 
@@ -187,10 +204,20 @@ def test_flat_rate_covers_sessions_up_to_fair_use_then_the_public_price_applies_
 
 def test_membership_and_per_minute_plans_bill_sessions_at_the_plan_tariffs_price_with_an_optional_fee():
     member = plan("Member", PlanKind.MEMBERSHIP, (at(1, 0), {"fee": "2.50"}))
+    thirty_minutes = (ChargePart(TIME, D("21"), D("9.00")),)
     minutes = [
-        SessionCharge("m1", at(9), ConnectorClass.DC, D(30000), D(1800), "PER-MIN", "the plan's tariff for DC",
-                      (ChargePart(TIME, D("21"), D("9.00")),), 1),
-    ]  # fmt: skip
+        SessionCharge(
+            "m1",
+            at(9),
+            ConnectorClass.DC,
+            D(30000),
+            D(1800),
+            "PER-MIN",
+            "the plan's DC tariff",
+            thirty_minutes,
+            1,
+        )
+    ]
 
     result = bill(contract(at(1, 0)), [member], [terms(1, member[0].id, at(1, 0))], minutes)
 
