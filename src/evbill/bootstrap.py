@@ -18,6 +18,7 @@ from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from evbill.adapters.ocpi.codec import Ocpi221Codec
 from evbill.adapters.passwords import Argon2Hasher
 from evbill.adapters.system import SystemClock, Uuid7Generator
+from evbill.adapters.vat import StdnumVatChecker
 from evbill.application.ports import OcpiCodec
 from evbill.application.records import Services
 from evbill.config import Settings
@@ -40,6 +41,7 @@ class Container:
             ids=Uuid7Generator(),
             ocpi=self.ocpi,
             passwords=Argon2Hasher(),
+            vat_ids=StdnumVatChecker(),
         )
 
     def schema_is_current(self) -> bool:

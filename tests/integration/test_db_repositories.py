@@ -4,6 +4,7 @@ unit of work left without commit leaves nothing behind."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -604,3 +605,39 @@ class TestUnitOfWork:
 
         with uow_factory() as uow:
             assert uow.locations.get(operator_id, location.id).created_at == CREATED
+
+
+def test_concurrent_writers_lose_no_update_and_never_see_a_locked_database(uow_factory, operator_id):
+    # given one location and four writers that each apply ten read-modify-write updates, retrying on
+    # StaleVersion (SQLite: BEGIN IMMEDIATE serialises them; PostgreSQL: the version check does)
+    location = a_location(operator_id)
+    with uow_factory() as uow:
+        uow.locations.add(location)
+        uow.commit()
+    applied: list[str] = []
+
+    def writer(name: str) -> None:
+        done = 0
+        while done < 10:
+            try:
+                with uow_factory() as uow:
+                    current = uow.locations.get(operator_id, location.id)
+                    changed = replace(current, name=f"{name}-{done}", version=current.version + 1)
+                    uow.locations.update(changed, expected_version=current.version)
+                    applied.append(changed.name)  # still holding the row's write lock: in commit order
+                    uow.commit()
+            except StaleVersion:
+                continue
+            done += 1
+
+    # when they run at the same time
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(writer, f"w{number}") for number in range(4)]:
+            future.result()  # re-raises any error, e.g. "database is locked"
+
+    # then all forty updates happened, one version each, and the last one is stored
+    with uow_factory() as uow:
+        stored = uow.locations.get(operator_id, location.id)
+    assert len(applied) == 40
+    assert stored.version == 41
+    assert stored.name == applied[-1]

@@ -172,7 +172,7 @@ def many(uow_factory, database_engine: Engine):
     with database_engine.begin() as connection:
         connection.execute(charging_sessions.insert(), rows)
     with database_engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("ANALYZE charging_sessions")
         connection.commit()
     return operator.id, sites
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from evbill.domain.billing import ChargePart, LineKind, SessionCharge, bill_cycle
+from evbill.domain.billing import LineKind, SessionCharge, bill_cycle
 from evbill.domain.contracts import (
     Contract,
     ContractStatus,
@@ -23,6 +23,7 @@ from evbill.domain.contracts import (
     ServiceKind,
 )
 from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.sessions import ChargePart
 from evbill.domain.tariff import TariffDimension
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -29,7 +29,7 @@ from evbill.domain.access import ApiKey, AuditAction, AuditEntry
 from evbill.domain.country import is_country
 from evbill.domain.errors import DomainError, InvalidInput, NotFound, Problem
 from evbill.domain.money import RoundingMode
-from evbill.domain.operators import Actor, Operator, Permission, Role
+from evbill.domain.operators import API_KEY_ROLES, Actor, Operator, Permission, Role
 
 KEY_SCHEME = "evb"
 PLATFORM = "platform (command line)"
@@ -143,8 +143,14 @@ def create_api_key(
 
     ``actor`` is who asked (an admin key through the API); the platform when it is the command line.
     """
+    problems = []
     if not name.strip():
-        raise InvalidInput("API key is invalid", (Problem("$.name", "must not be blank"),))
+        problems.append(Problem("$.name", "must not be blank"))
+    if role not in API_KEY_ROLES:
+        allowed = ", ".join(r.value for r in API_KEY_ROLES)
+        problems.append(Problem("$.role", f"an API key's role is one of {allowed}"))
+    if problems:
+        raise InvalidInput("API key is invalid", tuple(problems))
     prefix = secrets.token_hex(6)
     presented = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(

@@ -194,7 +194,9 @@ def assign_tariff(
     require(actor, Permission.MANAGE_TARIFFS)
     now = services.clock.now()
     with services.uow() as uow:
-        get_or_404(uow.tariffs, actor.operator_id, tariff_id, "tariff")
+        if uow.tariffs.get(actor.operator_id, tariff_id) is None:  # a reference in a body: invalid, not 404
+            missing = Problem("$.tariff_id", f"no tariff {tariff_id!r}")
+            raise InvalidInput("assignment is invalid", (missing,))
         _check_scope(uow, actor, scope, scope_id)
         for existing in uow.assignments.list(actor.operator_id):
             if existing.scope == scope and existing.scope_id == scope_id:
@@ -284,7 +286,11 @@ def preview_tariff(
     if (document is None) == (tariff_id is None):
         raise InvalidInput("preview is invalid", (Problem("$", "give exactly one of tariff or tariff_id"),))
     if document is None:
-        document = get_tariff(services, actor, tariff_id).current.document  # type: ignore[arg-type]
+        try:
+            document = get_tariff(services, actor, tariff_id).current.document  # type: ignore[arg-type]
+        except NotFound:
+            missing = Problem("$.tariff_id", f"no tariff {tariff_id!r}")
+            raise InvalidInput("preview is invalid", (missing,)) from None
     tariff, warnings = _read(services, document)
     compiled = compile_tariff(tariff, ZoneInfo(sample.time_zone))
     start = sample.start

@@ -8,15 +8,23 @@ use keyset (cursor) pagination: ``after`` is the last id of the previous page; i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from evbill.domain.access import ApiKey, AuditEntry
 from evbill.domain.catalog import TariffAssignment, TariffRecord, TariffVersion
+from evbill.domain.contracts import Contract, ContractTerms
+from evbill.domain.customers import Customer, Token
 from evbill.domain.errors import Problem
+from evbill.domain.frames import Frame
+from evbill.domain.metering import MeterSample
 from evbill.domain.money import RoundingMode
 from evbill.domain.operators import Operator
+from evbill.domain.plans import Plan, PlanVersion
+from evbill.domain.promotions import Promotion, Redemption
 from evbill.domain.rating import RatedSession
 from evbill.domain.sessions import ChargingSession
 from evbill.domain.sites import ChargingStation, Connector, Evse, Location
@@ -94,6 +102,77 @@ class SessionRepository(Protocol):
         """The cursor that continues a listing after ``session`` (the repository owns its format)."""
         ...
 
+    def of_customers(
+        self, operator_id: str, customer_ids: Sequence[str], *, started_from: datetime, started_to: datetime
+    ) -> Sequence[ChargingSession]:
+        """Every session of these customers started in [started_from, started_to), oldest first."""
+        ...
+
+    def count_before(self, operator_id: str, customer_ids: Sequence[str], before: datetime) -> int:
+        """How many sessions these customers started before ``before`` (for loyalty ordinals)."""
+        ...
+
+
+class TokenRepository(Repository[Token], Protocol):
+    def find_by_uid(self, operator_id: str, uid: str) -> Token | None: ...
+
+
+class PlanVersionRepository(Protocol):
+    def of_plan(self, operator_id: str, plan_id: str) -> Sequence[PlanVersion]: ...
+
+    def add(self, version: PlanVersion) -> None: ...
+
+
+class ContractTermsRepository(Protocol):
+    def of_contract(self, operator_id: str, contract_id: str) -> Sequence[ContractTerms]: ...
+
+    def add(self, terms: ContractTerms) -> None: ...
+
+
+class PromotionRepository(Repository[Promotion], Protocol):
+    def find_by_code(self, operator_id: str, code: str) -> Promotion | None: ...
+
+
+class CustomerPromotionRepository(Protocol):
+    """Which promotions a customer has (a coupon code entered, a loyalty scheme joined)."""
+
+    def of_customer(self, operator_id: str, customer_id: str) -> Sequence[str]:
+        """The promotion ids, in the order they were given."""
+        ...
+
+    def add(self, operator_id: str, customer_id: str, promotion_id: str, at: datetime) -> bool:
+        """Give a promotion to a customer; False if the customer already had it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionCounts:
+    total: int  # by every customer
+    customer: int  # by this customer
+    contract_cycles: int  # cycles of this contract it was applied to
+    free_kwh_used: Decimal  # by this customer
+
+
+class RedemptionRepository(Protocol):
+    def of_contract_cycle(
+        self, operator_id: str, contract_id: str, cycle_start: datetime
+    ) -> Sequence[Redemption]: ...
+
+    def counts(
+        self, operator_id: str, promotion_id: str, customer_id: str, contract_id: str
+    ) -> RedemptionCounts: ...
+
+    def record(
+        self, redemption: Redemption, *, max_redemptions: int | None, per_customer_limit: int | None
+    ) -> bool:
+        """Store a redemption once per (promotion, contract, cycle start); False if it is already stored.
+
+        The limits are checked and the row inserted under a lock on the promotion, so concurrent
+        billing runs can never pass ``max_redemptions`` or ``per_customer_limit``: the run that would
+        is refused with Conflict.
+        """
+        ...
+
 
 class ApiKeyRepository(Protocol):
     def find_by_prefix(self, prefix: str) -> ApiKey | None: ...
@@ -113,6 +192,63 @@ class AuditLog(Protocol):
     ) -> Sequence[AuditEntry]: ...
 
 
+# The OCPP central system (charger connectivity)
+
+
+class StationDirectory(Protocol):
+    def find_by_charge_point_id(self, charge_point_id: str) -> ChargingStation | None:
+        """Any operator's station by its OCPP identity (unique on the platform: it is the URL path)."""
+        ...
+
+
+class LiveSessionRepository(Protocol):
+    """Sessions as the central system opens, feeds and closes them."""
+
+    def find_by_transaction(
+        self, operator_id: str, station_id: str, transaction_id: str
+    ) -> ChargingSession | None: ...
+
+    def find_by_start_key(self, operator_id: str, station_id: str, start_key: str) -> ChargingSession | None:
+        """OCPP 1.6 has no transaction id in StartTransaction: a resent one is found by its content."""
+        ...
+
+    def active_of_token(self, operator_id: str, token_uid: str) -> Sequence[ChargingSession]: ...
+
+    def next_transaction_number(self) -> int:
+        """A platform-wide increasing integer for OCPP 1.6 transactionIds."""
+        ...
+
+    def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None: ...
+
+    def close(self, session: ChargingSession, *, details: Mapping[str, Any]) -> None:
+        """Store the finished session (status, end, totals, parts) with its evidence ``details``
+        (anomalies, signed meter values, explanation, OCPI CDR)."""
+        ...
+
+    def details(self, operator_id: str, session_id: str) -> Mapping[str, Any] | None: ...
+
+
+class MeterSampleRepository(Protocol):
+    def add_many(self, operator_id: str, session_id: str, samples: Sequence[MeterSample]) -> None: ...
+
+    def of_session(self, operator_id: str, session_id: str) -> Sequence[MeterSample]:
+        """Every sample stored for the session, in the order received (duplicates included)."""
+        ...
+
+
+class FrameLog(Protocol):
+    def add_many(self, frames: Sequence[Frame]) -> None: ...
+
+
+class OcppJournal(Protocol):
+    """Append-only writes of the busiest messages, committed in groups: ``append`` returns once the
+    samples and frames are durable (so the charger is acknowledged only then)."""
+
+    async def append(self, frames: Sequence[Frame], samples: Sequence[tuple[str, str, MeterSample]]) -> None:
+        """``samples`` as (operator_id, session_id, sample)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: use cases enter it, work through the repositories, and commit once."""
 
@@ -127,6 +263,19 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     api_keys: ApiKeyRepository
     audit: AuditLog
+    customers: Repository[Customer]
+    tokens: TokenRepository
+    plans: Repository[Plan]
+    plan_versions: PlanVersionRepository
+    contracts: Repository[Contract]
+    contract_terms: ContractTermsRepository
+    promotions: PromotionRepository
+    customer_promotions: CustomerPromotionRepository
+    redemptions: RedemptionRepository
+    station_directory: StationDirectory
+    live_sessions: LiveSessionRepository
+    meter_samples: MeterSampleRepository
+    frames: FrameLog
 
     def __enter__(self) -> Self: ...
 
@@ -170,6 +319,24 @@ class OcpiCodec(Protocol):
     def read_cdr(self, document: object) -> CdrReading: ...
 
     def write_tariff(self, tariff: Tariff) -> dict[str, Any]: ...
+
+    def write_session_cdr(
+        self,
+        *,
+        cdr_id: str,
+        country_code: str,
+        party_id: str,
+        token_uid: str | None,
+        contract_id: str | None,
+        place: Mapping[str, Any],
+        usage: SessionUsage,
+        rated: RatedSession,
+        tariff_document: Mapping[str, Any],
+        rounding: RoundingMode,
+        last_updated: datetime,
+    ) -> dict[str, Any]:
+        """The OCPI CDR of a finished session; ``place`` holds the CdrLocation facts."""
+        ...
 
     def write_priced_cdr(
         self,

@@ -15,7 +15,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
-from evbill.application.ports import Clock, IdGenerator, OcpiCodec, Repository, UnitOfWork, UnitOfWorkFactory
+from evbill.application.ports import (
+    Clock,
+    Filters,
+    IdGenerator,
+    OcpiCodec,
+    Repository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from evbill.domain.access import AuditAction, AuditEntry
 from evbill.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, StaleVersion
 from evbill.domain.operators import Actor, Permission
@@ -31,6 +39,12 @@ class PasswordHasher(Protocol):
     def verify(self, password_hash: str, password: str) -> bool: ...
 
 
+class VatIdChecker(Protocol):
+    def check(self, country: str, vat_id: str) -> str:
+        """The normalised VAT number; ValueError saying why it is not valid for the country."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     uow: UnitOfWorkFactory
@@ -38,6 +52,7 @@ class Services:
     ids: IdGenerator
     ocpi: OcpiCodec
     passwords: PasswordHasher
+    vat_ids: VatIdChecker
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +154,109 @@ def check_version(record: object, expected_version: int, what: str) -> None:
         raise StaleVersion(
             f"{what} was changed by someone else (now version {version}, you have {expected_version})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    """A kind of operator-owned record and how to keep it: its type, who may change it, where it is
+    stored, the parent that must exist in the same operator, its validation, and its optional fields."""
+
+    name: str
+    record_type: Callable[..., Any]
+    permission: Permission
+    repository: Callable[[UnitOfWork], Repository[Any]]
+    parent: tuple[str, str, Callable[[UnitOfWork], Repository[Any]]] | None  # (field, name, repository)
+    validate: Callable[[Any], list[Problem]]
+    defaults: Mapping[str, Any]  # optional fields a caller may leave out
+
+
+def validated(kind: RecordKind, record: Any) -> None:
+    problems = kind.validate(record)
+    if problems:
+        raise InvalidInput(f"{kind.name} is invalid", tuple(problems))
+
+
+def check_parent(kind: RecordKind, uow: UnitOfWork, record: Any) -> None:
+    if kind.parent is None:
+        return
+    field, name, repository = kind.parent
+    parent_id = getattr(record, field)
+    if parent_id is None:  # an optional parent left out (a customer without a business account)
+        return
+    if repository(uow).get(record.operator_id, parent_id) is None:
+        raise InvalidInput(f"{kind.name} is invalid", (Problem(f"$.{field}", f"no {name} {parent_id!r}"),))
+
+
+def create(services: Services, actor: Actor, kind: RecordKind, fields: Mapping[str, Any]) -> Any:
+    """Create a record of ``kind`` for the actor's operator from validated API/CLI fields."""
+    require(actor, kind.permission)
+    now = services.clock.now()
+    record = kind.record_type(
+        id=services.ids.new_id(),
+        operator_id=actor.operator_id,
+        created_at=now,
+        updated_at=now,
+        **{**kind.defaults, **fields},
+    )
+    validated(kind, record)
+    with services.uow() as uow:
+        check_parent(kind, uow, record)
+        kind.repository(uow).add(record)
+        audit(uow, actor, now, AuditAction.CREATE, kind.name, record.id, None, record)
+        uow.commit()
+    return record
+
+
+def get(services: Services, actor: Actor, kind: RecordKind, record_id: str) -> Any:
+    require(actor, Permission.READ)
+    with services.uow() as uow:
+        return get_or_404(kind.repository(uow), actor.operator_id, record_id, kind.name)
+
+
+def list_records(
+    services: Services, actor: Actor, kind: RecordKind, *, filters: Filters, cursor: str | None, limit: int
+) -> Page[Any]:
+    require(actor, Permission.READ)
+    limit = checked_limit(limit)
+    with services.uow() as uow:
+        items = kind.repository(uow).list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
+    return page_of(items, limit, lambda record: record.id)
+
+
+def update(
+    services: Services,
+    actor: Actor,
+    kind: RecordKind,
+    record_id: str,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+) -> Any:
+    """Apply ``changes`` if the stored record is still at ``expected_version`` (else Conflict)."""
+    require(actor, kind.permission)
+    now = services.clock.now()
+    with services.uow() as uow:
+        repository = kind.repository(uow)
+        before = get_or_404(repository, actor.operator_id, record_id, kind.name)
+        check_version(before, expected_version, f"{kind.name} {record_id!r}")
+        after = changed(before, changes, now)
+        validated(kind, after)
+        check_parent(kind, uow, after)
+        repository.update(after, expected_version=expected_version)
+        audit(uow, actor, now, AuditAction.UPDATE, kind.name, record_id, before, after)
+        uow.commit()
+    return after
+
+
+def delete(
+    services: Services, actor: Actor, kind: RecordKind, record_id: str, *, expected_version: int
+) -> None:
+    require(actor, kind.permission)
+    now = services.clock.now()
+    with services.uow() as uow:
+        repository = kind.repository(uow)
+        before = get_or_404(repository, actor.operator_id, record_id, kind.name)
+        check_version(before, expected_version, f"{kind.name} {record_id!r}")
+        repository.delete(actor.operator_id, record_id, expected_version=expected_version)
+        audit(uow, actor, now, AuditAction.DELETE, kind.name, record_id, before, None)
+        uow.commit()

@@ -1,6 +1,6 @@
 """Use cases for where charging happens: locations, charging stations, EVSEs and connectors.
 
-Each kind is created, read, listed, changed and deleted the same way (``_Kind``); what differs is
+Each kind is created, read, listed, changed and deleted the same way (``records.RecordKind``); what differs is
 validation and the parent that must exist in the same operator (a station's location, an EVSE's
 station, a connector's EVSE). Stations keep an HTTP Basic password for OCPP security profiles 1/2,
 stored only as an argon2 hash.
@@ -9,30 +9,37 @@ stored only as an argon2 hash.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from evbill.application.ports import Filters, Repository, UnitOfWork
-from evbill.application.records import (
-    Page,
+from evbill.application.records import (  # the generic verbs, re-exported for the sites' kinds
+    RecordKind,
     Services,
-    audit,
-    changed,
-    check_version,
-    checked_limit,
-    get_or_404,
-    page_of,
-    require,
+    create,
+    delete,
+    get,
+    list_records,
+    update,
 )
-from evbill.domain.access import AuditAction
 from evbill.domain.country import is_country
 from evbill.domain.errors import InvalidInput, Problem
-from evbill.domain.operators import Actor, Permission
+from evbill.domain.operators import Permission
 from evbill.domain.sites import ChargingStation, Connector, Evse, Location, SecurityProfile
+
+__all__ = [
+    "CONNECTORS",
+    "EVSES",
+    "LOCATIONS",
+    "STATIONS",
+    "create",
+    "delete",
+    "get",
+    "list_records",
+    "update",
+]
 
 CHARGE_POINT_ID = re.compile(r"[A-Za-z0-9._\-*+@]{1,48}")  # OCPP identity: safe in a URL path
 MIN_PASSWORD_LENGTH = 16  # OCPP 2.0.1 BasicAuthPassword: 16 to 40 characters
@@ -41,15 +48,6 @@ MIN_PASSWORD_LENGTH = 16  # OCPP 2.0.1 BasicAuthPassword: 16 to 40 characters
 @cache
 def _time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
-
-
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    name: str
-    repository: Callable[[UnitOfWork], Repository[Any]]
-    parent: tuple[str, str, Callable[[UnitOfWork], Repository[Any]]] | None  # (field, name, repository)
-    validate: Callable[[Any], list[Problem]]
-    defaults: Mapping[str, Any]  # optional fields a caller may leave out
 
 
 def _location_problems(location: Location) -> list[Problem]:
@@ -98,119 +96,42 @@ def _connector_problems(connector: Connector) -> list[Problem]:
     return problems
 
 
-LOCATIONS = _Kind(
+LOCATIONS = RecordKind(
     "location",
+    Location,
+    Permission.MANAGE_SITES,
     lambda uow: uow.locations,
     None,
     _location_problems,
     {"postal_code": None, "opening_hours": None},
 )
-STATIONS = _Kind(
+STATIONS = RecordKind(
     "station",
+    ChargingStation,
+    Permission.MANAGE_SITES,
     lambda uow: uow.stations,
     ("location_id", "location", lambda uow: uow.locations),
     _station_problems,
     {"password_hash": None, "security_profile": SecurityProfile.BASIC},
 )
-EVSES = _Kind(
-    "evse", lambda uow: uow.evses, ("station_id", "station", lambda uow: uow.stations), _evse_problems, {}
+EVSES = RecordKind(
+    "evse",
+    Evse,
+    Permission.MANAGE_SITES,
+    lambda uow: uow.evses,
+    ("station_id", "station", lambda uow: uow.stations),
+    _evse_problems,
+    {},
 )
-CONNECTORS = _Kind(
+CONNECTORS = RecordKind(
     "connector",
+    Connector,
+    Permission.MANAGE_SITES,
     lambda uow: uow.connectors,
     ("evse_id", "EVSE", lambda uow: uow.evses),
     _connector_problems,
     {"max_electric_power": None},
 )
-
-
-def _validated(kind: _Kind, record: Any) -> None:
-    problems = kind.validate(record)
-    if problems:
-        raise InvalidInput(f"{kind.name} is invalid", tuple(problems))
-
-
-def _check_parent(kind: _Kind, uow: UnitOfWork, record: Any) -> None:
-    if kind.parent is None:
-        return
-    field, name, repository = kind.parent
-    parent_id = getattr(record, field)
-    if repository(uow).get(record.operator_id, parent_id) is None:
-        raise InvalidInput(f"{kind.name} is invalid", (Problem(f"$.{field}", f"no {name} {parent_id!r}"),))
-
-
-def create(services: Services, actor: Actor, kind: _Kind, fields: Mapping[str, Any]) -> Any:
-    """Create a record of ``kind`` for the actor's operator from validated API/CLI fields."""
-    require(actor, Permission.MANAGE_SITES)
-    now = services.clock.now()
-    record_type = _RECORD_TYPES[kind.name]
-    record = record_type(
-        id=services.ids.new_id(),
-        operator_id=actor.operator_id,
-        created_at=now,
-        updated_at=now,
-        **{**kind.defaults, **fields},
-    )
-    _validated(kind, record)
-    with services.uow() as uow:
-        _check_parent(kind, uow, record)
-        kind.repository(uow).add(record)
-        audit(uow, actor, now, AuditAction.CREATE, kind.name, record.id, None, record)
-        uow.commit()
-    return record
-
-
-def get(services: Services, actor: Actor, kind: _Kind, record_id: str) -> Any:
-    require(actor, Permission.READ)
-    with services.uow() as uow:
-        return get_or_404(kind.repository(uow), actor.operator_id, record_id, kind.name)
-
-
-def list_records(
-    services: Services, actor: Actor, kind: _Kind, *, filters: Filters, cursor: str | None, limit: int
-) -> Page[Any]:
-    require(actor, Permission.READ)
-    limit = checked_limit(limit)
-    with services.uow() as uow:
-        items = kind.repository(uow).list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
-    return page_of(items, limit, lambda record: record.id)
-
-
-def update(
-    services: Services,
-    actor: Actor,
-    kind: _Kind,
-    record_id: str,
-    changes: Mapping[str, Any],
-    *,
-    expected_version: int,
-) -> Any:
-    """Apply ``changes`` if the stored record is still at ``expected_version`` (else Conflict)."""
-    require(actor, Permission.MANAGE_SITES)
-    now = services.clock.now()
-    with services.uow() as uow:
-        repository = kind.repository(uow)
-        before = get_or_404(repository, actor.operator_id, record_id, kind.name)
-        check_version(before, expected_version, f"{kind.name} {record_id!r}")
-        after = changed(before, changes, now)
-        _validated(kind, after)
-        _check_parent(kind, uow, after)
-        repository.update(after, expected_version=expected_version)
-        audit(uow, actor, now, AuditAction.UPDATE, kind.name, record_id, before, after)
-        uow.commit()
-    return after
-
-
-def delete(services: Services, actor: Actor, kind: _Kind, record_id: str, *, expected_version: int) -> None:
-    require(actor, Permission.MANAGE_SITES)
-    now = services.clock.now()
-    with services.uow() as uow:
-        repository = kind.repository(uow)
-        before = get_or_404(repository, actor.operator_id, record_id, kind.name)
-        check_version(before, expected_version, f"{kind.name} {record_id!r}")
-        repository.delete(actor.operator_id, record_id, expected_version=expected_version)
-        audit(uow, actor, now, AuditAction.DELETE, kind.name, record_id, before, None)
-        uow.commit()
 
 
 def station_fields(fields: Mapping[str, Any], services: Services) -> dict[str, Any]:
@@ -227,11 +148,3 @@ def station_fields(fields: Mapping[str, Any], services: Services) -> dict[str, A
     elif "password" in fields:
         result["password_hash"] = None
     return result
-
-
-_RECORD_TYPES: dict[str, Callable[..., Any]] = {
-    "location": Location,
-    "station": ChargingStation,
-    "evse": Evse,
-    "connector": Connector,
-}

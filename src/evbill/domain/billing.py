@@ -40,6 +40,7 @@ from evbill.domain.money import PRECISE_CONTEXT, PRECISE_QUANTUM
 from evbill.domain.plans import ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.promotions import DiscountKind, Promotion, PromotionKind, PromotionState
 from evbill.domain.rating import RatedSession
+from evbill.domain.sessions import ChargePart
 from evbill.domain.tariff import TariffDimension
 
 ZERO = Decimal(0)
@@ -67,15 +68,6 @@ class LineKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ChargePart:
-    """The part of a session's price in one dimension at one VAT rate (precise, excl. VAT)."""
-
-    dimension: TariffDimension
-    vat: Decimal | None
-    excl_vat: Decimal
-
-
-@dataclass(frozen=True, slots=True)
 class SessionCharge:
     """A priced session as billing sees it."""
 
@@ -94,12 +86,9 @@ class SessionCharge:
         return sum((part.excl_vat for part in self.parts), ZERO)
 
 
-def charge_of(
-    rated: RatedSession, *, session_id: str, started_at: datetime, connector_class: ConnectorClass,
-    tariff_id: str, rule: str, ordinal: int,
-) -> SessionCharge:  # fmt: skip
-    """Group a rating result by (dimension, VAT rate); a min/max-price adjustment is spread over the
-    parts in proportion (it changes the price, not what was bought or its tax category)."""
+def parts_of(rated: RatedSession) -> tuple[ChargePart, ...]:
+    """A rating result grouped by (dimension, VAT rate). A min/max-price adjustment is spread over the
+    parts in proportion: it changes the price, not what was bought or its tax category."""
     sums: dict[tuple[TariffDimension, Decimal | None], Decimal] = {}
     for line in rated.lines:
         key = (line.dimension, line.vat)
@@ -107,14 +96,24 @@ def charge_of(
     adjustment = sum((a.excl_vat for a in rated.adjustments), ZERO)
     keys = list(sums)
     if adjustment and keys:
-        shares = _allocate(
-            adjustment, [sums[k] for k in keys] if any(sums.values()) else [Decimal(1)] * len(keys)
-        )
-        for key, share in zip(keys, shares, strict=True):
+        weights = [sums[k] for k in keys] if any(sums.values()) else [Decimal(1)] * len(keys)
+        for key, share in zip(keys, _allocate(adjustment, weights), strict=True):
             sums[key] += share
     elif adjustment:
         sums[(FLAT, None)] = adjustment
-    parts = tuple(ChargePart(dimension, vat, amount) for (dimension, vat), amount in sums.items())
+    return tuple(ChargePart(dimension, vat, amount) for (dimension, vat), amount in sums.items())
+
+
+def charge_of(
+    rated: RatedSession,
+    *,
+    session_id: str,
+    started_at: datetime,
+    connector_class: ConnectorClass,
+    tariff_id: str,
+    rule: str,
+    ordinal: int,
+) -> SessionCharge:
     return SessionCharge(
         session_id=session_id,
         started_at=started_at,
@@ -123,7 +122,7 @@ def charge_of(
         charging_s=rated.total_charging_s,
         tariff_id=tariff_id,
         rule=rule,
-        parts=parts,
+        parts=parts_of(rated),
         ordinal=ordinal,
     )
 

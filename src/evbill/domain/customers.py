@@ -46,6 +46,7 @@ class AuthorizationStatus(enum.StrEnum):
     BLOCKED = "Blocked"
     EXPIRED = "Expired"
     INVALID = "Invalid"
+    CONCURRENT_TX = "ConcurrentTx"  # the token is already in a session elsewhere
 
 
 @dataclass(frozen=True, slots=True)

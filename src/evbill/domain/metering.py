@@ -142,6 +142,9 @@ class MeterSample:
     seq_no: int | None = None
     context: ReadingContext | None = None
     offline: bool = False
+    signed_data: str | None = (
+        None  # a signed meter value (OCMF, 1.6 SignedData, 2.0.1 signedMeterValue), verbatim
+    )
 
     def __post_init__(self) -> None:
         for name in ("energy", "power", "current"):

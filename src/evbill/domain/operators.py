@@ -24,6 +24,9 @@ class Permission(enum.StrEnum):
     MANAGE_KEYS = "manage_keys"
     READ_AUDIT = "read_audit"
     MANAGE_SESSIONS = "manage_sessions"
+    MANAGE_CUSTOMERS = "manage_customers"  # customers, tokens, contracts
+    MANAGE_PLANS = "manage_plans"  # plans and promotions
+    BILL = "bill"  # run billing
 
 
 class Role(enum.StrEnum):
@@ -31,6 +34,7 @@ class Role(enum.StrEnum):
     BILLING = "billing"
     SUPPORT = "support"
     READ_ONLY = "read_only"
+    STATION = "station"  # a charging station acting for its operator over OCPP; never an API key's role
 
     def allows(self, permission: Permission) -> bool:
         return permission in _ROLE_PERMISSIONS[self]
@@ -38,10 +42,21 @@ class Role(enum.StrEnum):
 
 _ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.BILLING: frozenset({Permission.READ, Permission.MANAGE_TARIFFS, Permission.READ_AUDIT}),
-    Role.SUPPORT: frozenset({Permission.READ, Permission.MANAGE_SESSIONS}),
+    Role.BILLING: frozenset(
+        {
+            Permission.READ,
+            Permission.MANAGE_TARIFFS,
+            Permission.READ_AUDIT,
+            Permission.MANAGE_CUSTOMERS,
+            Permission.MANAGE_PLANS,
+            Permission.BILL,
+        }
+    ),
+    Role.SUPPORT: frozenset({Permission.READ, Permission.MANAGE_SESSIONS, Permission.MANAGE_CUSTOMERS}),
     Role.READ_ONLY: frozenset({Permission.READ}),
+    Role.STATION: frozenset({Permission.READ, Permission.MANAGE_SESSIONS}),
 }
+API_KEY_ROLES = (Role.ADMIN, Role.BILLING, Role.SUPPORT, Role.READ_ONLY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from evbill.domain.plans import ConnectorClass
+from evbill.domain.tariff import TariffDimension
+
+
+@dataclass(frozen=True, slots=True)
+class ChargePart:
+    """The part of a session's price in one dimension at one VAT rate (precise, excl. VAT)."""
+
+    dimension: TariffDimension
+    vat: Decimal | None
+    excl_vat: Decimal
+
 
 class SessionStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
@@ -36,3 +48,12 @@ class ChargingSession:
     total_excl_vat_minor: int | None  # settled
     total_incl_vat_minor: int | None  # settled
     created_at: datetime
+    # Who charged and why this price (empty for sessions recorded before contracts existed):
+    customer_id: str | None = None
+    contract_id: str | None = None
+    token_uid: str | None = None
+    connector_class: ConnectorClass | None = None
+    tariff_id: str | None = None
+    price_rule: str | None = None  # pricing.PriceRule value
+    price_reason: str | None = None  # the rule in words, for the driver
+    parts: tuple[ChargePart, ...] = ()  # the price by dimension and VAT rate, for billing

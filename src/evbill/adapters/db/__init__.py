@@ -8,8 +8,8 @@ One code path for SQLite (the embedded default, a file in WAL mode) and PostgreS
 
 Modules: ``engine`` (connections), ``types`` (exact decimals, UTC times, JSON documents),
 ``tables`` (the schema), ``migrate`` (Alembic, programmatic), ``records`` (rows <-> domain records),
-``repositories``/``tariffs``/``sessions``/``access`` (the ports), ``conflicts`` (refused writes as
-Conflict), ``uow`` (the unit of work).
+``repositories``/``tariffs``/``sessions``/``access``/``customers``/``plans``/``promotions`` (the ports),
+``conflicts`` (refused writes as Conflict), ``uow`` (the unit of work).
 """
 
 from evbill.adapters.db.engine import create_database_engine

@@ -3,13 +3,28 @@
 A record becomes a row field by field, enums as their values (``OcppVersion.V201`` -> ``"2.0.1"``,
 ``SecurityProfile.TLS_BASIC`` -> ``2``); a row becomes the frozen record again with its enums rebuilt.
 Decimals, aware datetimes and documents pass through as they are: the column types keep them exact.
+
+A few fields hold small structures, stored as JSON (``JsonDocument`` keeps their decimals exact) and
+rebuilt into the record's own types on the way back:
+
+    PlanVersion.tariffs    {ConnectorClass.AC: "t1"}  <->  {"AC": "t1"}
+    ContractTerms.services (ServiceFee(RFID_CARD, "Card", Decimal("-5.00"), None, ONCE),)
+                           <->  [{"kind": "RFID_CARD", "description": "Card", "amount": -5.00,
+                                  "vat": null, "recurrence": "ONCE"}]
+    ChargingSession.parts  (ChargePart(ENERGY, Decimal("21"), Decimal("4.8148144200")),)
+                           <->  [{"dimension": "ENERGY", "vat": 21, "excl_vat": 4.8148144200}]
+
+A JSON number without a point comes back as an ``int``; it becomes the equal ``Decimal`` again, never
+a float.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import RowMapping, Table
@@ -17,9 +32,21 @@ from sqlalchemy import RowMapping, Table
 from evbill.adapters.db import tables
 from evbill.domain.access import ApiKey, AuditAction, AuditEntry
 from evbill.domain.catalog import AssignmentScope, TariffAssignment, TariffRecord, TariffVersion
+from evbill.domain.contracts import (
+    Contract,
+    ContractStatus,
+    ContractTerms,
+    FeeRecurrence,
+    PaymentMethodKind,
+    ServiceFee,
+    ServiceKind,
+)
+from evbill.domain.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
 from evbill.domain.money import RoundingMode
 from evbill.domain.operators import Operator, Role
-from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
+from evbill.domain.sessions import ChargePart, ChargingSession, SessionStatus
 from evbill.domain.sites import (
     ChargingStation,
     Connector,
@@ -31,31 +58,141 @@ from evbill.domain.sites import (
     PowerType,
     SecurityProfile,
 )
+from evbill.domain.tariff import TariffDimension
 
 R = TypeVar("R")
 
 
-class RecordMapping(Generic[R]):
-    """How one kind of record maps to its table: the record class and its enum-typed fields."""
+@dataclass(frozen=True, slots=True)
+class JsonField:
+    """How a structured field becomes a JSON document and back."""
 
-    def __init__(self, record_type: type[R], *, enums: Mapping[str, type[enum.Enum]]) -> None:
+    to_document: Callable[[Any], Any]
+    from_document: Callable[[Any], Any]
+
+
+class RecordMapping(Generic[R]):
+    """How one kind of record maps to its table: the record class, its enum and its JSON fields."""
+
+    def __init__(
+        self,
+        record_type: type[R],
+        *,
+        enums: Mapping[str, type[enum.Enum]],
+        documents: Mapping[str, JsonField] | None = None,
+    ) -> None:
         self.record_type = record_type
         self.field_names = tuple(field.name for field in fields(record_type))  # type: ignore[arg-type]
         self.enums = dict(enums)
+        self.documents = dict(documents or {})
 
     def to_row(self, record: R) -> dict[str, Any]:
-        return {name: _plain(getattr(record, name)) for name in self.field_names}
+        row = {name: _plain(getattr(record, name)) for name in self.field_names}
+        for name, codec in self.documents.items():
+            row[name] = codec.to_document(row[name])
+        return row
 
     def from_row(self, row: RowMapping) -> R:
         values = {name: row[name] for name in self.field_names}
         for name, enum_type in self.enums.items():
             if values[name] is not None:
                 values[name] = enum_type(values[name])
+        for name, codec in self.documents.items():
+            values[name] = codec.from_document(values[name])
         return self.record_type(**values)
 
 
 def _plain(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
+
+
+def _exact(value: object, name: str) -> Decimal | None:
+    """A decimal bound for JSON: None or a Decimal (an int is taken as the equal Decimal), never a float."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"{name} must be an exact Decimal, not {type(value).__name__} ({value!r})")
+
+
+def _required(value: object, name: str) -> Decimal:
+    exact = _exact(value, name)
+    if exact is None:
+        raise TypeError(f"{name} must be a Decimal, not None")
+    return exact
+
+
+def _tariffs_to_document(tariffs: Mapping[ConnectorClass, str]) -> dict[str, str]:
+    return {
+        ConnectorClass(connector_class).value: tariff_id for connector_class, tariff_id in tariffs.items()
+    }
+
+
+def _tariffs_from_document(document: Mapping[str, str]) -> dict[ConnectorClass, str]:
+    return {ConnectorClass(connector_class): tariff_id for connector_class, tariff_id in document.items()}
+
+
+def _services_to_document(services: tuple[ServiceFee, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": ServiceKind(fee.kind).value,
+            "description": fee.description,
+            "amount": _required(fee.amount, "a service fee amount"),
+            "vat": _exact(fee.vat, "a service fee VAT rate"),
+            "recurrence": FeeRecurrence(fee.recurrence).value,
+        }
+        for fee in services
+    ]
+
+
+def _services_from_document(document: list[dict[str, Any]]) -> tuple[ServiceFee, ...]:
+    return tuple(
+        ServiceFee(
+            kind=ServiceKind(fee["kind"]),
+            description=fee["description"],
+            amount=_required(fee["amount"], "a service fee amount"),
+            vat=_exact(fee["vat"], "a service fee VAT rate"),
+            recurrence=FeeRecurrence(fee["recurrence"]),
+        )
+        for fee in document
+    )
+
+
+def _parts_to_document(parts: tuple[ChargePart, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "dimension": TariffDimension(part.dimension).value,
+            "vat": _exact(part.vat, "a price part's VAT rate"),
+            "excl_vat": _required(part.excl_vat, "a price part's amount"),
+        }
+        for part in parts
+    ]
+
+
+def _parts_from_document(document: list[dict[str, Any]]) -> tuple[ChargePart, ...]:
+    return tuple(
+        ChargePart(
+            dimension=TariffDimension(part["dimension"]),
+            vat=_exact(part["vat"], "a price part's VAT rate"),
+            excl_vat=_required(part["excl_vat"], "a price part's amount"),
+        )
+        for part in document
+    )
+
+
+TARIFF_PER_CLASS = JsonField(_tariffs_to_document, _tariffs_from_document)
+SERVICE_FEES = JsonField(_services_to_document, _services_from_document)
+CHARGE_PARTS = JsonField(_parts_to_document, _parts_from_document)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPromotion:
+    """A row of customer_promotions: a promotion given to a customer (the port speaks in ids)."""
+
+    operator_id: str
+    customer_id: str
+    promotion_id: str
+    given_at: datetime
 
 
 OPERATORS = RecordMapping(Operator, enums={"rounding_mode": RoundingMode})
@@ -70,9 +207,30 @@ CONNECTORS = RecordMapping(
 TARIFFS = RecordMapping(TariffRecord, enums={})
 TARIFF_VERSIONS = RecordMapping(TariffVersion, enums={})
 ASSIGNMENTS = RecordMapping(TariffAssignment, enums={"scope": AssignmentScope})
-SESSIONS = RecordMapping(ChargingSession, enums={"status": SessionStatus})
+SESSIONS = RecordMapping(
+    ChargingSession,
+    enums={"status": SessionStatus, "connector_class": ConnectorClass},
+    documents={"parts": CHARGE_PARTS},
+)
 API_KEYS = RecordMapping(ApiKey, enums={"role": Role})
 AUDIT_ENTRIES = RecordMapping(AuditEntry, enums={"action": AuditAction})
+CUSTOMERS = RecordMapping(Customer, enums={"kind": CustomerKind})
+TOKENS = RecordMapping(Token, enums={"type": TokenType, "status": TokenStatus})
+PLANS = RecordMapping(Plan, enums={"kind": PlanKind})
+PLAN_VERSIONS = RecordMapping(
+    PlanVersion, enums={"fee_cycle": BillingCycle}, documents={"tariffs": TARIFF_PER_CLASS}
+)
+CONTRACTS = RecordMapping(Contract, enums={"status": ContractStatus})
+CONTRACT_TERMS = RecordMapping(
+    ContractTerms,
+    enums={"billing_cycle": BillingCycle, "payment_method": PaymentMethodKind},
+    documents={"overrides": TARIFF_PER_CLASS, "services": SERVICE_FEES},
+)
+PROMOTIONS = RecordMapping(
+    Promotion, enums={"kind": PromotionKind, "discount_kind": DiscountKind, "duration": Duration}
+)
+CUSTOMER_PROMOTIONS = RecordMapping(CustomerPromotion, enums={})
+REDEMPTIONS = RecordMapping(Redemption, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -87,4 +245,13 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "charging_sessions": (tables.charging_sessions, SESSIONS),
     "api_keys": (tables.api_keys, API_KEYS),
     "audit_log": (tables.audit_log, AUDIT_ENTRIES),
+    "customers": (tables.customers, CUSTOMERS),
+    "tokens": (tables.tokens, TOKENS),
+    "plans": (tables.plans, PLANS),
+    "plan_versions": (tables.plan_versions, PLAN_VERSIONS),
+    "contracts": (tables.contracts, CONTRACTS),
+    "contract_terms": (tables.contract_terms, CONTRACT_TERMS),
+    "promotions": (tables.promotions, PROMOTIONS),
+    "customer_promotions": (tables.customer_promotions, CUSTOMER_PROMOTIONS),
+    "redemptions": (tables.redemptions, REDEMPTIONS),
 }

@@ -21,7 +21,13 @@ The cursor is opaque to callers: URL-safe base64 (unpadded) of ``<started_at>|<i
     >>> decode_session_cursor(cursor)
     (datetime.datetime(2026, 5, 4, 9, 30, tzinfo=datetime.timezone.utc), '0196a1b2-7000')
 
-Filters: location_id, station_id, evse_id, status, started_from (inclusive), started_to (exclusive).
+Filters: location_id, station_id, evse_id, customer_id, status, started_from (inclusive), started_to
+(exclusive).
+
+Billing reads sessions the other way round: ``of_customers`` gives every session of some customers
+(a fleet: the business and its drivers) in a window, oldest first, and ``count_before`` how many they
+started earlier (the ordinal of the next one, for "every 10th session free"). Both read the index
+``(operator_id, customer_id, started_at, id)``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, String, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, String, func, literal, select, tuple_
 
 from evbill.adapters.db import tables
 from evbill.adapters.db.records import SESSIONS
@@ -89,6 +95,7 @@ _FILTERS: dict[str, FilterBuilder] = {
     "location_id": equals(_COLUMNS.location_id),
     "station_id": equals(_COLUMNS.station_id),
     "evse_id": equals(_COLUMNS.evse_id),
+    "customer_id": equals(_COLUMNS.customer_id),
     "status": equals_enum(_COLUMNS.status, SessionStatus),
     "started_from": lambda value: _COLUMNS.started_at >= _moment(value, "started_from"),
     "started_to": lambda value: _COLUMNS.started_at < _moment(value, "started_to"),
@@ -134,3 +141,35 @@ class SqlSessionRepository:
 
     def cursor_of(self, session: ChargingSession) -> str:
         return session_cursor(session)
+
+    def of_customers(
+        self, operator_id: str, customer_ids: Sequence[str], *, started_from: datetime, started_to: datetime
+    ) -> Sequence[ChargingSession]:
+        if not customer_ids:
+            return []
+        query = (
+            select(tables.charging_sessions)
+            .where(
+                *_of_customers(operator_id, customer_ids),
+                _COLUMNS.started_at >= _moment(started_from, "started_from"),
+                _COLUMNS.started_at < _moment(started_to, "started_to"),
+            )
+            .order_by(_COLUMNS.started_at, _COLUMNS.id)
+        )
+        return [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
+
+    def count_before(self, operator_id: str, customer_ids: Sequence[str], before: datetime) -> int:
+        if not customer_ids:
+            return 0
+        query = (
+            select(func.count())
+            .select_from(tables.charging_sessions)
+            .where(*_of_customers(operator_id, customer_ids), _COLUMNS.started_at < _moment(before, "before"))
+        )
+        return int(self._connection().scalar(query) or 0)
+
+
+def _of_customers(operator_id: str, customer_ids: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    if isinstance(customer_ids, str):  # a lone id would be read as a sequence of characters
+        raise TypeError("customer_ids must be a sequence of ids, not one id")
+    return (_COLUMNS.operator_id == operator_id, _COLUMNS.customer_id.in_(list(customer_ids)))

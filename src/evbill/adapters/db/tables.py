@@ -6,17 +6,24 @@ the database itself refuses a station of operator B under a location of operator
 deleted only when nothing references them (``ON DELETE RESTRICT``); a tariff's versions go with it
 unless a charging session was priced by one of them.
 
+Versions follow the same rule: a plan's versions, and a contract's terms, go with it, but a plan
+named by any contract's terms stays. A customer with tokens, contracts, fleet drivers or sessions
+stays too; the promotions given to a customer go with the customer.
+
 Ids are UUIDv7 text (``String(36)``), which sort by creation: lists page by ``(operator_id, id)``.
 The audit log's id is a database counter instead, giving the order entries were written in.
 Settled money is integer minor units (``BigInteger``); precise amounts, energy and coordinates are
-``ExactDecimal``; times are ``UtcDateTime``; documents are ``JsonDocument``. Charging sessions are
-listed newest first, so each way of filtering them has an index ending in ``(started_at, id)``.
+``ExactDecimal``; times are ``UtcDateTime``; documents, and the small structured values inside a
+record (tariff per connector class, service fees, a session's price parts), are ``JsonDocument``.
+Charging sessions are listed newest first, so each way of filtering them has an index ending in
+``(started_at, id)``.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -42,6 +49,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 PRECISE_AMOUNT = ExactDecimal(38, 10)  # money.PRECISE_PLACES = 10
 ENERGY_WH = ExactDecimal(20, 3)  # metering.ENERGY_QUANTUM = 0.001 Wh
+ENERGY_KWH = ExactDecimal(20, 6)  # the same quantum, in kWh (allowances, caps, free kWh)
+VAT_PERCENT = ExactDecimal(7, 4)  # a VAT rate in percent, e.g. 21 or 5.5
 COORDINATE = ExactDecimal(10, 7)  # OCPI GeoLocation: up to 7 decimal places
 
 
@@ -215,6 +224,194 @@ tariff_assignments = Table(
     Index("ix_tariff_assignments_tariff", "operator_id", "tariff_id"),
 )
 
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", String(254)),  # not unique: one person may be a customer of two fleets
+    Column("language", String(8), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("address", Text),
+    Column("city", Text),
+    Column("postal_code", String(32)),
+    Column("vat_id", String(64)),
+    Column("parent_id", String(36)),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    _child_of("parent_id", "customers"),
+    UniqueConstraint("operator_id", "id"),
+    Index("ix_customers_parent", "operator_id", "parent_id", "id"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("customer_id", String(36), nullable=False),
+    Column("uid", String(36), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("contract_id", String(36), nullable=False),  # the eMA id, not a contracts row
+    Column("status", String(16), nullable=False),
+    Column("valid_until", UtcDateTime()),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    _child_of("customer_id", "customers"),
+    UniqueConstraint("operator_id", "uid"),
+    Index("ix_tokens_operator_id_id", "operator_id", "id"),
+    Index("ix_tokens_customer", "operator_id", "customer_id", "id"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("current_version", Integer, nullable=False),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("operator_id", "name"),
+)
+
+plan_versions = Table(
+    "plan_versions",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("plan_id", String(36), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("effective_from", UtcDateTime(), nullable=False),
+    Column("fee", PRECISE_AMOUNT, nullable=False),
+    Column("fee_vat", VAT_PERCENT),
+    Column("fee_cycle", String(16), nullable=False),
+    Column("included_kwh", ENERGY_KWH),
+    Column("included_minutes", Integer),
+    Column("fair_use_kwh", ENERGY_KWH),
+    Column("tariffs", JsonDocument(), nullable=False),  # {"AC": tariff id, ...}
+    Column("created_at", UtcDateTime()),
+    _belongs_to_operator(),
+    _child_of("plan_id", "plans", ondelete="CASCADE"),
+    UniqueConstraint("plan_id", "number"),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("customer_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime()),
+    Column("current_terms", Integer, nullable=False),
+    *_timestamps(),
+    _version(),
+    _belongs_to_operator(),
+    _child_of("customer_id", "customers"),
+    UniqueConstraint("operator_id", "id"),
+    Index("ix_contracts_customer", "operator_id", "customer_id", "id"),
+)
+
+contract_terms = Table(
+    "contract_terms",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("contract_id", String(36), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("effective_from", UtcDateTime(), nullable=False),
+    Column("plan_id", String(36), nullable=False),
+    Column("billing_cycle", String(16), nullable=False),
+    Column("payment_method", String(32), nullable=False),
+    Column("payment_due_days", Integer, nullable=False),
+    Column("grace_days", Integer, nullable=False),
+    Column("credit_limit_minor", BigInteger),
+    Column("overrides", JsonDocument(), nullable=False),  # {"DC": tariff id, ...}
+    Column("services", JsonDocument(), nullable=False),  # [{kind, description, amount, vat, recurrence}]
+    Column("created_at", UtcDateTime()),
+    _belongs_to_operator(),
+    _child_of("contract_id", "contracts", ondelete="CASCADE"),
+    _child_of("plan_id", "plans"),
+    UniqueConstraint("contract_id", "number"),
+    Index("ix_contract_terms_plan", "operator_id", "plan_id"),
+)
+
+promotions = Table(
+    "promotions",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("code", String(64)),
+    Column("discount_kind", String(16)),
+    Column("value", PRECISE_AMOUNT),
+    Column("duration", String(16), nullable=False),
+    Column("cycles", Integer),
+    Column("nth", Integer),
+    Column("cap", PRECISE_AMOUNT),
+    Column("threshold_kwh", ENERGY_KWH),
+    Column("price_per_kwh", PRECISE_AMOUNT),
+    Column("free_kwh", ENERGY_KWH),
+    Column("starts_at", UtcDateTime()),
+    Column("expires_at", UtcDateTime()),
+    Column("max_redemptions", Integer),
+    Column("per_customer_limit", Integer),
+    Column("priority", Integer, nullable=False),
+    Column("exclusive", Boolean, nullable=False),
+    Column("created_at", UtcDateTime()),
+    Column("updated_at", UtcDateTime()),
+    _version(),
+    _belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("operator_id", "code"),  # NULLs are distinct: any number of promotions without one
+)
+
+customer_promotions = Table(
+    "customer_promotions",
+    metadata,
+    _operator_id(),
+    Column("customer_id", String(36), primary_key=True),
+    Column("promotion_id", String(36), primary_key=True),
+    Column("given_at", UtcDateTime(), nullable=False),
+    _belongs_to_operator(),
+    _child_of("customer_id", "customers", ondelete="CASCADE"),
+    _child_of("promotion_id", "promotions"),
+    Index("ix_customer_promotions_promotion", "operator_id", "promotion_id"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    _id(),
+    _operator_id(),
+    Column("promotion_id", String(36), nullable=False),
+    Column("customer_id", String(36), nullable=False),
+    Column("contract_id", String(36), nullable=False),
+    Column("cycle_start", UtcDateTime(), nullable=False),
+    Column("discount_excl_vat", PRECISE_AMOUNT, nullable=False),
+    Column("free_kwh_used", ENERGY_KWH, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    _belongs_to_operator(),
+    _child_of("promotion_id", "promotions"),
+    _child_of("customer_id", "customers"),
+    _child_of("contract_id", "contracts"),
+    UniqueConstraint("promotion_id", "contract_id", "cycle_start"),
+    Index("ix_redemptions_contract", "operator_id", "contract_id", "cycle_start"),
+    Index("ix_redemptions_customer", "operator_id", "customer_id", "promotion_id"),
+)
+
 charging_sessions = Table(
     "charging_sessions",
     metadata,
@@ -234,17 +431,30 @@ charging_sessions = Table(
     Column("total_excl_vat_minor", BigInteger),
     Column("total_incl_vat_minor", BigInteger),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Who charged and why this price (migration 0002; empty on sessions recorded before it):
+    Column("customer_id", String(36)),
+    Column("contract_id", String(36)),
+    Column("token_uid", String(36)),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    Column("price_rule", String(32)),
+    Column("price_reason", Text),
+    Column("parts", JsonDocument(), nullable=False, server_default="[]"),  # [{dimension, vat, excl_vat}]
     _belongs_to_operator(),
     _child_of("location_id", "locations"),
     _child_of("station_id", "charging_stations"),
     _child_of("evse_id", "evses"),
     _child_of("tariff_version_id", "tariff_versions"),
+    _child_of("customer_id", "customers"),
+    _child_of("contract_id", "contracts"),
     Index("ix_charging_sessions_started", "operator_id", "started_at", "id"),
     Index("ix_charging_sessions_location", "operator_id", "location_id", "started_at", "id"),
     Index("ix_charging_sessions_station", "operator_id", "station_id", "started_at", "id"),
     Index("ix_charging_sessions_evse", "operator_id", "evse_id", "started_at", "id"),
     Index("ix_charging_sessions_status", "operator_id", "status", "started_at", "id"),
     Index("ix_charging_sessions_tariff_version", "operator_id", "tariff_version_id"),
+    Index("ix_charging_sessions_customer", "operator_id", "customer_id", "started_at", "id"),
+    Index("ix_charging_sessions_contract", "operator_id", "contract_id"),
 )
 
 api_keys = Table(
@@ -294,4 +504,13 @@ NOUNS: dict[str, tuple[str, str]] = {
     "charging_sessions": ("charging session", "charging sessions"),
     "api_keys": ("API key", "API keys"),
     "audit_log": ("audit entry", "audit entries"),
+    "customers": ("customer", "customers"),
+    "tokens": ("token", "tokens"),
+    "plans": ("plan", "plans"),
+    "plan_versions": ("plan version", "plan versions"),
+    "contracts": ("contract", "contracts"),
+    "contract_terms": ("contract terms version", "contract terms versions"),
+    "promotions": ("promotion", "promotions"),
+    "customer_promotions": ("customer promotion", "customer promotions"),
+    "redemptions": ("redemption", "redemptions"),
 }

@@ -20,6 +20,18 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access import SqlApiKeyRepository, SqlAuditLog
+from evbill.adapters.db.customers import SqlTokenRepository, customer_repository
+from evbill.adapters.db.plans import (
+    SqlContractTermsRepository,
+    SqlPlanVersionRepository,
+    contract_repository,
+    plan_repository,
+)
+from evbill.adapters.db.promotions import (
+    SqlCustomerPromotionRepository,
+    SqlPromotionRepository,
+    SqlRedemptionRepository,
+)
 from evbill.adapters.db.repositories import (
     SqlOperatorRepository,
     connector_repository,
@@ -47,6 +59,15 @@ class SqlAlchemyUnitOfWork:
         self.sessions = SqlSessionRepository(self._connection)
         self.api_keys = SqlApiKeyRepository(self._connection)
         self.audit = SqlAuditLog(self._connection)
+        self.customers = customer_repository(self._connection)
+        self.tokens = SqlTokenRepository(self._connection)
+        self.plans = plan_repository(self._connection)
+        self.plan_versions = SqlPlanVersionRepository(self._connection)
+        self.contracts = contract_repository(self._connection)
+        self.contract_terms = SqlContractTermsRepository(self._connection)
+        self.promotions = SqlPromotionRepository(self._connection)
+        self.customer_promotions = SqlCustomerPromotionRepository(self._connection)
+        self.redemptions = SqlRedemptionRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._open is not None:

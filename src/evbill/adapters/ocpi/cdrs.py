@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from evbill.adapters.ocpi.common import ocpi_number, parse_datetime
+from evbill.adapters.ocpi.common import format_datetime, ocpi_number, parse_datetime
 from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, Problem, Severity
 from evbill.domain.money import RoundingMode, round_to_minor_units, to_decimal
@@ -316,3 +316,108 @@ def render_priced_cdr(
 def _settled(amount: Decimal, currency: str, rounding: RoundingMode) -> Decimal:
     places = currencies.exponent(currency)
     return Decimal(round_to_minor_units(amount, currency, rounding)).scaleb(-places)
+
+
+def render_periods(periods: Sequence[ChargingPeriod], tariff_id: str) -> list[dict[str, Any]]:
+    """Charging periods as OCPI ChargingPeriod objects (kWh, hours, kW with 4 decimals)."""
+    rendered = []
+    for period in periods:
+        dimensions: list[dict[str, Any]] = []
+        values = (
+            ("ENERGY", period.energy_wh, WH_PER_KWH),
+            ("TIME", period.charging_s, SECONDS_PER_HOUR),
+            ("PARKING_TIME", period.parking_s, SECONDS_PER_HOUR),
+            ("RESERVATION_TIME", period.reservation_s, SECONDS_PER_HOUR),
+            ("MIN_CURRENT", period.min_current, Decimal(1)),
+            ("MAX_CURRENT", period.max_current, Decimal(1)),
+            ("MIN_POWER", period.min_power, Decimal(1)),
+            ("MAX_POWER", period.max_power, Decimal(1)),
+        )
+        for kind, value, factor in values:
+            if value is not None:
+                dimensions.append({"type": kind, "volume": ocpi_number(value / factor)})
+        rendered.append(
+            {
+                "start_date_time": format_datetime(period.start),
+                "dimensions": dimensions,
+                "tariff_id": tariff_id,
+            }
+        )
+    return rendered
+
+
+@dataclass(frozen=True, slots=True)
+class CdrPlace:
+    """Where the session happened, as the CDR describes it (OCPI CdrLocation)."""
+
+    location_id: str
+    name: str
+    address: str
+    city: str
+    postal_code: str | None
+    country_alpha_3: str
+    latitude: Decimal
+    longitude: Decimal
+    evse_uid: str
+    evse_id: str
+    connector_id: str
+    connector_standard: str
+    connector_format: str
+    connector_power_type: str
+
+
+def session_cdr(
+    *,
+    cdr_id: str,
+    country_code: str,
+    party_id: str,
+    token_uid: str | None,
+    contract_id: str | None,
+    place: CdrPlace,
+    usage: SessionUsage,
+    rated: RatedSession,
+    tariff_document: Mapping[str, Any],
+    rounding: RoundingMode,
+    last_updated: datetime,
+) -> dict[str, Any]:
+    """The OCPI 2.2.1 CDR of a finished session, totals rounded once with the operator's mode."""
+    document: dict[str, Any] = {
+        "country_code": country_code,
+        "party_id": party_id,
+        "id": cdr_id[:36],
+        "start_date_time": format_datetime(usage.start),
+        "end_date_time": format_datetime(usage.end),
+        "session_id": cdr_id[:36],
+        "cdr_token": {
+            "country_code": country_code,
+            "party_id": party_id,
+            "uid": token_uid or "AD-HOC",
+            "type": "RFID" if token_uid else "AD_HOC_USER",
+            "contract_id": contract_id or token_uid or "AD-HOC",
+        },
+        "auth_method": "WHITELIST" if token_uid else "COMMAND",
+        "cdr_location": {
+            "id": place.location_id[:36],
+            "name": place.name,
+            "address": place.address[:45],
+            "city": place.city[:45],
+            "postal_code": place.postal_code,
+            "country": place.country_alpha_3,
+            "coordinates": {
+                "latitude": format(place.latitude, "f"),
+                "longitude": format(place.longitude, "f"),
+            },
+            "evse_uid": place.evse_uid[:36],
+            "evse_id": place.evse_id,
+            "connector_id": place.connector_id,
+            "connector_standard": place.connector_standard,
+            "connector_format": place.connector_format,
+            "connector_power_type": place.connector_power_type,
+        },
+        "currency": rated.currency,
+        "charging_periods": render_periods(usage.periods, str(tariff_document.get("id", rated.tariff_id))),
+        "last_updated": format_datetime(last_updated),
+    }
+    if document["cdr_location"]["postal_code"] is None:
+        del document["cdr_location"]["postal_code"]
+    return render_priced_cdr(document, rated, tariff_document=tariff_document, rounding=rounding)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from evbill.adapters.ocpi.cdrs import ParsedCdr, parse_cdr, render_priced_cdr
+from evbill.adapters.ocpi.cdrs import CdrPlace, ParsedCdr, parse_cdr, render_priced_cdr, session_cdr
 from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff, render_tariff
 from evbill.domain.money import RoundingMode
 from evbill.domain.rating import RatedSession
 from evbill.domain.tariff import Tariff
+from evbill.domain.usage import SessionUsage
 
 
 class Ocpi221Codec:
@@ -21,6 +23,35 @@ class Ocpi221Codec:
 
     def read_cdr(self, document: object) -> ParsedCdr:
         return parse_cdr(document)
+
+    def write_session_cdr(
+        self,
+        *,
+        cdr_id: str,
+        country_code: str,
+        party_id: str,
+        token_uid: str | None,
+        contract_id: str | None,
+        place: Mapping[str, Any],
+        usage: SessionUsage,
+        rated: RatedSession,
+        tariff_document: Mapping[str, Any],
+        rounding: RoundingMode,
+        last_updated: datetime,
+    ) -> dict[str, Any]:
+        return session_cdr(
+            cdr_id=cdr_id,
+            country_code=country_code,
+            party_id=party_id,
+            token_uid=token_uid,
+            contract_id=contract_id,
+            place=CdrPlace(**place),
+            usage=usage,
+            rated=rated,
+            tariff_document=tariff_document,
+            rounding=rounding,
+            last_updated=last_updated,
+        )
 
     def write_priced_cdr(
         self,
