@@ -14,8 +14,11 @@ from sqlalchemy.engine import Engine
 
 from evbill.adapters.db import migrate
 from evbill.adapters.db.engine import create_database_engine
+from evbill.adapters.db.ocpp import GroupCommitJournal
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from evbill.adapters.ocpi.codec import Ocpi221Codec
+from evbill.adapters.ocpp.server import OcppEndpoint
+from evbill.adapters.ocpp.station import StationSettings
 from evbill.adapters.passwords import Argon2Hasher
 from evbill.adapters.system import SystemClock, Uuid7Generator
 from evbill.adapters.vat import StdnumVatChecker
@@ -42,6 +45,20 @@ class Container:
             ocpi=self.ocpi,
             passwords=Argon2Hasher(),
             vat_ids=StdnumVatChecker(),
+        )
+
+    @cached_property
+    def ocpp_endpoint(self) -> OcppEndpoint:
+        settings = self.settings
+        return OcppEndpoint(
+            self.services,
+            GroupCommitJournal(self.engine),
+            StationSettings(
+                heartbeat_interval=settings.ocpp_heartbeat_interval,
+                cost_interval=settings.ocpp_cost_interval,
+                messages_per_second=settings.ocpp_messages_per_second,
+                burst=settings.ocpp_burst,
+            ),
         )
 
     def schema_is_current(self) -> bool:

@@ -11,6 +11,10 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_RATE_LIMIT         | 1200                        | API requests per minute per key                 |
 | EVBILL_MAX_BODY_BYTES     | 1048576                     | largest accepted API request body               |
 | EVBILL_ENVIRONMENT        | development                 | development or production                       |
+| EVBILL_OCPP_HEARTBEAT     | 300                         | heartbeat interval told to chargers (s)         |
+| EVBILL_OCPP_COST_INTERVAL | 60                          | seconds between running-cost messages (0: off)  |
+| EVBILL_OCPP_RATE          | 20                          | messages per second per station, on average     |
+| EVBILL_OCPP_BURST         | 200                         | messages a station may send at once             |
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ class Settings:
     rate_limit_per_minute: int = 1200
     max_body_bytes: int = 1024 * 1024
     environment: str = "development"
+    ocpp_heartbeat_interval: int = 300
+    ocpp_cost_interval: float = 60.0
+    ocpp_messages_per_second: float = 20.0
+    ocpp_burst: int = 200
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +61,10 @@ class Settings:
             problems.append(Problem("EVBILL_TIME_ZONE", f"{zone!r} is not an IANA time zone"))
         rate_limit = _positive_int(environ, "EVBILL_RATE_LIMIT", 1200, problems)
         max_body = _positive_int(environ, "EVBILL_MAX_BODY_BYTES", 1024 * 1024, problems)
+        heartbeat = _positive_int(environ, "EVBILL_OCPP_HEARTBEAT", 300, problems)
+        cost_interval = _whole_or_zero(environ, "EVBILL_OCPP_COST_INTERVAL", 60, problems)
+        ocpp_rate = _positive_int(environ, "EVBILL_OCPP_RATE", 20, problems)
+        ocpp_burst = _positive_int(environ, "EVBILL_OCPP_BURST", 200, problems)
         environment = environ.get("EVBILL_ENVIRONMENT", "development")
         if environment not in ("development", "production"):
             problems.append(
@@ -67,6 +79,10 @@ class Settings:
             rate_limit_per_minute=rate_limit,
             max_body_bytes=max_body,
             environment=environment,
+            ocpp_heartbeat_interval=heartbeat,
+            ocpp_cost_interval=float(cost_interval),
+            ocpp_messages_per_second=float(ocpp_rate),
+            ocpp_burst=ocpp_burst,
         )
 
 
@@ -76,5 +92,15 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int, problems:
         return default
     if not text.isdigit() or int(text) < 1:
         problems.append(Problem(name, f"{text!r} is not a positive whole number"))
+        return default
+    return int(text)
+
+
+def _whole_or_zero(environ: Mapping[str, str], name: str, default: int, problems: list[Problem]) -> int:
+    text = environ.get(name)
+    if text is None:
+        return default
+    if not text.isdigit():
+        problems.append(Problem(name, f"{text!r} is not a whole number of seconds (0 turns it off)"))
         return default
     return int(text)

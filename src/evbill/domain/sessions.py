@@ -57,3 +57,6 @@ class ChargingSession:
     price_rule: str | None = None  # pricing.PriceRule value
     price_reason: str | None = None  # the rule in words, for the driver
     parts: tuple[ChargePart, ...] = ()  # the price by dimension and VAT rate, for billing
+    # The charger's view (OCPP):
+    transaction_id: str | None = None  # 2.0.1 transactionId, or the 1.6 integer as text
+    charging_s: Decimal | None = None  # time spent charging (not idle), for included minutes

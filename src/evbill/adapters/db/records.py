@@ -42,6 +42,8 @@ from evbill.domain.contracts import (
     ServiceKind,
 )
 from evbill.domain.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
+from evbill.domain.frames import Direction
+from evbill.domain.metering import ChargingState, ReadingContext
 from evbill.domain.money import RoundingMode
 from evbill.domain.operators import Operator, Role
 from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
@@ -195,6 +197,57 @@ class CustomerPromotion:
     given_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FrameRow:
+    """A row of ocpp_frames: a domain Frame with its place in the log."""
+
+    id: int | None
+    operator_id: str
+    station_id: str
+    charge_point_id: str
+    direction: Direction
+    at: datetime
+    message_type: int | None
+    unique_id: str | None
+    action: str | None
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSampleRow:
+    """A row of meter_samples: a domain MeterSample as the charger sent it, with its session."""
+
+    id: int | None
+    operator_id: str
+    session_id: str
+    timestamp: datetime
+    energy: Decimal | None
+    energy_unit: str
+    multiplier: int
+    power: Decimal | None
+    power_unit: str
+    current: Decimal | None
+    state: ChargingState | None
+    seq_no: int | None
+    context: ReadingContext | None
+    offline: bool
+    signed_data: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvidence:
+    session_id: str
+    operator_id: str
+    start_key: str | None
+    details: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionNumber:
+    id: int | None
+    session_id: str
+
+
 OPERATORS = RecordMapping(Operator, enums={"rounding_mode": RoundingMode})
 LOCATIONS = RecordMapping(Location, enums={})
 STATIONS = RecordMapping(
@@ -231,6 +284,10 @@ PROMOTIONS = RecordMapping(
 )
 CUSTOMER_PROMOTIONS = RecordMapping(CustomerPromotion, enums={})
 REDEMPTIONS = RecordMapping(Redemption, enums={})
+FRAMES = RecordMapping(FrameRow, enums={"direction": Direction})
+METER_SAMPLES = RecordMapping(MeterSampleRow, enums={"state": ChargingState, "context": ReadingContext})
+SESSION_EVIDENCE = RecordMapping(SessionEvidence, enums={})
+TRANSACTION_NUMBERS = RecordMapping(TransactionNumber, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -254,4 +311,8 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "promotions": (tables.promotions, PROMOTIONS),
     "customer_promotions": (tables.customer_promotions, CUSTOMER_PROMOTIONS),
     "redemptions": (tables.redemptions, REDEMPTIONS),
+    "ocpp_frames": (tables.ocpp_frames, FRAMES),
+    "meter_samples": (tables.meter_samples, METER_SAMPLES),
+    "session_evidence": (tables.session_evidence, SESSION_EVIDENCE),
+    "ocpp_transaction_numbers": (tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
 }

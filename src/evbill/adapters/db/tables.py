@@ -440,6 +440,9 @@ charging_sessions = Table(
     Column("price_rule", String(32)),
     Column("price_reason", Text),
     Column("parts", JsonDocument(), nullable=False, server_default="[]"),  # [{dimension, vat, excl_vat}]
+    # The charger's transaction and the time spent charging (migration 0003):
+    Column("transaction_id", String(64)),
+    Column("charging_s", ENERGY_WH),
     _belongs_to_operator(),
     _child_of("location_id", "locations"),
     _child_of("station_id", "charging_stations"),
@@ -455,6 +458,9 @@ charging_sessions = Table(
     Index("ix_charging_sessions_tariff_version", "operator_id", "tariff_version_id"),
     Index("ix_charging_sessions_customer", "operator_id", "customer_id", "started_at", "id"),
     Index("ix_charging_sessions_contract", "operator_id", "contract_id"),
+    UniqueConstraint("station_id", "transaction_id"),
+    UniqueConstraint("operator_id", "id"),  # samples and evidence point at (operator_id, id)
+    Index("ix_charging_sessions_token", "operator_id", "token_uid", "status"),
 )
 
 api_keys = Table(
@@ -491,6 +497,78 @@ audit_log = Table(
     Index("ix_audit_log_entity", "operator_id", "entity_type", "entity_id", "id"),
 )
 
+METER_VALUE = ExactDecimal(38, 10)  # a register or power as the charger reported it, in its own unit
+
+
+def _counter() -> Column[int]:
+    # INTEGER on SQLite so the column is the rowid (SQLite counts only an INTEGER PRIMARY KEY).
+    return Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+
+
+# OCPP (migration 0003): every frame in and out, every meter sample as sent, and each session's
+# evidence. Frames and samples are append-only evidence, ordered by their counter id.
+ocpp_frames = Table(
+    "ocpp_frames",
+    metadata,
+    _counter(),
+    _operator_id(),
+    Column("station_id", String(36), nullable=False),
+    Column("charge_point_id", String(48), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("message_type", Integer),
+    Column("unique_id", String(64)),
+    Column("action", String(64)),
+    Column("raw", Text, nullable=False),
+    _belongs_to_operator(),
+    _child_of("station_id", "charging_stations"),
+    Index("ix_ocpp_frames_station", "operator_id", "station_id", "id"),
+)
+
+meter_samples = Table(
+    "meter_samples",
+    metadata,
+    _counter(),
+    _operator_id(),
+    Column("session_id", String(36), nullable=False),
+    Column("timestamp", UtcDateTime(), nullable=False),
+    Column("energy", METER_VALUE),
+    Column("energy_unit", String(8), nullable=False),
+    Column("multiplier", Integer, nullable=False),
+    Column("power", METER_VALUE),
+    Column("power_unit", String(8), nullable=False),
+    Column("current", METER_VALUE),
+    Column("state", String(16)),
+    Column("seq_no", Integer),
+    Column("context", String(32)),
+    Column("offline", Boolean, nullable=False),
+    Column("signed_data", Text),
+    _belongs_to_operator(),
+    _child_of("session_id", "charging_sessions"),
+    Index("ix_meter_samples_session", "operator_id", "session_id", "id"),
+)
+
+session_evidence = Table(
+    "session_evidence",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    _operator_id(),
+    Column(
+        "start_key", String(200)
+    ),  # OCPP 1.6: station|connector|token|time|meter start, finds a resent start
+    Column("details", JsonDocument()),  # anomalies, signed meter values, explanation, OCPI CDR
+    _belongs_to_operator(),
+    _child_of("session_id", "charging_sessions", ondelete="CASCADE"),
+    UniqueConstraint("start_key"),
+)
+
+ocpp_transaction_numbers = Table(
+    "ocpp_transaction_numbers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), nullable=False),
+)
+
 # How messages name a table's records: (one, many), e.g. "still referenced by charging stations".
 NOUNS: dict[str, tuple[str, str]] = {
     "operators": ("operator", "operators"),
@@ -513,4 +591,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "promotions": ("promotion", "promotions"),
     "customer_promotions": ("customer promotion", "customer promotions"),
     "redemptions": ("redemption", "redemptions"),
+    "ocpp_frames": ("OCPP frame", "OCPP frames"),
+    "meter_samples": ("meter sample", "meter samples"),
+    "session_evidence": ("session evidence", "session evidence"),
+    "ocpp_transaction_numbers": ("transaction number", "transaction numbers"),
 }

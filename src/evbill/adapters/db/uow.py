@@ -21,6 +21,12 @@ from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access import SqlApiKeyRepository, SqlAuditLog
 from evbill.adapters.db.customers import SqlTokenRepository, customer_repository
+from evbill.adapters.db.ocpp import (
+    SqlFrameLog,
+    SqlLiveSessionRepository,
+    SqlMeterSampleRepository,
+    SqlStationDirectory,
+)
 from evbill.adapters.db.plans import (
     SqlContractTermsRepository,
     SqlPlanVersionRepository,
@@ -68,6 +74,10 @@ class SqlAlchemyUnitOfWork:
         self.promotions = SqlPromotionRepository(self._connection)
         self.customer_promotions = SqlCustomerPromotionRepository(self._connection)
         self.redemptions = SqlRedemptionRepository(self._connection)
+        self.station_directory = SqlStationDirectory(self._connection)
+        self.live_sessions = SqlLiveSessionRepository(self._connection)
+        self.meter_samples = SqlMeterSampleRepository(self._connection)
+        self.frames = SqlFrameLog(self._connection)
 
     def __enter__(self) -> Self:
         if self._open is not None:

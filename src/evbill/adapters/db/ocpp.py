@@ -1,0 +1,296 @@
+"""The OCPP central system's storage: stations by identity, live sessions, samples, frames, journal.
+
+The repositories work inside a unit of work like the others. ``GroupCommitJournal`` is the fast
+path for the busiest messages (meter values, heartbeats, replies): each ``append`` queues frames and
+samples and returns a future that resolves once they are committed. One flusher commits whatever is
+queued in a single transaction (``executemany`` per table), in the order it was queued. So 1,000
+chargers sending at once cost a few commits, not a thousand, and a charger is never acknowledged
+before its message is durable. A failed commit fails every future of its batch: those chargers get
+no acknowledgement and send again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from evbill.adapters.db import tables
+from evbill.adapters.db.records import (
+    FRAMES,
+    METER_SAMPLES,
+    SESSIONS,
+    STATIONS,
+    FrameRow,
+    MeterSampleRow,
+)
+from evbill.adapters.db.repositories import ConnectionSource, insert_row
+from evbill.domain.frames import Frame
+from evbill.domain.metering import MeterSample
+from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.domain.sites import ChargingStation
+
+
+def frame_row(frame: Frame) -> dict[str, Any]:
+    """A frame as a row to insert (the id is the database's counter)."""
+    row = FRAMES.to_row(
+        FrameRow(
+            None,
+            frame.operator_id,
+            frame.station_id,
+            frame.charge_point_id,
+            frame.direction,
+            frame.at,
+            frame.message_type,
+            frame.unique_id,
+            frame.action,
+            frame.raw,
+        )  # fmt: skip
+    )
+    del row["id"]
+    return row
+
+
+def sample_row(operator_id: str, session_id: str, sample: MeterSample) -> dict[str, Any]:
+    row = METER_SAMPLES.to_row(
+        MeterSampleRow(
+            None,
+            operator_id,
+            session_id,
+            sample.timestamp,
+            sample.energy,
+            str(sample.energy_unit),
+            sample.multiplier,
+            sample.power,
+            str(sample.power_unit),
+            sample.current,
+            sample.state,
+            sample.seq_no,
+            sample.context,
+            sample.offline,
+            sample.signed_data,
+        )  # fmt: skip
+    )
+    del row["id"]
+    return row
+
+
+def _sample(row: Any) -> MeterSample:
+    stored = METER_SAMPLES.from_row(row)
+    return MeterSample(
+        timestamp=stored.timestamp,
+        energy=stored.energy,
+        energy_unit=stored.energy_unit,
+        multiplier=stored.multiplier,
+        power=stored.power,
+        power_unit=stored.power_unit,
+        current=stored.current,
+        state=stored.state,
+        seq_no=stored.seq_no,
+        context=stored.context,
+        offline=stored.offline,
+        signed_data=stored.signed_data,
+    )
+
+
+class SqlStationDirectory:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def find_by_charge_point_id(self, charge_point_id: str) -> ChargingStation | None:
+        row = (
+            self._connection()
+            .execute(
+                select(tables.charging_stations).where(
+                    tables.charging_stations.c.charge_point_id == charge_point_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else STATIONS.from_row(row)
+
+
+class SqlLiveSessionRepository:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def _one(self, *where: Any) -> ChargingSession | None:
+        row = self._connection().execute(select(tables.charging_sessions).where(*where)).mappings().first()
+        return None if row is None else SESSIONS.from_row(row)
+
+    def find_by_transaction(
+        self, operator_id: str, station_id: str, transaction_id: str
+    ) -> ChargingSession | None:
+        c = tables.charging_sessions.c
+        return self._one(
+            c.operator_id == operator_id, c.station_id == station_id, c.transaction_id == transaction_id
+        )
+
+    def find_by_start_key(self, operator_id: str, station_id: str, start_key: str) -> ChargingSession | None:
+        evidence = tables.session_evidence.c
+        found = (
+            self._connection()
+            .execute(
+                select(evidence.session_id).where(
+                    evidence.operator_id == operator_id, evidence.start_key == _key(station_id, start_key)
+                )
+            )
+            .scalar()
+        )
+        if found is None:
+            return None
+        c = tables.charging_sessions.c
+        return self._one(c.operator_id == operator_id, c.id == found)
+
+    def active_of_token(self, operator_id: str, token_uid: str) -> Sequence[ChargingSession]:
+        c = tables.charging_sessions.c
+        rows = self._connection().execute(
+            select(tables.charging_sessions).where(
+                c.operator_id == operator_id, c.token_uid == token_uid, c.status == SessionStatus.ACTIVE.value
+            )
+        )
+        return [SESSIONS.from_row(row) for row in rows.mappings()]
+
+    def next_transaction_number(self) -> int:
+        result = self._connection().execute(insert(tables.ocpp_transaction_numbers).values(session_id=""))
+        number = result.inserted_primary_key
+        assert number is not None
+        return int(number[0])
+
+    def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None:
+        connection = self._connection()
+        insert_row(
+            connection,
+            tables.charging_sessions,
+            SESSIONS.to_row(replace(session, transaction_id=transaction_id)),
+        )
+        key = None if start_key is None else _key(session.station_id, start_key)
+        evidence = {
+            "session_id": session.id,
+            "operator_id": session.operator_id,
+            "start_key": key,
+            "details": None,
+        }
+        insert_row(connection, tables.session_evidence, evidence)
+
+    def close(self, session: ChargingSession, *, details: Mapping[str, Any]) -> None:
+        connection = self._connection()
+        c = tables.charging_sessions.c
+        row = SESSIONS.to_row(session)
+        connection.execute(
+            update(tables.charging_sessions)
+            .where(c.operator_id == session.operator_id, c.id == session.id)
+            .values(**row)
+        )
+        e = tables.session_evidence.c
+        connection.execute(
+            update(tables.session_evidence)
+            .where(e.operator_id == session.operator_id, e.session_id == session.id)
+            .values(details=dict(details))
+        )
+
+    def details(self, operator_id: str, session_id: str) -> Mapping[str, Any] | None:
+        e = tables.session_evidence.c
+        value = (
+            self._connection()
+            .execute(select(e.details).where(e.operator_id == operator_id, e.session_id == session_id))
+            .scalar()
+        )
+        return value  # type: ignore[no-any-return]
+
+
+def _key(station_id: str, start_key: str) -> str:
+    return f"{station_id}|{start_key}"[:200]
+
+
+class SqlMeterSampleRepository:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def add_many(self, operator_id: str, session_id: str, samples: Sequence[MeterSample]) -> None:
+        if samples:
+            self._connection().execute(
+                insert(tables.meter_samples), [sample_row(operator_id, session_id, s) for s in samples]
+            )
+
+    def of_session(self, operator_id: str, session_id: str) -> Sequence[MeterSample]:
+        c = tables.meter_samples.c
+        rows = self._connection().execute(
+            select(tables.meter_samples)
+            .where(c.operator_id == operator_id, c.session_id == session_id)
+            .order_by(c.id)
+        )
+        return [_sample(row) for row in rows.mappings()]
+
+
+class SqlFrameLog:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def add_many(self, frames: Sequence[Frame]) -> None:
+        if frames:
+            self._connection().execute(insert(tables.ocpp_frames), [frame_row(frame) for frame in frames])
+
+
+class GroupCommitJournal:
+    """Append frames and samples; ``await`` returns once they are committed (see the module)."""
+
+    def __init__(self, engine: Engine, *, max_batch: int = 2000) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._pending: list[
+            tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]
+        ] = []
+        self._wakeup: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    def __call__(
+        self, frames: Sequence[Frame], samples: Sequence[tuple[str, str, MeterSample]]
+    ) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((frames, samples, future))
+        if self._flusher is None or self._flusher.done():
+            self._wakeup = asyncio.Event()
+            self._flusher = loop.create_task(self._flush_forever())
+        assert self._wakeup is not None
+        self._wakeup.set()
+        return future
+
+    async def _flush_forever(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                try:
+                    await asyncio.to_thread(self._write, batch)
+                except Exception as error:
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    def _write(
+        self, batch: Sequence[tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], Any]]
+    ) -> None:
+        frame_rows = []
+        sample_rows = []
+        for frames, samples, _ in batch:
+            frame_rows.extend(frame_row(frame) for frame in frames)
+            sample_rows.extend(
+                sample_row(operator_id, session_id, sample) for operator_id, session_id, sample in samples
+            )
+        with self._engine.begin() as connection:
+            if sample_rows:  # samples first: a frame's acknowledgement never precedes what it carried
+                connection.execute(insert(tables.meter_samples), sample_rows)
+            if frame_rows:
+                connection.execute(insert(tables.ocpp_frames), frame_rows)

@@ -1,0 +1,110 @@
+"""The OCPP-J endpoint: one websocket per station at ``/ocpp/{charge_point_id}``.
+
+1. **Subprotocol**: the first of the station's offered subprotocols that evbill speaks
+   (``ocpp2.0.1``, ``ocpp1.6``). There is no OCPP 2.1 yet: the `ocpp` library has its messages but
+   evbill's handlers are 1.6 and 2.0.1.
+2. **Identity**: HTTP Basic with the charge point id as user, checked against the station's argon2
+   hash (security profile 1), and over TLS only for profile 2. Unknown or wrongly authenticated
+   stations are refused before the websocket opens. With the ``pending`` policy, an unknown station
+   may connect but is only answered Pending until an operator adds it.
+3. **Serving**: the version's handlers run until the station goes away. Its live sessions stay in
+   the database, so the station can reconnect, here or on another evbill process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from evbill.adapters.ocpp.protocol import Connection
+from evbill.adapters.ocpp.station import EvbillStation, Journal, StationSettings
+from evbill.adapters.ocpp.v16 import Station16
+from evbill.adapters.ocpp.v201 import Station201
+from evbill.application import central_system
+from evbill.application.central_system import StationContext
+from evbill.application.records import Services
+
+LOGGER = logging.getLogger("evbill.ocpp")
+SUBPROTOCOLS: dict[str, type[EvbillStation]] = {"ocpp2.0.1": Station201, "ocpp1.6": Station16}
+
+
+class UnknownStations(enum.StrEnum):
+    REJECT = "reject"
+    PENDING = "pending"
+
+
+def basic_password(authorization: str | None, charge_point_id: str) -> str | None:
+    """The password of an ``Authorization: Basic`` header whose user is the charge point id."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, separator, password = decoded.partition(":")
+    return password if separator and user == charge_point_id else None
+
+
+class OcppEndpoint:
+    def __init__(
+        self,
+        services: Services,
+        journal: Journal,
+        settings: StationSettings,
+        unknown: UnknownStations = UnknownStations.REJECT,
+    ) -> None:
+        self.services = services
+        self.journal = journal
+        self.settings = settings
+        self.unknown = unknown
+        self.connected: dict[str, EvbillStation] = {}
+
+    def choose_subprotocol(self, offered: Sequence[str]) -> str | None:
+        for protocol in offered:
+            if protocol in SUBPROTOCOLS:
+                return protocol
+        return None
+
+    async def authenticate(
+        self, charge_point_id: str, authorization: str | None, *, secure: bool
+    ) -> StationContext:
+        """The station's context, or StationRefused (the websocket is then refused with 401)."""
+        password = basic_password(authorization, charge_point_id)
+        return await asyncio.to_thread(
+            central_system.connect_station, self.services, charge_point_id, password, secure=secure
+        )
+
+    async def serve(
+        self,
+        context: StationContext,
+        subprotocol: str,
+        receive: Callable[[], Awaitable[str]],
+        send: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """Run the station's handlers until the connection ends."""
+        station_type = SUBPROTOCOLS[subprotocol]
+        station = station_type(
+            context,
+            Connection(receive, send),
+            services=self.services,
+            journal=self.journal,
+            settings=self.settings,
+        )
+        charge_point_id = context.station.charge_point_id
+        previous = self.connected.get(charge_point_id)
+        self.connected[charge_point_id] = station
+        if previous is not None:
+            LOGGER.info("%s reconnected; the older connection is dropped", charge_point_id)
+        started = datetime.now(UTC)
+        try:
+            await station.start()
+        finally:
+            await station.stop()
+            if self.connected.get(charge_point_id) is station:
+                del self.connected[charge_point_id]
+            LOGGER.info("%s disconnected after %s", charge_point_id, datetime.now(UTC) - started)

@@ -1,0 +1,141 @@
+"""What every connected station does the same way in both OCPP versions.
+
+It keeps the live sessions opened on this connection (so meter values find theirs without a
+database read), runs the use cases in worker threads (they are synchronous and hold a database
+transaction), queues meter samples into the group-commit journal, and pushes the running cost to
+the charger every ``cost_interval`` seconds while a session is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from evbill.adapters.ocpp.protocol import Connection, EvbillChargePoint, StationRateLimit
+from evbill.application import central_system
+from evbill.application.central_system import Cost, StationContext
+from evbill.application.records import Services
+from evbill.domain import currency as currencies
+from evbill.domain.frames import Frame
+from evbill.domain.metering import MeterSample
+from evbill.domain.sessions import ChargingSession
+
+LOGGER = logging.getLogger("evbill.ocpp")
+
+Journal = Callable[[Sequence[Frame], Sequence[tuple[str, str, MeterSample]]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class StationSettings:
+    heartbeat_interval: int = 300
+    cost_interval: float = 60.0  # seconds between running-cost messages; 0 turns them off
+    messages_per_second: float = 20.0
+    burst: int = 200
+
+
+class EvbillStation(EvbillChargePoint):
+    """A connected station with its live sessions, on top of the protocol base."""
+
+    def __init__(
+        self,
+        context: StationContext,
+        connection: Connection,
+        *,
+        services: Services,
+        journal: Journal,
+        settings: StationSettings,
+    ) -> None:
+        station = context.station
+        super().__init__(
+            station.charge_point_id,
+            connection,
+            operator_id=station.operator_id,
+            station_id=station.id,
+            record=lambda frames: journal(frames, ()),
+            rate_limit=StationRateLimit(settings.messages_per_second, settings.burst),
+        )
+        self.context = context
+        self.services = services
+        self.journal = journal
+        self.settings = settings
+        self.live: dict[str, ChargingSession] = {}
+        self._cost_task: asyncio.Task[None] | None = None
+
+    # Helpers for the version handlers
+
+    async def run(self, function: Callable[..., Any], /, **arguments: Any) -> Any:
+        """A synchronous use case in a worker thread (it opens and commits its own transaction)."""
+        return await asyncio.to_thread(function, self.services, self.context, **arguments)
+
+    async def session_of(self, transaction_id: str) -> ChargingSession | None:
+        session = self.live.get(transaction_id)
+        if session is None:
+            session = await self.run(central_system.find_session, transaction_id=transaction_id)
+            if session is not None and session.status.value == "ACTIVE":
+                self.live[transaction_id] = session
+        return session
+
+    def queue_samples(self, session: ChargingSession, samples: Sequence[MeterSample]) -> Awaitable[None]:
+        """Queue samples into the journal's next group commit (the reply frame is committed after them)."""
+        return self.journal((), [(session.operator_id, session.id, sample) for sample in samples])
+
+    def opened(self, session: ChargingSession) -> None:
+        if session.transaction_id:
+            self.live[session.transaction_id] = session
+        if self.settings.cost_interval > 0 and self._cost_task is None:
+            self._cost_task = asyncio.create_task(self._push_costs())
+
+    def closed(self, transaction_id: str) -> None:
+        self.live.pop(transaction_id, None)
+
+    def shown(self, cost: Cost) -> Decimal:
+        """The cost as the charger shows it: settled, with the currency's decimals."""
+        places = currencies.exponent(cost.shown.currency)
+        return cost.shown.as_decimal().quantize(Decimal(1).scaleb(-places))
+
+    def zero(self) -> Decimal:
+        """Free: 0 with the operator currency's decimals (0.00 in EUR)."""
+        return Decimal(0).quantize(Decimal(1).scaleb(-currencies.exponent(self.context.currency)))
+
+    def later(self, coroutine: Awaitable[Any]) -> None:
+        """Run a call to the charger after the current reply has gone out."""
+
+        async def after() -> None:
+            await asyncio.sleep(0)
+            try:
+                await coroutine
+            except Exception:
+                LOGGER.warning("%s: a call to the charger failed", self.id, exc_info=True)
+
+        asyncio.create_task(after())
+
+    # Running cost
+
+    async def _push_costs(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.cost_interval)
+            for transaction_id, session in list(self.live.items()):
+                try:
+                    now = datetime.now(UTC)
+                    cost = await asyncio.to_thread(
+                        central_system.running_cost, self.services, self.context, session, now
+                    )
+                    await self.send_running_cost(transaction_id, cost)
+                except Exception:
+                    LOGGER.warning("%s: running cost of %s failed", self.id, transaction_id, exc_info=True)
+
+    async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
+        """Each OCPP version says it its own way: 2.0.1 CostUpdated, 1.6 a RunningCost DataTransfer."""
+        raise NotImplementedError(f"{type(self).__name__} must say how its OCPP version sends a running cost")
+
+    async def stop(self) -> None:
+        if self._cost_task is not None:
+            self._cost_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cost_task

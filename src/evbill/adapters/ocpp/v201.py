@@ -1,0 +1,146 @@
+"""OCPP 2.0.1 handlers: TransactionEvent Started / Updated / Ended, Authorize, status and events.
+
+The tariff text reaches the driver as the ``idTokenInfo.personalMessage`` of Authorize and of the
+Started answer. The running cost goes out as ``CostUpdated``, and the final cost as the Ended
+answer's ``totalCost``: 0.00 when the session is free. Events carry ``seqNo``. Meter values go to the
+session with their seqNo and offline flag, so cleaning orders them and drops what is resent. An
+Updated for a transaction evbill never saw start opens the session from that event.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import call_result
+from ocpp.v201.datatypes import IdTokenInfoType, MessageContentType
+from ocpp.v201.enums import (
+    Action,
+    AuthorizationStatusEnumType,
+    MessageFormatEnumType,
+    RegistrationStatusEnumType,
+)
+
+from evbill.adapters.ocpp.measurements import charging_state_201, samples_201
+from evbill.adapters.ocpp.measurements import timestamp as parse_timestamp
+from evbill.adapters.ocpp.protocol import Reply
+from evbill.adapters.ocpp.station import EvbillStation
+from evbill.application import central_system
+from evbill.application.central_system import Cost
+from evbill.application.customers import authorize
+from evbill.domain.frames import Frame
+
+MAX_MESSAGE = 512  # MessageContentType.content
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _token_info(status: str, text: str | None) -> IdTokenInfoType:
+    message = None
+    if text:
+        message = MessageContentType(
+            format=MessageFormatEnumType.utf8, content=text[:MAX_MESSAGE], language="en"
+        )
+    return IdTokenInfoType(status=AuthorizationStatusEnumType(status), personal_message=message)
+
+
+class Station201(EvbillStation):
+    _ocpp_version = "2.0.1"
+
+    @on(Action.boot_notification)
+    async def on_boot(
+        self, charging_station: dict[str, Any], reason: str, incoming: Frame, **_: Any
+    ) -> Reply:
+        return Reply(
+            call_result.BootNotification(
+                current_time=_now(),
+                interval=self.settings.heartbeat_interval,
+                status=RegistrationStatusEnumType.accepted,
+            )
+        )
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self, incoming: Frame, **_: Any) -> Reply:
+        return Reply(call_result.Heartbeat(current_time=_now()))
+
+    @on(Action.status_notification)
+    async def on_status(self, incoming: Frame, **_: Any) -> Reply:
+        return Reply(call_result.StatusNotification())
+
+    @on(Action.notify_event)
+    async def on_notify_event(self, incoming: Frame, **_: Any) -> Reply:
+        return Reply(call_result.NotifyEvent())
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self, evse_id: int, meter_value: list[dict[str, Any]], incoming: Frame, **_: Any
+    ) -> Reply:
+        return Reply(call_result.MeterValues())  # outside a transaction: on record as a frame, priced nowhere
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], incoming: Frame, **_: Any) -> Reply:
+        uid = str(id_token.get("id_token", ""))
+        answer = await self.run(lambda services, context: authorize(services, context.actor, uid))
+        text = None
+        if answer.status.value == "Accepted" and self.context.evses:
+            text = await self.run(
+                central_system.price_text, evse_number=min(self.context.evses), id_token=uid
+            )
+        return Reply(call_result.Authorize(id_token_info=_token_info(answer.status.value, text)))
+
+    @on(Action.transaction_event)
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        incoming: Frame,
+        offline: bool = False,
+        id_token: dict[str, Any] | None = None,
+        evse: dict[str, Any] | None = None,
+        meter_value: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> Reply:
+        transaction_id = str(transaction_info["transaction_id"])
+        state = charging_state_201(transaction_info.get("charging_state"))
+        samples = samples_201(meter_value or [], state=state, seq_no=seq_no, offline=offline)
+        moment = parse_timestamp(timestamp, "timestamp")
+        uid = str(id_token["id_token"]) if id_token else None
+        session = None if event_type == "Started" else await self.session_of(transaction_id)
+        if event_type == "Started" or session is None and event_type == "Updated":
+            started = await self.run(
+                central_system.start_transaction,
+                evse_number=int((evse or {}).get("id", 1)),
+                id_token=uid,
+                started_at=moment,
+                transaction_id=transaction_id,
+                start_key=None,
+                samples=samples,
+                frames=[incoming],
+            )
+            self.opened(started.session)
+            info = _token_info(started.authorization.value, started.price_text) if uid else None
+            return Reply(call_result.TransactionEvent(id_token_info=info), stored=True)
+        if event_type == "Updated":
+            assert session is not None
+            self.queue_samples(session, samples)
+            return Reply(call_result.TransactionEvent())
+        ended = await self.run(
+            central_system.end_transaction,
+            transaction_id=transaction_id,
+            ended_at=moment,
+            reason=transaction_info.get("stopped_reason"),
+            samples=samples,
+            frames=[incoming],
+        )
+        self.closed(transaction_id)
+        total = self.shown(ended.cost) if ended.cost is not None else self.zero()
+        return Reply(call_result.TransactionEvent(total_cost=total), stored=True)  # type: ignore[arg-type]
+
+    async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
+        await self.call_exact("CostUpdated", {"totalCost": self.shown(cost), "transactionId": transaction_id})

@@ -1,0 +1,54 @@
+"""The OCPP-J websocket endpoint, ``ws(s)://HOST:PORT/ocpp/{charge_point_id}``, next to the REST API.
+
+Before the websocket is accepted, the subprotocol is negotiated and the station authenticated (HTTP
+Basic): a station that cannot be served is refused with an HTTP answer that says why (400 no common
+subprotocol, 401 unknown station or wrong credentials), so nothing half-open is left. A connection
+counts as secure when it is TLS here (wss) or behind a proxy that says so (X-Forwarded-Proto: https).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.responses import Response
+
+from evbill.domain.errors import DomainError
+
+router = APIRouter()
+
+
+def _secure(websocket: WebSocket) -> bool:
+    forwarded = websocket.headers.get("x-forwarded-proto", "")
+    return websocket.url.scheme == "wss" or forwarded.lower() == "https"
+
+
+async def _refuse(
+    websocket: WebSocket, status: int, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    await websocket.send_denial_response(
+        Response(detail, status_code=status, headers=headers, media_type="text/plain")
+    )
+
+
+@router.websocket("/ocpp/{charge_point_id}")
+async def ocpp_socket(websocket: WebSocket, charge_point_id: str) -> None:
+    endpoint = websocket.app.state.container.ocpp_endpoint
+    subprotocol = endpoint.choose_subprotocol(websocket.scope.get("subprotocols") or [])
+    if subprotocol is None:
+        await _refuse(websocket, 400, "offer one of the subprotocols ocpp2.0.1, ocpp1.6")
+        return
+    try:
+        context = await endpoint.authenticate(
+            charge_point_id, websocket.headers.get("authorization"), secure=_secure(websocket)
+        )
+    except DomainError as error:
+        await _refuse(websocket, 401, error.message, {"WWW-Authenticate": 'Basic realm="evbill OCPP"'})
+        return
+    await websocket.accept(subprotocol=subprotocol)
+
+    async def receive() -> str:
+        return await websocket.receive_text()
+
+    try:
+        await endpoint.serve(context, subprotocol, receive, websocket.send_text)
+    except WebSocketDisconnect:
+        pass
