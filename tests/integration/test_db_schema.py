@@ -4,8 +4,10 @@ and the audit log cannot be rewritten, not even by hand-typed SQL."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -15,7 +17,14 @@ from evbill.adapters.db import migrate
 from evbill.adapters.db.engine import create_database_engine
 from evbill.adapters.db.records import TABLE_OF
 from evbill.adapters.db.tables import metadata
-from tests.integration.db_records import an_audit_entry, an_operator
+from evbill.domain.errors import Conflict
+from tests.integration.db_records import (
+    a_tariff,
+    a_tariff_version,
+    an_assignment,
+    an_audit_entry,
+    an_operator,
+)
 
 TABLES = {
     "operators",
@@ -164,3 +173,55 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(database_eng
 def test_an_unsupported_database_is_refused():
     with pytest.raises(ValueError, match="unsupported database 'mysql'"):
         create_database_engine("mysql://localhost/evbill")
+
+
+REBUILD_TARIFFS = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tariffs") as batch:  # SQLite: copy, drop and rename the table
+        batch.alter_column("name", type_=sa.String(300), existing_type=sa.Text(), existing_nullable=False)
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def test_a_later_migration_can_rebuild_a_parent_table_without_touching_its_children(
+    database_url: str, uow_factory, tmp_path
+):
+    # given a tariff with a version (ON DELETE CASCADE) and an assignment (RESTRICT)
+    operator = an_operator()
+    tariff = a_tariff(operator.id)
+    version = a_tariff_version(operator.id, tariff.id)
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        uow.tariffs.add(tariff)
+        uow.tariff_versions.add(version)
+        uow.assignments.add(an_assignment(operator.id, tariff.id))
+        uow.commit()
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9999_rebuild_tariffs.py").write_text(
+        REBUILD_TARIFFS.format(head=migrate.head_revision())
+    )
+
+    # when a migration rebuilds the tariffs table (SQLite drops and recreates it in batch mode)
+    config = migrate.alembic_config(database_url)
+    config.set_main_option("script_location", str(scripts))
+    command.upgrade(config, "head")
+
+    # then the children are all still there, and foreign keys are enforced again
+    with uow_factory() as uow:
+        assert uow.tariff_versions.of_tariff(operator.id, tariff.id) == [version]
+        assert len(uow.assignments.list(operator.id)) == 1
+        with pytest.raises(Conflict, match="still referenced by tariff assignments"):
+            uow.tariffs.delete(operator.id, tariff.id, expected_version=None)

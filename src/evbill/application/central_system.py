@@ -78,6 +78,24 @@ class StationContext:
 _VERIFIED: dict[tuple[str, str, str], bool] = {}  # (charge point, stored hash, presented digest) -> ok
 
 
+def station_context(services: Services, operator_id: str, station_id: str) -> StationContext:
+    """A station's context for work that does not come from the station itself (e.g. an API reading)."""
+    with services.uow() as uow:
+        station = uow.stations.get(operator_id, station_id)
+        location = uow.locations.get(operator_id, station.location_id) if station else None
+        evses = uow.evses.list(operator_id, filters={"station_id": station_id}, after=None, limit=200)
+        operator = uow.operators.get(operator_id)
+    if station is None or location is None or operator is None:
+        raise NotFound(f"station {station_id!r} not found")
+    return StationContext(
+        station,
+        location,
+        {e.ocpp_evse_id: e for e in evses},
+        operator.rounding_mode,
+        operator.default_currency,
+    )
+
+
 def connect_station(
     services: Services, charge_point_id: str, password: str | None, *, secure: bool
 ) -> StationContext:
@@ -312,7 +330,7 @@ def end_transaction(
                 return Ended(None, False)
             return Ended(_stored_cost(session, context), True)
         uow.meter_samples.add_many(station.operator_id, session.id, samples)
-        every_sample = [*uow.meter_samples.of_session(station.operator_id, session.id), *samples]
+        every_sample = uow.meter_samples.of_session(station.operator_id, session.id)  # includes the new ones
     priced = _price(services, context, session, every_sample, max(ended_at, session.started_at))
     closed, details = _closed(session, priced, context, ended_at, reason, every_sample)
     if priced is not None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from evbill.application.records import RecordKind, Services, create, require
+from evbill.application.records import RecordKind, Services, create, get, require, update
 from evbill.domain import currency as currencies
 from evbill.domain.contracts import ContractStatus
 from evbill.domain.country import is_country
@@ -97,6 +97,29 @@ def create_customer(services: Services, actor: Actor, fields: Mapping[str, Any])
     return created
 
 
+def update_customer(
+    services: Services, actor: Actor, customer_id: str, changes: Mapping[str, Any], *, expected_version: int
+) -> Customer:
+    """Apply a change. The VAT id is checked again, for the country it will have, whenever it or the
+    country changes; a new parent must be a business account."""
+    fields = dict(changes)
+    stored: Customer = get(services, actor, CUSTOMERS, customer_id)
+    if fields.get("vat_id") is not None or "country" in fields:
+        vat_id = fields.get("vat_id", stored.vat_id)
+        if vat_id:
+            country = fields.get("country", stored.country)
+            fields["vat_id"] = customer_fields(services, {"country": country, "vat_id": vat_id})["vat_id"]
+    if fields.get("parent_id") is not None:
+        with services.uow() as uow:
+            parent = uow.customers.get(actor.operator_id, fields["parent_id"])
+        if parent is not None and parent.kind is not CustomerKind.BUSINESS:
+            raise InvalidInput("customer is invalid", (Problem("$.parent_id", "must be a business account"),))
+    updated: Customer = update(
+        services, actor, CUSTOMERS, customer_id, fields, expected_version=expected_version
+    )
+    return updated
+
+
 @dataclass(frozen=True, slots=True)
 class Authorization:
     status: AuthorizationStatus
@@ -124,14 +147,10 @@ def active_contract(uow: Any, operator_id: str, customer: Customer | None) -> An
     if customer is None:
         return None
     payer = customer.parent_id or customer.id
-    contracts = uow.contracts.list(operator_id, filters={"customer_id": payer}, after=None, limit=50)
-    active = [c for c in contracts if c.status is ContractStatus.ACTIVE]
+    filters = {"customer_id": payer, "status": ContractStatus.ACTIVE}
+    active = uow.contracts.list(operator_id, filters=filters, after=None, limit=50)
     return active[-1] if active else None
 
 
 def payer_of(customer: Customer) -> str:
     return customer.parent_id or customer.id
-
-
-def with_status(token: Token, **changes: Any) -> Token:
-    return replace(token, **changes)

@@ -14,14 +14,23 @@ from decimal import Decimal
 from typing import Any
 
 from evbill.application.ports import UnitOfWork
-from evbill.application.records import Services, audit, check_version, get_or_404, require
+from evbill.application.records import RecordKind, Services, audit, check_version, get_or_404, require
 from evbill.domain import currency as currencies
 from evbill.domain.access import AuditAction
 from evbill.domain.contracts import Contract, ContractStatus, ContractTerms, can_move
-from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.operators import Actor, Permission
 from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind
+
+# The records of this module as record kinds, for the generic read verbs (get, list_records):
+PLANS = RecordKind("plan", Plan, Permission.MANAGE_PLANS, lambda uow: uow.plans, None, lambda _: [], {})
+CONTRACTS = RecordKind(
+    "contract", Contract, Permission.MANAGE_CUSTOMERS, lambda uow: uow.contracts, None, lambda _: [], {}
+)
+PROMOTIONS = RecordKind(
+    "promotion", Promotion, Permission.MANAGE_PLANS, lambda uow: uow.promotions, None, lambda _: [], {}
+)
 
 # Plans
 
@@ -367,12 +376,18 @@ def give_promotion(
     now = services.clock.now()
     with services.uow() as uow:
         customer = get_or_404(uow.customers, actor.operator_id, customer_id, "customer")
-        if code is not None:
+        if code is not None:  # a reference in the body: unknown is invalid input, not "not found"
             promotion = uow.promotions.find_by_code(actor.operator_id, code.strip().upper())
             if promotion is None:
-                raise NotFound(f"no promotion with code {code!r}")
+                raise InvalidInput(
+                    "promotion is invalid", (Problem("$.code", f"no promotion with code {code!r}"),)
+                )
         elif promotion_id is not None:
-            promotion = get_or_404(uow.promotions, actor.operator_id, promotion_id, "promotion")
+            promotion = uow.promotions.get(actor.operator_id, promotion_id)
+            if promotion is None:
+                raise InvalidInput(
+                    "promotion is invalid", (Problem("$.promotion_id", f"no promotion {promotion_id!r}"),)
+                )
         else:
             raise InvalidInput("give a promotion_id or a code", (Problem("$", "give promotion_id or code"),))
         if not promotion.active_at(now):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from evbill.application.central_system import Cost, running_cost, station_context
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.errors import NotFound
 from evbill.domain.operators import Actor, Permission
-from evbill.domain.sessions import ChargingSession
+from evbill.domain.sessions import ChargingSession, SessionStatus
 
 
 def get_session(services: Services, actor: Actor, session_id: str) -> ChargingSession:
@@ -28,3 +31,24 @@ def list_sessions(
     with services.uow() as uow:
         items = uow.sessions.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
         return page_of(items, limit, uow.sessions.cursor_of)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session with what was measured and decided about it: the running cost while it is live,
+    and its evidence (anomalies, signed meter values, price explanation, OCPI CDR) once it ended."""
+
+    session: ChargingSession
+    running: Cost | None
+    evidence: Mapping[str, Any] | None
+
+
+def view_session(services: Services, actor: Actor, session_id: str) -> SessionView:
+    session = get_session(services, actor, session_id)
+    with services.uow() as uow:
+        evidence = uow.live_sessions.details(actor.operator_id, session_id)
+    running = None
+    if session.status is SessionStatus.ACTIVE:
+        context = station_context(services, actor.operator_id, session.station_id)
+        running = running_cost(services, context, session, services.clock.now())
+    return SessionView(session, running, evidence)

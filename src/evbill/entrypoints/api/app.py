@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from evbill import __version__
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
-from evbill.entrypoints.api import access, health, problems, sessions, sites, tariffs
+from evbill.entrypoints.api import access, customers, health, ocpp, offers, problems, sessions, sites, tariffs
 from evbill.entrypoints.api.security import BodySizeLimit, RateLimiter
 
 API_PREFIX = "/api/v1"
@@ -24,7 +24,10 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app = FastAPI(
         title="evbill",
         version=__version__,
-        description="Billing for EV charging operators: sites, OCPI 2.2.1 tariffs, sessions, access.",
+        description=(
+            "Billing for EV charging operators: sites, OCPI 2.2.1 tariffs, sessions, customers, "
+            "plans, contracts, promotions, bills, access."
+        ),
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
@@ -39,4 +42,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(sites.build_router(), prefix=API_PREFIX)
     app.include_router(tariffs.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
+    app.include_router(ocpp.router)
+    app.include_router(customers.build_router(), prefix=API_PREFIX)
+    app.include_router(offers.router, prefix=API_PREFIX)
     return app

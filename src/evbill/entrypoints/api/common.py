@@ -44,7 +44,7 @@ def expected_version(if_match: str | None) -> int:
             "so a stale update cannot overwrite a newer one"
         )
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdecimal()):  # "²".isdigit() is True: only ASCII 0-9 make a version
         raise PreconditionRequired(f"If-Match {if_match!r} is not an ETag this API gave out")
     return int(text)
 

@@ -6,15 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime, BaseModel, Field
 
 from evbill.application import sessions as use_cases
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
+from evbill.domain.errors import NotFound
 from evbill.domain.operators import Actor
 from evbill.domain.sessions import ChargingSession, SessionStatus
 from evbill.entrypoints.api.common import Cursor, Limit, PageOut
+from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 
 router = APIRouter(tags=["sessions"])
@@ -33,6 +35,14 @@ class SessionOut(BaseModel):
     tariff_version_id: str | None
     total_cost: dict[str, str] | None
     exact_total_cost: dict[str, str] | None
+    transaction_id: str | None = None
+    token_uid: str | None = None
+    tariff_id: str | None = None
+    price_rule: str | None = None
+    price_reason: str | None = None
+    running_cost: dict[str, str] | None = Field(
+        default=None, description="For a live session: what it costs if it ended now (exact, and as shown)."
+    )
 
 
 def _settled(minor: int | None, currency: str) -> str | None:
@@ -66,6 +76,11 @@ def session_out(session: ChargingSession) -> SessionOut:
         tariff_version_id=session.tariff_version_id,
         total_cost=total,
         exact_total_cost=exact,
+        transaction_id=session.transaction_id,
+        token_uid=session.token_uid,
+        tariff_id=session.tariff_id,
+        price_rule=session.price_rule,
+        price_reason=session.price_reason,
     )
 
 
@@ -97,8 +112,43 @@ def list_sessions(
     return {"items": [session_out(s) for s in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/sessions/{session_id}", response_model=SessionOut, summary="Read a session")
+@router.get(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    summary="Read a session (live: with its running cost)",
+)
 def read_session(
     session_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> SessionOut:
-    return session_out(use_cases.get_session(svc, who, session_id))
+    view = use_cases.view_session(svc, who, session_id)
+    out = session_out(view.session)
+    if view.running is not None:
+        cost = view.running
+        out.running_cost = {
+            "excl_vat": format(cost.excl_vat, "f"),
+            "incl_vat": format(cost.incl_vat, "f"),
+            "shown": format(cost.shown.as_decimal(), "f"),
+            "energy_kwh": format(cost.energy_wh / 1000, "f"),
+        }
+    return out
+
+
+@router.get("/sessions/{session_id}/cdr", summary="The session's OCPI 2.2.1 CDR (once it has ended)")
+def read_cdr(session_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> Response:
+    view = use_cases.view_session(svc, who, session_id)
+    cdr = (view.evidence or {}).get("cdr")
+    if cdr is None:
+        raise NotFound(
+            f"session {session_id!r} has no CDR (it is live, or was not priced by evbill's OCPP system)"
+        )
+    return json_response(cdr)
+
+
+@router.get("/sessions/{session_id}/evidence", summary="What the session's price rests on")
+def read_evidence(
+    session_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)
+) -> Response:
+    """Anomalies of the meter data, signed meter values as sent, the price explanation, the stop reason."""
+    view = use_cases.view_session(svc, who, session_id)
+    evidence = {key: value for key, value in (view.evidence or {}).items() if key != "cdr"}
+    return json_response({"session_id": session_id, **evidence})

@@ -13,8 +13,9 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import demo, rate, server, tariff
+from evbill.entrypoints.cli import customers, demo, rate, server, tariff
 from evbill.entrypoints.cli.output import EXIT_INVALID
+from evbill.entrypoints.simulator import command as simulator
 
 
 def build_app(settings: Settings) -> typer.Typer:
@@ -29,6 +30,8 @@ def build_app(settings: Settings) -> typer.Typer:
     app.add_typer(tariff.build(container), name="tariff")
     demo.register(app, container)
     server.register(app, container)
+    simulator.register(app)
+    customers.register(app, container)
     return app
 
 

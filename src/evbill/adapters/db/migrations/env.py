@@ -5,6 +5,11 @@ the environment), or an open connection in ``config.attributes["connection"]``. 
 application's own (``create_database_engine``), so migrations run with the same SQLite pragmas and
 transaction handling as the application. SQLite cannot ALTER most things in place: ``render_as_batch``
 makes future migrations rebuild the table instead, so one migration script serves both dialects.
+
+Rebuilding a table on SQLite means dropping it, and with foreign keys on, dropping a parent runs an
+implicit DELETE: RESTRICT children make it fail, CASCADE children (a tariff's versions) would vanish.
+So migrations run with foreign keys off (SQLite's documented procedure for schema changes), and
+``PRAGMA foreign_key_check`` must find nothing wrong before the migration commits.
 """
 
 from __future__ import annotations
@@ -17,14 +22,37 @@ from evbill.adapters.db.tables import metadata
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if sqlite:
+        _sqlite_foreign_keys(connection, "OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                _check_sqlite_foreign_keys(connection)
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection: Connection, state: str) -> None:
+    # Outside a transaction only (SQLite ignores the pragma inside one): on the driver's connection,
+    # which the engine keeps in autocommit mode, so SQLAlchemy does not begin a transaction for it.
+    if not connection.in_transaction():
+        connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={state}")  # type: ignore[union-attr]
+
+
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(f"migration left rows with dangling references in {', '.join(tables)}")
 
 
 def _run_online() -> None:

@@ -1,0 +1,279 @@
+"""A live evbill server (uvicorn, real websockets) on a migrated database, with a station to connect.
+
+The station ``CP-E2E-1`` (password ``e2e-station-password-0001``, OCPP 1.6 and 2.0.1 both accepted)
+stands at a location in Amsterdam under a tariff of EUR 0.35 start + 0.39/kWh, 21 % VAT; token
+``04A1B2C3D4`` belongs to a customer with an active pay-per-use contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+import uvicorn
+import websockets
+
+from evbill.application import catalog, sites
+from evbill.application.access import create_api_key, create_operator, platform_actor
+from evbill.application.customers import TOKENS, create_customer
+from evbill.application.offers import create_contract, create_plan
+from evbill.application.records import create
+from evbill.bootstrap import Container, bootstrap
+from evbill.config import Settings
+from evbill.domain.catalog import AssignmentScope
+from evbill.domain.operators import Role
+from evbill.domain.plans import PlanKind
+from evbill.entrypoints.api.app import create_app
+from tests.conftest import _postgres_schema, postgres_url
+
+PASSWORD = "e2e-station-password-0001"
+TOKEN = "04A1B2C3D4"
+TARIFF = {
+    "country_code": "NL",
+    "party_id": "EVB",
+    "id": "E2E-SIMPLE",
+    "currency": "EUR",
+    "elements": [
+        {
+            "price_components": [
+                {"type": "FLAT", "price": 0.35, "vat": 21.0, "step_size": 1},
+                {"type": "ENERGY", "price": 0.39, "vat": 21.0, "step_size": 1},
+            ]
+        }
+    ],
+    "last_updated": "2026-01-01T00:00:00Z",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Live:
+    url: str
+    container: Container
+    operator_id: str
+    station_id: str
+    charge_point_id: str
+    api: str = ""  # the REST API's base URL
+    api_key: str = ""
+
+
+def seed(container: Container, charge_point_id: str) -> tuple[str, str]:
+    services = container.services
+    operator = create_operator(
+        services,
+        name=f"E2E {secrets.token_hex(3)}",
+        legal_name="E2E B.V.",
+        country="NL",
+        default_currency="EUR",
+    )
+    admin = platform_actor(operator.id)
+    location = sites.create(
+        services,
+        admin,
+        sites.LOCATIONS,
+        {
+            "name": "E2E",
+            "address": "Street 1",
+            "city": "Amsterdam",
+            "country": "NL",
+            "time_zone": "Europe/Amsterdam",
+            "latitude": Decimal("52.3"),
+            "longitude": Decimal("4.9"),
+        },
+    )
+    station = sites.create(
+        services,
+        admin,
+        sites.STATIONS,
+        {
+            "location_id": location.id,
+            "charge_point_id": charge_point_id,
+            "vendor": "Test",
+            "model": "E2E",
+            "ocpp_version": "1.6",
+            "password_hash": services.passwords.hash(PASSWORD),
+        },
+    )
+    evse = sites.create(
+        services,
+        admin,
+        sites.EVSES,
+        {"station_id": station.id, "evse_id": f"NL*EVB*E{secrets.token_hex(3)}*1", "ocpp_evse_id": 1},
+    )
+    sites.create(
+        services,
+        admin,
+        sites.CONNECTORS,
+        {
+            "evse_id": evse.id,
+            "connector_number": 1,
+            "standard": "IEC_62196_T2",
+            "format": "SOCKET",
+            "power_type": "AC_3_PHASE",
+            "max_voltage": 400,
+            "max_amperage": 32,
+            "max_electric_power": 22000,
+        },
+    )
+    tariff = catalog.create_tariff(services, admin, TARIFF)
+    catalog.assign_tariff(
+        services, admin, tariff_id=tariff.record.id, scope=AssignmentScope.OPERATOR, scope_id=None
+    )
+    plan, _ = create_plan(
+        services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency="EUR", version={}
+    )
+    customer = create_customer(
+        services,
+        admin,
+        {"kind": "INDIVIDUAL", "name": "Driver", "language": "nl", "currency": "EUR", "country": "NL"},
+    )
+    create(
+        services,
+        admin,
+        TOKENS,
+        {
+            "customer_id": customer.id,
+            "uid": TOKEN,
+            "type": "RFID",
+            "contract_id": "NL-EVB-C0001",
+            "status": "ACTIVE",
+        },
+    )
+    create_contract(
+        services,
+        admin,
+        customer_id=customer.id,
+        start=customer.created_at,
+        end=None,
+        activate=True,
+        terms={
+            "plan_id": plan.id,
+            "billing_cycle": "MONTHLY",
+            "payment_method": "CARD_ON_FILE",
+            "payment_due_days": 14,
+            "grace_days": 7,
+            "credit_limit_minor": None,
+        },
+    )
+    return operator.id, station.id
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    from evbill.adapters.db.migrate import upgrade
+
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('ocpp') / 'evbill.sqlite3'}"])
+    else:
+        base = postgres_url()
+        if base is None:
+            pytest.skip("EVBILL_TEST_POSTGRES_URL not set")
+        urls = _postgres_schema(base)
+    for url in urls:
+        upgrade(url)
+        settings = Settings(database_url=url, ocpp_cost_interval=0.5)
+        container = bootstrap(settings)
+        charge_point_id = f"CP-E2E-{secrets.token_hex(2)}"
+        operator_id, station_id = seed(container, charge_point_id)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, container=container), host="127.0.0.1", port=port, log_level="warning"
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _, api_key = create_api_key(container.services, operator_id=operator_id, role=Role.ADMIN, name="e2e")
+        try:
+            yield Live(
+                f"ws://127.0.0.1:{port}/ocpp",
+                container,
+                operator_id,
+                station_id,
+                charge_point_id,
+                f"http://127.0.0.1:{port}/api/v1",
+                api_key,
+            )
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            container.dispose()
+
+
+def basic(charge_point_id: str, password: str = PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{charge_point_id}:{password}".encode()).decode()
+
+
+class RawStation:
+    """A charger speaking raw OCPP-J: it sends exact frames and answers the central system's calls."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.received_calls: list[list[Any]] = []
+        self.counter = 0
+
+    async def send_raw(self, text: str) -> list[Any]:
+        await self.socket.send(text)
+        return await self._answer_for(None)
+
+    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        self.counter += 1
+        unique_id = f"m{self.counter}"
+        await self.socket.send(orjson.dumps([2, unique_id, action, payload]).decode())
+        return await self._answer_for(unique_id)
+
+    async def _answer_for(self, unique_id: str | None) -> list[Any]:
+        while True:
+            frame = orjson.loads(await asyncio.wait_for(self.socket.recv(), timeout=10))
+            if frame[0] == 2:  # the central system calls us (prices, running costs): answer and keep waiting
+                self.received_calls.append(frame)
+                answer = {"status": "Accepted"} if frame[2] == "DataTransfer" else {}
+                await self.socket.send(orjson.dumps([3, frame[1], answer]).decode())
+                continue
+            if unique_id is None or frame[1] == unique_id:
+                return list(frame)
+
+    async def wait_for_call(
+        self, action: str, timeout: float = 5, message_id: str | None = None
+    ) -> list[Any]:
+        """The first call of ``action`` (for a DataTransfer: with ``message_id``) the central system sent."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for frame in self.received_calls:
+                if frame[2] == action and (message_id is None or frame[3].get("messageId") == message_id):
+                    return frame
+            try:
+                frame = orjson.loads(await asyncio.wait_for(self.socket.recv(), timeout=0.5))
+            except TimeoutError:
+                continue
+            if frame[0] == 2:
+                self.received_calls.append(frame)
+                answer = {"status": "Accepted"} if frame[2] == "DataTransfer" else {}
+                await self.socket.send(orjson.dumps([3, frame[1], answer]).decode())
+        raise AssertionError(f"no {action} call from the central system within {timeout} s")
+
+
+def connect(live: Live, subprotocol: str, password: str = PASSWORD) -> Any:
+    return websockets.connect(
+        f"{live.url}/{live.charge_point_id}",
+        subprotocols=[subprotocol],
+        additional_headers={"Authorization": basic(live.charge_point_id, password)},
+    )

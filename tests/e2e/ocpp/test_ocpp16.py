@@ -1,0 +1,161 @@
+"""OCPP 1.6J over a real websocket: authorise, start, meter, stop; the bill equals the rating engine's.
+
+Tariff: EUR 0.35 start + 0.39/kWh, 21 % VAT. A session from register 1,000,000 Wh to 1,019,117 Wh
+(19.117 kWh): 0.35 + 19.117 x 0.39 = 7.80563 excl. VAT, x 1.21 = 9.4448123 -> 9.44 incl. VAT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from decimal import Decimal
+
+import orjson
+import pytest
+import websockets
+
+from evbill.domain.sessions import SessionStatus
+from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def meter(timestamp: str, wh: int) -> dict:
+    return {
+        "timestamp": timestamp,
+        "sampledValue": [{"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}],
+    }
+
+
+def session_of(live, transaction_id: str):
+    with live.container.services.uow() as uow:
+        return uow.live_sessions.find_by_transaction(live.operator_id, live.station_id, transaction_id)
+
+
+def test_a_scripted_session_is_priced_to_the_cent_and_the_final_cost_is_sent(live):
+    async def scenario():
+        async with connect(live, "ocpp1.6") as socket:
+            station = RawStation(socket)
+            boot = await station.call(
+                "BootNotification", {"chargePointVendor": "Test", "chargePointModel": "E2E"}
+            )
+            authorized = await station.call("Authorize", {"idTag": TOKEN})
+            price = await station.wait_for_call("DataTransfer", message_id="SetUserPrice")
+            started = await station.call(
+                "StartTransaction",
+                {
+                    "connectorId": 1,
+                    "idTag": TOKEN,
+                    "meterStart": 1_000_000,
+                    "timestamp": "2026-11-17T15:20:00Z",
+                },
+            )
+            transaction_id = started[2]["transactionId"]
+            await station.call(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": transaction_id,
+                    "meterValue": [meter("2026-11-17T15:50:00Z", 1_009_000)],
+                },
+            )
+            stopped = await station.call(
+                "StopTransaction",
+                {
+                    "transactionId": transaction_id,
+                    "meterStop": 1_019_117,
+                    "timestamp": "2026-11-17T16:20:00Z",
+                    "idTag": TOKEN,
+                    "reason": "Local",
+                },
+            )
+            final = await station.wait_for_call("DataTransfer", message_id="FinalCost")
+            return boot, authorized, price, started, stopped, final
+
+    boot, authorized, price, started, stopped, final = run(scenario())
+
+    assert boot[2]["status"] == "Accepted"
+    assert authorized[2] == {"idTagInfo": {"status": "Accepted"}}
+    assert price[2] == "DataTransfer"
+    assert orjson.loads(price[3]["data"])["priceText"] == "start EUR 0.4235; EUR 0.4719/kWh. Incl. VAT."
+    assert started[2]["idTagInfo"] == {"status": "Accepted"}
+    assert stopped[2] == {"idTagInfo": {"status": "Accepted"}}
+    session = session_of(live, str(started[2]["transactionId"]))
+    assert session.status is SessionStatus.COMPLETED
+    assert session.energy_wh == Decimal("19117")
+    assert session.total_excl_vat == Decimal("7.80563")
+    assert session.total_incl_vat_minor == 944
+    final_cost = json.loads(final[3]["data"], parse_float=Decimal)
+    assert final_cost["cost"] == Decimal("9.44")
+    assert '"cost":9.44' in final[3]["data"]  # exact digits on the wire, not the library's one-decimal 9.4
+
+
+def test_a_resent_start_and_stop_change_nothing(live):
+    start = {"connectorId": 1, "idTag": TOKEN, "meterStart": 2_000_000, "timestamp": "2026-11-18T08:00:00Z"}
+
+    async def scenario():
+        async with connect(live, "ocpp1.6") as socket:
+            station = RawStation(socket)
+            first = await station.call("StartTransaction", start)
+            again = await station.call("StartTransaction", start)
+            transaction_id = first[2]["transactionId"]
+            stop = {
+                "transactionId": transaction_id,
+                "meterStop": 2_010_000,
+                "timestamp": "2026-11-18T09:00:00Z",
+            }
+            await station.call("StopTransaction", stop)
+            await station.call("StopTransaction", stop)
+            return first, again
+
+    first, again = run(scenario())
+
+    assert again[2]["transactionId"] == first[2]["transactionId"]
+    session = session_of(live, str(first[2]["transactionId"]))
+    assert session.energy_wh == Decimal("10000")
+    assert session.total_excl_vat == Decimal("4.25")  # 0.35 + 10 x 0.39, billed once
+
+
+def test_malformed_frames_get_a_call_error_and_the_connection_stays_up(live):
+    async def scenario():
+        async with connect(live, "ocpp1.6") as socket:
+            station = RawStation(socket)
+            not_json = await station.send_raw("this is not json")
+            missing_field = await station.call("StartTransaction", {"connectorId": 1})
+            wrong_type = await station.call("Heartbeat", {"unexpected": 1})
+            alive = await station.call("Heartbeat", {})
+            return not_json, missing_field, wrong_type, alive
+
+    not_json, missing_field, wrong_type, alive = run(scenario())
+
+    assert not_json[0] == 4
+    assert not_json[2] == "FormationViolation"
+    assert missing_field[0] == 4
+    assert wrong_type[0] == 4
+    assert alive[0] == 3
+    assert "currentTime" in alive[2]
+
+
+@pytest.mark.parametrize(
+    ("password", "subprotocols"), [("wrong-password-wrong-0001", ["ocpp1.6"]), (None, ["mqtt"])]
+)
+def test_a_station_with_wrong_credentials_or_protocol_is_refused(live, password, subprotocols):
+    async def scenario():
+        headers = {
+            "Authorization": "Basic "
+            + base64.b64encode(
+                f"{live.charge_point_id}:{password or 'e2e-station-password-0001'}".encode()
+            ).decode()
+        }
+        try:
+            async with websockets.connect(
+                f"{live.url}/{live.charge_point_id}", subprotocols=subprotocols, additional_headers=headers
+            ):
+                return None
+        except websockets.exceptions.InvalidStatus as refused:
+            return refused.response.status_code
+
+    assert run(scenario()) == (401 if password else 400)
