@@ -3,7 +3,8 @@
 Before the websocket is accepted, the subprotocol is negotiated and the station authenticated (HTTP
 Basic): a station that cannot be served is refused with an HTTP answer that says why (400 no common
 subprotocol, 401 unknown station or wrong credentials), so nothing half-open is left. A connection
-counts as secure when it is TLS here (wss) or behind a proxy that says so (X-Forwarded-Proto: https).
+counts as secure when it is TLS here (wss), or at a proxy uvicorn trusts (FORWARDED_ALLOW_IPS) that says
+so with X-Forwarded-Proto: https; a header from anyone else changes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ router = APIRouter()
 
 
 def _secure(websocket: WebSocket) -> bool:
-    forwarded = websocket.headers.get("x-forwarded-proto", "")
-    return websocket.url.scheme == "wss" or forwarded.lower() == "https"
+    """TLS here, or at a trusted proxy: uvicorn (proxy_headers) turns the scheme into wss only for
+    X-Forwarded-Proto from FORWARDED_ALLOW_IPS, so a client cannot claim TLS with a header."""
+    return websocket.url.scheme == "wss"
 
 
 async def _refuse(

@@ -34,8 +34,19 @@ def register(app: typer.Typer, container: Container) -> None:
             bool, typer.Option(help="Migrate, load demo data on first start, print API keys.")
         ] = False,
         workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (stateless).")] = 1,
+        ssl_certfile: Annotated[
+            str | None, typer.Option(help="TLS certificate (PEM): serve https and wss.")
+        ] = None,
+        ssl_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
     ) -> None:
-        """Run the REST API (OpenAPI at /openapi.json, docs at /docs)."""
+        """Run the REST API (OpenAPI at /openapi.json, docs at /docs) and the OCPP endpoint (/ocpp/{id}).
+
+        With --ssl-certfile/--ssl-keyfile evbill terminates TLS itself (OCPP security profile 2);
+        behind a TLS-terminating proxy, the proxy's X-Forwarded-Proto: https marks connections secure.
+        """
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            fail("give both --ssl-certfile and --ssl-keyfile, or neither")
+        tls = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
         if demo:
             _prepare_demo(container)
         elif not _schema_current(container):
@@ -52,7 +63,7 @@ def register(app: typer.Typer, container: Container) -> None:
             os.environ.setdefault("EVBILL_DATABASE_URL", container.settings.database_url)
             uvicorn.run(
                 "evbill.entrypoints.api.asgi:build", factory=True, host=host, port=port, workers=workers,
-                log_level="info",
+                log_level="info", proxy_headers=True, **tls,
             )  # fmt: skip
 
     db = typer.Typer(help="The database: migrate and inspect.", no_args_is_help=True)
