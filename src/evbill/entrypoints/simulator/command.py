@@ -64,7 +64,9 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(help="Seed for a reproducible run (default: random, shown in the summary)."),
         ] = None,
-        connectors: Annotated[int, typer.Option(min=1, max=16, help="Connectors per station.")] = 2,
+        connectors: Annotated[
+            int, typer.Option(min=1, max=16, help="Connectors per station, each its own EVSE and meter.")
+        ] = 1,
         sessions: Annotated[
             int | None, typer.Option(min=1, help="Stop once each station has had this many cars.")
         ] = None,

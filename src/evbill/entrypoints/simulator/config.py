@@ -73,7 +73,7 @@ class SimulationConfig:
     duration: float = 60.0  # real seconds
     speed: float = 60.0  # simulated seconds per real second
     seed: int = 0
-    connectors: int = 2  # per station, each with its own meter (2.0.1: one EVSE each)
+    connectors: int = 1  # per station, each with its own meter (2.0.1: one EVSE each)
     sessions_per_station: int | None = None  # stop early once every station has had this many
     arrivals_per_hour: float = 2.0  # per free connector, simulated time
     meter_interval: int = 60  # simulated seconds between periodic meter values

@@ -168,7 +168,7 @@ class Station:
     # --- what the CSMS tells the station (the CsmsSink) --------------------------------------------
 
     def record_cost(self, *, transaction: str, amount: Decimal, final: bool) -> None:
-        self.tally.costs.append(ReportedCost(transaction=transaction, amount=amount, final=final))
+        self.tally.cost_reported(ReportedCost(transaction=transaction, amount=amount, final=final))
         kind = "final" if final else "running"
         logger.info("%s: transaction %s %s cost %s", self.station_id, transaction, kind, amount)
 

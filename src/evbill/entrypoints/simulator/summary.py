@@ -74,7 +74,7 @@ class StationSummary:
     duplicates_sent: int
     outages: int
     sessions: tuple[SessionRecord, ...]
-    costs: tuple[ReportedCost, ...]
+    costs: tuple[ReportedCost, ...]  # per transaction: the last running cost and the final cost
 
     @property
     def energy_wh(self) -> int:
@@ -192,7 +192,8 @@ class StationTally:
     outages: int = 0
     # The 1.6 transaction id may arrive after the session ended (offline): records are made at the end.
     finished: list[tuple[Transaction, Reading, StopReason]] = field(default_factory=list)
-    costs: list[ReportedCost] = field(default_factory=list)
+    # The last cost of each kind per transaction: a CSMS may send a running cost every few seconds.
+    costs: dict[tuple[str, bool], ReportedCost] = field(default_factory=dict)
 
     def sent(self, count: int = 1) -> None:
         self.messages_sent += count
@@ -201,6 +202,9 @@ class StationTally:
     def error(self) -> None:
         self.errors += 1
         self.live.errors += 1
+
+    def cost_reported(self, cost: ReportedCost) -> None:
+        self.costs[(cost.transaction, cost.final)] = cost
 
     def session_started(self) -> None:
         self.sessions_started += 1
@@ -222,7 +226,7 @@ class StationTally:
             connected=self.connected,
             connection_error=self.connection_error,
             sessions=tuple(_record(*finished) for finished in self.finished),
-            costs=tuple(self.costs),
+            costs=tuple(self.costs.values()),
             **{name: getattr(self, name) for name in COUNTED},
         )
 
