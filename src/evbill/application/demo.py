@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from evbill.application import catalog, sites
 from evbill.application.access import create_api_key, create_operator
-from evbill.application.records import Services
+from evbill.application.customers import TOKENS, create_customer
+from evbill.application.offers import create_contract, create_plan
+from evbill.application.records import Services, create
 from evbill.domain.catalog import AssignmentScope
+from evbill.domain.contracts import PaymentMethodKind
+from evbill.domain.customers import CustomerKind, TokenStatus, TokenType
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.operators import Actor, Role
+from evbill.domain.plans import BillingCycle, PlanKind
 from evbill.domain.sessions import ChargingSession, SessionStatus
 from evbill.domain.sites import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
 
@@ -84,6 +89,7 @@ class DemoOperator:
     name: str
     operator_id: str
     api_key: str
+    tokens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +117,44 @@ def _place(
 AC, AC_1, DC = PowerType.AC_3_PHASE, PowerType.AC_1_PHASE, PowerType.DC
 _AMSTERDAM_SITES = (
     _Site(
-        _place("Amsterdam Zuid P1", "Parnassusweg 10", "Amsterdam", "1077 DC", "NL", "Europe/Amsterdam",
-               "52.338790,4.872180"),
+        _place(
+            "Amsterdam Zuid P1",
+            "Parnassusweg 10",
+            "Amsterdam",
+            "1077 DC",
+            "NL",
+            "Europe/Amsterdam",
+            "52.338790,4.872180",
+        ),
         (("AMS-ZUID-AC1", "Alfen Eve Double", AC, 22), ("AMS-ZUID-DC1", "Kempower S-Series", DC, 150)),
     ),
     _Site(
-        _place("Haarlem Station", "Stationsplein 1", "Haarlem", "2011 LR", "NL", "Europe/Amsterdam",
-               "52.387640,4.638440"),
+        _place(
+            "Haarlem Station",
+            "Stationsplein 1",
+            "Haarlem",
+            "2011 LR",
+            "NL",
+            "Europe/Amsterdam",
+            "52.387640,4.638440",
+        ),
         (("HLM-STATION-AC1", "Alfen Eve Double", AC, 22),),
     ),
-)  # fmt: skip
+)
 _BAY_AREA_SITES = (
     _Site(
-        _place("Palo Alto Downtown", "250 Hamilton Ave", "Palo Alto", "94301", "US", "America/Los_Angeles",
-               "37.444570,-122.161240"),
+        _place(
+            "Palo Alto Downtown",
+            "250 Hamilton Ave",
+            "Palo Alto",
+            "94301",
+            "US",
+            "America/Los_Angeles",
+            "37.444570,-122.161240",
+        ),
         (("PA-DOWNTOWN-AC1", "ChargePoint CT4000", AC_1, 7), ("PA-DOWNTOWN-DC1", "Tritium PKM150", DC, 150)),
     ),
-)  # fmt: skip
+)
 
 
 def seed_demo(services: Services, *, now: datetime, sessions_per_evse: int = 40) -> list[DemoOperator]:
@@ -179,7 +206,65 @@ def _seed_operator(
                 )
             evses.append((evse, site.location["time_zone"], kilowatts))
     _sessions(services, admin, evses, operator.rounding_mode, now=now, per_evse=sessions_per_evse)
-    return DemoOperator(name, operator.id, presented)
+    tokens = _drivers(services, admin, country, currency, party)
+    return DemoOperator(name, operator.id, presented, tokens)
+
+
+def _drivers(services: Services, admin: Actor, country: str, currency: str, party: str) -> tuple[str, ...]:
+    """A driver with an RFID card on a pay-per-use contract, and a fleet with two cards on a subscription."""
+    language = "nl" if country == "NL" else "en"
+    payg, _ = create_plan(
+        services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency=currency, version={}
+    )
+    subscription, _ = create_plan(
+        services,
+        admin,
+        name="Commuter",
+        kind=PlanKind.SUBSCRIPTION,
+        currency=currency,
+        version={
+            "fee": Decimal("9.99"),
+            "fee_vat": Decimal("21") if country == "NL" else None,
+            "included_kwh": Decimal(100),
+        },
+    )
+    uids = []
+    for number, (kind, name, plan) in enumerate(
+        ((CustomerKind.INDIVIDUAL, "Demo Driver", payg), (CustomerKind.BUSINESS, "Demo Fleet", subscription))
+    ):
+        customer = create_customer(
+            services,
+            admin,
+            {"kind": kind, "name": name, "language": language, "currency": currency, "country": country},
+        )
+        for card in range(1 + number):
+            uid = f"{party}{number}{card}A1B2C3"
+            create(
+                services,
+                admin,
+                TOKENS,
+                {
+                    "customer_id": customer.id,
+                    "uid": uid,
+                    "type": TokenType.RFID,
+                    "contract_id": f"{country}-{party}-C{number}{card:07d}",
+                    "status": TokenStatus.ACTIVE,
+                },
+            )
+            uids.append(uid)
+        terms = {
+            "plan_id": plan.id,
+            "billing_cycle": BillingCycle.MONTHLY,
+            "payment_method": PaymentMethodKind.CARD_ON_FILE,
+            "payment_due_days": 14,
+            "grace_days": 7,
+            "credit_limit_minor": None,
+        }
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        create_contract(
+            services, admin, customer_id=customer.id, start=start, end=None, terms=terms, activate=True
+        )
+    return tuple(uids)
 
 
 def _station(

@@ -163,6 +163,14 @@ def _prepare_demo(container: Container) -> None:
     typer.echo(
         "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
     )
-    for created in seed_demo(services, now=datetime.now(UTC)):
-        typer.echo(f"  {created.name}: {created.api_key}", err=True)
+    seeded = seed_demo(services, now=datetime.now(UTC))
+    for created in seeded:
+        typer.echo(f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True)
     typer.echo("try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/api/v1/sessions", err=True)
+    cards = ",".join(seeded[0].tokens)
+    typer.echo(
+        "and watch chargers: evbill simulate --url ws://127.0.0.1:8000/ocpp"
+        " --ids AMS-ZUID-AC1,HLM-STATION-AC1 --ocpp 1.6"
+        f" --password-template 'demo-{{id}}-password' --tokens {cards} --speed 120",
+        err=True,
+    )
