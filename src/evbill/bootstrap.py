@@ -59,6 +59,7 @@ class Container:
                 messages_per_second=settings.ocpp_messages_per_second,
                 burst=settings.ocpp_burst,
             ),
+            settings.ocpp_unknown_stations,
         )
 
     def schema_is_current(self) -> bool:

@@ -15,6 +15,7 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_OCPP_COST_INTERVAL | 60                          | seconds between running-cost messages (0: off)  |
 | EVBILL_OCPP_RATE          | 20                          | messages per second per station, on average     |
 | EVBILL_OCPP_BURST         | 200                         | messages a station may send at once             |
+| EVBILL_OCPP_UNKNOWN_STATIONS | reject                   | reject, or pending (connect, wait to be added)  |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import RoundingMode
+from evbill.domain.sites import UnknownStationPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///evbill.db"
 
@@ -42,6 +44,7 @@ class Settings:
     ocpp_cost_interval: float = 60.0
     ocpp_messages_per_second: float = 20.0
     ocpp_burst: int = 200
+    ocpp_unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +68,14 @@ class Settings:
         cost_interval = _whole_or_zero(environ, "EVBILL_OCPP_COST_INTERVAL", 60, problems)
         ocpp_rate = _positive_int(environ, "EVBILL_OCPP_RATE", 20, problems)
         ocpp_burst = _positive_int(environ, "EVBILL_OCPP_BURST", 200, problems)
+        unknown_text = environ.get("EVBILL_OCPP_UNKNOWN_STATIONS", UnknownStationPolicy.REJECT.value)
+        try:
+            unknown = UnknownStationPolicy(unknown_text)
+        except ValueError:
+            problems.append(
+                Problem("EVBILL_OCPP_UNKNOWN_STATIONS", f"{unknown_text!r} is not reject or pending")
+            )
+            unknown = UnknownStationPolicy.REJECT
         environment = environ.get("EVBILL_ENVIRONMENT", "development")
         if environment not in ("development", "production"):
             problems.append(
@@ -83,6 +94,7 @@ class Settings:
             ocpp_cost_interval=float(cost_interval),
             ocpp_messages_per_second=float(ocpp_rate),
             ocpp_burst=ocpp_burst,
+            ocpp_unknown_stations=unknown,
         )
 
 

@@ -18,7 +18,7 @@ go through ``OcppJournal``'s group commit instead, with the same guarantee).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -40,7 +40,7 @@ from evbill.domain.money import PreciseMoney, RoundingMode, SettledMoney, settle
 from evbill.domain.operators import Actor, Role
 from evbill.domain.rating import CompiledTariff, compile_tariff
 from evbill.domain.sessions import ChargingSession, SessionStatus
-from evbill.domain.sites import ChargingStation, Evse, Location, SecurityProfile
+from evbill.domain.sites import ChargingStation, Evse, Location, SecurityProfile, StationRequest
 from evbill.domain.tariff_text import describe_tariff
 
 ZERO = Decimal(0)
@@ -48,6 +48,10 @@ ZERO = Decimal(0)
 
 class StationRefused(DomainError):
     code = "unauthenticated"
+
+
+class UnknownStation(StationRefused):
+    """No station has this charge point id (the ``pending`` policy lets it connect and wait)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,9 @@ def connect_station(
     refused = StationRefused(f"charging station {charge_point_id!r} is unknown or its credentials are wrong")
     with services.uow() as uow:
         station = uow.station_directory.find_by_charge_point_id(charge_point_id)
-        if station is None or station.password_hash is None or password is None:
+        if station is None:
+            raise UnknownStation(refused.message)
+        if station.password_hash is None or password is None:
             raise refused
         key = (charge_point_id, station.password_hash, hashlib.sha256(password.encode()).hexdigest())
         if key not in _VERIFIED:  # argon2 is slow on purpose: verify a station's password once per process
@@ -126,6 +132,38 @@ def connect_station(
         operator.rounding_mode,
         operator.default_currency,
     )
+
+
+def note_station_request(
+    services: Services, charge_point_id: str, subprotocol: str, boot: Mapping[str, Any] | None = None
+) -> None:
+    """Remember an unknown station that connected (and what its BootNotification said of it)."""
+    now = services.clock.now()
+    boot = boot or {}
+    request = StationRequest(
+        charge_point_id=charge_point_id[:48],
+        first_seen=now,
+        last_seen=now,
+        attempts=1,
+        subprotocol=subprotocol,
+        vendor=_text(boot.get("vendor")),
+        model=_text(boot.get("model")),
+        serial_number=_text(boot.get("serial_number")),
+        firmware_version=_text(boot.get("firmware_version")),
+    )
+    with services.uow() as uow:
+        uow.station_requests.note(request)
+        uow.commit()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)[:100]
+
+
+def station_requests(services: Services) -> Sequence[StationRequest]:
+    """Unknown stations waiting to be registered (a platform view: they belong to no operator)."""
+    with services.uow() as uow:
+        return uow.station_requests.all()
 
 
 def record_frames(services: Services, frames: Sequence[Frame]) -> None:

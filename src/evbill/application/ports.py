@@ -27,7 +27,7 @@ from evbill.domain.plans import Plan, PlanVersion
 from evbill.domain.promotions import Promotion, Redemption
 from evbill.domain.rating import RatedSession
 from evbill.domain.sessions import ChargingSession
-from evbill.domain.sites import ChargingStation, Connector, Evse, Location
+from evbill.domain.sites import ChargingStation, Connector, Evse, Location, StationRequest
 from evbill.domain.tariff import Tariff
 from evbill.domain.usage import SessionUsage
 
@@ -201,6 +201,16 @@ class StationDirectory(Protocol):
         ...
 
 
+class StationRequestLog(Protocol):
+    """Unknown stations that asked to connect (platform-wide: they belong to no operator yet)."""
+
+    def note(self, request: StationRequest) -> None:
+        """Record a connection (or a boot) of the station: first time, or one more attempt."""
+        ...
+
+    def all(self) -> Sequence[StationRequest]: ...
+
+
 class LiveSessionRepository(Protocol):
     """Sessions as the central system opens, feeds and closes them."""
 
@@ -273,6 +283,7 @@ class UnitOfWork(Protocol):
     customer_promotions: CustomerPromotionRepository
     redemptions: RedemptionRepository
     station_directory: StationDirectory
+    station_requests: StationRequestLog
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog

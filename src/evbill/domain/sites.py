@@ -58,6 +58,13 @@ class ConnectorStandard(enum.StrEnum):
     SAE_J3400 = "SAE_J3400"
 
 
+class UnknownStationPolicy(enum.StrEnum):
+    """What happens when a charge point id no station has connects: refused, or told to wait."""
+
+    REJECT = "reject"
+    PENDING = "pending"
+
+
 class SecurityProfile(enum.IntEnum):
     """OCPP security profiles evbill accepts: 1 = HTTP Basic, 2 = TLS + HTTP Basic."""
 
@@ -126,3 +133,19 @@ class Connector:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StationRequest:
+    """An unknown charging station that asked to connect (the ``pending`` policy): what it said of
+    itself, kept for the platform until an operator registers it as a station."""
+
+    charge_point_id: str
+    first_seen: datetime
+    last_seen: datetime
+    attempts: int
+    subprotocol: str
+    vendor: str | None
+    model: str | None
+    serial_number: str | None
+    firmware_version: str | None

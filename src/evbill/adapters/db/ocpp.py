@@ -23,6 +23,7 @@ from evbill.adapters.db.records import (
     FRAMES,
     METER_SAMPLES,
     SESSIONS,
+    STATION_REQUESTS,
     STATIONS,
     FrameRow,
     MeterSampleRow,
@@ -31,7 +32,7 @@ from evbill.adapters.db.repositories import ConnectionSource, insert_row
 from evbill.domain.frames import Frame
 from evbill.domain.metering import MeterSample
 from evbill.domain.sessions import ChargingSession, SessionStatus
-from evbill.domain.sites import ChargingStation
+from evbill.domain.sites import ChargingStation, StationRequest
 
 
 def frame_row(frame: Frame) -> dict[str, Any]:
@@ -112,6 +113,38 @@ class SqlStationDirectory:
             .first()
         )
         return None if row is None else STATIONS.from_row(row)
+
+
+class SqlStationRequestLog:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def note(self, request: StationRequest) -> None:
+        connection = self._connection()
+        c = tables.station_requests.c
+        found = connection.execute(
+            select(c.attempts).where(c.charge_point_id == request.charge_point_id)
+        ).scalar()
+        if found is None:
+            insert_row(connection, tables.station_requests, STATION_REQUESTS.to_row(request))
+            return
+        seen = {"last_seen": request.last_seen, "subprotocol": request.subprotocol, "attempts": found + 1}
+        described = {
+            name: getattr(request, name)
+            for name in ("vendor", "model", "serial_number", "firmware_version")
+            if getattr(request, name) is not None
+        }
+        connection.execute(
+            update(tables.station_requests)
+            .where(c.charge_point_id == request.charge_point_id)
+            .values(**seen, **described)
+        )
+
+    def all(self) -> Sequence[StationRequest]:
+        rows = self._connection().execute(
+            select(tables.station_requests).order_by(tables.station_requests.c.first_seen)
+        )
+        return [STATION_REQUESTS.from_row(row) for row in rows.mappings()]
 
 
 class SqlLiveSessionRepository:

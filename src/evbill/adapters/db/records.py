@@ -59,6 +59,7 @@ from evbill.domain.sites import (
     OcppVersion,
     PowerType,
     SecurityProfile,
+    StationRequest,
 )
 from evbill.domain.tariff import TariffDimension
 
@@ -288,6 +289,7 @@ FRAMES = RecordMapping(FrameRow, enums={"direction": Direction})
 METER_SAMPLES = RecordMapping(MeterSampleRow, enums={"state": ChargingState, "context": ReadingContext})
 SESSION_EVIDENCE = RecordMapping(SessionEvidence, enums={})
 TRANSACTION_NUMBERS = RecordMapping(TransactionNumber, enums={})
+STATION_REQUESTS = RecordMapping(StationRequest, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -315,4 +317,5 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "meter_samples": (tables.meter_samples, METER_SAMPLES),
     "session_evidence": (tables.session_evidence, SESSION_EVIDENCE),
     "ocpp_transaction_numbers": (tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
+    "station_requests": (tables.station_requests, STATION_REQUESTS),
 }

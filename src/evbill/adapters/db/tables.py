@@ -569,6 +569,21 @@ ocpp_transaction_numbers = Table(
     Column("session_id", String(36), nullable=False),
 )
 
+# Unknown stations that asked to connect (migration 0004): platform-wide, they belong to no operator.
+station_requests = Table(
+    "station_requests",
+    metadata,
+    Column("charge_point_id", String(48), primary_key=True),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("subprotocol", String(16), nullable=False),
+    Column("vendor", String(100)),
+    Column("model", String(100)),
+    Column("serial_number", String(100)),
+    Column("firmware_version", String(100)),
+)
+
 # How messages name a table's records: (one, many), e.g. "still referenced by charging stations".
 NOUNS: dict[str, tuple[str, str]] = {
     "operators": ("operator", "operators"),
@@ -595,4 +610,5 @@ NOUNS: dict[str, tuple[str, str]] = {
     "meter_samples": ("meter sample", "meter samples"),
     "session_evidence": ("session evidence", "session evidence"),
     "ocpp_transaction_numbers": ("transaction number", "transaction numbers"),
+    "station_requests": ("station request", "station requests"),
 }

@@ -26,6 +26,7 @@ from evbill.adapters.db.ocpp import (
     SqlLiveSessionRepository,
     SqlMeterSampleRepository,
     SqlStationDirectory,
+    SqlStationRequestLog,
 )
 from evbill.adapters.db.plans import (
     SqlContractTermsRepository,
@@ -75,6 +76,7 @@ class SqlAlchemyUnitOfWork:
         self.customer_promotions = SqlCustomerPromotionRepository(self._connection)
         self.redemptions = SqlRedemptionRepository(self._connection)
         self.station_directory = SqlStationDirectory(self._connection)
+        self.station_requests = SqlStationRequestLog(self._connection)
         self.live_sessions = SqlLiveSessionRepository(self._connection)
         self.meter_samples = SqlMeterSampleRepository(self._connection)
         self.frames = SqlFrameLog(self._connection)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
+from evbill.adapters.ocpp.pending import serve_pending
 from evbill.adapters.ocpp.protocol import Connection
 from evbill.adapters.ocpp.station import EvbillStation, Journal, StationSettings
 from evbill.adapters.ocpp.v16 import Station16
@@ -28,14 +28,10 @@ from evbill.adapters.ocpp.v201 import Station201
 from evbill.application import central_system
 from evbill.application.central_system import StationContext
 from evbill.application.records import Services
+from evbill.domain.sites import UnknownStationPolicy
 
 LOGGER = logging.getLogger("evbill.ocpp")
 SUBPROTOCOLS: dict[str, type[EvbillStation]] = {"ocpp2.0.1": Station201, "ocpp1.6": Station16}
-
-
-class UnknownStations(enum.StrEnum):
-    REJECT = "reject"
-    PENDING = "pending"
 
 
 def basic_password(authorization: str | None, charge_point_id: str) -> str | None:
@@ -56,7 +52,7 @@ class OcppEndpoint:
         services: Services,
         journal: Journal,
         settings: StationSettings,
-        unknown: UnknownStations = UnknownStations.REJECT,
+        unknown: UnknownStationPolicy = UnknownStationPolicy.REJECT,
     ) -> None:
         self.services = services
         self.journal = journal
@@ -78,6 +74,16 @@ class OcppEndpoint:
         return await asyncio.to_thread(
             central_system.connect_station, self.services, charge_point_id, password, secure=secure
         )
+
+    async def serve_pending(
+        self,
+        charge_point_id: str,
+        subprotocol: str,
+        receive: Callable[[], Awaitable[str]],
+        send: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """An unknown station under the pending policy: boot answered Pending, its request recorded."""
+        await serve_pending(self.services, charge_point_id, subprotocol, receive, send)
 
     async def serve(
         self,

@@ -9,10 +9,14 @@ so with X-Forwarded-Proto: https; a header from anyone else changes nothing.
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
+from evbill.application.central_system import UnknownStation
 from evbill.domain.errors import DomainError
+from evbill.domain.sites import UnknownStationPolicy
 
 router = APIRouter()
 
@@ -38,19 +42,25 @@ async def ocpp_socket(websocket: WebSocket, charge_point_id: str) -> None:
     if subprotocol is None:
         await _refuse(websocket, 400, "offer one of the subprotocols ocpp2.0.1, ocpp1.6")
         return
-    try:
-        context = await endpoint.authenticate(
-            charge_point_id, websocket.headers.get("authorization"), secure=_secure(websocket)
-        )
-    except DomainError as error:
-        await _refuse(websocket, 401, error.message, {"WWW-Authenticate": 'Basic realm="evbill OCPP"'})
-        return
-    await websocket.accept(subprotocol=subprotocol)
 
     async def receive() -> str:
         return await websocket.receive_text()
 
     try:
+        context = await endpoint.authenticate(
+            charge_point_id, websocket.headers.get("authorization"), secure=_secure(websocket)
+        )
+    except UnknownStation as error:
+        if endpoint.unknown is not UnknownStationPolicy.PENDING or len(charge_point_id) > 48:
+            await _refuse(websocket, 401, error.message, {"WWW-Authenticate": 'Basic realm="evbill OCPP"'})
+            return
+        await websocket.accept(subprotocol=subprotocol)
+        with contextlib.suppress(WebSocketDisconnect):
+            await endpoint.serve_pending(charge_point_id, subprotocol, receive, websocket.send_text)
+        return
+    except DomainError as error:
+        await _refuse(websocket, 401, error.message, {"WWW-Authenticate": 'Basic realm="evbill OCPP"'})
+        return
+    await websocket.accept(subprotocol=subprotocol)
+    with contextlib.suppress(WebSocketDisconnect):
         await endpoint.serve(context, subprotocol, receive, websocket.send_text)
-    except WebSocketDisconnect:
-        pass

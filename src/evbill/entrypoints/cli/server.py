@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from evbill.application import central_system
 from evbill.application.access import create_api_key, create_operator, list_operators
 from evbill.application.demo import seed_demo
 from evbill.bootstrap import Container
@@ -117,6 +118,23 @@ def register(app: typer.Typer, container: Container) -> None:
         _require_schema(container)
         for item in list_operators(container.services):
             typer.echo(f"{item.id}  {item.name}  {item.country}  {item.default_currency}")
+
+    station = typer.Typer(help="Charging stations (platform view).", no_args_is_help=True)
+    app.add_typer(station, name="station")
+
+    @station.command("requests")
+    def station_requests() -> None:
+        """Unknown stations that connected under EVBILL_OCPP_UNKNOWN_STATIONS=pending, waiting to be added."""
+        _require_schema(container)
+        requests = central_system.station_requests(container.services)
+        if not requests:
+            typer.echo("no unknown station has asked to connect")
+        for request in requests:
+            described = " ".join(filter(None, (request.vendor, request.model, request.serial_number)))
+            typer.echo(
+                f"{request.charge_point_id}  {request.subprotocol}  {request.attempts} attempt(s)  "
+                f"last {request.last_seen:%Y-%m-%d %H:%M} UTC  {described}"
+            )
 
     apikey = typer.Typer(help="API keys.", no_args_is_help=True)
     app.add_typer(apikey, name="apikey")
