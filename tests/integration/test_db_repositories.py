@@ -4,6 +4,7 @@ unit of work left without commit leaves nothing behind."""
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -499,10 +500,9 @@ class TestApiKeys:
             assert uow.api_keys.list(operator_id) == [mine]
             with pytest.raises(NotFound, match=f"API key {theirs.id!r} not found"):
                 uow.api_keys.revoke(operator_id, theirs.id, LATER)
-            uow.api_keys.revoke(operator_id, mine.id, LATER)
-            uow.api_keys.revoke(
-                operator_id, mine.id, datetime(2027, 1, 1, tzinfo=UTC)
-            )  # the first time stays
+            assert uow.api_keys.revoke(operator_id, mine.id, LATER) is True
+            # a second revocation says so, and the first time stays
+            assert uow.api_keys.revoke(operator_id, mine.id, datetime(2027, 1, 1, tzinfo=UTC)) is False
             uow.commit()
 
         with uow_factory() as uow:
@@ -533,13 +533,18 @@ class TestAuditLog:
         with uow_factory() as uow:
             everything = uow.audit.list(operator_id, filters={}, after=None, limit=10)
             ids = [entry.id for entry in everything]
+            entry_ids = [entry.entry_id for entry in everything]
             assert everything == [
-                replace(created, id=ids[0]),
-                replace(updated, id=ids[1]),
-                replace(other, id=ids[2]),
+                replace(created, id=ids[0], entry_id=entry_ids[0]),
+                replace(updated, id=ids[1], entry_id=entry_ids[1]),
+                replace(other, id=ids[2], entry_id=entry_ids[2]),
             ]
-            assert ids == sorted(ids)
-            assert uow.audit.list(operator_id, filters={}, after=ids[0], limit=1) == [everything[1]]
+            assert all(uuid.UUID(entry_id).version == 4 for entry_id in entry_ids if entry_id)
+            assert len(set(entry_ids)) == 3
+            after_first = uow.audit.cursor_of(everything[0])
+            after_second = uow.audit.cursor_of(everything[1])
+            assert uow.audit.list(operator_id, filters={}, after=after_first, limit=1) == [everything[1]]
+            assert uow.audit.list(operator_id, filters={}, after=after_second, limit=5) == [everything[2]]
             by_entity = {"entity_type": "location", "entity_id": "loc-1"}
             assert uow.audit.list(operator_id, filters=by_entity, after=None, limit=10) == everything[:2]
             by_action = {"action": AuditAction.CREATE}
@@ -548,6 +553,15 @@ class TestAuditLog:
     def test_the_log_assigns_ids(self, uow_factory, operator_id):
         with uow_factory() as uow, pytest.raises(ValueError, match="ids are assigned by the log; got id 5"):
             uow.audit.append(an_audit_entry(operator_id, id=5))
+        with uow_factory() as uow, pytest.raises(ValueError, match="got entry_id 'mine'"):
+            uow.audit.append(an_audit_entry(operator_id, entry_id="mine"))
+
+    def test_a_cursor_not_given_out_is_refused_naming_the_field(self, uow_factory, operator_id):
+        with uow_factory() as uow, pytest.raises(InvalidInput) as raised:
+            uow.audit.list(operator_id, filters={}, after="bm90IGEgY3Vyc29y", limit=5)
+        assert [(problem.path, problem.message) for problem in raised.value.problems] == [
+            ("$.cursor", "is not a cursor this list gave out")
+        ]
 
 
 class TestUnitOfWork:

@@ -149,6 +149,39 @@ def test_the_database_refuses_to_change_the_audit_log(database_engine: Engine, s
     assert rows == [("Ops key (admin, key k1)",)]
 
 
+def test_entries_written_before_0005_get_a_legacy_id_and_the_log_stays_append_only(
+    empty_database_url, empty_engine
+):
+    # given a log at revision 0004 with two entries (no entry_id column yet)
+    migrate.upgrade(empty_database_url, "0004")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO operators (id, name, legal_name, country, default_currency, rounding_mode, "
+                "tax_country, created_at, updated_at, version) VALUES ('op-1', 'Old', 'Old BV', 'NL', "
+                "'EUR', 'half_even', 'NL', '2026-01-01 10:00:00', '2026-01-01 10:00:00', 1)"
+            )
+        )
+        for actor in ("first", "second"):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_log (operator_id, at, actor, action, entity_type, entity_id) "
+                    "VALUES ('op-1', '2026-01-01 10:00:00', :actor, 'create', 'location', 'loc-1')"
+                ),
+                {"actor": actor},
+            )
+
+    # when it is migrated to the newest revision
+    migrate.upgrade(empty_database_url)
+
+    # then the old entries carry legacy-<counter> ids, and the log still refuses changes
+    with empty_engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, entry_id FROM audit_log ORDER BY id")).all()
+        assert [entry_id for _, entry_id in rows] == [f"legacy-{number}" for number, _ in rows]
+        with pytest.raises(DBAPIError, match="audit_log is append-only"):
+            connection.execute(text("UPDATE audit_log SET entry_id = 'mine'"))
+
+
 def test_postgresql_refuses_to_truncate_the_audit_log(database_engine: Engine):
     if database_engine.dialect.name != "postgresql":
         pytest.skip("TRUNCATE is PostgreSQL's (SQLite has none)")

@@ -205,8 +205,8 @@ def revoke_api_key(services: Services, actor: Actor, key_id: str) -> None:
         before = keys.get(key_id)
         if before is None:
             raise NotFound(f"API key {key_id!r} not found")
-        uow.api_keys.revoke(actor.operator_id, key_id, now)
-        audit(uow, actor, now, AuditAction.DELETE, "api_key", key_id, before, None)
+        if uow.api_keys.revoke(actor.operator_id, key_id, now):  # a second revocation changes nothing
+            audit(uow, actor, now, AuditAction.DELETE, "api_key", key_id, before, None)
         uow.commit()
 
 
@@ -215,15 +215,6 @@ def list_audit(
 ) -> Page[AuditEntry]:
     require(actor, Permission.READ_AUDIT)
     limit = checked_limit(limit)
-    after = _audit_cursor(cursor)
     with services.uow() as uow:
-        items = uow.audit.list(actor.operator_id, filters=filters, after=after, limit=limit + 1)
-    return page_of(items, limit, lambda entry: str(entry.id))
-
-
-def _audit_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit():
-        raise InvalidInput("invalid cursor", (Problem("$.cursor", "is not a cursor this list gave out"),))
-    return int(cursor)
+        items = uow.audit.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
+        return page_of(items, limit, uow.audit.cursor_of)

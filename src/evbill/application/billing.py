@@ -29,6 +29,18 @@ from evbill.domain.promotions import PromotionState, Redemption
 from evbill.domain.sessions import ChargingSession
 
 MAX_ATTEMPTS = 3
+# The days a cycle may start on: wide of any real contract, yet far enough from years 1 and 9999 that
+# a cycle's end and its instants in UTC never leave the calendar.
+EARLIEST_CYCLE_START = date(1970, 1, 1)
+LATEST_CYCLE_START = date(9000, 1, 1)
+
+
+def _check_cycle_start(start: date) -> None:
+    if not EARLIEST_CYCLE_START <= start <= LATEST_CYCLE_START:
+        raise InvalidInput(
+            "cannot bill",
+            (Problem("$.cycle_start", f"must be between {EARLIEST_CYCLE_START} and {LATEST_CYCLE_START}"),),
+        )
 
 
 def cycle_end(start: date, cycle: BillingCycle) -> date:
@@ -47,6 +59,7 @@ def bill_contract(
     services: Services, actor: Actor, contract_id: str, cycle_start: date, *, record: bool = False
 ) -> Bill:
     require(actor, Permission.BILL if record else Permission.READ)
+    _check_cycle_start(cycle_start)
     exhausted: set[str] = set()
     for _ in range(MAX_ATTEMPTS):
         with services.uow() as uow:

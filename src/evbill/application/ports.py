@@ -181,18 +181,23 @@ class ApiKeyRepository(Protocol):
 
     def add(self, key: ApiKey) -> None: ...
 
-    def revoke(self, operator_id: str, key_id: str, at: datetime) -> None: ...
+    def revoke(self, operator_id: str, key_id: str, at: datetime) -> bool:
+        """True if this call revoked the key; False if it was revoked already."""
+        ...
 
 
 class AuditLog(Protocol):
     def append(self, entry: AuditEntry) -> None: ...
 
     def list(
-        self, operator_id: str, *, filters: Filters, after: int | None, limit: int
-    ) -> Sequence[AuditEntry]: ...
+        self, operator_id: str, *, filters: Filters, after: str | None, limit: int
+    ) -> Sequence[AuditEntry]:
+        """Oldest first; ``after`` is a cursor from ``cursor_of``."""
+        ...
 
-
-# The OCPP central system (charger connectivity)
+    def cursor_of(self, entry: AuditEntry) -> str:
+        """The opaque cursor after ``entry`` (it reveals nothing of other operators' entries)."""
+        ...
 
 
 class StationDirectory(Protocol):

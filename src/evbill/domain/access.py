@@ -48,3 +48,6 @@ class AuditEntry:
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # What callers see and page by: random, so it says nothing of other operators' entries (the
+    # counter ``id`` orders the log on the database's side and is never shown).
+    entry_id: str | None = None

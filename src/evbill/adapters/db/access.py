@@ -5,12 +5,14 @@ authenticated, before anyone knows the operator); everything else is scoped by t
 Revoking is idempotent: the first revocation time stays.
 
 The audit log only grows: ``append`` inserts and the database assigns the id, in order; UPDATE and
-DELETE on the table are refused by triggers (migration 0001). Lists run by id, ``after`` the last id
-seen; filters: entity_type, entity_id, action.
+DELETE on the table are refused by triggers (migration 0001). Each entry also gets a random
+``entry_id`` (migration 0005), the only id shown; lists run in the order written, ``after`` the
+entry_id of the last entry seen; filters: entity_type, entity_id, action.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -27,7 +29,7 @@ from evbill.adapters.db.repositories import (
     insert_row,
 )
 from evbill.domain.access import ApiKey, AuditAction, AuditEntry
-from evbill.domain.errors import NotFound
+from evbill.domain.errors import InvalidInput, NotFound, Problem
 
 
 class SqlApiKeyRepository:
@@ -47,14 +49,17 @@ class SqlApiKeyRepository:
     def add(self, key: ApiKey) -> None:
         insert_row(self._connection(), tables.api_keys, API_KEYS.to_row(key))
 
-    def revoke(self, operator_id: str, key_id: str, at: datetime) -> None:
+    def revoke(self, operator_id: str, key_id: str, at: datetime) -> bool:
+        """Revoke the key; False if it was revoked already (one conditional UPDATE: of two concurrent
+        revocations exactly one gets True)."""
         table, connection = tables.api_keys, self._connection()
         mine = (table.c.operator_id == operator_id, table.c.id == key_id)
         statement = table.update().where(*mine, table.c.revoked_at.is_(None)).values(revoked_at=at)
-        if connection.execute(statement).rowcount == 0:
-            exists = connection.scalar(select(table.c.id).where(*mine))
-            if exists is None:
-                raise NotFound(f"API key {key_id!r} not found")
+        if connection.execute(statement).rowcount == 1:
+            return True
+        if connection.scalar(select(table.c.id).where(*mine)) is None:
+            raise NotFound(f"API key {key_id!r} not found")
+        return False
 
 
 class SqlAuditLog:
@@ -70,19 +75,43 @@ class SqlAuditLog:
     def append(self, entry: AuditEntry) -> None:
         if entry.id is not None:
             raise ValueError(f"audit entry ids are assigned by the log; got id {entry.id}")
+        if entry.entry_id is not None:
+            raise ValueError(f"audit entry ids are assigned by the log; got entry_id {entry.entry_id!r}")
         row = AUDIT_ENTRIES.to_row(entry)
         del row["id"]
+        row["entry_id"] = str(uuid.uuid4())
         insert_row(self._connection(), tables.audit_log, row)
 
     def list(
-        self, operator_id: str, *, filters: Mapping[str, object], after: int | None, limit: int
+        self, operator_id: str, *, filters: Mapping[str, object], after: str | None, limit: int
     ) -> Sequence[AuditEntry]:
+        """Oldest first, in the order written; ``after`` is the cursor of the last entry of the page before.
+
+        The cursor is the entry's random id, resolved here to its place in the log: the counter that
+        orders the log never leaves the database (it would count other operators' changes).
+        """
         check_limit(limit)
         columns = tables.audit_log.c
         query = select(tables.audit_log).where(
             columns.operator_id == operator_id, *filter_clauses("audit_log", self._filters, filters)
         )
         if after is not None:
-            query = query.where(columns.id > after)
+            query = query.where(columns.id > self._place_of(operator_id, after))
         query = query.order_by(columns.id).limit(limit)
         return [AUDIT_ENTRIES.from_row(row) for row in self._connection().execute(query).mappings()]
+
+    def cursor_of(self, entry: AuditEntry) -> str:
+        if entry.entry_id is None:
+            raise ValueError("only an entry read from the log has a cursor")
+        return entry.entry_id
+
+    def _place_of(self, operator_id: str, cursor: str) -> int:
+        columns = tables.audit_log.c
+        place = None
+        if len(cursor) <= 48:
+            place = self._connection().scalar(
+                select(columns.id).where(columns.operator_id == operator_id, columns.entry_id == cursor)
+            )
+        if place is None:
+            raise InvalidInput("invalid cursor", (Problem("$.cursor", "is not a cursor this list gave out"),))
+        return int(place)

@@ -66,17 +66,28 @@ def conflict_on_delete(
 ) -> Conflict:
     """The Conflict for a DELETE the database refused because other records still reference it."""
     constraint = _named_constraint(error)
-    dependants: Table | None
-    if isinstance(constraint, ForeignKeyConstraint) and constraint.table is not table:
-        dependants = constraint.table
-    else:
+    reference: ForeignKeyConstraint | None = None
+    if isinstance(constraint, ForeignKeyConstraint):
+        reference = constraint  # its table holds the dependants, even when that is this very table
+    elif constraint is None and _is_sqlite_foreign_key_failure(error):
+        # Only SQLite may be asked: PostgreSQL has aborted the transaction.
         key = and_(table.c.operator_id == operator_id, table.c.id == record_id)
-        dependants = _first_dependant(connection, table, key)
-    if dependants is None:
+        reference = _first_dependant(connection, table, key)
+    if reference is None:
         return Conflict(f"{noun(table)} {record_id!r} could not be deleted: {_first_line(error)}")
     return Conflict(
-        f"{noun(table)} {record_id!r} is still referenced by {NOUNS[dependants.name][1]}; remove those first"
+        f"{noun(table)} {record_id!r} is still referenced by {_dependants(table, reference)}; "
+        "remove those first"
     )
+
+
+def _dependants(table: Table, reference: ForeignKeyConstraint) -> str:
+    """'tokens'; for a table referencing itself 'other customers (their parent_id)'."""
+    plural = NOUNS[reference.table.name][1]
+    if reference.table is not table:
+        return plural
+    column = [name for name in reference.column_keys if name != "operator_id"][0]
+    return f"other {plural} (their {column})"
 
 
 def _named_constraint(error: IntegrityError) -> Constraint | None:
@@ -133,8 +144,10 @@ def _parent_exists(
     return bool(connection.scalar(query))
 
 
-def _first_dependant(connection: Connection, table: Table, selected: ColumnElement[bool]) -> Table | None:
-    """The first table holding rows that reference the selected rows, looking through cascades."""
+def _first_dependant(
+    connection: Connection, table: Table, selected: ColumnElement[bool]
+) -> ForeignKeyConstraint | None:
+    """The first foreign key by which rows reference the selected rows, looking through cascades."""
     for child in metadata.sorted_tables:
         for foreign_key in child.foreign_key_constraints:
             if foreign_key.referred_table is not table:
@@ -147,7 +160,7 @@ def _first_dependant(connection: Connection, table: Table, selected: ColumnEleme
                 if found is not None:
                     return found
             elif connection.scalar(select(exists().where(referencing))):
-                return child
+                return foreign_key
     return None
 
 

@@ -492,8 +492,10 @@ audit_log = Table(
     Column("entity_id", String(64), nullable=False),
     Column("before", JsonDocument()),
     Column("after", JsonDocument()),
+    Column("entry_id", String(36)),  # migration 0005: the id shown, random (see AuditEntry)
     _belongs_to_operator(),
     Index("ix_audit_log_operator_id_id", "operator_id", "id"),
+    Index("ix_audit_log_entry_id", "entry_id", unique=True),
     Index("ix_audit_log_entity", "operator_id", "entity_type", "entity_id", "id"),
 )
 

@@ -126,12 +126,12 @@ def create_key(
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
 def revoke_key(key_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> Response:
-    use_cases.revoke_api_key(svc, who, key_id)
+    use_cases.revoke_api_key(svc, who, key_id)  # idempotent: a second revocation records nothing
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 class AuditEntryOut(BaseModel):
-    id: int
+    id: str = Field(description="The entry's id (random: it says nothing of other operators' changes).")
     at: datetime
     actor: str
     action: AuditAction
@@ -142,7 +142,16 @@ class AuditEntryOut(BaseModel):
 
 
 def _entry_out(entry: AuditEntry) -> AuditEntryOut:
-    return AuditEntryOut.model_validate(entry, from_attributes=True)
+    return AuditEntryOut(
+        id=entry.entry_id or "",
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=entry.entity_id,
+        before=entry.before,
+        after=entry.after,
+    )
 
 
 @router.get(

@@ -14,6 +14,7 @@ VAT is the rounded total excl. VAT plus the rounded VAT.
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from evbill.domain.contracts import (
     ServiceFee,
     ServiceKind,
 )
+from evbill.domain.errors import InvalidInput
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.operators import Actor
 from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
@@ -468,7 +470,20 @@ def preview_bill(
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
 ) -> BillOut:
-    return _bill_out(billing.bill_contract(svc, who, contract_id, cycle_start), svc, who)
+    try:
+        bill = billing.bill_contract(svc, who, contract_id, cycle_start)
+    except InvalidInput as error:
+        raise _in_query(error) from None
+    return _bill_out(bill, svc, who)
+
+
+def _in_query(error: InvalidInput) -> InvalidInput:
+    """The use case names the cycle's start as in a body ('$.cycle_start'); here it is a query parameter."""
+    problems = tuple(
+        dataclasses.replace(problem, path="query.cycle_start") if problem.path == "$.cycle_start" else problem
+        for problem in error.problems
+    )
+    return InvalidInput(error.message, problems)
 
 
 @router.post(

@@ -82,7 +82,13 @@ CurrentServices = Annotated[Services, Depends(services)]
 
 
 class BodySizeLimit:
-    """ASGI middleware refusing bodies larger than ``max_bytes`` (by header, or while streaming)."""
+    """ASGI middleware that reads a request's body before the app does, refusing with problem+json:
+
+    * 413 when it is larger than ``max_bytes``, whether declared (Content-Length) or streamed
+      (chunked): the app never sees a byte of it;
+    * 422 when the path, the query or the body holds a NUL character, which no field may contain
+      (PostgreSQL cannot store one in text; a NUL is never meant).
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -94,37 +100,55 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(
+                send, 413, "payload_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+            )
             return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        if _has_nul(scope.get("raw_path") or b"") or _has_nul(scope.get("query_string") or b""):
+            await self._refuse(send, 422, "invalid_input", "the path or query holds a NUL character")
+            return
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(
+                    send, 413, "payload_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+                )
+                return
+        if b"\x00" in body or b"\\u0000" in body:
+            await self._refuse(send, 422, "invalid_input", "the body holds a NUL character")
+            return
+        delivered = False
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
 
-    async def _refuse(self, send: Send) -> None:
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, status: int, code: str, detail: str) -> None:
+        title = "Payload too large" if status == 413 else "Invalid input"
         body = dumps(
             {
-                "type": "https://evbill.dev/problems/payload_too_large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"request bodies are limited to {self.max_bytes} bytes",
-                "code": "payload_too_large",
+                "type": f"https://evbill.dev/problems/{code}",
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "code": code,
             }
         )
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in raw or b"%00" in raw.lower()

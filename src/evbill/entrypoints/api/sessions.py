@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from evbill.application import sessions as use_cases
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
-from evbill.domain.errors import NotFound
+from evbill.domain.errors import InvalidInput, NotFound, Problem
 from evbill.domain.operators import Actor
 from evbill.domain.sessions import ChargingSession, SessionStatus
 from evbill.entrypoints.api.common import Cursor, Limit, PageOut
@@ -20,6 +20,11 @@ from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 
 router = APIRouter(tags=["sessions"])
+
+# The instants a filter may name: wide of any real session, yet far enough from years 1 and 9999 that
+# turning one into UTC (or any other zone) never leaves the calendar.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class SessionOut(BaseModel):
@@ -99,6 +104,7 @@ def list_sessions(
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
+    _check_window(started_from=started_from, started_to=started_to)
     values = {
         "location_id": location_id,
         "station_id": station_id,
@@ -110,6 +116,16 @@ def list_sessions(
     filters = {key: value for key, value in values.items() if value is not None}
     page = use_cases.list_sessions(svc, who, filters=filters, cursor=cursor, limit=limit)
     return {"items": [session_out(s) for s in page.items], "next_cursor": page.next_cursor}
+
+
+def _check_window(**instants: datetime | None) -> None:
+    problems = tuple(
+        Problem(f"query.{name}", "must be between 1970-01-01T00:00:00Z and 9000-01-01T00:00:00Z")
+        for name, instant in instants.items()
+        if instant is not None and not EARLIEST <= instant <= LATEST
+    )
+    if problems:
+        raise InvalidInput("the request is invalid", problems)
 
 
 @router.get(

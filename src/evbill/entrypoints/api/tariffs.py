@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from evbill.application import catalog
@@ -196,7 +196,10 @@ def list_versions(tariff_id: str, who: Actor = Depends(actor), svc: Services = D
     "/tariffs/{tariff_id}/versions/{number}", response_model=VersionOut, summary="One version of a tariff"
 )
 def read_version(
-    tariff_id: str, number: int, who: Actor = Depends(actor), svc: Services = Depends(services)
+    tariff_id: str,
+    number: Annotated[int, Path(ge=1, le=2**31 - 1, description="Versions count from 1.")],
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
 ) -> Response:
     return json_response(_version_body(catalog.get_version(svc, who, tariff_id, number)))
 
