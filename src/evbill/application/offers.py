@@ -35,25 +35,26 @@ PROMOTIONS = RecordKind(
 # Plans
 
 
-def _plan_problems(kind: PlanKind, currency: str, version: Mapping[str, Any]) -> list[Problem]:
+def _plan_problems(kind: PlanKind, currency: str, version: Mapping[str, Any], at: str = "$") -> list[Problem]:
+    """What is wrong with a plan version's fields; ``at`` is where they sit in the request body."""
     problems = []
     if not currencies.is_known(currency):
         problems.append(Problem("$.currency", f"{currency!r} is not an ISO 4217 code"))
     fee = version.get("fee", Decimal(0))
     if fee < 0:
-        problems.append(Problem("$.fee", "must not be negative"))
+        problems.append(Problem(f"{at}.fee", "must not be negative"))
     if kind is PlanKind.PAY_PER_USE and fee:
-        problems.append(Problem("$.fee", "a pay-per-use plan has no periodic fee"))
+        problems.append(Problem(f"{at}.fee", "a pay-per-use plan has no periodic fee"))
     if kind is PlanKind.FLAT_RATE and version.get("fair_use_kwh") is None:
-        problems.append(Problem("$.fair_use_kwh", "a flat rate needs its fair-use cap (kWh per cycle)"))
+        problems.append(Problem(f"{at}.fair_use_kwh", "a flat rate needs its fair-use cap (kWh per cycle)"))
     if kind is not PlanKind.SUBSCRIPTION and (version.get("included_kwh") or version.get("included_minutes")):
-        problems.append(Problem("$.included_kwh", "only subscriptions include kWh or minutes"))
+        problems.append(Problem(f"{at}.included_kwh", "only subscriptions include kWh or minutes"))
     if kind in (PlanKind.MEMBERSHIP, PlanKind.PER_MINUTE) and not version.get("tariffs"):
         problems.append(
-            Problem("$.tariffs", f"a {kind.value.lower()} plan names a tariff per connector class")
+            Problem(f"{at}.tariffs", f"a {kind.value.lower()} plan names a tariff per connector class")
         )
     if fee and version.get("fee_cycle", BillingCycle.MONTHLY) is BillingCycle.PER_SESSION:
-        problems.append(Problem("$.fee_cycle", "a periodic fee needs a WEEKLY or MONTHLY cycle"))
+        problems.append(Problem(f"{at}.fee_cycle", "a periodic fee needs a WEEKLY or MONTHLY cycle"))
     return problems
 
 
@@ -78,7 +79,7 @@ def create_plan(
 ) -> tuple[Plan, PlanVersion]:
     """A plan and its first version (fee, fee_vat, fee_cycle, allowances, tariffs, effective_from)."""
     require(actor, Permission.MANAGE_PLANS)
-    problems = _plan_problems(kind, currency, version)
+    problems = _plan_problems(kind, currency, version, "$.version")
     if not name.strip():
         problems.insert(0, Problem("$.name", "must not be blank"))
     if problems:
@@ -87,7 +88,7 @@ def create_plan(
     plan = Plan(services.ids.new_id(), actor.operator_id, name, kind, currency, 1, now, now)
     first = _plan_version(services, actor, plan, 1, version, now)
     with services.uow() as uow:
-        _check_tariffs(uow, actor, currency, first.tariffs, "$.tariffs")
+        _check_tariffs(uow, actor, currency, first.tariffs, "$.version.tariffs")
         uow.plans.add(plan)
         uow.plan_versions.add(first)
         audit(uow, actor, now, AuditAction.CREATE, "plan", plan.id, None, first)
@@ -171,23 +172,31 @@ def _terms(
     )
 
 
-def _check_terms(uow: UnitOfWork, actor: Actor, terms: ContractTerms, customer_currency: str) -> None:
+def _check_terms(
+    uow: UnitOfWork, actor: Actor, terms: ContractTerms, customer_currency: str, at: str = "$"
+) -> None:
+    """Check terms against the plan they name; ``at`` is where they sit in the request body."""
     plan = uow.plans.get(actor.operator_id, terms.plan_id)
     if plan is None:
-        raise InvalidInput("contract is invalid", (Problem("$.plan_id", f"no plan {terms.plan_id!r}"),))
+        raise InvalidInput("contract is invalid", (Problem(f"{at}.plan_id", f"no plan {terms.plan_id!r}"),))
     problems = []
     if plan.currency != customer_currency:
         problems.append(
-            Problem("$.plan_id", f"the plan is in {plan.currency}, the customer pays in {customer_currency}")
+            Problem(
+                f"{at}.plan_id", f"the plan is in {plan.currency}, the customer pays in {customer_currency}"
+            )
         )
     versions = uow.plan_versions.of_plan(actor.operator_id, plan.id)
     if any(v.fee for v in versions) and terms.billing_cycle is BillingCycle.PER_SESSION:
-        problems.append(Problem("$.billing_cycle", "a plan with a periodic fee cannot be billed per session"))
-    if terms.payment_due_days < 0 or terms.grace_days < 0:
-        problems.append(Problem("$.payment_due_days", "payment days must not be negative"))
+        problems.append(
+            Problem(f"{at}.billing_cycle", "a plan with a periodic fee cannot be billed per session")
+        )
+    for name in ("payment_due_days", "grace_days"):
+        if getattr(terms, name) < 0:
+            problems.append(Problem(f"{at}.{name}", "must not be negative"))
     if problems:
         raise InvalidInput("contract is invalid", tuple(problems))
-    _check_tariffs(uow, actor, plan.currency, terms.overrides, "$.overrides")
+    _check_tariffs(uow, actor, plan.currency, terms.overrides, f"{at}.overrides")
 
 
 def create_contract(
@@ -220,7 +229,7 @@ def create_contract(
                 "contract is invalid",
                 (Problem("$.customer_id", "a fleet driver is billed through the business account"),),
             )
-        _check_terms(uow, actor, first, customer.currency)
+        _check_terms(uow, actor, first, customer.currency, "$.terms")
         uow.contracts.add(contract)
         uow.contract_terms.add(first)
         audit(uow, actor, now, AuditAction.CREATE, "contract", contract.id, None, first)

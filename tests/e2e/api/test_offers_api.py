@@ -82,8 +82,8 @@ def test_a_plan_is_checked_for_its_kind_field_by_field(api):
     negative = alpha.post("/plans", json={"name": "N", "kind": "SUBSCRIPTION", "currency": "EUR",
                                           "version": {"fee": "-1", "bonus": 1}})  # fmt: skip
 
-    assert [e["path"] for e in membership.json()["errors"]] == ["$.tariffs"]
-    assert [e["path"] for e in flat.json()["errors"]] == ["$.fair_use_kwh"]
+    assert [e["path"] for e in membership.json()["errors"]] == ["$.version.tariffs"]
+    assert [e["path"] for e in flat.json()["errors"]] == ["$.version.fair_use_kwh"]
     assert sorted(e["path"] for e in negative.json()["errors"]) == ["$.version.bonus", "$.version.fee"]
 
 
@@ -192,7 +192,7 @@ def test_a_contract_is_refused_for_a_fleet_driver_or_a_plan_in_another_currency(
         return alpha.post("/contracts", json=body)
 
     assert [e["path"] for e in contract_for(driver).json()["errors"]] == ["$.customer_id"]
-    assert [e["path"] for e in contract_for(swiss).json()["errors"]] == ["$.plan_id"]
+    assert [e["path"] for e in contract_for(swiss).json()["errors"]] == ["$.terms.plan_id"]
 
 
 # Promotions
