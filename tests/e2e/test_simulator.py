@@ -228,6 +228,12 @@ class Csms201(Recording, CentralSystem201):
             )
 
 
+class Csms21(Csms201):
+    """The same CSMS answering a 2.1 station: both ends check the 2.1 schemas."""
+
+    _ocpp_version = "2.1"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -269,7 +275,7 @@ def csms() -> Iterator[Csms]:
         station = _station_of(websocket.request.path)
         state.connections[station] += 1
         state.subprotocols.add(websocket.subprotocol)
-        kind = Csms16 if websocket.subprotocol == "ocpp1.6" else Csms201
+        kind = {"ocpp1.6": Csms16, "ocpp2.0.1": Csms201, "ocpp2.1": Csms21}[websocket.subprotocol]
         charge_point = kind(station, websocket)
         charge_point.csms, charge_point.connection_number = state, state.connections[station]
         try:
@@ -283,7 +289,11 @@ def csms() -> Iterator[Csms]:
 
     async def main() -> None:
         async with serve(
-            handle, "127.0.0.1", 0, subprotocols=["ocpp1.6", "ocpp2.0.1"], process_request=check_credentials
+            handle,
+            "127.0.0.1",
+            0,
+            subprotocols=["ocpp1.6", "ocpp2.0.1", "ocpp2.1"],
+            process_request=check_credentials,
         ) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             state.url = f"ws://127.0.0.1:{port}/ocpp"
@@ -437,11 +447,14 @@ def test_ocpp16_stations_boot_charge_and_stop_in_protocol_order(csms: Csms) -> N
         assert clear_cache.code == "NotImplemented"
 
 
-def test_ocpp201_stations_send_transaction_events_with_increasing_seq_no(csms: Csms) -> None:
-    summary = simulate(csms, OcppVersion.V201)
+@pytest.mark.parametrize("version", [OcppVersion.V201, OcppVersion.V21])
+def test_ocpp201_stations_send_transaction_events_with_increasing_seq_no(
+    csms: Csms, version: OcppVersion
+) -> None:
+    summary = simulate(csms, version)
 
     assert summary.total("sessions_finished") == 4
-    assert csms.subprotocols == {"ocpp2.0.1"}
+    assert csms.subprotocols == {version.subprotocol}
     assert not csms.refused
     energy: dict[str, int] = {}
     for station in ("CP1", "CP2"):

@@ -1,4 +1,5 @@
-"""OCPP 2.0.1 over a real websocket: TransactionEvent with seqNo, running cost, totalCost, ugly cases.
+"""OCPP 2.0.1 (and 2.1, the same handlers under the 2.1 schemas) over a real websocket: TransactionEvent
+with seqNo, running cost, totalCost, ugly cases.
 
 Tariff: EUR 0.35 start + 0.39/kWh, 21 % VAT (see conftest). Energy registers are in Wh.
 """
@@ -9,6 +10,8 @@ import asyncio
 import json
 import uuid
 from decimal import Decimal
+
+import pytest
 
 from evbill.domain.sessions import SessionStatus
 from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
@@ -41,18 +44,22 @@ def session_of(live, transaction_id: str):
         return uow.live_sessions.find_by_transaction(live.operator_id, live.station_id, transaction_id)
 
 
-def test_a_session_with_out_of_order_and_resent_events_is_priced_once_with_total_cost_on_ended(live):
+@pytest.mark.parametrize("subprotocol", ["ocpp2.0.1", "ocpp2.1"])
+def test_a_session_with_out_of_order_and_resent_events_is_priced_once_with_total_cost_on_ended(
+    live, subprotocol
+):
     """Registers 500000 -> 510000 -> 515000 -> 520000 Wh: 20 kWh, 0.35 + 7.80 = 8.15 excl., 9.8615 -> 9.86."""
     tx = str(uuid.uuid4())
     token = {"idToken": TOKEN, "type": "ISO14443"}
 
     async def scenario():
-        async with connect(live, "ocpp2.0.1") as socket:
+        async with connect(live, subprotocol) as socket:
             station = RawStation(socket)
             await station.call(
                 "BootNotification",
                 {"chargingStation": {"model": "E2E", "vendorName": "Test"}, "reason": "PowerUp"},
             )
+            assert socket.subprotocol == subprotocol
             started = await station.call(
                 "TransactionEvent",
                 event(
@@ -99,11 +106,12 @@ def test_a_session_with_out_of_order_and_resent_events_is_priced_once_with_total
     assert session.total_excl_vat == Decimal("8.15")
 
 
-def test_total_cost_is_written_with_the_currencys_decimals_on_the_wire(live):
+@pytest.mark.parametrize("subprotocol", ["ocpp2.0.1", "ocpp2.1"])
+def test_total_cost_is_written_with_the_currencys_decimals_on_the_wire(live, subprotocol):
     tx = str(uuid.uuid4())
 
     async def scenario():
-        async with connect(live, "ocpp2.0.1") as socket:
+        async with connect(live, subprotocol) as socket:
             station = RawStation(socket)
             await station.call(
                 "TransactionEvent",
@@ -175,3 +183,32 @@ def test_every_frame_in_and_out_is_on_record(live):
             .limit(2)
         ).all()
     assert [tuple(row) for row in rows] == [("out", "Heartbeat"), ("in", "Heartbeat")]
+
+
+@pytest.mark.parametrize(("subprotocol", "answer"), [("ocpp2.1", 3), ("ocpp2.0.1", 4)])
+def test_a_field_new_in_2_1_is_accepted_from_a_2_1_station_only(live, subprotocol, answer):
+    """preconditioningStatus and transactionInfo.tariffId exist from 2.1 on; 2.0.1's schema forbids them."""
+    tx = str(uuid.uuid4())
+    started = event(
+        "Started",
+        0,
+        tx,
+        "2026-11-17T09:00:00Z",
+        1000,
+        evse={"id": 1, "connectorId": 1},
+        preconditioningStatus="Ready",
+        info={"tariffId": "station-tariff-7"},
+    )
+
+    async def scenario():
+        async with connect(live, subprotocol) as socket:
+            return await RawStation(socket).call("TransactionEvent", started)
+
+    reply = run(scenario())
+
+    assert reply[0] == answer
+    if answer == 4:
+        assert reply[2] == "FormatViolation"  # a property its schema does not have
+        assert session_of(live, tx) is None
+    else:
+        assert session_of(live, tx).status is SessionStatus.ACTIVE

@@ -1,8 +1,7 @@
 """The OCPP-J endpoint: one websocket per station at ``/ocpp/{charge_point_id}``.
 
 1. **Subprotocol**: the first of the station's offered subprotocols that evbill speaks
-   (``ocpp2.0.1``, ``ocpp1.6``). There is no OCPP 2.1 yet: the `ocpp` library has its messages but
-   evbill's handlers are 1.6 and 2.0.1.
+   (``ocpp2.1``, ``ocpp2.0.1``, ``ocpp1.6``; 2.1 runs the 2.0.1 handlers against the 2.1 schemas).
 2. **Identity**: HTTP Basic with the charge point id as user, checked against the station's argon2
    hash (security profile 1), and over TLS only for profile 2. Unknown or wrongly authenticated
    stations are refused before the websocket opens. With the ``pending`` policy, an unknown station
@@ -24,6 +23,7 @@ from evbill.adapters.ocpp.pending import serve_pending
 from evbill.adapters.ocpp.protocol import Connection
 from evbill.adapters.ocpp.station import EvbillStation, Journal, StationSettings
 from evbill.adapters.ocpp.v16 import Station16
+from evbill.adapters.ocpp.v21 import Station21
 from evbill.adapters.ocpp.v201 import Station201
 from evbill.application import central_system
 from evbill.application.central_system import StationContext
@@ -31,7 +31,11 @@ from evbill.application.records import Services
 from evbill.domain.sites import UnknownStationPolicy
 
 LOGGER = logging.getLogger("evbill.ocpp")
-SUBPROTOCOLS: dict[str, type[EvbillStation]] = {"ocpp2.0.1": Station201, "ocpp1.6": Station16}
+SUBPROTOCOLS: dict[str, type[EvbillStation]] = {
+    "ocpp2.1": Station21,
+    "ocpp2.0.1": Station201,
+    "ocpp1.6": Station16,
+}
 
 
 def basic_password(authorization: str | None, charge_point_id: str) -> str | None:
@@ -59,6 +63,11 @@ class OcppEndpoint:
         self.settings = settings
         self.unknown = unknown
         self.connected: dict[str, EvbillStation] = {}
+
+    @property
+    def subprotocols(self) -> tuple[str, ...]:
+        """The subprotocols evbill speaks, newest first."""
+        return tuple(SUBPROTOCOLS)
 
     def choose_subprotocol(self, offered: Sequence[str]) -> str | None:
         for protocol in offered:

@@ -40,7 +40,8 @@ async def ocpp_socket(websocket: WebSocket, charge_point_id: str) -> None:
     endpoint = websocket.app.state.container.ocpp_endpoint
     subprotocol = endpoint.choose_subprotocol(websocket.scope.get("subprotocols") or [])
     if subprotocol is None:
-        await _refuse(websocket, 400, "offer one of the subprotocols ocpp2.0.1, ocpp1.6")
+        spoken = ", ".join(endpoint.subprotocols)
+        await _refuse(websocket, 400, f"offer one of the subprotocols {spoken}")
         return
 
     async def receive() -> str:

@@ -45,9 +45,9 @@ def register(app: typer.Typer) -> None:
         stations: Annotated[
             int | None, typer.Option(min=1, help="Number of stations (default 1, or as many as --ids).")
         ] = None,
-        ocpp: Annotated[OcppVersion, typer.Option(help="Protocol version (subprotocol ocpp1.6/2.0.1).")] = (
-            OcppVersion.V16
-        ),
+        ocpp: Annotated[
+            OcppVersion, typer.Option(help="Protocol version (subprotocol ocpp1.6/2.0.1/2.1).")
+        ] = (OcppVersion.V16),
         ids: Annotated[
             str | None, typer.Option(help="Comma-separated station ids (instead of numbering).")
         ] = None,

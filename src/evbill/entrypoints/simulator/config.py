@@ -31,10 +31,11 @@ DEFAULT_PASSWORD_TEMPLATE = "demo-{id}-password"
 class OcppVersion(StrEnum):
     V16 = "1.6"
     V201 = "2.0.1"
+    V21 = "2.1"
 
     @property
     def subprotocol(self) -> str:
-        """The websocket subprotocol that names this version: ``ocpp1.6``, ``ocpp2.0.1``."""
+        """The websocket subprotocol that names this version: ``ocpp1.6``, ``ocpp2.0.1``, ``ocpp2.1``."""
         return f"ocpp{self.value}"
 
 

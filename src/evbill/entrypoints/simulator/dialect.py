@@ -97,9 +97,9 @@ def dialect_for(version: OcppVersion, *, unit: EnergyUnit) -> Dialect:
         from evbill.entrypoints.simulator.ocpp16 import Ocpp16
 
         return Ocpp16(unit=unit)
-    from evbill.entrypoints.simulator.ocpp201 import Ocpp201
+    from evbill.entrypoints.simulator.ocpp201 import Ocpp21, Ocpp201
 
-    return Ocpp201(unit=unit)
+    return Ocpp21(unit=unit) if version is OcppVersion.V21 else Ocpp201(unit=unit)
 
 
 def status_of(response: Any, field: str) -> str | None:

@@ -141,8 +141,15 @@ def _lookup(item: dict[str, Any]) -> tuple[GetVariableStatusEnumType, str | None
     return GetVariableStatusEnumType.unknown_variable, None
 
 
+class StationChargePoint21(StationChargePoint201):
+    """The same station speaking 2.1: what it sends is checked against the 2.1 schemas."""
+
+    _ocpp_version = "2.1"
+
+
 class Ocpp201(Dialect):
     version = OcppVersion.V201
+    charge_point_type: type[StationChargePoint201] = StationChargePoint201
 
     def charge_point(
         self,
@@ -153,7 +160,7 @@ class Ocpp201(Dialect):
         response_timeout: float,
         logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
     ) -> Any:
-        return StationChargePoint201(
+        return self.charge_point_type(
             station_id, connection, sink=sink, response_timeout=response_timeout, logger=logger
         )
 
@@ -304,3 +311,10 @@ class Ocpp201(Dialect):
                 )
             )
         return MeterValueType(timestamp=format_timestamp(reading.at), sampled_value=values)
+
+
+class Ocpp21(Ocpp201):
+    """OCPP 2.1: for what the simulator sends, the 2.0.1 messages (2.1 only adds optional fields)."""
+
+    version = OcppVersion.V21
+    charge_point_type = StationChargePoint21
