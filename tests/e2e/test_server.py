@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -10,6 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+import uvicorn
+
+from evbill.entrypoints.cli.listening import listening_socket, worker_sockets
 
 EVBILL = Path(sys.executable).with_name("evbill")
 
@@ -81,3 +85,37 @@ def test_an_operator_and_key_made_with_the_cli_work_against_a_real_server(tmp_pa
     assert [o["name"] for o in operators.json()["items"]] == ["CLI Op"]
     assert unknown_op.returncode == 1
     assert "operator 'nope' not found" in unknown_op.stderr
+
+
+def test_serve_with_workers_gives_each_worker_its_own_socket_on_the_port_with_nagle_off():
+    config = uvicorn.Config("evbill.entrypoints.api.asgi:build", host="127.0.0.1", port=0, workers=2)
+
+    listeners = worker_sockets(config)
+    try:
+        ports = {listener.getsockname()[1] for listener in listeners}
+        for listener in listeners:
+            listener.listen()  # as each worker's server does with the socket it is given
+        with socket.create_connection(("127.0.0.1", ports.pop())) as client:
+            accepted = _accept_on_any(listeners)
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0  # inherited
+                assert client.fileno() >= 0
+        assert len(listeners) == 2
+        assert not ports  # both on the same port
+        assert all(listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for listener in listeners)
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+def test_a_single_shared_socket_has_nagle_off_too():
+    config = uvicorn.Config("evbill.entrypoints.api.asgi:build", host="127.0.0.1", port=0, workers=2)
+
+    with listening_socket(config) as listener:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def _accept_on_any(listeners):
+    ready, _, _ = select.select(listeners, [], [], 5)
+    accepted, _ = ready[0].accept()
+    return accepted

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 
 import pytest
 from alembic import command
@@ -201,6 +202,35 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(database_eng
         ]
 
     assert settings == ["wal", 1, 5000]
+
+
+def test_a_postgresql_connection_the_server_dropped_is_replaced_not_handed_out(
+    database_url: str, database_engine: Engine
+):
+    if database_engine.dialect.name != "postgresql":
+        pytest.skip("a server that drops connections (a restart, an idle timeout) is PostgreSQL's")
+    with database_engine.connect() as connection:  # given a pooled, idle connection
+        dropped = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    other = create_database_engine(database_url)
+    try:
+        with other.connect() as admin:  # when the server ends its backend
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(dropped)})")
+            admin.commit()
+            for _ in range(100):
+                gone = admin.exec_driver_sql(
+                    f"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = {int(dropped)}"
+                ).scalar()
+                admin.rollback()
+                if gone:
+                    break
+                time.sleep(0.02)
+    finally:
+        other.dispose()
+
+    with database_engine.connect() as connection:  # then the next unit of work gets a live connection
+        replacement = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    assert replacement != dropped
 
 
 def test_an_unsupported_database_is_refused():

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
 from evbill.application import sessions as use_cases
@@ -15,7 +16,7 @@ from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, NotFound, Problem
 from evbill.domain.operators import Actor
 from evbill.domain.sessions import ChargingSession, SessionStatus
-from evbill.entrypoints.api.common import Cursor, Limit, PageOut
+from evbill.entrypoints.api.common import Cursor, Limit, PageOut, page_response
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 
@@ -56,7 +57,8 @@ def _settled(minor: int | None, currency: str) -> str | None:
     return format(Decimal(minor).scaleb(-currencies.exponent(currency)), "f")
 
 
-def session_out(session: ChargingSession) -> SessionOut:
+def session_fields(session: ChargingSession) -> dict[str, Any]:
+    """A session as ``SessionOut`` holds it (in the model's field order), before it is written."""
     total = exact = None
     if session.total_excl_vat_minor is not None:
         total = {
@@ -68,29 +70,34 @@ def session_out(session: ChargingSession) -> SessionOut:
             "excl_vat": format(session.total_excl_vat, "f"),
             "incl_vat": format(session.total_incl_vat, "f"),
         }
-    return SessionOut(
-        id=session.id,
-        location_id=session.location_id,
-        station_id=session.station_id,
-        evse_id=session.evse_id,
-        status=session.status,
-        started_at=session.started_at,
-        ended_at=session.ended_at,
-        energy_kwh=session.energy_wh / 1000,
-        currency=session.currency,
-        tariff_version_id=session.tariff_version_id,
-        total_cost=total,
-        exact_total_cost=exact,
-        transaction_id=session.transaction_id,
-        token_uid=session.token_uid,
-        tariff_id=session.tariff_id,
-        price_rule=session.price_rule,
-        price_reason=session.price_reason,
-    )
+    return {
+        "id": session.id,
+        "location_id": session.location_id,
+        "station_id": session.station_id,
+        "evse_id": session.evse_id,
+        "status": session.status,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "energy_kwh": session.energy_wh / 1000,
+        "currency": session.currency,
+        "tariff_version_id": session.tariff_version_id,
+        "total_cost": total,
+        "exact_total_cost": exact,
+        "transaction_id": session.transaction_id,
+        "token_uid": session.token_uid,
+        "tariff_id": session.tariff_id,
+        "price_rule": session.price_rule,
+        "price_reason": session.price_reason,
+        "running_cost": None,
+    }
+
+
+def session_out(session: ChargingSession) -> SessionOut:
+    return SessionOut(**session_fields(session))
 
 
 @router.get("/sessions", response_model=PageOut[SessionOut], summary="List sessions, newest first")
-def list_sessions(
+async def list_sessions(
     limit: Limit = 50,
     cursor: Cursor = None,
     location_id: Annotated[str | None, Query(max_length=36)] = None,
@@ -103,7 +110,7 @@ def list_sessions(
     started_to: Annotated[AwareDatetime | None, Query(description="Started before (exclusive).")] = None,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
-) -> dict[str, Any]:
+) -> Response:
     _check_window(started_from=started_from, started_to=started_to)
     values = {
         "location_id": location_id,
@@ -114,8 +121,15 @@ def list_sessions(
         "started_to": started_to,
     }
     filters = {key: value for key, value in values.items() if value is not None}
+    # One hand-off to the threadpool for the query and the writing of the page (async route).
+    return await run_in_threadpool(_sessions_page, svc, who, filters, cursor, limit)
+
+
+def _sessions_page(
+    svc: Services, who: Actor, filters: dict[str, object], cursor: str | None, limit: int
+) -> Response:
     page = use_cases.list_sessions(svc, who, filters=filters, cursor=cursor, limit=limit)
-    return {"items": [session_out(s) for s in page.items], "next_cursor": page.next_cursor}
+    return page_response([session_fields(session) for session in page.items], page.next_cursor)
 
 
 def _check_window(**instants: datetime | None) -> None:

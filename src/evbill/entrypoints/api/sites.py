@@ -9,12 +9,13 @@ password is write-only: responses say only whether one is set.
 # No `from __future__ import annotations` here: FastAPI reads the route signatures built in
 # `_crud_router` at runtime, and those name models held in local variables.
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from evbill.application import sites as use_cases
@@ -32,7 +33,16 @@ from evbill.domain.sites import (
     PowerType,
     SecurityProfile,
 )
-from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
+from evbill.entrypoints.api.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    PageOut,
+    Strict,
+    etag,
+    expected_version,
+    page_response,
+)
 from evbill.entrypoints.api.security import actor, services
 
 Id = Annotated[str, Field(min_length=1, max_length=36)]
@@ -212,7 +222,19 @@ def _connector_out(connector: Connector) -> ConnectorOut:
     return ConnectorOut.model_validate(connector, from_attributes=True)
 
 
-def _location_filters(
+def _fields_written(model_out: type[BaseModel]) -> Callable[[Any], dict[str, Any]]:
+    """A record as ``model_out`` holds it (its fields, in order; a station's password only as
+    ``has_password``), for ``page_response``: the list answers without building a model per item."""
+    names = tuple(name for name in model_out.model_fields if name != "has_password")
+    if "has_password" not in model_out.model_fields:
+        return lambda record: {name: getattr(record, name) for name in names}
+    return lambda record: {
+        **{name: getattr(record, name) for name in names},
+        "has_password": record.password_hash is not None,
+    }
+
+
+async def _location_filters(
     country: Annotated[str | None, Query(max_length=2)] = None,
     city: Annotated[str | None, Query(max_length=100)] = None,
     name: Annotated[
@@ -222,7 +244,7 @@ def _location_filters(
     return {k: v for k, v in {"country": country, "city": city, "name": name}.items() if v is not None}
 
 
-def _station_filters(
+async def _station_filters(
     location_id: Annotated[str | None, Query(max_length=36)] = None,
     charge_point_id: Annotated[str | None, Query(max_length=48)] = None,
     ocpp_version: OcppVersion | None = None,
@@ -231,11 +253,11 @@ def _station_filters(
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _evse_filters(station_id: Annotated[str | None, Query(max_length=36)] = None) -> dict[str, object]:
+async def _evse_filters(station_id: Annotated[str | None, Query(max_length=36)] = None) -> dict[str, object]:
     return {} if station_id is None else {"station_id": station_id}
 
 
-def _connector_filters(
+async def _connector_filters(
     evse_id: Annotated[str | None, Query(max_length=36)] = None, power_type: PowerType | None = None
 ) -> dict[str, object]:
     return {k: v for k, v in {"evse_id": evse_id, "power_type": power_type}.items() if v is not None}
@@ -249,7 +271,7 @@ def _crud_router(
     model_patch: type[BaseModel],
     model_out: type[BaseModel],
     to_out: Callable[[Any], BaseModel],
-    filters: Callable[..., dict[str, object]],
+    filters: Callable[..., Awaitable[dict[str, object]]],
     fields: Callable[[BaseModel, Services], dict[str, Any]],
     tag: str,
     nullable: frozenset[str] = frozenset(),
@@ -268,16 +290,22 @@ def _crud_router(
         response.headers["Location"] = f"/api/v1{path}/{record.id}"
         return to_out(record)
 
+    written = _fields_written(model_out)
+
+    def page(svc: Services, who: Actor, where: dict[str, object], cursor: str | None, limit: int) -> Response:
+        listed = use_cases.list_records(svc, who, kind, filters=where, cursor=cursor, limit=limit)
+        return page_response([written(item) for item in listed.items], listed.next_cursor)
+
     @router.get("", response_model=PageOut[model_out], summary=f"List {name}s")  # type: ignore[valid-type]
-    def list_(
+    async def list_(
         limit: Limit = 50,
         cursor: Cursor = None,
         where: dict[str, object] = Depends(filters),
         who: Actor = Depends(actor),
         svc: Services = Depends(services),
-    ):
-        page = use_cases.list_records(svc, who, kind, filters=where, cursor=cursor, limit=limit)
-        return {"items": [to_out(item) for item in page.items], "next_cursor": page.next_cursor}
+    ) -> Response:
+        # One hand-off to the threadpool for the query and the writing of the page (async route).
+        return await run_in_threadpool(page, svc, who, where, cursor, limit)
 
     @router.get("/{record_id}", response_model=model_out, summary=f"Read a {name}")
     def read(

@@ -23,6 +23,7 @@ from evbill.domain.errors import DomainError
 from evbill.domain.money import RoundingMode
 from evbill.domain.operators import Role
 from evbill.entrypoints.api.app import create_app
+from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
 
 
@@ -62,10 +63,15 @@ def register(app: typer.Typer, container: Container) -> None:
             )
         else:
             os.environ.setdefault("EVBILL_DATABASE_URL", container.settings.database_url)
-            uvicorn.run(
+            config = uvicorn.Config(
                 "evbill.entrypoints.api.asgi:build", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=True, **tls,
             )  # fmt: skip
+            try:
+                listeners = worker_sockets(config)
+            except OSError as error:
+                fail(f"cannot listen on {host}:{port}: {error}")
+            WorkerPerSocket(config, listeners).run()
 
     db = typer.Typer(help="The database: migrate and inspect.", no_args_is_help=True)
     app.add_typer(db, name="db")
