@@ -3,6 +3,9 @@
 python -m bench                 # the issue's figures: 5 rounds of >= 1 s, 100,000-CDR batch
 python -m bench --quick         # smoke test: short rounds, 10,000-CDR batch
 python -m bench --only rating   # only the benchmarks whose name starts with "rating"
+python -m bench --only ocpp     # OCPP-J round trips: bare ocpp-library server vs evbill, 1,000 stations
+python -m bench --only api      # REST list endpoints at 200 req/s on PostgreSQL, 1,000,000 sessions
+python -m bench --only api --fresh   # the same, reloading its PostgreSQL data set first
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import batch, rating
+from bench import api, batch, ocpp, rating
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
 SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("rating", rating.run),
     ("batch", batch.run),
+    ("ocpp", ocpp.run),
+    ("api", api.run),
 )
 
 
@@ -26,7 +31,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short rounds and a small batch (smoke test)")
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest one allowed)")
-    parser.add_argument("--only", help="run only the suites whose name starts with this (rating, batch)")
+    parser.add_argument(
+        "--only", help="run only the suites whose name starts with this (rating, batch, ocpp, api)"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"
+    )
     return parser.parse_args(argv)
 
 
@@ -41,7 +51,7 @@ def pin(cpu: int | None) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    plan = Plan.choose(quick=arguments.quick)
+    plan = Plan.choose(quick=arguments.quick, fresh=arguments.fresh)
     cpu = pin(arguments.cpu)
     print(
         f"evbill bench: Python {sys.version.split()[0]}, {cpu_model()}, pinned to CPU {cpu}; "

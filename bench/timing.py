@@ -28,12 +28,13 @@ class Plan:
     seconds: float = 1.0
     quick: bool = False
     batch_cdrs: int = 100_000
+    fresh: bool = False  # rebuild stored data sets (the api suite's) instead of reusing them
 
     @classmethod
-    def choose(cls, *, quick: bool) -> Plan:
+    def choose(cls, *, quick: bool, fresh: bool = False) -> Plan:
         if quick:
-            return cls(rounds=3, seconds=0.2, quick=True, batch_cdrs=10_000)
-        return cls()
+            return cls(rounds=3, seconds=0.2, quick=True, batch_cdrs=10_000, fresh=fresh)
+        return cls(fresh=fresh)
 
 
 @dataclass(frozen=True, slots=True)
