@@ -17,7 +17,7 @@ from fastapi import Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from evbill.domain.errors import DomainError
+from evbill.domain.errors import DomainError, InvalidInput, Problem
 
 T = TypeVar("T")
 
@@ -76,3 +76,14 @@ def expected_version(if_match: str | None) -> int:
 
 
 IfMatch = Annotated[str | None, Header(description='The ETag of the version you are changing, e.g. "3".')]
+
+
+def refuse_nulls(body: BaseModel, nullable: frozenset[str]) -> None:
+    """A change sends only what changes; null clears a field, which only optional fields allow."""
+    problems = tuple(
+        Problem(f"$.{name}", "cannot be null (leave it out to keep it)")
+        for name in sorted(body.model_fields_set)
+        if getattr(body, name) is None and name not in nullable
+    )
+    if problems:
+        raise InvalidInput("the change is invalid", problems)

@@ -34,7 +34,16 @@ from evbill.application.records import RecordKind, Services
 from evbill.domain.customers import AuthorizationStatus, Customer, CustomerKind, Token, TokenStatus, TokenType
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.operators import Actor
-from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
+from evbill.entrypoints.api.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    PageOut,
+    Strict,
+    etag,
+    expected_version,
+    refuse_nulls,
+)
 from evbill.entrypoints.api.problems import problem
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
@@ -254,17 +263,6 @@ def _records_router(
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
-
-
-def refuse_nulls(body: BaseModel, nullable: frozenset[str]) -> None:
-    """A change sends only what changes; null clears a field, which only optional fields allow."""
-    problems = tuple(
-        Problem(f"$.{name}", "cannot be null (leave it out to keep it)")
-        for name in sorted(body.model_fields_set)
-        if getattr(body, name) is None and name not in nullable
-    )
-    if problems:
-        raise InvalidInput("the change is invalid", problems)
 
 
 # Authorisation and price

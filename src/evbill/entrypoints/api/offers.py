@@ -40,8 +40,16 @@ from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.operators import Actor
 from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind
-from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
-from evbill.entrypoints.api.customers import refuse_nulls
+from evbill.entrypoints.api.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    PageOut,
+    Strict,
+    etag,
+    expected_version,
+    refuse_nulls,
+)
 from evbill.entrypoints.api.security import actor, services
 
 Id = Annotated[str, Field(min_length=1, max_length=36)]

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 
 from evbill.application import sites as use_cases
 from evbill.application.records import Services
-from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.operators import Actor
 from evbill.domain.sites import (
     ChargingStation,
@@ -42,6 +41,7 @@ from evbill.entrypoints.api.common import (
     etag,
     expected_version,
     page_response,
+    refuse_nulls,
 )
 from evbill.entrypoints.api.security import actor, services
 
@@ -325,7 +325,7 @@ def _crud_router(
         svc: Services = Depends(services),
     ):
         version = expected_version(if_match)
-        _refuse_nulls(body, nullable)
+        refuse_nulls(body, nullable)
         record = use_cases.update(svc, who, kind, record_id, fields(body, svc), expected_version=version)
         response.headers["ETag"] = etag(record.version)
         return to_out(record)
@@ -343,17 +343,6 @@ def _crud_router(
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
-
-
-def _refuse_nulls(body: BaseModel, nullable: frozenset[str]) -> None:
-    """PATCH sends only what changes; null clears a field, which only optional fields allow."""
-    problems = tuple(
-        Problem(f"$.{name}", "cannot be null (leave it out to keep it)")
-        for name in sorted(body.model_fields_set)
-        if getattr(body, name) is None and name not in nullable
-    )
-    if problems:
-        raise InvalidInput("the change is invalid", problems)
 
 
 def _plain_fields(body: BaseModel, svc: Services) -> dict[str, Any]:
