@@ -119,3 +119,42 @@ def _accept_on_any(listeners):
     ready, _, _ = select.select(listeners, [], [], 5)
     accepted, _ = ready[0].accept()
     return accepted
+
+
+def test_serve_demo_prints_working_keys_and_commands_for_the_port_it_listens_on(tmp_path):
+    # Given a fresh database and a port other than the default
+    env, port = environment(tmp_path), free_port()
+    server = subprocess.Popen(
+        [str(EVBILL), "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # When it has loaded the demo and says where it listens
+        said: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any(line.startswith("evbill API on") for line in said):
+            said.append(server.stderr.readline())
+        key = said[1].split(":", 1)[1].split()[0]
+        base = f"http://127.0.0.1:{port}/api/v1"
+        while time.monotonic() < deadline:
+            try:
+                sessions = httpx.get(
+                    f"{base}/sessions", headers={"Authorization": f"Bearer {key}"}, timeout=5
+                )
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    # Then the commands it suggests name that port, and its key lists the demo's sessions
+    hints = [line for line in said if line.startswith(("try: curl", "and watch chargers"))]
+    assert len(hints) == 2
+    assert f"http://127.0.0.1:{port}/api/v1/sessions" in hints[0]
+    assert f"--url ws://127.0.0.1:{port}/ocpp" in hints[1]
+    assert sessions.status_code == 200
+    assert len(sessions.json()["items"]) == 50

@@ -50,7 +50,7 @@ def register(app: typer.Typer, container: Container) -> None:
             fail("give both --ssl-certfile and --ssl-keyfile, or neither")
         tls = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
         if demo:
-            _prepare_demo(container)
+            _prepare_demo(container, f"{host}:{port}")
         elif not _schema_current(container):
             fail(
                 f"the database at {container.settings.database_url} is not at the current schema; "
@@ -173,7 +173,7 @@ def _require_schema(container: Container) -> None:
         fail("the database schema is not current; run `evbill db upgrade` first")
 
 
-def _prepare_demo(container: Container) -> None:
+def _prepare_demo(container: Container, address: str) -> None:
     container.upgrade_schema()
     services = container.services
     if list_operators(services):
@@ -190,10 +190,10 @@ def _prepare_demo(container: Container) -> None:
     seeded = seed_demo(services, now=datetime.now(UTC))
     for created in seeded:
         typer.echo(f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True)
-    typer.echo("try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/api/v1/sessions", err=True)
+    typer.echo(f"try: curl -H 'Authorization: Bearer <key>' http://{address}/api/v1/sessions", err=True)
     cards = ",".join(seeded[0].tokens)
     typer.echo(
-        "and watch chargers: evbill simulate --url ws://127.0.0.1:8000/ocpp"
+        f"and watch chargers: evbill simulate --url ws://{address}/ocpp"
         " --ids AMS-ZUID-AC1,HLM-STATION-AC1 --ocpp 1.6"
         f" --password-template 'demo-{{id}}-password' --tokens {cards} --speed 120",
         err=True,
