@@ -16,10 +16,11 @@ changes four things every billing system needs:
 4. **Per-station rate limit.** Over the limit, a call gets a ``GenericError`` answer; it is still
    stored, but nothing it carries is acted on.
 
-Two costs of the library are cut, measured under load (bench/ocpp.py): schema validation runs on the
-event loop (``ASYNC_VALIDATION`` off) because handing each message to a thread and back cost more
-than validating it; and the camelCase/snake_case key conversion, two regexes per key, is remembered
-per key name (the same few dozen names arrive again and again; the cache is bounded).
+Three costs of the library are cut, measured under load (bench/ocpp.py): schema validation is
+compiled code first, with the library's verdict whenever that code finds fault (``schemas.py``); it
+runs on the event loop (``ASYNC_VALIDATION`` off) because handing each message to a thread and back
+cost more than validating it; and the camelCase/snake_case key conversion, two regexes per key, is
+remembered per key name (the same few dozen names arrive again and again; the cache is bounded).
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ from ocpp.charge_point import (
 )
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, CallError, CallResult, MessageType, unpack, validate_payload
+from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
 
+from evbill.adapters.ocpp import schemas
 from evbill.domain.errors import DomainError
 from evbill.domain.frames import Direction, Frame
 
@@ -222,13 +224,13 @@ class EvbillChargePoint(ChargePoint):
         if handlers is None or "_on_action" not in handlers:
             raise OcppNotImplemented(details={"cause": f"{call.action} is not supported by evbill"})
         if not handlers.get("_skip_schema_validation", False):
-            await validate_payload(call, self._ocpp_version)
+            await schemas.validate(call, self._ocpp_version)
         arguments = _rekeyed(call.payload, _snake_key)
         reply: Reply = await handlers["_on_action"](**arguments, incoming=incoming)
         payload: dict[str, Any] = _rekeyed(remove_nones(serialize_as_dict(reply.response)), _camel_key)
         result = CallResult(call.unique_id, payload, action=call.action)
         if not handlers.get("_skip_schema_validation", False):
-            await validate_payload(result, self._ocpp_version)
+            await schemas.validate(result, self._ocpp_version)
         return payload, reply.stored
 
     # Calling the charger
