@@ -9,8 +9,13 @@ waits for another instead of failing at once. Python's sqlite3 driver is told to
 transaction control, and every transaction starts with ``BEGIN IMMEDIATE``: a unit of work that
 reads a record and then writes it takes the write lock up front, so two of them serialise (the second
 then sees the first's version and gets a clean Conflict) instead of failing mid-way with "database is
-locked". PostgreSQL runs on psycopg 3 with a pool that checks a connection before handing it out,
-so one the server dropped (a restart, an idle timeout) is replaced rather than handed out. The check
+locked". Threads of one process also queue for a lock of the engine's before they ask SQLite: SQLite's
+own busy wait polls with growing sleeps, and under a crowd (1,000 chargers starting sessions at once)
+one thread could keep losing the race until its timeout; a queued thread is woken as soon as the
+one before it is done (``tests/integration/test_db_engine.py``).
+
+PostgreSQL runs on psycopg 3 with a pool that checks a connection before handing it out, so one the
+server dropped (a restart, an idle timeout) is replaced rather than handed out. The check
 costs no round trip: an idle connection's socket has nothing to read unless the server has closed it
 (or sent its farewell error), which a zero-timeout ``poll`` sees. SQLAlchemy's ``pool_pre_ping``
 would send ``SELECT 1`` on every checkout instead: a round trip per unit of work. A connection that
@@ -21,6 +26,8 @@ disconnect handling then discards it (and the pool's older connections).
 from __future__ import annotations
 
 import select
+import sqlite3
+import threading
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -42,7 +49,46 @@ def create_database_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo)
+    writer = threading.Lock()
+
+    class Queued(sqlite3.Connection):
+        """A connection that holds the engine's writer lock from BEGIN until after COMMIT/ROLLBACK."""
+
+        holds_writer = False
+
+        def begin_immediate(self) -> None:
+            # Past the timeout, go on without the lock: SQLite's own busy timeout still applies.
+            self.holds_writer = writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            try:
+                self.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._release()
+                raise
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self._release()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self._release()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._release()
+
+        def _release(self) -> None:
+            if self.holds_writer:
+                self.holds_writer = False
+                writer.release()
+
+    engine = create_engine(url, echo=echo, connect_args={"factory": Queued})
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_immediate)
     return engine
@@ -61,7 +107,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: objec
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.connection.driver_connection.begin_immediate()  # type: ignore[union-attr]
 
 
 def _postgresql_engine(url: URL, *, echo: bool) -> Engine:
