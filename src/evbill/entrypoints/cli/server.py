@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -25,6 +25,8 @@ from evbill.domain.operators import Role
 from evbill.entrypoints.api.app import create_app
 from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
+
+SHUTDOWN_GRACE_SECONDS = 10
 
 
 def register(app: typer.Typer, container: Container) -> None:
@@ -57,16 +59,19 @@ def register(app: typer.Typer, container: Container) -> None:
                 "run `evbill db upgrade` first"
             )
         typer.echo(f"evbill API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)", err=True)
+        # On SIGTERM uvicorn waits for open connections to end; a station that never answers the
+        # close would hold the shutdown for ever (a service manager then kills it): give up after 10 s.
+        common: dict[str, Any] = {
+            "host": host, "port": port, "log_level": "info", "proxy_headers": True,
+            "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, **tls,
+        }  # fmt: skip
         if workers == 1:
-            uvicorn.run(
-                create_app(container.settings, container=container), host=host, port=port, log_level="info"
-            )
+            uvicorn.run(create_app(container.settings, container=container), **common)
         else:
             os.environ.setdefault("EVBILL_DATABASE_URL", container.settings.database_url)
             config = uvicorn.Config(
-                "evbill.entrypoints.api.asgi:build", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True, **tls,
-            )  # fmt: skip
+                "evbill.entrypoints.api.asgi:build", factory=True, workers=workers, **common
+            )
             try:
                 listeners = worker_sockets(config)
             except OSError as error:
