@@ -6,7 +6,10 @@ samples and returns a future that resolves once they are committed. One flusher 
 queued in a single transaction (``executemany`` per table), in the order it was queued. So 1,000
 chargers sending at once cost a few commits, not a thousand, and a charger is never acknowledged
 before its message is durable. A failed commit fails every future of its batch: those chargers get
-no acknowledgement and send again.
+no acknowledgement and send again. The journal's inserts skip SQLAlchemy's per-row statement
+machinery (``DriverInsert``): each column's own bind processing (UTC times, exact decimals) runs on
+each value, and the rows go to the driver's ``executemany`` as they are; the rows stored are the
+same as through SQLAlchemy's insert (``tests/integration/test_db_ocpp_journal.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Dialect, Engine, Table, insert, select, update
 
 from evbill.adapters.db import tables
 from evbill.adapters.db.records import (
@@ -269,11 +272,38 @@ class SqlFrameLog:
             self._connection().execute(insert(tables.ocpp_frames), [frame_row(frame) for frame in frames])
 
 
+class DriverInsert:
+    """One table's INSERT in the driver's own SQL, its rows bound the way SQLAlchemy binds them."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.columns = [column for column in table.columns if not column.primary_key]
+        compiled = insert(table).compile(dialect=dialect, column_keys=[column.key for column in self.columns])
+        self.sql = compiled.string
+        positions = compiled.positiontup
+        self.positional = positions is not None
+        if positions is not None and list(positions) != [column.key for column in self.columns]:
+            raise ValueError(f"{table.name}: unexpected parameter order {positions}")
+        self._processors = [
+            (column.key, column.type._cached_bind_processor(dialect)) for column in self.columns
+        ]
+
+    def bound(self, row: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        values = []
+        for key, process in self._processors:
+            value = row[key]
+            values.append(value if process is None else process(value))
+        if self.positional:
+            return tuple(values)
+        return dict(zip((key for key, _ in self._processors), values, strict=True))
+
+
 class GroupCommitJournal:
     """Append frames and samples; ``await`` returns once they are committed (see the module)."""
 
     def __init__(self, engine: Engine, *, max_batch: int = 2000) -> None:
         self._engine = engine
+        self._frames = DriverInsert(tables.ocpp_frames, engine.dialect)
+        self._samples = DriverInsert(tables.meter_samples, engine.dialect)
         self._max_batch = max_batch
         self._pending: list[
             tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]
@@ -318,12 +348,13 @@ class GroupCommitJournal:
         frame_rows = []
         sample_rows = []
         for frames, samples, _ in batch:
-            frame_rows.extend(frame_row(frame) for frame in frames)
+            frame_rows.extend(self._frames.bound(frame_row(frame)) for frame in frames)
             sample_rows.extend(
-                sample_row(operator_id, session_id, sample) for operator_id, session_id, sample in samples
+                self._samples.bound(sample_row(operator_id, session_id, sample))
+                for operator_id, session_id, sample in samples
             )
         with self._engine.begin() as connection:
             if sample_rows:  # samples first: a frame's acknowledgement never precedes what it carried
-                connection.execute(insert(tables.meter_samples), sample_rows)
+                connection.exec_driver_sql(self._samples.sql, sample_rows)
             if frame_rows:
-                connection.execute(insert(tables.ocpp_frames), frame_rows)
+                connection.exec_driver_sql(self._frames.sql, frame_rows)

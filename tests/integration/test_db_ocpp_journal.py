@@ -1,0 +1,89 @@
+"""The group-commit journal's driver-level inserts store exactly what SQLAlchemy's insert stores.
+
+The journal binds each column itself and hands the rows to the driver (``DriverInsert``). The same
+frames and samples written through SQLAlchemy's insert must give the same rows, digit for digit, on
+SQLite and PostgreSQL: exact decimals at the column's full scale, instants in UTC, enums as their
+values, nulls as nulls, text with quotes, percent signs and non-ASCII characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import Engine, insert, select
+
+from evbill.adapters.db import tables
+from evbill.adapters.db.ocpp import GroupCommitJournal, frame_row, sample_row
+from evbill.domain.frames import Direction, Frame
+from evbill.domain.metering import EnergyUnit, MeterSample, PowerUnit, ReadingContext
+from tests.integration.db_records import a_session, an_operator, given_site
+
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def _frames(operator_id: str, station_id: str) -> list[Frame]:
+    def frame(direction: Direction, at: datetime, raw: str, **what: object) -> Frame:
+        return Frame(operator_id=operator_id, station_id=station_id, charge_point_id="CP-ÄÖ-1",
+                     direction=direction, at=at, raw=raw, **what)  # type: ignore[arg-type]  # fmt: skip
+
+    return [
+        frame(Direction.IN, datetime(2026, 11, 21, 10, 0, 0, 123456, tzinfo=PLUS_TWO),
+              '[2,"a1","MeterValues",{"note":"100% \\"quoted\\" ü"}]',
+              message_type=2, unique_id="a1", action="MeterValues"),
+        frame(Direction.OUT, datetime(2026, 11, 21, 8, 0, 1, tzinfo=UTC), '[3,"a1",{}]',
+              message_type=3, unique_id="a1", action="MeterValues"),
+        frame(Direction.IN, datetime(2026, 11, 21, 8, 0, 2, tzinfo=UTC), "not json at all %s %(x)s",
+              message_type=None, unique_id=None, action=None),
+    ]  # fmt: skip
+
+
+def _samples() -> list[MeterSample]:
+    return [
+        MeterSample(datetime(2026, 11, 21, 10, 0, tzinfo=PLUS_TWO), energy=Decimal("1234567890.0123456789"),
+                    power=Decimal("-7.5"), current=Decimal("16.0000000001"), energy_unit=EnergyUnit.KWH,
+                    power_unit=PowerUnit.KW, multiplier=-3, context=ReadingContext.TRANSACTION_BEGIN,
+                    seq_no=7, offline=True, signed_data='OCMF|{"FV":"1.0"}|{"SA":"ECDSA-secp256r1-SHA256"}'),
+        MeterSample(datetime(2026, 11, 21, 8, 5, tzinfo=UTC), energy=None, power=Decimal(0)),
+    ]  # fmt: skip
+
+
+def _stored(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    with engine.connect() as connection:
+        frames = connection.execute(select(tables.ocpp_frames).order_by(tables.ocpp_frames.c.id)).all()
+        samples = connection.execute(select(tables.meter_samples).order_by(tables.meter_samples.c.id)).all()
+    return [tuple(row)[1:] for row in frames], [tuple(row)[1:] for row in samples]  # without the counter
+
+
+def test_the_journal_stores_the_rows_sqlalchemy_would(uow_factory, database_engine: Engine) -> None:
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        site = given_site(uow, operator.id)
+        session = a_session(site)
+        uow.sessions.add(session)
+        uow.commit()
+    frames, samples = _frames(operator.id, site.station.id), _samples()
+
+    async def journal_them() -> None:
+        journal = GroupCommitJournal(database_engine)
+        await journal(frames, [(operator.id, session.id, sample) for sample in samples])
+
+    asyncio.run(journal_them())
+    with database_engine.begin() as connection:  # the tables are append-only: the same again, after
+        rows = [sample_row(operator.id, session.id, sample) for sample in samples]
+        connection.execute(insert(tables.meter_samples), rows)
+        connection.execute(insert(tables.ocpp_frames), [frame_row(frame) for frame in frames])
+    all_frames, all_samples = _stored(database_engine)
+    by_journal = all_frames[: len(frames)], all_samples[: len(samples)]
+    by_sqlalchemy = all_frames[len(frames) :], all_samples[len(samples) :]
+
+    assert by_journal == by_sqlalchemy
+    stored_frames, stored_samples = by_journal
+    assert [row[3] for row in stored_frames] == ["in", "out", "in"]
+    assert stored_frames[0][4] == datetime(2026, 11, 21, 8, 0, 0, 123456, tzinfo=UTC)
+    assert stored_frames[2][8] == "not json at all %s %(x)s"
+    assert stored_samples[0][3] == Decimal("1234567890.0123456789")
+    assert stored_samples[0][4:6] == ("kWh", -3)
+    assert stored_samples[1][3] is None
