@@ -9,6 +9,7 @@ values, nulls as nulls, text with quotes, percent signs and non-ASCII characters
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -87,3 +88,26 @@ def test_the_journal_stores_the_rows_sqlalchemy_would(uow_factory, database_engi
     assert stored_samples[0][3] == Decimal("1234567890.0123456789")
     assert stored_samples[0][4:6] == ("kWh", -3)
     assert stored_samples[1][3] is None
+
+
+def test_on_sqlite_one_checkpointer_runs_beside_each_journal(uow_factory, database_engine):
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        site = given_site(uow, operator.id)
+        uow.commit()
+
+    def checkpointers() -> int:
+        return sum(thread.name == "evbill-checkpoint" for thread in threading.enumerate())
+
+    before = checkpointers()
+    journal = GroupCommitJournal(database_engine)
+
+    async def journal_frames(into: GroupCommitJournal) -> None:
+        await into(_frames(operator.id, site.station.id), [])
+        await into(_frames(operator.id, site.station.id), [])
+
+    asyncio.run(journal_frames(journal))
+
+    expected = 1 if database_engine.dialect.name == "sqlite" else 0  # PostgreSQL checkpoints itself
+    assert checkpointers() == before + expected
