@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from evbill.adapters.db.engine import create_database_engine
+from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 
 WRITERS = 16
 INCREMENTS = 40
@@ -83,3 +84,32 @@ def test_the_lock_is_given_back_however_a_transaction_ends(tmp_path: Path) -> No
         assert time.monotonic() - started < 1.0, ending.__name__
     with engine.connect() as connection:
         assert connection.execute(text("SELECT value FROM counter")).scalar_one() == 3
+
+
+def test_a_read_only_unit_of_work_reads_the_last_commit_without_waiting_for_the_writer(
+    tmp_path: Path,
+) -> None:
+    engine = _counter_engine(tmp_path)
+    uow = SqlAlchemyUnitOfWorkFactory(engine)
+    writing, done = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with engine.begin() as connection:  # holds SQLite's write lock and the engine's queue
+            connection.execute(text("UPDATE counter SET value = 41"))
+            writing.set()
+            done.wait(timeout=10)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    try:
+        assert writing.wait(timeout=5)
+        started = time.monotonic()
+        with uow(read_only=True) as reader:
+            value = reader._connection().execute(text("SELECT value FROM counter")).scalar_one()
+        waited = time.monotonic() - started
+    finally:
+        done.set()
+        writer.join()
+
+    assert value == 0  # the last committed value: the writer's change is not visible
+    assert waited < 1.0  # a read-write unit of work would have waited for the writer

@@ -283,7 +283,7 @@ def price_text(
 
 
 def find_session(services: Services, context: StationContext, transaction_id: str) -> ChargingSession | None:
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         return uow.live_sessions.find_by_transaction(
             context.station.operator_id, context.station.id, transaction_id
         )
@@ -316,7 +316,7 @@ def _price(
     """Rate the samples under the tariff version snapshotted at the session's start."""
     if session.tariff_version_id is None:
         return None
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         version = uow.tariff_versions.get(session.operator_id, session.tariff_version_id)
     if version is None:
         return None
@@ -331,7 +331,7 @@ def running_cost(
     services: Services, context: StationContext, session: ChargingSession, now: datetime
 ) -> Cost:
     """What the session costs if it ended now: the final price's own function, up to now."""
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         samples = uow.meter_samples.of_session(session.operator_id, session.id)
     priced = _price(services, context, session, samples, max(now, session.started_at))
     if priced is None:

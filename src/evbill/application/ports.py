@@ -308,7 +308,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A fresh unit of work. ``read_only``: the use case only reads (a snapshot that need not wait
+        for writers; on SQLite it does not queue for the write lock)."""
+        ...
 
 
 class TariffReading(Protocol):

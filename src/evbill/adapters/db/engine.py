@@ -12,7 +12,9 @@ then sees the first's version and gets a clean Conflict) instead of failing mid-
 locked". Threads of one process also queue for a lock of the engine's before they ask SQLite: SQLite's
 own busy wait polls with growing sleeps, and under a crowd (1,000 chargers starting sessions at once)
 one thread could keep losing the race until its timeout; a queued thread is woken as soon as the
-one before it is done (``tests/integration/test_db_engine.py``).
+one before it is done (``tests/integration/test_db_engine.py``). A read-only unit of work
+(``uow(read_only=True)``) begins a plain deferred transaction instead: a WAL snapshot, which neither
+waits for the writer nor holds it up.
 
 PostgreSQL runs on psycopg 3 with a pool that checks a connection before handing it out, so one the
 server dropped (a restart, an idle timeout) is replaced rather than handed out. The check
@@ -35,6 +37,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+READ_ONLY = "evbill_read_only"  # execution option of a read-only unit of work's connection
 
 
 def create_database_engine(url: str, *, echo: bool = False) -> Engine:
@@ -65,6 +68,10 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
                 self._release()
                 raise
 
+        def begin_deferred(self) -> None:
+            """A read-only transaction: a WAL snapshot, taken without the write lock or the queue."""
+            self.execute("BEGIN")
+
         def commit(self) -> None:
             try:
                 super().commit()
@@ -90,12 +97,12 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
 
     engine = create_engine(url, echo=echo, connect_args={"factory": Queued})
     event.listen(engine, "connect", _configure_sqlite_connection)
-    event.listen(engine, "begin", _begin_immediate)
+    event.listen(engine, "begin", _begin)
     return engine
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, connection_record: object) -> None:
-    # None: the driver stops issuing its own BEGIN; _begin_immediate does it for every transaction.
+    # None: the driver stops issuing its own BEGIN; _begin does it for every transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -106,8 +113,12 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: objec
         cursor.close()
 
 
-def _begin_immediate(connection: Connection) -> None:
-    connection.connection.driver_connection.begin_immediate()  # type: ignore[union-attr]
+def _begin(connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    if connection.get_execution_options().get(READ_ONLY):
+        driver.begin_deferred()  # type: ignore[union-attr]
+    else:
+        driver.begin_immediate()  # type: ignore[union-attr]
 
 
 def _postgresql_engine(url: URL, *, echo: bool) -> Engine:

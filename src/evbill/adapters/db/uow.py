@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access import SqlApiKeyRepository, SqlAuditLog
 from evbill.adapters.db.customers import SqlTokenRepository, customer_repository
+from evbill.adapters.db.engine import READ_ONLY
 from evbill.adapters.db.ocpp import (
     SqlFrameLog,
     SqlLiveSessionRepository,
@@ -52,8 +53,9 @@ from evbill.adapters.db.tariffs import SqlAssignmentRepository, SqlTariffVersion
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._open: Connection | None = None
         self.operators = SqlOperatorRepository(self._connection)
         self.locations = location_repository(self._connection)
@@ -85,6 +87,8 @@ class SqlAlchemyUnitOfWork:
         if self._open is not None:
             raise RuntimeError("this unit of work is already open; make a new one per use")
         self._open = self._engine.connect()
+        if self._read_only:
+            self._open.execution_options(**{READ_ONLY: True})
         return self
 
     def __exit__(
@@ -119,5 +123,5 @@ class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine)
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, read_only=read_only)
