@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,8 +30,17 @@ from evbill.domain.metering import MeterSample
 from evbill.domain.sessions import ChargingSession
 
 LOGGER = logging.getLogger("evbill.ocpp")
+_PHASES = random.Random()  # not secret: only spreads the stations' running-cost pushes over time
 
 Journal = Callable[[Sequence[Frame], Sequence[tuple[str, str, MeterSample]]], Awaitable[None]]
+
+
+@functools.cache
+def _cost_worker() -> ThreadPoolExecutor:
+    """One thread for every station's running-cost pushes: at each interval they come all together
+    (1,000 live sessions, one rating each), and in the shared pool they would hold up the use cases
+    that answer chargers. Here they take their turn; a push is a display, it can wait a moment."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="evbill-running-cost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +130,18 @@ class EvbillStation(EvbillChargePoint):
     # Running cost
 
     async def _push_costs(self) -> None:
+        # The first push comes after 0.5 to 1.5 intervals, then every interval: stations that all
+        # started sessions together (after a restart, a power cut) do not all ask for a rating in the
+        # same second for ever after.
+        wait = self.settings.cost_interval * (0.5 + _PHASES.random())
         while True:
-            await asyncio.sleep(self.settings.cost_interval)
+            await asyncio.sleep(wait)
+            wait = self.settings.cost_interval
             for transaction_id, session in list(self.live.items()):
                 try:
                     now = datetime.now(UTC)
-                    cost = await asyncio.to_thread(
-                        central_system.running_cost, self.services, self.context, session, now
+                    cost = await asyncio.get_running_loop().run_in_executor(
+                        _cost_worker(), central_system.running_cost, self.services, self.context, session, now
                     )
                     await self.send_running_cost(transaction_id, cost)
                 except Exception:
