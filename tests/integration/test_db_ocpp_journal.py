@@ -111,3 +111,40 @@ def test_on_sqlite_one_checkpointer_runs_beside_each_journal(uow_factory, databa
 
     expected = 1 if database_engine.dialect.name == "sqlite" else 0  # PostgreSQL checkpoints itself
     assert checkpointers() == before + expected
+
+
+def test_reading_a_sessions_samples_on_from_a_mark_returns_each_sample_once_in_order(uow_factory) -> None:
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        site = given_site(uow, operator.id)
+        session, other = a_session(site), a_session(site)
+        uow.sessions.add(session)
+        uow.sessions.add(other)
+        uow.commit()
+    first, second = _samples(), [MeterSample(datetime(2026, 11, 21, 8, 10, tzinfo=UTC), energy=Decimal(5))]
+
+    def add(session_id: str, samples: list[MeterSample]) -> None:
+        with uow_factory() as uow:
+            uow.meter_samples.add_many(operator.id, session_id, samples)
+            uow.commit()
+
+    def after(mark: int) -> tuple[list[MeterSample], int]:
+        with uow_factory(read_only=True) as uow:
+            samples, next_mark = uow.meter_samples.of_session_after(operator.id, session.id, mark)
+        return list(samples), next_mark
+
+    add(session.id, first)
+    add(other.id, second)  # another session's samples are never read
+    read_first, mark = after(0)
+    nothing, same_mark = after(mark)
+    add(session.id, second)
+    read_second, last_mark = after(mark)
+
+    assert read_first == first
+    assert mark > 0
+    assert (nothing, same_mark) == ([], mark)
+    assert read_second == second
+    assert last_mark > mark
+    with uow_factory(read_only=True) as uow:
+        assert list(uow.meter_samples.of_session(operator.id, session.id)) == first + second

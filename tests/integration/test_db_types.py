@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
@@ -188,3 +189,32 @@ def test_a_record_with_a_value_the_column_cannot_hold_is_not_stored(uow_factory)
 
     with uow_factory() as uow:
         assert uow.sessions.get(operator.id, replace(session).id) is None
+
+
+@pytest.mark.parametrize(
+    ("instant", "stored"),
+    [
+        (datetime(2026, 11, 22, 1, 17, 6, 123456, tzinfo=UTC), "2026-11-22T01:17:06.123456Z"),
+        (datetime(2026, 3, 29, 3, 0, tzinfo=ZoneInfo("Europe/Amsterdam")), "2026-03-29T01:00:00.000000Z"),
+        (datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC), "0001-01-01T00:00:00.000001Z"),
+    ],
+)
+def test_utc_datetime_on_sqlite_is_fixed_width_text_and_comes_back_the_same_instant_in_utc(instant, stored):
+    from sqlalchemy.dialects import sqlite
+
+    column, dialect = UtcDateTime(), sqlite.dialect()
+    assert column.process_bind_param(instant, dialect) == stored
+    back = column.process_result_value(stored, dialect)
+    assert back == instant
+    assert back.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-22T01:17:06.123456+00:00", "2026-11-22 01:17:06.123456Z", "2026-11-22T01:17:6.1234567Z", "x"],
+)
+def test_utc_datetime_refuses_stored_text_of_another_shape(text):
+    from sqlalchemy.dialects import sqlite
+
+    with pytest.raises(ValueError, match="does not match format"):
+        UtcDateTime().process_result_value(text, sqlite.dialect())

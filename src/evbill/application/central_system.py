@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -306,6 +306,17 @@ class _Priced:
     compiled: CompiledTariff
 
 
+def _compiled(services: Services, context: StationContext, session: ChargingSession) -> CompiledTariff | None:
+    """The tariff version snapshotted at the session's start, compiled (None: the session is free)."""
+    if session.tariff_version_id is None:
+        return None
+    with services.uow(read_only=True) as uow:
+        version = uow.tariff_versions.get(session.operator_id, session.tariff_version_id)
+    if version is None:
+        return None
+    return compile_tariff(services.ocpi.read_tariff(version.document).tariff, context.zone)
+
+
 def _price(
     services: Services,
     context: StationContext,
@@ -314,29 +325,51 @@ def _price(
     until: datetime,
 ) -> _Priced | None:
     """Rate the samples under the tariff version snapshotted at the session's start."""
-    if session.tariff_version_id is None:
+    compiled = _compiled(services, context, session)
+    if compiled is None:
         return None
-    with services.uow(read_only=True) as uow:
-        version = uow.tariff_versions.get(session.operator_id, session.tariff_version_id)
-    if version is None:
-        return None
-    compiled = compile_tariff(services.ocpi.read_tariff(version.document).tariff, context.zone)
     metered = price_metered_session(
         samples=samples, compiled=compiled, start=session.started_at, until=until, currency=session.currency
     )
     return _Priced(metered, compiled)
 
 
+@dataclass(slots=True)
+class RunningMeter:
+    """What a live session's running costs keep from one to the next: the samples read so far with
+    the mark to read on from, and the compiled tariff version (versions never change). Each push then
+    reads only the samples stored since the last one. One thread at a time uses a meter."""
+
+    samples: list[MeterSample] = field(default_factory=list)
+    mark: int = 0
+    compiled: CompiledTariff | None = None
+    tariff_read: bool = False
+
+
 def running_cost(
-    services: Services, context: StationContext, session: ChargingSession, now: datetime
+    services: Services,
+    context: StationContext,
+    session: ChargingSession,
+    now: datetime,
+    meter: RunningMeter | None = None,
 ) -> Cost:
-    """What the session costs if it ended now: the final price's own function, up to now."""
+    """What the session costs if it ended now: the final price's own function, up to now. Pass the
+    session's ``RunningMeter`` to carry what this push read over to the next one."""
+    meter = RunningMeter() if meter is None else meter
     with services.uow(read_only=True) as uow:
-        samples = uow.meter_samples.of_session(session.operator_id, session.id)
-    priced = _price(services, context, session, samples, max(now, session.started_at))
-    if priced is None:
+        new, meter.mark = uow.meter_samples.of_session_after(session.operator_id, session.id, meter.mark)
+    meter.samples.extend(new)
+    if not meter.tariff_read:
+        meter.compiled, meter.tariff_read = _compiled(services, context, session), True
+    if meter.compiled is None:
         return Cost(session, ZERO, ZERO, SettledMoney(0, session.currency), ZERO)
-    rated = priced.metered.rated
+    rated = price_metered_session(
+        samples=meter.samples,
+        compiled=meter.compiled,
+        start=session.started_at,
+        until=max(now, session.started_at),
+        currency=session.currency,
+    ).rated
     shown = settle(PreciseMoney(rated.total_cost.incl_vat, session.currency), context.rounding)
     return Cost(session, rated.total_cost.excl_vat, rated.total_cost.incl_vat, shown, rated.total_energy_wh)
 

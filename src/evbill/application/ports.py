@@ -250,6 +250,14 @@ class MeterSampleRepository(Protocol):
         """Every sample stored for the session, in the order received (duplicates included)."""
         ...
 
+    def of_session_after(
+        self, operator_id: str, session_id: str, mark: int
+    ) -> tuple[Sequence[MeterSample], int]:
+        """The samples stored after ``mark`` (0: from the first), in the order received, and the mark
+        to pass next time. A live session's samples come from one writer in order, so reading on
+        from the mark misses none."""
+        ...
+
 
 class FrameLog(Protocol):
     def add_many(self, frames: Sequence[Frame]) -> None: ...

@@ -13,10 +13,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pytest
@@ -36,6 +36,7 @@ from evbill.domain.plans import PlanKind
 from evbill.entrypoints.api.app import create_app
 from tests.conftest import _postgres_schema, postgres_url
 
+T = TypeVar("T")
 PASSWORD = "e2e-station-password-0001"
 TOKEN = "04A1B2C3D4"
 TARIFF = {
@@ -255,11 +256,25 @@ class RawStation:
         self, action: str, timeout: float = 5, message_id: str | None = None
     ) -> list[Any]:
         """The first call of ``action`` (for a DataTransfer: with ``message_id``) the central system sent."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def first() -> list[Any] | None:
             for frame in self.received_calls:
                 if frame[2] == action and (message_id is None or frame[3].get("messageId") == message_id):
                     return frame
+            return None
+
+        found = await self.wait_until(first, timeout)
+        if found is None:
+            raise AssertionError(f"no {action} call from the central system within {timeout} s")
+        return found
+
+    async def wait_until(self, found: Callable[[], T | None], timeout: float) -> T | None:
+        """Answer the central system's calls until ``found()`` (which looks at them) is not None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = found()
+            if result is not None:
+                return result
             try:
                 frame = orjson.loads(await asyncio.wait_for(self.socket.recv(), timeout=0.5))
             except TimeoutError:
@@ -268,7 +283,7 @@ class RawStation:
                 self.received_calls.append(frame)
                 answer = {"status": "Accepted"} if frame[2] == "DataTransfer" else {}
                 await self.socket.send(orjson.dumps([3, frame[1], answer]).decode())
-        raise AssertionError(f"no {action} call from the central system within {timeout} s")
+        return found()
 
 
 def connect(live: Live, subprotocol: str, password: str = PASSWORD) -> Any:

@@ -212,3 +212,42 @@ def test_a_field_new_in_2_1_is_accepted_from_a_2_1_station_only(live, subprotoco
         assert session_of(live, tx) is None
     else:
         assert session_of(live, tx).status is SessionStatus.ACTIVE
+
+
+def test_running_costs_follow_the_meter_values_as_they_arrive(live):
+    """Pushes every 0.5 s: each shows the session up to its last stored value (0.35 + 0.39/kWh, 21 % VAT)."""
+    tx = str(uuid.uuid4())
+
+    async def scenario():
+        async with connect(live, "ocpp2.0.1") as socket:
+            station = RawStation(socket)
+
+            def shown() -> list[str]:
+                return [
+                    str(frame[3]["totalCost"])
+                    for frame in station.received_calls
+                    if frame[2] == "CostUpdated"
+                ]
+
+            def reached(total: str):
+                return lambda: shown() if total in shown() else None
+
+            await station.call(
+                "TransactionEvent",
+                event("Started", 0, tx, "2026-11-17T15:00:00Z", 500000, evse={"id": 1, "connectorId": 1}),
+            )
+            assert await station.wait_until(reached("0.42"), timeout=5)  # (0.35) x 1.21
+            await station.call("TransactionEvent", event("Updated", 1, tx, "2026-11-17T15:20:00Z", 510000))
+            assert await station.wait_until(reached("5.14"), timeout=5)  # (0.35 + 10 x 0.39) x 1.21
+            await station.call("TransactionEvent", event("Updated", 2, tx, "2026-11-17T15:40:00Z", 515000))
+            assert await station.wait_until(reached("7.5"), timeout=5)  # (0.35 + 15 x 0.39) x 1.21 = 7.50
+            await station.call(
+                "TransactionEvent",
+                event("Ended", 3, tx, "2026-11-17T16:00:00Z", 520000, info={"stoppedReason": "Local"}),
+            )
+            return shown()
+
+    shown = run(scenario())
+
+    assert set(shown) == {"0.42", "5.14", "7.5"}
+    assert shown.index("7.5") > shown.index("5.14") > shown.index("0.42")

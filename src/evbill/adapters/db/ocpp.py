@@ -269,6 +269,22 @@ class SqlMeterSampleRepository:
         )
         return [_sample(row) for row in rows.mappings()]
 
+    def of_session_after(
+        self, operator_id: str, session_id: str, mark: int
+    ) -> tuple[Sequence[MeterSample], int]:
+        c = tables.meter_samples.c
+        rows = (
+            self._connection()
+            .execute(
+                select(tables.meter_samples)
+                .where(c.operator_id == operator_id, c.session_id == session_id, c.id > mark)
+                .order_by(c.id)
+            )
+            .mappings()
+            .all()
+        )
+        return [_sample(row) for row in rows], (rows[-1]["id"] if rows else mark)
+
 
 class SqlFrameLog:
     def __init__(self, connection: ConnectionSource) -> None:

@@ -23,6 +23,7 @@ Three values need care on the way in and out of a database:
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import json
 from datetime import UTC, datetime
@@ -35,7 +36,8 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Wide enough to quantize any value that passed the precision check, never the ambient context.
 _CHECK_CONTEXT = decimal.Context(prec=200, rounding=decimal.ROUND_HALF_EVEN)
-_SQLITE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SQLITE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # e.g. 2026-11-22T01:17:06.123456Z: 27 characters, sortable
+_SQLITE_TIME_LENGTH = 27
 
 
 def _is_postgresql(dialect: Dialect) -> bool:
@@ -115,18 +117,30 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value.isoformat()} refused: times are stored as aware UTC")
         in_utc = value.astimezone(UTC)
-        return in_utc if _is_postgresql(dialect) else in_utc.strftime(_SQLITE_TIME_FORMAT)
+        if _is_postgresql(dialect):
+            return in_utc
+        # isoformat is _SQLITE_TIME_FORMAT, several times faster than strftime (every sample row passes here)
+        return f"{in_utc.replace(tzinfo=None).isoformat(timespec='microseconds')}Z"
 
     def process_result_value(self, value: object, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.strptime(value, _SQLITE_TIME_FORMAT).replace(tzinfo=UTC)
+            return _sqlite_time(value)
         if isinstance(value, datetime):
             if value.tzinfo is None:  # a naive value written by hand: it is UTC by convention
                 return value.replace(tzinfo=UTC)
             return value.astimezone(UTC)
         raise TypeError(f"expected a timestamp from the database, got {type(value).__name__}")
+
+
+def _sqlite_time(value: str) -> datetime:
+    """A stored SQLite time back: fromisoformat where the text has the one stored shape (fifty times
+    faster than strptime, and each meter sample read passes here), strptime's exact check otherwise."""
+    if len(value) == _SQLITE_TIME_LENGTH and value[10] == "T" and value[19] == "." and value[26] == "Z":
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value).astimezone(UTC)
+    return datetime.strptime(value, _SQLITE_TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _encode_default(value: object) -> object:

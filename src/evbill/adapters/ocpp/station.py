@@ -77,6 +77,7 @@ class EvbillStation(EvbillChargePoint):
         self.journal = journal
         self.settings = settings
         self.live: dict[str, ChargingSession] = {}
+        self.meters: dict[str, central_system.RunningMeter] = {}  # of live sessions, by session id
         self._cost_task: asyncio.Task[None] | None = None
 
     # Helpers for the version handlers
@@ -104,7 +105,9 @@ class EvbillStation(EvbillChargePoint):
             self._cost_task = asyncio.create_task(self._push_costs())
 
     def closed(self, transaction_id: str) -> None:
-        self.live.pop(transaction_id, None)
+        session = self.live.pop(transaction_id, None)
+        if session is not None:
+            self.meters.pop(session.id, None)
 
     def shown(self, cost: Cost) -> Decimal:
         """The cost as the charger shows it: settled, with the currency's decimals."""
@@ -139,19 +142,32 @@ class EvbillStation(EvbillChargePoint):
             wait = self.settings.cost_interval
             for transaction_id, session in list(self.live.items()):
                 try:
-                    now = datetime.now(UTC)
                     cost = await asyncio.get_running_loop().run_in_executor(
-                        _cost_worker(), central_system.running_cost, self.services, self.context, session, now
+                        _cost_worker(), self._running_cost, transaction_id, session
                     )
-                    await self.send_running_cost(transaction_id, cost)
+                    if cost is not None:
+                        await self.send_running_cost(transaction_id, cost)
                 except Exception:
                     LOGGER.warning("%s: running cost of %s failed", self.id, transaction_id, exc_info=True)
+            # A session that ended while its push was being computed may have left its meter behind.
+            for session_id in set(self.meters) - {live.id for live in self.live.values()}:
+                self.meters.pop(session_id, None)
+
+    def _running_cost(self, transaction_id: str, session: ChargingSession) -> central_system.Cost | None:
+        """On the cost thread: None if the session ended or the station left while this push waited."""
+        live = self.live.get(transaction_id)
+        if live is None or live.id != session.id:
+            return None
+        meter = self.meters.setdefault(session.id, central_system.RunningMeter())
+        return central_system.running_cost(self.services, self.context, session, datetime.now(UTC), meter)
 
     async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
         """Each OCPP version says it its own way: 2.0.1 CostUpdated, 1.6 a RunningCost DataTransfer."""
         raise NotImplementedError(f"{type(self).__name__} must say how its OCPP version sends a running cost")
 
     async def stop(self) -> None:
+        self.live.clear()  # running costs still queued for this station are skipped
+        self.meters.clear()
         if self._cost_task is not None:
             self._cost_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
