@@ -267,7 +267,8 @@ class LoadRun:
             # what the server gets done per second of its own CPU: the figure that survives a machine
             # that other work keeps busy, where round trips/s do not
             "round_trips_per_server_cpu_second": per_cpu_second(recorder.rate, cpu["server"]),
-            "per_second": recorder.per_second, "latency_ms": latency_summary(recorder.latencies),
+            "per_second": recorder.per_second, "p99_ms_per_second": recorder.p99_per_second(),
+            "latency_ms": latency_summary(recorder.latencies),
             "send_lag_ms": latency_summary(recorder.send_lags) if plan.mode is Mode.RATE else None,
             "errors": sum(recorder.errors.values()), "error_kinds": dict(recorder.errors),
             "stations_lost": recorder.stations_lost, "server_calls": dict(self.server_calls),

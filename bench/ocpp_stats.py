@@ -10,6 +10,8 @@ time so that a server which falls behind is charged for the queue it causes (no 
     ...     recorder.record(at, acknowledged=at, latency=0.004)
     >>> recorder.count, recorder.per_second, recorder.rate
     (3, [2, 1], 1.5)
+    >>> recorder.p99_per_second()
+    [4.0, 4.0]
     >>> latency_summary([0.001 * n for n in range(1, 101)])["p99"]
     99.0
 """
@@ -30,6 +32,7 @@ class Recorder:
     latencies: list[float] = field(default_factory=list)
     send_lags: list[float] = field(default_factory=list)
     per_second: list[int] = field(default_factory=list)
+    seconds: list[int] = field(default_factory=list)  # the second of the window each latency belongs to
     errors: Counter[str] = field(default_factory=Counter)
     stations_lost: int = 0
 
@@ -49,6 +52,7 @@ class Recorder:
         self.latencies.append(latency)
         second = max(0, min(int(acknowledged - self.start), len(self.per_second) - 1))
         self.per_second[second] += 1
+        self.seconds.append(second)
         if send_lag is not None:
             self.send_lags.append(send_lag)
 
@@ -63,6 +67,13 @@ class Recorder:
     @property
     def rate(self) -> float:
         return self.count / (self.end - self.start)
+
+    def p99_per_second(self) -> list[float | None]:
+        """Each second's p99 in ms: whether the tail is spread over the window or comes in bursts."""
+        by_second: list[list[float]] = [[] for _ in self.per_second]
+        for second, latency in zip(self.seconds, self.latencies, strict=True):
+            by_second[second].append(latency)
+        return [round(percentile(sorted(values), 0.99) * 1000, 1) if values else None for values in by_second]
 
 
 def percentile(ordered: list[float], fraction: float) -> float:

@@ -52,11 +52,28 @@ from evbill.adapters.db.sessions import SqlSessionRepository
 from evbill.adapters.db.tariffs import SqlAssignmentRepository, SqlTariffVersionRepository
 
 
+class _OpenConnection:
+    """The unit of work's connection as its repositories reach it. They hold this, not the unit of
+    work: a repository holding a bound method of the unit of work would make a reference cycle, and
+    then every unit of work (one per use case) would wait for the cyclic garbage collector, whose
+    full passes over a server's heap stall every request."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+
+    def __call__(self) -> Connection:
+        if self.connection is None:
+            raise RuntimeError("use the unit of work inside 'with uow:'")
+        return self.connection
+
+
 class SqlAlchemyUnitOfWork:
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._read_only = read_only
-        self._open: Connection | None = None
+        self._connection = _OpenConnection()
         self.operators = SqlOperatorRepository(self._connection)
         self.locations = location_repository(self._connection)
         self.stations = station_repository(self._connection)
@@ -84,11 +101,11 @@ class SqlAlchemyUnitOfWork:
         self.frames = SqlFrameLog(self._connection)
 
     def __enter__(self) -> Self:
-        if self._open is not None:
+        if self._connection.connection is not None:
             raise RuntimeError("this unit of work is already open; make a new one per use")
-        self._open = self._engine.connect()
+        connection = self._connection.connection = self._engine.connect()
         if self._read_only:
-            self._open.execution_options(**{READ_ONLY: True})
+            connection.execution_options(**{READ_ONLY: True})
         return self
 
     def __exit__(
@@ -97,7 +114,7 @@ class SqlAlchemyUnitOfWork:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        connection, self._open = self._open, None
+        connection, self._connection.connection = self._connection.connection, None
         if connection is None:
             return
         try:
@@ -110,11 +127,6 @@ class SqlAlchemyUnitOfWork:
 
     def rollback(self) -> None:
         self._connection().rollback()
-
-    def _connection(self) -> Connection:
-        if self._open is None:
-            raise RuntimeError("use the unit of work inside 'with uow:'")
-        return self._open
 
 
 class SqlAlchemyUnitOfWorkFactory:
