@@ -11,7 +11,11 @@ from fastapi import FastAPI
 
 from evbill.config import Settings
 from evbill.entrypoints.api.app import create_app
+from evbill.entrypoints.collector import settle_for_serving
 
 
 def build() -> FastAPI:
-    return create_app(Settings.from_environment())
+    """The app of one server process, its garbage collector set for serving (``collector``)."""
+    app = create_app(Settings.from_environment())
+    settle_for_serving()
+    return app

@@ -25,6 +25,7 @@ from evbill.domain.operators import Role
 from evbill.entrypoints.api.app import create_app
 from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
+from evbill.entrypoints.collector import settle_for_serving
 
 SHUTDOWN_GRACE_SECONDS = 10
 
@@ -66,7 +67,9 @@ def register(app: typer.Typer, container: Container) -> None:
             "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, **tls,
         }  # fmt: skip
         if workers == 1:
-            uvicorn.run(create_app(container.settings, container=container), **common)
+            app = create_app(container.settings, container=container)
+            settle_for_serving()
+            uvicorn.run(app, **common)
         else:
             os.environ.setdefault("EVBILL_DATABASE_URL", container.settings.database_url)
             config = uvicorn.Config(
