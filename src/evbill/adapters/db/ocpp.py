@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, Table, insert, select, update
 
 from evbill.adapters.db import tables
 from evbill.adapters.db.records import (
@@ -296,10 +296,17 @@ class SqlFrameLog:
 
 
 class DriverInsert:
-    """One table's INSERT in the driver's own SQL, its rows bound the way SQLAlchemy binds them."""
+    """One table's INSERT in the driver's own SQL, its rows bound the way SQLAlchemy binds them.
+
+    On PostgreSQL the rows go in with COPY instead (``copy_into``): one statement streams the whole
+    batch, where an INSERT per row costs the server a parse, plan and execution each, and PostgreSQL,
+    not evbill, was what held the 1.6 MeterValues throughput below the bare server's.
+    """
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.columns = [column for column in table.columns if not column.primary_key]
+        names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in self.columns)
+        self.copy_sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
         compiled = insert(table).compile(dialect=dialect, column_keys=[column.key for column in self.columns])
         self.sql = compiled.string
         positions = compiled.positiontup
@@ -318,6 +325,14 @@ class DriverInsert:
         if self.positional:
             return tuple(values)
         return dict(zip((key for key, _ in self._processors), values, strict=True))
+
+    def copy_into(self, connection: Connection, rows: Sequence[tuple[Any, ...] | dict[str, Any]]) -> None:
+        """PostgreSQL (psycopg): the bound rows in one COPY, inside the connection's transaction."""
+        keys = [key for key, _ in self._processors]
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(self.copy_sql) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row if isinstance(row, tuple) else [row[key] for key in keys])
 
 
 CHECKPOINT_SECONDS = 0.5
@@ -357,6 +372,7 @@ class GroupCommitJournal:
         self._engine = engine
         self._frames = DriverInsert(tables.ocpp_frames, engine.dialect)
         self._samples = DriverInsert(tables.meter_samples, engine.dialect)
+        self._copy = engine.dialect.name == "postgresql"
         self._max_batch = max_batch
         self._pending: list[
             tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]
@@ -413,7 +429,11 @@ class GroupCommitJournal:
                 for operator_id, session_id, sample in samples
             )
         with self._engine.begin() as connection:
-            if sample_rows:  # samples first: a frame's acknowledgement never precedes what it carried
-                connection.exec_driver_sql(self._samples.sql, sample_rows)
-            if frame_rows:
-                connection.exec_driver_sql(self._frames.sql, frame_rows)
+            # samples first: a frame's acknowledgement never precedes what it carried
+            for table, rows in ((self._samples, sample_rows), (self._frames, frame_rows)):
+                if not rows:
+                    continue
+                if self._copy:
+                    table.copy_into(connection, rows)
+                else:
+                    connection.exec_driver_sql(table.sql, rows)
