@@ -11,7 +11,8 @@ For each protocol version:
 1. the bare server (``bench.ocpp_bare``) under the generator (``bench.ocpp_load``) in ``max`` mode:
    the reference figure; then in ``rate`` mode at half of it, for its p99 beside evbill's;
 2. each server of ``target_servers()`` the same way, the ``rate`` run at half the *bare* figure. It
-   passes with round trips/s >= the bare figure, p99 < 100 ms and no errors.
+   passes with round trips/s >= the bare figure, p99 < 100 ms and no errors. evbill pushes running
+   costs every 20 s meanwhile (``RUNNING_COSTS``), so both runs include pricing live sessions.
 
 Server and generator are separate processes pinned to different cores (server on one, generator on
 the core ``python -m bench`` pinned itself to); the server's RSS before and after connecting gives
@@ -51,6 +52,10 @@ from bench.ocpp_servers import (
 from bench.report import Result
 from bench.timing import Plan
 
+# Running costs every 20 s, not the default 60: a station's first push comes 0.5-1.5 intervals after
+# its session starts, so at 60 s hardly any would fall inside a run's window; at 20 s each live
+# session is priced and sent its cost about once in every window (1,000 stations: ~50 pushes/s).
+RUNNING_COSTS = {"EVBILL_OCPP_COST_INTERVAL": "20"}
 QUIET_PERCENT = 30.0  # busy CPU (% of one core) above which the machine is not idle enough to measure
 AUTH_TEMPLATE = "bench-{id}-password"
 ID_PREFIX = "BENCH-"
@@ -102,13 +107,13 @@ def target_servers() -> list[TargetServer]:
         TargetServer(
             "evbill-sqlite",
             serve,
-            {"EVBILL_DATABASE_URL": "sqlite:///{directory}/bench.db"},
+            {"EVBILL_DATABASE_URL": "sqlite:///{directory}/bench.db", **RUNNING_COSTS},
             seed=seed_evbill,
         ),
         TargetServer(
             "evbill-postgres",
             serve,
-            {"EVBILL_DATABASE_URL": f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"},
+            {"EVBILL_DATABASE_URL": f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}", **RUNNING_COSTS},
             seed=seed_evbill_postgres,
         ),
     ]

@@ -52,6 +52,12 @@ def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
+def _pushes(outcome: dict) -> int:
+    """Calls the server made during a run: running costs (1.6 DataTransfer, 2.0.1 CostUpdated)."""
+    calls = outcome.get("server_calls") or {}
+    return int(calls.get("DataTransfer", 0)) + int(calls.get("CostUpdated", 0))
+
+
 def _line(name: str, stations: int, server: RunningServer, peak: dict, paced: dict, tail: str) -> str:
     top, half = describe(peak), describe(paced)
     memory = "n/a" if top["memory"] is None else f"{top['memory']:,.1f} KiB/station"
@@ -62,7 +68,8 @@ def _line(name: str, stations: int, server: RunningServer, peak: dict, paced: di
         f"{_figure(peak['round_trips_per_server_cpu_second'])} per server CPU-second; "
         f"CPU server {top['server_cpu']}% (pinned {server.cpus}), generator {top['generator_cpu']}% "
         f"(pinned {peak['generator']['cpu_affinity']}), others {top['other_cpu']}%; "
-        f"errors {top['errors']} + {half['errors']}{tail}"
+        f"errors {top['errors']} + {half['errors']}; "
+        f"calls to stations (running costs) {_pushes(peak)} + {_pushes(paced)}{tail}"
     )
 
 
