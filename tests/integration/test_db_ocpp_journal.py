@@ -148,3 +148,34 @@ def test_reading_a_sessions_samples_on_from_a_mark_returns_each_sample_once_in_o
     assert last_mark > mark
     with uow_factory(read_only=True) as uow:
         assert list(uow.meter_samples.of_session(operator.id, session.id)) == first + second
+
+
+def test_with_several_writers_every_append_is_committed_once_and_each_sessions_samples_in_order(
+    uow_factory, database_engine
+) -> None:
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        site = given_site(uow, operator.id)
+        sessions = [a_session(site) for _ in range(5)]
+        for session in sessions:
+            uow.sessions.add(session)
+        uow.commit()
+    start = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+    def sample(n: int) -> MeterSample:
+        return MeterSample(start + timedelta(seconds=n), energy=Decimal(n))
+
+    async def a_station(session_id: str, journal: GroupCommitJournal) -> None:
+        for n in range(40):  # one message at a time, each sent once the last was acknowledged
+            await journal((), [(operator.id, session_id, sample(n))])
+
+    async def all_stations() -> None:
+        journal = GroupCommitJournal(database_engine, writers=3, max_batch=7)
+        await asyncio.gather(*(a_station(session.id, journal) for session in sessions))
+
+    asyncio.run(all_stations())
+    with uow_factory(read_only=True) as uow:
+        stored = [list(uow.meter_samples.of_session(operator.id, session.id)) for session in sessions]
+
+    assert stored == [[sample(n) for n in range(40)]] * 5

@@ -2,8 +2,9 @@
 
 The repositories work inside a unit of work like the others. ``GroupCommitJournal`` is the fast
 path for the busiest messages (meter values, heartbeats, replies): each ``append`` queues frames and
-samples and returns a future that resolves once they are committed. One flusher commits whatever is
-queued in a single transaction (``executemany`` per table), in the order it was queued. So 1,000
+samples and returns a future that resolves once they are committed. A flusher commits whatever is
+queued in a single transaction (``executemany`` per table on SQLite, ``COPY`` on PostgreSQL, where up
+to three such transactions are in flight at once), in the order it was queued. So 1,000
 chargers sending at once cost a few commits, not a thousand, and a charger is never acknowledged
 before its message is durable. A failed commit fails every future of its batch: those chargers get
 no acknowledgement and send again. The journal's inserts skip SQLAlchemy's per-row statement
@@ -368,20 +369,26 @@ def _start_checkpointer(journal: GroupCommitJournal) -> threading.Thread:
 class GroupCommitJournal:
     """Append frames and samples; ``await`` returns once they are committed (see the module)."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 2000) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 2000, writers: int | None = None) -> None:
         self._engine = engine
         self._frames = DriverInsert(tables.ocpp_frames, engine.dialect)
         self._samples = DriverInsert(tables.meter_samples, engine.dialect)
         self._copy = engine.dialect.name == "postgresql"
         self._max_batch = max_batch
+        # SQLite has one writer whatever we do. PostgreSQL commits several transactions at once, and
+        # a batch that waits for its commit's flush to disk need not hold up the next: 3 in flight.
+        # A session's samples still commit in order: its station reads no next message before the
+        # last one was acknowledged, that is committed (``of_session_after`` relies on it).
+        self._writers = writers if writers is not None else (3 if self._copy else 1)
         self._pending: list[
             tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]
         ] = []
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
-        # A thread of its own: a commit that acknowledges chargers never queues behind use cases
+        self._in_flight: set[asyncio.Task[None]] = set()
+        # Threads of their own: a commit that acknowledges chargers never queues behind use cases
         # (a minute's running costs for every live session) in the event loop's shared pool.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evbill-journal")
+        self._writer = ThreadPoolExecutor(max_workers=self._writers, thread_name_prefix="evbill-journal")
         self._checkpointer: threading.Thread | None = None
 
     def __call__(
@@ -401,21 +408,34 @@ class GroupCommitJournal:
 
     async def _flush_forever(self) -> None:
         assert self._wakeup is not None
+        slots = asyncio.Semaphore(self._writers)
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
+                await slots.acquire()  # a writer is free: it takes everything queued meanwhile
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                try:
-                    await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
-                except Exception as error:
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+                task = asyncio.get_running_loop().create_task(self._commit(batch, slots))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+
+    async def _commit(
+        self,
+        batch: Sequence[tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
+        except Exception as error:
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        finally:
+            slots.release()
+        for _, _, future in batch:
+            if not future.done():
+                future.set_result(None)
 
     def _write(
         self, batch: Sequence[tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], Any]]
