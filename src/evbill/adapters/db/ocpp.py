@@ -3,8 +3,10 @@
 The repositories work inside a unit of work like the others. ``GroupCommitJournal`` is the fast
 path for the busiest messages (meter values, heartbeats, replies): each ``append`` queues frames and
 samples and returns a future that resolves once they are committed. A flusher commits whatever is
-queued in a single transaction (``executemany`` per table on SQLite, ``COPY`` on PostgreSQL, where up
-to three such transactions are in flight at once), in the order it was queued. So 1,000
+queued in a single transaction (``executemany`` per table on SQLite, ``COPY`` on PostgreSQL), in the
+order it was queued. On PostgreSQL up to three such batches are in flight at once and may commit in
+either order; one station's messages are still stored in order, since the station sends its next
+only once the last was acknowledged. So 1,000
 chargers sending at once cost a few commits, not a thousand, and a charger is never acknowledged
 before its message is durable. A failed commit fails every future of its batch: those chargers get
 no acknowledgement and send again. The journal's inserts skip SQLAlchemy's per-row statement
