@@ -400,13 +400,14 @@ def end_transaction(
             if session is None:
                 return Ended(None, False)
             return Ended(_stored_cost(session, context), True)
-        uow.meter_samples.add_many(station.operator_id, session.id, samples)
-        every_sample = uow.meter_samples.of_session(station.operator_id, session.id)  # includes the new ones
+        # The stop's own samples come last, as they will be stored (in the closing transaction below).
+        every_sample = [*uow.meter_samples.of_session(station.operator_id, session.id), *samples]
     priced = _price(services, context, session, every_sample, max(ended_at, session.started_at))
     closed, details = _closed(session, priced, context, ended_at, reason, every_sample)
     if priced is not None:
         details["cdr"] = _cdr(services, context, closed, priced)
     with services.uow() as uow:
+        uow.meter_samples.add_many(station.operator_id, session.id, samples)
         uow.live_sessions.close(closed, details=details)
         uow.frames.add_many(frames)
         uow.commit()

@@ -104,6 +104,12 @@ def test_a_session_with_out_of_order_and_resent_events_is_priced_once_with_total
     assert session.status is SessionStatus.COMPLETED
     assert session.energy_wh == Decimal("20000")
     assert session.total_excl_vat == Decimal("8.15")
+    with live.container.services.uow(read_only=True) as uow:
+        stored = uow.meter_samples.of_session(live.operator_id, session.id)
+    # every value as received, the resent one too, and the Ended event's own reading last
+    assert [sample.energy for sample in stored] == [
+        Decimal(wh) for wh in (500000, 515000, 510000, 510000, 520000)
+    ]
 
 
 @pytest.mark.parametrize("subprotocol", ["ocpp2.0.1", "ocpp2.1"])
