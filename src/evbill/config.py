@@ -10,6 +10,7 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_TIME_ZONE          | UTC                         | default time zone of the `rate` command         |
 | EVBILL_RATE_LIMIT         | 1200                        | API requests per minute per key                 |
 | EVBILL_MAX_BODY_BYTES     | 1048576                     | largest accepted API request body               |
+| EVBILL_API_KEY_CACHE      | 5                           | seconds a worker trusts a checked key (0: off)  |
 | EVBILL_ENVIRONMENT        | development                 | development or production                       |
 | EVBILL_OCPP_HEARTBEAT     | 300                         | heartbeat interval told to chargers (s)         |
 | EVBILL_OCPP_COST_INTERVAL | 60                          | seconds between running-cost messages (0: off)  |
@@ -39,6 +40,7 @@ class Settings:
     default_time_zone: str = "UTC"
     rate_limit_per_minute: int = 1200
     max_body_bytes: int = 1024 * 1024
+    api_key_cache_seconds: int = 5
     environment: str = "development"
     ocpp_heartbeat_interval: int = 300
     ocpp_cost_interval: float = 60.0
@@ -64,6 +66,7 @@ class Settings:
             problems.append(Problem("EVBILL_TIME_ZONE", f"{zone!r} is not an IANA time zone"))
         rate_limit = _positive_int(environ, "EVBILL_RATE_LIMIT", 1200, problems)
         max_body = _positive_int(environ, "EVBILL_MAX_BODY_BYTES", 1024 * 1024, problems)
+        key_cache = _whole_or_zero(environ, "EVBILL_API_KEY_CACHE", 5, problems)
         heartbeat = _positive_int(environ, "EVBILL_OCPP_HEARTBEAT", 300, problems)
         cost_interval = _whole_or_zero(environ, "EVBILL_OCPP_COST_INTERVAL", 60, problems)
         ocpp_rate = _positive_int(environ, "EVBILL_OCPP_RATE", 20, problems)
@@ -89,6 +92,7 @@ class Settings:
             default_time_zone=zone,
             rate_limit_per_minute=rate_limit,
             max_body_bytes=max_body,
+            api_key_cache_seconds=key_cache,
             environment=environment,
             ocpp_heartbeat_interval=heartbeat,
             ocpp_cost_interval=float(cost_interval),

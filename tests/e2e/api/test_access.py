@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 from httpx import Response
 
-from evbill.domain.operators import Role
+from evbill.application.access import revoke_api_key
+from evbill.domain.operators import Actor, Role
+from evbill.entrypoints.api.security import KeyCache
 from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant, build_api, make_site
 
 PROBLEM_JSON = "application/problem+json"
@@ -333,6 +335,70 @@ def test_revoking_a_revoked_key_again_records_nothing_new(api: Api) -> None:
     # Then the audit log still has one revocation
     assert again.status_code in {204, 404}
     assert [entry["action"] for entry in audit_entries(admin, entity_id=key["id"])] == ["create", "delete"]
+
+
+class Ticking:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(
+    module_database_url: str,
+) -> None:
+    # Given a server that trusts a key it checked for 5 s, and a key it has just checked
+    for api in build_api(module_database_url, api_key_cache_seconds=5):
+        clock = Ticking()
+        api.client.app.state.key_cache = KeyCache(5, clock=clock)  # type: ignore[attr-defined]
+        admin = api.tenant()
+        key = admin.created("/api-keys", {"name": "Kiosk", "role": "read_only"})
+        kiosk = Tenant(api, admin.operator_id, key["key"], admin.name)
+        assert kiosk.get("/tariffs").status_code == 200
+
+        # When another process (the CLI, another worker) revokes it, this one not being told
+        who = Actor(operator_id=admin.operator_id, role=Role.ADMIN, key_id=key_id_of(admin), name="tests")
+        revoke_api_key(api.container.services, who, key["id"])
+
+        # Then this server still knows the key for the rest of the 5 s, and not a moment longer
+        clock.now += 4.9
+        assert kiosk.get("/tariffs").status_code == 200
+        clock.now += 0.1
+        refused = kiosk.get("/tariffs")
+        assert refused.status_code == 401
+        assert problem_of(refused) == UNAUTHENTICATED
+
+        # And a wrong secret behind a remembered key's prefix is never taken for it
+        assert admin.get("/tariffs").status_code == 200
+        _, prefix, secret = admin.key.split("_", 2)
+        wrong = api.anonymous("GET", "/tariffs", headers={"X-API-Key": f"evb_{prefix}_{secret[:-1]}A"})
+        assert wrong.status_code == 401
+
+
+def test_with_the_cache_off_every_request_reads_the_key() -> None:
+    cache = KeyCache(0)
+    cache.put("evb_abc_secret", Actor(operator_id="op", role=Role.ADMIN, key_id="k1", name="n"))
+    assert cache.get("evb_abc_secret") is None
+
+
+def test_the_key_cache_forgets_a_key_and_stays_bounded() -> None:
+    clock = Ticking()
+    cache = KeyCache(5, capacity=2, clock=clock)
+    one = Actor(operator_id="op", role=Role.ADMIN, key_id="k1", name="one")
+    two = Actor(operator_id="op", role=Role.BILLING, key_id="k2", name="two")
+    cache.put("evb_1_a", one)
+    cache.put("evb_2_b", two)
+    assert (cache.get("evb_1_a"), cache.get("evb_2_b"), cache.get("evb_1_b")) == (one, two, None)
+
+    cache.forget("k1")
+    assert (cache.get("evb_1_a"), cache.get("evb_2_b")) == (None, two)
+
+    cache.put("evb_1_a", one)
+    cache.put("evb_3_c", one)  # full: the old entries go, the new one stays
+    assert (cache.get("evb_1_a"), cache.get("evb_2_b"), cache.get("evb_3_c")) == (None, None, one)
 
 
 # --- The audit log -----------------------------------------------------------------------------------

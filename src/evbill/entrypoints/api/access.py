@@ -9,7 +9,7 @@ operator id is "not found". New keys are shown once, in the response that create
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from evbill.application import access as use_cases
@@ -125,8 +125,11 @@ def create_key(
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"])
-def revoke_key(key_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> Response:
+def revoke_key(
+    key_id: str, request: Request, who: Actor = Depends(actor), svc: Services = Depends(services)
+) -> Response:
     use_cases.revoke_api_key(svc, who, key_id)  # idempotent: a second revocation records nothing
+    request.app.state.key_cache.forget(key_id)  # this worker refuses it from the next request on
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -14,7 +14,7 @@ from evbill import __version__
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
 from evbill.entrypoints.api import access, customers, health, ocpp, offers, problems, sessions, sites, tariffs
-from evbill.entrypoints.api.security import BodySizeLimit, RateLimiter
+from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, RateLimiter
 
 API_PREFIX = "/api/v1"
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.state.container = container
     app.state.services = container.services
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router, prefix=API_PREFIX)

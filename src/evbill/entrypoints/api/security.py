@@ -6,17 +6,25 @@
   process: with N API processes the cluster-wide limit is N times that; a shared limiter in Redis is
   the next step when the API runs on many machines). Over the limit: 429 with Retry-After.
 * Request bodies above ``max_body_bytes`` are refused with 413 before they are read into memory.
+* A key that authenticated is remembered by the process for ``api_key_cache_seconds``
+  (``KeyCache``), so most requests do not read the database to know who is calling. A key revoked
+  through this process stops working at once; one revoked through another process (another worker,
+  the CLI) stops within that many seconds. An unknown or wrong key is never remembered: every
+  refusal reads the database.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evbill.application.access import Unauthenticated, authenticate
@@ -56,12 +64,53 @@ class RateLimiter:
             bucket.tokens -= 1.0
 
 
+class KeyCache:
+    """Who each recently authenticated key is, for ``seconds`` after the database said so.
+
+    Entries are keyed by the SHA-256 of the whole presented key, so only the exact key that
+    authenticated finds its entry (a wrong secret with a right prefix reads the database and is
+    refused). At most ``capacity`` keys are held: when full, the entries are dropped and refilled.
+    ``seconds == 0`` turns the cache off.
+    """
+
+    def __init__(
+        self, seconds: float, *, capacity: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self._capacity = capacity
+        self._clock = clock
+        self._entries: dict[bytes, tuple[Actor, float]] = {}
+
+    @staticmethod
+    def _fingerprint(presented: str) -> bytes:
+        return hashlib.sha256(presented.encode()).digest()
+
+    def get(self, presented: str) -> Actor | None:
+        entry = self._entries.get(self._fingerprint(presented))
+        if entry is None or entry[1] <= self._clock():
+            return None
+        return entry[0]
+
+    def put(self, presented: str, who: Actor) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self._capacity:
+            self._entries.clear()
+        self._entries[self._fingerprint(presented)] = (who, self._clock() + self.seconds)
+
+    def forget(self, key_id: str) -> None:
+        """Drop a key (revoked through this process) so its next request reads the database."""
+        for fingerprint, (who, _) in list(self._entries.items()):
+            if who.key_id == key_id:
+                self._entries.pop(fingerprint, None)
+
+
 async def services(request: Request) -> Services:
     # async: FastAPI runs a sync dependency in the threadpool, a needless hand-off for an attribute read
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def actor(
+async def actor(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer evb_... API key")] = None,
     x_api_key: Annotated[str | None, Header(description="The API key, as an alternative")] = None,
@@ -73,7 +122,12 @@ def actor(
             presented = credentials.strip()
     if not presented:
         raise Unauthenticated("missing, unknown or revoked API key")
-    who = authenticate(request.app.state.services, presented)
+    # async: a remembered key costs no hand-off to the threadpool; a new one is read there
+    cache: KeyCache = request.app.state.key_cache
+    who = cache.get(presented)
+    if who is None:
+        who = await run_in_threadpool(authenticate, request.app.state.services, presented)
+        cache.put(presented, who)
     request.app.state.rate_limiter.take(who.key_id)
     return who
 
