@@ -510,8 +510,17 @@ class TestSessions:
         with uow_factory() as uow:
             stored = uow.sessions.get(site.location.operator_id, session.id)
             assert uow.sessions.get(site.location.operator_id, legacy.id) == legacy
+            listed = uow.sessions.list(
+                site.location.operator_id, filters={"location_id": site.location.id}, after=None, limit=10
+            )
 
         assert stored == session
+        # The list reads rows by position, the get by name: both give back the very same records
+        assert sorted(listed, key=lambda each: each.id) == sorted([session, legacy], key=lambda each: each.id)
+        [listed_session] = [each for each in listed if each.id == session.id]
+        assert listed_session.status is session.status
+        assert listed_session.connector_class is ConnectorClass.HPC
+        assert listed_session.parts == PARTS
         assert stored.connector_class is ConnectorClass.HPC
         assert all(type(part) is ChargePart for part in stored.parts)
         assert [repr(part.excl_vat) for part in stored.parts] == [

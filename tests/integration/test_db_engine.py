@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 
 from evbill.adapters.db.engine import create_database_engine
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from tests.integration.db_records import an_operator
 
 WRITERS = 16
 INCREMENTS = 40
@@ -133,3 +134,21 @@ def test_a_finished_unit_of_work_is_freed_at_once_not_left_to_the_cycle_collecto
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_after_a_read_only_unit_of_work_the_next_one_is_transactional_again(database_engine: Engine) -> None:
+    """A read-only unit of work runs in autocommit on PostgreSQL (no BEGIN, no ROLLBACK). Its
+    connection must go back to the pool transactional: else the next use case's every statement
+    would commit on its own, and leaving its block without commit() would keep half its work."""
+    uow = SqlAlchemyUnitOfWorkFactory(database_engine)  # a fresh pool: one connection, used by each in turn
+    operator = an_operator()
+    with uow(read_only=True) as reader:
+        assert reader.operators.get(operator.id) is None
+        driver = reader._connection().connection.driver_connection
+        autocommit = getattr(driver, "autocommit", None)  # psycopg's flag (Python 3.11's sqlite3 has none)
+    with uow() as writer:
+        writer.operators.add(operator)  # and leaves without commit()
+    with uow() as checker:
+        assert checker.operators.get(operator.id) is None
+    if database_engine.dialect.name == "postgresql":
+        assert autocommit is True

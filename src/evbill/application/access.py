@@ -99,13 +99,13 @@ def create_operator(
 
 
 def list_operators(services: Services) -> Sequence[Operator]:
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         return uow.operators.list_all()
 
 
 def get_operator(services: Services, actor: Actor) -> Operator:
     require(actor, Permission.READ)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         operator = uow.operators.get(actor.operator_id)
     if operator is None:
         raise NotFound("operator not found")
@@ -184,7 +184,7 @@ def authenticate(services: Services, presented: str) -> Actor:
     prefix, _, _ = rest.partition("_")
     if scheme != KEY_SCHEME or not prefix:
         raise refused
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         key = uow.api_keys.find_by_prefix(prefix)
     if key is None or not key.active or not hmac.compare_digest(key.secret_hash, _digest(presented)):
         raise refused
@@ -193,7 +193,7 @@ def authenticate(services: Services, presented: str) -> Actor:
 
 def list_api_keys(services: Services, actor: Actor) -> Sequence[ApiKey]:
     require(actor, Permission.MANAGE_KEYS)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         return uow.api_keys.list(actor.operator_id)
 
 
@@ -215,6 +215,6 @@ def list_audit(
 ) -> Page[AuditEntry]:
     require(actor, Permission.READ_AUDIT)
     limit = checked_limit(limit)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         items = uow.audit.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
         return page_of(items, limit, uow.audit.cursor_of)

@@ -158,7 +158,7 @@ def list_tariffs(
 ) -> Page[TariffRecord]:
     require(actor, Permission.READ)
     limit = checked_limit(limit)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         items = uow.tariffs.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
     return page_of(items, limit, lambda record: record.id)
 
@@ -172,7 +172,7 @@ def list_versions(services: Services, actor: Actor, tariff_id: str) -> Sequence[
 
 def get_version(services: Services, actor: Actor, tariff_id: str, number: int) -> TariffVersion:
     require(actor, Permission.READ)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         version = uow.tariff_versions.find(actor.operator_id, tariff_id, number)
     if version is None:
         raise NotFound(f"tariff {tariff_id!r} has no version {number}")
@@ -223,7 +223,7 @@ def _check_scope(uow: UnitOfWork, actor: Actor, scope: AssignmentScope, scope_id
 
 def list_assignments(services: Services, actor: Actor) -> Sequence[TariffAssignment]:
     require(actor, Permission.READ)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         return uow.assignments.list(actor.operator_id)
 
 

@@ -317,8 +317,9 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A fresh unit of work. ``read_only``: the use case only reads (a snapshot that need not wait
-        for writers; on SQLite it does not queue for the write lock)."""
+        """A fresh unit of work. ``read_only``: the use case only reads, and each of its reads stands
+        alone: it never waits for writers (on SQLite it does not queue for the write lock), and two of
+        its reads may see different moments (on PostgreSQL each statement commits on its own)."""
         ...
 
 

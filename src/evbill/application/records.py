@@ -218,7 +218,7 @@ def list_records(
 ) -> Page[Any]:
     require(actor, Permission.READ)
     limit = checked_limit(limit)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         items = kind.repository(uow).list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
     return page_of(items, limit, lambda record: record.id)
 

@@ -28,7 +28,7 @@ def list_sessions(
     """Newest first; filters: location_id, station_id, evse_id, status, started_from, started_to."""
     require(actor, Permission.READ)
     limit = checked_limit(limit)
-    with services.uow() as uow:
+    with services.uow(read_only=True) as uow:
         items = uow.sessions.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
         return page_of(items, limit, uow.sessions.cursor_of)
 

@@ -21,10 +21,11 @@ a float.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import RowMapping, Table
@@ -94,6 +95,29 @@ class RecordMapping(Generic[R]):
         for name, codec in self.documents.items():
             row[name] = codec.to_document(row[name])
         return row
+
+    def reader(self, columns: Sequence[str]) -> Callable[[Sequence[Any]], R]:
+        """``from_row`` for rows whose values come in the order of ``columns`` (a ``select(table)``'s):
+        the same record, without a mapping per row (lists read fifty rows per request)."""
+        take = itemgetter(*(list(columns).index(name) for name in self.field_names))
+        converters: list[tuple[int, Callable[[Any], Any], bool]] = [
+            (self.field_names.index(name), enum_type, True) for name, enum_type in self.enums.items()
+        ]
+        converters += [
+            (self.field_names.index(name), codec.from_document, False)
+            for name, codec in self.documents.items()
+        ]
+        record_type = self.record_type
+
+        def read(row: Sequence[Any]) -> R:
+            values = list(take(row))
+            for index, convert, skip_none in converters:
+                value = values[index]
+                if value is not None or not skip_none:
+                    values[index] = convert(value)
+            return record_type(*values)
+
+        return read
 
     def from_row(self, row: RowMapping) -> R:
         values = {name: row[name] for name in self.field_names}

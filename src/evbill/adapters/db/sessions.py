@@ -119,6 +119,9 @@ def session_list_statement(
     return query.order_by(_COLUMNS.started_at.desc(), _COLUMNS.id.desc()).limit(limit)
 
 
+_READ_SESSION = SESSIONS.reader([column.name for column in tables.charging_sessions.columns])
+
+
 class SqlSessionRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
@@ -134,7 +137,7 @@ class SqlSessionRepository:
         self, operator_id: str, *, filters: Mapping[str, object], after: str | None, limit: int
     ) -> Sequence[ChargingSession]:
         query = session_list_statement(operator_id, filters=filters, after=after, limit=limit)
-        return [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
+        return [_READ_SESSION(row) for row in self._connection().execute(query)]
 
     def add(self, session: ChargingSession) -> None:
         insert_row(self._connection(), tables.charging_sessions, SESSIONS.to_row(session))

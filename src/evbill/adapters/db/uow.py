@@ -10,6 +10,11 @@ Entering opens a connection from the engine's pool; the transaction begins with 
 (``BEGIN IMMEDIATE`` on SQLite, see ``engine``). ``commit()`` may be called more than once; work after
 a commit runs in a new transaction. After a Conflict or any database error the transaction is done
 (PostgreSQL aborts it): leave the block.
+
+A read-only unit of work (``uow_factory(read_only=True)``) is for use cases that only read, one
+statement at a time. On SQLite it reads a WAL snapshot. On PostgreSQL its statements run in
+autocommit: no BEGIN and no ROLLBACK, two round trips fewer per use case, and each statement reads
+what was committed when it ran (so do not use it where two reads must see the same moment).
 """
 
 from __future__ import annotations
@@ -105,7 +110,10 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("this unit of work is already open; make a new one per use")
         connection = self._connection.connection = self._engine.connect()
         if self._read_only:
-            connection.execution_options(**{READ_ONLY: True})
+            options: dict[str, object] = {READ_ONLY: True}
+            if self._engine.dialect.name == "postgresql":
+                options["isolation_level"] = "AUTOCOMMIT"  # the pool resets it when the connection returns
+            connection.execution_options(**options)
         return self
 
     def __exit__(
