@@ -41,7 +41,7 @@ import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from bench import api_data
-from bench.api_load import drive
+from bench.api_load import drive, quiet_collector
 from bench.api_machine import attribute, every_cpu, snapshot, wait_until_quiet
 from bench.api_mix import API, build_requests, read_fixtures
 from bench.api_report import Run, failure, result
@@ -167,7 +167,7 @@ def measure(
                 lambda: spread.update(connections_per_worker(server.port, workers)),
             )
             halfway.start()
-            with niceness_of_this_process(load.niceness):
+            with niceness_of_this_process(load.niceness), quiet_collector():
                 samples = asyncio.run(
                     drive(server.base_url, headers, requests, rate=load.rate, connections=CONNECTIONS)
                 )

@@ -137,7 +137,7 @@ class SqlSessionRepository:
         self, operator_id: str, *, filters: Mapping[str, object], after: str | None, limit: int
     ) -> Sequence[ChargingSession]:
         query = session_list_statement(operator_id, filters=filters, after=after, limit=limit)
-        return [_READ_SESSION(row) for row in self._connection().execute(query)]
+        return [_READ_SESSION(row) for row in self._connection().execute(query).all()]
 
     def add(self, session: ChargingSession) -> None:
         insert_row(self._connection(), tables.charging_sessions, SESSIONS.to_row(session))
