@@ -162,3 +162,34 @@ def test_a_station_with_wrong_credentials_or_protocol_is_refused(live, password,
         assert run(scenario())[0] == 401
     else:
         assert run(scenario()) == (400, b"offer one of the subprotocols ocpp2.1, ocpp2.0.1, ocpp1.6")
+
+
+def test_a_station_that_leaves_right_after_its_stop_leaves_no_warning_and_no_traceback(live, caplog):
+    # Given a 1.6 station with a priced session
+    async def scenario():
+        async with connect(live, "ocpp1.6") as socket:
+            station = RawStation(socket)
+            start = {"connectorId": 1, "idTag": TOKEN, "meterStart": 5_000_000}
+            start["timestamp"] = "2026-11-19T10:00:00Z"
+            started = await station.call("StartTransaction", start)
+            stop = {
+                "transactionId": started[2]["transactionId"],
+                "meterStop": 5_010_000,
+                "timestamp": "2026-11-19T11:00:00Z",
+            }
+            # When it stops the session and hangs up at once, before evbill's FinalCost call
+            stopped = await station.call("StopTransaction", stop)
+        await asyncio.sleep(0.5)  # the FinalCost call finds the station gone
+        return started, stopped
+
+    with caplog.at_level("INFO", logger="evbill.ocpp"):
+        started, stopped = run(scenario())
+
+    # Then the session is stored, and the lost FinalCost call is at most an info line, without a traceback
+    assert stopped[2] == {}  # no idTag in the stop: no idTagInfo
+    session = session_of(live, str(started[2]["transactionId"]))
+    assert session.status is SessionStatus.COMPLETED
+    assert session.total_excl_vat == Decimal("4.25")  # 0.35 + 10 kWh x 0.39
+    failures = [record for record in caplog.records if "call to the charger" in record.getMessage()]
+    assert [record.exc_info for record in failures] == [None] * len(failures)
+    assert not [record for record in caplog.records if record.levelname in {"WARNING", "ERROR"}]

@@ -79,6 +79,8 @@ class EvbillStation(EvbillChargePoint):
         self.live: dict[str, ChargingSession] = {}
         self.meters: dict[str, central_system.RunningMeter] = {}  # of live sessions, by session id
         self._cost_task: asyncio.Task[None] | None = None
+        self._calls: set[asyncio.Task[None]] = set()  # calls queued by later() (the loop keeps weak refs)
+        self.gone = False  # the websocket has closed
 
     # Helpers for the version handlers
 
@@ -125,10 +127,17 @@ class EvbillStation(EvbillChargePoint):
             await asyncio.sleep(0)
             try:
                 await coroutine
-            except Exception:
-                LOGGER.warning("%s: a call to the charger failed", self.id, exc_info=True)
+            except Exception as error:
+                if self.gone:  # it left right after the reply: expected, and nothing to debug
+                    LOGGER.info("%s: a call to the charger was not made: it has disconnected", self.id)
+                elif isinstance(error, TimeoutError):
+                    LOGGER.warning("%s: the charger did not answer a call in time", self.id)
+                else:
+                    LOGGER.warning("%s: a call to the charger failed", self.id, exc_info=True)
 
-        asyncio.create_task(after())
+        task = asyncio.create_task(after())
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
     # Running cost
 
@@ -166,6 +175,9 @@ class EvbillStation(EvbillChargePoint):
         raise NotImplementedError(f"{type(self).__name__} must say how its OCPP version sends a running cost")
 
     async def stop(self) -> None:
+        self.gone = True
+        for call in list(self._calls):  # nobody is there to answer them
+            call.cancel()
         self.live.clear()  # running costs still queued for this station are skipped
         self.meters.clear()
         if self._cost_task is not None:
