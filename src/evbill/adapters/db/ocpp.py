@@ -375,13 +375,13 @@ class GroupCommitJournal:
         self._engine = engine
         self._frames = DriverInsert(tables.ocpp_frames, engine.dialect)
         self._samples = DriverInsert(tables.meter_samples, engine.dialect)
-        self._copy = engine.dialect.name == "postgresql"
+        self._postgresql = engine.dialect.name == "postgresql"
         self._max_batch = max_batch
         # SQLite has one writer whatever we do. PostgreSQL commits several transactions at once, and
         # a batch that waits for its commit's flush to disk need not hold up the next: 3 in flight.
         # A session's samples still commit in order: its station reads no next message before the
         # last one was acknowledged, that is committed (``of_session_after`` relies on it).
-        self._writers = writers if writers is not None else (3 if self._copy else 1)
+        self._writers = writers if writers is not None else (3 if self._postgresql else 1)
         self._pending: list[
             tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]
         ] = []
@@ -455,7 +455,7 @@ class GroupCommitJournal:
             for table, rows in ((self._samples, sample_rows), (self._frames, frame_rows)):
                 if not rows:
                     continue
-                if self._copy:
+                if self._postgresql:
                     table.copy_into(connection, rows)
                 else:
                     connection.exec_driver_sql(table.sql, rows)
