@@ -29,11 +29,11 @@ from sqlalchemy.engine import make_url
 
 from bench import api_rows
 from evbill.adapters.db import migrate
-from evbill.application import catalog
-from evbill.application.access import create_api_key, create_operator
+from evbill.application.access.keys import create_api_key, create_operator
+from evbill.application.tariffs import catalog as catalog
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
-from evbill.domain.operators import Actor, Role
+from evbill.domain.access.operators import Actor, Role
 
 DATA_VERSION = 1  # bump when the rows change, so stale data sets are rebuilt
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"

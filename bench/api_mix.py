@@ -22,7 +22,7 @@ import psycopg
 
 from bench.api_data import Database, Dataset
 from bench.api_load import Request
-from evbill.adapters.db.sessions import encode_session_cursor
+from evbill.adapters.db.charging.sessions import encode_session_cursor
 
 API = "/api/v1"
 

@@ -21,19 +21,20 @@ from decimal import Decimal
 import sqlalchemy
 
 from evbill.adapters.db.migrate import upgrade
-from evbill.application import catalog, sites
-from evbill.application.access import create_api_key, create_operator
-from evbill.application.customers import TOKENS, create_customer
-from evbill.application.offers import create_contract, create_plan
+from evbill.application.access.keys import create_api_key, create_operator
+from evbill.application.offers.customers import TOKENS, create_customer
+from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
+from evbill.application.sites import records as sites
+from evbill.application.tariffs import catalog as catalog
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
-from evbill.domain.catalog import AssignmentScope
-from evbill.domain.contracts import PaymentMethodKind
-from evbill.domain.customers import CustomerKind, TokenStatus, TokenType
-from evbill.domain.operators import Actor, Role
-from evbill.domain.plans import BillingCycle, PlanKind
-from evbill.domain.sites import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
+from evbill.domain.access.operators import Actor, Role
+from evbill.domain.offers.contracts import PaymentMethodKind
+from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
+from evbill.domain.offers.plans import BillingCycle, PlanKind
+from evbill.domain.sites.model import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
+from evbill.domain.tariffs.catalog import AssignmentScope
 
 POSTGRES_SERVER = os.environ.get("EVBILL_BENCH_OCPP_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 POSTGRES_DATABASE = "evbill_bench_ocpp"

@@ -23,8 +23,8 @@ from bench.report import Result, per_second, verdict
 from bench.timing import Plan, Throughput, measure
 from evbill.adapters.ocpi.cdrs import parse_cdr
 from evbill.adapters.ocpi.tariffs import parse_tariff
+from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.rating import CompiledTariff, compile_tariff, rate
-from evbill.domain.usage import SessionUsage
 
 ZONE = "Europe/Berlin"
 DISTINCT_CDRS = 2000

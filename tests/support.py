@@ -15,9 +15,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from evbill.adapters.ocpi.tariffs import parse_tariff
+from evbill.domain.metering.usage import ChargingPeriod, SessionUsage
 from evbill.domain.rating import RatedSession, compile_tariff, rate
-from evbill.domain.tariff import Tariff
-from evbill.domain.usage import ChargingPeriod, SessionUsage
+from evbill.domain.tariffs.model import Tariff
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "tests" / "fixtures" / "ocpi-2.2.1"

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import RoundingMode
-from evbill.domain.sites import UnknownStationPolicy
+from evbill.domain.sites.model import UnknownStationPolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///evbill.db"
 

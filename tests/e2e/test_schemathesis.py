@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from tests.e2e.api.conftest import PREFIX, SIMPLE_TARIFF, Api, Tenant, build_api, make_site
 
 FUZZING = settings(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from evbill.domain.contracts import (
+from evbill.domain.offers.contracts import (
     Contract,
     ContractStatus,
     ContractTerms,
@@ -21,9 +21,9 @@ from evbill.domain.contracts import (
     ServiceFee,
     ServiceKind,
 )
-from evbill.domain.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
-from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
-from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
+from evbill.domain.offers.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
 from tests.integration.db_records import CREATED, new_id
 
 NOVEMBER = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)

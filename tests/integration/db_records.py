@@ -15,12 +15,11 @@ from typing import Any
 
 from evbill.adapters.system import Uuid7Generator
 from evbill.application.ports import UnitOfWork
-from evbill.domain.access import ApiKey, AuditAction, AuditEntry
-from evbill.domain.catalog import AssignmentScope, TariffAssignment, TariffRecord, TariffVersion
+from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
+from evbill.domain.access.operators import Operator, Role
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.money import RoundingMode
-from evbill.domain.operators import Operator, Role
-from evbill.domain.sessions import ChargingSession, SessionStatus
-from evbill.domain.sites import (
+from evbill.domain.sites.model import (
     ChargingStation,
     Connector,
     ConnectorFormat,
@@ -31,6 +30,7 @@ from evbill.domain.sites import (
     PowerType,
     SecurityProfile,
 )
+from evbill.domain.tariffs.catalog import AssignmentScope, TariffAssignment, TariffRecord, TariffVersion
 
 IDS = Uuid7Generator()
 CREATED = datetime(2026, 5, 4, 9, 30, 15, 123456, tzinfo=UTC)

@@ -11,13 +11,13 @@ from decimal import Decimal
 
 import pytest
 
-from evbill.domain.contracts import ContractStatus, ServiceFee
-from evbill.domain.customers import CustomerKind, TokenStatus
+from evbill.domain.charging.sessions import ChargePart
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from evbill.domain.plans import ConnectorClass, PlanKind
-from evbill.domain.promotions import PromotionKind
-from evbill.domain.sessions import ChargePart
-from evbill.domain.tariff import TariffDimension
+from evbill.domain.offers.contracts import ContractStatus, ServiceFee
+from evbill.domain.offers.customers import CustomerKind, TokenStatus
+from evbill.domain.offers.plans import ConnectorClass, PlanKind
+from evbill.domain.offers.promotions import PromotionKind
+from evbill.domain.tariffs.model import TariffDimension
 from tests.integration.db_billing_records import (
     NOVEMBER,
     SERVICES,

@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, insert, select
 
-from evbill.adapters.db import tables
-from evbill.adapters.db.ocpp import GroupCommitJournal, frame_row, sample_row
-from evbill.domain.frames import Direction, Frame
-from evbill.domain.metering import EnergyUnit, MeterSample, PowerUnit, ReadingContext
+from evbill.adapters.db.charging import tables as charging_tables
+from evbill.adapters.db.charging.ocpp import GroupCommitJournal, frame_row, sample_row
+from evbill.domain.charging.frames import Direction, Frame
+from evbill.domain.metering.cleaning import EnergyUnit, MeterSample, PowerUnit, ReadingContext
 from tests.integration.db_records import a_session, an_operator, given_site
 
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -52,8 +52,12 @@ def _samples() -> list[MeterSample]:
 
 def _stored(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     with engine.connect() as connection:
-        frames = connection.execute(select(tables.ocpp_frames).order_by(tables.ocpp_frames.c.id)).all()
-        samples = connection.execute(select(tables.meter_samples).order_by(tables.meter_samples.c.id)).all()
+        frames = connection.execute(
+            select(charging_tables.ocpp_frames).order_by(charging_tables.ocpp_frames.c.id)
+        ).all()
+        samples = connection.execute(
+            select(charging_tables.meter_samples).order_by(charging_tables.meter_samples.c.id)
+        ).all()
     return [tuple(row)[1:] for row in frames], [tuple(row)[1:] for row in samples]  # without the counter
 
 
@@ -74,8 +78,8 @@ def test_the_journal_stores_the_rows_sqlalchemy_would(uow_factory, database_engi
     asyncio.run(journal_them())
     with database_engine.begin() as connection:  # the tables are append-only: the same again, after
         rows = [sample_row(operator.id, session.id, sample) for sample in samples]
-        connection.execute(insert(tables.meter_samples), rows)
-        connection.execute(insert(tables.ocpp_frames), [frame_row(frame) for frame in frames])
+        connection.execute(insert(charging_tables.meter_samples), rows)
+        connection.execute(insert(charging_tables.ocpp_frames), [frame_row(frame) for frame in frames])
     all_frames, all_samples = _stored(database_engine)
     by_journal = all_frames[: len(frames)], all_samples[: len(samples)]
     by_sqlalchemy = all_frames[len(frames) :], all_samples[len(samples) :]

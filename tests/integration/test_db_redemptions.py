@@ -13,8 +13,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from evbill.adapters.db import migrate, tables
+from evbill.adapters.db import migrate
+from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.engine import create_database_engine
+from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.records import SESSIONS
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from evbill.application.ports import RedemptionCounts
@@ -66,7 +68,7 @@ def _record(uow_factory, redemption, *, max_redemptions=None, per_customer_limit
 
 def _stored_redemptions(database_engine, promotion_id) -> int:
     with database_engine.connect() as connection:
-        query = select(func.count()).where(tables.redemptions.c.promotion_id == promotion_id)
+        query = select(func.count()).where(offer_tables.redemptions.c.promotion_id == promotion_id)
         return int(connection.scalar(query))
 
 
@@ -265,7 +267,7 @@ class TestMigratingStoredSessions:
             # and when it is downgraded again, the session is still there
             migrate.downgrade(empty_database_url, "0001")
             with engine.connect() as connection:
-                ids = connection.execute(select(tables.charging_sessions.c.id)).scalars().all()
+                ids = connection.execute(select(charging_tables.charging_sessions.c.id)).scalars().all()
             assert ids == [session.id]
         finally:
             engine.dispose()
@@ -279,10 +281,14 @@ class TestMigratingStoredSessions:
             uow.commit()
         session = a_session(site, created_at=CREATED)
         row = SESSIONS.to_row(session)
-        old_columns = {column.name for column in tables.charging_sessions.columns if column.name in row}
+        old_columns = {
+            column.name for column in charging_tables.charging_sessions.columns if column.name in row
+        }
         old_columns -= {"customer_id", "contract_id", "token_uid", "connector_class"}
         old_columns -= {"tariff_id", "price_rule", "price_reason", "parts"}
         old_columns -= {"transaction_id", "charging_s"}  # migration 0003
         with engine.begin() as connection:
-            connection.execute(tables.charging_sessions.insert(), {name: row[name] for name in old_columns})
+            connection.execute(
+                charging_tables.charging_sessions.insert(), {name: row[name] for name in old_columns}
+            )
         return session

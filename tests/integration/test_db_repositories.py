@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from evbill.domain.access import AuditAction
-from evbill.domain.catalog import AssignmentScope
+from evbill.domain.access.keys import AuditAction
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from evbill.domain.money import RoundingMode
-from evbill.domain.sites import OcppVersion, PowerType
+from evbill.domain.sites.model import OcppVersion, PowerType
+from evbill.domain.tariffs.catalog import AssignmentScope
 from tests.integration.db_records import (
     CREATED,
     a_connector,

@@ -9,11 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+from evbill.adapters.db.charging.sessions import (
+    decode_session_cursor,
+    encode_session_cursor,
+    session_list_statement,
+)
+from evbill.adapters.db.charging.tables import charging_sessions
 from evbill.adapters.db.records import SESSIONS
-from evbill.adapters.db.sessions import decode_session_cursor, encode_session_cursor, session_list_statement
-from evbill.adapters.db.tables import charging_sessions
+from evbill.domain.charging.sessions import SessionStatus
 from evbill.domain.errors import InvalidInput
-from evbill.domain.sessions import SessionStatus
 from tests.integration.db_records import a_session, an_operator, given_site
 
 NOON = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

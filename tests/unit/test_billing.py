@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from evbill.domain.billing import LineKind, SessionCharge, bill_cycle
-from evbill.domain.contracts import (
+from evbill.domain.billing.cycle import LineKind, SessionCharge, bill_cycle
+from evbill.domain.charging.sessions import ChargePart
+from evbill.domain.offers.contracts import (
     Contract,
     ContractStatus,
     ContractTerms,
@@ -22,9 +23,8 @@ from evbill.domain.contracts import (
     ServiceFee,
     ServiceKind,
 )
-from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
-from evbill.domain.sessions import ChargePart
-from evbill.domain.tariff import TariffDimension
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.tariffs.model import TariffDimension
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NOVEMBER = (date(2026, 11, 1), date(2026, 12, 1))

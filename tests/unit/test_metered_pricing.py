@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from evbill.application.rating import price_metered_session
-from evbill.domain.metering import ChargingState, MeterFlag, MeterSample
+from evbill.application.rating.cdrs import price_metered_session
+from evbill.domain.metering.cleaning import ChargingState, MeterFlag, MeterSample
 from evbill.domain.rating import compile_tariff
-from evbill.domain.tariff import PriceComponent, Restrictions, Tariff, TariffDimension, TariffElement
+from evbill.domain.tariffs.model import PriceComponent, Restrictions, Tariff, TariffDimension, TariffElement
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EVENING_PRICE = Tariff(

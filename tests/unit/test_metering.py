@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evbill.domain.errors import InvalidInput, MeterDataError
-from evbill.domain.metering import (
+from evbill.domain.metering.cleaning import (
     Anomaly,
     ChargingState,
     CleanSeries,

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evbill.domain.errors import InvalidInput
-from evbill.domain.metering import ChargingState, CleanSeries, MeterPoint
-from evbill.domain.periods import build_periods
-from evbill.domain.tariff import (
+from evbill.domain.metering.cleaning import ChargingState, CleanSeries, MeterPoint
+from evbill.domain.metering.periods import build_periods
+from evbill.domain.metering.usage import ChargingPeriod
+from evbill.domain.tariffs.model import (
     DayOfWeek,
     PriceComponent,
     Restrictions,
@@ -21,7 +22,6 @@ from evbill.domain.tariff import (
     TariffDimension,
     TariffElement,
 )
-from evbill.domain.usage import ChargingPeriod
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ENERGY = PriceComponent(TariffDimension.ENERGY, Decimal("0.30"), Decimal("21"))

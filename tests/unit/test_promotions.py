@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from evbill.domain.billing import LineKind
-from evbill.domain.plans import PlanKind
-from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind, PromotionState
+from evbill.domain.billing.cycle import LineKind
+from evbill.domain.offers.plans import PlanKind
+from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind, PromotionState
 from tests.unit.test_billing import AMSTERDAM, at, bill, contract, plan, session, terms
 
 D = Decimal

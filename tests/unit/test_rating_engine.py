@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evbill.domain.errors import CurrencyMismatch
+from evbill.domain.metering.usage import ChargingPeriod, SessionUsage
 from evbill.domain.rating import AdjustmentKind, compile_tariff, rate
-from evbill.domain.tariff import (
+from evbill.domain.tariffs.model import (
     DayOfWeek,
     Price,
     PriceComponent,
@@ -21,7 +22,6 @@ from evbill.domain.tariff import (
     TariffDimension,
     TariffElement,
 )
-from evbill.domain.usage import ChargingPeriod, SessionUsage
 from tests.support import charge, park, price, session
 
 ENERGY, TIME, PARKING, FLAT = (

@@ -14,7 +14,7 @@ import pytest
 
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.rating import AdjustmentKind, RatedSession
-from evbill.domain.tariff import TariffDimension
+from evbill.domain.tariffs.model import TariffDimension
 from tests.support import charge, example_tariff, park, price, reserve, session
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from evbill.adapters.ocpi.tariffs import parse_tariff
 from evbill.domain.errors import Problem, Severity
-from evbill.domain.tariff import (
+from evbill.domain.tariffs.checks import check_tariff
+from evbill.domain.tariffs.model import (
     DayOfWeek,
     Price,
     PriceComponent,
@@ -22,7 +23,6 @@ from evbill.domain.tariff import (
     TariffDimension,
     TariffElement,
 )
-from evbill.domain.tariff_checks import check_tariff
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "ocpi-2.2.1"
 ENERGY, FLAT, PARKING, TIME = (

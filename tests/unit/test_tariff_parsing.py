@@ -13,7 +13,7 @@ import pytest
 
 from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff, render_tariff
 from evbill.domain.errors import InvalidInput, Problem, Severity
-from evbill.domain.tariff import (
+from evbill.domain.tariffs.model import (
     DayOfWeek,
     DisplayText,
     Price,

@@ -17,19 +17,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from evbill.application import catalog, sites
-from evbill.application.access import create_api_key, create_operator
-from evbill.application.customers import TOKENS, create_customer
-from evbill.application.offers import create_contract, create_plan
+from evbill.application.access.keys import create_api_key, create_operator
+from evbill.application.offers.customers import TOKENS, create_customer
+from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
-from evbill.domain.catalog import AssignmentScope
-from evbill.domain.contracts import PaymentMethodKind
-from evbill.domain.customers import CustomerKind, TokenStatus, TokenType
+from evbill.application.sites import records as sites
+from evbill.application.tariffs import catalog as catalog
+from evbill.domain.access.operators import Actor, Role
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
-from evbill.domain.operators import Actor, Role
-from evbill.domain.plans import BillingCycle, PlanKind
-from evbill.domain.sessions import ChargingSession, SessionStatus
-from evbill.domain.sites import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
+from evbill.domain.offers.contracts import PaymentMethodKind
+from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
+from evbill.domain.offers.plans import BillingCycle, PlanKind
+from evbill.domain.sites.model import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
+from evbill.domain.tariffs.catalog import AssignmentScope
 
 AMSTERDAM_TIME_OF_USE: dict[str, Any] = {
     "country_code": "NL",

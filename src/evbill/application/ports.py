@@ -14,22 +14,22 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from evbill.domain.access import ApiKey, AuditEntry
-from evbill.domain.catalog import TariffAssignment, TariffRecord, TariffVersion
-from evbill.domain.contracts import Contract, ContractTerms
-from evbill.domain.customers import Customer, Token
+from evbill.domain.access.keys import ApiKey, AuditEntry
+from evbill.domain.access.operators import Operator
+from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
-from evbill.domain.frames import Frame
-from evbill.domain.metering import MeterSample
+from evbill.domain.metering.cleaning import MeterSample
+from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import RoundingMode
-from evbill.domain.operators import Operator
-from evbill.domain.plans import Plan, PlanVersion
-from evbill.domain.promotions import Promotion, Redemption
+from evbill.domain.offers.contracts import Contract, ContractTerms
+from evbill.domain.offers.customers import Customer, Token
+from evbill.domain.offers.plans import Plan, PlanVersion
+from evbill.domain.offers.promotions import Promotion, Redemption
 from evbill.domain.rating import RatedSession
-from evbill.domain.sessions import ChargingSession
-from evbill.domain.sites import ChargingStation, Connector, Evse, Location, StationRequest
-from evbill.domain.tariff import Tariff
-from evbill.domain.usage import SessionUsage
+from evbill.domain.sites.model import ChargingStation, Connector, Evse, Location, StationRequest
+from evbill.domain.tariffs.catalog import TariffAssignment, TariffRecord, TariffVersion
+from evbill.domain.tariffs.model import Tariff
 
 T = TypeVar("T")
 Filters = Mapping[str, object]

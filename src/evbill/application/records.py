@@ -24,9 +24,9 @@ from evbill.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from evbill.domain.access import AuditAction, AuditEntry
+from evbill.domain.access.keys import AuditAction, AuditEntry
+from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, StaleVersion
-from evbill.domain.operators import Actor, Permission
 
 T = TypeVar("T")
 SECRET_FIELDS = frozenset({"password_hash", "secret_hash"})

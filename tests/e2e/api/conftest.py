@@ -20,10 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from evbill.application.access import create_api_key, create_operator
+from evbill.application.access.keys import create_api_key, create_operator
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
-from evbill.domain.operators import Role
+from evbill.domain.access.operators import Role
 from evbill.entrypoints.api.app import create_app
 from tests.conftest import _postgres_schema, postgres_url
 

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from httpx import Response
 
-from evbill.application.access import revoke_api_key
-from evbill.domain.operators import Actor, Role
+from evbill.application.access.keys import revoke_api_key
+from evbill.domain.access.operators import Actor, Role
 from evbill.entrypoints.api.security import KeyCache
 from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant, build_api, make_site
 

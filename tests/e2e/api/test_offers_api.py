@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from evbill.application.access import platform_actor
-from evbill.application.charging import record_session
-from evbill.domain.metering import MeterSample
-from evbill.domain.operators import Role
+from evbill.application.access.keys import platform_actor
+from evbill.application.charging.pricing import record_session
+from evbill.domain.access.operators import Role
+from evbill.domain.metering.cleaning import MeterSample
 from tests.e2e.api.conftest import SIMPLE_TARIFF, make_site
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from tests.e2e.api.conftest import make_site
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

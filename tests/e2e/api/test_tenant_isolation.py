@@ -37,7 +37,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from httpx import Response
 
-from evbill.domain.sessions import ChargingSession, SessionStatus
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant, make_site
 
 PROBLEM_JSON = "application/problem+json"

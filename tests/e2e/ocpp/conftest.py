@@ -23,16 +23,17 @@ import pytest
 import uvicorn
 import websockets
 
-from evbill.application import catalog, sites
-from evbill.application.access import create_api_key, create_operator, platform_actor
-from evbill.application.customers import TOKENS, create_customer
-from evbill.application.offers import create_contract, create_plan
+from evbill.application.access.keys import create_api_key, create_operator, platform_actor
+from evbill.application.offers.customers import TOKENS, create_customer
+from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import create
+from evbill.application.sites import records as sites
+from evbill.application.tariffs import catalog as catalog
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
-from evbill.domain.catalog import AssignmentScope
-from evbill.domain.operators import Role
-from evbill.domain.plans import PlanKind
+from evbill.domain.access.operators import Role
+from evbill.domain.offers.plans import PlanKind
+from evbill.domain.tariffs.catalog import AssignmentScope
 from evbill.entrypoints.api.app import create_app
 from tests.conftest import _postgres_schema, postgres_url
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 import websockets
 
-from evbill.domain.sessions import SessionStatus
+from evbill.domain.charging.sessions import SessionStatus
 from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
 
 

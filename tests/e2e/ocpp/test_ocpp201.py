@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from evbill.domain.sessions import SessionStatus
+from evbill.domain.charging.sessions import SessionStatus
 from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
 
 
@@ -179,13 +179,13 @@ def test_every_frame_in_and_out_is_on_record(live):
 
     from sqlalchemy import select
 
-    from evbill.adapters.db import tables
+    from evbill.adapters.db.charging import tables as charging_tables
 
     with live.container.engine.connect() as connection:
         rows = connection.execute(
-            select(tables.ocpp_frames.c.direction, tables.ocpp_frames.c.action)
-            .where(tables.ocpp_frames.c.station_id == live.station_id)
-            .order_by(tables.ocpp_frames.c.id.desc())
+            select(charging_tables.ocpp_frames.c.direction, charging_tables.ocpp_frames.c.action)
+            .where(charging_tables.ocpp_frames.c.station_id == live.station_id)
+            .order_by(charging_tables.ocpp_frames.c.id.desc())
             .limit(2)
         ).all()
     assert [tuple(row) for row in rows] == [("out", "Heartbeat"), ("in", "Heartbeat")]

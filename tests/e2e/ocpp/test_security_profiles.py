@@ -16,7 +16,7 @@ import websockets
 from evbill.adapters.db.migrate import upgrade
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
-from evbill.domain.sites import SecurityProfile
+from evbill.domain.sites.model import SecurityProfile
 from evbill.entrypoints.api.app import create_app
 from tests.e2e.ocpp.conftest import RawStation, basic, free_port, seed
 

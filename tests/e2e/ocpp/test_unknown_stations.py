@@ -11,10 +11,10 @@ import uvicorn
 import websockets
 
 from evbill.adapters.db.migrate import upgrade
-from evbill.application.central_system import station_requests
+from evbill.application.charging.central_system import station_requests
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
-from evbill.domain.sites import UnknownStationPolicy
+from evbill.domain.sites.model import UnknownStationPolicy
 from evbill.entrypoints.api.app import create_app
 from tests.e2e.ocpp.conftest import RawStation, basic, free_port
 

@@ -12,9 +12,9 @@ Modules: ``engine`` (connections), ``types`` (exact decimals, UTC times, JSON do
 ``conflicts`` (refused writes as Conflict), ``uow`` (the unit of work).
 """
 
+from evbill.adapters.db.charging.sessions import decode_session_cursor, encode_session_cursor, session_cursor
 from evbill.adapters.db.engine import create_database_engine
 from evbill.adapters.db.migrate import current_revision, head_revision, is_up_to_date, upgrade
-from evbill.adapters.db.sessions import decode_session_cursor, encode_session_cursor, session_cursor
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWork, SqlAlchemyUnitOfWorkFactory
 
 __all__ = [

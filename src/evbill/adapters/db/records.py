@@ -30,10 +30,18 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import RowMapping, Table
 
-from evbill.adapters.db import tables
-from evbill.domain.access import ApiKey, AuditAction, AuditEntry
-from evbill.domain.catalog import AssignmentScope, TariffAssignment, TariffRecord, TariffVersion
-from evbill.domain.contracts import (
+from evbill.adapters.db.access import tables as access_tables
+from evbill.adapters.db.charging import tables as charging_tables
+from evbill.adapters.db.offers import tables as offer_tables
+from evbill.adapters.db.sites import tables as site_tables
+from evbill.adapters.db.tariffs import tables as tariff_tables
+from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
+from evbill.domain.access.operators import Operator, Role
+from evbill.domain.charging.frames import Direction
+from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
+from evbill.domain.metering.cleaning import ChargingState, ReadingContext
+from evbill.domain.money import RoundingMode
+from evbill.domain.offers.contracts import (
     Contract,
     ContractStatus,
     ContractTerms,
@@ -42,15 +50,10 @@ from evbill.domain.contracts import (
     ServiceFee,
     ServiceKind,
 )
-from evbill.domain.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
-from evbill.domain.frames import Direction
-from evbill.domain.metering import ChargingState, ReadingContext
-from evbill.domain.money import RoundingMode
-from evbill.domain.operators import Operator, Role
-from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
-from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
-from evbill.domain.sessions import ChargePart, ChargingSession, SessionStatus
-from evbill.domain.sites import (
+from evbill.domain.offers.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
+from evbill.domain.sites.model import (
     ChargingStation,
     Connector,
     ConnectorFormat,
@@ -62,7 +65,8 @@ from evbill.domain.sites import (
     SecurityProfile,
     StationRequest,
 )
-from evbill.domain.tariff import TariffDimension
+from evbill.domain.tariffs.catalog import AssignmentScope, TariffAssignment, TariffRecord, TariffVersion
+from evbill.domain.tariffs.model import TariffDimension
 
 R = TypeVar("R")
 
@@ -317,29 +321,29 @@ STATION_REQUESTS = RecordMapping(StationRequest, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
-    "operators": (tables.operators, OPERATORS),
-    "locations": (tables.locations, LOCATIONS),
-    "charging_stations": (tables.charging_stations, STATIONS),
-    "evses": (tables.evses, EVSES),
-    "connectors": (tables.connectors, CONNECTORS),
-    "tariffs": (tables.tariffs, TARIFFS),
-    "tariff_versions": (tables.tariff_versions, TARIFF_VERSIONS),
-    "tariff_assignments": (tables.tariff_assignments, ASSIGNMENTS),
-    "charging_sessions": (tables.charging_sessions, SESSIONS),
-    "api_keys": (tables.api_keys, API_KEYS),
-    "audit_log": (tables.audit_log, AUDIT_ENTRIES),
-    "customers": (tables.customers, CUSTOMERS),
-    "tokens": (tables.tokens, TOKENS),
-    "plans": (tables.plans, PLANS),
-    "plan_versions": (tables.plan_versions, PLAN_VERSIONS),
-    "contracts": (tables.contracts, CONTRACTS),
-    "contract_terms": (tables.contract_terms, CONTRACT_TERMS),
-    "promotions": (tables.promotions, PROMOTIONS),
-    "customer_promotions": (tables.customer_promotions, CUSTOMER_PROMOTIONS),
-    "redemptions": (tables.redemptions, REDEMPTIONS),
-    "ocpp_frames": (tables.ocpp_frames, FRAMES),
-    "meter_samples": (tables.meter_samples, METER_SAMPLES),
-    "session_evidence": (tables.session_evidence, SESSION_EVIDENCE),
-    "ocpp_transaction_numbers": (tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
-    "station_requests": (tables.station_requests, STATION_REQUESTS),
+    "operators": (access_tables.operators, OPERATORS),
+    "locations": (site_tables.locations, LOCATIONS),
+    "charging_stations": (site_tables.charging_stations, STATIONS),
+    "evses": (site_tables.evses, EVSES),
+    "connectors": (site_tables.connectors, CONNECTORS),
+    "tariffs": (tariff_tables.tariffs, TARIFFS),
+    "tariff_versions": (tariff_tables.tariff_versions, TARIFF_VERSIONS),
+    "tariff_assignments": (tariff_tables.tariff_assignments, ASSIGNMENTS),
+    "charging_sessions": (charging_tables.charging_sessions, SESSIONS),
+    "api_keys": (access_tables.api_keys, API_KEYS),
+    "audit_log": (access_tables.audit_log, AUDIT_ENTRIES),
+    "customers": (offer_tables.customers, CUSTOMERS),
+    "tokens": (offer_tables.tokens, TOKENS),
+    "plans": (offer_tables.plans, PLANS),
+    "plan_versions": (offer_tables.plan_versions, PLAN_VERSIONS),
+    "contracts": (offer_tables.contracts, CONTRACTS),
+    "contract_terms": (offer_tables.contract_terms, CONTRACT_TERMS),
+    "promotions": (offer_tables.promotions, PROMOTIONS),
+    "customer_promotions": (offer_tables.customer_promotions, CUSTOMER_PROMOTIONS),
+    "redemptions": (offer_tables.redemptions, REDEMPTIONS),
+    "ocpp_frames": (charging_tables.ocpp_frames, FRAMES),
+    "meter_samples": (charging_tables.meter_samples, METER_SAMPLES),
+    "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
+    "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
+    "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
 }

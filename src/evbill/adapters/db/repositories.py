@@ -1,6 +1,7 @@
-"""Repositories for the operator's editable records: locations, stations, EVSEs, connectors, tariffs.
+"""What every repository shares: ``VersionedRepository`` for an operator's editable records, and filters.
 
-Each is one ``VersionedRepository`` over one table: every statement carries the operator id (another
+Each capability builds its repositories here (``sites/repositories.py``, ``tariffs/repositories.py``):
+one ``VersionedRepository`` over one table: every statement carries the operator id (another
 operator's record is simply not found), lists page by id, and writes are optimistic:
 
     UPDATE locations SET ..., version = 4 WHERE id = :id AND operator_id = :operator AND version = 3
@@ -27,27 +28,15 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 from sqlalchemy.exc import IntegrityError
 
-from evbill.adapters.db import tables
 from evbill.adapters.db.conflicts import conflict_on_delete, conflict_on_write, noun
-from evbill.adapters.db.records import (
-    CONNECTORS,
-    EVSES,
-    LOCATIONS,
-    OPERATORS,
-    STATIONS,
-    TARIFFS,
-    RecordMapping,
-)
-from evbill.domain.catalog import TariffRecord
+from evbill.adapters.db.records import RecordMapping
 from evbill.domain.errors import InvalidInput, NotFound, Problem, StaleVersion
-from evbill.domain.operators import Operator
-from evbill.domain.sites import ChargingStation, Connector, Evse, Location, OcppVersion, PowerType
 
 ConnectionSource = Callable[[], Connection]
 FilterBuilder = Callable[[object], ColumnElement[bool]]
 
 # Columns an update never changes: the key, the owner, the moment of creation.
-_FIXED_ON_UPDATE = frozenset({"id", "operator_id", "created_at"})
+FIXED_ON_UPDATE = frozenset({"id", "operator_id", "created_at"})
 
 
 class _Versioned(Protocol):
@@ -184,7 +173,7 @@ class VersionedRepository(Generic[V]):
         statement = (
             table.update()
             .where(table.c.id == record.id, *owned, table.c.version == expected_version)
-            .values({name: value for name, value in row.items() if name not in _FIXED_ON_UPDATE})
+            .values({name: value for name, value in row.items() if name not in FIXED_ON_UPDATE})
         )
         try:
             updated = connection.execute(statement).rowcount
@@ -205,74 +194,3 @@ class VersionedRepository(Generic[V]):
             raise conflict_on_delete(error, connection, table, operator_id, record_id) from error
         if deleted == 0:
             raise stale_or_missing(connection, table, record_id, *owned)
-
-
-def location_repository(connection: ConnectionSource) -> VersionedRepository[Location]:
-    columns = tables.locations.c
-    filters = {
-        "country": equals(columns.country),
-        "city": equals_ignoring_case(columns.city),
-        "name": contains_ignoring_case(columns.name),
-    }
-    return VersionedRepository(connection, tables.locations, LOCATIONS, filters)
-
-
-def station_repository(connection: ConnectionSource) -> VersionedRepository[ChargingStation]:
-    columns = tables.charging_stations.c
-    filters = {
-        "location_id": equals(columns.location_id),
-        "charge_point_id": equals(columns.charge_point_id),
-        "ocpp_version": equals_enum(columns.ocpp_version, OcppVersion),
-    }
-    return VersionedRepository(connection, tables.charging_stations, STATIONS, filters)
-
-
-def evse_repository(connection: ConnectionSource) -> VersionedRepository[Evse]:
-    filters = {"station_id": equals(tables.evses.c.station_id)}
-    return VersionedRepository(connection, tables.evses, EVSES, filters)
-
-
-def connector_repository(connection: ConnectionSource) -> VersionedRepository[Connector]:
-    columns = tables.connectors.c
-    filters = {
-        "evse_id": equals(columns.evse_id),
-        "power_type": equals_enum(columns.power_type, PowerType),
-    }
-    return VersionedRepository(connection, tables.connectors, CONNECTORS, filters)
-
-
-def tariff_repository(connection: ConnectionSource) -> VersionedRepository[TariffRecord]:
-    columns = tables.tariffs.c
-    filters = {"ocpi_id": equals(columns.ocpi_id), "currency": equals(columns.currency)}
-    return VersionedRepository(connection, tables.tariffs, TARIFFS, filters)
-
-
-class SqlOperatorRepository:
-    """Operators (the tenants themselves): not scoped by an operator, listed whole for the admin CLI."""
-
-    def __init__(self, connection: ConnectionSource) -> None:
-        self._connection = connection
-
-    def get(self, operator_id: str) -> Operator | None:
-        query = select(tables.operators).where(tables.operators.c.id == operator_id)
-        row = self._connection().execute(query).mappings().first()
-        return None if row is None else OPERATORS.from_row(row)
-
-    def add(self, operator: Operator) -> None:
-        insert_row(self._connection(), tables.operators, OPERATORS.to_row(operator))
-
-    def update(self, operator: Operator, *, expected_version: int) -> None:
-        check_next_version(operator.version, expected_version)
-        table, connection = tables.operators, self._connection()
-        row = OPERATORS.to_row(operator)
-        statement = (
-            table.update()
-            .where(table.c.id == operator.id, table.c.version == expected_version)
-            .values({name: value for name, value in row.items() if name not in _FIXED_ON_UPDATE})
-        )
-        if connection.execute(statement).rowcount == 0:
-            raise stale_or_missing(connection, table, operator.id)
-
-    def list_all(self) -> Sequence[Operator]:
-        query = select(tables.operators).order_by(tables.operators.c.id)
-        return [OPERATORS.from_row(row) for row in self._connection().execute(query).mappings()]

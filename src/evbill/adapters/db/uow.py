@@ -24,37 +24,39 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from evbill.adapters.db.access import SqlApiKeyRepository, SqlAuditLog
-from evbill.adapters.db.customers import SqlTokenRepository, customer_repository
-from evbill.adapters.db.engine import READ_ONLY
-from evbill.adapters.db.ocpp import (
+from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
+from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
     SqlLiveSessionRepository,
     SqlMeterSampleRepository,
     SqlStationDirectory,
     SqlStationRequestLog,
 )
-from evbill.adapters.db.plans import (
+from evbill.adapters.db.charging.sessions import SqlSessionRepository
+from evbill.adapters.db.engine import READ_ONLY
+from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
+from evbill.adapters.db.offers.plans import (
     SqlContractTermsRepository,
     SqlPlanVersionRepository,
     contract_repository,
     plan_repository,
 )
-from evbill.adapters.db.promotions import (
+from evbill.adapters.db.offers.promotions import (
     SqlCustomerPromotionRepository,
     SqlPromotionRepository,
     SqlRedemptionRepository,
 )
-from evbill.adapters.db.repositories import (
-    SqlOperatorRepository,
+from evbill.adapters.db.sites.repositories import (
     connector_repository,
     evse_repository,
     location_repository,
     station_repository,
+)
+from evbill.adapters.db.tariffs.repositories import (
+    SqlAssignmentRepository,
+    SqlTariffVersionRepository,
     tariff_repository,
 )
-from evbill.adapters.db.sessions import SqlSessionRepository
-from evbill.adapters.db.tariffs import SqlAssignmentRepository, SqlTariffVersionRepository
 
 
 class _OpenConnection:

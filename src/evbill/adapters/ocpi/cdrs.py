@@ -25,9 +25,9 @@ from typing import Any
 from evbill.adapters.ocpi.common import format_datetime, ocpi_number, parse_datetime
 from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, Problem, Severity
+from evbill.domain.metering.usage import ChargingPeriod, SessionUsage
 from evbill.domain.money import RoundingMode, round_to_minor_units, to_decimal
 from evbill.domain.rating import Cost, RatedSession
-from evbill.domain.usage import ChargingPeriod, SessionUsage
 
 WH_PER_KWH = Decimal(1000)
 SECONDS_PER_HOUR = Decimal(3600)

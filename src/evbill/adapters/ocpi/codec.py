@@ -8,10 +8,10 @@ from typing import Any
 
 from evbill.adapters.ocpi.cdrs import CdrPlace, ParsedCdr, parse_cdr, render_priced_cdr, session_cdr
 from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff, render_tariff
+from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import RoundingMode
 from evbill.domain.rating import RatedSession
-from evbill.domain.tariff import Tariff
-from evbill.domain.usage import SessionUsage
+from evbill.domain.tariffs.model import Tariff
 
 
 class Ocpi221Codec:

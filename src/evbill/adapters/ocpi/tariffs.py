@@ -1,4 +1,4 @@
-"""OCPI 2.2.1 Tariff documents in and out: decoded JSON <-> ``evbill.domain.tariff.Tariff``.
+"""OCPI 2.2.1 Tariff documents in and out: decoded JSON <-> ``evbill.domain.tariffs.model.Tariff``.
 
 ``parse_tariff`` checks a whole document against OCPI 2.2.1 (mod_tariffs, types) and collects every
 problem with its JSONPath instead of stopping at the first. Errors make it raise ``InvalidInput``
@@ -51,7 +51,7 @@ from typing import Any, TypeVar
 from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, Problem, Severity
 from evbill.domain.money import to_decimal
-from evbill.domain.tariff import (
+from evbill.domain.tariffs.model import (
     DayOfWeek,
     DisplayText,
     Price,

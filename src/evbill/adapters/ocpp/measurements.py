@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from evbill.domain.errors import InvalidInput, Problem
-from evbill.domain.metering import ChargingState, MeterSample, ReadingContext
+from evbill.domain.metering.cleaning import ChargingState, MeterSample, ReadingContext
 
 ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"

@@ -20,7 +20,7 @@ from ocpp.charge_point import camel_to_snake_case
 from ocpp.messages import MessageType
 
 from evbill.adapters.ocpp.protocol import dumps
-from evbill.application import central_system
+from evbill.application.charging import central_system as central_system
 from evbill.application.records import Services
 
 LOGGER = logging.getLogger("evbill.ocpp")

@@ -49,8 +49,8 @@ from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
 
 from evbill.adapters.ocpp import schemas
+from evbill.domain.charging.frames import Direction, Frame
 from evbill.domain.errors import DomainError
-from evbill.domain.frames import Direction, Frame
 
 LOGGER = logging.getLogger("evbill.ocpp")
 

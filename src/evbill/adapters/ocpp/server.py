@@ -25,10 +25,10 @@ from evbill.adapters.ocpp.station import EvbillStation, Journal, StationSettings
 from evbill.adapters.ocpp.v16 import Station16
 from evbill.adapters.ocpp.v21 import Station21
 from evbill.adapters.ocpp.v201 import Station201
-from evbill.application import central_system
-from evbill.application.central_system import StationContext
+from evbill.application.charging import central_system as central_system
+from evbill.application.charging.central_system import StationContext
 from evbill.application.records import Services
-from evbill.domain.sites import UnknownStationPolicy
+from evbill.domain.sites.model import UnknownStationPolicy
 
 LOGGER = logging.getLogger("evbill.ocpp")
 SUBPROTOCOLS: dict[str, type[EvbillStation]] = {

@@ -21,13 +21,13 @@ from decimal import Decimal
 from typing import Any
 
 from evbill.adapters.ocpp.protocol import Connection, EvbillChargePoint, StationRateLimit
-from evbill.application import central_system
-from evbill.application.central_system import Cost, StationContext
+from evbill.application.charging import central_system as central_system
+from evbill.application.charging.central_system import Cost, StationContext
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
-from evbill.domain.frames import Frame
-from evbill.domain.metering import MeterSample
-from evbill.domain.sessions import ChargingSession
+from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.metering.cleaning import MeterSample
 
 LOGGER = logging.getLogger("evbill.ocpp")
 _PHASES = random.Random()  # not secret: only spreads the stations' running-cost pushes over time

@@ -21,11 +21,11 @@ from evbill.adapters.ocpp.measurements import charging_state_16, samples_16
 from evbill.adapters.ocpp.measurements import timestamp as timestamp_of
 from evbill.adapters.ocpp.protocol import Reply, dumps
 from evbill.adapters.ocpp.station import EvbillStation
-from evbill.application import central_system
-from evbill.application.central_system import Cost
-from evbill.application.customers import authorize
-from evbill.domain.frames import Frame
-from evbill.domain.metering import MeterSample, ReadingContext
+from evbill.application.charging import central_system as central_system
+from evbill.application.charging.central_system import Cost
+from evbill.application.offers.customers import authorize
+from evbill.domain.charging.frames import Frame
+from evbill.domain.metering.cleaning import MeterSample, ReadingContext
 
 COST_VENDOR = "org.openchargealliance.costmsg"
 

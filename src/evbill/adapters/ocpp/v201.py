@@ -26,10 +26,10 @@ from evbill.adapters.ocpp.measurements import charging_state_201, samples_201
 from evbill.adapters.ocpp.measurements import timestamp as parse_timestamp
 from evbill.adapters.ocpp.protocol import Reply
 from evbill.adapters.ocpp.station import EvbillStation
-from evbill.application import central_system
-from evbill.application.central_system import Cost
-from evbill.application.customers import authorize
-from evbill.domain.frames import Frame
+from evbill.application.charging import central_system as central_system
+from evbill.application.charging.central_system import Cost
+from evbill.application.offers.customers import authorize
+from evbill.domain.charging.frames import Frame
 
 MAX_MESSAGE = 512  # MessageContentType.content
 

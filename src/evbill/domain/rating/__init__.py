@@ -33,8 +33,8 @@ Example: €0.25/kWh + €0.50 start fee, 20 kWh:
     >>> from datetime import datetime, timezone
     >>> from decimal import Decimal
     >>> from zoneinfo import ZoneInfo
-    >>> from evbill.domain.tariff import PriceComponent, Tariff, TariffDimension, TariffElement
-    >>> from evbill.domain.usage import ChargingPeriod, SessionUsage
+    >>> from evbill.domain.tariffs.model import PriceComponent, Tariff, TariffDimension, TariffElement
+    >>> from evbill.domain.metering.usage import ChargingPeriod, SessionUsage
     >>> tariff = Tariff(id="9", currency="EUR", elements=(TariffElement((
     ...     PriceComponent(TariffDimension.FLAT, Decimal("0.50"), Decimal("20"), 1),
     ...     PriceComponent(TariffDimension.ENERGY, Decimal("0.25"), Decimal("10"), 1),

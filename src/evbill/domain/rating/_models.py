@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from evbill.domain.tariff import TariffDimension
-from evbill.domain.usage import ZERO
+from evbill.domain.metering.usage import ZERO
+from evbill.domain.tariffs.model import TariffDimension
 
 
 class Phase(enum.StrEnum):

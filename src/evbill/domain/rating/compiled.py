@@ -15,7 +15,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from evbill.domain.rating._models import Phase
-from evbill.domain.tariff import (
+from evbill.domain.tariffs.model import (
     MINUTES_PER_DAY,
     DayOfWeek,
     PriceComponent,

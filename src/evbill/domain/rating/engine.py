@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 from evbill.domain.errors import CurrencyMismatch
+from evbill.domain.metering.usage import ZERO, SessionUsage
 from evbill.domain.money import PRECISE_CONTEXT, PRECISE_QUANTUM
 from evbill.domain.rating._models import Adjustment, AdjustmentKind, Cost, Phase, RatedLine, RatedSession
 from evbill.domain.rating.compiled import PER_UNIT, Candidate, CompiledTariff, DimensionIndex
 from evbill.domain.rating.restrictions import select
-from evbill.domain.tariff import MINUTES_PER_DAY, Tariff, TariffDimension
-from evbill.domain.usage import ZERO, SessionUsage
+from evbill.domain.tariffs.model import MINUTES_PER_DAY, Tariff, TariffDimension
 
 ONE = Decimal(1)
 ENERGY = TariffDimension.ENERGY

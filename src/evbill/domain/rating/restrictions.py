@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from evbill.domain.metering.usage import ZERO, ChargingPeriod, SessionUsage
 from evbill.domain.rating.compiled import Candidate, CompiledTariff, DimensionIndex
-from evbill.domain.tariff import MINUTES_PER_DAY, DayOfWeek, Restrictions
-from evbill.domain.usage import ZERO, ChargingPeriod, SessionUsage
+from evbill.domain.tariffs.model import MINUTES_PER_DAY, DayOfWeek, Restrictions
 
 WH_PER_KWH = Decimal(1000)
 

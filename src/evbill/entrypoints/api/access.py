@@ -12,12 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from evbill.application import access as use_cases
+from evbill.application.access import keys as use_cases
 from evbill.application.records import Services
-from evbill.domain.access import ApiKey, AuditAction, AuditEntry
+from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
+from evbill.domain.access.operators import Actor, Operator, Role
 from evbill.domain.errors import NotFound
 from evbill.domain.money import RoundingMode
-from evbill.domain.operators import Actor, Operator, Role
 from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
 from evbill.entrypoints.api.security import actor, services
 

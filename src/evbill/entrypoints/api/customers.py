@@ -22,8 +22,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from evbill.application import charging, imports, records
-from evbill.application.customers import (
+from evbill.application import records
+from evbill.application.charging import pricing as charging
+from evbill.application.offers import imports as imports
+from evbill.application.offers.customers import (
     CUSTOMERS,
     TOKENS,
     authorize,
@@ -31,9 +33,16 @@ from evbill.application.customers import (
     update_customer,
 )
 from evbill.application.records import RecordKind, Services
-from evbill.domain.customers import AuthorizationStatus, Customer, CustomerKind, Token, TokenStatus, TokenType
+from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
-from evbill.domain.operators import Actor
+from evbill.domain.offers.customers import (
+    AuthorizationStatus,
+    Customer,
+    CustomerKind,
+    Token,
+    TokenStatus,
+    TokenType,
+)
 from evbill.entrypoints.api.common import (
     Cursor,
     IfMatch,

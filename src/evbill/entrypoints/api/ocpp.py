@@ -14,9 +14,9 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
-from evbill.application.central_system import UnknownStation
+from evbill.application.charging.central_system import UnknownStation
 from evbill.domain.errors import DomainError
-from evbill.domain.sites import UnknownStationPolicy
+from evbill.domain.sites.model import UnknownStationPolicy
 
 router = APIRouter()
 

@@ -22,11 +22,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, model_validator
 
-from evbill.application import billing, offers, records
-from evbill.application.access import get_operator
+from evbill.application import records
+from evbill.application.access.keys import get_operator
+from evbill.application.billing import cycle as billing
+from evbill.application.offers import plans as offers
 from evbill.application.records import RecordKind, Services
-from evbill.domain.billing import Bill, LineKind
-from evbill.domain.contracts import (
+from evbill.domain.access.operators import Actor
+from evbill.domain.billing.cycle import Bill, LineKind
+from evbill.domain.errors import InvalidInput
+from evbill.domain.money import PreciseMoney, RoundingMode, settle
+from evbill.domain.offers.contracts import (
     Contract,
     ContractStatus,
     ContractTerms,
@@ -35,11 +40,8 @@ from evbill.domain.contracts import (
     ServiceFee,
     ServiceKind,
 )
-from evbill.domain.errors import InvalidInput
-from evbill.domain.money import PreciseMoney, RoundingMode, settle
-from evbill.domain.operators import Actor
-from evbill.domain.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
-from evbill.domain.promotions import DiscountKind, Duration, Promotion, PromotionKind
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind
 from evbill.entrypoints.api.common import (
     Cursor,
     IfMatch,

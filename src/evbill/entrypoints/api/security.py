@@ -27,10 +27,10 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from evbill.application.access import Unauthenticated, authenticate
+from evbill.application.access.keys import Unauthenticated, authenticate
 from evbill.application.records import Services
+from evbill.domain.access.operators import Actor
 from evbill.domain.errors import RateLimited
-from evbill.domain.operators import Actor
 from evbill.entrypoints.api.problems import PROBLEM_JSON
 from evbill.entrypoints.api.responses import dumps
 

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel, Field
 
-from evbill.application import sessions as use_cases
+from evbill.application.charging import sessions as use_cases
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
+from evbill.domain.access.operators import Actor
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import InvalidInput, NotFound, Problem
-from evbill.domain.operators import Actor
-from evbill.domain.sessions import ChargingSession, SessionStatus
 from evbill.entrypoints.api.common import Cursor, Limit, PageOut, page_response
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services

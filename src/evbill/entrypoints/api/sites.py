@@ -18,10 +18,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from evbill.application import sites as use_cases
 from evbill.application.records import Services
-from evbill.domain.operators import Actor
-from evbill.domain.sites import (
+from evbill.application.sites import records as use_cases
+from evbill.domain.access.operators import Actor
+from evbill.domain.sites.model import (
     ChargingStation,
     Connector,
     ConnectorFormat,

@@ -16,14 +16,14 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from evbill.application import catalog
-from evbill.application.access import get_operator
-from evbill.application.rating import check_tariff_document
+from evbill.application.access.keys import get_operator
+from evbill.application.rating.cdrs import check_tariff_document
 from evbill.application.records import Services
-from evbill.domain.catalog import AssignmentScope, TariffAssignment, TariffVersion
+from evbill.application.tariffs import catalog as catalog
+from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
-from evbill.domain.operators import Actor
+from evbill.domain.tariffs.catalog import AssignmentScope, TariffAssignment, TariffVersion
 from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
 from evbill.entrypoints.api.responses import json_response, loads_exact
 from evbill.entrypoints.api.security import actor, services

@@ -25,19 +25,22 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from evbill.application import billing, imports, offers, records
-from evbill.application.access import get_operator, platform_actor
-from evbill.application.customers import CUSTOMERS, TOKENS, create_customer
+from evbill.application import records
+from evbill.application.access.keys import get_operator, platform_actor
+from evbill.application.billing import cycle as billing
+from evbill.application.offers import imports as imports
+from evbill.application.offers import plans as offers
+from evbill.application.offers.customers import CUSTOMERS, TOKENS, create_customer
 from evbill.application.records import RecordKind, Services
 from evbill.bootstrap import Container
-from evbill.domain.billing import Bill
-from evbill.domain.contracts import ContractStatus, PaymentMethodKind
-from evbill.domain.customers import CustomerKind, TokenStatus, TokenType
+from evbill.domain.access.operators import Actor
+from evbill.domain.billing.cycle import Bill
 from evbill.domain.errors import DomainError
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
-from evbill.domain.operators import Actor
-from evbill.domain.plans import BillingCycle, ConnectorClass, PlanKind
-from evbill.domain.promotions import DiscountKind, Duration, PromotionKind
+from evbill.domain.offers.contracts import ContractStatus, PaymentMethodKind
+from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, PlanKind
+from evbill.domain.offers.promotions import DiscountKind, Duration, PromotionKind
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evbill.application.rating import CdrPricer
+from evbill.application.rating.cdrs import CdrPricer
 from evbill.bootstrap import Container
 from evbill.domain.money import PreciseMoney, settle
 from evbill.entrypoints.cli.rate import load_zone

@@ -19,7 +19,7 @@ import orjson
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from evbill.application.rating import CdrPricer, PricedCdr
+from evbill.application.rating.cdrs import CdrPricer, PricedCdr
 from evbill.bootstrap import Container
 from evbill.domain.errors import DomainError
 from evbill.domain.money import RoundingMode

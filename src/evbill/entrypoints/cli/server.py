@@ -15,13 +15,13 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from evbill.application import central_system
-from evbill.application.access import create_api_key, create_operator, list_operators
+from evbill.application.access.keys import create_api_key, create_operator, list_operators
+from evbill.application.charging import central_system as central_system
 from evbill.application.demo import seed_demo
 from evbill.bootstrap import Container
+from evbill.domain.access.operators import Role
 from evbill.domain.errors import DomainError
 from evbill.domain.money import RoundingMode
-from evbill.domain.operators import Role
 from evbill.entrypoints.api.app import create_app
 from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evbill.application.rating import check_tariff_document
+from evbill.application.rating.cdrs import check_tariff_document
 from evbill.bootstrap import Container
 from evbill.domain.errors import Severity
 from evbill.entrypoints.cli.output import EXIT_INVALID, read_json_file, write_json

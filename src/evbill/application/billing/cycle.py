@@ -1,0 +1,224 @@
+"""Use case: bill one cycle of a contract, and count the promotions it used exactly once.
+
+``bill_contract`` loads the contract, its terms and plans, the sessions of the customer (and of a
+fleet's drivers) in the cycle, and the customer's promotions with their history, then runs the pure
+``domain.billing.bill_cycle``. With ``record=True`` it records each promotion's redemption once per
+(promotion, contract, cycle): billing the same cycle again changes no count, and when concurrent runs
+compete for a promotion's last redemptions, those that lose are billed again without it.
+
+Cycles follow the local calendar of the operator's locations (the time zone most of them are in):
+monthly from a day (1 to 28) to the same day next month, weekly for seven days, per session one day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from evbill.application.charging.pricing import most_common_zone
+from evbill.application.ports import UnitOfWork
+from evbill.application.records import Services, get_or_404, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.billing.cycle import Bill, SessionCharge, bill_cycle
+from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.errors import Conflict, InvalidInput, Problem
+from evbill.domain.offers.contracts import Contract, ContractTerms
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanVersion
+from evbill.domain.offers.promotions import PromotionState, Redemption
+
+MAX_ATTEMPTS = 3
+# The days a cycle may start on: wide of any real contract, yet far enough from years 1 and 9999 that
+# a cycle's end and its instants in UTC never leave the calendar.
+EARLIEST_CYCLE_START = date(1970, 1, 1)
+LATEST_CYCLE_START = date(9000, 1, 1)
+
+
+def _check_cycle_start(start: date) -> None:
+    if not EARLIEST_CYCLE_START <= start <= LATEST_CYCLE_START:
+        raise InvalidInput(
+            "cannot bill",
+            (Problem("$.cycle_start", f"must be between {EARLIEST_CYCLE_START} and {LATEST_CYCLE_START}"),),
+        )
+
+
+def cycle_end(start: date, cycle: BillingCycle) -> date:
+    if cycle is BillingCycle.WEEKLY:
+        return start + timedelta(days=7)
+    if cycle is BillingCycle.PER_SESSION:
+        return start + timedelta(days=1)
+    if start.day > 28:
+        raise InvalidInput(
+            "cannot bill", (Problem("$.cycle_start", "monthly cycles start on day 1 to 28 of a month"),)
+        )
+    return date(start.year + (start.month == 12), start.month % 12 + 1, start.day)
+
+
+def bill_contract(
+    services: Services, actor: Actor, contract_id: str, cycle_start: date, *, record: bool = False
+) -> Bill:
+    require(actor, Permission.BILL if record else Permission.READ)
+    _check_cycle_start(cycle_start)
+    exhausted: set[str] = set()
+    for _ in range(MAX_ATTEMPTS):
+        with services.uow() as uow:
+            bill = _bill(uow, actor, contract_id, cycle_start, exhausted)
+            if not record:
+                return bill
+            try:
+                _record(services, uow, actor, bill, contract_id)
+            except _LostRace as lost:
+                exhausted.add(lost.promotion_id)
+                continue
+            uow.commit()
+            return bill
+    raise Conflict("the promotions of this cycle kept changing under concurrent billing; try again")
+
+
+class _LostRace(Exception):
+    def __init__(self, promotion_id: str) -> None:
+        super().__init__(promotion_id)
+        self.promotion_id = promotion_id
+
+
+def _zone(uow: UnitOfWork, operator_id: str) -> ZoneInfo:
+    locations = uow.locations.list(operator_id, filters={}, after=None, limit=200)
+    return ZoneInfo(most_common_zone([location.time_zone for location in locations]))
+
+
+def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, exhausted: set[str]) -> Bill:
+    operator_id = actor.operator_id
+    contract = get_or_404(uow.contracts, operator_id, contract_id, "contract")
+    zone = _zone(uow, operator_id)
+    terms = uow.contract_terms.of_contract(operator_id, contract_id)
+    in_force = _terms_at(terms, cycle_start, zone) or min(terms, key=lambda t: t.effective_from)
+    end = cycle_end(cycle_start, in_force.billing_cycle)
+    plans, versions = _plans(uow, operator_id, terms)
+    customer = get_or_404(uow.customers, operator_id, contract.customer_id, "customer")
+    payers = [customer.id] + [
+        driver.id
+        for driver in uow.customers.list(
+            operator_id, filters={"parent_id": customer.id}, after=None, limit=200
+        )
+    ]
+    start_utc = datetime.combine(cycle_start, datetime.min.time(), zone)
+    end_utc = datetime.combine(end, datetime.min.time(), zone)
+    stored = uow.sessions.of_customers(operator_id, payers, started_from=start_utc, started_to=end_utc)
+    before = uow.sessions.count_before(operator_id, payers, start_utc)
+    charges = [_charge(session, before + n) for n, session in enumerate(stored, start=1)]
+    states = _promotion_states(uow, operator_id, customer.id, contract, start_utc, exhausted)
+    return bill_cycle(
+        contract=contract,
+        cycle_start=cycle_start,
+        cycle_end=end,
+        zone=zone,
+        currency=customer.currency,
+        terms=terms,
+        plans=plans,
+        plan_versions=versions,
+        sessions=charges,
+        promotions=states,
+        customer_sessions_before=before,
+    )
+
+
+def _terms_at(terms: Sequence[ContractTerms], day: date, zone: ZoneInfo) -> ContractTerms | None:
+    started = [t for t in terms if t.effective_from.astimezone(zone).date() <= day]
+    return max(started, key=lambda t: t.effective_from) if started else None
+
+
+def _plans(
+    uow: UnitOfWork, operator_id: str, terms: Sequence[ContractTerms]
+) -> tuple[dict[str, Plan], dict[str, Sequence[PlanVersion]]]:
+    plans: dict[str, Plan] = {}
+    versions: dict[str, Sequence[PlanVersion]] = {}
+    for plan_id in {t.plan_id for t in terms}:
+        plans[plan_id] = get_or_404(uow.plans, operator_id, plan_id, "plan")
+        versions[plan_id] = uow.plan_versions.of_plan(operator_id, plan_id)
+    return plans, versions
+
+
+def _charge(session: ChargingSession, ordinal: int) -> SessionCharge:
+    if not session.parts:
+        raise InvalidInput(
+            "cannot bill", (Problem("$.sessions", f"session {session.id} has no price breakdown to bill"),)
+        )
+    return SessionCharge(
+        session_id=session.id,
+        started_at=session.started_at,
+        connector_class=session.connector_class or ConnectorClass.AC,
+        energy_wh=session.energy_wh,
+        charging_s=_charging_seconds(session),
+        tariff_id=session.tariff_id or "",
+        rule=session.price_reason or "the tariff in force",
+        parts=session.parts,
+        ordinal=ordinal,
+    )
+
+
+def _charging_seconds(session: ChargingSession) -> Decimal:
+    """Charging time for included minutes: the charging share of the session (its TIME part's volume
+    is not stored, so the session's length stands in when no parking was priced)."""
+    if session.ended_at is None:
+        return Decimal(0)
+    delta = session.ended_at - session.started_at
+    return Decimal(delta.days * 86400 + delta.seconds)
+
+
+def _promotion_states(
+    uow: UnitOfWork,
+    operator_id: str,
+    customer_id: str,
+    contract: Contract,
+    cycle_start: datetime,
+    exhausted: set[str],
+) -> list[PromotionState]:
+    mine = {
+        r.promotion_id: r for r in uow.redemptions.of_contract_cycle(operator_id, contract.id, cycle_start)
+    }
+    states = []
+    for promotion_id in uow.customer_promotions.of_customer(operator_id, customer_id):
+        promotion = uow.promotions.get(operator_id, promotion_id)
+        if promotion is None or promotion_id in exhausted:
+            continue
+        counts = uow.redemptions.counts(operator_id, promotion_id, customer_id, contract.id)
+        own = mine.get(promotion_id)  # this cycle's own redemption does not count against it
+        less = 1 if own is not None else 0
+        states.append(
+            PromotionState(
+                promotion,
+                cycles_used=counts.contract_cycles - less,
+                customer_redemptions=counts.customer - less,
+                total_redemptions=counts.total - less,
+                free_kwh_used=counts.free_kwh_used - (own.free_kwh_used if own else 0),
+            )
+        )
+    return states
+
+
+def _record(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill, contract_id: str) -> None:
+    contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
+    zone = _zone(uow, actor.operator_id)
+    cycle_start = datetime.combine(bill.cycle_start, datetime.min.time(), zone)
+    for applied in bill.applied:
+        promotion = get_or_404(uow.promotions, actor.operator_id, applied.promotion_id, "promotion")
+        redemption = Redemption(
+            id=services.ids.new_id(),
+            operator_id=actor.operator_id,
+            promotion_id=promotion.id,
+            customer_id=contract.customer_id,
+            contract_id=contract.id,
+            cycle_start=cycle_start,
+            discount_excl_vat=applied.discount_excl_vat,
+            free_kwh_used=applied.free_kwh_used,
+            created_at=services.clock.now(),
+        )
+        try:
+            uow.redemptions.record(
+                redemption,
+                max_redemptions=promotion.max_redemptions,
+                per_customer_limit=promotion.per_customer_limit,
+            )
+        except Conflict:
+            raise _LostRace(promotion.id) from None

@@ -1,0 +1,117 @@
+"""Use cases of rating: check a tariff, price a CDR (one or a stream), with an explanation on demand.
+
+``CdrPricer`` holds a tariff compiled once for one time zone, so a batch of a hundred thousand CDRs
+parses and indexes the tariff a single time:
+
+    pricer = CdrPricer.for_tariff(codec=codec, tariff_document=doc, zone=ZoneInfo("Europe/Berlin"))
+    priced = pricer.price(cdr_document, explain=True)
+    priced.document["total_cost"], priced.explanation.as_text()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from evbill.application.ports import OcpiCodec
+from evbill.domain.errors import InvalidInput, Problem, Severity
+from evbill.domain.metering.cleaning import Anomaly, MeterSample, clean_series
+from evbill.domain.metering.periods import build_periods
+from evbill.domain.metering.usage import SessionUsage
+from evbill.domain.money import RoundingMode
+from evbill.domain.rating import CompiledTariff, RatedSession, compile_tariff, rate
+from evbill.domain.rating.explanation import Explanation, explain
+from evbill.domain.tariffs.checks import check_tariff
+
+
+@dataclass(frozen=True, slots=True)
+class TariffReport:
+    """Everything wrong or suspicious with a tariff document; ``ok`` when there is no error."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(problem.severity is Severity.ERROR for problem in self.problems)
+
+
+def check_tariff_document(*, codec: OcpiCodec, document: object) -> TariffReport:
+    """Validate a tariff document and, when it is valid, look for elements that cannot work."""
+    try:
+        reading = codec.read_tariff(document)
+    except InvalidInput as error:
+        return TariffReport(error.problems or (Problem("$", error.message),))
+    return TariffReport(reading.warnings + check_tariff(reading.tariff))
+
+
+@dataclass(frozen=True, slots=True)
+class PricedCdr:
+    document: dict[str, Any]
+    rated: RatedSession
+    explanation: Explanation | None
+    warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CdrPricer:
+    codec: OcpiCodec
+    compiled: CompiledTariff
+    tariff_document: Mapping[str, Any]
+    rounding: RoundingMode
+
+    @classmethod
+    def for_tariff(
+        cls,
+        *,
+        codec: OcpiCodec,
+        tariff_document: Mapping[str, Any],
+        zone: ZoneInfo,
+        rounding: RoundingMode = RoundingMode.HALF_UP,
+    ) -> CdrPricer:
+        """Read and compile the tariff once; InvalidInput if the tariff has errors."""
+        tariff = codec.read_tariff(tariff_document).tariff
+        return cls(codec, compile_tariff(tariff, zone), tariff_document, rounding)
+
+    def price(self, cdr_document: object, *, explain_price: bool = False) -> PricedCdr:
+        """Price one CDR document; InvalidInput (every problem) or CurrencyMismatch if it cannot be."""
+        reading = self.codec.read_cdr(cdr_document)
+        rated = rate(reading.usage, self.compiled)
+        priced = self.codec.write_priced_cdr(
+            cdr_document,  # type: ignore[arg-type]  # read_cdr accepted it, so it is a mapping
+            rated,
+            tariff_document=self.tariff_document,
+            rounding=self.rounding,
+        )
+        explanation = explain(reading.usage, self.compiled, rated) if explain_price else None
+        return PricedCdr(priced, rated, explanation, reading.warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class MeteredPrice:
+    """A session priced from its meter series: the periods built, the price, and what was odd."""
+
+    usage: SessionUsage
+    rated: RatedSession
+    anomalies: tuple[Anomaly, ...]
+
+
+def price_metered_session(
+    *,
+    samples: Iterable[MeterSample],
+    compiled: CompiledTariff,
+    start: datetime,
+    until: datetime,
+    currency: str,
+) -> MeteredPrice:
+    """Clean the samples, cut charging periods at every price boundary, and rate them.
+
+    ``until`` is the session's end, or "now" for the running cost of a session in progress: the
+    same function gives the cost shown on the charger, the final total and the CDR.
+    """
+    series = clean_series(samples)
+    periods = build_periods(series, compiled.tariff, zone=compiled.zone, start=start, end=until)
+    usage = SessionUsage(start, until, currency, periods)
+    return MeteredPrice(usage, rate(usage, compiled), series.anomalies)
