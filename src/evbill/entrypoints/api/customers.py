@@ -12,17 +12,16 @@ rows are stored, or none and every problem is reported by line and column (``lin
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures built in
-# `_records_router` at runtime, and those name models held in local variables.
+# `build_router` at runtime, and those name models held in local variables.
 
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from evbill.application import records
 from evbill.application.charging import pricing as charging
 from evbill.application.offers import imports as imports
 from evbill.application.offers.customers import (
@@ -32,28 +31,21 @@ from evbill.application.offers.customers import (
     create_customer,
     update_customer,
 )
-from evbill.application.records import RecordKind, Services
+from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.offers.customers import (
     AuthorizationStatus,
     Customer,
     CustomerKind,
-    Token,
     TokenStatus,
     TokenType,
 )
 from evbill.entrypoints.api.common import (
-    Cursor,
-    IfMatch,
-    Limit,
-    PageOut,
     Strict,
-    etag,
-    expected_version,
-    refuse_nulls,
 )
 from evbill.entrypoints.api.problems import problem
+from evbill.entrypoints.api.resources import record_resource, resource_router
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 
@@ -183,97 +175,6 @@ def _token_filters(
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _create_token(svc: Services, who: Actor, fields: dict[str, Any]) -> Token:
-    created: Token = records.create(svc, who, TOKENS, fields)
-    return created
-
-
-def _update_token(svc: Services, who: Actor, token_id: str, changes: dict[str, Any], version: int) -> Token:
-    updated: Token = records.update(svc, who, TOKENS, token_id, changes, expected_version=version)
-    return updated
-
-
-# The shape both kinds share
-
-
-def _records_router(
-    *,
-    path: str,
-    kind: RecordKind,
-    model_in: type[BaseModel],
-    model_patch: type[BaseModel],
-    model_out: type[BaseModel],
-    filters: Callable[..., dict[str, object]],
-    create: Callable[[Services, Actor, dict[str, Any]], Any],
-    update: Callable[[Services, Actor, str, dict[str, Any], int], Any],
-    nullable: frozenset[str],
-) -> APIRouter:
-    router = APIRouter(prefix=path, tags=[f"{kind.name}s"])
-    name = kind.name
-
-    def to_out(record: Any) -> BaseModel:
-        return model_out.model_validate(record, from_attributes=True)
-
-    @router.post(
-        "", status_code=status.HTTP_201_CREATED, response_model=model_out, summary=f"Create a {name}"
-    )
-    def create_(
-        body: model_in, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
-    ):  # type: ignore[valid-type]
-        record = create(svc, who, body.model_dump())  # type: ignore[attr-defined]
-        response.headers["ETag"] = etag(record.version)
-        response.headers["Location"] = f"/api/v1{path}/{record.id}"
-        return to_out(record)
-
-    @router.get("", response_model=PageOut[model_out], summary=f"List {name}s")  # type: ignore[valid-type]
-    def list_(
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        where: dict[str, object] = Depends(filters),
-        who: Actor = Depends(actor),
-        svc: Services = Depends(services),
-    ):
-        page = records.list_records(svc, who, kind, filters=where, cursor=cursor, limit=limit)
-        return {"items": [to_out(item) for item in page.items], "next_cursor": page.next_cursor}
-
-    @router.get("/{record_id}", response_model=model_out, summary=f"Read a {name}")
-    def read(
-        record_id: str, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
-    ):
-        record = records.get(svc, who, kind, record_id)
-        response.headers["ETag"] = etag(record.version)
-        return to_out(record)
-
-    @router.patch("/{record_id}", response_model=model_out, summary=f"Change a {name} (send If-Match)")
-    def change(
-        record_id: str,
-        body: model_patch,  # type: ignore[valid-type]
-        response: Response,
-        if_match: IfMatch = None,
-        who: Actor = Depends(actor),
-        svc: Services = Depends(services),
-    ):
-        version = expected_version(if_match)
-        refuse_nulls(body, nullable)
-        record = update(svc, who, record_id, body.model_dump(exclude_unset=True), version)  # type: ignore[attr-defined]
-        response.headers["ETag"] = etag(record.version)
-        return to_out(record)
-
-    @router.delete(
-        "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {name} (send If-Match)"
-    )
-    def remove(
-        record_id: str,
-        if_match: IfMatch = None,
-        who: Actor = Depends(actor),
-        svc: Services = Depends(services),
-    ) -> Response:
-        records.delete(svc, who, kind, record_id, expected_version=expected_version(if_match))
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-    return router
-
-
 # Authorisation and price
 
 
@@ -391,18 +292,22 @@ async def _run_import(
 def build_router() -> APIRouter:
     router = APIRouter()
     router.include_router(
-        _records_router(
-            path="/customers", kind=CUSTOMERS, model_in=CustomerIn, model_patch=CustomerPatch,
-            model_out=CustomerOut, filters=_customer_filters, create=create_customer, update=_update_customer,
-            nullable=frozenset({"email", "address", "city", "postal_code", "vat_id", "parent_id"}),
+        resource_router(
+            record_resource(
+                CUSTOMERS, path="/customers", tag="customers", model_in=CustomerIn, model_patch=CustomerPatch,
+                model_out=CustomerOut, filters=_customer_filters, create=create_customer,
+                update=_update_customer,
+                nullable=frozenset({"email", "address", "city", "postal_code", "vat_id", "parent_id"}),
+            )
         )
     )  # fmt: skip
     router.include_router(_extra_routes())
     router.include_router(
-        _records_router(
-            path="/tokens", kind=TOKENS, model_in=TokenIn, model_patch=TokenPatch, model_out=TokenOut,
-            filters=_token_filters, create=_create_token, update=_update_token,
-            nullable=frozenset({"valid_until"}),
+        resource_router(
+            record_resource(
+                TOKENS, path="/tokens", tag="tokens", model_in=TokenIn, model_patch=TokenPatch,
+                model_out=TokenOut, filters=_token_filters, nullable=frozenset({"valid_until"}),
+            )
         )
     )  # fmt: skip
     return router

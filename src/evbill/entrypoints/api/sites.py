@@ -1,49 +1,36 @@
 """/api/v1 locations, stations, evses, connectors: where charging happens.
 
-The four kinds share one shape (``_crud_router``): POST creates (201 + ETag), GET reads (ETag),
+The four kinds share one shape (``resources.resource_router``): POST creates (201 + ETag), GET reads (ETag),
 GET lists with filters and a cursor, PATCH changes only the fields sent (If-Match required), DELETE
 removes (If-Match required; 409 while something still depends on it). A station's HTTP Basic
 password is write-only: responses say only whether one is set.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the route signatures built in
-# `_crud_router` at runtime, and those name models held in local variables.
+# `build_router` at runtime, and those name models held in local variables.
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from evbill.application.records import Services
 from evbill.application.sites import records as use_cases
-from evbill.domain.access.operators import Actor
 from evbill.domain.sites.model import (
     ChargingStation,
-    Connector,
     ConnectorFormat,
     ConnectorStandard,
-    Evse,
-    Location,
     OcppVersion,
     PowerType,
     SecurityProfile,
 )
 from evbill.entrypoints.api.common import (
-    Cursor,
-    IfMatch,
-    Limit,
-    PageOut,
     Strict,
-    etag,
-    expected_version,
-    page_response,
-    refuse_nulls,
 )
-from evbill.entrypoints.api.security import actor, services
+from evbill.entrypoints.api.resources import record_resource, resource_router
 
 Id = Annotated[str, Field(min_length=1, max_length=36)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. NL")]
@@ -203,23 +190,11 @@ class ConnectorOut(Record):
     max_electric_power: int | None
 
 
-def _location_out(location: Location) -> LocationOut:
-    return LocationOut.model_validate(location, from_attributes=True)
-
-
 def _station_out(station: ChargingStation) -> StationOut:
     return StationOut(
         **{name: getattr(station, name) for name in StationOut.model_fields if name != "has_password"},
         has_password=station.password_hash is not None,
     )
-
-
-def _evse_out(evse: Evse) -> EvseOut:
-    return EvseOut.model_validate(evse, from_attributes=True)
-
-
-def _connector_out(connector: Connector) -> ConnectorOut:
-    return ConnectorOut.model_validate(connector, from_attributes=True)
 
 
 def _fields_written(model_out: type[BaseModel]) -> Callable[[Any], dict[str, Any]]:
@@ -263,124 +238,34 @@ async def _connector_filters(
     return {k: v for k, v in {"evse_id": evse_id, "power_type": power_type}.items() if v is not None}
 
 
-def _crud_router(
-    *,
-    path: str,
-    kind: Any,
-    model_in: type[BaseModel],
-    model_patch: type[BaseModel],
-    model_out: type[BaseModel],
-    to_out: Callable[[Any], BaseModel],
-    filters: Callable[..., Awaitable[dict[str, object]]],
-    fields: Callable[[BaseModel, Services], dict[str, Any]],
-    tag: str,
-    nullable: frozenset[str] = frozenset(),
-) -> APIRouter:
-    router = APIRouter(prefix=path, tags=[tag])
-    name = kind.name
-
-    @router.post(
-        "", status_code=status.HTTP_201_CREATED, response_model=model_out, summary=f"Create a {name}"
-    )
-    def create(
-        body: model_in, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
-    ):  # type: ignore[valid-type]
-        record = use_cases.create(svc, who, kind, fields(body, svc))
-        response.headers["ETag"] = etag(record.version)
-        response.headers["Location"] = f"/api/v1{path}/{record.id}"
-        return to_out(record)
-
-    written = _fields_written(model_out)
-
-    def page(svc: Services, who: Actor, where: dict[str, object], cursor: str | None, limit: int) -> Response:
-        listed = use_cases.list_records(svc, who, kind, filters=where, cursor=cursor, limit=limit)
-        return page_response([written(item) for item in listed.items], listed.next_cursor)
-
-    @router.get("", response_model=PageOut[model_out], summary=f"List {name}s")  # type: ignore[valid-type]
-    async def list_(
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        where: dict[str, object] = Depends(filters),
-        who: Actor = Depends(actor),
-        svc: Services = Depends(services),
-    ) -> Response:
-        # One hand-off to the threadpool for the query and the writing of the page (async route).
-        return await run_in_threadpool(page, svc, who, where, cursor, limit)
-
-    @router.get("/{record_id}", response_model=model_out, summary=f"Read a {name}")
-    def read(
-        record_id: str, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
-    ):
-        record = use_cases.get(svc, who, kind, record_id)
-        response.headers["ETag"] = etag(record.version)
-        return to_out(record)
-
-    @router.patch("/{record_id}", response_model=model_out, summary=f"Change a {name} (send If-Match)")
-    def change(
-        record_id: str,
-        body: model_patch,  # type: ignore[valid-type]
-        response: Response,
-        if_match: IfMatch = None,
-        who: Actor = Depends(actor),
-        svc: Services = Depends(services),
-    ):
-        version = expected_version(if_match)
-        refuse_nulls(body, nullable)
-        record = use_cases.update(svc, who, kind, record_id, fields(body, svc), expected_version=version)
-        response.headers["ETag"] = etag(record.version)
-        return to_out(record)
-
-    @router.delete(
-        "/{record_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {name} (send If-Match)"
-    )
-    def remove(
-        record_id: str,
-        if_match: IfMatch = None,
-        who: Actor = Depends(actor),
-        svc: Services = Depends(services),
-    ) -> Response:
-        use_cases.delete(svc, who, kind, record_id, expected_version=expected_version(if_match))
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-    return router
-
-
-def _plain_fields(body: BaseModel, svc: Services) -> dict[str, Any]:
-    return body.model_dump(exclude_unset=True)
-
-
 def _station_fields(body: BaseModel, svc: Services) -> dict[str, Any]:
     return use_cases.station_fields(body.model_dump(exclude_unset=True), svc)
 
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    router.include_router(
-        _crud_router(
-            path="/locations", kind=use_cases.LOCATIONS, model_in=LocationIn, model_patch=LocationPatch,
-            model_out=LocationOut, to_out=_location_out, filters=_location_filters,
-            fields=lambda body, svc: _location_fields(body), tag="locations",
+    for resource in (
+        record_resource(
+            use_cases.LOCATIONS, path="/locations", tag="locations", model_in=LocationIn,
+            model_patch=LocationPatch, model_out=LocationOut, filters=_location_filters,
+            fields=lambda body, svc: _location_fields(body),
             nullable=frozenset({"postal_code", "opening_hours"}),
-        )
-    )  # fmt: skip
-    router.include_router(
-        _crud_router(
-            path="/stations", kind=use_cases.STATIONS, model_in=StationIn, model_patch=StationPatch,
-            model_out=StationOut, to_out=_station_out, filters=_station_filters, fields=_station_fields,
-            tag="stations", nullable=frozenset({"password"}),
-        )
-    )  # fmt: skip
-    router.include_router(
-        _crud_router(
-            path="/evses", kind=use_cases.EVSES, model_in=EvseIn, model_patch=EvsePatch, model_out=EvseOut,
-            to_out=_evse_out, filters=_evse_filters, fields=_plain_fields, tag="evses",
-        )
-    )  # fmt: skip
-    router.include_router(
-        _crud_router(
-            path="/connectors", kind=use_cases.CONNECTORS, model_in=ConnectorIn, model_patch=ConnectorPatch,
-            model_out=ConnectorOut, to_out=_connector_out, filters=_connector_filters, fields=_plain_fields,
-            tag="connectors", nullable=frozenset({"max_electric_power"}),
-        )
-    )  # fmt: skip
+        ),
+        record_resource(
+            use_cases.STATIONS, path="/stations", tag="stations", model_in=StationIn,
+            model_patch=StationPatch, model_out=StationOut, filters=_station_filters, fields=_station_fields,
+            to_out=_station_out,
+            written=_fields_written(StationOut), nullable=frozenset({"password"}),
+        ),
+        record_resource(
+            use_cases.EVSES, path="/evses", tag="evses", model_in=EvseIn, model_patch=EvsePatch,
+            model_out=EvseOut, filters=_evse_filters,
+        ),
+        record_resource(
+            use_cases.CONNECTORS, path="/connectors", tag="connectors", model_in=ConnectorIn,
+            model_patch=ConnectorPatch, model_out=ConnectorOut, filters=_connector_filters,
+            nullable=frozenset({"max_electric_power"}),
+        ),
+    ):  # fmt: skip
+        router.include_router(resource_router(resource))
     return router
