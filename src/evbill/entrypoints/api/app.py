@@ -13,7 +13,20 @@ from fastapi import FastAPI
 from evbill import __version__
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
-from evbill.entrypoints.api import access, customers, health, ocpp, offers, problems, sessions, sites, tariffs
+from evbill.entrypoints.api import (
+    access,
+    bills,
+    contracts,
+    customers,
+    health,
+    ocpp,
+    plans,
+    problems,
+    promotions,
+    sessions,
+    sites,
+    tariffs,
+)
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, RateLimiter
 
 API_PREFIX = "/api/v1"
@@ -45,5 +58,8 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(ocpp.router)
     app.include_router(customers.build_router(), prefix=API_PREFIX)
-    app.include_router(offers.router, prefix=API_PREFIX)
+    app.include_router(plans.build_router(), prefix=API_PREFIX)
+    app.include_router(contracts.build_router(), prefix=API_PREFIX)
+    app.include_router(bills.router, prefix=API_PREFIX)
+    app.include_router(promotions.build_router(), prefix=API_PREFIX)
     return app

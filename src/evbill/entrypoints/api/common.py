@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from starlette.responses import Response
 
 from evbill.domain.errors import DomainError, InvalidInput, Problem
@@ -22,6 +22,17 @@ from evbill.domain.errors import DomainError, InvalidInput, Problem
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200).")]
+
+# Field types shared by request and response models.
+Id = Annotated[str, Field(min_length=1, max_length=36)]
+Amount = Annotated[Decimal, Field(max_digits=28, decimal_places=10)]
+Kwh = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6)]
+VatRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, description="Percent.")]
+Days = Annotated[int, Field(ge=0, le=365)]
+Exact = Annotated[
+    Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
+]
+"""A decimal written with every digit it has, as a string ("0.3300000000")."""
 Cursor = Annotated[str | None, Query(max_length=200, description="The next_cursor of the previous page.")]
 
 

@@ -42,6 +42,7 @@ from evbill.domain.offers.customers import (
     TokenType,
 )
 from evbill.entrypoints.api.common import (
+    Id,
     Strict,
 )
 from evbill.entrypoints.api.problems import problem
@@ -49,7 +50,6 @@ from evbill.entrypoints.api.resources import record_resource, resource_router
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 
-Id = Annotated[str, Field(min_length=1, max_length=36)]
 Name = Annotated[str, Field(min_length=1, max_length=imports.MAX_LENGTHS["name"])]
 Email = Annotated[str, Field(min_length=3, max_length=imports.MAX_LENGTHS["email"])]
 Language = Annotated[str, Field(min_length=2, max_length=2, description="ISO 639-1, e.g. nl")]

@@ -14,8 +14,8 @@ turns it into routes that all follow the README's conventions:
 Role checks, the audit entry and tenant scoping live in the use cases the resource names (every write
 use case goes through ``application.records``), and errors become problem+json in ``problems``, so a
 route built here cannot forget them. A resource leaves out what it does not offer (no ``update``: no
-PATCH). Routes that are not plain CRUD (a contract's status, a plan's new version) use the same small
-helpers: ``with_etag``, ``created``, ``present``, ``page_body``.
+PATCH). Routes that are not plain CRUD use the same small helpers: ``with_etag``, ``created``, ``present``,
+``page_body``; records with a history (plans, contracts) are in ``history``.
 
     router = resource_router(record_resource(
         LOCATIONS, path="/locations", tag="locations", model_in=LocationIn, model_patch=LocationPatch,
@@ -26,6 +26,7 @@ helpers: ``with_etag``, ``created``, ``present``, ``page_body``.
 # No `from __future__ import annotations` here: FastAPI reads the route signatures built in
 # `resource_router` at runtime, and those name models held in local variables.
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -83,6 +84,11 @@ def _version(record: Any) -> int:
     return version
 
 
+def _id(record: Any) -> str:
+    record_id: str = record.id
+    return record_id
+
+
 @dataclass(frozen=True)
 class Resource:
     """What is particular to one kind of record; ``resource_router`` adds the conventions."""
@@ -102,14 +108,17 @@ class Resource:
     delete: Deleter | None = None
     nullable: frozenset[str] = frozenset()
     version_of: Callable[[Any], int] = _version
+    id_of: Callable[[Any], str] = _id
     summary_out: type[BaseModel] | None = None
     """The model of a list item, where a list shows less than a read (a plan without its versions)."""
     written: Callable[[Any], Mapping[str, Any]] | None = None
     """A list item as plain values for ``page_response``: lists then skip building a model per item."""
     list_to_out: Callable[[Any], Any] | None = None
+    id_name: str = "record_id"
+    """The name of the id in the path (``/plans/{plan_id}``), as the OpenAPI document shows it."""
 
 
-def _model_fields(model: type[BaseModel]) -> Callable[[Any], dict[str, Any]]:
+def model_fields(model: type[BaseModel]) -> Callable[[Any], dict[str, Any]]:
     names = tuple(model.model_fields)
     return lambda record: {name: getattr(record, name) for name in names}
 
@@ -130,6 +139,7 @@ def record_resource(
     to_out: Callable[[Any], Any] | None = None,
     written: Callable[[Any], Mapping[str, Any]] | None = None,
     nullable: frozenset[str] = frozenset(),
+    id_name: str = "record_id",
 ) -> Resource:
     """A resource over the generic record use cases (``application.records``) of ``kind``.
 
@@ -178,7 +188,8 @@ def record_resource(
         update=update_ if model_patch is not None else None,
         delete=delete_ if deletable else None,
         nullable=nullable,
-        written=written or (_model_fields(model_out) if to_out is None else None),
+        written=written or (model_fields(model_out) if to_out is None else None),
+        id_name=id_name,
     )
 
 
@@ -214,7 +225,7 @@ def _add_create(router: APIRouter, resource: Resource) -> None:
         svc: Services = Depends(services),
     ) -> Any:
         record = create_record(svc, who, body)
-        created(response, resource.path, record.id, resource.version_of(record))
+        created(response, resource.path, resource.id_of(record), resource.version_of(record))
         return resource.to_out(record)
 
 
@@ -255,8 +266,34 @@ def _as_async(filters: Callable[..., dict[str, object]]) -> Callable[..., Any]:
     return parsed
 
 
+def id_named(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A route function whose path id is called ``name`` (``plan_id``) instead of ``record_id``."""
+
+    def rename(route: Callable[..., Any]) -> Callable[..., Any]:
+        if name == "record_id":
+            return route
+        signature = inspect.signature(route)
+        parameters = [
+            parameter.replace(name=name) if parameter.name == "record_id" else parameter
+            for parameter in signature.parameters.values()
+        ]
+
+        @functools.wraps(route)
+        def renamed(**values: Any) -> Any:
+            values["record_id"] = values.pop(name)
+            return route(**values)
+
+        renamed.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        return renamed
+
+    return rename
+
+
 def _add_read(router: APIRouter, resource: Resource) -> None:
-    @router.get("/{record_id}", response_model=resource.model_out, summary=f"Read a {resource.noun}")
+    @router.get(
+        f"/{{{resource.id_name}}}", response_model=resource.model_out, summary=f"Read a {resource.noun}"
+    )
+    @id_named(resource.id_name)
     def read(
         record_id: str, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
     ) -> Any:
@@ -271,10 +308,11 @@ def _add_change(router: APIRouter, resource: Resource) -> None:
     assert update is not None
 
     @router.patch(
-        "/{record_id}",
+        f"/{{{resource.id_name}}}",
         response_model=resource.model_out,
         summary=f"Change a {resource.noun} (send If-Match)",
     )
+    @id_named(resource.id_name)
     def change(
         record_id: str,
         body: model_patch,  # type: ignore[valid-type]
@@ -295,10 +333,11 @@ def _add_delete(router: APIRouter, resource: Resource) -> None:
     assert delete is not None
 
     @router.delete(
-        "/{record_id}",
+        f"/{{{resource.id_name}}}",
         status_code=status.HTTP_204_NO_CONTENT,
         summary=f"Delete a {resource.noun} (send If-Match)",
     )
+    @id_named(resource.id_name)
     def remove(
         record_id: str,
         if_match: IfMatch = None,

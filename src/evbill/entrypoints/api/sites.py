@@ -28,11 +28,11 @@ from evbill.domain.sites.model import (
     SecurityProfile,
 )
 from evbill.entrypoints.api.common import (
+    Id,
     Strict,
 )
 from evbill.entrypoints.api.resources import record_resource, resource_router
 
-Id = Annotated[str, Field(min_length=1, max_length=36)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. NL")]
 TimeZone = Annotated[
     str, Field(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Amsterdam")
