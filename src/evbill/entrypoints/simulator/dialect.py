@@ -92,16 +92,6 @@ class Dialect(ABC):
     ) -> Outgoing: ...
 
 
-def dialect_for(version: OcppVersion, *, unit: EnergyUnit) -> Dialect:
-    if version is OcppVersion.V16:
-        from evbill.entrypoints.simulator.ocpp16 import Ocpp16
-
-        return Ocpp16(unit=unit)
-    from evbill.entrypoints.simulator.ocpp201 import Ocpp21, Ocpp201
-
-    return Ocpp21(unit=unit) if version is OcppVersion.V21 else Ocpp201(unit=unit)
-
-
 def status_of(response: Any, field: str) -> str | None:
     """``response.<field>["status"]`` of an ocpp result whose nested parts arrive as dicts."""
     info = getattr(response, field, None)

@@ -13,13 +13,18 @@ Every message carries the scheduled simulated time, so two runs with one seed se
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from evbill.entrypoints.simulator.link import Outcome
+from evbill.entrypoints.simulator.clock import SimulatedClock
+from evbill.entrypoints.simulator.config import SimulationConfig
+from evbill.entrypoints.simulator.dialect import Dialect
+from evbill.entrypoints.simulator.link import Link, Outcome
 from evbill.entrypoints.simulator.model import (
     ConnectorState,
+    CsmsSink,
     Outgoing,
     Reading,
     ReadingContext,
@@ -27,6 +32,7 @@ from evbill.entrypoints.simulator.model import (
     Transaction,
 )
 from evbill.entrypoints.simulator.physics import (
+    Charger,
     ChargeStep,
     EnergyMeter,
     FaultPlan,
@@ -37,13 +43,35 @@ from evbill.entrypoints.simulator.physics import (
     plan_session,
     power_noise,
 )
+from evbill.entrypoints.simulator.summary import StationTally
 
-if TYPE_CHECKING:
-    from evbill.entrypoints.simulator.station import Station
+
+class Budget(Protocol):
+    def take(self) -> bool: ...
+
+
+class Host(CsmsSink, Protocol):
+    """What a connector needs of the station it belongs to (``station.Station`` is one)."""
+
+    config: SimulationConfig
+    clock: SimulatedClock
+    stop: asyncio.Event
+    budget: Budget
+    charger: Charger
+    dialect: Dialect
+    link: Link
+    tally: StationTally
+
+    @property
+    def meter_interval(self) -> int: ...
+
+    def schedule_outage(self, *, at: int, duration: int) -> None: ...
+
+    def set_status(self, connector_id: int, state: ConnectorState, at: int) -> None: ...
 
 
 class Connector:
-    def __init__(self, *, station: Station, connector_id: int, rng: random.Random, fault_rng: random.Random):
+    def __init__(self, *, station: Host, connector_id: int, rng: random.Random, fault_rng: random.Random):
         self.station = station
         self.connector_id = connector_id
         self.meter = EnergyMeter.installed(rng)

@@ -15,7 +15,7 @@ from functools import partial
 
 from evbill.entrypoints.simulator.clock import SimulatedClock, format_timestamp
 from evbill.entrypoints.simulator.config import SimulationConfig
-from evbill.entrypoints.simulator.dialect import dialect_for
+from evbill.entrypoints.simulator.dialects import dialect_for
 from evbill.entrypoints.simulator.link import Link, Outcome, Reply
 from evbill.entrypoints.simulator.model import ConnectorState, EnergyUnit, Outgoing, ReportedCost
 from evbill.entrypoints.simulator.physics import CHARGERS
