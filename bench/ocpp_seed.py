@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy
 
 from evbill.adapters.db.migrate import upgrade
 from evbill.application.access.keys import create_api_key, create_operator
+from evbill.application.demo import CONTRACT_START, card_terms
 from evbill.application.offers.customers import TOKENS, create_customer
 from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
@@ -30,9 +30,8 @@ from evbill.application.tariffs import catalog as catalog
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.access.operators import Actor, Role
-from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
-from evbill.domain.offers.plans import BillingCycle, PlanKind
+from evbill.domain.offers.plans import PlanKind
 from evbill.domain.sites.model import ConnectorFormat, ConnectorStandard, OcppVersion, PowerType
 from evbill.domain.tariffs.catalog import AssignmentScope
 
@@ -108,16 +107,10 @@ def seed_evbill(environment: Mapping[str, str], credentials: Sequence[tuple[str,
     plan, _ = create_plan(
         services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency="EUR", version={}
     )
-    terms = {
-        "plan_id": plan.id,
-        "billing_cycle": BillingCycle.MONTHLY,
-        "payment_method": PaymentMethodKind.CARD_ON_FILE,
-        "payment_due_days": 14,
-        "grace_days": 7,
-        "credit_limit_minor": None,
-    }
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    create_contract(services, admin, customer_id=driver.id, start=start, end=None, terms=terms, activate=True)
+    create_contract(
+        services, admin, customer_id=driver.id, start=CONTRACT_START, end=None, terms=card_terms(plan.id),
+        activate=True,
+    )  # fmt: skip
     for number, ((charge_point_id, _), password_hash) in enumerate(zip(credentials, hashes, strict=True)):
         _station(services, admin, location.id, charge_point_id, password_hash)
         token = {

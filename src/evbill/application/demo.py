@@ -211,6 +211,21 @@ def _seed_operator(
     return DemoOperator(name, operator.id, presented, tokens)
 
 
+CONTRACT_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def card_terms(plan_id: str) -> dict[str, object]:
+    """The demo's contract terms: billed monthly to a card on file, due in 14 days, 7 days' grace."""
+    return {
+        "plan_id": plan_id,
+        "billing_cycle": BillingCycle.MONTHLY,
+        "payment_method": PaymentMethodKind.CARD_ON_FILE,
+        "payment_due_days": 14,
+        "grace_days": 7,
+        "credit_limit_minor": None,
+    }
+
+
 def _drivers(services: Services, admin: Actor, country: str, currency: str, party: str) -> tuple[str, ...]:
     """A driver with an RFID card on a pay-per-use contract, and a fleet with two cards on a subscription."""
     language = "nl" if country == "NL" else "en"
@@ -253,18 +268,10 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
                 },
             )
             uids.append(uid)
-        terms = {
-            "plan_id": plan.id,
-            "billing_cycle": BillingCycle.MONTHLY,
-            "payment_method": PaymentMethodKind.CARD_ON_FILE,
-            "payment_due_days": 14,
-            "grace_days": 7,
-            "credit_limit_minor": None,
-        }
-        start = datetime(2026, 1, 1, tzinfo=UTC)
         create_contract(
-            services, admin, customer_id=customer.id, start=start, end=None, terms=terms, activate=True
-        )
+            services, admin, customer_id=customer.id, start=CONTRACT_START, end=None,
+            terms=card_terms(plan.id), activate=True,
+        )  # fmt: skip
     return tuple(uids)
 
 
