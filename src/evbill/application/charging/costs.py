@@ -1,0 +1,120 @@
+"""What a session costs: rated under its snapshotted tariff, up to now (running) or as stored (final).
+
+``running_cost`` is the final price's own rating up to now, for the cost a charger shows during the
+session; a ``RunningMeter`` carries what one push read over to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from evbill.application.charging.stations import StationContext
+from evbill.application.rating.cdrs import MeteredPrice, price_metered_session
+from evbill.application.records import Services
+from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.metering.cleaning import MeterSample
+from evbill.domain.money import PreciseMoney, SettledMoney, settle
+from evbill.domain.rating import CompiledTariff, compile_tariff
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A session's cost so far (or final), exact and as the charger shows it."""
+
+    session: ChargingSession
+    excl_vat: Decimal
+    incl_vat: Decimal
+    shown: SettledMoney  # incl. VAT, rounded once
+    energy_wh: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    metered: MeteredPrice
+    compiled: CompiledTariff
+
+
+def compiled_tariff(
+    services: Services, context: StationContext, session: ChargingSession
+) -> CompiledTariff | None:
+    """The tariff version snapshotted at the session's start, compiled (None: the session is free)."""
+    if session.tariff_version_id is None:
+        return None
+    with services.uow(read_only=True) as uow:
+        version = uow.tariff_versions.get(session.operator_id, session.tariff_version_id)
+    if version is None:
+        return None
+    return compile_tariff(services.ocpi.read_tariff(version.document).tariff, context.zone)
+
+
+def price_samples(
+    services: Services,
+    context: StationContext,
+    session: ChargingSession,
+    samples: Sequence[MeterSample],
+    until: datetime,
+) -> Priced | None:
+    """Rate the samples under the tariff version snapshotted at the session's start."""
+    compiled = compiled_tariff(services, context, session)
+    if compiled is None:
+        return None
+    metered = price_metered_session(
+        samples=samples, compiled=compiled, start=session.started_at, until=until, currency=session.currency
+    )
+    return Priced(metered, compiled)
+
+
+@dataclass(slots=True)
+class RunningMeter:
+    """What a live session's running costs keep from one to the next: the samples read so far with
+    the mark to read on from, and the compiled tariff version (versions never change). Each push then
+    reads only the samples stored since the last one. One thread at a time uses a meter."""
+
+    samples: list[MeterSample] = field(default_factory=list)
+    mark: int = 0
+    compiled: CompiledTariff | None = None
+    tariff_read: bool = False
+
+
+def running_cost(
+    services: Services,
+    context: StationContext,
+    session: ChargingSession,
+    now: datetime,
+    meter: RunningMeter | None = None,
+) -> Cost:
+    """What the session costs if it ended now: the final price's own function, up to now. Pass the
+    session's ``RunningMeter`` to carry what this push read over to the next one."""
+    meter = RunningMeter() if meter is None else meter
+    with services.uow(read_only=True) as uow:
+        new, meter.mark = uow.meter_samples.of_session_after(session.operator_id, session.id, meter.mark)
+    meter.samples.extend(new)
+    if not meter.tariff_read:
+        meter.compiled, meter.tariff_read = compiled_tariff(services, context, session), True
+    if meter.compiled is None:
+        return Cost(session, ZERO, ZERO, SettledMoney(0, session.currency), ZERO)
+    rated = price_metered_session(
+        samples=meter.samples,
+        compiled=meter.compiled,
+        start=session.started_at,
+        until=max(now, session.started_at),
+        currency=session.currency,
+    ).rated
+    shown = settle(PreciseMoney(rated.total_cost.incl_vat, session.currency), context.rounding)
+    return Cost(session, rated.total_cost.excl_vat, rated.total_cost.incl_vat, shown, rated.total_energy_wh)
+
+
+def stored_cost(session: ChargingSession, context: StationContext) -> Cost:
+    minor = session.total_incl_vat_minor or 0
+    return Cost(
+        session,
+        session.total_excl_vat or ZERO,
+        session.total_incl_vat or ZERO,
+        SettledMoney(minor, session.currency),
+        session.energy_wh,
+    )
