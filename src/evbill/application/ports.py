@@ -16,7 +16,9 @@ from typing import Any, Protocol, Self, TypeVar
 
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
+from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
 from evbill.domain.metering.cleaning import MeterSample
@@ -243,6 +245,22 @@ class LiveSessionRepository(Protocol):
     def details(self, operator_id: str, session_id: str) -> Mapping[str, Any] | None: ...
 
 
+class SessionReviewLog(Protocol):
+    """Append-only: sessions sent to review and what operators decided (domain.charging.review)."""
+
+    def add(self, event: ReviewEvent) -> None: ...
+
+    def of_session(self, operator_id: str, session_id: str) -> Sequence[ReviewEvent]: ...
+
+
+class ConnectorStates(Protocol):
+    """The last OCPP 1.6 status of each connector, kept across reconnects and restarts."""
+
+    def put(self, state: ConnectorState) -> None: ...
+
+    def of_station(self, operator_id: str, station_id: str) -> Sequence[ConnectorState]: ...
+
+
 class MeterSampleRepository(Protocol):
     def add_many(self, operator_id: str, session_id: str, samples: Sequence[MeterSample]) -> None: ...
 
@@ -300,6 +318,8 @@ class UnitOfWork(Protocol):
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog
+    session_reviews: SessionReviewLog
+    connector_states: ConnectorStates
 
     def __enter__(self) -> Self: ...
 

@@ -27,6 +27,7 @@ from evbill.application.ports import (
 from evbill.domain.access.keys import AuditAction, AuditEntry
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, StaleVersion
+from evbill.domain.metering.plausibility import PlausibilityRules
 
 T = TypeVar("T")
 SECRET_FIELDS = frozenset({"password_hash", "secret_hash"})
@@ -53,6 +54,7 @@ class Services:
     ocpi: OcpiCodec
     passwords: PasswordHasher
     vat_ids: VatIdChecker
+    plausibility: PlausibilityRules = PlausibilityRules()  # what a charger may report (README, OCPP)
 
 
 @dataclass(frozen=True, slots=True)

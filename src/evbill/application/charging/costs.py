@@ -6,11 +6,11 @@ session; a ``RunningMeter`` carries what one push read over to the next.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from evbill.application.charging.checks import Checked, checked, rated_power_w
 from evbill.application.charging.stations import StationContext
 from evbill.application.rating.cdrs import MeteredPrice, price_metered_session
 from evbill.application.records import Services
@@ -53,18 +53,18 @@ def compiled_tariff(
 
 
 def price_samples(
-    services: Services,
-    context: StationContext,
-    session: ChargingSession,
-    samples: Sequence[MeterSample],
-    until: datetime,
+    services: Services, context: StationContext, session: ChargingSession, checked: Checked
 ) -> Priced | None:
-    """Rate the samples under the tariff version snapshotted at the session's start."""
+    """Rate the plausible samples in the plausible window under the session's snapshotted tariff."""
     compiled = compiled_tariff(services, context, session)
     if compiled is None:
         return None
     metered = price_metered_session(
-        samples=samples, compiled=compiled, start=session.started_at, until=until, currency=session.currency
+        samples=checked.samples,
+        compiled=compiled,
+        start=checked.start,
+        until=checked.end,
+        currency=session.currency,
     )
     return Priced(metered, compiled)
 
@@ -79,6 +79,7 @@ class RunningMeter:
     mark: int = 0
     compiled: CompiledTariff | None = None
     tariff_read: bool = False
+    max_power_w: Decimal | None = None
 
 
 def running_cost(
@@ -96,13 +97,22 @@ def running_cost(
     meter.samples.extend(new)
     if not meter.tariff_read:
         meter.compiled, meter.tariff_read = compiled_tariff(services, context, session), True
+        meter.max_power_w = rated_power_w(services, session)
     if meter.compiled is None:
         return Cost(session, ZERO, ZERO, SettledMoney(0, session.currency), ZERO)
+    fit = checked(
+        services,
+        session,
+        meter.samples,
+        reported_end=max(now, session.started_at),
+        closed_at=now,
+        max_power_w=meter.max_power_w,
+    )
     rated = price_metered_session(
-        samples=meter.samples,
+        samples=fit.samples,
         compiled=meter.compiled,
-        start=session.started_at,
-        until=max(now, session.started_at),
+        start=fit.start,
+        until=fit.end,
         currency=session.currency,
     ).rated
     shown = settle(PreciseMoney(rated.total_cost.incl_vat, session.currency), context.rounding)

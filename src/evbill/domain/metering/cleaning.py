@@ -111,6 +111,13 @@ class MeterFlag(enum.StrEnum):
     SESSION_RELATIVE_REGISTER = "session_relative_register"
     OFFLINE_ZERO_BEGIN = "offline_zero_begin"
     NO_ENERGY = "no_energy"
+    # Plausibility (``plausibility.py``): left out of pricing, and the session goes to review.
+    IMPLAUSIBLE_START = "implausible_start"
+    IMPLAUSIBLE_STOP = "implausible_stop"
+    IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
+    IMPLAUSIBLE_ENERGY = "implausible_energy"
+    IMPLAUSIBLE_POWER = "implausible_power"
+    PRICING_FAILED = "pricing_failed"
 
 
 @dataclass(frozen=True, slots=True)
