@@ -237,6 +237,10 @@ class LiveSessionRepository(Protocol):
 
     def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None: ...
 
+    def release_start_key(self, operator_id: str, session_id: str) -> None:
+        """A finished 1.6 session's start key is free for a new transaction with the same content."""
+        ...
+
     def close(self, session: ChargingSession, *, details: Mapping[str, Any]) -> None:
         """Store the finished session (status, end, totals, parts) with its evidence ``details``
         (anomalies, signed meter values, explanation, OCPI CDR)."""

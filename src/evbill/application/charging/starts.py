@@ -74,6 +74,11 @@ def start_transaction(
             if transaction_id is not None
             else uow.live_sessions.find_by_start_key(operator_id, station.id, start_key or "")
         )
+        finished = None
+        if existing is not None and transaction_id is None and existing.status is not SessionStatus.ACTIVE:
+            # The same 1.6 start as a session already stopped: a resend comes before its stop, so
+            # this is a new transaction (a charger that repeats connector, card, time and register).
+            finished, existing = existing.id, None
         if existing is not None:
             uow.frames.add_many(frames)
             uow.commit()
@@ -116,6 +121,8 @@ def start_transaction(
             price_reason=quote.choice.reason if quote else None,
             transaction_id=transaction_id or str(number),
         )
+        if finished is not None:
+            uow.live_sessions.release_start_key(operator_id, finished)
         uow.live_sessions.open(session, transaction_id=session.transaction_id or "", start_key=start_key)
         uow.meter_samples.add_many(operator_id, session.id, samples)
         uow.frames.add_many(frames)
