@@ -72,13 +72,12 @@ class Station16(EvbillStation):
     ) -> Reply:
         await self._load_connector_status()
         self.connector_status[connector_id] = status
-        moment = timestamp_of(timestamp, "timestamp") if timestamp else datetime.now(UTC)
         await self.run(
             connectors.note_connector_status,
             connector_id=connector_id,
             status=status,
             state=charging_state_16(status),
-            at=moment,
+            at=timestamp_of(timestamp, "timestamp") if timestamp else None,
             frames=[incoming],
         )
         return Reply(call_result.StatusNotification(), stored=True)
@@ -195,9 +194,16 @@ class Station16(EvbillStation):
                 "timestamp": _now(),
                 "meterValue": int(cost.energy_wh),
                 "cost": self.shown(cost),
-                "state": "Charging",
+                "state": await self._cost_state(cost),
             },
         )
+
+    async def _cost_state(self, cost: Cost) -> str:
+        """RunningCost's state: "Idle" while the connector is in a parking state (SuspendedEV...)."""
+        await self._load_connector_status()
+        numbers = [number for number, evse in self.context.evses.items() if evse.id == cost.session.evse_id]
+        state = charging_state_16(self.connector_status.get(numbers[0])) if numbers else None
+        return "Idle" if state is not None and state.is_parking else "Charging"
 
     async def _final_cost(self, transaction_id: int, cost: Cost) -> None:
         await self._cost_message(

@@ -22,7 +22,13 @@ from __future__ import annotations
 
 from evbill.application.charging.costs import Cost, RunningMeter, running_cost
 from evbill.application.charging.ends import Ended, end_transaction
-from evbill.application.charging.starts import Started, find_session, price_text, start_transaction
+from evbill.application.charging.starts import (
+    Started,
+    find_session,
+    live_sessions,
+    price_text,
+    start_transaction,
+)
 from evbill.application.charging.stations import (
     StationContext,
     StationRefused,
@@ -45,6 +51,7 @@ __all__ = [
     "connect_station",
     "end_transaction",
     "find_session",
+    "live_sessions",
     "note_station_request",
     "price_text",
     "record_frames",

@@ -28,17 +28,20 @@ def note_connector_status(
     connector_id: int,
     status: str,
     state: ChargingState | None,
-    at: datetime,
+    at: datetime | None,
     frames: Sequence[Frame],
 ) -> None:
-    """Store the connector's status with its frames; a state change reaches the live session on it."""
+    """Store the connector's status with its frames; a state change reaches the live session on it
+    at the charger's own time (``at``). Without one it waits for the next meter value: the server's
+    clock is not the charger's, and the two must not be mixed in one meter series."""
     station = context.station
     evse = context.evses.get(connector_id)
     with services.uow() as uow:
+        moment = at or services.clock.now()
         uow.connector_states.put(
-            ConnectorState(station.operator_id, station.id, connector_id, status[:32], at)
+            ConnectorState(station.operator_id, station.id, connector_id, status[:32], moment)
         )
-        if evse is not None and state is not None:
+        if evse is not None and state is not None and at is not None:
             live = uow.sessions.list(
                 station.operator_id,
                 filters={"evse_id": evse.id, "status": SessionStatus.ACTIVE},

@@ -7,7 +7,7 @@ session; a ``RunningMeter`` carries what one push read over to the next.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from evbill.application.charging.checks import Checked, checked, rated_power_w
@@ -20,6 +20,7 @@ from evbill.domain.money import PreciseMoney, SettledMoney, settle
 from evbill.domain.rating import CompiledTariff, compile_tariff
 
 ZERO = Decimal(0)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class RunningMeter:
     compiled: CompiledTariff | None = None
     tariff_read: bool = False
     max_power_w: Decimal | None = None
+    highest: Cost | None = None  # the highest cost shown so far: a push never shows less
 
 
 def running_cost(
@@ -89,8 +91,10 @@ def running_cost(
     now: datetime,
     meter: RunningMeter | None = None,
 ) -> Cost:
-    """What the session costs if it ended now: the final price's own function, up to now. Pass the
-    session's ``RunningMeter`` to carry what this push read over to the next one."""
+    """What the session costs if it ended with the data received: the final price's own function, up
+    to the last reported time. Pass the session's ``RunningMeter`` to carry what this push read over
+    to the next one; with it, the cost shown never goes down (a late, out-of-order value that would
+    lower it waits for the final price)."""
     meter = RunningMeter() if meter is None else meter
     with services.uow(read_only=True) as uow:
         new, meter.mark = uow.meter_samples.of_session_after(session.operator_id, session.id, meter.mark)
@@ -100,13 +104,14 @@ def running_cost(
         meter.max_power_w = rated_power_w(services, session)
     if meter.compiled is None:
         return Cost(session, ZERO, ZERO, SettledMoney(0, session.currency), ZERO)
+    # Rated up to the charger's last reported time, not the server's clock: what the final price
+    # would be if the session ended with the data received (a charger whose clock is behind the
+    # server's would otherwise be shown hours it never charged).
+    # Right at the start a zero-length session would have no period at all, and no start fee: the
+    # first microsecond shows what has begun.
+    reported = max([session.started_at + _MICROSECOND, *(sample.timestamp for sample in meter.samples)])
     fit = checked(
-        services,
-        session,
-        meter.samples,
-        reported_end=max(now, session.started_at),
-        closed_at=now,
-        max_power_w=meter.max_power_w,
+        services, session, meter.samples, reported_end=reported, closed_at=now, max_power_w=meter.max_power_w
     )
     rated = price_metered_session(
         samples=fit.samples,
@@ -116,7 +121,10 @@ def running_cost(
         currency=session.currency,
     ).rated
     shown = settle(PreciseMoney(rated.total_cost.incl_vat, session.currency), context.rounding)
-    return Cost(session, rated.total_cost.excl_vat, rated.total_cost.incl_vat, shown, rated.total_energy_wh)
+    cost = Cost(session, rated.total_cost.excl_vat, rated.total_cost.incl_vat, shown, rated.total_energy_wh)
+    if meter.highest is None or cost.incl_vat >= meter.highest.incl_vat:
+        meter.highest = cost
+    return meter.highest
 
 
 def stored_cost(session: ChargingSession, context: StationContext) -> Cost:

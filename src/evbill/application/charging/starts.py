@@ -148,3 +148,15 @@ def find_session(services: Services, context: StationContext, transaction_id: st
         return uow.live_sessions.find_by_transaction(
             context.station.operator_id, context.station.id, transaction_id
         )
+
+
+def live_sessions(services: Services, context: StationContext) -> Sequence[ChargingSession]:
+    """The station's sessions still ACTIVE (a reconnect or a server restart picks them up again)."""
+    station = context.station
+    with services.uow(read_only=True) as uow:
+        return uow.sessions.list(
+            station.operator_id,
+            filters={"station_id": station.id, "status": SessionStatus.ACTIVE},
+            after=None,
+            limit=200,
+        )
