@@ -8,6 +8,7 @@ touch one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy.engine import Engine
@@ -25,6 +26,7 @@ from evbill.adapters.vat import StdnumVatChecker
 from evbill.application.ports import OcpiCodec
 from evbill.application.records import Services
 from evbill.config import Settings
+from evbill.domain.metering.plausibility import PlausibilityRules
 
 
 @dataclass
@@ -45,6 +47,10 @@ class Container:
             ocpi=self.ocpi,
             passwords=Argon2Hasher(),
             vat_ids=StdnumVatChecker(),
+            plausibility=PlausibilityRules(
+                clock_skew=timedelta(seconds=self.settings.ocpp_clock_skew_seconds),
+                max_offline=timedelta(days=self.settings.ocpp_max_offline_days),
+            ),
         )
 
     @cached_property

@@ -47,6 +47,8 @@ class Settings:
     ocpp_messages_per_second: float = 20.0
     ocpp_burst: int = 200
     ocpp_unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT
+    ocpp_clock_skew_seconds: int = 300  # plausibility: how far ahead a charger's clock may run
+    ocpp_max_offline_days: int = 30  # plausibility: how old a charger's timestamp may be
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,8 @@ class Settings:
         cost_interval = _whole_or_zero(environ, "EVBILL_OCPP_COST_INTERVAL", 60, problems)
         ocpp_rate = _positive_int(environ, "EVBILL_OCPP_RATE", 20, problems)
         ocpp_burst = _positive_int(environ, "EVBILL_OCPP_BURST", 200, problems)
+        clock_skew = _whole_or_zero(environ, "EVBILL_OCPP_CLOCK_SKEW", 300, problems)
+        max_offline = _positive_int(environ, "EVBILL_OCPP_MAX_OFFLINE_DAYS", 30, problems)
         unknown_text = environ.get("EVBILL_OCPP_UNKNOWN_STATIONS", UnknownStationPolicy.REJECT.value)
         try:
             unknown = UnknownStationPolicy(unknown_text)
@@ -99,6 +103,8 @@ class Settings:
             ocpp_messages_per_second=float(ocpp_rate),
             ocpp_burst=ocpp_burst,
             ocpp_unknown_stations=unknown,
+            ocpp_clock_skew_seconds=clock_skew,
+            ocpp_max_offline_days=max_offline,
         )
 
 

@@ -131,7 +131,7 @@ def test_bad_filters_and_cursors_are_refused(uow_factory, stored):
         == "error: $.started_from: must be an aware date-time (with a UTC offset)"
     )
     assert str(status.value.problems[0]) == (
-        "error: $.status: 'PAUSED' is not one of 'ACTIVE', 'COMPLETED', 'INVALID'"
+        "error: $.status: 'PAUSED' is not one of 'ACTIVE', 'COMPLETED', 'INVALID', 'REVIEW', 'VOIDED'"
     )
     assert str(cursor.value.problems[0]) == "error: $.cursor: is not a cursor this list gave out"
 

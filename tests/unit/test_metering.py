@@ -297,11 +297,30 @@ def test_samples_without_energy_keep_power_and_state_and_sit_on_the_line() -> No
     ]
     # when
     series = clean_series(samples)
-    # then energy is linear between readings and held after the last one
-    assert energies(series) == [Decimal(0), Decimal(1000), Decimal(3000), Decimal(3000)]
+    # then the energy between the readings flowed before the car suspended at 5 (none while it is
+    # parked), and is held after the last reading
+    assert energies(series) == [Decimal(0), Decimal(3000), Decimal(3000), Decimal(3000)]
     assert series.points[1] == MeterPoint(
-        at(5), Decimal(1000), Decimal(3000), None, ChargingState.SUSPENDED_EV
+        at(5), Decimal(3000), Decimal(3000), None, ChargingState.SUSPENDED_EV
     )
+
+
+def test_without_states_energy_between_readings_is_linear_in_time() -> None:
+    samples = [wh(0, "1000"), MeterSample(at(5), power=Decimal(3000)), wh(15, "4000")]
+    assert energies(clean_series(samples)) == [Decimal(0), Decimal(1000), Decimal(3000)]
+
+
+def test_a_state_change_between_two_readings_cuts_the_energy_where_it_was_reported() -> None:
+    # given charging from 0, suspended (SuspendedEV) at 6, charging again at 19; readings at 0, 10, 20
+    samples = [
+        MeterSample(at(0), Decimal(1000), state=ChargingState.CHARGING),
+        MeterSample(at(6), state=ChargingState.SUSPENDED_EV),
+        MeterSample(at(10), Decimal(1600), state=ChargingState.SUSPENDED_EV),
+        MeterSample(at(19), state=ChargingState.CHARGING),
+        MeterSample(at(20), Decimal(1700), state=ChargingState.CHARGING),
+    ]
+    # then the 600 Wh flowed 0-6, nothing while parked 6-19, the last 100 Wh 19-20
+    assert energies(clean_series(samples)) == [0, 600, 600, 600, 700]
 
 
 def test_a_series_without_any_register_is_flagged_but_usable() -> None:

@@ -16,7 +16,9 @@ from typing import Any, Protocol, Self, TypeVar
 
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
+from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
 from evbill.domain.metering.cleaning import MeterSample
@@ -235,12 +237,32 @@ class LiveSessionRepository(Protocol):
 
     def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None: ...
 
+    def release_start_key(self, operator_id: str, session_id: str) -> None:
+        """A finished 1.6 session's start key is free for a new transaction with the same content."""
+        ...
+
     def close(self, session: ChargingSession, *, details: Mapping[str, Any]) -> None:
         """Store the finished session (status, end, totals, parts) with its evidence ``details``
         (anomalies, signed meter values, explanation, OCPI CDR)."""
         ...
 
     def details(self, operator_id: str, session_id: str) -> Mapping[str, Any] | None: ...
+
+
+class SessionReviewLog(Protocol):
+    """Append-only: sessions sent to review and what operators decided (domain.charging.review)."""
+
+    def add(self, event: ReviewEvent) -> None: ...
+
+    def of_session(self, operator_id: str, session_id: str) -> Sequence[ReviewEvent]: ...
+
+
+class ConnectorStates(Protocol):
+    """The last OCPP 1.6 status of each connector, kept across reconnects and restarts."""
+
+    def put(self, state: ConnectorState) -> None: ...
+
+    def of_station(self, operator_id: str, station_id: str) -> Sequence[ConnectorState]: ...
 
 
 class MeterSampleRepository(Protocol):
@@ -300,6 +322,8 @@ class UnitOfWork(Protocol):
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog
+    session_reviews: SessionReviewLog
+    connector_states: ConnectorStates
 
     def __enter__(self) -> Self: ...
 

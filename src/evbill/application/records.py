@@ -27,6 +27,7 @@ from evbill.application.ports import (
 from evbill.domain.access.keys import AuditAction, AuditEntry
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import InvalidInput, NotFound, PermissionDenied, Problem, StaleVersion
+from evbill.domain.metering.plausibility import PlausibilityRules
 
 T = TypeVar("T")
 SECRET_FIELDS = frozenset({"password_hash", "secret_hash"})
@@ -53,6 +54,7 @@ class Services:
     ocpi: OcpiCodec
     passwords: PasswordHasher
     vat_ids: VatIdChecker
+    plausibility: PlausibilityRules = PlausibilityRules()  # what a charger may report (README, OCPP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,8 @@ def _plain(value: object) -> Any:
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return snapshot(value)  # e.g. a session's price parts
     return value
 
 

@@ -188,7 +188,9 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         urls = _postgres_schema(base)
     for url in urls:
         upgrade(url)
-        settings = Settings(database_url=url, ocpp_cost_interval=0.5)
+        # Scripted sessions carry fixed dates of November 2026: 10 years of offline age keeps them
+        # plausible (the default is 30 days), while a clock reset to 1970 is still caught.
+        settings = Settings(database_url=url, ocpp_cost_interval=0.5, ocpp_max_offline_days=3650)
         container = bootstrap(settings)
         charge_point_id = f"CP-E2E-{secrets.token_hex(2)}"
         operator_id, station_id = seed(container, charge_point_id)

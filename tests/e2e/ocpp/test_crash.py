@@ -34,6 +34,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
         **{k: v for k, v in os.environ.items() if not k.startswith("EVBILL_")},
         "EVBILL_DATABASE_URL": database_url,
         "EVBILL_OCPP_COST_INTERVAL": "0",
+        "EVBILL_OCPP_MAX_OFFLINE_DAYS": "3650",  # the scripted sessions are of November 2026
     }
     process = subprocess.Popen(
         [str(EVBILL), "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
@@ -50,8 +51,9 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def meter(step: int) -> dict:
+    # 3 kWh every 10 minutes: 18 kW, within the EVSE's 22 kW
     return {
-        "timestamp": f"2026-11-20T10:{step * 5:02d}:00Z",
+        "timestamp": f"2026-11-20T{10 + step // 6:02d}:{step % 6 * 10:02d}:00Z",
         "sampledValue": [{"value": str(1_000_000 + step * 3000), "unit": "Wh"}],
     }
 
@@ -114,7 +116,7 @@ def test_killed_server_loses_no_acknowledged_meter_value_and_counts_none_twice(t
                 {
                     "transactionId": transaction_id,
                     "meterStop": 1_030_000,
-                    "timestamp": "2026-11-20T10:50:00Z",
+                    "timestamp": "2026-11-20T11:40:00Z",
                 },
             )
 

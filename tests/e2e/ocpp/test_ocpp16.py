@@ -194,3 +194,54 @@ def test_a_station_that_leaves_right_after_its_stop_leaves_no_warning_and_no_tra
     assert [record.exc_info for record in failures] == [None] * len(failures)
     ours = [record for record in caplog.records if record.name.startswith("evbill")]
     assert not [record for record in ours if record.levelname in {"WARNING", "ERROR"}]
+
+
+def test_a_start_identical_to_a_completed_one_opens_a_new_session_with_its_final_cost(live):
+    """Same connector, card, time and meterStart as a session already stopped: a new transaction, not
+    a resend (a resend comes before its stop). Each stop gets its FinalCost: 0.35 + 5 x 0.39 = 2.30."""
+    start = {"connectorId": 1, "idTag": TOKEN, "meterStart": 3_000_000, "timestamp": "2026-11-18T11:00:00Z"}
+
+    async def scenario():
+        async with connect(live, "ocpp1.6") as socket:
+            station = RawStation(socket)
+            answers = []
+            for register in (3_005_000, 3_005_000):
+                started = await station.call("StartTransaction", start)
+                transaction_id = started[2]["transactionId"]
+                await station.call(
+                    "MeterValues",
+                    {
+                        "connectorId": 1,
+                        "transactionId": transaction_id,
+                        "meterValue": [meter("2026-11-18T11:10:00Z", 3_002_000)],
+                    },
+                )
+                stop = {
+                    "transactionId": transaction_id,
+                    "meterStop": register,
+                    "timestamp": "2026-11-18T11:20:00Z",
+                }
+                await station.call("StopTransaction", stop)
+                answers.append(started)
+            await station.wait_until(
+                lambda: (
+                    [f for f in station.received_calls if f[3].get("messageId") == "FinalCost"][1:] or None
+                ),
+                timeout=5,
+            )
+            finals = [f for f in station.received_calls if f[3].get("messageId") == "FinalCost"]
+            return answers, finals
+
+    (first, second), finals = run(scenario())
+
+    assert second[2]["transactionId"] != first[2]["transactionId"]
+    assert second[2]["idTagInfo"] == {"status": "Accepted"}
+    for started in (first, second):
+        session = session_of(live, str(started[2]["transactionId"]))
+        assert session.status is SessionStatus.COMPLETED
+        assert session.energy_wh == Decimal("5000")
+        assert session.total_excl_vat == Decimal("2.30")
+    assert [orjson.loads(f[3]["data"])["transactionId"] for f in finals] == [
+        first[2]["transactionId"],
+        second[2]["transactionId"],
+    ]

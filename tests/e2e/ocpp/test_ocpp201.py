@@ -66,7 +66,7 @@ def test_a_session_with_out_of_order_and_resent_events_is_priced_once_with_total
                     "Started",
                     0,
                     tx,
-                    "2026-11-17T15:00:00Z",
+                    "2026-11-17T14:30:00Z",  # 10 kWh by 15:20: 12 kW, within the EVSE's 22 kW
                     500000,
                     idToken=token,
                     evse={"id": 1, "connectorId": 1},
@@ -240,7 +240,7 @@ def test_running_costs_follow_the_meter_values_as_they_arrive(live):
 
             await station.call(
                 "TransactionEvent",
-                event("Started", 0, tx, "2026-11-17T15:00:00Z", 500000, evse={"id": 1, "connectorId": 1}),
+                event("Started", 0, tx, "2026-11-17T14:30:00Z", 500000, evse={"id": 1, "connectorId": 1}),
             )
             assert await station.wait_until(reached("0.42"), timeout=5)  # (0.35) x 1.21
             await station.call("TransactionEvent", event("Updated", 1, tx, "2026-11-17T15:20:00Z", 510000))

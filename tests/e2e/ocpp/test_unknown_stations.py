@@ -11,7 +11,7 @@ import uvicorn
 import websockets
 
 from evbill.adapters.db.migrate import upgrade
-from evbill.application.charging.central_system import station_requests
+from evbill.application.charging.stations import station_requests
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.sites.model import UnknownStationPolicy

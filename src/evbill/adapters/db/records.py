@@ -32,12 +32,15 @@ from sqlalchemy import RowMapping, Table
 
 from evbill.adapters.db.access import tables as access_tables
 from evbill.adapters.db.charging import tables as charging_tables
+from evbill.adapters.db.charging_state import tables as charging_state_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
 from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
 from evbill.domain.access.operators import Operator, Role
+from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Direction
+from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
 from evbill.domain.metering.cleaning import ChargingState, ReadingContext
 from evbill.domain.money import RoundingMode
@@ -318,6 +321,10 @@ METER_SAMPLES = RecordMapping(MeterSampleRow, enums={"state": ChargingState, "co
 SESSION_EVIDENCE = RecordMapping(SessionEvidence, enums={})
 TRANSACTION_NUMBERS = RecordMapping(TransactionNumber, enums={})
 STATION_REQUESTS = RecordMapping(StationRequest, enums={})
+SESSION_REVIEWS = RecordMapping(
+    ReviewEvent, enums={"action": ReviewAction, "status_before": SessionStatus, "status_after": SessionStatus}
+)
+CONNECTOR_STATES = RecordMapping(ConnectorState, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -346,4 +353,6 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
     "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
+    "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
+    "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),
 }

@@ -33,6 +33,7 @@ from evbill.adapters.db.charging.ocpp import (
     SqlStationRequestLog,
 )
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
+from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
 from evbill.adapters.db.engine import READ_ONLY
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
@@ -105,6 +106,8 @@ class SqlAlchemyUnitOfWork:
         self.station_requests = SqlStationRequestLog(self._connection)
         self.live_sessions = SqlLiveSessionRepository(self._connection)
         self.meter_samples = SqlMeterSampleRepository(self._connection)
+        self.session_reviews = SqlSessionReviewLog(self._connection)
+        self.connector_states = SqlConnectorStates(self._connection)
         self.frames = SqlFrameLog(self._connection)
 
     def __enter__(self) -> Self:

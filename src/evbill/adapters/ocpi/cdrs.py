@@ -8,8 +8,15 @@ a missing MIN/MAX value; the others are ignored.
 
 Writing (``render_priced_cdr``) returns the input document with every ``total_*`` field filled from
 the rating, rounded once to the currency's minor unit with the operator's rounding mode, and the
-tariff used in ``tariffs``. Quantities (kWh, hours) use OCPI's 4 decimals. ``incl_vat`` is given when
-VAT applies to any component of the session, as OCPI's Price class says.
+tariff used in ``tariffs``. The totals' quantities (kWh, hours) use OCPI's 4 decimals. ``incl_vat`` is
+given when VAT applies to any component of the session, as OCPI's Price class says.
+
+A CDR evbill writes re-rates to its own totals (DESIGN.md rule 10), so its charging periods carry
+more digits than OCPI's default 4, which OCPI numbers allow ("a sufficiently large amount of digits"):
+energy in kWh, power in kW and current in A exactly (Wh / 1000 always ends), and time in hours to
+12 decimals (within 2 nanoseconds). Reading holds times to the microsecond, so such an hour count
+comes back as exactly the seconds it was written from. With 4 decimals, 10 minutes was 0.1667 h
+(600.12 s) and a per-minute tariff billed 11.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from evbill.adapters.ocpi.common import format_datetime, ocpi_number, parse_datetime
@@ -31,6 +38,8 @@ from evbill.domain.rating import Cost, RatedSession
 
 WH_PER_KWH = Decimal(1000)
 SECONDS_PER_HOUR = Decimal(3600)
+HOURS_QUANTUM = Decimal("1e-12")  # charging periods' hours: within 2 ns, read back to the microsecond
+SECONDS_QUANTUM = Decimal("0.000001")
 
 
 class CdrDimensionType(enum.StrEnum):
@@ -208,8 +217,13 @@ def _dimensions(value: object, period: int, problems: list[Problem]) -> list[Dec
         volume = _volume(raw.get("volume"), kind, period, index, problems)  # type: ignore[arg-type]
         if volume is not None:
             position, factor = slot
-            values[position] = volume * factor
+            values[position] = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
     return values
+
+
+def _seconds(hours: Decimal) -> Decimal:
+    """Hours as seconds held to the microsecond (periods' times are whole microseconds)."""
+    return (hours * SECONDS_PER_HOUR).quantize(SECONDS_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
 
 
 def _dimension_problem(period: int, index: int, kind: object, repeated: bool) -> Problem:
@@ -319,7 +333,7 @@ def _settled(amount: Decimal, currency: str, rounding: RoundingMode) -> Decimal:
 
 
 def render_periods(periods: Sequence[ChargingPeriod], tariff_id: str) -> list[dict[str, Any]]:
-    """Charging periods as OCPI ChargingPeriod objects (kWh, hours, kW with 4 decimals)."""
+    """Charging periods as OCPI ChargingPeriod objects: kWh, kW and A exact, hours to 12 decimals."""
     rendered = []
     for period in periods:
         dimensions: list[dict[str, Any]] = []
@@ -335,7 +349,7 @@ def render_periods(periods: Sequence[ChargingPeriod], tariff_id: str) -> list[di
         )
         for kind, value, factor in values:
             if value is not None:
-                dimensions.append({"type": kind, "volume": ocpi_number(value / factor)})
+                dimensions.append({"type": kind, "volume": _volume_out(value, factor)})
         rendered.append(
             {
                 "start_date_time": format_datetime(period.start),
@@ -344,6 +358,14 @@ def render_periods(periods: Sequence[ChargingPeriod], tariff_id: str) -> list[di
             }
         )
     return rendered
+
+
+def _volume_out(value: Decimal, factor: Decimal) -> Decimal:
+    if factor is SECONDS_PER_HOUR:
+        hours = (value / factor).quantize(HOURS_QUANTUM, rounding=ROUND_HALF_UP)
+    else:
+        hours = value / factor  # Wh / 1000 and x / 1 always end: exact
+    return hours.normalize() if hours else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,8 +93,19 @@ class EvbillStation(EvbillChargePoint):
         if session is None:
             session = await self.run(central_system.find_session, transaction_id=transaction_id)
             if session is not None and session.status.value == "ACTIVE":
-                self.live[transaction_id] = session
+                self.opened(session)  # its running costs go on
         return session
+
+    async def start(self) -> None:
+        """Serve the station; its sessions still live from before (a reconnect, a server restart)
+        get their running costs again without waiting for their next message."""
+        self.later(self._resume())
+        await super().start()
+
+    async def _resume(self) -> None:
+        for session in await self.run(central_system.live_sessions):
+            if session.transaction_id and session.transaction_id not in self.live:
+                self.opened(session)
 
     def queue_samples(self, session: ChargingSession, samples: Sequence[MeterSample]) -> Awaitable[None]:
         """Queue samples into the journal's next group commit (the reply frame is committed after them)."""

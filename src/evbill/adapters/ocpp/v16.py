@@ -22,6 +22,7 @@ from evbill.adapters.ocpp.measurements import timestamp as timestamp_of
 from evbill.adapters.ocpp.protocol import Reply, dumps
 from evbill.adapters.ocpp.station import EvbillStation
 from evbill.application.charging import central_system as central_system
+from evbill.application.charging import connectors
 from evbill.application.charging.central_system import Cost
 from evbill.application.offers.customers import authorize
 from evbill.domain.charging.frames import Frame
@@ -41,6 +42,7 @@ class Station16(EvbillStation):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connector_status: dict[int, str] = {}
+        self._status_loaded = False
 
     @on(Action.boot_notification)
     async def on_boot(
@@ -60,10 +62,32 @@ class Station16(EvbillStation):
 
     @on(Action.status_notification)
     async def on_status(
-        self, connector_id: int, error_code: str, status: str, incoming: Frame, **_: Any
+        self,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        incoming: Frame,
+        timestamp: str | None = None,
+        **_: Any,
     ) -> Reply:
+        await self._load_connector_status()
         self.connector_status[connector_id] = status
-        return Reply(call_result.StatusNotification())
+        await self.run(
+            connectors.note_connector_status,
+            connector_id=connector_id,
+            status=status,
+            state=charging_state_16(status),
+            at=timestamp_of(timestamp, "timestamp") if timestamp else None,
+            frames=[incoming],
+        )
+        return Reply(call_result.StatusNotification(), stored=True)
+
+    async def _load_connector_status(self) -> None:
+        """The connectors' last states from before this connection (a reconnect, a server restart)."""
+        if not self._status_loaded:
+            stored = await self.run(connectors.connector_states)
+            self.connector_status = {**stored, **self.connector_status}
+            self._status_loaded = True
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, vendor_id: str, incoming: Frame, **_: Any) -> Reply:
@@ -126,6 +150,7 @@ class Station16(EvbillStation):
         if transaction_id is not None:
             session = await self.session_of(str(transaction_id))
             if session is not None:
+                await self._load_connector_status()
                 state = charging_state_16(self.connector_status.get(connector_id))
                 self.queue_samples(session, samples_16(meter_value, state=state))
         return Reply(call_result.MeterValues())
@@ -169,9 +194,16 @@ class Station16(EvbillStation):
                 "timestamp": _now(),
                 "meterValue": int(cost.energy_wh),
                 "cost": self.shown(cost),
-                "state": "Charging",
+                "state": await self._cost_state(cost),
             },
         )
+
+    async def _cost_state(self, cost: Cost) -> str:
+        """RunningCost's state: "Idle" while the connector is in a parking state (SuspendedEV...)."""
+        await self._load_connector_status()
+        numbers = [number for number, evse in self.context.evses.items() if evse.id == cost.session.evse_id]
+        state = charging_state_16(self.connector_status.get(numbers[0])) if numbers else None
+        return "Idle" if state is not None and state.is_parking else "Charging"
 
     async def _final_cost(self, transaction_id: int, cost: Cost) -> None:
         await self._cost_message(

@@ -30,6 +30,7 @@ from evbill.application.charging import central_system as central_system
 from evbill.application.charging.central_system import Cost
 from evbill.application.offers.customers import authorize
 from evbill.domain.charging.frames import Frame
+from evbill.domain.metering.cleaning import MeterSample
 
 MAX_MESSAGE = 512  # MessageContentType.content
 
@@ -110,6 +111,8 @@ class Station201(EvbillStation):
         state = charging_state_201(transaction_info.get("charging_state"))
         samples = samples_201(meter_value or [], state=state, seq_no=seq_no, offline=offline)
         moment = parse_timestamp(timestamp, "timestamp")
+        if not samples and state is not None:  # e.g. ChargingStateChanged: the state takes effect now
+            samples = [MeterSample(moment, state=state, seq_no=seq_no, offline=offline)]
         uid = str(id_token["id_token"]) if id_token else None
         session = None if event_type == "Started" else await self.session_of(transaction_id)
         if event_type == "Started" or session is None and event_type == "Updated":

@@ -22,7 +22,7 @@ from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, get_or_404, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.billing.cycle import Bill, SessionCharge, bill_cycle
-from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.offers.contracts import Contract, ContractTerms
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanVersion
@@ -105,6 +105,8 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     start_utc = datetime.combine(cycle_start, datetime.min.time(), zone)
     end_utc = datetime.combine(end, datetime.min.time(), zone)
     stored = uow.sessions.of_customers(operator_id, payers, started_from=start_utc, started_to=end_utc)
+    # Sessions under review (implausible charger data) wait for an operator; voided ones cost nothing.
+    stored = [s for s in stored if s.status not in (SessionStatus.REVIEW, SessionStatus.VOIDED)]
     before = uow.sessions.count_before(operator_id, payers, start_utc)
     charges = [_charge(session, before + n) for n, session in enumerate(stored, start=1)]
     states = _promotion_states(uow, operator_id, customer.id, contract, start_utc, exhausted)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evbill.application.charging.central_system import Cost, running_cost, station_context
+from evbill.application.charging.costs import Cost, running_cost
+from evbill.application.charging.stations import station_context
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus

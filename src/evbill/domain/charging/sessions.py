@@ -28,6 +28,12 @@ class SessionStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     INVALID = "INVALID"
+    REVIEW = "REVIEW"  # closed, but with implausible data: an operator decides before it is billed
+    VOIDED = "VOIDED"  # closed by an operator at no charge
+
+    @property
+    def billable(self) -> bool:
+        return self is SessionStatus.COMPLETED
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,11 @@ The rules, in the order they are applied:
    the cumulative energy stays. Both conditions err on the driver's side: a glitch that returns to the
    old level never bills the old register a second time.
 5. Samples without a usable register keep their power, current and state; their energy is
-   interpolated linearly in time between the neighbouring readings (0 before the first, the last
-   reading after the last), the same linear model charging periods use.
+   interpolated between the neighbouring readings (0 before the first, the last reading after the
+   last) over *charging* time: time in a parking state (a StatusNotification SuspendedEV, a 2.0.1
+   ChargingStateChanged without meter values) gets no energy, so a state change reported between
+   two readings cuts the energy where it happened. Without states this is linear in time, the same
+   linear model charging periods use.
 6. Samples at the same instant are merged into one point (later values win where present). With
    ``seq_no`` ordering a timestamp can go backwards; such a sample is merged into the point before it
    (``CLOCK_REGRESSION``).
@@ -111,6 +114,13 @@ class MeterFlag(enum.StrEnum):
     SESSION_RELATIVE_REGISTER = "session_relative_register"
     OFFLINE_ZERO_BEGIN = "offline_zero_begin"
     NO_ENERGY = "no_energy"
+    # Plausibility (``plausibility.py``): left out of pricing, and the session goes to review.
+    IMPLAUSIBLE_START = "implausible_start"
+    IMPLAUSIBLE_STOP = "implausible_stop"
+    IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
+    IMPLAUSIBLE_ENERGY = "implausible_energy"
+    IMPLAUSIBLE_POWER = "implausible_power"
+    PRICING_FAILED = "pricing_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,25 +379,64 @@ def _reset(timestamp: datetime, register: Decimal, last: Decimal, total: Decimal
 def _fill_between_readings(
     ordered: Sequence[MeterSample], cumulative: Sequence[Decimal | None]
 ) -> list[Decimal]:
-    """Energy at every sample: its own reading, else interpolated between the readings around it."""
-    readings = [
-        (index, (ordered[index].timestamp, value))
-        for index, value in enumerate(cumulative)
-        if value is not None
-    ]
+    """Energy at every sample: its own reading, else spread over the charging time between the
+    readings around it (time in a parking state gets none: the car drew nothing then)."""
+    readings = [index for index, value in enumerate(cumulative) if value is not None]
     filled: list[Decimal] = []
     for index, value in enumerate(cumulative):
-        position = bisect.bisect(readings, index, key=lambda reading: reading[0])
         if value is not None:
             filled.append(value)
-        elif position == 0:
+            continue
+        position = bisect.bisect(readings, index)
+        if position == 0:
             filled.append(ZERO)  # before the baseline nothing is counted yet
         elif position == len(readings):
-            filled.append(readings[-1][1][1])
+            filled.append(_known(cumulative, readings[-1]))
         else:
-            before, after = readings[position - 1][1], readings[position][1]
-            filled.append(interpolate_energy_wh(ordered[index].timestamp, before, after))
+            filled.append(_spread(ordered, cumulative, readings[position - 1], readings[position], index))
     return filled
+
+
+def _known(cumulative: Sequence[Decimal | None], index: int) -> Decimal:
+    value = cumulative[index]
+    assert value is not None
+    return value
+
+
+def _spread(
+    ordered: Sequence[MeterSample],
+    cumulative: Sequence[Decimal | None],
+    first: int,
+    last: int,
+    index: int,
+) -> Decimal:
+    """Energy at sample ``index`` between the readings at ``first`` and ``last``, by charging time.
+
+    Each stretch between two samples counts its length unless the state in force over it (the
+    earlier sample's, or the last one known before) is a parking state. When every stretch is
+    parking, energy flowed all the same: it is spread over plain time.
+    """
+    start_energy, end_energy = _known(cumulative, first), _known(cumulative, last)
+    state = next((ordered[k].state for k in range(first, -1, -1) if ordered[k].state is not None), None)
+    weights: list[int] = []
+    for k in range(first, last):
+        state = ordered[k].state if ordered[k].state is not None else state
+        length = max((ordered[k + 1].timestamp - ordered[k].timestamp) // _MICROSECOND, 0)
+        weights.append(0 if state is not None and state.is_parking else length)
+    if not sum(weights):
+        weights = [
+            max((ordered[k + 1].timestamp - ordered[k].timestamp) // _MICROSECOND, 0)
+            for k in range(first, last)
+        ]
+    total, before = sum(weights), sum(weights[: index - first])
+    if total == 0:
+        return start_energy
+    delta = end_energy - start_energy
+    value = start_energy + METER_CONTEXT.divide(
+        METER_CONTEXT.multiply(delta, Decimal(before)), Decimal(total)
+    )
+    value = value.quantize(ENERGY_QUANTUM, rounding=decimal.ROUND_HALF_EVEN, context=METER_CONTEXT)
+    return min(max(value, start_energy), end_energy)
 
 
 def interpolate_energy_wh(

@@ -18,10 +18,11 @@ change which element applies, and nowhere else:
   (the class is which of the tariff's power or current thresholds the value reaches).
 
 Between two meter points energy flows linearly in time; state, power and current are held from the
-earlier point (power falls back to the interval's average power). An interval is parking when its
-state is a parking state, or when the state is unknown and no energy flowed. Energy at a cut inside an
-interval is interpolated and held to 0.001 Wh; a period's energy is the difference of the energies at
-its two ends, so the periods of a session add up exactly to the energy measured in it.
+earlier point (power falls back to the interval's average power). An interval is parking when no
+energy flowed in it and its state is a parking state or unknown: energy flowing is never parking.
+Energy at a cut inside an interval is interpolated and held to 0.001 Wh; a period's energy is the
+difference of the energies at its two ends, so the periods of a session add up exactly to the
+energy measured in it.
 
 ``end`` may be "now": points after it are ignored and the last interval ends there, so the same
 function prices a running session. Before the first point the energy is 0 and the state is the first
@@ -166,7 +167,9 @@ def _intervals(points: Sequence[MeterPoint], start: datetime, end: datetime) -> 
 def _interval(earlier: MeterPoint, later: MeterPoint, *, measured: bool) -> _Interval:
     """The interval from ``earlier`` to ``later``; average power only between two measured points."""
     energy = later.energy_wh - earlier.energy_wh
-    parking = earlier.state.is_parking if earlier.state is not None else energy == 0
+    # Energy flowing is never parking, whatever state was last reported; no energy is parking
+    # in a parking state, or when the state is unknown.
+    parking = energy == 0 and (earlier.state is None or earlier.state.is_parking)
     power_kw = None if earlier.power_w is None else earlier.power_w / W_PER_KW
     if power_kw is None and measured:
         average = energy * SECONDS_PER_HOUR / _seconds(later.timestamp - earlier.timestamp) / W_PER_KW

@@ -23,6 +23,7 @@ from evbill.entrypoints.api import (
     plans,
     problems,
     promotions,
+    session_review,
     sessions,
     sites,
     tariffs,
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(sites.build_router(), prefix=API_PREFIX)
     app.include_router(tariffs.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
+    app.include_router(session_review.router, prefix=API_PREFIX)
     app.include_router(ocpp.router)
     app.include_router(customers.build_router(), prefix=API_PREFIX)
     app.include_router(plans.build_router(), prefix=API_PREFIX)

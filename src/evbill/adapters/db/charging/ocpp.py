@@ -231,6 +231,14 @@ class SqlLiveSessionRepository:
         }
         insert_row(connection, charging_tables.session_evidence, evidence)
 
+    def release_start_key(self, operator_id: str, session_id: str) -> None:
+        e = charging_tables.session_evidence.c
+        self._connection().execute(
+            update(charging_tables.session_evidence)
+            .where(e.operator_id == operator_id, e.session_id == session_id)
+            .values(start_key=None)
+        )
+
     def close(self, session: ChargingSession, *, details: Mapping[str, Any]) -> None:
         connection = self._connection()
         c = charging_tables.charging_sessions.c

@@ -1,0 +1,232 @@
+"""Ending a transaction: clean the meter series, build periods, rate, store the priced session.
+
+The session is stored with its anomalies, signed meter values, explanation and OCPI CDR. Ending twice
+changes nothing; a stop for an unknown transaction is recorded and answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from evbill.application.charging.checks import Checked, checked, rated_power_w
+from evbill.application.charging.costs import Cost, Priced, price_samples, stored_cost
+from evbill.application.charging.stations import StationContext
+from evbill.application.records import Services, snapshot
+from evbill.domain.billing.cycle import parts_of
+from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.review import ReviewAction, ReviewEvent
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
+from evbill.domain.country import alpha_3
+from evbill.domain.metering.cleaning import Anomaly, MeterFlag, MeterSample
+from evbill.domain.metering.plausibility import IMPLAUSIBLE_FLAGS
+from evbill.domain.money import PreciseMoney, settle
+from evbill.domain.rating.explanation import explain
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    cost: Cost | None  # None for a stop of a transaction evbill never saw
+    duplicate: bool
+
+
+def end_transaction(
+    services: Services,
+    context: StationContext,
+    *,
+    transaction_id: str,
+    ended_at: datetime,
+    reason: str | None,
+    samples: Sequence[MeterSample],
+    frames: Sequence[Frame],
+) -> Ended:
+    """Close a session priced, once. A stop for an unknown transaction is recorded and answered."""
+    station = context.station
+    with services.uow() as uow:
+        session = uow.live_sessions.find_by_transaction(station.operator_id, station.id, transaction_id)
+        if session is None or session.status is not SessionStatus.ACTIVE:
+            uow.frames.add_many(frames)
+            uow.commit()
+            if session is None:
+                return Ended(None, False)
+            return Ended(stored_cost(session, context), True)
+        # The stop's own samples come last, as they will be stored (in the closing transaction below).
+        every_sample = [*uow.meter_samples.of_session(station.operator_id, session.id), *samples]
+    closed, details = close_priced(
+        services,
+        context,
+        session,
+        every_sample,
+        reported_end=ended_at,
+        closed_at=services.clock.now(),
+        reason=reason,
+    )
+    with services.uow() as uow:
+        uow.meter_samples.add_many(station.operator_id, session.id, samples)
+        uow.live_sessions.close(closed, details=details)
+        if closed.status is SessionStatus.REVIEW:
+            uow.session_reviews.add(flagged(services, closed, details))
+        uow.frames.add_many(frames)
+        uow.commit()
+    return Ended(stored_cost(closed, context), False)
+
+
+def close_priced(
+    services: Services,
+    context: StationContext,
+    session: ChargingSession,
+    samples: Sequence[MeterSample],
+    *,
+    reported_end: datetime,
+    closed_at: datetime,
+    reason: str | None,
+) -> tuple[ChargingSession, dict[str, Any]]:
+    """The session closed and priced from its plausible data, with its evidence. It always closes:
+    implausible data sends it to review, and so does a price that cannot be made at all."""
+    try:
+        fit = checked(
+            services,
+            session,
+            samples,
+            reported_end=reported_end,
+            closed_at=closed_at,
+            max_power_w=rated_power_w(services, session),
+        )
+        priced = price_samples(services, context, session, fit)
+        closed, details = _closed(session, priced, context, fit, reason, samples)
+        if priced is not None:
+            details["cdr"] = _cdr(services, context, closed, priced)
+    except Exception as error:  # noqa: BLE001  # a stop must close the session whatever went wrong
+        failure = Anomaly(MeterFlag.PRICING_FAILED, reported_end, f"{type(error).__name__}: {error}"[:300])
+        end = max(session.started_at, min(reported_end, closed_at))
+        closed = _unpriced(session, end, SessionStatus.REVIEW)
+        details = {"stop_reason": reason, "anomalies": [snapshot(failure)]}
+    if closed.status is SessionStatus.REVIEW:
+        details["review"] = review_reasons(details)
+    return closed, details
+
+
+def review_reasons(details: dict[str, Any]) -> list[str]:
+    """Why a session awaits review: its implausible anomalies, in words."""
+    implausible = {flag.value for flag in IMPLAUSIBLE_FLAGS}
+    return [
+        f"{anomaly['flag']}: {anomaly['detail']}"
+        for anomaly in details.get("anomalies", [])
+        if anomaly.get("flag") in implausible
+    ]
+
+
+def flagged(services: Services, session: ChargingSession, details: dict[str, Any]) -> ReviewEvent:
+    return ReviewEvent(
+        id=services.ids.new_id(),
+        operator_id=session.operator_id,
+        session_id=session.id,
+        at=services.clock.now(),
+        actor="evbill (plausibility checks)",
+        action=ReviewAction.FLAGGED,
+        reason="; ".join(details.get("review", []))[:2000],
+        status_before=SessionStatus.ACTIVE,
+        status_after=session.status,
+    )
+
+
+def _unpriced(session: ChargingSession, end: datetime, status: SessionStatus) -> ChargingSession:
+    return replace(
+        session,
+        status=status,
+        ended_at=end,
+        total_excl_vat=ZERO,
+        total_incl_vat=ZERO,
+        total_excl_vat_minor=0,
+        total_incl_vat_minor=0,
+    )
+
+
+def _closed(
+    session: ChargingSession,
+    priced: Priced | None,
+    context: StationContext,
+    fit: Checked,
+    reason: str | None,
+    samples: Sequence[MeterSample],
+) -> tuple[ChargingSession, dict[str, Any]]:
+    """The finished session and its evidence: anomalies, signed meter values, explanation, CDR."""
+    signed = [sample.signed_data for sample in samples if sample.signed_data]
+    details: dict[str, Any] = {"stop_reason": reason, "signed_meter_values": signed}
+    status = SessionStatus.REVIEW if fit.needs_review else SessionStatus.COMPLETED
+    checks = [snapshot(anomaly) for anomaly in fit.anomalies]
+    if priced is None:
+        no_tariff = {"flag": "NO_TARIFF", "detail": "no tariff applied at the session's start"}
+        details["anomalies"] = [no_tariff, *checks]
+        return replace(_unpriced(session, fit.end, status), started_at=fit.start), details
+    rated = priced.metered.rated
+    total = rated.total_cost
+    details["anomalies"] = [*checks, *(snapshot(anomaly) for anomaly in priced.metered.anomalies)]
+    details["explanation"] = explain(priced.metered.usage, priced.compiled, rated).as_dict()
+    closed = replace(
+        session,
+        status=status,
+        started_at=fit.start,
+        ended_at=fit.end,
+        energy_wh=rated.total_energy_wh,
+        total_excl_vat=total.excl_vat,
+        total_incl_vat=total.incl_vat,
+        total_excl_vat_minor=settle(
+            PreciseMoney(total.excl_vat, rated.currency), context.rounding
+        ).minor_units,
+        total_incl_vat_minor=settle(
+            PreciseMoney(total.incl_vat, rated.currency), context.rounding
+        ).minor_units,
+        parts=parts_of(rated),
+        charging_s=rated.total_charging_s,
+    )
+    return closed, details
+
+
+def _cdr(
+    services: Services, context: StationContext, session: ChargingSession, priced: Priced
+) -> dict[str, Any]:
+    """The session's OCPI CDR: where (location, EVSE, connector), who (token), what it cost."""
+    location, station = context.location, context.station
+    evse = next(e for e in context.evses.values() if e.id == session.evse_id)
+    with services.uow() as uow:
+        connectors = uow.connectors.list(
+            session.operator_id, filters={"evse_id": evse.id}, after=None, limit=10
+        )
+        operator = uow.operators.get(session.operator_id)
+    connector = connectors[0] if connectors else None
+    tariff = priced.compiled.tariff
+    place = {
+        "location_id": location.id,
+        "name": location.name,
+        "address": location.address,
+        "city": location.city,
+        "postal_code": location.postal_code,
+        "country_alpha_3": alpha_3(location.country),
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+        "evse_uid": evse.id,
+        "evse_id": evse.evse_id,
+        "connector_id": str(connector.connector_number if connector else 1),
+        "connector_standard": connector.standard.value if connector else "IEC_62196_T2",
+        "connector_format": connector.format.value if connector else "SOCKET",
+        "connector_power_type": connector.power_type.value if connector else "AC_3_PHASE",
+    }
+    return services.ocpi.write_session_cdr(
+        cdr_id=session.id,
+        country_code=tariff.country_code or (operator.country if operator else "ZZ"),
+        party_id=tariff.party_id or station.charge_point_id[:3].upper(),
+        token_uid=session.token_uid,
+        contract_id=session.contract_id,
+        place=place,
+        usage=priced.metered.usage,
+        rated=priced.metered.rated,
+        tariff_document=services.ocpi.write_tariff(tariff),
+        rounding=context.rounding,
+        last_updated=services.clock.now(),
+    )

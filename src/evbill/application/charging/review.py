@@ -1,0 +1,184 @@
+"""Operators' decisions on a stuck or faulty session: close it, void it, or re-rate it.
+
+Each takes a reason, is allowed to roles that manage sessions, and leaves two records in the same
+transaction: an audit entry with the session before and after, and a ``ReviewEvent`` with the
+reason and the status before and after (``domain.charging.review``).
+
+* ``close_session``: a session still ``ACTIVE`` (the stop never came) is closed and priced from the
+  data received, up to ``ended_at`` (default: the last sample's time). The plausibility checks apply
+  as at a stop: implausible data sends it to ``REVIEW``.
+* ``rerate_session``: a closed session is priced again from its stored samples (plausible ones only),
+  optionally up to a corrected ``ended_at``; the operator accepts the result, so it is ``COMPLETED``
+  and billable.
+* ``void_session``: any session is closed at no charge (``VOIDED``), kept with its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from evbill.application.charging.ends import close_priced
+from evbill.application.charging.stations import station_context
+from evbill.application.ports import UnitOfWork
+from evbill.application.records import Services, audit, require
+from evbill.domain.access.keys import AuditAction
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.charging.review import ReviewAction, ReviewEvent
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
+from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.metering.cleaning import MeterSample
+
+ZERO = Decimal(0)
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReview:
+    """Where a session stands: its status, why it awaits review, and every decision taken on it."""
+
+    session: ChargingSession
+    reasons: Sequence[str]
+    events: Sequence[ReviewEvent]
+
+
+def review_of(services: Services, actor: Actor, session_id: str) -> SessionReview:
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        session = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
+        details = uow.live_sessions.details(actor.operator_id, session_id) or {}
+        events = uow.session_reviews.of_session(actor.operator_id, session_id)
+    return SessionReview(session, list(details.get("review", [])), events)
+
+
+def close_session(
+    services: Services, actor: Actor, session_id: str, *, reason: str, ended_at: datetime | None = None
+) -> ChargingSession:
+    """Close a session whose stop never came, priced from the data received."""
+    return _reprice(services, actor, session_id, reason, ended_at, ReviewAction.CLOSED)
+
+
+def rerate_session(
+    services: Services, actor: Actor, session_id: str, *, reason: str, ended_at: datetime | None = None
+) -> ChargingSession:
+    """Price a closed session again from its stored samples and accept the result for billing."""
+    return _reprice(services, actor, session_id, reason, ended_at, ReviewAction.RERATED)
+
+
+def void_session(services: Services, actor: Actor, session_id: str, *, reason: str) -> ChargingSession:
+    """Close a session at no charge; its evidence stays."""
+    require(actor, Permission.MANAGE_SESSIONS)
+    reason = _reason(reason)
+    with services.uow() as uow:
+        before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
+        if before.status is SessionStatus.VOIDED:
+            raise Conflict(f"session {session_id!r} is already voided")
+        details = dict(uow.live_sessions.details(actor.operator_id, session_id) or {})
+        after = replace(
+            before,
+            status=SessionStatus.VOIDED,
+            ended_at=before.ended_at or services.clock.now(),
+            total_excl_vat=ZERO,
+            total_incl_vat=ZERO,
+            total_excl_vat_minor=0,
+            total_incl_vat_minor=0,
+            parts=(),
+        )
+        details["voided"] = {"reason": reason, "by": actor.name}
+        _record(services, uow, actor, before, after, details, ReviewAction.VOIDED, reason)
+        uow.commit()
+    return after
+
+
+def _reprice(
+    services: Services,
+    actor: Actor,
+    session_id: str,
+    reason: str,
+    ended_at: datetime | None,
+    action: ReviewAction,
+) -> ChargingSession:
+    require(actor, Permission.MANAGE_SESSIONS)
+    reason = _reason(reason)
+    with services.uow(read_only=True) as uow:
+        before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
+        samples = uow.meter_samples.of_session(actor.operator_id, session_id)
+        details_before = uow.live_sessions.details(actor.operator_id, session_id) or {}
+    if action is ReviewAction.CLOSED and before.status is not SessionStatus.ACTIVE:
+        raise Conflict(f"session {session_id!r} is {before.status.value}: only an ACTIVE one can be closed")
+    if action is ReviewAction.RERATED and before.status is SessionStatus.ACTIVE:
+        raise Conflict(f"session {session_id!r} is still ACTIVE: close it first")
+    now = services.clock.now()
+    end = ended_at or _last_reported(before, samples)
+    context = station_context(services, actor.operator_id, before.station_id)
+    opened = replace(before, status=SessionStatus.ACTIVE)
+    after, details = close_priced(
+        services,
+        context,
+        opened,
+        samples,
+        reported_end=end,
+        closed_at=now,
+        reason=details_before.get("stop_reason"),
+    )
+    if action is ReviewAction.RERATED and after.status is SessionStatus.REVIEW:
+        after = replace(after, status=SessionStatus.COMPLETED)  # the operator accepts the result
+        details["accepted"] = {"reason": reason, "by": actor.name}
+    with services.uow() as uow:
+        current = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
+        if current.status is not before.status:
+            raise Conflict(f"session {session_id!r} changed meanwhile ({current.status.value}); try again")
+        _record(services, uow, actor, before, after, details, action, reason)
+        uow.commit()
+    return after
+
+
+def _record(
+    services: Services,
+    uow: UnitOfWork,
+    actor: Actor,
+    before: ChargingSession,
+    after: ChargingSession,
+    details: Mapping[str, Any],
+    action: ReviewAction,
+    reason: str,
+) -> None:
+    now = services.clock.now()
+    uow.live_sessions.close(after, details=details)
+    audit(uow, actor, now, AuditAction.UPDATE, "charging_session", after.id, before, after)
+    uow.session_reviews.add(
+        ReviewEvent(
+            id=services.ids.new_id(),
+            operator_id=after.operator_id,
+            session_id=after.id,
+            at=now,
+            actor=f"{actor.name} ({actor.role.value})"[:200],
+            action=action,
+            reason=reason,
+            status_before=before.status,
+            status_after=after.status,
+        )
+    )
+
+
+def _last_reported(session: ChargingSession, samples: Sequence[MeterSample]) -> datetime:
+    """Where a session without a (trusted) stop ends by default: its last sample, else its end or start."""
+    times = [sample.timestamp for sample in samples]
+    return max(times) if times else session.ended_at or session.started_at
+
+
+def _session(session: ChargingSession | None, session_id: str) -> ChargingSession:
+    if session is None:
+        raise NotFound(f"session {session_id!r} not found")
+    return session
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text or len(text) > MAX_REASON:
+        problem = Problem("$.reason", f"say why, in 1 to {MAX_REASON} characters")
+        raise InvalidInput("a reason is required", (problem,))
+    return text

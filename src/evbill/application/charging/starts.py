@@ -1,0 +1,162 @@
+"""Starting a transaction: authorise the token, resolve the price, snapshot it, open the session.
+
+The tariff version that applies at the start is snapshotted onto the session (later edits never
+reprice it). A resent start (same transaction id, or for 1.6 the same content) returns the session it
+opened the first time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from evbill.application.charging.pricing import Quote, price_now
+from evbill.application.charging.stations import StationContext
+from evbill.application.offers.customers import authorize
+from evbill.application.records import Services
+from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
+from evbill.domain.errors import NotFound
+from evbill.domain.metering.cleaning import MeterSample
+from evbill.domain.offers.customers import AuthorizationStatus
+from evbill.domain.sites.model import Evse
+from evbill.domain.tariffs.text import describe_tariff
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    session: ChargingSession
+    transaction_number: int | None  # the 1.6 transactionId
+    authorization: AuthorizationStatus
+    price_text: str | None
+    duplicate: bool
+
+
+def _evse(context: StationContext, number: int) -> Evse:
+    evse = context.evses.get(number) or (
+        next(iter(context.evses.values())) if len(context.evses) == 1 else None
+    )
+    if evse is None:
+        raise NotFound(f"station {context.station.charge_point_id} has no EVSE {number}")
+    return evse
+
+
+def _quote(
+    services: Services, context: StationContext, evse: Evse, token: str | None, at: datetime
+) -> Quote | None:
+    try:
+        return price_now(services, context.actor, evse_id=evse.id, token_uid=token, at=at)
+    except NotFound:
+        return None  # no tariff applies: the session is kept, flagged, and priced at nothing
+
+
+def start_transaction(
+    services: Services,
+    context: StationContext,
+    *,
+    evse_number: int,
+    id_token: str | None,
+    started_at: datetime,
+    transaction_id: str | None,
+    start_key: str | None,
+    samples: Sequence[MeterSample],
+    frames: Sequence[Frame],
+) -> Started:
+    station = context.station
+    operator_id = station.operator_id
+    with services.uow() as uow:
+        existing = (
+            uow.live_sessions.find_by_transaction(operator_id, station.id, transaction_id)
+            if transaction_id is not None
+            else uow.live_sessions.find_by_start_key(operator_id, station.id, start_key or "")
+        )
+        finished = None
+        if existing is not None and transaction_id is None and existing.status is not SessionStatus.ACTIVE:
+            # The same 1.6 start as a session already stopped: a resend comes before its stop, so
+            # this is a new transaction (a charger that repeats connector, card, time and register).
+            finished, existing = existing.id, None
+        if existing is not None:
+            uow.frames.add_many(frames)
+            uow.commit()
+            number = (
+                int(existing.transaction_id)
+                if existing.transaction_id and existing.transaction_id.isdigit()
+                else None
+            )
+            return Started(existing, number, AuthorizationStatus.ACCEPTED, None, True)
+        concurrent = bool(id_token) and bool(uow.live_sessions.active_of_token(operator_id, id_token or ""))
+    authorization = authorize(services, context.actor, id_token) if id_token else None
+    status = AuthorizationStatus.ACCEPTED if authorization is None else authorization.status
+    evse = _evse(context, evse_number)
+    quote = _quote(services, context, evse, id_token, started_at)
+    with services.uow() as uow:
+        number = uow.live_sessions.next_transaction_number() if transaction_id is None else None
+        session = ChargingSession(
+            id=services.ids.new_id(),
+            operator_id=operator_id,
+            location_id=station.location_id,
+            station_id=station.id,
+            evse_id=evse.id,
+            status=SessionStatus.ACTIVE,
+            started_at=started_at,
+            ended_at=None,
+            energy_wh=ZERO,
+            currency=quote.tariff.currency if quote else context.currency,
+            tariff_version_id=quote.version.id if quote else None,
+            total_excl_vat=None,
+            total_incl_vat=None,
+            total_excl_vat_minor=None,
+            total_incl_vat_minor=None,
+            created_at=services.clock.now(),
+            customer_id=authorization.customer.id if authorization and authorization.customer else None,
+            contract_id=authorization.contract_id if authorization else None,
+            token_uid=id_token,
+            connector_class=quote.connector_class if quote else None,
+            tariff_id=quote.tariff.id if quote else None,
+            price_rule=quote.choice.rule.value if quote else None,
+            price_reason=quote.choice.reason if quote else None,
+            transaction_id=transaction_id or str(number),
+        )
+        if finished is not None:
+            uow.live_sessions.release_start_key(operator_id, finished)
+        uow.live_sessions.open(session, transaction_id=session.transaction_id or "", start_key=start_key)
+        uow.meter_samples.add_many(operator_id, session.id, samples)
+        uow.frames.add_many(frames)
+        uow.commit()
+    if concurrent and status is AuthorizationStatus.ACCEPTED:
+        status = AuthorizationStatus.CONCURRENT_TX
+    text = describe_tariff(services.ocpi.read_tariff(quote.version.document).tariff) if quote else None
+    return Started(session, number, status, text, False)
+
+
+def price_text(
+    services: Services, context: StationContext, *, evse_number: int, id_token: str | None
+) -> str | None:
+    """The tariff in words for a driver about to charge at one of the station's EVSEs (None: no tariff)."""
+    quote = _quote(services, context, _evse(context, evse_number), id_token, services.clock.now())
+    if quote is None:
+        return None
+    return describe_tariff(services.ocpi.read_tariff(quote.version.document).tariff)
+
+
+def find_session(services: Services, context: StationContext, transaction_id: str) -> ChargingSession | None:
+    with services.uow(read_only=True) as uow:
+        return uow.live_sessions.find_by_transaction(
+            context.station.operator_id, context.station.id, transaction_id
+        )
+
+
+def live_sessions(services: Services, context: StationContext) -> Sequence[ChargingSession]:
+    """The station's sessions still ACTIVE (a reconnect or a server restart picks them up again)."""
+    station = context.station
+    with services.uow(read_only=True) as uow:
+        return uow.sessions.list(
+            station.operator_id,
+            filters={"station_id": station.id, "status": SessionStatus.ACTIVE},
+            after=None,
+            limit=200,
+        )

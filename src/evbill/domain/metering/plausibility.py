@@ -1,0 +1,190 @@
+"""Plausibility: what a charger reports is checked against physics and clocks before it is priced.
+
+DESIGN.md rule 11: a value that cannot be physically right is kept as evidence, flagged, and never
+priced as-is. The checks, in order (thresholds in ``PlausibilityRules``, documented in the README):
+
+1. **The session's start** must lie within [server clock at the start - ``max_offline``, server clock
+   + ``clock_skew``]: a charger whose clock reset reports 1971, one whose clock runs ahead reports
+   tomorrow. An implausible start is replaced by the first plausible sample's time (else the server's
+   clock at the start) and flagged ``IMPLAUSIBLE_START``.
+2. **The session's stop** must not be before the start, nor after the server clock at the stop +
+   ``clock_skew``. An implausible stop is replaced by the last plausible sample's time (never before
+   the start: the shorter session is the driver's side) and flagged ``IMPLAUSIBLE_STOP``.
+3. **Each sample's time** must lie inside the session, give or take ``clock_skew``; one outside is
+   left out (``IMPLAUSIBLE_TIMESTAMP``).
+4. **Energy against the EVSE's rated power**: between two readings, the register may rise by at most
+   rated power x elapsed time x (1 + ``power_margin``) + ``energy_allowance_wh`` (the meter's
+   resolution: kWh meters report 0.1 kWh steps). A reading above that (a register jump, a value of
+   2e12 Wh) is left out (``IMPLAUSIBLE_ENERGY``); the next readings are judged against the last
+   plausible one. A register below it is not judged here: cleaning handles resets and negative deltas.
+5. **Power** above rated power x (1 + ``power_margin``) is dropped from the sample
+   (``IMPLAUSIBLE_POWER``): it would pick a power class the EVSE cannot deliver.
+
+A session with any of these flags is priced from its plausible data only and marked for review.
+
+Example: a 22 kW EVSE cannot deliver 2e12 Wh in 15 minutes:
+
+    >>> from datetime import UTC, datetime
+    >>> start = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+    >>> kept, anomalies = plausible_samples(
+    ...     [MeterSample(start, Decimal(1_000_000)),
+    ...      MeterSample(start + timedelta(minutes=15), Decimal("2e12")),
+    ...      MeterSample(start + timedelta(minutes=30), Decimal(1_011_000))],
+    ...     start=start, end=start + timedelta(minutes=30), max_power_w=Decimal(22_000),
+    ...     rules=PlausibilityRules())
+    >>> [str(sample.energy) for sample in kept], [anomaly.flag.value for anomaly in anomalies]
+    (['1000000', '1011000'], ['implausible_energy'])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from evbill.domain.metering.cleaning import Anomaly, MeterFlag, MeterSample, ReadingContext
+from evbill.domain.quantities import SECONDS_PER_HOUR
+
+IMPLAUSIBLE_FLAGS = frozenset(
+    {
+        MeterFlag.IMPLAUSIBLE_START,
+        MeterFlag.IMPLAUSIBLE_STOP,
+        MeterFlag.IMPLAUSIBLE_TIMESTAMP,
+        MeterFlag.IMPLAUSIBLE_ENERGY,
+        MeterFlag.IMPLAUSIBLE_POWER,
+        MeterFlag.PRICING_FAILED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlausibilityRules:
+    """The thresholds of the checks (see the module); the defaults are the documented ones."""
+
+    clock_skew: timedelta = timedelta(minutes=5)
+    max_offline: timedelta = timedelta(days=30)
+    power_margin: Decimal = Decimal("0.10")
+    energy_allowance_wh: Decimal = Decimal(100)
+    unknown_max_power_w: Decimal = Decimal(4_000_000)  # an EVSE without a rated power: 4 MW (MCS)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The session's start and end as priced, and what was wrong with the reported ones."""
+
+    start: datetime
+    end: datetime
+    anomalies: tuple[Anomaly, ...]
+
+
+def plausible_start(
+    reported: datetime, *, opened_at: datetime, samples: Iterable[MeterSample], rules: PlausibilityRules
+) -> tuple[datetime, tuple[Anomaly, ...]]:
+    """The start to price from: the reported one if the server clock allows it (rule 1)."""
+    if _near_server_clock(reported, opened_at, rules):
+        return reported, ()
+    plausible = sorted(s.timestamp for s in samples if _near_server_clock(s.timestamp, opened_at, rules))
+    start = plausible[0] if plausible else opened_at
+    detail = (
+        f"start {reported.isoformat()} is not within {rules.max_offline.days} days before and"
+        f" {_seconds(rules.clock_skew)} s after the server's clock ({opened_at.isoformat()});"
+        f" priced from {start.isoformat()}"
+    )
+    return start, (Anomaly(MeterFlag.IMPLAUSIBLE_START, reported, detail),)
+
+
+def plausible_window(
+    *,
+    start: datetime,
+    reported_end: datetime,
+    closed_at: datetime,
+    samples: Iterable[MeterSample],
+    rules: PlausibilityRules,
+) -> Window:
+    """The end to price to: the reported one unless it is before ``start`` or after the clock (rule 2)."""
+    latest = closed_at + rules.clock_skew
+    if start <= reported_end <= latest:
+        return Window(start, reported_end, ())
+    inside = [s.timestamp for s in samples if start <= s.timestamp <= latest]
+    end = max([start, *inside])
+    where = "before the start" if reported_end < start else "after the server's clock"
+    detail = f"stop {reported_end.isoformat()} is {where}; priced up to {end.isoformat()}"
+    return Window(start, end, (Anomaly(MeterFlag.IMPLAUSIBLE_STOP, reported_end, detail),))
+
+
+def plausible_samples(
+    samples: Sequence[MeterSample],
+    *,
+    start: datetime,
+    end: datetime,
+    max_power_w: Decimal | None,
+    rules: PlausibilityRules,
+) -> tuple[list[MeterSample], list[Anomaly]]:
+    """The samples fit to price (rules 3-5), in their order, and an anomaly per value left out."""
+    limit_w = max_power_w if max_power_w else rules.unknown_max_power_w
+    anomalies: list[Anomaly] = []
+    timely = [sample for sample in samples if _in_window(sample, start, end, rules, anomalies)]
+    jumps = _energy_jumps(timely, limit_w, rules, anomalies)
+    kept = [_power_checked(s, limit_w, rules, anomalies) for s in timely if id(s) not in jumps]
+    return kept, anomalies
+
+
+def _in_window(
+    sample: MeterSample, start: datetime, end: datetime, rules: PlausibilityRules, anomalies: list[Anomaly]
+) -> bool:
+    if start - rules.clock_skew <= sample.timestamp <= end + rules.clock_skew:
+        return True
+    detail = f"sample at {sample.timestamp.isoformat()} is outside the session; left out"
+    anomalies.append(Anomaly(MeterFlag.IMPLAUSIBLE_TIMESTAMP, sample.timestamp, detail))
+    return False
+
+
+def _energy_jumps(
+    samples: Sequence[MeterSample], limit_w: Decimal, rules: PlausibilityRules, anomalies: list[Anomaly]
+) -> set[int]:
+    """The ids of samples whose register rose faster than the EVSE can deliver (rule 4)."""
+    jumps: set[int] = set()
+    last: tuple[datetime, Decimal] | None = None
+    for sample in sorted(samples, key=lambda s: s.timestamp):
+        register = sample.energy_wh
+        if register is None or register < 0 or _offline_zero_begin(sample):
+            continue  # no register, or one cleaning never uses as a baseline
+        if last is not None:
+            hours = _seconds(sample.timestamp - last[0]) / SECONDS_PER_HOUR
+            allowed = limit_w * hours * (1 + rules.power_margin) + rules.energy_allowance_wh
+            if register - last[1] > allowed:
+                jumps.add(id(sample))
+                detail = (
+                    f"register {register} Wh is {register - last[1]} Wh above {last[1]} Wh of"
+                    f" {last[0].isoformat()}: more than {limit_w} W can deliver (+"
+                    f"{rules.power_margin:%} and {rules.energy_allowance_wh} Wh); left out"
+                )
+                anomalies.append(Anomaly(MeterFlag.IMPLAUSIBLE_ENERGY, sample.timestamp, detail))
+                continue
+        last = (sample.timestamp, register)
+    return jumps
+
+
+def _power_checked(
+    sample: MeterSample, limit_w: Decimal, rules: PlausibilityRules, anomalies: list[Anomaly]
+) -> MeterSample:
+    power = sample.power_w
+    if power is None or power <= limit_w * (1 + rules.power_margin):
+        return sample
+    detail = f"power {power} W is above the EVSE's {limit_w} W; left out"
+    anomalies.append(Anomaly(MeterFlag.IMPLAUSIBLE_POWER, sample.timestamp, detail))
+    return dataclasses.replace(sample, power=None)
+
+
+def _offline_zero_begin(sample: MeterSample) -> bool:
+    return sample.context is ReadingContext.TRANSACTION_BEGIN and sample.offline and sample.energy == 0
+
+
+def _near_server_clock(moment: datetime, server: datetime, rules: PlausibilityRules) -> bool:
+    return server - rules.max_offline <= moment <= server + rules.clock_skew
+
+
+def _seconds(delta: timedelta) -> Decimal:
+    return Decimal(delta // timedelta(microseconds=1)).scaleb(-6)

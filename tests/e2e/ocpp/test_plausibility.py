@@ -1,0 +1,141 @@
+"""Nothing absurd is billed, and a stop always closes its session (OCPP 1.6 over a real websocket).
+
+The station's EVSE is rated 22 kW; the tariff is EUR 0.35 start + 0.39/kWh, 21 % VAT. An
+implausible value is kept as evidence (its frame and its sample), flagged, left out of the price,
+and the session goes to review instead of billing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from evbill.domain.charging.sessions import SessionStatus
+from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
+
+
+def meter(timestamp: str, wh: int | str) -> dict:
+    return {
+        "timestamp": timestamp,
+        "sampledValue": [{"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}],
+    }
+
+
+def at(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def stored(live, transaction_id):
+    with live.container.services.uow() as uow:
+        sessions = uow.live_sessions
+        session = sessions.find_by_transaction(live.operator_id, live.station_id, str(transaction_id))
+        details = sessions.details(live.operator_id, session.id)
+        samples = uow.meter_samples.of_session(live.operator_id, session.id)
+        reviews = uow.session_reviews.of_session(live.operator_id, session.id)
+    return session, details, samples, reviews
+
+
+async def charge(live, start: dict, values: list[dict], stop: dict) -> tuple[list, list, list]:
+    async with connect(live, "ocpp1.6") as socket:
+        station = RawStation(socket)
+        started = await station.call("StartTransaction", {"connectorId": 1, "idTag": TOKEN, **start})
+        transaction_id = started[2]["transactionId"]
+        for value in values:
+            await station.call(
+                "MeterValues", {"connectorId": 1, "transactionId": transaction_id, "meterValue": [value]}
+            )
+        stopped = await station.call("StopTransaction", {"transactionId": transaction_id, **stop})
+        again = await station.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": TOKEN, "meterStart": 5, "timestamp": stop["timestamp"]},
+        )
+        await station.call(
+            "StopTransaction",
+            {"transactionId": again[2]["transactionId"], "meterStop": 5, "timestamp": stop["timestamp"]},
+        )
+        return started, stopped, again
+
+
+def test_a_register_of_2e12_wh_on_a_22_kw_evse_is_left_out_and_the_session_goes_to_review(live):
+    # Given a 30-minute session whose register jumps to 2e12 Wh at 10:20
+    started, stopped, _ = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 1_000_000, "timestamp": "2026-11-17T10:00:00Z"},
+            [meter("2026-11-17T10:10:00Z", 1_003_000), meter("2026-11-17T10:20:00Z", 2_000_000_000_000)],
+            {"meterStop": 1_011_000, "timestamp": "2026-11-17T10:30:00Z", "idTag": TOKEN},
+        )
+    )
+    # Then the stop is answered, and the session is priced from its plausible readings only:
+    # 11 kWh -> 0.35 + 11 x 0.39 = 4.64 excl. VAT (not 943,800,000.56)
+    assert stopped[0] == 3
+    assert stopped[2] == {"idTagInfo": {"status": "Accepted"}}
+    session, details, samples, reviews = stored(live, started[2]["transactionId"])
+    assert session.status is SessionStatus.REVIEW
+    assert session.energy_wh == Decimal("11000")
+    assert session.total_excl_vat == Decimal("4.64")
+    assert session.total_incl_vat_minor == 561
+    # And the absurd value is kept as evidence, flagged, with the reason shown
+    assert Decimal("2000000000000") in [sample.energy for sample in samples]
+    assert [a["flag"] for a in details["anomalies"] if a["flag"].startswith("implausible")] == [
+        "implausible_energy"
+    ]
+    assert details["review"][0].startswith("implausible_energy: register 2000000000000 Wh")
+    assert [(event.action.value, event.status_after.value) for event in reviews] == [("FLAGGED", "REVIEW")]
+
+
+def test_after_a_register_of_1e21_wh_the_stop_still_closes_the_session_and_the_card_can_charge_again(live):
+    started, stopped, again = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 1_000_000, "timestamp": "2026-11-17T12:00:00Z"},
+            [meter("2026-11-17T12:10:00Z", "1000000000000000000000")],
+            {"meterStop": 1_005_000, "timestamp": "2026-11-17T12:30:00Z"},
+        )
+    )
+    assert stopped[0] == 3  # a CallResult, not an InternalError
+    session, _, _, _ = stored(live, started[2]["transactionId"])
+    assert session.status is SessionStatus.REVIEW
+    assert session.energy_wh == Decimal("5000")
+    assert session.total_excl_vat == Decimal("2.30")  # 0.35 + 5 x 0.39
+    assert again[2]["idTagInfo"] == {"status": "Accepted"}  # not ConcurrentTx
+
+
+def test_a_stop_before_the_start_is_not_stored_as_is(live):
+    started, stopped, _ = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 1_000_000, "timestamp": "2026-11-17T14:00:00Z"},
+            [meter("2026-11-17T14:10:00Z", 1_002_000)],
+            {"meterStop": 1_004_000, "timestamp": "2026-11-17T13:30:00Z"},
+        )
+    )
+    assert stopped[0] == 3
+    session, details, _, _ = stored(live, started[2]["transactionId"])
+    # Priced up to the last plausible reading (14:10), never before the start
+    assert session.status is SessionStatus.REVIEW
+    assert session.started_at == datetime(2026, 11, 17, 14, 0, tzinfo=UTC)
+    assert session.ended_at == datetime(2026, 11, 17, 14, 10, tzinfo=UTC)
+    assert session.energy_wh == Decimal("2000")
+    assert "implausible_stop" in [a["flag"] for a in details["anomalies"]]
+
+
+def test_a_start_in_1971_is_not_a_55_year_session(live):
+    now = datetime.now(UTC).replace(microsecond=0)
+    started, stopped, _ = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 1_000_000, "timestamp": "1971-01-01T00:00:00Z"},
+            [meter(at(now - timedelta(minutes=10)), 1_002_000)],
+            {"meterStop": 1_004_000, "timestamp": at(now)},
+        )
+    )
+    assert stopped[0] == 3
+    session, details, _, _ = stored(live, started[2]["transactionId"])
+    # Priced from the first plausible reading: 10 minutes, 2 kWh -> 0.35 + 2 x 0.39 = 1.13
+    assert session.status is SessionStatus.REVIEW
+    assert session.started_at == now - timedelta(minutes=10)
+    assert session.ended_at == now
+    assert session.total_excl_vat == Decimal("1.13")
+    assert "implausible_start" in [a["flag"] for a in details["anomalies"]]

@@ -1,0 +1,125 @@
+"""Operators close, re-rate or void a stuck or faulty session (API and CLI), audited, with a reason.
+
+Tariff EUR 0.35 start + 0.39/kWh, 21 % VAT; the station's EVSE is rated 22 kW.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+
+import httpx
+from typer.testing import CliRunner
+
+from evbill.domain.charging.sessions import SessionStatus
+from evbill.entrypoints.cli.main import build_app
+from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
+from tests.e2e.ocpp.test_plausibility import meter
+
+
+def api(live, method: str, path: str, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {live.api_key}"}
+    return httpx.request(method, f"{live.api}{path}", headers=headers, timeout=10, **kwargs)
+
+
+async def session_without_a_stop(live, start: str, values: list[dict]) -> tuple[str, list]:
+    """A session whose StopTransaction never comes; then the same card tries to start again."""
+    async with connect(live, "ocpp1.6") as socket:
+        station = RawStation(socket)
+        started = await station.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": TOKEN, "meterStart": 1_000_000, "timestamp": start},
+        )
+        transaction_id = started[2]["transactionId"]
+        for value in values:
+            await station.call(
+                "MeterValues", {"connectorId": 1, "transactionId": transaction_id, "meterValue": [value]}
+            )
+    with live.container.services.uow() as uow:
+        session = uow.live_sessions.find_by_transaction(
+            live.operator_id, live.station_id, str(transaction_id)
+        )
+    return session.id, started
+
+
+async def start_again(live, timestamp: str) -> list:
+    async with connect(live, "ocpp1.6") as socket:
+        station = RawStation(socket)
+        again = await station.call(
+            "StartTransaction", {"connectorId": 1, "idTag": TOKEN, "meterStart": 7, "timestamp": timestamp}
+        )
+        await station.call(
+            "StopTransaction",
+            {"transactionId": again[2]["transactionId"], "meterStop": 7, "timestamp": timestamp},
+        )
+        return again
+
+
+def test_an_operator_closes_a_stuck_session_through_the_api_priced_from_the_data_received(live):
+    # Given a session whose stop never came: 8 kWh by 11:00
+    session_id, _ = asyncio.run(
+        session_without_a_stop(
+            live,
+            "2026-11-19T10:00:00Z",
+            [meter("2026-11-19T10:30:00Z", 1_004_000), meter("2026-11-19T11:00:00Z", 1_008_000)],
+        )
+    )
+    refused = asyncio.run(start_again(live, "2026-11-19T12:00:00Z"))
+    assert refused[2]["idTagInfo"] == {"status": "ConcurrentTx"}
+    # A decision needs a reason
+    assert api(live, "POST", f"/sessions/{session_id}/close", json={"reason": " "}).status_code in (400, 422)
+    # When an operator closes it
+    closed = api(live, "POST", f"/sessions/{session_id}/close", json={"reason": "car left, stop never came"})
+    # Then it ends at its last meter value, priced: 0.35 + 8 x 0.39 = 3.47 excl., 4.1987 -> 4.20 incl.
+    assert closed.status_code == 200, closed.text
+    body = closed.json()
+    assert (body["status"], body["ended_at"]) == ("COMPLETED", "2026-11-19T11:00:00Z")
+    assert body["total_cost"] == {"excl_vat": "3.47", "incl_vat": "4.20"}
+    review = api(live, "GET", f"/sessions/{session_id}/review").json()
+    assert [(e["action"], e["status_before"], e["status_after"], e["reason"]) for e in review["events"]] == [
+        ("CLOSED", "ACTIVE", "COMPLETED", "car left, stop never came")
+    ]
+    audit = api(live, "GET", "/audit-log", params={"limit": 200}).json()["items"]
+    assert any(entry.get("entity_id") == session_id for entry in audit)
+    # And the card charges again
+    assert asyncio.run(start_again(live, "2026-11-19T12:30:00Z"))[2]["idTagInfo"] == {"status": "Accepted"}
+    # A closed session cannot be closed twice
+    assert api(live, "POST", f"/sessions/{session_id}/close", json={"reason": "again"}).status_code == 409
+
+
+def test_a_session_in_review_is_rerated_and_accepted_or_voided(live):
+    # Given a session in review (a register of 2e12 Wh on a 22 kW EVSE), closed by the operator
+    session_id, _ = asyncio.run(
+        session_without_a_stop(
+            live,
+            "2026-11-19T14:00:00Z",
+            [meter("2026-11-19T14:10:00Z", 2_000_000_000_000), meter("2026-11-19T14:30:00Z", 1_010_000)],
+        )
+    )
+    closed = api(live, "POST", f"/sessions/{session_id}/close", json={"reason": "stuck"}).json()
+    assert closed["status"] == "REVIEW"
+    review = api(live, "GET", f"/sessions/{session_id}/review").json()
+    assert review["reasons"][0].startswith("implausible_energy: register 2000000000000 Wh")
+    # When the operator re-rates it, it is billed from its plausible data: 0.35 + 10 x 0.39 = 4.25
+    rerated = api(live, "POST", f"/sessions/{session_id}/rerate", json={"reason": "checked the meter photo"})
+    assert rerated.status_code == 200, rerated.text
+    assert (rerated.json()["status"], rerated.json()["total_cost"]["excl_vat"]) == ("COMPLETED", "4.25")
+    # And the CLI voids it, with its reason on record
+    result = CliRunner().invoke(
+        build_app(live.container.settings),
+        ["session", "void", session_id, "--operator", live.operator_id, "--reason", "goodwill", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    voided = json.loads(result.stdout)
+    assert (voided["status"], voided["total_incl_vat_minor"]) == ("VOIDED", 0)
+    with live.container.services.uow() as uow:
+        session = uow.sessions.get(live.operator_id, session_id)
+        events = uow.session_reviews.of_session(live.operator_id, session_id)
+    assert session.status is SessionStatus.VOIDED
+    assert session.total_excl_vat == Decimal(0)
+    assert [(e.action.value, e.reason) for e in events] == [
+        ("CLOSED", "stuck"),
+        ("RERATED", "checked the meter photo"),
+        ("VOIDED", "goodwill"),
+    ]
