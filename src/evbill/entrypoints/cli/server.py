@@ -13,19 +13,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
 from evbill.application.access.keys import create_api_key, create_operator, list_operators
 from evbill.application.charging import central_system as central_system
-from evbill.application.demo import seed_demo
 from evbill.bootstrap import Container
 from evbill.domain.access.operators import Role
 from evbill.domain.errors import DomainError
 from evbill.domain.money import RoundingMode
-from evbill.entrypoints.api.app import create_app
-from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
-from evbill.entrypoints.collector import settle_for_serving
 
 SHUTDOWN_GRACE_SECONDS = 10
 
@@ -66,6 +61,13 @@ def register(app: typer.Typer, container: Container) -> None:
             "host": host, "port": port, "log_level": "info", "proxy_headers": True,
             "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, **tls,
         }  # fmt: skip
+        # The server's own packages (uvicorn, FastAPI, the OCPP server) load only when it runs.
+        import uvicorn
+
+        from evbill.entrypoints.api.app import create_app
+        from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
+        from evbill.entrypoints.collector import settle_for_serving
+
         if workers == 1:
             app = create_app(container.settings, container=container)
             settle_for_serving()
@@ -195,6 +197,8 @@ def _prepare_demo(container: Container, address: str) -> None:
     typer.echo(
         "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
     )
+    from evbill.application.demo import seed_demo
+
     seeded = seed_demo(services, now=datetime.now(UTC))
     for created in seeded:
         typer.echo(f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True)
