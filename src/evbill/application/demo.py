@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from evbill.application.access.keys import create_api_key, create_operator
+from evbill.application.access.keys import create_api_key, create_operator, list_api_keys, platform_actor
 from evbill.application.demo_charging import DemoStation, charge_demo_sessions
 from evbill.application.offers.customers import TOKENS, create_customer
 from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
 from evbill.application.sites import records as sites
 from evbill.application.tariffs import catalog as catalog
+from evbill.domain.access.keys import ApiKey
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
@@ -82,6 +83,28 @@ def _flat(
         "elements": [{"price_components": [component]}],
         "last_updated": "2026-01-01T00:00:00Z",
     }
+
+
+DEMO_KEY_NAME = "demo admin"
+# What the README's simulate command runs: the Amsterdam AC stations, charged with a driver's and a
+# fleet's demo cards.
+SIMULATED_STATIONS = ("AMS-ZUID-AC1", "HLM-STATION-AC1")
+SIMULATED_CARDS = ("AMS00A1B2C3", "AMS10A1B2C3")
+
+
+def simulate_command(program: str, address: str) -> str:
+    """The ``evbill simulate`` command the README shows, for a server at ``address`` (host:port)."""
+    return (
+        f"{program} simulate --url ws://{address}/ocpp --ids {','.join(SIMULATED_STATIONS)} --ocpp 1.6 "
+        f"--password-template 'demo-{{id}}-password' --tokens {','.join(SIMULATED_CARDS)} "
+        "--speed 120 --duration 60"
+    )
+
+
+def demo_admin_keys(services: Services, operator_id: str) -> list[ApiKey]:
+    """The demo's admin keys of an operator that are still valid (the one made at first start)."""
+    keys = list_api_keys(services, platform_actor(operator_id))
+    return [key for key in keys if key.name == DEMO_KEY_NAME and key.active]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +207,7 @@ def _seed_operator(
     operator = create_operator(
         services, name=name, legal_name=name, country=country, default_currency=currency
     )
-    key, presented = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name="demo admin")
+    key, presented = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name=DEMO_KEY_NAME)
     admin = Actor(operator.id, Role.ADMIN, key.id, key.name)
     flat = catalog.create_tariff(services, admin, _flat(country, party, "DC-FLAT", currency, dc_price, vat))
     ac = catalog.create_tariff(services, admin, ac_tariff) if ac_tariff else flat
