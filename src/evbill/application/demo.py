@@ -86,8 +86,8 @@ def _flat(
 
 
 DEMO_KEY_NAME = "demo admin"
-# What the README's simulate command runs: the Amsterdam AC stations, charged with a driver's and a
-# fleet's demo cards.
+# What the README's simulate command runs: the Amsterdam AC stations (22 kW AC, so `--chargers ac22`),
+# charged with a driver's and a fleet's demo cards.
 SIMULATED_STATIONS = ("AMS-ZUID-AC1", "HLM-STATION-AC1")
 SIMULATED_CARDS = ("AMS00A1B2C3", "AMS10A1B2C3")
 
@@ -97,7 +97,7 @@ def simulate_command(program: str, address: str) -> str:
     return (
         f"{program} simulate --url ws://{address}/ocpp --ids {','.join(SIMULATED_STATIONS)} --ocpp 1.6 "
         f"--password-template 'demo-{{id}}-password' --tokens {','.join(SIMULATED_CARDS)} "
-        "--speed 120 --duration 60"
+        "--chargers ac22 --speed 120 --duration 60"
     )
 
 
