@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Where `make run` listens: `make run PORT=8123` (HOST=0.0.0.0 to listen on every interface).
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
 .PHONY: setup run test lint typecheck bench clean
 
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/evbill serve --demo
+	$(BIN)/evbill serve --demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

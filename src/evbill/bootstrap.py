@@ -1,45 +1,52 @@
 """The one wiring root: builds adapters from settings and hands them to the entrypoints.
 
 Nothing is built at import time; entrypoints call ``bootstrap(settings)`` once and keep the result.
-The database engine is created lazily, so commands that need no database (``evbill rate``) never
-touch one.
+Nothing heavy is imported at import time either: each adapter (SQLAlchemy and Alembic, the OCPP
+server, argon2) is imported when the container first builds it, so a command that needs no database
+(``evbill rate``, ``evbill --help``) starts without loading them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
-from evbill.adapters.db import migrate
-from evbill.adapters.db.charging.ocpp import GroupCommitJournal
-from evbill.adapters.db.engine import create_database_engine
-from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
-from evbill.adapters.ocpi.codec import Ocpi221Codec
-from evbill.adapters.ocpp.server import OcppEndpoint
-from evbill.adapters.ocpp.station import StationSettings
-from evbill.adapters.passwords import Argon2Hasher
-from evbill.adapters.system import SystemClock, Uuid7Generator
-from evbill.adapters.vat import StdnumVatChecker
 from evbill.application.ports import OcpiCodec
 from evbill.application.records import Services
 from evbill.config import Settings
 from evbill.domain.metering.plausibility import PlausibilityRules
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from evbill.adapters.ocpp.server import OcppEndpoint
+
 
 @dataclass
 class Container:
     settings: Settings
-    ocpi: OcpiCodec = field(default_factory=Ocpi221Codec)
+
+    @cached_property
+    def ocpi(self) -> OcpiCodec:
+        from evbill.adapters.ocpi.codec import Ocpi221Codec
+
+        return Ocpi221Codec()
 
     @cached_property
     def engine(self) -> Engine:
+        from evbill.adapters.db.engine import create_database_engine
+
         return create_database_engine(self.settings.database_url)
 
     @cached_property
     def services(self) -> Services:
+        from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+        from evbill.adapters.passwords import Argon2Hasher
+        from evbill.adapters.system import SystemClock, Uuid7Generator
+        from evbill.adapters.vat import StdnumVatChecker
+
         return Services(
             uow=SqlAlchemyUnitOfWorkFactory(self.engine),
             clock=SystemClock(),
@@ -55,6 +62,10 @@ class Container:
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:
+        from evbill.adapters.db.charging.ocpp import GroupCommitJournal
+        from evbill.adapters.ocpp.server import OcppEndpoint
+        from evbill.adapters.ocpp.station import StationSettings
+
         settings = self.settings
         return OcppEndpoint(
             self.services,
@@ -69,9 +80,13 @@ class Container:
         )
 
     def schema_is_current(self) -> bool:
+        from evbill.adapters.db import migrate
+
         return migrate.is_up_to_date(self.engine)
 
     def upgrade_schema(self) -> None:
+        from evbill.adapters.db import migrate
+
         migrate.upgrade(self.settings.database_url)
 
     def dispose(self) -> None:

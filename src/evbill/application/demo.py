@@ -1,8 +1,9 @@
 """Demo data: two operators in two time zones, AC and DC stations, their tariffs, and priced sessions.
 
 ``seed_demo`` builds everything through the same use cases an operator would call, so the demo is
-also a smoke test of them. Sessions are priced by the rating engine under the tariff version that
-applied at their EVSE, exactly as real ones will be.
+also a smoke test of them. Sessions go through the OCPP central system's own use cases
+(``demo_charging``): the demo drivers' cards start and stop them, and each is stored with its frames,
+meter values, price explanation and OCPI CDR, exactly as a real one is.
 
 * Amsterdam Charging B.V. (NL, EUR, Europe/Amsterdam): two locations with AC (22 kW) and DC (150 kW)
   stations; a time-of-use tariff with an idle fee on AC, a flat-per-kWh tariff on DC.
@@ -11,21 +12,20 @@ applied at their EVSE, exactly as real ones will be.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from evbill.application.access.keys import create_api_key, create_operator
+from evbill.application.access.keys import create_api_key, create_operator, list_api_keys, platform_actor
+from evbill.application.demo_charging import DemoStation, charge_demo_sessions
 from evbill.application.offers.customers import TOKENS, create_customer
 from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
 from evbill.application.sites import records as sites
 from evbill.application.tariffs import catalog as catalog
+from evbill.domain.access.keys import ApiKey
 from evbill.domain.access.operators import Actor, Role
-from evbill.domain.charging.sessions import ChargingSession, SessionStatus
-from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
 from evbill.domain.offers.plans import BillingCycle, PlanKind
@@ -83,6 +83,28 @@ def _flat(
         "elements": [{"price_components": [component]}],
         "last_updated": "2026-01-01T00:00:00Z",
     }
+
+
+DEMO_KEY_NAME = "demo admin"
+# What the README's simulate command runs: the Amsterdam AC stations (22 kW AC, so `--chargers ac22`),
+# charged with a driver's and a fleet's demo cards.
+SIMULATED_STATIONS = ("AMS-ZUID-AC1", "HLM-STATION-AC1")
+SIMULATED_CARDS = ("AMS00A1B2C3", "AMS10A1B2C3")
+
+
+def simulate_command(program: str, address: str) -> str:
+    """The ``evbill simulate`` command the README shows, for a server at ``address`` (host:port)."""
+    return (
+        f"{program} simulate --url ws://{address}/ocpp --ids {','.join(SIMULATED_STATIONS)} --ocpp 1.6 "
+        f"--password-template 'demo-{{id}}-password' --tokens {','.join(SIMULATED_CARDS)} "
+        "--chargers ac22 --speed 120 --duration 60"
+    )
+
+
+def demo_admin_keys(services: Services, operator_id: str) -> list[ApiKey]:
+    """The demo's admin keys of an operator that are still valid (the one made at first start)."""
+    keys = list_api_keys(services, platform_actor(operator_id))
+    return [key for key in keys if key.name == DEMO_KEY_NAME and key.active]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,14 +207,14 @@ def _seed_operator(
     operator = create_operator(
         services, name=name, legal_name=name, country=country, default_currency=currency
     )
-    key, presented = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name="demo admin")
+    key, presented = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name=DEMO_KEY_NAME)
     admin = Actor(operator.id, Role.ADMIN, key.id, key.name)
     flat = catalog.create_tariff(services, admin, _flat(country, party, "DC-FLAT", currency, dc_price, vat))
     ac = catalog.create_tariff(services, admin, ac_tariff) if ac_tariff else flat
     catalog.assign_tariff(
         services, admin, tariff_id=ac.record.id, scope=AssignmentScope.OPERATOR, scope_id=None
     )
-    evses = []
+    stations = []
     for site in site_specs:
         location = sites.create(services, admin, sites.LOCATIONS, site.location)
         for charge_point_id, model, power_type, kilowatts in site.stations:
@@ -205,9 +227,9 @@ def _seed_operator(
                     scope=AssignmentScope.STATION,
                     scope_id=evse.station_id,
                 )
-            evses.append((evse, site.location["time_zone"], kilowatts))
-    _sessions(services, admin, evses, operator.rounding_mode, now=now, per_evse=sessions_per_evse)
+            stations.append(DemoStation(evse.station_id, evse, kilowatts, speaks_201=power_type.is_dc))
     tokens = _drivers(services, admin, country, currency, party)
+    charge_demo_sessions(services, operator.id, stations, tokens, now=now, per_evse=sessions_per_evse)
     return DemoOperator(name, operator.id, presented, tokens)
 
 
@@ -318,70 +340,3 @@ def _station(
     }
     sites.create(services, admin, sites.CONNECTORS, connector)
     return evse
-
-
-def _sessions(
-    services: Services,
-    admin: Actor,
-    evses: list[tuple[Any, str, int]],
-    rounding: RoundingMode,
-    *,
-    now: datetime,
-    per_evse: int,
-) -> None:
-    """Sessions over the last 30 days, priced under the tariff that applies at their EVSE."""
-    chance = random.Random(admin.operator_id)
-    with services.uow() as uow:
-        stations = {s.id: s for s in uow.stations.list(admin.operator_id, filters={}, after=None, limit=1000)}
-    for evse, zone, kilowatts in evses:
-        tariff = catalog.tariff_for_evse(services, admin, evse.id)
-        location_id = stations[evse.station_id].location_id
-        for _ in range(per_evse):
-            start = now - timedelta(days=chance.uniform(0.5, 30), minutes=chance.randrange(0, 60))
-            charging = timedelta(minutes=chance.randrange(12, 45 if kilowatts >= 50 else 300))
-            load = Decimal(chance.randrange(45, 95)) / 100  # share of the station's power actually drawn
-            energy_kwh = (Decimal(kilowatts) * Decimal(charging.seconds) / 3600 * load).quantize(
-                Decimal("0.001")
-            )
-            parking = (
-                timedelta(minutes=chance.choice((0, 0, 5, 20, 45, 90))) if kilowatts < 50 else timedelta(0)
-            )
-            sample = catalog.SampleSession(start, zone, charging, energy_kwh * 1000, parking)
-            preview = catalog.preview_tariff(
-                services, admin, sample=sample, document=tariff.current.document, tariff_id=None
-            )
-            _store(services, admin, evse, location_id, tariff.current.id, preview, rounding)
-
-
-def _store(
-    services: Services,
-    admin: Actor,
-    evse: Any,
-    location_id: str,
-    tariff_version_id: str,
-    preview: catalog.Preview,
-    rounding: RoundingMode,
-) -> None:
-    rated, usage = preview.rated, preview.usage
-    total = rated.total_cost
-    session = ChargingSession(
-        id=services.ids.new_id(),
-        operator_id=admin.operator_id,
-        location_id=location_id,
-        station_id=evse.station_id,
-        evse_id=evse.id,
-        status=SessionStatus.COMPLETED,
-        started_at=usage.start,
-        ended_at=usage.end,
-        energy_wh=rated.total_energy_wh,
-        currency=rated.currency,
-        tariff_version_id=tariff_version_id,
-        total_excl_vat=total.excl_vat,
-        total_incl_vat=total.incl_vat,
-        total_excl_vat_minor=settle(PreciseMoney(total.excl_vat, rated.currency), rounding).minor_units,
-        total_incl_vat_minor=settle(PreciseMoney(total.incl_vat, rated.currency), rounding).minor_units,
-        created_at=usage.end,
-    )
-    with services.uow() as uow:
-        uow.sessions.add(session)
-        uow.commit()

@@ -12,12 +12,8 @@ from pathlib import Path
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from evbill.application.rating.cdrs import CdrPricer
 from evbill.bootstrap import Container
-from evbill.domain.money import PreciseMoney, settle
 from evbill.entrypoints.cli.rate import load_zone
 
 DEMO_ZONE = "Europe/Amsterdam"
@@ -32,6 +28,12 @@ def register(app: typer.Typer, container: Container) -> None:
     @app.command()
     def demo() -> None:
         """Price three sample sessions under a time-of-use tariff and explain every line."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from evbill.application.rating.cdrs import CdrPricer
+        from evbill.domain.money import PreciseMoney, settle
+
         tariff_path, cdrs_path = demo_files()
         console = Console()
         rounding = container.settings.rounding_mode

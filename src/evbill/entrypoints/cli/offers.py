@@ -11,16 +11,14 @@ record, or JSON with ``--json``. Bad input is a plain ``error:`` line and exit s
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evbill.application.access.keys import get_operator
-from evbill.application.billing import cycle as billing
 from evbill.application.offers import imports as imports
 from evbill.application.offers import plans as offers
 from evbill.bootstrap import Container
-from evbill.domain.billing.cycle import Bill
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.offers.contracts import ContractStatus, PaymentMethodKind
 from evbill.domain.offers.plans import BillingCycle, PlanKind
@@ -46,6 +44,9 @@ from evbill.entrypoints.cli.records import (
     show_created,
     show_list,
 )
+
+if TYPE_CHECKING:
+    from evbill.domain.billing.cycle import Bill
 
 
 def register(app: typer.Typer, container: Container) -> None:
@@ -186,6 +187,8 @@ def _contract_app(container: Container) -> typer.Typer:
         json: Json = False,
     ) -> None:
         """Show a cycle's bill: every line, the VAT categories and the totals."""
+        from evbill.application.billing import cycle as billing  # loaded by the command that bills
+
         who = acting(container, operator_id)
         day = parse_day(cycle_start, "--cycle-start")
         result = call(lambda: billing.bill_contract(container.services, who, contract_id, day, record=record))

@@ -5,25 +5,35 @@
 
 A batch never stops at a bad line: the line's number and problems go to stderr, the rest is priced,
 and the exit status is 1 if any line was bad. Progress (bytes read, CDRs/s) is shown on stderr.
+
+Which time zone the tariff's restrictions are checked in, for each CDR: ``--tz`` when given; else
+the CDR's own ``cdr_location.time_zone`` (an IANA name, as OCPI's Location carries it; OCPI 2.2.1's
+CdrLocation has no such field, so evbill reads it as an extension when present); else
+EVBILL_TIME_ZONE (default UTC), and stderr says so once, since a country or coordinates do not name
+one zone.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from evbill.application.rating.cdrs import CdrPricer, PricedCdr
 from evbill.bootstrap import Container
-from evbill.domain.errors import DomainError
+from evbill.domain.errors import DomainError, InvalidInput, Problem
 from evbill.domain.money import RoundingMode
 from evbill.entrypoints.cli.output import EXIT_INVALID, dumps, fail, fail_domain, read_json_file, write_json
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from evbill.application.rating.cdrs import CdrPricer, PricedCdr
 
 PROGRESS_EVERY = 2000
 
@@ -57,14 +67,21 @@ def register(app: typer.Typer, container: Container) -> None:
         """Price OCPI CDRs against a tariff and print the priced CDRs as OCPI JSON."""
         if (cdr is None) == (cdrs is None):
             fail("give exactly one of --cdr FILE.json or --cdrs FILE.jsonl")
-        zone = load_zone(tz or container.settings.default_time_zone)
+        from evbill.application.rating.cdrs import CdrPricer  # loaded when a CDR is priced
+
+        forced = load_zone(tz) if tz is not None else None
+        fallback = load_zone(container.settings.default_time_zone)
         tariff_document = read_json_file(tariff, "tariff")
         try:
-            pricer = CdrPricer.for_tariff(
-                codec=container.ocpi,
-                tariff_document=tariff_document,
-                zone=zone,
-                rounding=rounding or container.settings.rounding_mode,
+            pricer = Pricers(
+                lambda zone: CdrPricer.for_tariff(
+                    codec=container.ocpi,
+                    tariff_document=tariff_document,
+                    zone=zone,
+                    rounding=rounding or container.settings.rounding_mode,
+                ),
+                forced=forced,
+                fallback=fallback,
             )
         except DomainError as error:
             fail_domain(error, f"tariff {str(tariff)!r}")
@@ -75,6 +92,63 @@ def register(app: typer.Typer, container: Container) -> None:
             _rate_stream(pricer, cdrs, explain)
 
 
+class Pricers:
+    """The tariff compiled once per time zone, and the zone each CDR is priced in.
+
+    The tariff is compiled at once in the first zone it may need, so a bad tariff is reported
+    before any CDR is read.
+    """
+
+    def __init__(
+        self, compile_for: Callable[[ZoneInfo], CdrPricer], *, forced: ZoneInfo | None, fallback: ZoneInfo
+    ) -> None:
+        self._compile_for = compile_for
+        self._forced = forced
+        self._fallback = fallback
+        self._compiled: dict[str, CdrPricer] = {}
+        self._fallback_said = False
+        first = forced or fallback
+        self._compiled[first.key] = compile_for(first)
+
+    def price(self, document: Any, *, explain_price: bool) -> PricedCdr:
+        return self.for_document(document).price(document, explain_price=explain_price)
+
+    @property
+    def tariff_document(self) -> Any:
+        return next(iter(self._compiled.values())).tariff_document
+
+    def for_document(self, document: Any) -> CdrPricer:
+        zone = self._forced or document_zone(document) or self._use_fallback()
+        if zone.key not in self._compiled:
+            self._compiled[zone.key] = self._compile_for(zone)
+        return self._compiled[zone.key]
+
+    def _use_fallback(self) -> ZoneInfo:
+        if not self._fallback_said:
+            typer.echo(
+                f"note: times are in {self._fallback.key}: the CDR has no cdr_location.time_zone and no "
+                "--tz was given (default: EVBILL_TIME_ZONE or UTC)",
+                err=True,
+            )
+            self._fallback_said = True
+        return self._fallback
+
+
+def document_zone(document: Any) -> ZoneInfo | None:
+    """The IANA zone in the CDR's ``cdr_location.time_zone``, None when there is none."""
+    location = document.get("cdr_location") if isinstance(document, dict) else None
+    name = location.get("time_zone") if isinstance(location, dict) else None
+    if name is None:
+        return None
+    try:
+        if not isinstance(name, str):
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem = Problem("$.cdr_location.time_zone", f"{name!r} is not an IANA time zone")
+        raise InvalidInput("the CDR's time zone is unknown", (problem,)) from None
+
+
 def _output(priced: PricedCdr, explain: bool) -> Any:
     if not explain or priced.explanation is None:
         return priced.document
@@ -83,7 +157,7 @@ def _output(priced: PricedCdr, explain: bool) -> Any:
     return {"cdr": priced.document, "explanation": explanation}
 
 
-def _rate_one(pricer: CdrPricer, path: Path, explain: bool) -> None:
+def _rate_one(pricer: Pricers, path: Path, explain: bool) -> None:
     document = read_json_file(path, "CDR")
     try:
         priced = pricer.price(document, explain_price=explain)
@@ -96,7 +170,7 @@ def _rate_one(pricer: CdrPricer, path: Path, explain: bool) -> None:
         typer.echo(priced.explanation.as_text(), err=True)
 
 
-def _rate_stream(pricer: CdrPricer, path: Path, explain: bool) -> None:
+def _rate_stream(pricer: Pricers, path: Path, explain: bool) -> None:
     if str(path) == "-":
         _price_lines(pricer, sys.stdin.buffer, None, explain)
         return
@@ -109,7 +183,7 @@ def _rate_stream(pricer: CdrPricer, path: Path, explain: bool) -> None:
         _price_lines(pricer, stream, size, explain)
 
 
-def _price_lines(pricer: CdrPricer, stream: BinaryIO, size: int | None, explain: bool) -> None:
+def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: bool) -> None:
     out = sys.stdout.buffer
     # The tariff is the same on every line: encode it once and embed the bytes.
     tariff_fragment = orjson.Fragment(dumps(pricer.tariff_document))
@@ -154,6 +228,8 @@ def _report_line(number: int, error: DomainError) -> None:
 
 
 def _progress(size: int | None) -> Progress:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

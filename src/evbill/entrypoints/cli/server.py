@@ -9,23 +9,20 @@ database whose schema is not current and says which command fixes it.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
 from evbill.application.access.keys import create_api_key, create_operator, list_operators
 from evbill.application.charging import central_system as central_system
-from evbill.application.demo import seed_demo
 from evbill.bootstrap import Container
 from evbill.domain.access.operators import Role
 from evbill.domain.errors import DomainError
 from evbill.domain.money import RoundingMode
-from evbill.entrypoints.api.app import create_app
-from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
-from evbill.entrypoints.collector import settle_for_serving
 
 SHUTDOWN_GRACE_SECONDS = 10
 
@@ -66,6 +63,13 @@ def register(app: typer.Typer, container: Container) -> None:
             "host": host, "port": port, "log_level": "info", "proxy_headers": True,
             "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, **tls,
         }  # fmt: skip
+        # The server's own packages (uvicorn, FastAPI, the OCPP server) load only when it runs.
+        import uvicorn
+
+        from evbill.entrypoints.api.app import create_app
+        from evbill.entrypoints.cli.listening import WorkerPerSocket, worker_sockets
+        from evbill.entrypoints.collector import settle_for_serving
+
         if workers == 1:
             app = create_app(container.settings, container=container)
             settle_for_serving()
@@ -182,27 +186,44 @@ def _require_schema(container: Container) -> None:
 
 
 def _prepare_demo(container: Container, address: str) -> None:
+    """Migrate, load the demo on first start (printing its admin keys once), and say how to try it.
+
+    A restart mints no key: the demo's admin key stays in the local database, so its prefix is
+    shown with the command that makes another.
+    """
+    from evbill.application import demo
+
     container.upgrade_schema()
     services = container.services
-    if list_operators(services):
-        typer.echo("demo data already loaded; new admin keys for this run:", err=True)
-        for existing in list_operators(services):
-            _, presented = create_api_key(
-                services, operator_id=existing.id, role=Role.ADMIN, name="serve --demo"
+    operators = list_operators(services)
+    if operators:
+        typer.echo("demo data already loaded; its admin keys (shown in full at first start):", err=True)
+        for existing in operators:
+            keys = demo.demo_admin_keys(services, existing.id)
+            shown = ", ".join(f"evb_{key.prefix}_..." for key in keys) or "none left"
+            typer.echo(f"  {existing.name}: {shown}", err=True)
+        typer.echo(
+            "  a new key: evbill apikey create --operator <id> --role admin   (ids: evbill operator list)",
+            err=True,
+        )
+    else:
+        typer.echo(
+            "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
+        )
+        for created in demo.seed_demo(services, now=datetime.now(UTC)):
+            typer.echo(
+                f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True
             )
-            typer.echo(f"  {existing.name}: {presented}", err=True)
-        return
-    typer.echo(
-        "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
-    )
-    seeded = seed_demo(services, now=datetime.now(UTC))
-    for created in seeded:
-        typer.echo(f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True)
     typer.echo(f"try: curl -H 'Authorization: Bearer <key>' http://{address}/api/v1/sessions", err=True)
-    cards = ",".join(seeded[0].tokens)
-    typer.echo(
-        f"and watch chargers: evbill simulate --url ws://{address}/ocpp"
-        " --ids AMS-ZUID-AC1,HLM-STATION-AC1 --ocpp 1.6"
-        f" --password-template 'demo-{{id}}-password' --tokens {cards} --speed 120",
-        err=True,
-    )
+    typer.echo(f"and watch chargers: {demo.simulate_command(_program(), address)}", err=True)
+
+
+def _program() -> str:
+    """How the user ran evbill (``.venv/bin/evbill`` from ``make run``), to repeat it in hints."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "evbill":
+        return "evbill"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(invoked)

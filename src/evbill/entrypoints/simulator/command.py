@@ -11,7 +11,6 @@ station and in total goes to stdout, as a table or, with ``--json``, as exact JS
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from pathlib import Path
@@ -149,6 +148,8 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _run(config: SimulationConfig) -> Summary:
+    import asyncio
+
     from rich.console import Console
     from rich.live import Live
 

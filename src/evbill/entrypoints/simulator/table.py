@@ -4,7 +4,7 @@
     SIM-001  dc150    3/3       0         112.405  214/2     0       1        2           41.20
     total             3/3       0         112.405  214/2     0       1        2           41.20
 
-``sessions`` is finished/started, ``messages`` is sent/received (calls from the CSMS).
+Under the table a legend says what each column counts (``LEGEND``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,20 @@ from rich.table import Table
 from evbill.entrypoints.simulator.summary import StationSummary, Summary
 
 ROWS_SHOWN = 50
+LEGEND = (
+    "charger: ac11/ac22 = AC 11/22 kW, dc50/dc150 = DC 50/150 kW; sessions: finished/started; "
+    "rejected: cards the CSMS refused; kWh: energy charged; messages: sent/received (calls from the "
+    "CSMS); errors: CallErrors and calls not answered; outages: network drops the simulator made; "
+    "duplicates: messages it resent on purpose; final costs: sum of the final costs the CSMS sent "
+    "(incl. VAT, '-' when none)"
+)
 
 
 def print_summary(summary: Summary) -> None:
     table = Table(
         box=box.SIMPLE_HEAD,
+        caption=LEGEND,
+        caption_justify="left",
         title=(
             f"OCPP {summary.ocpp_version}, seed {summary.seed}: {summary.simulated_seconds:,} simulated "
             f"seconds in {summary.wall_seconds:.1f} s"
