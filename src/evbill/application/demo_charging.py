@@ -13,6 +13,7 @@ time it is loaded (at the same "now").
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Sequence
@@ -94,8 +95,10 @@ def _charge(
     stop = plan.start + plan.charging + plan.parking
     series = _series(plan, register)
     transaction_id = f"demo-{services.ids.new_id()}" if station.speaks_201 else None
+    # Each message is taken as the server would have taken it then: the charger's clock agrees with
+    # the server's, so the plausibility checks judge a demo session like a live one.
     started = central_system.start_transaction(
-        services,
+        dataclasses.replace(services, clock=_At(plan.start)),
         context,
         evse_number=station.evse.ocpp_evse_id,
         id_token=plan.token,
@@ -107,7 +110,7 @@ def _charge(
     )
     number = transaction_id or str(started.transaction_number)
     central_system.end_transaction(
-        services,
+        dataclasses.replace(services, clock=_At(stop)),
         context,
         transaction_id=number,
         ended_at=stop,
@@ -115,6 +118,16 @@ def _charge(
         samples=series[1:],
         frames=[_frame(context, station, stop, "stop", plan, register + plan.energy_wh, number)],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _At:
+    """A clock that says one moment: the server's clock when a demo message arrived."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
 
 
 def _series(plan: _Plan, register: Decimal) -> list[MeterSample]:
