@@ -13,7 +13,7 @@ from functools import cached_property
 from sqlalchemy.engine import Engine
 
 from evbill.adapters.db import migrate
-from evbill.adapters.db.charging.ocpp import GroupCommitJournal
+from evbill.adapters.db.charging.journal import GroupCommitJournal
 from evbill.adapters.db.engine import create_database_engine
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from evbill.adapters.ocpi.codec import Ocpi221Codec

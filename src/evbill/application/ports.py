@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
-from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
 from evbill.domain.metering.cleaning import MeterSample
@@ -229,8 +229,8 @@ class LiveSessionRepository(Protocol):
 
     def active_of_token(self, operator_id: str, token_uid: str) -> Sequence[ChargingSession]: ...
 
-    def next_transaction_number(self) -> int:
-        """A platform-wide increasing integer for OCPP 1.6 transactionIds."""
+    def next_transaction_number(self, station_id: str) -> int:
+        """A random positive integer for an OCPP 1.6 transactionId that no session of the station has."""
         ...
 
     def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None: ...
@@ -244,7 +244,20 @@ class LiveSessionRepository(Protocol):
 
 
 class MeterSampleRepository(Protocol):
-    def add_many(self, operator_id: str, session_id: str, samples: Sequence[MeterSample]) -> None: ...
+    def add_many(
+        self,
+        operator_id: str,
+        session_id: str,
+        samples: Sequence[MeterSample],
+        *,
+        frame_id: int | None = None,
+    ) -> None:
+        """Store samples the frame ``frame_id`` carried; ``Unstorable`` if one cannot be stored."""
+        ...
+
+    def stored_of_session(self, operator_id: str, session_id: str) -> Sequence[StoredSample]:
+        """The session's samples as stored, in the order received, each with the frame that carried it."""
+        ...
 
     def of_session(self, operator_id: str, session_id: str) -> Sequence[MeterSample]:
         """Every sample stored for the session, in the order received (duplicates included)."""
@@ -260,7 +273,14 @@ class MeterSampleRepository(Protocol):
 
 
 class FrameLog(Protocol):
-    def add_many(self, frames: Sequence[Frame]) -> None: ...
+    def add_many(self, frames: Sequence[Frame], *, session_id: str | None = None) -> Sequence[int]:
+        """Store frames (about the session ``session_id``, if given); their ids in the log, in order.
+        ``Unstorable`` if one cannot be stored."""
+        ...
+
+    def by_ids(self, operator_id: str, ids: Sequence[int]) -> Sequence[StoredFrame]:
+        """The operator's frames with these ids, in log order."""
+        ...
 
 
 class OcppJournal(Protocol):

@@ -115,6 +115,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "ocpp_frames": ("OCPP frame", "OCPP frames"),
     "meter_samples": ("meter sample", "meter samples"),
     "session_evidence": ("session evidence", "session evidence"),
-    "ocpp_transaction_numbers": ("transaction number", "transaction numbers"),
+    "ocpp_refused_frames": ("count of refused frames", "counts of refused frames"),
+    "ocpp_frame_purges": ("frame purge", "frame purges"),
     "station_requests": ("station request", "station requests"),
 }

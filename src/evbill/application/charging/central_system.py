@@ -221,7 +221,7 @@ def start_transaction(
             else uow.live_sessions.find_by_start_key(operator_id, station.id, start_key or "")
         )
         if existing is not None:
-            uow.frames.add_many(frames)
+            uow.frames.add_many(frames, session_id=existing.id)
             uow.commit()
             number = (
                 int(existing.transaction_id)
@@ -235,7 +235,7 @@ def start_transaction(
     evse = _evse(context, evse_number)
     quote = _quote(services, context, evse, id_token, started_at)
     with services.uow() as uow:
-        number = uow.live_sessions.next_transaction_number() if transaction_id is None else None
+        number = uow.live_sessions.next_transaction_number(station.id) if transaction_id is None else None
         session = ChargingSession(
             id=services.ids.new_id(),
             operator_id=operator_id,
@@ -263,8 +263,8 @@ def start_transaction(
             transaction_id=transaction_id or str(number),
         )
         uow.live_sessions.open(session, transaction_id=session.transaction_id or "", start_key=start_key)
-        uow.meter_samples.add_many(operator_id, session.id, samples)
-        uow.frames.add_many(frames)
+        carrier = uow.frames.add_many(frames, session_id=session.id)
+        uow.meter_samples.add_many(operator_id, session.id, samples, frame_id=carrier[0] if carrier else None)
         uow.commit()
     if concurrent and status is AuthorizationStatus.ACCEPTED:
         status = AuthorizationStatus.CONCURRENT_TX
@@ -395,7 +395,7 @@ def end_transaction(
     with services.uow() as uow:
         session = uow.live_sessions.find_by_transaction(station.operator_id, station.id, transaction_id)
         if session is None or session.status is not SessionStatus.ACTIVE:
-            uow.frames.add_many(frames)
+            uow.frames.add_many(frames, session_id=None if session is None else session.id)
             uow.commit()
             if session is None:
                 return Ended(None, False)
@@ -407,9 +407,11 @@ def end_transaction(
     if priced is not None:
         details["cdr"] = _cdr(services, context, closed, priced)
     with services.uow() as uow:
-        uow.meter_samples.add_many(station.operator_id, session.id, samples)
+        carrier = uow.frames.add_many(frames, session_id=session.id)
+        uow.meter_samples.add_many(
+            station.operator_id, session.id, samples, frame_id=carrier[0] if carrier else None
+        )
         uow.live_sessions.close(closed, details=details)
-        uow.frames.add_many(frames)
         uow.commit()
     return Ended(_stored_cost(closed, context), False)
 
@@ -471,6 +473,7 @@ def _cdr(
             session.operator_id, filters={"evse_id": evse.id}, after=None, limit=10
         )
         operator = uow.operators.get(session.operator_id)
+        token = uow.tokens.find_by_uid(session.operator_id, session.token_uid) if session.token_uid else None
     connector = connectors[0] if connectors else None
     tariff = priced.compiled.tariff
     place = {
@@ -494,7 +497,7 @@ def _cdr(
         country_code=tariff.country_code or (operator.country if operator else "ZZ"),
         party_id=tariff.party_id or station.charge_point_id[:3].upper(),
         token_uid=session.token_uid,
-        contract_id=session.contract_id,
+        contract_id=token.contract_id if token else None,  # the token's eMA id, as OCPI means it
         place=place,
         usage=priced.metered.usage,
         rated=priced.metered.rated,
