@@ -58,6 +58,7 @@ class Container:
                 cost_interval=settings.ocpp_cost_interval,
                 messages_per_second=settings.ocpp_messages_per_second,
                 burst=settings.ocpp_burst,
+                max_frame_bytes=settings.ocpp_max_frame_bytes,
             ),
             settings.ocpp_unknown_stations,
         )

@@ -283,6 +283,24 @@ class FrameLog(Protocol):
         ...
 
 
+class FrameRetention(Protocol):
+    """The retention command's view of the frame log (platform-wide)."""
+
+    def id_range(self) -> tuple[int, int]:
+        """The first and last frame id (0, 0 when there are none)."""
+        ...
+
+    def old_frames(self, *, after: int, upto: int, cutoff: datetime) -> Sequence[StoredFrame] | None:
+        """The frames with ids in (after, upto] older than ``cutoff`` that belong to no session; None
+        when the range holds frames and every one of them is newer than the cutoff."""
+        ...
+
+    def purge(self, ids: Sequence[int], *, cutoff: datetime, at: datetime, archive: str | None) -> int:
+        """Delete those of ``ids`` that are older than ``cutoff`` and of no session, as one recorded
+        purge run; how many were deleted."""
+        ...
+
+
 class OcppJournal(Protocol):
     """Append-only writes of the busiest messages, committed in groups: ``append`` returns once the
     samples and frames are durable (so the charger is acknowledged only then)."""
@@ -320,6 +338,7 @@ class UnitOfWork(Protocol):
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog
+    frame_retention: FrameRetention
 
     def __enter__(self) -> Self: ...
 

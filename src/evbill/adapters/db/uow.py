@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
 from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
+    SqlFrameRetention,
     SqlLiveSessionRepository,
     SqlMeterSampleRepository,
     SqlStationDirectory,
@@ -106,6 +107,7 @@ class SqlAlchemyUnitOfWork:
         self.live_sessions = SqlLiveSessionRepository(self._connection)
         self.meter_samples = SqlMeterSampleRepository(self._connection)
         self.frames = SqlFrameLog(self._connection)
+        self.frame_retention = SqlFrameRetention(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -280,7 +280,7 @@ class EvbillChargePoint(ChargePoint):
 
     async def _refuse_unreadable(self, raw: str, cause: str) -> None:
         await self._refuse(
-            _unique_id_of(raw), self.format_error_code, "The message is not a valid OCPP-J frame",
+            message_id_of(raw), self.format_error_code, "The message is not a valid OCPP-J frame",
             self.frame(Direction.IN, raw, None), cause=cause[:200],
         )  # fmt: skip
 
@@ -365,17 +365,6 @@ class EvbillChargePoint(ChargePoint):
 
 def _is_message_id(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= MAX_MESSAGE_ID
-
-
-def _unique_id_of(raw: str) -> str:
-    """The message id of a frame that could not be read, if it can be found at all (else "-1")."""
-    try:
-        decoded = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return "-1"
-    if isinstance(decoded, list) and len(decoded) > 1 and _is_message_id(decoded[1]):
-        return str(decoded[1])
-    return "-1"
 
 
 def _error_json(error: CallError) -> str:

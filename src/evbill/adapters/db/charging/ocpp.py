@@ -12,9 +12,10 @@ import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging.journal import checked_rows
@@ -270,10 +271,60 @@ class SqlFrameLog:
                 .where(c.operator_id == operator_id, c.id.in_(ids[start : start + 500]))
                 .order_by(c.id)
             )
-            for row in rows.mappings():
-                stored = FRAMES.from_row(row)
-                frame = Frame(stored.operator_id, stored.station_id, stored.charge_point_id, stored.direction,
-                              stored.at, stored.message_type, stored.unique_id, stored.action, stored.raw,
-                              stored.session_id)  # fmt: skip
-                found.append(StoredFrame(int(row["id"]), frame))
+            found += [_stored_frame(row) for row in rows.mappings()]
         return found
+
+
+def _stored_frame(row: Any) -> StoredFrame:
+    stored = FRAMES.from_row(row)
+    frame = Frame(
+        stored.operator_id, stored.station_id, stored.charge_point_id, stored.direction, stored.at,
+        stored.message_type, stored.unique_id, stored.action, stored.raw, stored.session_id,
+    )  # fmt: skip
+    return StoredFrame(int(row["id"]), frame)
+
+
+class SqlFrameRetention:
+    """Old frames of no session, found by id ranges (the primary key: no index on time is needed)."""
+
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def id_range(self) -> tuple[int, int]:
+        c = charging_tables.ocpp_frames.c
+        first, last = self._connection().execute(select(func.min(c.id), func.max(c.id))).one()
+        return (int(first or 0), int(last or 0))
+
+    def old_frames(self, *, after: int, upto: int, cutoff: datetime) -> Sequence[StoredFrame] | None:
+        c = charging_tables.ocpp_frames.c
+        in_range = (c.id > after, c.id <= upto)
+        connection = self._connection()
+        oldest = connection.execute(select(func.min(c.at)).where(*in_range)).scalar()
+        if oldest is not None and oldest >= cutoff:
+            return None
+        rows = connection.execute(
+            select(charging_tables.ocpp_frames)
+            .where(*in_range, c.at < cutoff, c.session_id.is_(None))
+            .order_by(c.id)
+        )
+        return [_stored_frame(row) for row in rows.mappings()]
+
+    def purge(self, ids: Sequence[int], *, cutoff: datetime, at: datetime, archive: str | None) -> int:
+        connection = self._connection()
+        purges, c = charging_tables.ocpp_frame_purges, charging_tables.ocpp_frames.c
+        run = connection.execute(
+            insert(purges)
+            .values(at=at, cutoff=cutoff, open=True, frames=0, archive=archive)
+            .returning(purges.c.id)
+        ).scalar_one()
+        deleted = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            result = connection.execute(
+                delete(charging_tables.ocpp_frames).where(
+                    c.id.in_(chunk), c.at < cutoff, c.session_id.is_(None)
+                )
+            )
+            deleted += result.rowcount
+        connection.execute(update(purges).where(purges.c.id == run).values(open=False, frames=deleted))
+        return deleted
