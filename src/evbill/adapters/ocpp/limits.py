@@ -12,7 +12,8 @@ Every check here runs on every frame, so each is a scan in C over the text (``st
 * **Rate**: a token bucket per station (``StationRateLimit``).
 
 What is refused unread is counted (``RefusalTally``) per reason and minute, and stored as one row
-per station, reason and minute (``RefusedFrames``) instead of frame by frame.
+per station, reason and minute (``RefusedFrames``) instead of frame by frame: once the minute is
+over (at the station's next frame) or the station leaves.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from evbill.domain.charging.frames import RefusalReason, RefusedFrames
 
@@ -112,6 +113,17 @@ class RefusalTally:
         count.bytes += size
         count.last_at = now
         return closed
+
+    @property
+    def open(self) -> bool:
+        """Whether a count waits for its window to end."""
+        return bool(self._counts)
+
+    def due(self) -> list[RefusedFrames]:
+        """The counts whose window has ended (taken out of the tally)."""
+        ended = datetime.now(UTC) - timedelta(seconds=WINDOW_SECONDS)
+        reasons = [reason for reason, count in self._counts.items() if count.window_start <= ended]
+        return [self._summary(reason, self._counts.pop(reason)) for reason in reasons]
 
     def drain(self) -> list[RefusedFrames]:
         """Every open window's count (the station has left)."""

@@ -35,7 +35,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -78,8 +78,14 @@ class Journal(Protocol):
     (``Unstorable`` if they cannot be); ``count_refused`` adds to a station's count of refused frames."""
 
     def __call__(
-        self, frames: Sequence[Frame], samples: Sequence[tuple[str, str, MeterSample]] = ()
-    ) -> Awaitable[None]: ...
+        self,
+        frames: Sequence[Frame],
+        samples: Sequence[tuple[str, str, MeterSample]] = (),
+        *,
+        session_id: str | None = None,
+    ) -> Awaitable[None]:
+        """``session_id``: the session every one of ``frames`` is about."""
+        ...
 
     async def count_refused(self, refused: RefusedFrames) -> None: ...
 
@@ -213,10 +219,14 @@ class EvbillChargePoint(ChargePoint):
         session_id: str | None = None,
     ) -> None:
         """Store the reply (and any frames and samples still unstored), then send it."""
-        if session_id is not None:
-            also = tuple(replace(frame, session_id=session_id) for frame in also)
-        frames = [*also, self.frame(Direction.OUT, raw, message, session_id)]
-        await self._journal(frames, [(self._operator_id, session_id or "", sample) for sample in samples])
+        frames = [*also, self.frame(Direction.OUT, raw, message)]
+        if session_id is None:
+            if samples:
+                raise ValueError("meter samples are stored with their session")
+            await self._journal(frames)
+        else:
+            stored = [(self._operator_id, session_id, sample) for sample in samples]
+            await self._journal(frames, stored, session_id=session_id)
         await self._connection.send(raw)
 
     async def _refuse(
@@ -255,6 +265,9 @@ class EvbillChargePoint(ChargePoint):
     # Receiving
 
     async def route_message(self, raw_msg: str) -> None:
+        if self._refused.open:  # a flood's count is stored once its minute is over
+            for refused in self._refused.due():
+                self._count(refused)
         if frame_bytes(raw_msg) > self._max_frame_bytes:
             text = f"A frame may hold at most {self._max_frame_bytes} bytes"
             await self._refuse_unread(

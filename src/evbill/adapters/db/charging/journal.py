@@ -253,10 +253,13 @@ class GroupCommitJournal:
         self._writer = ThreadPoolExecutor(max_workers=self._writers, thread_name_prefix="evbill-journal")
         self._checkpointer: threading.Thread | None = None
 
-    def __call__(self, frames: Sequence[Frame], samples: Samples = ()) -> asyncio.Future[None]:
-        """Queue one message's frames and samples; ``Unstorable`` at once if a value cannot be stored."""
+    def __call__(
+        self, frames: Sequence[Frame], samples: Samples = (), *, session_id: str | None = None
+    ) -> asyncio.Future[None]:
+        """Queue one message's frames (about ``session_id``, if given) and samples; ``Unstorable`` at
+        once if a value cannot be stored."""
         message = _Message(
-            [self._frames.bound(frame_row(frame)) for frame in frames],
+            [self._frames.bound(frame_row(frame, session_id)) for frame in frames],
             [
                 self._samples.bound(sample_row(operator, session, sample))
                 for operator, session, sample in samples

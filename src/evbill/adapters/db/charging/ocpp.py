@@ -253,10 +253,7 @@ class SqlFrameLog:
         if not frames:
             return []
         connection = self._connection()
-        rows = [
-            frame_row(frame if session_id is None else replace(frame, session_id=session_id))
-            for frame in frames
-        ]
+        rows = [frame_row(frame, session_id) for frame in frames]
         checked_rows(charging_tables.ocpp_frames, connection.dialect, rows)
         table = charging_tables.ocpp_frames
         inserted = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)

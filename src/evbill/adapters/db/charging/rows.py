@@ -16,8 +16,8 @@ from evbill.domain.charging.frames import Frame, RefusedFrames
 from evbill.domain.metering.cleaning import MeterSample
 
 
-def frame_row(frame: Frame) -> dict[str, Any]:
-    """A frame as a row to insert (the id is the database's counter)."""
+def frame_row(frame: Frame, session_id: str | None = None) -> dict[str, Any]:
+    """A frame as a row to insert (the id is the database's counter), about ``session_id`` if given."""
     row = FRAMES.to_row(
         FrameRow(
             None,
@@ -30,7 +30,7 @@ def frame_row(frame: Frame) -> dict[str, Any]:
             frame.unique_id,
             frame.action,
             frame.raw,
-            frame.session_id,
+            session_id or frame.session_id,
         )  # fmt: skip
     )
     del row["id"]
