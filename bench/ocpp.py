@@ -86,15 +86,16 @@ class TargetServer:
 
     ``command`` and the values of ``environment`` may use ``{port}`` (a free port, which the server
     must listen on at 127.0.0.1) and ``{directory}`` (a fresh temporary directory, e.g. for a SQLite
-    file). ``seed(environment, credentials)`` runs before the server starts and must create every
-    station with its Basic auth password (and accept its idTag / idToken, the station id). Set ``pin``
-    to False for a server of several processes, so the scheduler may spread them.
+    file). ``seed(environment, credentials, version)`` runs before the server starts and must create
+    every station, registered for the OCPP ``version`` of the run (evbill holds a station to the
+    version it is registered for), with its Basic auth password (and accept its idTag / idToken, the
+    station id). Set ``pin`` to False for a server of several processes, so the scheduler may spread them.
     """
 
     name: str  # e.g. "evbill-sqlite"; results are ocpp/<name>-<version>
     command: tuple[str, ...]
     environment: Mapping[str, str] = field(default_factory=dict)
-    seed: Callable[[Mapping[str, str], Credentials], None] | None = None
+    seed: Callable[[Mapping[str, str], Credentials, str], None] | None = None
     path: str = "/ocpp"
     pin: bool = True
 
@@ -229,7 +230,7 @@ def _run_target(
         if target.seed is not None:
             credentials = station_credentials(windows.stations, prefix=ID_PREFIX, auth_template=AUTH_TEMPLATE)
             try:
-                target.seed(environment, credentials)
+                target.seed(environment, credentials, version.value)
             except Exception as problem:  # whatever the seeding raises, the other servers still run
                 yield failed_result(name, f"seeding failed: {type(problem).__name__}: {problem}")
                 return

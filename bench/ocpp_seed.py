@@ -71,13 +71,18 @@ def fresh_postgres_database() -> str:
     return f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
 
 
-def seed_evbill_postgres(environment: Mapping[str, str], credentials: Sequence[tuple[str, str]]) -> None:
+def seed_evbill_postgres(
+    environment: Mapping[str, str], credentials: Sequence[tuple[str, str]], version: str = "1.6"
+) -> None:
     """A fresh PostgreSQL database (the one ``environment`` names), seeded."""
     fresh_postgres_database()
-    seed_evbill(environment, credentials)
+    seed_evbill(environment, credentials, version)
 
 
-def seed_evbill(environment: Mapping[str, str], credentials: Sequence[tuple[str, str]]) -> None:
+def seed_evbill(
+    environment: Mapping[str, str], credentials: Sequence[tuple[str, str]], version: str = "1.6"
+) -> None:
+    """Stations registered for OCPP ``version`` (evbill holds each station to its registered version)."""
     settings = Settings.from_environment({**os.environ, **environment})
     upgrade(settings.database_url)
     container = bootstrap(settings)
@@ -112,7 +117,7 @@ def seed_evbill(environment: Mapping[str, str], credentials: Sequence[tuple[str,
         activate=True,
     )  # fmt: skip
     for number, ((charge_point_id, _), password_hash) in enumerate(zip(credentials, hashes, strict=True)):
-        _station(services, admin, location.id, charge_point_id, password_hash)
+        _station(services, admin, location.id, charge_point_id, password_hash, OcppVersion(version))
         token = {
             "customer_id": driver.id,
             "uid": charge_point_id,
@@ -125,14 +130,19 @@ def seed_evbill(environment: Mapping[str, str], credentials: Sequence[tuple[str,
 
 
 def _station(
-    services: Services, admin: Actor, location_id: str, charge_point_id: str, password_hash: str
+    services: Services,
+    admin: Actor,
+    location_id: str,
+    charge_point_id: str,
+    password_hash: str,
+    version: OcppVersion,
 ) -> None:
     station_fields = {
         "location_id": location_id,
         "charge_point_id": charge_point_id,
         "vendor": "Bench",
         "model": "Load 1",
-        "ocpp_version": OcppVersion.V16,
+        "ocpp_version": version,
         "security_profile": 1,
         "password_hash": password_hash,
     }

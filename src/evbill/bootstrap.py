@@ -62,7 +62,7 @@ class Container:
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:
-        from evbill.adapters.db.charging.ocpp import GroupCommitJournal
+        from evbill.adapters.db.charging.journal import GroupCommitJournal
         from evbill.adapters.ocpp.server import OcppEndpoint
         from evbill.adapters.ocpp.station import StationSettings
 
@@ -75,6 +75,7 @@ class Container:
                 cost_interval=settings.ocpp_cost_interval,
                 messages_per_second=settings.ocpp_messages_per_second,
                 burst=settings.ocpp_burst,
+                max_frame_bytes=settings.ocpp_max_frame_bytes,
             ),
             settings.ocpp_unknown_stations,
         )

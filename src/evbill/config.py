@@ -17,6 +17,7 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_OCPP_RATE          | 20                          | messages per second per station, on average     |
 | EVBILL_OCPP_BURST         | 200                         | messages a station may send at once             |
 | EVBILL_OCPP_UNKNOWN_STATIONS | reject                   | reject, or pending (connect, wait to be added)  |
+| EVBILL_OCPP_MAX_FRAME     | 65536                       | largest OCPP frame a station may send (bytes)   |
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Settings:
     ocpp_unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT
     ocpp_clock_skew_seconds: int = 300  # plausibility: how far ahead a charger's clock may run
     ocpp_max_offline_days: int = 30  # plausibility: how old a charger's timestamp may be
+    ocpp_max_frame_bytes: int = 64 * 1024
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +77,7 @@ class Settings:
         ocpp_burst = _positive_int(environ, "EVBILL_OCPP_BURST", 200, problems)
         clock_skew = _whole_or_zero(environ, "EVBILL_OCPP_CLOCK_SKEW", 300, problems)
         max_offline = _positive_int(environ, "EVBILL_OCPP_MAX_OFFLINE_DAYS", 30, problems)
+        ocpp_max_frame = _positive_int(environ, "EVBILL_OCPP_MAX_FRAME", 64 * 1024, problems)
         unknown_text = environ.get("EVBILL_OCPP_UNKNOWN_STATIONS", UnknownStationPolicy.REJECT.value)
         try:
             unknown = UnknownStationPolicy(unknown_text)
@@ -105,7 +108,15 @@ class Settings:
             ocpp_unknown_stations=unknown,
             ocpp_clock_skew_seconds=clock_skew,
             ocpp_max_offline_days=max_offline,
+            ocpp_max_frame_bytes=ocpp_max_frame,
         )
+
+    @property
+    def websocket_max_bytes(self) -> int:
+        """What the websocket layer buffers of one message at most: four OCPP frame limits. A frame up
+        to that is read and answered with a CallError (connection kept); a larger one closes the
+        connection (1009, message too big) before it is read."""
+        return 4 * self.ocpp_max_frame_bytes
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int, problems: list[Problem]) -> int:

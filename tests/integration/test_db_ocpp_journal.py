@@ -1,4 +1,4 @@
-"""The group-commit journal's driver-level inserts store exactly what SQLAlchemy's insert stores.
+"""The group-commit journal: it stores what SQLAlchemy would, and one bad message harms no other.
 
 The journal binds each column itself and hands the rows to the driver (``DriverInsert``). The same
 frames and samples written through SQLAlchemy's insert must give the same rows, digit for digit, on
@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from evbill.adapters.db.charging import tables as charging_tables
-from evbill.adapters.db.charging.ocpp import GroupCommitJournal, frame_row, sample_row
-from evbill.domain.charging.frames import Direction, Frame
+from evbill.adapters.db.charging.journal import GroupCommitJournal
+from evbill.adapters.db.charging.rows import frame_row, sample_row
+from evbill.domain.charging.frames import Direction, Frame, Unstorable
 from evbill.domain.metering.cleaning import EnergyUnit, MeterSample, PowerUnit, ReadingContext
 from tests.integration.db_records import a_session, an_operator, given_site
 
@@ -61,6 +64,12 @@ def _stored(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object
     return [tuple(row)[1:] for row in frames], [tuple(row)[1:] for row in samples]  # without the counter
 
 
+def _frame_ids(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        ids = select(charging_tables.ocpp_frames.c.id).order_by(charging_tables.ocpp_frames.c.id)
+        return list(connection.execute(ids).scalars())
+
+
 def test_the_journal_stores_the_rows_sqlalchemy_would(uow_factory, database_engine: Engine) -> None:
     operator = an_operator()
     with uow_factory() as uow:
@@ -81,10 +90,14 @@ def test_the_journal_stores_the_rows_sqlalchemy_would(uow_factory, database_engi
         connection.execute(insert(charging_tables.meter_samples), rows)
         connection.execute(insert(charging_tables.ocpp_frames), [frame_row(frame) for frame in frames])
     all_frames, all_samples = _stored(database_engine)
+    frame_ids = _frame_ids(database_engine)
+    # the samples point at the frame that carried them, the first of the message: compared apart
+    all_samples, carriers = [row[:-1] for row in all_samples], [row[-1] for row in all_samples]
     by_journal = all_frames[: len(frames)], all_samples[: len(samples)]
     by_sqlalchemy = all_frames[len(frames) :], all_samples[len(samples) :]
 
     assert by_journal == by_sqlalchemy
+    assert carriers == [frame_ids[0]] * len(samples) + [None] * len(samples)
     stored_frames, stored_samples = by_journal
     assert [row[3] for row in stored_frames] == ["in", "out", "in"]
     assert stored_frames[0][4] == datetime(2026, 11, 21, 8, 0, 0, 123456, tzinfo=UTC)
@@ -183,3 +196,74 @@ def test_with_several_writers_every_append_is_committed_once_and_each_sessions_s
         stored = [list(uow.meter_samples.of_session(operator.id, session.id)) for session in sessions]
 
     assert stored == [[sample(n) for n in range(40)]] * 5
+
+
+def _a_station_and_session(uow_factory):
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        site = given_site(uow, operator.id)
+        session = a_session(site)
+        uow.sessions.add(session)
+        uow.commit()
+    return operator, site, session
+
+
+@pytest.mark.parametrize(
+    ("frame_changes", "sample"),
+    [
+        ({}, MeterSample(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), energy=Decimal("1e30"))),  # 31 digits
+        ({}, MeterSample(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), energy=Decimal("0.00000000001"))),
+        ({}, MeterSample(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), seq_no=2**64)),
+        ({}, MeterSample(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), seq_no=2**31)),  # PostgreSQL's INTEGER
+        ({}, MeterSample(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), signed_data="\ud800")),
+        ({}, MeterSample(datetime(2026, 11, 21, 8, 0, tzinfo=UTC), signed_data="OCMF|\x00")),
+        ({"unique_id": "x" * 65}, None),
+        ({"action": {"not": "text"}}, None),
+        ({"raw": "[2,\x00]"}, None),
+    ],
+)
+def test_a_message_that_cannot_be_stored_is_refused_when_queued_and_nothing_of_it_is_stored(
+    uow_factory, database_engine, frame_changes, sample
+) -> None:
+    operator, site, session = _a_station_and_session(uow_factory)
+    frames = [replace(_frames(operator.id, site.station.id)[0], **frame_changes)]
+    samples = [] if sample is None else [(operator.id, session.id, sample)]
+
+    async def queue() -> None:
+        journal = GroupCommitJournal(database_engine)
+        with pytest.raises(Unstorable):
+            journal(frames, samples)
+        await journal(_frames(operator.id, site.station.id)[1:2])  # and the journal goes on
+
+    asyncio.run(queue())
+
+    stored_frames, stored_samples = _stored(database_engine)
+    assert [row[3] for row in stored_frames] == ["out"]
+    assert stored_samples == []
+
+
+def test_a_message_the_database_refuses_fails_alone_and_the_rest_of_its_group_is_committed(
+    uow_factory, database_engine
+) -> None:
+    # Given a group of ten messages, one of them for a station the database does not know
+    operator, site, session = _a_station_and_session(uow_factory)
+    good = _frames(operator.id, site.station.id)[0]
+    unknown = replace(good, station_id="no-such-station")
+    messages = [[good]] * 4 + [[unknown]] + [[good]] * 5
+
+    async def commit_together() -> list[BaseException | None]:
+        journal = GroupCommitJournal(database_engine, max_batch=100)
+        futures = [journal(frames, [(operator.id, session.id, _samples()[1])]) for frames in messages]
+        return await asyncio.gather(*futures, return_exceptions=True)
+
+    # When they are committed together
+    outcomes = asyncio.run(commit_together())
+
+    # Then only that message failed, as Unstorable, and the nine others are stored with their samples
+    assert [type(outcome).__name__ for outcome in outcomes] == ["NoneType"] * 4 + ["Unstorable"] + [
+        "NoneType"
+    ] * 5
+    stored_frames, stored_samples = _stored(database_engine)
+    assert len(stored_frames) == 9
+    assert sorted(row[-1] for row in stored_samples) == _frame_ids(database_engine)

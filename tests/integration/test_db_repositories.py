@@ -320,8 +320,9 @@ class TestSites:
             with pytest.raises(Conflict) as raised:
                 uow.stations.add(duplicate)
 
-        assert raised.value.message == (
-            f"a charging station with charge_point_id {site.station.charge_point_id!r} already exists"
+        assert raised.value.message == (  # the same as for a station of its own: whose it is stays unsaid
+            f"charge_point_id {site.station.charge_point_id!r} is not available: "
+            "it must be unique across the platform; choose another"
         )
 
     def test_renaming_a_station_to_a_taken_charge_point_id_is_a_conflict(self, uow_factory, operator_id):
@@ -329,7 +330,10 @@ class TestSites:
         second = _stored_site(uow_factory, operator_id)
         taken = first.station.charge_point_id
 
-        with uow_factory() as uow, pytest.raises(Conflict, match=f"charge_point_id {taken!r} already exists"):
+        with (
+            uow_factory() as uow,
+            pytest.raises(Conflict, match=f"charge_point_id {taken!r} is not available"),
+        ):
             uow.stations.update(replace(second.station, charge_point_id=taken, version=2), expected_version=1)
 
     def test_duplicate_evse_and_connector_numbers_are_conflicts(self, uow_factory, operator_id):

@@ -23,3 +23,13 @@ def test_a_bad_api_key_cache_time_is_refused_naming_the_variable(text: str):
         ("EVBILL_RATE_LIMIT", "'0' is not a positive whole number"),
         ("EVBILL_API_KEY_CACHE", f"{text!r} is not a whole number of seconds (0 turns it off)"),
     ]
+
+
+def test_the_ocpp_frame_limit_defaults_to_64_kib_and_the_websocket_buffers_four_frames_at_most():
+    default = Settings.from_environment({})
+    chosen = Settings.from_environment({"EVBILL_OCPP_MAX_FRAME": "16384"})
+
+    assert (default.ocpp_max_frame_bytes, default.websocket_max_bytes) == (65536, 262144)
+    assert (chosen.ocpp_max_frame_bytes, chosen.websocket_max_bytes) == (16384, 65536)
+    with pytest.raises(InvalidInput, match="invalid settings"):
+        Settings.from_environment({"EVBILL_OCPP_MAX_FRAME": "0"})

@@ -88,6 +88,24 @@ def test_an_exact_duplicate_is_dropped_and_flagged() -> None:
     )
 
 
+def test_the_transaction_begin_and_end_readings_sent_again_are_no_anomaly() -> None:
+    # given an OCPP 1.6 session: meterStart, a sample, then meterStop with transactionData that
+    # repeats the begin and end readings (as chargers do)
+    begin, end = ReadingContext.TRANSACTION_BEGIN, ReadingContext.TRANSACTION_END
+    samples = [
+        wh(0, "1000", context=begin),
+        wh(10, "1500"),
+        wh(0, "1000", context=begin),
+        wh(20, "2100", context=end),
+        wh(20, "2100", context=end),
+    ]
+    # when
+    series = clean_series(samples)
+    # then the same energy, and nothing to flag
+    assert energies(series) == [Decimal(0), Decimal(500), Decimal(1100)]
+    assert series.anomalies == ()
+
+
 def test_a_repeated_seq_no_is_a_duplicate_and_the_first_one_is_kept() -> None:
     # given seqNo 2 sent twice, the retransmission with another (wrong) value
     samples = [

@@ -17,7 +17,7 @@ from typing import Any, Protocol, Self, TypeVar
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.charging.connectors import ConnectorState
-from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
@@ -231,8 +231,8 @@ class LiveSessionRepository(Protocol):
 
     def active_of_token(self, operator_id: str, token_uid: str) -> Sequence[ChargingSession]: ...
 
-    def next_transaction_number(self) -> int:
-        """A platform-wide increasing integer for OCPP 1.6 transactionIds."""
+    def next_transaction_number(self, station_id: str) -> int:
+        """A random positive integer for an OCPP 1.6 transactionId that no session of the station has."""
         ...
 
     def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None: ...
@@ -266,7 +266,20 @@ class ConnectorStates(Protocol):
 
 
 class MeterSampleRepository(Protocol):
-    def add_many(self, operator_id: str, session_id: str, samples: Sequence[MeterSample]) -> None: ...
+    def add_many(
+        self,
+        operator_id: str,
+        session_id: str,
+        samples: Sequence[MeterSample],
+        *,
+        frame_id: int | None = None,
+    ) -> None:
+        """Store samples the frame ``frame_id`` carried; ``Unstorable`` if one cannot be stored."""
+        ...
+
+    def stored_of_session(self, operator_id: str, session_id: str) -> Sequence[StoredSample]:
+        """The session's samples as stored, in the order received, each with the frame that carried it."""
+        ...
 
     def of_session(self, operator_id: str, session_id: str) -> Sequence[MeterSample]:
         """Every sample stored for the session, in the order received (duplicates included)."""
@@ -282,7 +295,32 @@ class MeterSampleRepository(Protocol):
 
 
 class FrameLog(Protocol):
-    def add_many(self, frames: Sequence[Frame]) -> None: ...
+    def add_many(self, frames: Sequence[Frame], *, session_id: str | None = None) -> Sequence[int]:
+        """Store frames (about the session ``session_id``, if given); their ids in the log, in order.
+        ``Unstorable`` if one cannot be stored."""
+        ...
+
+    def by_ids(self, operator_id: str, ids: Sequence[int]) -> Sequence[StoredFrame]:
+        """The operator's frames with these ids, in log order."""
+        ...
+
+
+class FrameRetention(Protocol):
+    """The retention command's view of the frame log (platform-wide)."""
+
+    def id_range(self) -> tuple[int, int]:
+        """The first and last frame id (0, 0 when there are none)."""
+        ...
+
+    def old_frames(self, *, after: int, upto: int, cutoff: datetime) -> Sequence[StoredFrame] | None:
+        """The frames with ids in (after, upto] older than ``cutoff`` that belong to no session; None
+        when the range holds frames and every one of them is newer than the cutoff."""
+        ...
+
+    def purge(self, ids: Sequence[int], *, cutoff: datetime, at: datetime, archive: str | None) -> int:
+        """Delete those of ``ids`` that are older than ``cutoff`` and of no session, as one recorded
+        purge run; how many were deleted."""
+        ...
 
 
 class OcppJournal(Protocol):
@@ -324,6 +362,7 @@ class UnitOfWork(Protocol):
     frames: FrameLog
     session_reviews: SessionReviewLog
     connector_states: ConnectorStates
+    frame_retention: FrameRetention
 
     def __enter__(self) -> Self: ...
 

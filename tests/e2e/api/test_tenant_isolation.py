@@ -713,7 +713,8 @@ def test_a_charge_point_id_is_unique_across_operators_and_the_refusal_names_noth
         "type": "https://evbill.dev/problems/conflict",
         "title": "Conflict",
         "status": 409,
-        "detail": f"a charging station with charge_point_id {alpha.ids.charge_point!r} already exists",
+        "detail": f"charge_point_id {alpha.ids.charge_point!r} is not available: "
+        "it must be unique across the platform; choose another",
         "code": "conflict",
     }
     assert leaked(answer, alpha) == {alpha.ids.charge_point}

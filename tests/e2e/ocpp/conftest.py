@@ -1,8 +1,10 @@
 """A live evbill server (uvicorn, real websockets) on a migrated database, with a station to connect.
 
-The station ``CP-E2E-1`` (password ``e2e-station-password-0001``, OCPP 1.6 and 2.0.1 both accepted)
-stands at a location in Amsterdam under a tariff of EUR 0.35 start + 0.39/kWh, 21 % VAT; token
-``04A1B2C3D4`` belongs to a customer with an active pay-per-use contract.
+The station ``CP-E2E-xxxx`` (password ``e2e-station-password-0001``, registered for OCPP 1.6), with
+``CP-E2E-xxxx-201`` and ``CP-E2E-xxxx-21`` beside it for OCPP 2.0.1 and 2.1 (each station connects with
+the version it is registered for), stands at a location in Amsterdam under a tariff of EUR 0.35 start
++ 0.39/kWh, 21 % VAT; token ``04A1B2C3D4`` (eMA id ``NL-EVB-C0001``) belongs to a customer with an
+active pay-per-use contract.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -63,18 +65,31 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+SUFFIXES = {"ocpp1.6": "", "ocpp2.0.1": "-201", "ocpp2.1": "-21"}  # the station of each subprotocol
+VERSIONS = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1", "ocpp2.1": "2.1"}
+
+
 @dataclass
 class Live:
     url: str
     container: Container
     operator_id: str
-    station_id: str
+    station_id: str  # the OCPP 1.6 station's
     charge_point_id: str
     api: str = ""  # the REST API's base URL
     api_key: str = ""
+    stations: dict[str, tuple[str, str]] = field(default_factory=dict)  # subprotocol: (cp id, station id)
+
+    def station_for(self, subprotocol: str) -> tuple[str, str]:
+        """(charge point id, station id) of the station registered for ``subprotocol``."""
+        return self.stations.get(subprotocol) or (self.charge_point_id, self.station_id)
 
 
-def seed(container: Container, charge_point_id: str) -> tuple[str, str]:
+def seed(
+    container: Container, charge_point_id: str, *, subprotocols: tuple[str, ...] = ("ocpp1.6",)
+) -> tuple[str, str]:
+    """An operator with a location, a station per subprotocol (``charge_point_id`` plus its suffix),
+    a tariff and a driver; the operator's id and the first station's id."""
     services = container.services
     operator = create_operator(
         services,
@@ -98,40 +113,10 @@ def seed(container: Container, charge_point_id: str) -> tuple[str, str]:
             "longitude": Decimal("4.9"),
         },
     )
-    station = sites.create(
-        services,
-        admin,
-        sites.STATIONS,
-        {
-            "location_id": location.id,
-            "charge_point_id": charge_point_id,
-            "vendor": "Test",
-            "model": "E2E",
-            "ocpp_version": "1.6",
-            "password_hash": services.passwords.hash(PASSWORD),
-        },
-    )
-    evse = sites.create(
-        services,
-        admin,
-        sites.EVSES,
-        {"station_id": station.id, "evse_id": f"NL*EVB*E{secrets.token_hex(3)}*1", "ocpp_evse_id": 1},
-    )
-    sites.create(
-        services,
-        admin,
-        sites.CONNECTORS,
-        {
-            "evse_id": evse.id,
-            "connector_number": 1,
-            "standard": "IEC_62196_T2",
-            "format": "SOCKET",
-            "power_type": "AC_3_PHASE",
-            "max_voltage": 400,
-            "max_amperage": 32,
-            "max_electric_power": 22000,
-        },
-    )
+    station_ids = [
+        add_station(container, operator.id, location.id, charge_point_id + SUFFIXES[subprotocol], subprotocol)
+        for subprotocol in subprotocols
+    ]
     tariff = catalog.create_tariff(services, admin, TARIFF)
     catalog.assign_tariff(
         services, admin, tariff_id=tariff.record.id, scope=AssignmentScope.OPERATOR, scope_id=None
@@ -172,7 +157,50 @@ def seed(container: Container, charge_point_id: str) -> tuple[str, str]:
             "credit_limit_minor": None,
         },
     )
-    return operator.id, station.id
+    return operator.id, station_ids[0]
+
+
+def add_station(
+    container: Container, operator_id: str, location_id: str, charge_point_id: str, subprotocol: str
+) -> str:
+    """A station of the operator registered for ``subprotocol``'s OCPP version, with one AC EVSE."""
+    services = container.services
+    admin = platform_actor(operator_id)
+    station = sites.create(
+        services,
+        admin,
+        sites.STATIONS,
+        {
+            "location_id": location_id,
+            "charge_point_id": charge_point_id,
+            "vendor": "Test",
+            "model": "E2E",
+            "ocpp_version": VERSIONS[subprotocol],
+            "password_hash": services.passwords.hash(PASSWORD),
+        },
+    )
+    evse = sites.create(
+        services,
+        admin,
+        sites.EVSES,
+        {"station_id": station.id, "evse_id": f"NL*EVB*E{secrets.token_hex(3)}*1", "ocpp_evse_id": 1},
+    )
+    sites.create(
+        services,
+        admin,
+        sites.CONNECTORS,
+        {
+            "evse_id": evse.id,
+            "connector_number": 1,
+            "standard": "IEC_62196_T2",
+            "format": "SOCKET",
+            "power_type": "AC_3_PHASE",
+            "max_voltage": 400,
+            "max_amperage": 32,
+            "max_electric_power": 22000,
+        },
+    )
+    return station.id
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -193,7 +221,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         settings = Settings(database_url=url, ocpp_cost_interval=0.5, ocpp_max_offline_days=3650)
         container = bootstrap(settings)
         charge_point_id = f"CP-E2E-{secrets.token_hex(2)}"
-        operator_id, station_id = seed(container, charge_point_id)
+        operator_id, station_id = seed(container, charge_point_id, subprotocols=tuple(SUFFIXES))
         port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(
@@ -215,11 +243,22 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                 charge_point_id,
                 f"http://127.0.0.1:{port}/api/v1",
                 api_key,
+                {
+                    subprotocol: (charge_point_id + suffix, _station_id(container, charge_point_id + suffix))
+                    for subprotocol, suffix in SUFFIXES.items()
+                },
             )
         finally:
             server.should_exit = True
             thread.join(timeout=10)
             container.dispose()
+
+
+def _station_id(container: Container, charge_point_id: str) -> str:
+    with container.services.uow() as uow:
+        station = uow.station_directory.find_by_charge_point_id(charge_point_id)
+    assert station is not None
+    return station.id
 
 
 def basic(charge_point_id: str, password: str = PASSWORD) -> str:
@@ -289,9 +328,13 @@ class RawStation:
         return found()
 
 
-def connect(live: Live, subprotocol: str, password: str = PASSWORD) -> Any:
+def connect(
+    live: Live, subprotocol: str, password: str = PASSWORD, *, charge_point_id: str | None = None
+) -> Any:
+    """A websocket to the server as the station registered for ``subprotocol`` (or ``charge_point_id``)."""
+    charge_point_id = charge_point_id or live.station_for(subprotocol)[0]
     return websockets.connect(
-        f"{live.url}/{live.charge_point_id}",
+        f"{live.url}/{charge_point_id}",
         subprotocols=[subprotocol],
-        additional_headers={"Authorization": basic(live.charge_point_id, password)},
+        additional_headers={"Authorization": basic(charge_point_id, password)},
     )

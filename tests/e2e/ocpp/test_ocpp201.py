@@ -40,8 +40,14 @@ def event(kind: str, seq: int, transaction_id: str, when: str, wh: float | None,
 
 
 def session_of(live, transaction_id: str):
+    """The session of ``transaction_id`` at the 2.0.1 or the 2.1 station."""
     with live.container.services.uow() as uow:
-        return uow.live_sessions.find_by_transaction(live.operator_id, live.station_id, transaction_id)
+        for subprotocol in ("ocpp2.0.1", "ocpp2.1"):
+            _, station_id = live.station_for(subprotocol)
+            found = uow.live_sessions.find_by_transaction(live.operator_id, station_id, transaction_id)
+            if found is not None:
+                return found
+    return None
 
 
 @pytest.mark.parametrize("subprotocol", ["ocpp2.0.1", "ocpp2.1"])
@@ -184,7 +190,7 @@ def test_every_frame_in_and_out_is_on_record(live):
     with live.container.engine.connect() as connection:
         rows = connection.execute(
             select(charging_tables.ocpp_frames.c.direction, charging_tables.ocpp_frames.c.action)
-            .where(charging_tables.ocpp_frames.c.station_id == live.station_id)
+            .where(charging_tables.ocpp_frames.c.station_id == live.station_for("ocpp2.0.1")[1])
             .order_by(charging_tables.ocpp_frames.c.id.desc())
             .limit(2)
         ).all()

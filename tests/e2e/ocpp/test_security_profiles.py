@@ -129,3 +129,28 @@ def test_a_profile_2_station_is_served_over_tls(tls_server):
     )
 
     assert answer == 3  # a CallResult: connected and answered
+
+
+def test_over_plain_websockets_a_profile_2_station_gets_the_same_answer_with_a_right_or_a_wrong_password(
+    tls_server,
+):
+    plain_port, _, _ = tls_server
+
+    def answer(password: str):
+        async def go():
+            try:
+                async with websockets.connect(
+                    f"ws://127.0.0.1:{plain_port}/ocpp/CP-TLS-1",
+                    subprotocols=["ocpp1.6"],
+                    additional_headers={"Authorization": basic("CP-TLS-1", password)},
+                ):
+                    return None
+            except websockets.exceptions.InvalidStatus as refused:
+                return refused.response.status_code, refused.response.body
+
+        return asyncio.run(go())
+
+    right, wrong = answer("e2e-station-password-0001"), answer("not-the-password-0001")
+
+    assert right == wrong
+    assert right[0] == 401

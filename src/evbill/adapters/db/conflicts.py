@@ -3,7 +3,8 @@
 The database is the last word on uniqueness and references; when it refuses a statement this module
 names the reason in the operator's terms:
 
-    a charging station with charge_point_id 'CP-1' already exists
+    a token with uid '04A1B2C3D4' already exists
+    charge_point_id 'CP-1' is not available: it must be unique across the platform; choose another
     location_id '0190...' does not refer to a location of this operator
     location '0190...' is still referenced by charging stations; remove those first
 
@@ -123,6 +124,8 @@ def _duplicate(
     # operator_id only scopes the key ("unique per operator"); it is not what the user chose.
     named = [column.name for column in constraint.columns if column.name != "operator_id"]
     fields = " and ".join(f"{name} {values.get(name)!r}" for name in named)
+    if constraint.info.get("platform_wide"):  # taken by this operator or another: the same answer
+        return Conflict(f"{fields} is not available: it must be unique across the platform; choose another")
     return Conflict(f"{_article(noun(table))} {noun(table)} with {fields} already exists")
 
 

@@ -39,7 +39,7 @@ from evbill.adapters.db.tariffs import tables as tariff_tables
 from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
 from evbill.domain.access.operators import Operator, Role
 from evbill.domain.charging.connectors import ConnectorState
-from evbill.domain.charging.frames import Direction
+from evbill.domain.charging.frames import Direction, RefusalReason
 from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
 from evbill.domain.metering.cleaning import ChargingState, ReadingContext
@@ -243,6 +243,7 @@ class FrameRow:
     unique_id: str | None
     action: str | None
     raw: str
+    session_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +265,36 @@ class MeterSampleRow:
     context: ReadingContext | None
     offline: bool
     signed_data: str | None
+    frame_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedFramesRow:
+    """A row of ocpp_refused_frames: a station's frames refused unread in one window, counted."""
+
+    id: int | None
+    operator_id: str
+    station_id: str
+    charge_point_id: str
+    reason: RefusalReason
+    window_start: datetime
+    window_seconds: int
+    frames: int
+    bytes: int
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FramePurge:
+    """A row of ocpp_frame_purges: one run of the retention command (open only inside its transaction)."""
+
+    id: int | None
+    at: datetime
+    cutoff: datetime
+    open: bool
+    frames: int
+    archive: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,12 +303,6 @@ class SessionEvidence:
     operator_id: str
     start_key: str | None
     details: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionNumber:
-    id: int | None
-    session_id: str
 
 
 OPERATORS = RecordMapping(Operator, enums={"rounding_mode": RoundingMode})
@@ -319,7 +344,8 @@ REDEMPTIONS = RecordMapping(Redemption, enums={})
 FRAMES = RecordMapping(FrameRow, enums={"direction": Direction})
 METER_SAMPLES = RecordMapping(MeterSampleRow, enums={"state": ChargingState, "context": ReadingContext})
 SESSION_EVIDENCE = RecordMapping(SessionEvidence, enums={})
-TRANSACTION_NUMBERS = RecordMapping(TransactionNumber, enums={})
+REFUSED_FRAMES = RecordMapping(RefusedFramesRow, enums={"reason": RefusalReason})
+FRAME_PURGES = RecordMapping(FramePurge, enums={})
 STATION_REQUESTS = RecordMapping(StationRequest, enums={})
 SESSION_REVIEWS = RecordMapping(
     ReviewEvent, enums={"action": ReviewAction, "status_before": SessionStatus, "status_after": SessionStatus}
@@ -351,7 +377,8 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "ocpp_frames": (charging_tables.ocpp_frames, FRAMES),
     "meter_samples": (charging_tables.meter_samples, METER_SAMPLES),
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
-    "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
+    "ocpp_refused_frames": (charging_tables.ocpp_refused_frames, REFUSED_FRAMES),
+    "ocpp_frame_purges": (charging_tables.ocpp_frame_purges, FRAME_PURGES),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),

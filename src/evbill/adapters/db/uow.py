@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
 from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
+    SqlFrameRetention,
     SqlLiveSessionRepository,
     SqlMeterSampleRepository,
     SqlStationDirectory,
@@ -109,6 +110,7 @@ class SqlAlchemyUnitOfWork:
         self.session_reviews = SqlSessionReviewLog(self._connection)
         self.connector_states = SqlConnectorStates(self._connection)
         self.frames = SqlFrameLog(self._connection)
+        self.frame_retention = SqlFrameRetention(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -19,6 +19,7 @@ import orjson
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.messages import MessageType
 
+from evbill.adapters.ocpp.limits import too_deep
 from evbill.adapters.ocpp.protocol import dumps
 from evbill.application.charging import central_system as central_system
 from evbill.application.records import Services
@@ -37,6 +38,8 @@ async def serve_pending(
     await asyncio.to_thread(central_system.note_station_request, services, charge_point_id, subprotocol)
     while True:
         raw = await receive()
+        if too_deep(raw):
+            continue  # nothing to answer for a station that is not registered
         try:
             frame = orjson.loads(raw)
             kind, unique_id, action, payload = frame[0], str(frame[1]), frame[2], frame[3]

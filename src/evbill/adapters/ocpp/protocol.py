@@ -1,20 +1,25 @@
 """The base charge point of evbill's central system, on the `ocpp` library.
 
 It keeps the library's routing (``@on`` handlers), message classes and JSON-schema validation, and
-changes four things every billing system needs:
+changes what every billing system needs:
 
 1. **Nothing is acknowledged before it is on record.** Every frame in and out is stored with the
    station, time and direction. A handler stores its incoming frame with what the message carries,
    in the same transaction (or the same group commit), and the reply frame is stored before it is
-   sent.
+   sent. A frame about a charging session names it: it is that session's evidence.
 2. **Exact JSON out.** Replies and outgoing calls are written by evbill's encoder: a ``Decimal``
    cost goes out with its own digits. The library's encoder writes every Decimal with one decimal
    place.
-3. **Malformed frames get a CallError and the connection stays up.** The library only logs them.
-   The code is ``FormationViolation`` in 1.6 and ``FormatViolation`` in 2.0.1, and schema errors
-   keep the library's codes (TypeConstraintViolation, PropertyConstraintViolation...).
-4. **Per-station rate limit.** Over the limit, a call gets a ``GenericError`` answer; it is still
-   stored, but nothing it carries is acted on.
+3. **A bad frame gets a CallError and the connection stays up.** The library only logs them. The
+   code is ``FormationViolation`` in 1.6 and ``FormatViolation`` in 2.0.1 for what cannot be read:
+   not JSON, not an OCPP-J call, a message id that is not a string of 1 to 36 characters, JSON nested
+   deeper than ``MAX_DEPTH`` (32) levels. Schema errors keep the library's codes
+   (TypeConstraintViolation, PropertyConstraintViolation...), and so does a value the journal cannot
+   store (PropertyConstraintViolation): it is refused to its sender, and no other station notices.
+4. **Limits per station.** A frame over ``max_frame_bytes`` (64 KiB by default) and a call over the
+   station's rate limit get a ``GenericError`` answer (``FormationViolation``/``FormatViolation`` for
+   the size) and are not stored: each station's refused frames are counted per reason and minute
+   (``RefusedFrames``), so a flood costs one row a minute, not one a frame.
 
 Three costs of the library are cut, measured under load (bench/ocpp.py): schema validation is
 compiled code first, with the library's verdict whenever that code finds fault (``schemas.py``); it
@@ -25,15 +30,15 @@ remembered per key name (the same few dozen names arrive again and again; the ca
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import ocpp.messages
 import orjson
@@ -49,14 +54,40 @@ from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
 
 from evbill.adapters.ocpp import schemas
-from evbill.domain.charging.frames import Direction, Frame
+from evbill.adapters.ocpp.limits import (
+    MAX_DEPTH,
+    MAX_MESSAGE_ID,
+    RefusalTally,
+    StationRateLimit,
+    frame_bytes,
+    message_id_of,
+    too_deep,
+)
+from evbill.domain.charging.frames import Direction, Frame, RefusalReason, RefusedFrames, Unstorable
 from evbill.domain.errors import DomainError
+from evbill.domain.metering.cleaning import MeterSample
 
 LOGGER = logging.getLogger("evbill.ocpp")
-
-FrameSink = Callable[[Sequence[Frame]], Awaitable[None]]
+MAX_ACTION = 64  # longer than any OCPP action: stored as unknown (the raw frame keeps it)
 
 ocpp.messages.ASYNC_VALIDATION = False  # validate on the loop: the thread hop cost more than the check
+
+
+class Journal(Protocol):
+    """Where frames and samples go: ``await journal(frames, samples)`` returns once they are stored
+    (``Unstorable`` if they cannot be); ``count_refused`` adds to a station's count of refused frames."""
+
+    def __call__(
+        self,
+        frames: Sequence[Frame],
+        samples: Sequence[tuple[str, str, MeterSample]] = (),
+        *,
+        session_id: str | None = None,
+    ) -> Awaitable[None]:
+        """``session_id``: the session every one of ``frames`` is about."""
+        ...
+
+    async def count_refused(self, refused: RefusedFrames) -> None: ...
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,10 +115,14 @@ def _rekeyed(data: Any, convert: Callable[[str], str]) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A handler's answer; ``stored`` when the handler already stored the incoming frame with its effects."""
+    """A handler's answer. ``stored`` when the handler already stored the incoming frame with its
+    effects; otherwise the incoming frame is stored with the reply, together with ``samples`` (the
+    meter values it carried) in one journal entry. ``session_id``: the session the message is about."""
 
     response: Any
     stored: bool = False
+    samples: Sequence[MeterSample] = ()
+    session_id: str | None = None
 
 
 def _default(value: object) -> object:
@@ -100,31 +135,25 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value, default=_default).decode()
 
 
+def storable(raw: str) -> str:
+    """The frame's text as it can be stored: a NUL character (which no JSON frame may hold unescaped,
+    and PostgreSQL cannot store) is written as ``\\u0000``, a lone surrogate as ``\\udxxx``."""
+    if "\x00" in raw:
+        raw = raw.replace("\x00", "\\u0000")
+    if not raw.isascii():
+        try:
+            raw.encode()
+        except UnicodeEncodeError:
+            raw = raw.encode("utf-8", "backslashreplace").decode()
+    return raw
+
+
 class Connection:
     """What the library needs of a websocket: ``recv`` and ``send`` of text frames."""
 
     def __init__(self, receive: Callable[[], Awaitable[str]], send: Callable[[str], Awaitable[None]]) -> None:
         self.recv = receive
         self.send = send
-
-
-class StationRateLimit:
-    """A token bucket: ``per_second`` messages a second on average, bursts of ``burst``."""
-
-    def __init__(self, per_second: float, burst: int) -> None:
-        self.per_second = per_second
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class EvbillChargePoint(ChargePoint):
@@ -139,19 +168,35 @@ class EvbillChargePoint(ChargePoint):
         *,
         operator_id: str,
         station_id: str,
-        record: FrameSink,
+        journal: Journal,
         rate_limit: StationRateLimit,
+        max_frame_bytes: int,
         response_timeout: int = 30,
     ) -> None:
         super().__init__(charge_point_id, connection, response_timeout=response_timeout, logger=LOGGER)
         self._operator_id = operator_id
         self._station_id = station_id
-        self._record = record
+        self._journal = journal
         self._rate_limit = rate_limit
+        self._max_frame_bytes = max_frame_bytes
+        self._refused = RefusalTally(operator_id, station_id, charge_point_id)
+        self._counting: set[asyncio.Task[None]] = set()
 
     # Frames
 
-    def frame(self, direction: Direction, raw: str, message: Call | CallResult | CallError | None) -> Frame:
+    def frame(
+        self,
+        direction: Direction,
+        raw: str,
+        message: Call | CallResult | CallError | None,
+        session_id: str | None = None,
+    ) -> Frame:
+        unique_id = action = None
+        if message is not None:
+            unique_id = message.unique_id if _is_message_id(message.unique_id) else None
+            action = getattr(message, "action", None)
+            if not isinstance(action, str) or len(action) > MAX_ACTION:
+                action = None
         return Frame(
             operator_id=self._operator_id,
             station_id=self._station_id,
@@ -159,55 +204,121 @@ class EvbillChargePoint(ChargePoint):
             direction=direction,
             at=datetime.now(UTC),
             message_type=None if message is None else message.message_type_id,
-            unique_id=None if message is None else message.unique_id,
-            action=getattr(message, "action", None),
-            raw=raw,
+            unique_id=unique_id,
+            action=action,
+            raw=storable(raw),
+            session_id=session_id,
         )
 
-    async def _reply(self, raw: str, message: CallResult | CallError, *also: Frame) -> None:
-        """Store the reply (and any frames still unstored), then send it."""
-        await self._record([*also, self.frame(Direction.OUT, raw, message)])
+    async def _reply(
+        self,
+        raw: str,
+        message: CallResult | CallError,
+        *also: Frame,
+        samples: Sequence[MeterSample] = (),
+        session_id: str | None = None,
+    ) -> None:
+        """Store the reply (and any frames and samples still unstored), then send it."""
+        frames = [*also, self.frame(Direction.OUT, raw, message)]
+        if session_id is None:
+            if samples:
+                raise ValueError("meter samples are stored with their session")
+            await self._journal(frames)
+        else:
+            stored = [(self._operator_id, session_id, sample) for sample in samples]
+            await self._journal(frames, stored, session_id=session_id)
         await self._connection.send(raw)
+
+    async def _refuse(
+        self, unique_id: object, code: str, description: str, *unstored: Frame, **details: Any
+    ) -> None:
+        answer = CallError(unique_id if isinstance(unique_id, str) else "-1", code, description, details)
+        await self._reply(_error_json(answer), answer, *unstored)
+
+    async def _refuse_unread(
+        self, reason: RefusalReason, raw: str, unique_id: str, code: str, text: str
+    ) -> None:
+        """Answer a frame that is not read any further, and count it instead of storing it."""
+        closed = self._refused.add(reason, frame_bytes(raw))
+        if closed is not None:
+            self._count(closed)
+        answer = [MessageType.CallError, unique_id, code, text, {}]
+        await self._connection.send(dumps(answer))
+
+    def _count(self, refused: RefusedFrames) -> None:
+        task = asyncio.get_running_loop().create_task(self._journal.count_refused(refused))
+        self._counting.add(task)
+        task.add_done_callback(self._counted)
+
+    def _counted(self, task: asyncio.Task[None]) -> None:
+        self._counting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            LOGGER.warning("%s: a count of refused frames was not stored", self.id, exc_info=task.exception())
+
+    async def count_refused_frames(self) -> None:
+        """Store the counts still open (the station is leaving)."""
+        for refused in self._refused.drain():
+            self._count(refused)
+        if self._counting:
+            await asyncio.gather(*self._counting, return_exceptions=True)
 
     # Receiving
 
     async def route_message(self, raw_msg: str) -> None:
+        if self._refused.open:  # a flood's count is stored once its minute is over
+            for refused in self._refused.due():
+                self._count(refused)
+        if frame_bytes(raw_msg) > self._max_frame_bytes:
+            text = f"A frame may hold at most {self._max_frame_bytes} bytes"
+            await self._refuse_unread(
+                RefusalReason.TOO_LARGE, raw_msg, message_id_of(raw_msg), self.format_error_code, text
+            )
+            return
         try:
+            if too_deep(raw_msg):
+                raise RecursionError
             message = unpack(raw_msg)
+        except RecursionError:
+            await self._refuse_unreadable(raw_msg, f"JSON nested deeper than {MAX_DEPTH} levels")
+            return
         except OCPPError as error:
-            await self._refuse_unreadable(raw_msg, error)
+            await self._refuse_unreadable(raw_msg, str(error.description or error))
             return
         incoming = self.frame(Direction.IN, raw_msg, message)
         if message.message_type_id == MessageType.Call:
             await self._serve_call(message, incoming)
         else:
-            await self._record([incoming])  # a charger's answer to our call: on record, then to call()
+            await self._journal([incoming])  # a charger's answer to our call: on record, then to call()
             self._response_queue.put_nowait(message)
 
-    async def _refuse_unreadable(self, raw: str, error: OCPPError) -> None:
-        unique_id = _unique_id_of(raw)
-        answer = CallError(unique_id, self.format_error_code, "The message is not a valid OCPP-J frame", {
-            "cause": str(error.description or error)[:200]
-        })  # fmt: skip
-        await self._reply(_error_json(answer), answer, self.frame(Direction.IN, raw, None))
+    async def _refuse_unreadable(self, raw: str, cause: str) -> None:
+        await self._refuse(
+            message_id_of(raw), self.format_error_code, "The message is not a valid OCPP-J frame",
+            self.frame(Direction.IN, raw, None), cause=cause[:200],
+        )  # fmt: skip
 
     async def _serve_call(self, call: Call, incoming: Frame) -> None:
         if not self._rate_limit.allow():
-            answer = CallError(
-                call.unique_id, "GenericError", "Too many messages from this station; slow down", {}
-            )
-            await self._reply(_error_json(answer), answer, incoming)
+            await self._refuse_unread(
+                RefusalReason.RATE_LIMIT, incoming.raw, str(call.unique_id)[:MAX_MESSAGE_ID], "GenericError",
+                "Too many messages from this station; slow down",
+            )  # fmt: skip
+            return
+        if not _is_message_id(call.unique_id) or not isinstance(call.action, str):
+            cause = "the message id must be a string of 1 to 36 characters, the action a string"
+            await self._refuse(
+                call.unique_id, self.format_error_code, "The message is not a valid OCPP-J call", incoming,
+                cause=cause,
+            )  # fmt: skip
             return
         try:
-            payload, stored = await self._handle(call, incoming)
+            payload, reply = await self._handle(call, incoming)
         except OCPPError as error:
             answer = call.create_call_error(error)
             await self._reply(_error_json(answer), answer, incoming)
             return
         except DomainError as error:
-            problems = "; ".join(str(problem) for problem in getattr(error, "problems", ()))[:400]
-            answer = CallError(call.unique_id, _code_of(error), error.message[:200], {"problems": problems})
-            await self._reply(_error_json(answer), answer, incoming)
+            await self._refuse_for(call, incoming, error)
             return
         except Exception:
             LOGGER.exception("%s: error handling %s", self.id, call.action)
@@ -216,13 +327,26 @@ class EvbillChargePoint(ChargePoint):
             return
         result = CallResult(call.unique_id, payload, action=call.action)
         raw = dumps([MessageType.CallResult, call.unique_id, payload])
-        await self._reply(raw, result, *(() if stored else (incoming,)))
+        unstored = () if reply.stored else (incoming,)
+        try:
+            await self._reply(raw, result, *unstored, samples=reply.samples, session_id=reply.session_id)
+        except Unstorable as error:  # what it carried cannot be stored: refused to this station alone
+            await self._refuse_for(call, incoming if unstored else None, error)
 
-    async def _handle(self, call: Call, incoming: Frame) -> tuple[dict[str, Any], bool]:
-        """Validate, run the handler (which stores ``incoming`` with its effects), shape the reply."""
+    async def _refuse_for(self, call: Call, incoming: Frame | None, error: DomainError) -> None:
+        problems = "; ".join(str(problem) for problem in getattr(error, "problems", ()))[:400]
+        await self._refuse(
+            call.unique_id, _code_of(error), error.message[:200], *((incoming,) if incoming else ()),
+            problems=problems,
+        )  # fmt: skip
+
+    async def _handle(self, call: Call, incoming: Frame) -> tuple[dict[str, Any], Reply]:
+        """Validate, run the handler (which may store ``incoming`` with its effects), shape the reply."""
         handlers = self.route_map.get(call.action)
         if handlers is None or "_on_action" not in handlers:
-            raise OcppNotImplemented(details={"cause": f"{call.action} is not supported by evbill"})
+            raise OcppNotImplemented(
+                details={"cause": f"{call.action[:MAX_ACTION]} is not supported by evbill"}
+            )
         if not handlers.get("_skip_schema_validation", False):
             await schemas.validate(call, self._ocpp_version)
         arguments = _rekeyed(call.payload, _snake_key)
@@ -231,16 +355,20 @@ class EvbillChargePoint(ChargePoint):
         result = CallResult(call.unique_id, payload, action=call.action)
         if not handlers.get("_skip_schema_validation", False):
             await schemas.validate(result, self._ocpp_version)
-        return payload, reply.stored
+        return payload, reply
 
     # Calling the charger
 
-    async def call_exact(self, action: str, payload: dict[str, Any]) -> CallResult | CallError:
+    async def call_exact(
+        self, action: str, payload: dict[str, Any], *, session_id: str | None = None
+    ) -> CallResult | CallError:
         """Send a call written by evbill's encoder (exact decimals) and wait for the charger's answer."""
         unique_id = str(uuid.uuid4())
         raw = dumps([MessageType.Call, unique_id, action, payload])
         async with self._call_lock:
-            await self._record([self.frame(Direction.OUT, raw, Call(unique_id, action, payload))])
+            await self._journal(
+                [self.frame(Direction.OUT, raw, Call(unique_id, action, payload), session_id)]
+            )
             await self._connection.send(raw)
             response: CallResult | CallError = await self._get_specific_response(
                 unique_id, self._response_timeout
@@ -248,15 +376,8 @@ class EvbillChargePoint(ChargePoint):
         return response
 
 
-def _unique_id_of(raw: str) -> str:
-    """The message id of a frame that could not be read, if it can be found at all (else "-1")."""
-    try:
-        decoded = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return "-1"
-    if isinstance(decoded, list) and len(decoded) > 1 and isinstance(decoded[1], str):
-        return decoded[1][:36]
-    return "-1"
+def _is_message_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_MESSAGE_ID
 
 
 def _error_json(error: CallError) -> str:

@@ -1,11 +1,14 @@
 """The OCPP-J endpoint: one websocket per station at ``/ocpp/{charge_point_id}``.
 
-1. **Subprotocol**: the first of the station's offered subprotocols that evbill speaks
-   (``ocpp2.1``, ``ocpp2.0.1``, ``ocpp1.6``; 2.1 runs the 2.0.1 handlers against the 2.1 schemas).
-2. **Identity**: HTTP Basic with the charge point id as user, checked against the station's argon2
+1. **Identity**: HTTP Basic with the charge point id as user, checked against the station's argon2
    hash (security profile 1), and over TLS only for profile 2. Unknown or wrongly authenticated
-   stations are refused before the websocket opens. With the ``pending`` policy, an unknown station
-   may connect but is only answered Pending until an operator adds it.
+   stations are refused before the websocket opens, all with the same answer after the same work
+   (see ``connect_station``). With the ``pending`` policy, an unknown station may connect but is only
+   answered Pending until an operator adds it.
+2. **Subprotocol**: the one of the station's registered OCPP version (``ocpp1.6``, ``ocpp2.0.1``,
+   ``ocpp2.1``; 2.1 runs the 2.0.1 handlers against the 2.1 schemas), which it must offer: a station
+   registered for 1.6 cannot speak 2.0.1. An unknown station under ``pending`` gets the first offered
+   that evbill speaks.
 3. **Serving**: the version's handlers run until the station goes away. Its live sessions stay in
    the database, so the station can reconnect, here or on another evbill process.
 """
@@ -74,6 +77,10 @@ class OcppEndpoint:
             if protocol in SUBPROTOCOLS:
                 return protocol
         return None
+
+    def registered_subprotocol(self, context: StationContext) -> str:
+        """The subprotocol of the OCPP version the station is registered for."""
+        return f"ocpp{context.station.ocpp_version.value}"
 
     async def authenticate(
         self, charge_point_id: str, authorization: str | None, *, secure: bool

@@ -2,8 +2,8 @@
 
 It keeps the live sessions opened on this connection (so meter values find theirs without a
 database read), runs the use cases in worker threads (they are synchronous and hold a database
-transaction), queues meter samples into the group-commit journal, and pushes the running cost to
-the charger every ``cost_interval`` seconds while a session is live.
+transaction), hands meter samples to the group-commit journal with the frame that carried them, and
+pushes the running cost to the charger every ``cost_interval`` seconds while a session is live.
 """
 
 from __future__ import annotations
@@ -13,26 +13,23 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from evbill.adapters.ocpp.protocol import Connection, EvbillChargePoint, StationRateLimit
+from evbill.adapters.ocpp.limits import StationRateLimit
+from evbill.adapters.ocpp.protocol import Connection, EvbillChargePoint, Journal
 from evbill.application.charging import central_system as central_system
 from evbill.application.charging.central_system import Cost, StationContext
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
-from evbill.domain.charging.frames import Frame
 from evbill.domain.charging.sessions import ChargingSession
-from evbill.domain.metering.cleaning import MeterSample
 
 LOGGER = logging.getLogger("evbill.ocpp")
 _PHASES = random.Random()  # not secret: only spreads the stations' running-cost pushes over time
-
-Journal = Callable[[Sequence[Frame], Sequence[tuple[str, str, MeterSample]]], Awaitable[None]]
 
 
 @functools.cache
@@ -49,6 +46,7 @@ class StationSettings:
     cost_interval: float = 60.0  # seconds between running-cost messages; 0 turns them off
     messages_per_second: float = 20.0
     burst: int = 200
+    max_frame_bytes: int = 64 * 1024  # chargers send a few KB; larger frames are refused and counted
 
 
 class EvbillStation(EvbillChargePoint):
@@ -69,8 +67,9 @@ class EvbillStation(EvbillChargePoint):
             connection,
             operator_id=station.operator_id,
             station_id=station.id,
-            record=lambda frames: journal(frames, ()),
+            journal=journal,
             rate_limit=StationRateLimit(settings.messages_per_second, settings.burst),
+            max_frame_bytes=settings.max_frame_bytes,
         )
         self.context = context
         self.services = services
@@ -106,10 +105,6 @@ class EvbillStation(EvbillChargePoint):
         for session in await self.run(central_system.live_sessions):
             if session.transaction_id and session.transaction_id not in self.live:
                 self.opened(session)
-
-    def queue_samples(self, session: ChargingSession, samples: Sequence[MeterSample]) -> Awaitable[None]:
-        """Queue samples into the journal's next group commit (the reply frame is committed after them)."""
-        return self.journal((), [(session.operator_id, session.id, sample) for sample in samples])
 
     def opened(self, session: ChargingSession) -> None:
         if session.transaction_id:
@@ -187,6 +182,7 @@ class EvbillStation(EvbillChargePoint):
 
     async def stop(self) -> None:
         self.gone = True
+        await self.count_refused_frames()
         for call in list(self._calls):  # nobody is there to answer them
             call.cancel()
         self.live.clear()  # running costs still queued for this station are skipped

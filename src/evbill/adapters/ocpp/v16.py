@@ -112,7 +112,7 @@ class Station16(EvbillStation):
             )
         )
         if started:
-            await self._cost_message("SetUserPrice", {"idToken": id_tag, "priceText": started})
+            await self._cost_message(None, "SetUserPrice", {"idToken": id_tag, "priceText": started})
 
     @on(Action.start_transaction)
     async def on_start(
@@ -137,6 +137,7 @@ class Station16(EvbillStation):
                 transaction_id=started.transaction_number or 0, id_tag_info=IdTagInfo(status=status)
             ),
             stored=True,
+            session_id=started.session.id,
         )
 
     @on(Action.meter_values)
@@ -152,7 +153,8 @@ class Station16(EvbillStation):
             if session is not None:
                 await self._load_connector_status()
                 state = charging_state_16(self.connector_status.get(connector_id))
-                self.queue_samples(session, samples_16(meter_value, state=state))
+                samples = samples_16(meter_value, state=state)
+                return Reply(call_result.MeterValues(), samples=samples, session_id=session.id)
         return Reply(call_result.MeterValues())
 
     @on(Action.stop_transaction)
@@ -184,10 +186,12 @@ class Station16(EvbillStation):
         if ended.cost is not None and not ended.duplicate:
             self.later(self._final_cost(transaction_id, ended.cost))
         info = IdTagInfo(status=AuthorizationStatus.accepted) if id_tag else None
-        return Reply(call_result.StopTransaction(id_tag_info=info), stored=True)
+        session_id = ended.cost.session.id if ended.cost is not None else None
+        return Reply(call_result.StopTransaction(id_tag_info=info), stored=True, session_id=session_id)
 
     async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
         await self._cost_message(
+            cost.session.id,
             "RunningCost",
             {
                 "transactionId": int(transaction_id),
@@ -207,6 +211,7 @@ class Station16(EvbillStation):
 
     async def _final_cost(self, transaction_id: int, cost: Cost) -> None:
         await self._cost_message(
+            cost.session.id,
             "FinalCost",
             {
                 "transactionId": transaction_id,
@@ -215,7 +220,9 @@ class Station16(EvbillStation):
             },
         )
 
-    async def _cost_message(self, message_id: str, data: dict[str, Any]) -> None:
+    async def _cost_message(self, session_id: str | None, message_id: str, data: dict[str, Any]) -> None:
         await self.call_exact(
-            "DataTransfer", {"vendorId": COST_VENDOR, "messageId": message_id, "data": dumps(data)}
+            "DataTransfer",
+            {"vendorId": COST_VENDOR, "messageId": message_id, "data": dumps(data)},
+            session_id=session_id,
         )

@@ -128,11 +128,12 @@ class Station201(EvbillStation):
             )
             self.opened(started.session)
             info = _token_info(started.authorization.value, started.price_text) if uid else None
-            return Reply(call_result.TransactionEvent(id_token_info=info), stored=True)
+            return Reply(
+                call_result.TransactionEvent(id_token_info=info), stored=True, session_id=started.session.id
+            )
         if event_type == "Updated":
             assert session is not None
-            self.queue_samples(session, samples)
-            return Reply(call_result.TransactionEvent())
+            return Reply(call_result.TransactionEvent(), samples=samples, session_id=session.id)
         ended = await self.run(
             central_system.end_transaction,
             transaction_id=transaction_id,
@@ -143,7 +144,16 @@ class Station201(EvbillStation):
         )
         self.closed(transaction_id)
         total = self.shown(ended.cost) if ended.cost is not None else self.zero()
-        return Reply(call_result.TransactionEvent(total_cost=total), stored=True)  # type: ignore[arg-type]
+        session_id = ended.cost.session.id if ended.cost is not None else None
+        return Reply(
+            call_result.TransactionEvent(total_cost=total),  # type: ignore[arg-type]
+            stored=True,
+            session_id=session_id,
+        )
 
     async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
-        await self.call_exact("CostUpdated", {"totalCost": self.shown(cost), "transactionId": transaction_id})
+        await self.call_exact(
+            "CostUpdated",
+            {"totalCost": self.shown(cost), "transactionId": transaction_id},
+            session_id=cost.session.id,
+        )

@@ -50,7 +50,7 @@ def end_transaction(
     with services.uow() as uow:
         session = uow.live_sessions.find_by_transaction(station.operator_id, station.id, transaction_id)
         if session is None or session.status is not SessionStatus.ACTIVE:
-            uow.frames.add_many(frames)
+            uow.frames.add_many(frames, session_id=None if session is None else session.id)
             uow.commit()
             if session is None:
                 return Ended(None, False)
@@ -67,11 +67,13 @@ def end_transaction(
         reason=reason,
     )
     with services.uow() as uow:
-        uow.meter_samples.add_many(station.operator_id, session.id, samples)
+        carrier = uow.frames.add_many(frames, session_id=session.id)
+        uow.meter_samples.add_many(
+            station.operator_id, session.id, samples, frame_id=carrier[0] if carrier else None
+        )
         uow.live_sessions.close(closed, details=details)
         if closed.status is SessionStatus.REVIEW:
             uow.session_reviews.add(flagged(services, closed, details))
-        uow.frames.add_many(frames)
         uow.commit()
     return Ended(stored_cost(closed, context), False)
 
@@ -199,6 +201,7 @@ def _cdr(
             session.operator_id, filters={"evse_id": evse.id}, after=None, limit=10
         )
         operator = uow.operators.get(session.operator_id)
+        token = uow.tokens.find_by_uid(session.operator_id, session.token_uid) if session.token_uid else None
     connector = connectors[0] if connectors else None
     tariff = priced.compiled.tariff
     place = {
@@ -222,7 +225,7 @@ def _cdr(
         country_code=tariff.country_code or (operator.country if operator else "ZZ"),
         party_id=tariff.party_id or station.charge_point_id[:3].upper(),
         token_uid=session.token_uid,
-        contract_id=session.contract_id,
+        contract_id=token.contract_id if token else None,  # the token's eMA id, as OCPI means it
         place=place,
         usage=priced.metered.usage,
         rated=priced.metered.rated,

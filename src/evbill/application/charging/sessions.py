@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +10,7 @@ from evbill.application.charging.costs import Cost, running_cost
 from evbill.application.charging.stations import station_context
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.charging.frames import StoredFrame, StoredSample
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import NotFound
 
@@ -53,3 +54,26 @@ def view_session(services: Services, actor: Actor, session_id: str) -> SessionVi
         context = station_context(services, actor.operator_id, session.station_id)
         running = running_cost(services, context, session, services.clock.now())
     return SessionView(session, running, evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a session's price rests on: the stored evidence document (anomalies, signed meter values,
+    explanation, stop reason, CDR), every meter sample as stored with the frame that carried it, and
+    those frames verbatim. The samples and the tariff version snapshotted on the session are enough
+    to price the session again; the frames show the samples are what the charger sent."""
+
+    session: ChargingSession
+    details: Mapping[str, Any] | None
+    samples: Sequence[StoredSample]
+    frames: Sequence[StoredFrame]
+
+
+def session_evidence(services: Services, actor: Actor, session_id: str) -> Evidence:
+    session = get_session(services, actor, session_id)
+    with services.uow(read_only=True) as uow:
+        details = uow.live_sessions.details(actor.operator_id, session_id)
+        samples = uow.meter_samples.stored_of_session(actor.operator_id, session_id)
+        carriers = sorted({sample.frame_id for sample in samples if sample.frame_id is not None})
+        frames = uow.frames.by_ids(actor.operator_id, carriers)
+    return Evidence(session, details, samples, frames)

@@ -80,7 +80,7 @@ def start_transaction(
             # this is a new transaction (a charger that repeats connector, card, time and register).
             finished, existing = existing.id, None
         if existing is not None:
-            uow.frames.add_many(frames)
+            uow.frames.add_many(frames, session_id=existing.id)
             uow.commit()
             number = (
                 int(existing.transaction_id)
@@ -94,7 +94,7 @@ def start_transaction(
     evse = _evse(context, evse_number)
     quote = _quote(services, context, evse, id_token, started_at)
     with services.uow() as uow:
-        number = uow.live_sessions.next_transaction_number() if transaction_id is None else None
+        number = uow.live_sessions.next_transaction_number(station.id) if transaction_id is None else None
         session = ChargingSession(
             id=services.ids.new_id(),
             operator_id=operator_id,
@@ -124,8 +124,8 @@ def start_transaction(
         if finished is not None:
             uow.live_sessions.release_start_key(operator_id, finished)
         uow.live_sessions.open(session, transaction_id=session.transaction_id or "", start_key=start_key)
-        uow.meter_samples.add_many(operator_id, session.id, samples)
-        uow.frames.add_many(frames)
+        carrier = uow.frames.add_many(frames, session_id=session.id)
+        uow.meter_samples.add_many(operator_id, session.id, samples, frame_id=carrier[0] if carrier else None)
         uow.commit()
     if concurrent and status is AuthorizationStatus.ACCEPTED:
         status = AuthorizationStatus.CONCURRENT_TX

@@ -1,7 +1,7 @@
 """Stations of the OCPP central system: who is on the other end of a websocket, and what it has.
 
 * ``connect_station``: HTTP Basic per station (security profiles 1 and 2); unknown or wrongly
-  authenticated stations are refused with the same words whatever was wrong.
+  authenticated stations are refused with the same words, after the same work, whatever was wrong.
 * ``station_context``: a station's context for work that does not come from the station itself.
 * ``note_station_request``: an unknown station that asked to connect, kept for the operator to register.
 * ``record_frames``: frames of messages that change nothing else, stored before the reply.
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,7 @@ class StationContext:
 
 
 _VERIFIED: dict[tuple[str, str, str], bool] = {}  # (charge point, stored hash, presented digest) -> ok
+_DECOY: list[tuple[object, str]] = []  # (hasher, the hash of a password nobody knows)
 
 
 def station_context(services: Services, operator_id: str, station_id: str) -> StationContext:
@@ -77,26 +79,45 @@ def station_context(services: Services, operator_id: str, station_id: str) -> St
     )
 
 
+def _decoy_hash(services: Services) -> str:
+    """A hash to check a password against when there is no station's hash to check it against."""
+    for hasher, decoy in _DECOY:
+        if hasher is services.passwords:
+            return decoy
+    decoy = services.passwords.hash(secrets.token_urlsafe(24))
+    _DECOY.append((services.passwords, decoy))
+    return decoy
+
+
 def connect_station(
     services: Services, charge_point_id: str, password: str | None, *, secure: bool
 ) -> StationContext:
-    """The station behind a websocket, or StationRefused (same words whatever was wrong)."""
-    refused = StationRefused(f"charging station {charge_point_id!r} is unknown or its credentials are wrong")
+    """The station behind a websocket, or StationRefused: the same words, after the same work, whether
+    the id is unknown, the password wrong, or a profile-2 station came without TLS. A presented password
+    is always checked against an argon2 hash (a decoy's when the station has none to check it against,
+    or may not use this connection), so the time taken tells nothing either. Only a password already
+    found right for this station answers faster: whoever presents it knows it."""
+    why = "is unknown or its credentials are wrong"
+    if not secure:
+        why += " (a station of security profile 2 connects over TLS only: wss)"
+    refused = StationRefused(f"charging station {charge_point_id!r} {why}")
     with services.uow() as uow:
         station = uow.station_directory.find_by_charge_point_id(charge_point_id)
-        if station is None:
-            raise UnknownStation(refused.message)
-        if station.password_hash is None or password is None:
-            raise refused
+        may_connect = (
+            station is not None
+            and station.password_hash is not None
+            and (secure or station.security_profile is not SecurityProfile.TLS_BASIC)
+        )
+        if password is None or station is None or not may_connect:
+            if password is not None:
+                services.passwords.verify(_decoy_hash(services), password)  # as long as a wrong password
+            raise UnknownStation(refused.message) if station is None else refused
+        assert station.password_hash is not None
         key = (charge_point_id, station.password_hash, hashlib.sha256(password.encode()).hexdigest())
         if key not in _VERIFIED:  # argon2 is slow on purpose: verify a station's password once per process
             if not services.passwords.verify(station.password_hash, password):
                 raise refused
             _VERIFIED[key] = True
-        if station.security_profile is SecurityProfile.TLS_BASIC and not secure:
-            raise StationRefused(
-                f"charging station {charge_point_id!r} uses security profile 2: connect with TLS (wss)"
-            )
         location = uow.locations.get(station.operator_id, station.location_id)
         evses = uow.evses.list(station.operator_id, filters={"station_id": station.id}, after=None, limit=200)
         operator = uow.operators.get(station.operator_id)

@@ -13,7 +13,9 @@ The rules, in the order they are applied:
 1. Duplicates are dropped (``DUPLICATE``): a sample whose OCPP 2.0.1 ``seq_no`` and timestamp were
    already seen (one TransactionEvent may carry several samples, all with its ``seq_no`` but each with
    its own time), or with the same timestamp and values as an earlier one (unless both carry
-   different ``seq_no``s). The first one received is kept.
+   different ``seq_no``s). The first one received is kept. A ``Transaction.Begin`` or
+   ``Transaction.End`` reading received again is dropped without an anomaly: OCPP 1.6 chargers send
+   meterStart and meterStop and, as they should, the same two readings again in transactionData.
 2. Samples are ordered by ``seq_no`` when every sample carries one, else by timestamp (stable). A
    sample that arrives after one that sorts later is ``OUT_OF_ORDER`` and is put in its place.
 3. Registers that cannot be a baseline are ignored: a negative register (``NEGATIVE_REGISTER``) and a
@@ -102,6 +104,9 @@ class ReadingContext(enum.StrEnum):
     TRANSACTION_BEGIN = "Transaction.Begin"
     TRANSACTION_END = "Transaction.End"
     TRIGGER = "Trigger"
+
+
+_TRANSACTION_BOUNDARIES = frozenset({ReadingContext.TRANSACTION_BEGIN, ReadingContext.TRANSACTION_END})
 
 
 class MeterFlag(enum.StrEnum):
@@ -277,6 +282,8 @@ def _without_duplicates(received: Sequence[MeterSample], anomalies: list[Anomaly
         if sample.seq_no is not None and (sample.seq_no, sample.timestamp) in seen_messages:
             detail = f"seqNo {sample.seq_no} at this time was already received; the first one is kept"
         elif seq_nos and (sample.seq_no is None or None in seq_nos):
+            if sample.context in _TRANSACTION_BOUNDARIES:
+                continue  # the transaction's own begin or end reading, reported twice as OCPP 1.6 does
             detail = "same timestamp and values as an earlier sample"
         else:
             kept.append(sample)

@@ -1,8 +1,9 @@
 """The OCPP-J websocket endpoint, ``ws(s)://HOST:PORT/ocpp/{charge_point_id}``, next to the REST API.
 
-Before the websocket is accepted, the subprotocol is negotiated and the station authenticated (HTTP
-Basic): a station that cannot be served is refused with an HTTP answer that says why (400 no common
-subprotocol, 401 unknown station or wrong credentials), so nothing half-open is left. A connection
+Before the websocket is accepted, the station is authenticated (HTTP Basic) and the subprotocol of its
+registered OCPP version agreed: a station that cannot be served is refused with an HTTP answer that
+says why (400 no subprotocol evbill speaks, or not the one the station is registered for; 401 unknown
+station or wrong credentials), so nothing half-open is left. A connection
 counts as secure when it is TLS here (wss), or at a proxy uvicorn trusts (FORWARDED_ALLOW_IPS) that says
 so with X-Forwarded-Proto: https; a header from anyone else changes nothing.
 """
@@ -62,6 +63,11 @@ async def ocpp_socket(websocket: WebSocket, charge_point_id: str) -> None:
     except DomainError as error:
         await _refuse(websocket, 401, error.message, {"WWW-Authenticate": 'Basic realm="evbill OCPP"'})
         return
+    registered = endpoint.registered_subprotocol(context)
+    if registered not in (websocket.scope.get("subprotocols") or []):
+        await _refuse(websocket, 400, f"station {charge_point_id} is registered for {registered}: offer it")
+        return
+    subprotocol = registered
     await websocket.accept(subprotocol=subprotocol)
     with contextlib.suppress(WebSocketDisconnect):
         await endpoint.serve(context, subprotocol, receive, websocket.send_text)

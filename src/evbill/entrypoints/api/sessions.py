@@ -14,6 +14,7 @@ from evbill.application.charging import sessions as use_cases
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor
+from evbill.domain.charging.frames import StoredFrame, StoredSample
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import InvalidInput, NotFound, Problem
 from evbill.entrypoints.api.common import Cursor, Limit, PageOut, page_response
@@ -178,7 +179,50 @@ def read_cdr(session_id: str, who: Actor = Depends(actor), svc: Services = Depen
 def read_evidence(
     session_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> Response:
-    """Anomalies of the meter data, signed meter values as sent, the price explanation, the stop reason."""
-    view = use_cases.view_session(svc, who, session_id)
-    evidence = {key: value for key, value in (view.evidence or {}).items() if key != "cdr"}
-    return json_response({"session_id": session_id, **evidence})
+    """Anomalies of the meter data, signed meter values as sent, the price explanation, the stop reason,
+    the tariff version it was priced under, every meter sample as stored (``frame_id``: the frame that
+    carried it) and those frames verbatim: enough to price the session again and to check each sample
+    against what the charger sent."""
+    found = use_cases.session_evidence(svc, who, session_id)
+    evidence = {key: value for key, value in (found.details or {}).items() if key != "cdr"}
+    return json_response(
+        {
+            "session_id": session_id,
+            "tariff_version_id": found.session.tariff_version_id,
+            **evidence,
+            "meter_samples": [_sample_out(stored) for stored in found.samples],
+            "frames": [_frame_out(stored) for stored in found.frames],
+        }
+    )
+
+
+def _sample_out(stored: StoredSample) -> dict[str, Any]:
+    sample = stored.sample
+    return {
+        "id": stored.id,
+        "frame_id": stored.frame_id,
+        "timestamp": sample.timestamp,
+        "energy": sample.energy,
+        "energy_unit": str(sample.energy_unit),
+        "multiplier": sample.multiplier,
+        "power": sample.power,
+        "power_unit": str(sample.power_unit),
+        "current": sample.current,
+        "state": sample.state,
+        "seq_no": sample.seq_no,
+        "context": sample.context,
+        "offline": sample.offline,
+        "signed_data": sample.signed_data,
+    }
+
+
+def _frame_out(stored: StoredFrame) -> dict[str, Any]:
+    frame = stored.frame
+    return {
+        "id": stored.id,
+        "at": frame.at,
+        "direction": frame.direction,
+        "action": frame.action,
+        "unique_id": frame.unique_id,
+        "raw": frame.raw,
+    }

@@ -13,7 +13,7 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import customers, demo, offers, rate, server, session_review, tariff
+from evbill.entrypoints.cli import customers, demo, frames, offers, rate, server, session_review, tariff
 from evbill.entrypoints.cli.output import EXIT_INVALID
 from evbill.entrypoints.simulator import command as simulator
 
@@ -34,6 +34,7 @@ def build_app(settings: Settings) -> typer.Typer:
     customers.register(app, container)
     offers.register(app, container)
     session_review.register(app, container)
+    frames.register(app, container)
     return app
 
 

@@ -61,7 +61,8 @@ def register(app: typer.Typer, container: Container) -> None:
         # close would hold the shutdown for ever (a service manager then kills it): give up after 10 s.
         common: dict[str, Any] = {
             "host": host, "port": port, "log_level": "info", "proxy_headers": True,
-            "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS, **tls,
+            "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+            "ws_max_size": container.settings.websocket_max_bytes, **tls,
         }  # fmt: skip
         # The server's own packages (uvicorn, FastAPI, the OCPP server) load only when it runs.
         import uvicorn

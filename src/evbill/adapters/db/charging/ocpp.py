@@ -1,114 +1,39 @@
-"""The OCPP central system's storage: stations by identity, live sessions, samples, frames, journal.
+"""The OCPP central system's storage: stations by identity, live sessions, samples and frames.
 
-The repositories work inside a unit of work like the others. ``GroupCommitJournal`` is the fast
-path for the busiest messages (meter values, heartbeats, replies): each ``append`` queues frames and
-samples and returns a future that resolves once they are committed. A flusher commits whatever is
-queued in a single transaction (``executemany`` per table on SQLite, ``COPY`` on PostgreSQL), in the
-order it was queued. On PostgreSQL up to three such batches are in flight at once and may commit in
-either order; one station's messages are still stored in order, since the station sends its next
-only once the last was acknowledged. So 1,000
-chargers sending at once cost a few commits, not a thousand, and a charger is never acknowledged
-before its message is durable. A failed commit fails every future of its batch: those chargers get
-no acknowledgement and send again. The journal's inserts skip SQLAlchemy's per-row statement
-machinery (``DriverInsert``): each column's own bind processing (UTC times, exact decimals) runs on
-each value, and the rows go to the driver's ``executemany`` as they are; the rows stored are the
-same as through SQLAlchemy's insert (``tests/integration/test_db_ocpp_journal.py``).
+The repositories work inside a unit of work like the others; the busiest messages go through the
+group-commit journal instead (``journal.py``). What a charger sent is checked as the journal checks
+it before it is inserted (``checked_rows``): a value that cannot be stored is ``Unstorable``, refused
+to that charger, and never a database error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
-import weakref
+import secrets
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, Table, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from evbill.adapters.db.charging import tables as charging_tables
-from evbill.adapters.db.records import (
-    FRAMES,
-    METER_SAMPLES,
-    SESSIONS,
-    STATION_REQUESTS,
-    STATIONS,
-    FrameRow,
-    MeterSampleRow,
-)
+from evbill.adapters.db.charging.journal import checked_rows
+from evbill.adapters.db.charging.rows import frame_row, sample_of, sample_row
+from evbill.adapters.db.records import FRAMES, METER_SAMPLES, SESSIONS, STATION_REQUESTS, STATIONS
 from evbill.adapters.db.repositories import ConnectionSource, insert_row
 from evbill.adapters.db.sites import tables as site_tables
-from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.sites.model import ChargingStation, StationRequest
 
 LOGGER = logging.getLogger("evbill.db")
-
-
-def frame_row(frame: Frame) -> dict[str, Any]:
-    """A frame as a row to insert (the id is the database's counter)."""
-    row = FRAMES.to_row(
-        FrameRow(
-            None,
-            frame.operator_id,
-            frame.station_id,
-            frame.charge_point_id,
-            frame.direction,
-            frame.at,
-            frame.message_type,
-            frame.unique_id,
-            frame.action,
-            frame.raw,
-        )  # fmt: skip
-    )
-    del row["id"]
-    return row
-
-
-def sample_row(operator_id: str, session_id: str, sample: MeterSample) -> dict[str, Any]:
-    row = METER_SAMPLES.to_row(
-        MeterSampleRow(
-            None,
-            operator_id,
-            session_id,
-            sample.timestamp,
-            sample.energy,
-            str(sample.energy_unit),
-            sample.multiplier,
-            sample.power,
-            str(sample.power_unit),
-            sample.current,
-            sample.state,
-            sample.seq_no,
-            sample.context,
-            sample.offline,
-            sample.signed_data,
-        )  # fmt: skip
-    )
-    del row["id"]
-    return row
+TRANSACTION_NUMBERS = 2**31 - 1  # OCPP 1.6 transactionId is an integer: positive 32-bit ones
 
 
 def _sample(row: Any) -> MeterSample:
-    stored = METER_SAMPLES.from_row(row)
-    return MeterSample(
-        timestamp=stored.timestamp,
-        energy=stored.energy,
-        energy_unit=stored.energy_unit,
-        multiplier=stored.multiplier,
-        power=stored.power,
-        power_unit=stored.power_unit,
-        current=stored.current,
-        state=stored.state,
-        seq_no=stored.seq_no,
-        context=stored.context,
-        offline=stored.offline,
-        signed_data=stored.signed_data,
-    )
+    return sample_of(METER_SAMPLES.from_row(row))
 
 
 class SqlStationDirectory:
@@ -207,13 +132,17 @@ class SqlLiveSessionRepository:
         )
         return [SESSIONS.from_row(row) for row in rows.mappings()]
 
-    def next_transaction_number(self) -> int:
-        result = self._connection().execute(
-            insert(charging_tables.ocpp_transaction_numbers).values(session_id="")
-        )
-        number = result.inserted_primary_key
-        assert number is not None
-        return int(number[0])
+    def next_transaction_number(self, station_id: str) -> int:
+        """A random positive 32-bit number no session of the station has: a counter would tell every
+        driver how many sessions the platform (or the station) has had."""
+        c = charging_tables.charging_sessions.c
+        while True:
+            number = 1 + secrets.randbelow(TRANSACTION_NUMBERS)
+            taken = self._connection().execute(
+                select(c.id).where(c.station_id == station_id, c.transaction_id == str(number))
+            )
+            if taken.first() is None:
+                return number
 
     def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None:
         connection = self._connection()
@@ -273,12 +202,29 @@ class SqlMeterSampleRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
 
-    def add_many(self, operator_id: str, session_id: str, samples: Sequence[MeterSample]) -> None:
+    def add_many(
+        self,
+        operator_id: str,
+        session_id: str,
+        samples: Sequence[MeterSample],
+        *,
+        frame_id: int | None = None,
+    ) -> None:
         if samples:
-            self._connection().execute(
-                insert(charging_tables.meter_samples),
-                [sample_row(operator_id, session_id, s) for s in samples],
-            )
+            connection = self._connection()
+            rows = [sample_row(operator_id, session_id, sample, frame_id) for sample in samples]
+            checked_rows(charging_tables.meter_samples, connection.dialect, rows)
+            connection.execute(insert(charging_tables.meter_samples), rows)
+
+    def stored_of_session(self, operator_id: str, session_id: str) -> Sequence[StoredSample]:
+        """The session's samples as stored, each with its place in the log and its frame."""
+        c = charging_tables.meter_samples.c
+        rows = self._connection().execute(
+            select(charging_tables.meter_samples)
+            .where(c.operator_id == operator_id, c.session_id == session_id)
+            .order_by(c.id)
+        )
+        return [StoredSample(row["id"], row["frame_id"], _sample(row)) for row in rows.mappings()]
 
     def of_session(self, operator_id: str, session_id: str) -> Sequence[MeterSample]:
         c = charging_tables.meter_samples.c
@@ -310,171 +256,80 @@ class SqlFrameLog:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
 
-    def add_many(self, frames: Sequence[Frame]) -> None:
-        if frames:
-            self._connection().execute(
-                insert(charging_tables.ocpp_frames), [frame_row(frame) for frame in frames]
+    def add_many(self, frames: Sequence[Frame], *, session_id: str | None = None) -> Sequence[int]:
+        """Store the frames (about ``session_id``, if given); their ids, in order."""
+        if not frames:
+            return []
+        connection = self._connection()
+        rows = [frame_row(frame, session_id) for frame in frames]
+        checked_rows(charging_tables.ocpp_frames, connection.dialect, rows)
+        table = charging_tables.ocpp_frames
+        inserted = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        return [int(row[0]) for row in inserted]
+
+    def by_ids(self, operator_id: str, ids: Sequence[int]) -> Sequence[StoredFrame]:
+        c = charging_tables.ocpp_frames.c
+        found: list[StoredFrame] = []
+        for start in range(0, len(ids), 500):
+            rows = self._connection().execute(
+                select(charging_tables.ocpp_frames)
+                .where(c.operator_id == operator_id, c.id.in_(ids[start : start + 500]))
+                .order_by(c.id)
             )
+            found += [_stored_frame(row) for row in rows.mappings()]
+        return found
 
 
-class DriverInsert:
-    """One table's INSERT in the driver's own SQL, its rows bound the way SQLAlchemy binds them.
-
-    On PostgreSQL the rows go in with COPY instead (``copy_into``): one statement streams the whole
-    batch, where an INSERT per row costs the server a parse, plan and execution each, and PostgreSQL,
-    not evbill, was what held the 1.6 MeterValues throughput below the bare server's.
-    """
-
-    def __init__(self, table: Table, dialect: Dialect) -> None:
-        self.columns = [column for column in table.columns if not column.primary_key]
-        names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in self.columns)
-        self.copy_sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
-        compiled = insert(table).compile(dialect=dialect, column_keys=[column.key for column in self.columns])
-        self.sql = compiled.string
-        positions = compiled.positiontup
-        self.positional = positions is not None
-        if positions is not None and list(positions) != [column.key for column in self.columns]:
-            raise ValueError(f"{table.name}: unexpected parameter order {positions}")
-        self._processors = [
-            (column.key, column.type._cached_bind_processor(dialect)) for column in self.columns
-        ]
-
-    def bound(self, row: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        values = []
-        for key, process in self._processors:
-            value = row[key]
-            values.append(value if process is None else process(value))
-        if self.positional:
-            return tuple(values)
-        return dict(zip((key for key, _ in self._processors), values, strict=True))
-
-    def copy_into(self, connection: Connection, rows: Sequence[tuple[Any, ...] | dict[str, Any]]) -> None:
-        """PostgreSQL (psycopg): the bound rows in one COPY, inside the connection's transaction."""
-        keys = [key for key, _ in self._processors]
-        driver = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(self.copy_sql) as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row if isinstance(row, tuple) else [row[key] for key in keys])
+def _stored_frame(row: Any) -> StoredFrame:
+    stored = FRAMES.from_row(row)
+    frame = Frame(
+        stored.operator_id, stored.station_id, stored.charge_point_id, stored.direction, stored.at,
+        stored.message_type, stored.unique_id, stored.action, stored.raw, stored.session_id,
+    )  # fmt: skip
+    return StoredFrame(int(row["id"]), frame)
 
 
-CHECKPOINT_SECONDS = 0.5
+class SqlFrameRetention:
+    """Old frames of no session, found by id ranges (the primary key: no index on time is needed)."""
 
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
 
-def _start_checkpointer(journal: GroupCommitJournal) -> threading.Thread:
-    """SQLite: copy the write-ahead log into the database often, in a thread of its own.
+    def id_range(self) -> tuple[int, int]:
+        c = charging_tables.ocpp_frames.c
+        first, last = self._connection().execute(select(func.min(c.id), func.max(c.id))).one()
+        return (int(first or 0), int(last or 0))
 
-    Left to itself, SQLite checkpoints inside whichever commit finds the log past 1,000 pages: that
-    commit then also copies and syncs megabytes, and every charger waiting on it waits a quarter of a
-    second (the p99 of the OCPP bench). A passive checkpoint every half second keeps the log far
-    below that mark, and it runs beside the writer, never blocking it. The thread ends with the
-    journal (it holds the journal only weakly).
-    """
-    engine, alive = journal._engine, weakref.ref(journal)
+    def old_frames(self, *, after: int, upto: int, cutoff: datetime) -> Sequence[StoredFrame] | None:
+        c = charging_tables.ocpp_frames.c
+        in_range = (c.id > after, c.id <= upto)
+        connection = self._connection()
+        oldest = connection.execute(select(func.min(c.at)).where(*in_range)).scalar()
+        if oldest is not None and oldest >= cutoff:
+            return None
+        rows = connection.execute(
+            select(charging_tables.ocpp_frames)
+            .where(*in_range, c.at < cutoff, c.session_id.is_(None))
+            .order_by(c.id)
+        )
+        return [_stored_frame(row) for row in rows.mappings()]
 
-    def checkpoint() -> None:
-        connection = engine.raw_connection()
-        try:
-            while alive() is not None:
-                time.sleep(CHECKPOINT_SECONDS)
-                connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
-        except Exception:
-            LOGGER.warning("SQLite checkpoints stopped; SQLite's own take over", exc_info=True)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=checkpoint, name="evbill-checkpoint", daemon=True)
-    thread.start()
-    return thread
-
-
-class GroupCommitJournal:
-    """Append frames and samples; ``await`` returns once they are committed (see the module)."""
-
-    def __init__(self, engine: Engine, *, max_batch: int = 2000, writers: int | None = None) -> None:
-        self._engine = engine
-        self._frames = DriverInsert(charging_tables.ocpp_frames, engine.dialect)
-        self._samples = DriverInsert(charging_tables.meter_samples, engine.dialect)
-        self._postgresql = engine.dialect.name == "postgresql"
-        self._max_batch = max_batch
-        # SQLite has one writer whatever we do. PostgreSQL commits several transactions at once, and
-        # a batch that waits for its commit's flush to disk need not hold up the next: 3 in flight.
-        # A session's samples still commit in order: its station reads no next message before the
-        # last one was acknowledged, that is committed (``of_session_after`` relies on it).
-        self._writers = writers if writers is not None else (3 if self._postgresql else 1)
-        self._pending: list[
-            tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]
-        ] = []
-        self._wakeup: asyncio.Event | None = None
-        self._flusher: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
-        # Threads of their own: a commit that acknowledges chargers never queues behind use cases
-        # (a minute's running costs for every live session) in the event loop's shared pool.
-        self._writer = ThreadPoolExecutor(max_workers=self._writers, thread_name_prefix="evbill-journal")
-        self._checkpointer: threading.Thread | None = None
-
-    def __call__(
-        self, frames: Sequence[Frame], samples: Sequence[tuple[str, str, MeterSample]]
-    ) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((frames, samples, future))
-        if self._checkpointer is None and self._engine.dialect.name == "sqlite":
-            self._checkpointer = _start_checkpointer(self)
-        if self._flusher is None or self._flusher.done():
-            self._wakeup = asyncio.Event()
-            self._flusher = loop.create_task(self._flush_forever())
-        assert self._wakeup is not None
-        self._wakeup.set()
-        return future
-
-    async def _flush_forever(self) -> None:
-        assert self._wakeup is not None
-        slots = asyncio.Semaphore(self._writers)
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                await slots.acquire()  # a writer is free: it takes everything queued meanwhile
-                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                task = asyncio.get_running_loop().create_task(self._commit(batch, slots))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-
-    async def _commit(
-        self,
-        batch: Sequence[tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], asyncio.Future[None]]],
-        slots: asyncio.Semaphore,
-    ) -> None:
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
-        except Exception as error:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-            return
-        finally:
-            slots.release()
-        for _, _, future in batch:
-            if not future.done():
-                future.set_result(None)
-
-    def _write(
-        self, batch: Sequence[tuple[Sequence[Frame], Sequence[tuple[str, str, MeterSample]], Any]]
-    ) -> None:
-        frame_rows = []
-        sample_rows = []
-        for frames, samples, _ in batch:
-            frame_rows.extend(self._frames.bound(frame_row(frame)) for frame in frames)
-            sample_rows.extend(
-                self._samples.bound(sample_row(operator_id, session_id, sample))
-                for operator_id, session_id, sample in samples
+    def purge(self, ids: Sequence[int], *, cutoff: datetime, at: datetime, archive: str | None) -> int:
+        connection = self._connection()
+        purges, c = charging_tables.ocpp_frame_purges, charging_tables.ocpp_frames.c
+        run = connection.execute(
+            insert(purges)
+            .values(at=at, cutoff=cutoff, open=True, frames=0, archive=archive)
+            .returning(purges.c.id)
+        ).scalar_one()
+        deleted = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            result = connection.execute(
+                delete(charging_tables.ocpp_frames).where(
+                    c.id.in_(chunk), c.at < cutoff, c.session_id.is_(None)
+                )
             )
-        with self._engine.begin() as connection:
-            # samples first: a frame's acknowledgement never precedes what it carried
-            for table, rows in ((self._samples, sample_rows), (self._frames, frame_rows)):
-                if not rows:
-                    continue
-                if self._postgresql:
-                    table.copy_into(connection, rows)
-                else:
-                    connection.exec_driver_sql(table.sql, rows)
+            deleted += result.rowcount
+        connection.execute(update(purges).where(purges.c.id == run).values(open=False, frames=deleted))
+        return deleted

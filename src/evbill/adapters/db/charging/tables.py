@@ -85,6 +85,8 @@ ocpp_frames = Table(
     Column("unique_id", String(64)),
     Column("action", String(64)),
     Column("raw", Text, nullable=False),
+    # The session the frame is about (migration 0006): kept as its evidence past the retention period.
+    Column("session_id", String(36)),
     belongs_to_operator(),
     child_of("station_id", "charging_stations"),
     Index("ix_ocpp_frames_station", "operator_id", "station_id", "id"),
@@ -108,6 +110,9 @@ meter_samples = Table(
     Column("context", String(32)),
     Column("offline", Boolean, nullable=False),
     Column("signed_data", Text),
+    # The frame that carried the sample (migration 0006; no foreign key: the journal writes both in
+    # one statement each, and frames of sessions are never purged).
+    Column("frame_id", BigInteger),
     belongs_to_operator(),
     child_of("session_id", "charging_sessions"),
     Index("ix_meter_samples_session", "operator_id", "session_id", "id"),
@@ -127,11 +132,38 @@ session_evidence = Table(
     UniqueConstraint("start_key"),
 )
 
-ocpp_transaction_numbers = Table(
-    "ocpp_transaction_numbers",
+# Frames refused unread (migration 0006): one row per station, reason and window, with the count.
+ocpp_refused_frames = Table(
+    "ocpp_refused_frames",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("session_id", String(36), nullable=False),
+    counter_column(),
+    operator_id_column(),
+    Column("station_id", String(36), nullable=False),
+    Column("charge_point_id", String(48), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("frames", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("first_at", UtcDateTime(), nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+    child_of("station_id", "charging_stations"),
+    UniqueConstraint("station_id", "reason", "window_start"),
+)
+
+# Runs of the retention command (migration 0006), platform-wide. While a run is open, inside its own
+# transaction, the append-only trigger of ocpp_frames lets it delete the frames older than its
+# cutoff that belong to no session; nothing else may delete a frame.
+ocpp_frame_purges = Table(
+    "ocpp_frame_purges",
+    metadata,
+    counter_column(),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("cutoff", UtcDateTime(), nullable=False),
+    Column("open", Boolean, nullable=False),
+    Column("frames", BigInteger, nullable=False),
+    Column("archive", Text),
 )
 
 # Unknown stations that asked to connect (migration 0004): platform-wide, they belong to no operator.

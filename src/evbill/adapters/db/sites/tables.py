@@ -53,7 +53,8 @@ charging_stations = Table(
     belongs_to_operator(),
     child_of("location_id", "locations"),
     UniqueConstraint("operator_id", "id"),
-    UniqueConstraint("charge_point_id"),  # global: it is the OCPP websocket path
+    # Global: it is the OCPP websocket path. A refusal says the id is taken, never whose it is.
+    UniqueConstraint("charge_point_id", info={"platform_wide": True}),
     Index("ix_charging_stations_location", "operator_id", "location_id", "id"),
 )
 
