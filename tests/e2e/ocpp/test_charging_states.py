@@ -15,11 +15,10 @@ from tests.e2e.ocpp.test_ocpp201 import event
 from tests.e2e.ocpp.test_plausibility import meter
 
 
-def stored(live, transaction_id):
+def stored(live, transaction_id, subprotocol="ocpp1.6"):
+    station_id = live.station_for(subprotocol)[1]
     with live.container.services.uow() as uow:
-        session = uow.live_sessions.find_by_transaction(
-            live.operator_id, live.station_id, str(transaction_id)
-        )
+        session = uow.live_sessions.find_by_transaction(live.operator_id, station_id, str(transaction_id))
         details = uow.live_sessions.details(live.operator_id, session.id)
     return session, details
 
@@ -162,7 +161,7 @@ def test_a_201_charging_state_changed_without_meter_values_takes_effect_at_its_t
             await station.call("TransactionEvent", event("Ended", 4, tx, "2026-11-21T14:20:00Z", 501100))
 
     asyncio.run(scenario())
-    session, details = stored(live, tx)
+    session, details = stored(live, tx, "ocpp2.0.1")
     assert [start for start, _ in periods(details)] == ["14:00", "14:06", "14:19"]
     assert session.charging_s == Decimal(420)  # 14:00-14:06 and 14:19-14:20
     assert session.energy_wh == Decimal(1100)
