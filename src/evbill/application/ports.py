@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from evbill.application.analytics.ports import AnalyticsRepository
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.charging.frames import Frame
@@ -300,6 +301,7 @@ class UnitOfWork(Protocol):
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog
+    analytics: AnalyticsRepository
 
     def __enter__(self) -> Self: ...
 

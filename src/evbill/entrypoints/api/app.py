@@ -13,7 +13,18 @@ from fastapi import FastAPI
 from evbill import __version__
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
-from evbill.entrypoints.api import access, customers, health, ocpp, offers, problems, sessions, sites, tariffs
+from evbill.entrypoints.api import (
+    access,
+    analytics,
+    customers,
+    health,
+    ocpp,
+    offers,
+    problems,
+    sessions,
+    sites,
+    tariffs,
+)
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, RateLimiter
 
 API_PREFIX = "/api/v1"
@@ -46,4 +57,5 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(ocpp.router)
     app.include_router(customers.build_router(), prefix=API_PREFIX)
     app.include_router(offers.router, prefix=API_PREFIX)
+    app.include_router(analytics.router, prefix=API_PREFIX)
     return app
