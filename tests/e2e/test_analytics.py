@@ -107,3 +107,37 @@ def test_the_cli_prints_a_table_json_and_csv(container: Container, network: Netw
     heat = runner.invoke(app, ["analytics", "heatmap", "--operator", network.operator_id])
     assert heat.exit_code == 0, heat.output
     assert "Mon" in heat.output
+
+
+CANDIDATE = {
+    "country_code": "NL", "party_id": "EVB", "id": "CAND", "currency": "EUR",
+    "last_updated": "2026-01-01T00:00:00Z",
+    "elements": [{"price_components": [{"type": "ENERGY", "price": 0.40, "vat": 21, "step_size": 1}]}],
+}  # fmt: skip
+
+
+def test_a_backtest_through_the_api_and_the_cli(
+    container: Container, network: Network, tmp_path: Path
+) -> None:
+    # Given sessions A-D without stored periods (recorded before analytics kept them)
+    client, headers = _client(container, network)
+    body = {"tariff": CANDIDATE, **WINDOW}
+    answer = client.post("/api/v1/backtests", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    # Then nothing is guessed: every session is left out and counted, and the assumption is stated
+    assert (result["sessions"], result["left_out"]) == (0, {"no stored periods": 4})
+    assert "no demand response" in result["assumption"]
+    bad = client.post("/api/v1/backtests", json={"tariff": {"id": "x"}}, headers=headers)
+    assert bad.status_code == 422
+    target = tmp_path / "candidate.json"
+    target.write_text(json.dumps(CANDIDATE))
+    runner = CliRunner()
+    app = build_app(container.settings)
+    shown = runner.invoke(
+        app, ["backtest", "--operator", network.operator_id, "--tariff", str(target), "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["left_out"] == {"no stored periods": 5}
+    text = runner.invoke(app, ["backtest", "--operator", network.operator_id, "--tariff", str(target)])
+    assert "Assumption: Same behaviour" in text.output

@@ -377,4 +377,5 @@ def _store(
     )
     with services.uow() as uow:
         uow.sessions.add(session)
+        uow.analytics.add_usage(admin.operator_id, session.id, usage)  # the periods, for backtests
         uow.commit()

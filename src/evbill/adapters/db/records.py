@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import RowMapping, Table
 
 from evbill.adapters.db.access import tables as access_tables
+from evbill.adapters.db.analytics import tables as analytics_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.sites import tables as site_tables
@@ -272,6 +273,15 @@ class SessionEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionUsageRow:
+    """The periods a session was rated on, as analytics/tables.py stores them."""
+
+    session_id: str
+    operator_id: str
+    periods: str
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionNumber:
     id: int | None
     session_id: str
@@ -318,6 +328,7 @@ METER_SAMPLES = RecordMapping(MeterSampleRow, enums={"state": ChargingState, "co
 SESSION_EVIDENCE = RecordMapping(SessionEvidence, enums={})
 TRANSACTION_NUMBERS = RecordMapping(TransactionNumber, enums={})
 STATION_REQUESTS = RecordMapping(StationRequest, enums={})
+SESSION_USAGE = RecordMapping(SessionUsageRow, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -344,6 +355,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "ocpp_frames": (charging_tables.ocpp_frames, FRAMES),
     "meter_samples": (charging_tables.meter_samples, METER_SAMPLES),
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
+    "session_usage": (analytics_tables.session_usage, SESSION_USAGE),
     "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
 }

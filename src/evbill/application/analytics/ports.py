@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.facts import SessionFact, SessionFilter
+from evbill.domain.metering.usage import SessionUsage
 
 
 class AnalyticsRepository(Protocol):
     def session_facts(self, operator_id: str, query: SessionFilter) -> Iterator[SessionFact]:
         """Finished sessions matching the filter, oldest first (consume inside the unit of work)."""
+        ...
+
+    def add_usage(self, operator_id: str, session_id: str, usage: SessionUsage) -> None:
+        """Keep the periods a finished session was rated on (once per session)."""
+        ...
+
+    def stored_sessions(self, operator_id: str, query: SessionFilter) -> Iterator[StoredSession]:
+        """Finished, settled sessions matching the filter with their stored periods (or None)."""
         ...

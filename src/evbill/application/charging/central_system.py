@@ -409,6 +409,8 @@ def end_transaction(
     with services.uow() as uow:
         uow.meter_samples.add_many(station.operator_id, session.id, samples)
         uow.live_sessions.close(closed, details=details)
+        if priced is not None:  # the periods it was rated on, for tariff backtests
+            uow.analytics.add_usage(station.operator_id, closed.id, priced.metered.usage)
         uow.frames.add_many(frames)
         uow.commit()
     return Ended(_stored_cost(closed, context), False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from evbill.domain import currency as currencies
+from evbill.domain.analytics.backtest import Backtest, Shift
 from evbill.domain.analytics.heatmap import WEEKDAYS, Heatmap
 from evbill.domain.analytics.reports import Component, Report, ReportRow, Revenue
 from evbill.domain.money import PRECISE_CONTEXT, RoundingMode, round_to_minor_units
@@ -86,4 +87,49 @@ def heatmap_text(map_: Heatmap) -> dict[str, object]:
         "hours": list(range(24)),
         "starts": [list(day) for day in map_.starts],
         "occupied_hours": [[_fixed(Decimal(s) / 3600, HOURS) for s in day] for day in map_.occupied_s],
+    }
+
+
+def backtest_text(result: Backtest) -> dict[str, object]:
+    """A backtest with amounts as decimal text (settled, incl. VAT unless named excl)."""
+
+    def money(minor: int) -> str:
+        return format(Decimal(minor).scaleb(-currencies.exponent(result.currency)), "f")
+
+    def shifts(items: tuple[Shift, ...]) -> list[dict[str, object]]:
+        return [
+            {"key": s.key, "sessions": s.sessions, "billed": money(s.billed_minor),
+             "candidate": money(s.candidate_minor), "difference": money(s.difference_minor)}
+            for s in items
+        ]  # fmt: skip
+
+    more, less, same = result.customers_paying()
+    return {
+        "currency": result.currency,
+        "sessions": result.sessions,
+        "billed": {"excl_vat": money(result.billed_excl_minor), "incl_vat": money(result.billed_incl_minor)},
+        "candidate": {
+            "excl_vat": money(result.candidate_excl_minor),
+            "incl_vat": money(result.candidate_incl_minor),
+        },
+        "difference": {
+            "excl_vat": money(result.difference_excl_minor),
+            "incl_vat": money(result.difference_incl_minor),
+        },
+        "customers_paying": {"more": more, "less": less, "same": same},
+        "by_customer": shifts(result.by_customer),
+        "by_location": shifts(result.by_location),
+        "most_affected": [
+            {
+                "session_id": r.session_id,
+                "location_id": r.location_id,
+                "customer_id": r.customer_id,
+                "billed": money(r.billed_incl_minor),
+                "candidate": money(r.candidate_incl_minor),
+                "difference": money(r.difference_minor),
+            }
+            for r in result.most_affected
+        ],  # fmt: skip
+        "left_out": result.left_out,
+        "assumption": result.assumption,
     }

@@ -13,7 +13,7 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import analytics, customers, demo, rate, server, tariff
+from evbill.entrypoints.cli import analytics, backtest, customers, demo, rate, server, tariff
 from evbill.entrypoints.cli.output import EXIT_INVALID
 from evbill.entrypoints.simulator import command as simulator
 
@@ -33,6 +33,7 @@ def build_app(settings: Settings) -> typer.Typer:
     simulator.register(app)
     customers.register(app, container)
     analytics.register(app, container)
+    backtest.register(app, container)
     return app
 
 

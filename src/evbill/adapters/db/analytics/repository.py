@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from evbill.adapters.db.analytics.facts import SqlSessionFacts
+from evbill.adapters.db.analytics.usage import SqlSessionUsage
+from evbill.adapters.db.repositories import ConnectionSource
 
 
-class SqlAnalyticsRepository(SqlSessionFacts):
-    pass
+class SqlAnalyticsRepository(SqlSessionFacts, SqlSessionUsage):
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
