@@ -23,6 +23,7 @@ from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
+from evbill.entrypoints.api.sessions import _check_window
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Id = Annotated[str | None, Query(max_length=36)]
@@ -38,6 +39,7 @@ def session_filter(
     tariff_id: Id = None,
     customer_id: Id = None,
 ) -> SessionFilter:
+    _check_window(started_from=started_from, started_to=started_to)
     return SessionFilter(
         started_from, started_to, location_id, station_id, evse_id, connector_class, tariff_id, customer_id
     )
