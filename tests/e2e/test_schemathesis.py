@@ -169,6 +169,10 @@ def requests_for(operation: schemathesis.APIOperation, seeded: Seeded) -> st.Sea
 # list against the schema, so a new endpoint cannot go untested.
 OPERATIONS = [
     ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/analytics/report"),
+    ("GET", "/api/v1/analytics/report.csv"),
+    ("GET", "/api/v1/analytics/heatmap"),
+    ("POST", "/api/v1/backtests"),
     ("GET", "/api/v1/operators"),
     ("GET", "/api/v1/operators/{operator_id}"),
     ("PATCH", "/api/v1/operators/{operator_id}"),

@@ -7,7 +7,7 @@ use keyset (cursor) pagination: ``after`` is the last id of the previous page; i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +16,8 @@ from typing import Any, Protocol, Self, TypeVar
 
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
+from evbill.domain.analytics.backtest import StoredSession
+from evbill.domain.analytics.facts import SessionFact, SessionFilter
 from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.review import ReviewEvent
@@ -332,6 +334,20 @@ class OcppJournal(Protocol):
         ...
 
 
+class AnalyticsRepository(Protocol):
+    def session_facts(self, operator_id: str, query: SessionFilter) -> Iterator[SessionFact]:
+        """Finished sessions matching the filter, oldest first (consume inside the unit of work)."""
+        ...
+
+    def add_usage(self, operator_id: str, session_id: str, usage: SessionUsage) -> None:
+        """Keep the periods a finished session was rated on (once per session)."""
+        ...
+
+    def stored_sessions(self, operator_id: str, query: SessionFilter) -> Iterator[StoredSession]:
+        """Finished, settled sessions matching the filter with their stored periods (or None)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: use cases enter it, work through the repositories, and commit once."""
 
@@ -363,6 +379,7 @@ class UnitOfWork(Protocol):
     session_reviews: SessionReviewLog
     connector_states: ConnectorStates
     frame_retention: FrameRetention
+    analytics: AnalyticsRepository
 
     def __enter__(self) -> Self: ...
 

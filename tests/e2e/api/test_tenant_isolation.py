@@ -738,6 +738,33 @@ def test_the_audit_log_does_not_count_other_operators_changes(api: Api) -> None:
     assert len(set(ids)) == 2
 
 
+# --- Analytics: reports and backtests read only the caller's sessions ------------------------------
+
+ANALYTICS = [
+    ("GET", "/analytics/report"),
+    ("GET", "/analytics/report.csv"),
+    ("GET", "/analytics/heatmap"),
+    ("POST", "/backtests"),
+]
+
+
+@pytest.mark.parametrize("group_by", ["location", "station", "evse", "tariff", "customer", "plan"])
+def test_analytics_count_only_the_callers_sessions(world: World, group_by: str) -> None:
+    alpha, bravo = world.alpha, world.bravo
+    # When Bravo asks for reports, plain and filtered by Alpha's location
+    plain = bravo.tenant.get("/analytics/report", params={"group_by": group_by})
+    aimed = bravo.tenant.get("/analytics/report.csv", params={"location_id": alpha.ids.location})
+    heat = bravo.tenant.get("/analytics/heatmap", params={"evse_id": alpha.ids.evse})
+    test = bravo.tenant.post("/backtests", json={"tariff": SIMPLE_TARIFF, "location_id": alpha.ids.location})
+    # Then it sees its own finished session only (the live one is not reported), and nothing of Alpha's
+    assert [answer.status_code for answer in (plain, aimed, heat, test)] == [200, 200, 200, 200]
+    assert [total["sessions"] for total in plain.json()["totals"]] == ["1"]
+    assert aimed.text.splitlines()[1:] == []
+    assert sum(map(sum, heat.json()["starts"])) == 0
+    assert (test.json()["sessions"], test.json()["left_out"]) == (0, {})
+    assert set().union(*(leaked(answer, alpha) for answer in (plain, aimed, heat, test))) == set()
+
+
 # --- Every route is probed ---------------------------------------------------------------------------
 
 
@@ -750,6 +777,7 @@ def _probed_routes() -> Iterator[tuple[str, str]]:
     yield from (("GET", listing.route) for listing in LISTINGS)
     yield from ((_reference(param).method, _reference(param).route) for param in REFERENCES)
     yield from (("POST", own.route) for own in OWN_RECORDS)
+    yield from ANALYTICS
 
 
 def test_every_api_route_has_an_isolation_probe(api: Api) -> None:

@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import RowMapping, Table
 
 from evbill.adapters.db.access import tables as access_tables
+from evbill.adapters.db.analytics import tables as analytics_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
 from evbill.adapters.db.offers import tables as offer_tables
@@ -305,6 +306,15 @@ class SessionEvidence:
     details: dict[str, Any] | None
 
 
+@dataclass(frozen=True, slots=True)
+class SessionUsageRow:
+    """The periods a session was rated on, as analytics/tables.py stores them."""
+
+    session_id: str
+    operator_id: str
+    periods: str
+
+
 OPERATORS = RecordMapping(Operator, enums={"rounding_mode": RoundingMode})
 LOCATIONS = RecordMapping(Location, enums={})
 STATIONS = RecordMapping(
@@ -351,6 +361,7 @@ SESSION_REVIEWS = RecordMapping(
     ReviewEvent, enums={"action": ReviewAction, "status_before": SessionStatus, "status_after": SessionStatus}
 )
 CONNECTOR_STATES = RecordMapping(ConnectorState, enums={})
+SESSION_USAGE = RecordMapping(SessionUsageRow, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -379,6 +390,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
     "ocpp_refused_frames": (charging_tables.ocpp_refused_frames, REFUSED_FRAMES),
     "ocpp_frame_purges": (charging_tables.ocpp_frame_purges, FRAME_PURGES),
+    "session_usage": (analytics_tables.session_usage, SESSION_USAGE),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),

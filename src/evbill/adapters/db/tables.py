@@ -5,6 +5,7 @@ tests. Repositories import the tables of their own capability (``<capability>/ta
 """
 
 from evbill.adapters.db.access import tables as access
+from evbill.adapters.db.analytics import tables as analytics
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
 from evbill.adapters.db.offers import tables as offers
@@ -12,4 +13,14 @@ from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.sites import tables as sites
 from evbill.adapters.db.tariffs import tables as tariffs
 
-__all__ = ["NOUNS", "access", "charging", "charging_state", "metadata", "offers", "sites", "tariffs"]
+__all__ = [
+    "NOUNS",
+    "access",
+    "analytics",
+    "charging",
+    "charging_state",
+    "metadata",
+    "offers",
+    "sites",
+    "tariffs",
+]

@@ -25,6 +25,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
+from evbill.adapters.db.analytics.repository import SqlAnalyticsRepository
 from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
     SqlFrameRetention,
@@ -111,6 +112,7 @@ class SqlAlchemyUnitOfWork:
         self.connector_states = SqlConnectorStates(self._connection)
         self.frames = SqlFrameLog(self._connection)
         self.frame_retention = SqlFrameRetention(self._connection)
+        self.analytics = SqlAnalyticsRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

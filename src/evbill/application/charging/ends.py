@@ -23,6 +23,7 @@ from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.country import alpha_3
 from evbill.domain.metering.cleaning import Anomaly, MeterFlag, MeterSample
 from evbill.domain.metering.plausibility import IMPLAUSIBLE_FLAGS
+from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import PreciseMoney, settle
 from evbill.domain.rating.explanation import explain
 
@@ -57,7 +58,7 @@ def end_transaction(
             return Ended(stored_cost(session, context), True)
         # The stop's own samples come last, as they will be stored (in the closing transaction below).
         every_sample = [*uow.meter_samples.of_session(station.operator_id, session.id), *samples]
-    closed, details = close_priced(
+    closed, details, usage = close_priced(
         services,
         context,
         session,
@@ -72,6 +73,8 @@ def end_transaction(
             station.operator_id, session.id, samples, frame_id=carrier[0] if carrier else None
         )
         uow.live_sessions.close(closed, details=details)
+        if usage is not None:  # the periods it was rated on, for tariff backtests
+            uow.analytics.add_usage(station.operator_id, closed.id, usage)
         if closed.status is SessionStatus.REVIEW:
             uow.session_reviews.add(flagged(services, closed, details))
         uow.commit()
@@ -87,9 +90,11 @@ def close_priced(
     reported_end: datetime,
     closed_at: datetime,
     reason: str | None,
-) -> tuple[ChargingSession, dict[str, Any]]:
-    """The session closed and priced from its plausible data, with its evidence. It always closes:
-    implausible data sends it to review, and so does a price that cannot be made at all."""
+) -> tuple[ChargingSession, dict[str, Any], SessionUsage | None]:
+    """The session closed and priced from its plausible data, with its evidence and the periods it was
+    rated on (None when it could not be priced). It always closes: implausible data sends it to
+    review, and so does a price that cannot be made at all."""
+    usage = None
     try:
         fit = checked(
             services,
@@ -103,6 +108,7 @@ def close_priced(
         closed, details = _closed(session, priced, context, fit, reason, samples)
         if priced is not None:
             details["cdr"] = _cdr(services, context, closed, priced)
+            usage = priced.metered.usage
     except Exception as error:  # noqa: BLE001  # a stop must close the session whatever went wrong
         failure = Anomaly(MeterFlag.PRICING_FAILED, reported_end, f"{type(error).__name__}: {error}"[:300])
         end = max(session.started_at, min(reported_end, closed_at))
@@ -110,7 +116,7 @@ def close_priced(
         details = {"stop_reason": reason, "anomalies": [snapshot(failure)]}
     if closed.status is SessionStatus.REVIEW:
         details["review"] = review_reasons(details)
-    return closed, details
+    return closed, details, usage
 
 
 def review_reasons(details: dict[str, Any]) -> list[str]:

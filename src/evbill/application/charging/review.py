@@ -115,7 +115,7 @@ def _reprice(
     end = ended_at or _last_reported(before, samples)
     context = station_context(services, actor.operator_id, before.station_id)
     opened = replace(before, status=SessionStatus.ACTIVE)
-    after, details = close_priced(
+    after, details, _ = close_priced(
         services,
         context,
         opened,

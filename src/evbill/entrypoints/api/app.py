@@ -15,6 +15,8 @@ from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
 from evbill.entrypoints.api import (
     access,
+    analytics,
+    backtests,
     bills,
     contracts,
     customers,
@@ -64,4 +66,6 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(contracts.build_router(), prefix=API_PREFIX)
     app.include_router(bills.router, prefix=API_PREFIX)
     app.include_router(promotions.build_router(), prefix=API_PREFIX)
+    app.include_router(analytics.router, prefix=API_PREFIX)
+    app.include_router(backtests.router, prefix=API_PREFIX)
     return app

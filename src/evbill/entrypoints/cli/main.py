@@ -13,7 +13,18 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import customers, demo, frames, offers, rate, server, session_review, tariff
+from evbill.entrypoints.cli import (
+    analytics,
+    backtest,
+    customers,
+    demo,
+    frames,
+    offers,
+    rate,
+    server,
+    session_review,
+    tariff,
+)
 from evbill.entrypoints.cli.output import EXIT_INVALID
 from evbill.entrypoints.simulator import command as simulator
 
@@ -35,6 +46,8 @@ def build_app(settings: Settings) -> typer.Typer:
     offers.register(app, container)
     session_review.register(app, container)
     frames.register(app, container)
+    analytics.register(app, container)
+    backtest.register(app, container)
     return app
 
 

@@ -1,0 +1,12 @@
+"""The analytics repository: every read and write of analytics, behind one object on the unit of work."""
+
+from __future__ import annotations
+
+from evbill.adapters.db.analytics.facts import SqlSessionFacts
+from evbill.adapters.db.analytics.usage import SqlSessionUsage
+from evbill.adapters.db.repositories import ConnectionSource
+
+
+class SqlAnalyticsRepository(SqlSessionFacts, SqlSessionUsage):
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection

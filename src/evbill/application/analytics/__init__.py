@@ -1,0 +1,1 @@
+"""Use cases of analytics: reports, heatmaps, tariff backtests, energy costs and margin."""

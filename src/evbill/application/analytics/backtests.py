@@ -1,0 +1,54 @@
+"""Backtest a candidate tariff on past sessions: re-rate, settle, compare with what was billed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from evbill.application.analytics.reports import rounding_of
+from evbill.application.records import Services, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.analytics.backtest import Backtest, Rerated, StoredSession, rerate, summarise_backtest
+from evbill.domain.analytics.facts import SessionFilter
+from evbill.domain.money import RoundingMode
+from evbill.domain.rating import CompiledTariff, compile_tariff
+from evbill.domain.tariffs.model import Tariff
+
+NO_PERIODS = "no stored periods"
+OTHER_CURRENCY = "another currency"
+
+
+def run_backtest(
+    services: Services, actor: Actor, *, candidate: dict[str, Any], query: SessionFilter, top: int = 10
+) -> Backtest:
+    """The candidate (an OCPI 2.2.1 tariff document) against the sessions of the filter."""
+    require(actor, Permission.READ)
+    tariff = services.ocpi.read_tariff(candidate).tariff
+    rounding = rounding_of(services, actor)
+    left_out: dict[str, int] = {}
+    with services.uow(read_only=True) as uow:
+        stored = uow.analytics.stored_sessions(actor.operator_id, query)
+        rerated = list(_rerated(stored, tariff, rounding, left_out))
+    return summarise_backtest(tariff.currency, rerated, left_out=left_out, top=top)
+
+
+def _rerated(
+    stored: Iterator[StoredSession], tariff: Tariff, rounding: RoundingMode, left_out: dict[str, int]
+) -> Iterator[Rerated]:
+    compiled: dict[str, CompiledTariff] = {}
+    for session in stored:
+        reason = (
+            OTHER_CURRENCY
+            if session.currency != tariff.currency
+            else NO_PERIODS
+            if session.usage is None
+            else None
+        )
+        if reason is not None or session.usage is None:
+            left_out[reason or NO_PERIODS] = left_out.get(reason or NO_PERIODS, 0) + 1
+            continue
+        zone = compiled.get(session.zone)
+        if zone is None:
+            zone = compiled[session.zone] = compile_tariff(tariff, ZoneInfo(session.zone))
+        yield rerate(session, session.usage, zone, rounding)

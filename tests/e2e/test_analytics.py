@@ -1,0 +1,143 @@
+"""Analytics as an operator reaches it: the API's JSON and CSV, and `evbill analytics` (table, JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from evbill.application.access.keys import create_api_key
+from evbill.bootstrap import Container, bootstrap
+from evbill.config import Settings
+from evbill.domain.access.operators import Role
+from evbill.entrypoints.api.app import create_app
+from evbill.entrypoints.cli.main import build_app
+from tests.integration.analytics_network import Network, given_network
+
+WINDOW = {"started_from": "2026-03-01T00:00:00Z", "started_to": "2026-05-01T00:00:00Z"}
+
+
+@pytest.fixture
+def container(database_url: str) -> Iterator[Container]:
+    container = bootstrap(Settings(database_url=database_url))
+    yield container
+    container.dispose()
+
+
+@pytest.fixture
+def network(container: Container) -> Network:
+    return given_network(container.services.uow)
+
+
+def _client(container: Container, network: Network) -> tuple[TestClient, dict[str, str]]:
+    _, key = create_api_key(
+        container.services, operator_id=network.operator_id, role=Role.READ_ONLY, name="t"
+    )
+    app = create_app(container.settings, container=container)
+    return TestClient(app), {"Authorization": f"Bearer {key}"}
+
+
+def test_the_api_reports_by_month_with_amounts_rounded_once(container: Container, network: Network) -> None:
+    client, headers = _client(container, network)
+    answer = client.get("/api/v1/analytics/report", params={"group_by": "month", **WINDOW}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    march, april = body["rows"]
+    assert (march["key"], march["sessions"], march["net"], march["tax"], march["gross"]) == (
+        "2026-03", "2", "17.70", "3.61", "21.31",
+    )  # fmt: skip
+    assert (march["new_customers"], march["returning_customers"], march["idle_gross"]) == ("1", "1", "1.82")
+    assert (april["key"], april["net"], april["gross"], april["idle_h"]) == (
+        "2026-04",
+        "3.98",
+        "4.81",
+        "0.25",
+    )
+    assert body["totals"][0]["gross"] == "26.12"
+
+
+def test_the_api_exports_csv_and_the_heatmap(container: Container, network: Network) -> None:
+    client, headers = _client(container, network)
+    params = {"group_by": "location", "location_id": network.ids["L2"], **WINDOW}
+    answer = client.get("/api/v1/analytics/report.csv", params=params, headers=headers)
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(answer.text.splitlines()))
+    assert [(row["key"], row["sessions"], row["net"]) for row in rows] == [
+        (network.ids["L2"], "2", "3.98"),
+        ("total", "2", "3.98"),
+    ]
+    heat = client.get("/api/v1/analytics/heatmap", params=WINDOW, headers=headers).json()
+    assert heat["starts"][0][9] == 1
+    assert heat["occupied_hours"][2][0] == "0.50"  # C: Wednesday 00:30-01:30 local
+
+
+def test_the_cli_prints_a_table_json_and_csv(container: Container, network: Network, tmp_path: Path) -> None:
+    runner = CliRunner()
+    app = build_app(container.settings)
+    base = [
+        "analytics",
+        "report",
+        "--operator",
+        network.operator_id,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-05-01",
+    ]
+    table = runner.invoke(app, [*base, "--by", "month"])
+    assert table.exit_code == 0, table.output
+    assert "2026-03" in table.output
+    assert "21.31" in table.output
+    as_json = runner.invoke(app, [*base, "--by", "segment", "--json"])
+    keyed = {row["key"]: row["sessions"] for row in json.loads(as_json.stdout)["rows"]}
+    assert keyed == {"(none)": "1", "BUSINESS": "1", "INDIVIDUAL": "2"}
+    target = tmp_path / "by-class.csv"
+    runner.invoke(app, [*base, "--by", "connector_class", "--csv", str(target)])
+    rows = list(csv.DictReader(target.read_text().splitlines()))
+    assert [(row["key"], row["sessions"], row["gross"]) for row in rows] == [
+        ("AC", "3", "11.12"),  # 6.308 + 2.541 + 2.26875 = 11.11775
+        ("DC", "1", "15.00"),
+        ("total", "4", "26.12"),
+    ]
+    heat = runner.invoke(app, ["analytics", "heatmap", "--operator", network.operator_id])
+    assert heat.exit_code == 0, heat.output
+    assert "Mon" in heat.output
+
+
+CANDIDATE = {
+    "country_code": "NL", "party_id": "EVB", "id": "CAND", "currency": "EUR",
+    "last_updated": "2026-01-01T00:00:00Z",
+    "elements": [{"price_components": [{"type": "ENERGY", "price": 0.40, "vat": 21, "step_size": 1}]}],
+}  # fmt: skip
+
+
+def test_a_backtest_through_the_api_and_the_cli(
+    container: Container, network: Network, tmp_path: Path
+) -> None:
+    # Given sessions A-D without stored periods (recorded before analytics kept them)
+    client, headers = _client(container, network)
+    body = {"tariff": CANDIDATE, **WINDOW}
+    answer = client.post("/api/v1/backtests", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    # Then nothing is guessed: every session is left out and counted, and the assumption is stated
+    assert (result["sessions"], result["left_out"]) == (0, {"no stored periods": 4})
+    assert "no demand response" in result["assumption"]
+    bad = client.post("/api/v1/backtests", json={"tariff": {"id": "x"}}, headers=headers)
+    assert bad.status_code == 422
+    target = tmp_path / "candidate.json"
+    target.write_text(json.dumps(CANDIDATE))
+    runner = CliRunner()
+    app = build_app(container.settings)
+    shown = runner.invoke(
+        app, ["backtest", "--operator", network.operator_id, "--tariff", str(target), "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["left_out"] == {"no stored periods": 5}
+    text = runner.invoke(app, ["backtest", "--operator", network.operator_id, "--tariff", str(target)])
+    assert "Assumption: Same behaviour" in text.output
