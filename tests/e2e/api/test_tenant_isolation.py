@@ -308,6 +308,13 @@ ID_PROBES = [
     ById("GET", "/evses/{evse_id}/tariff", "/evses/{ids.evse}/tariff"),
     ById("GET", "/sessions/{session_id}", "/sessions/{ids.session}"),
     ById("GET", "/sessions/{session_id}/evidence", "/sessions/{ids.session}/evidence"),
+    ById("GET", "/sessions/{session_id}/review", "/sessions/{ids.session}/review"),
+    # Alpha's session is COMPLETED and was not metered by evbill: it cannot be closed or re-rated.
+    ById("POST", "/sessions/{session_id}/close", "/sessions/{ids.session}/close", {"reason": "a"}, owner=409),
+    ById(
+        "POST", "/sessions/{session_id}/rerate", "/sessions/{ids.session}/rerate", {"reason": "b"}, owner=409
+    ),
+    ById("POST", "/sessions/{session_id}/void", "/sessions/{ids.session}/void", {"reason": "test session"}),
     # The session was stored, not priced by evbill's OCPP system: even Alpha is told it has no CDR.
     ById("GET", "/sessions/{session_id}/cdr", "/sessions/{ids.session}/cdr", owner=404),
     ById("GET", "/customers/{record_id}", "/customers/{ids.customer}"),

@@ -111,6 +111,8 @@ def _reprice(
         raise Conflict(f"session {session_id!r} is {before.status.value}: only an ACTIVE one can be closed")
     if action is ReviewAction.RERATED and before.status is SessionStatus.ACTIVE:
         raise Conflict(f"session {session_id!r} is still ACTIVE: close it first")
+    if action is ReviewAction.RERATED and not samples:
+        raise Conflict(f"session {session_id!r} has no meter values to price again (it was not metered here)")
     now = services.clock.now()
     end = ended_at or _last_reported(before, samples)
     context = station_context(services, actor.operator_id, before.station_id)
