@@ -37,7 +37,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in this thread while it is
+# open, and every later test that calls asyncio.run() would fail with "cannot be called from a
+# running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         reason = f"no browser at {CHROMIUM} (apt-get install chromium)"
