@@ -136,3 +136,47 @@ def test_the_commands_that_need_no_server_do_not_import_its_packages(
     )
     # Then none of the server's packages was imported
     assert result.stderr.splitlines()[-1] == "loaded: "
+
+
+def test_help_lists_every_command_without_loading_any_area(tmp_path: Path) -> None:
+    # Given the evbill command run in a fresh interpreter
+    probe = (
+        "import sys\n"
+        "sys.argv = ['evbill', '--help']\n"
+        "from evbill.entrypoints.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "watched = ('evbill.entrypoints', 'evbill.bootstrap', 'evbill.application', 'pydantic', 'rich')\n"
+        "loaded = sorted(name for name in sys.modules if name.startswith(watched))\n"
+        "sys.stderr.write('loaded: ' + ','.join(loaded))\n"
+    )
+    # When it prints its help
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    # Then every command is listed, and no area, no container, no rich help and no validators were loaded
+    listed = result.stdout.split("Commands:\n")[1].splitlines()
+    assert [line.split()[0] for line in listed if line[:3].strip()] == [
+        "rate", "demo", "serve", "simulate", "tariff", "db", "operator", "station", "apikey",
+        "customer", "token", "import", "plan", "contract", "promotion", "session", "frames", "analytics",
+        "backtest",
+    ]  # fmt: skip
+    assert result.stderr.splitlines()[-1] == (
+        "loaded: evbill.entrypoints,evbill.entrypoints.cli,evbill.entrypoints.cli.main,"
+        "evbill.entrypoints.cli.output"
+    )
+
+
+def test_each_summary_in_help_is_the_commands_own_help_and_every_command_is_listed() -> None:
+    from evbill.bootstrap import bootstrap
+    from evbill.config import Settings
+    from evbill.entrypoints.cli.main import COMMANDS, load_area
+
+    # Given every area loaded as the commands it registers
+    container = bootstrap(Settings(database_url="sqlite://"))
+    registered = {}
+    for register in {command.register for command in COMMANDS.values()}:
+        registered.update(load_area(register, container).commands)
+    # Then --help lists exactly those, each with the first line of its own help
+    assert sorted(registered) == sorted(COMMANDS)
+    for name, command in COMMANDS.items():
+        assert command.summary == registered[name].get_short_help_str(limit=200), name

@@ -2,7 +2,8 @@
 
     app = create_app(Settings(database_url="sqlite:///evbill.db"))
 
-REST under /api/v1, OpenAPI at /openapi.json, interactive docs at /docs. Errors are
+REST under /api/v1, OpenAPI at /openapi.json, interactive docs at /docs and a page that says what
+is here at / (``pages``: Swagger UI served from evbill's own files, no CDN). Errors are
 application/problem+json (``problems``); every request but /health needs an API key (``security``).
 """
 
@@ -22,6 +23,7 @@ from evbill.entrypoints.api import (
     customers,
     health,
     ocpp,
+    pages,
     plans,
     problems,
     promotions,
@@ -45,7 +47,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
             "plans, contracts, promotions, bills, access."
         ),
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # pages.install serves /docs from packaged assets, not from a CDN
         redoc_url=None,
     )
     app.state.container = container
@@ -53,6 +55,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     problems.install(app)
+    pages.install(app, api_prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(access.router, prefix=API_PREFIX)

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evbill.application.access.keys import Unauthenticated, authenticate
@@ -110,16 +111,31 @@ async def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+# The two ways to present a key, declared as OpenAPI security schemes so that /docs has an
+# Authorize button and generated clients know how to authenticate. Neither refuses by itself
+# (auto_error=False): ``actor`` answers a missing key with the API's own 401 problem.
+BEARER = HTTPBearer(
+    scheme_name="APIKey",
+    bearerFormat="evb_<prefix>_<secret>",
+    description="An evbill API key: `Authorization: Bearer evb_...`",
+    auto_error=False,
+)
+X_API_KEY = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="XAPIKey",
+    description="The same API key in the X-API-Key header, as an alternative",
+    auto_error=False,
+)
+
+
 async def actor(
     request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer evb_... API key")] = None,
-    x_api_key: Annotated[str | None, Header(description="The API key, as an alternative")] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    x_api_key: Annotated[str | None, Depends(X_API_KEY)],
 ) -> Actor:
     presented = x_api_key
-    if authorization is not None:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials:
-            presented = credentials.strip()
+    if bearer is not None and bearer.credentials:
+        presented = bearer.credentials.strip()
     if not presented:
         raise Unauthenticated("missing, unknown or revoked API key")
     # async: a remembered key costs no hand-off to the threadpool; a new one is read there
