@@ -19,6 +19,7 @@ from evbill.domain import currency as currencies
 from evbill.domain.access.keys import AuditAction
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import Conflict, InvalidInput, Problem
+from evbill.domain.offers import bounds
 from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTerms, can_move
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind
@@ -26,7 +27,7 @@ from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, P
 # The records of this module as record kinds, for the generic read verbs (get, list_records):
 PLANS = RecordKind("plan", Plan, Permission.MANAGE_PLANS, lambda uow: uow.plans, None, lambda _: [], {})
 CONTRACTS = RecordKind(
-    "contract", Contract, Permission.MANAGE_CUSTOMERS, lambda uow: uow.contracts, None, lambda _: [], {}
+    "contract", Contract, Permission.MANAGE_CONTRACTS, lambda uow: uow.contracts, None, lambda _: [], {}
 )
 PROMOTIONS = RecordKind(
     "promotion", Promotion, Permission.MANAGE_PLANS, lambda uow: uow.promotions, None, lambda _: [], {}
@@ -41,8 +42,7 @@ def _plan_problems(kind: PlanKind, currency: str, version: Mapping[str, Any], at
     if not currencies.is_known(currency):
         problems.append(Problem("$.currency", f"{currency!r} is not an ISO 4217 code"))
     fee = version.get("fee", Decimal(0))
-    if fee < 0:
-        problems.append(Problem(f"{at}.fee", "must not be negative"))
+    problems.extend(bounds.amount_problems(f"{at}.fee", fee))
     if kind is PlanKind.PAY_PER_USE and fee:
         problems.append(Problem(f"{at}.fee", "a pay-per-use plan has no periodic fee"))
     if kind is PlanKind.FLAT_RATE and version.get("fair_use_kwh") is None:
@@ -194,6 +194,9 @@ def _check_terms(
     for name in ("payment_due_days", "grace_days"):
         if getattr(terms, name) < 0:
             problems.append(Problem(f"{at}.{name}", "must not be negative"))
+    problems.extend(bounds.credit_limit_problems(f"{at}.credit_limit_minor", terms.credit_limit_minor))
+    for index, fee in enumerate(terms.services):
+        problems.extend(bounds.fee_problems(f"{at}.services[{index}]", fee.kind.value, fee.amount))
     if problems:
         raise InvalidInput("contract is invalid", tuple(problems))
     _check_tariffs(uow, actor, plan.currency, terms.overrides, f"{at}.overrides")
@@ -209,7 +212,7 @@ def create_contract(
     terms: Mapping[str, Any],
     activate: bool = False,
 ) -> tuple[Contract, ContractTerms]:
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_CONTRACTS)
     now = services.clock.now()
     if end is not None and end <= start:
         raise InvalidInput("contract is invalid", (Problem("$.end", "must be after start"),))
@@ -241,7 +244,7 @@ def change_terms(
     services: Services, actor: Actor, contract_id: str, terms: Mapping[str, Any], *, expected_version: int
 ) -> tuple[Contract, ContractTerms]:
     """New terms from ``effective_from`` (after the current terms' start); the history is kept."""
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_CONTRACTS)
     now = services.clock.now()
     with services.uow() as uow:
         contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
@@ -291,7 +294,7 @@ def move_contract(
     end: datetime | None = None,
 ) -> Contract:
     """DRAFT -> ACTIVE <-> SUSPENDED -> ENDED; ending sets the end (now unless given)."""
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_CONTRACTS)
     now = services.clock.now()
     with services.uow() as uow:
         contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
@@ -339,10 +342,14 @@ def _promotion_problems(promotion: Promotion) -> list[Problem]:
     )
     if p.discount_kind is DiscountKind.PERCENT and p.value is not None and not 0 < p.value <= 100:
         problems.append(Problem("$.value", "a percentage is more than 0 and at most 100"))
-    for name in ("value", "cap", "threshold_kwh", "price_per_kwh", "free_kwh"):
+    for name in ("value", "cap", "price_per_kwh"):
+        problems.extend(bounds.amount_problems(f"$.{name}", getattr(p, name)))
+    for name in ("threshold_kwh", "free_kwh"):
         amount = getattr(p, name)
         if amount is not None and amount < 0:
             problems.append(Problem(f"$.{name}", "must not be negative"))
+    for name in ("max_redemptions", "per_customer_limit"):
+        problems.extend(bounds.count_problems(f"$.{name}", getattr(p, name)))
     if p.duration is Duration.CYCLES and not p.cycles:
         problems.append(Problem("$.cycles", "a promotion for N cycles needs cycles >= 1"))
     if p.nth is not None and p.nth < 2:
@@ -381,7 +388,7 @@ def give_promotion(
     services: Services, actor: Actor, *, customer_id: str, promotion_id: str | None, code: str | None
 ) -> Given:
     """Give a customer a promotion (by id), or redeem a coupon code for them; giving twice changes nothing."""
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_PLANS)
     now = services.clock.now()
     with services.uow() as uow:
         customer = get_or_404(uow.customers, actor.operator_id, customer_id, "customer")

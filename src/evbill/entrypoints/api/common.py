@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from starlette.responses import Response
 
 from evbill.domain.errors import DomainError, InvalidInput, Problem
+from evbill.domain.offers.bounds import MAX_AMOUNT, MAX_COUNT, MAX_CREDIT_LIMIT_MINOR
 
 T = TypeVar("T")
 
@@ -25,7 +26,14 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)."
 
 # Field types shared by request and response models.
 Id = Annotated[str, Field(min_length=1, max_length=36)]
-Amount = Annotated[Decimal, Field(max_digits=28, decimal_places=10)]
+Amount = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
+"""An amount a person enters; the use cases also refuse negatives where a discount or credit is meant."""
+Price = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
+"""A fee or price: never negative (money given back is a discount or a credit)."""
+CreditLimit = Annotated[
+    int, Field(ge=0, le=MAX_CREDIT_LIMIT_MINOR, description="In minor units (cents), at most 100,000,000.")
+]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Kwh = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6)]
 VatRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, description="Percent.")]
 Days = Annotated[int, Field(ge=0, le=365)]

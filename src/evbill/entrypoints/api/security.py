@@ -31,6 +31,7 @@ from evbill.application.access.keys import Unauthenticated, authenticate
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import RateLimited
+from evbill.entrypoints.api.permissions import check_route
 from evbill.entrypoints.api.problems import PROBLEM_JSON
 from evbill.entrypoints.api.responses import dumps
 
@@ -129,6 +130,7 @@ async def actor(
         who = await run_in_threadpool(authenticate, request.app.state.services, presented)
         cache.put(presented, who)
     request.app.state.rate_limiter.take(who.key_id)
+    check_route(who, request.method, request.url.path)
     return who
 
 
