@@ -16,13 +16,14 @@ from evbill.adapters.db import migrate
 from evbill.adapters.db.charging.ocpp import GroupCommitJournal
 from evbill.adapters.db.engine import create_database_engine
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from evbill.adapters.limits import build_limiter
 from evbill.adapters.ocpi.codec import Ocpi221Codec
 from evbill.adapters.ocpp.server import OcppEndpoint
 from evbill.adapters.ocpp.station import StationSettings
 from evbill.adapters.passwords import Argon2Hasher
 from evbill.adapters.system import SystemClock, Uuid7Generator
 from evbill.adapters.vat import StdnumVatChecker
-from evbill.application.ports import OcpiCodec
+from evbill.application.ports import Limiter, OcpiCodec
 from evbill.application.records import Services
 from evbill.config import Settings
 
@@ -48,6 +49,11 @@ class Container:
         )
 
     @cached_property
+    def limiter(self) -> Limiter:
+        """Request rates and failed logins, counted in this process or shared (EVBILL_LIMITER)."""
+        return build_limiter(self.settings.limiter_url)
+
+    @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:
         settings = self.settings
         return OcppEndpoint(
@@ -60,6 +66,8 @@ class Container:
                 burst=settings.ocpp_burst,
             ),
             settings.ocpp_unknown_stations,
+            limiter=self.limiter,
+            failures_per_minute=settings.auth_failures_per_minute,
         )
 
     def schema_is_current(self) -> bool:

@@ -17,6 +17,8 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_OCPP_RATE          | 20                          | messages per second per station, on average     |
 | EVBILL_OCPP_BURST         | 200                         | messages a station may send at once             |
 | EVBILL_OCPP_UNKNOWN_STATIONS | reject                   | reject, or pending (connect, wait to be added)  |
+| EVBILL_LIMITER            | memory                      | memory (one process) or redis://host:port/db    |
+| EVBILL_AUTH_FAILURES      | 30                          | failed logins per minute per address / key / id |
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Settings:
     ocpp_messages_per_second: float = 20.0
     ocpp_burst: int = 200
     ocpp_unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT
+    limiter_url: str = "memory"
+    auth_failures_per_minute: int = 30
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +83,10 @@ class Settings:
                 Problem("EVBILL_OCPP_UNKNOWN_STATIONS", f"{unknown_text!r} is not reject or pending")
             )
             unknown = UnknownStationPolicy.REJECT
+        limiter = environ.get("EVBILL_LIMITER", "memory")
+        if limiter != "memory" and not limiter.startswith(("redis://", "rediss://", "unix://")):
+            problems.append(Problem("EVBILL_LIMITER", f"{limiter!r} is not memory or a redis:// URL"))
+        auth_failures = _positive_int(environ, "EVBILL_AUTH_FAILURES", 30, problems)
         environment = environ.get("EVBILL_ENVIRONMENT", "development")
         if environment not in ("development", "production"):
             problems.append(
@@ -99,6 +107,8 @@ class Settings:
             ocpp_messages_per_second=float(ocpp_rate),
             ocpp_burst=ocpp_burst,
             ocpp_unknown_stations=unknown,
+            limiter_url=limiter,
+            auth_failures_per_minute=auth_failures,
         )
 
 

@@ -374,3 +374,23 @@ class OcpiCodec(Protocol):
         tariff_document: Mapping[str, Any] | None,
         rounding: RoundingMode,
     ) -> dict[str, Any]: ...
+
+
+class Limiter(Protocol):
+    """Counts events per key and says when there were too many: a rate of ``limit`` per ``period``
+    seconds with bursts of up to ``limit`` (a token bucket, kept as GCRA). One limiter is shared by
+    every API process and the OCPP server when it lives in Redis; in-process on the embedded default.
+
+    Used for the per-key request rate and for throttling failed authentication (per client address,
+    per API key prefix, per charge point id): check ``refuses`` before the costly check, ``take``
+    after a failure.
+    """
+
+    async def take(self, key: str, *, limit: int, period: float) -> float | None:
+        """Count one event: None while within the rate, else the seconds until one is allowed
+        (the event is then not counted)."""
+        ...
+
+    async def refuses(self, key: str, *, limit: int, period: float) -> float | None:
+        """Whether the next event would be refused (seconds to wait), without counting one."""
+        ...

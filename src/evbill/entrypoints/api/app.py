@@ -27,7 +27,7 @@ from evbill.entrypoints.api import (
     sites,
     tariffs,
 )
-from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, RateLimiter
+from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, Limits
 
 API_PREFIX = "/api/v1"
 
@@ -47,7 +47,9 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     )
     app.state.container = container
     app.state.services = container.services
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.limits = Limits(
+        container.limiter, settings.rate_limit_per_minute, settings.auth_failures_per_minute
+    )
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
