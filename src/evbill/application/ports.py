@@ -84,6 +84,10 @@ class AssignmentRepository(Protocol):
 
     def add(self, assignment: TariffAssignment) -> None: ...
 
+    def lock(self, operator_id: str) -> None:
+        """Serialise the operator's assignment changes until the transaction ends."""
+        ...
+
     def delete(self, operator_id: str, assignment_id: str) -> None: ...
 
 

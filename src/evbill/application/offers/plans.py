@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -166,7 +166,7 @@ def _terms(
         operator_id=actor.operator_id,
         contract_id=contract.id,
         number=number,
-        effective_from=effective,
+        effective_from=effective.astimezone(UTC),
         created_at=now,
         **values,
     )
@@ -217,6 +217,8 @@ def create_contract(
     if end is not None and end <= start:
         raise InvalidInput("contract is invalid", (Problem("$.end", "must be after start"),))
     status = ContractStatus.ACTIVE if activate else ContractStatus.DRAFT
+    # UTC inside, as every later read shows it (the request may carry any offset)
+    start, end = start.astimezone(UTC), None if end is None else end.astimezone(UTC)
     contract = Contract(
         services.ids.new_id(), actor.operator_id, customer_id, status, start, end, 1, now, now
     )
@@ -233,11 +235,30 @@ def create_contract(
                 (Problem("$.customer_id", "a fleet driver is billed through the business account"),),
             )
         _check_terms(uow, actor, first, customer.currency, "$.terms")
+        _refuse_overlap(uow, contract)
         uow.contracts.add(contract)
         uow.contract_terms.add(first)
         audit(uow, actor, now, AuditAction.CREATE, "contract", contract.id, None, first)
         uow.commit()
     return contract, first
+
+
+def _refuse_overlap(uow: UnitOfWork, contract: Contract) -> None:
+    """One ACTIVE contract per customer at any moment: authorisation and billing then never have to
+    choose between two. An ACTIVE contract whose period overlaps another ACTIVE one is refused (409)."""
+    if contract.status is not ContractStatus.ACTIVE:
+        return
+    filters = {"customer_id": contract.customer_id, "status": ContractStatus.ACTIVE}
+    for other in uow.contracts.list(contract.operator_id, filters=filters, after=None, limit=200):
+        if other.id == contract.id:
+            continue
+        starts_before_other_ends = other.end is None or contract.start < other.end
+        ends_after_other_starts = contract.end is None or other.start < contract.end
+        if starts_before_other_ends and ends_after_other_starts:
+            raise Conflict(
+                f"the customer already has ACTIVE contract {other.id!r} for part of this period; "
+                "end or suspend it first"
+            )
 
 
 def change_terms(
@@ -307,6 +328,7 @@ def move_contract(
                 "contract is invalid", (Problem("$.end", "must be after the contract's start"),)
             )
         updated = replace(contract, status=target, end=new_end, updated_at=now, version=contract.version + 1)
+        _refuse_overlap(uow, updated)
         uow.contracts.update(updated, expected_version=expected_version)
         audit(uow, actor, now, AuditAction.UPDATE, "contract", contract_id, contract, updated)
         uow.commit()

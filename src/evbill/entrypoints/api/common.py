@@ -17,7 +17,7 @@ from fastapi import Header, Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from starlette.responses import Response
 
-from evbill.domain.errors import DomainError, InvalidInput, Problem
+from evbill.domain.errors import DomainError, InvalidInput, Problem, StaleVersion
 from evbill.domain.offers.bounds import MAX_AMOUNT, MAX_COUNT, MAX_CREDIT_LIMIT_MINOR
 
 T = TypeVar("T")
@@ -82,13 +82,16 @@ def etag(version: int) -> str:
 
 
 def expected_version(if_match: str | None) -> int:
-    """The version an If-Match header names ('"3"' or 'W/"3"'); changes without one are refused."""
+    """The version a strong If-Match ETag names ('"3"'); changes without one are refused (428), and a
+    weak ETag ('W/"3"') cannot match (RFC 9110: If-Match compares strongly), so it is refused (412)."""
     if if_match is None:
         raise PreconditionRequired(
             'send If-Match with the ETag you read (e.g. If-Match: "3"), '
             "so a stale update cannot overwrite a newer one"
         )
-    text = if_match.strip().removeprefix("W/").strip('"')
+    if if_match.strip().startswith("W/"):
+        raise StaleVersion(f'If-Match {if_match!r} is a weak ETag; If-Match needs the strong one ("3")')
+    text = if_match.strip().strip('"')
     if not (text.isascii() and text.isdecimal()):  # "²".isdigit() is True: only ASCII 0-9 make a version
         raise PreconditionRequired(f"If-Match {if_match!r} is not an ETag this API gave out")
     return int(text)

@@ -49,6 +49,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/tariffs/validate"): READ,  # computes only, stores nothing
     ("POST", "/api/v1/tariffs/preview"): READ,  # computes only, stores nothing
     ("GET", "/api/v1/tariff-assignments"): READ,
+    ("GET", "/api/v1/tariff-assignments/{assignment_id}"): READ,
     ("POST", "/api/v1/tariff-assignments"): Permission.MANAGE_TARIFFS,
     ("DELETE", "/api/v1/tariff-assignments/{assignment_id}"): Permission.MANAGE_TARIFFS,
     ("GET", "/api/v1/evses/{evse_id}/tariff"): READ,
