@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from evbill.adapters.db import migrate
 from evbill.adapters.db.charging.ocpp import GroupCommitJournal
 from evbill.adapters.db.engine import create_database_engine
+from evbill.adapters.db.idempotency.store import SqlIdempotencyStore
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
 from evbill.adapters.limits import build_limiter
 from evbill.adapters.ocpi.codec import Ocpi221Codec
@@ -23,7 +24,7 @@ from evbill.adapters.ocpp.station import StationSettings
 from evbill.adapters.passwords import Argon2Hasher
 from evbill.adapters.system import SystemClock, Uuid7Generator
 from evbill.adapters.vat import StdnumVatChecker
-from evbill.application.ports import Limiter, OcpiCodec
+from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec
 from evbill.application.records import Services
 from evbill.config import Settings
 
@@ -47,6 +48,10 @@ class Container:
             passwords=Argon2Hasher(),
             vat_ids=StdnumVatChecker(),
         )
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return SqlIdempotencyStore(self.engine)
 
     @cached_property
     def limiter(self) -> Limiter:

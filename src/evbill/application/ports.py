@@ -7,13 +7,14 @@ use keyset (cursor) pagination: ``after`` is the last id of the previous page; i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from evbill.domain.access.idempotency import Decision, IdempotentRequest
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.charging.frames import Frame
@@ -397,4 +398,22 @@ class Limiter(Protocol):
 
     async def refuses(self, key: str, *, limit: int, period: float) -> float | None:
         """Whether the next event would be refused (seconds to wait), without counting one."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """The first answer to each (operator, Idempotency-Key)."""
+
+    def claim(
+        self,
+        reservation: IdempotentRequest,
+        decide: Callable[[IdempotentRequest | None], Decision],
+    ) -> tuple[Decision, IdempotentRequest | None]:
+        """Decide on the stored record (under a lock) and, on RESERVE, store ``reservation``."""
+        ...
+
+    def complete(self, operator_id: str, key: str, status: int, headers: str, body: str) -> None: ...
+
+    def release(self, operator_id: str, key: str) -> None:
+        """Forget a reservation whose request failed (a server error): a retry runs again."""
         ...

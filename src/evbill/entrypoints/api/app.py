@@ -27,6 +27,7 @@ from evbill.entrypoints.api import (
     sites,
     tariffs,
 )
+from evbill.entrypoints.api.idempotency import IdempotencyRecorder, Replayed, replay
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, Limits
 
 API_PREFIX = "/api/v1"
@@ -52,6 +53,8 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     )
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     problems.install(app)
+    app.add_exception_handler(Replayed, replay)
+    app.add_middleware(IdempotencyRecorder, container=container)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(access.router, prefix=API_PREFIX)

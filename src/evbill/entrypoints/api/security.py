@@ -34,6 +34,7 @@ from evbill.application.ports import Limiter
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import RateLimited
+from evbill.entrypoints.api.idempotency import claim_key
 from evbill.entrypoints.api.permissions import check_route
 from evbill.entrypoints.api.problems import PROBLEM_JSON
 from evbill.entrypoints.api.responses import dumps
@@ -106,6 +107,8 @@ async def actor(
     if wait is not None:
         raise RateLimited(f"more than {limits.per_minute} requests per minute for this API key", int(wait))
     check_route(who, request.method, request.url.path)
+    if request.method == "POST" and (key := request.headers.get("idempotency-key")) is not None:
+        await claim_key(request, who, key)
     return who
 
 
