@@ -81,6 +81,9 @@ class Container:
     def upgrade_schema(self) -> None:
         migrate.upgrade(self.settings.database_url)
 
+    def grant_app_role(self, role: str) -> None:
+        migrate.grant_app_role(self.engine, role)
+
     def dispose(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()

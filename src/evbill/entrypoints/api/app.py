@@ -43,7 +43,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
             "plans, contracts, promotions, bills, access."
         ),
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url="/docs" if settings.docs else None,
         redoc_url=None,
     )
     app.state.container = container
