@@ -93,3 +93,18 @@ def session(
 
 def price(tariff: Tariff, usage: SessionUsage, zone: str = "Europe/Amsterdam") -> RatedSession:
     return rate(usage, compile_tariff(tariff, ZoneInfo(zone)))
+
+
+class CliRunner:
+    """Typer's test runner for ``evbill``'s top-level group (``cli.main.build_app``), which is a click
+    group that loads its commands lazily rather than a ``typer.Typer``: it runs the group as it is."""
+
+    def invoke(self, app: object, *args: object, **kwargs: object) -> object:
+        from typer import testing
+
+        original = testing._get_command
+        testing._get_command = lambda given: given  # type: ignore[assignment]
+        try:
+            return testing.CliRunner().invoke(app, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            testing._get_command = original

@@ -13,7 +13,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from evbill.application.ports import OcpiCodec
+from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec
 from evbill.application.records import Services
 from evbill.config import Settings
 from evbill.domain.metering.plausibility import PlausibilityRules
@@ -61,6 +61,19 @@ class Container:
         )
 
     @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from evbill.adapters.db.idempotency.store import SqlIdempotencyStore
+
+        return SqlIdempotencyStore(self.engine)
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        """Request rates and failed logins, counted in this process or shared (EVBILL_LIMITER)."""
+        from evbill.adapters.limits import build_limiter
+
+        return build_limiter(self.settings.limiter_url)
+
+    @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:
         from evbill.adapters.db.charging.journal import GroupCommitJournal
         from evbill.adapters.ocpp.server import OcppEndpoint
@@ -78,6 +91,8 @@ class Container:
                 max_frame_bytes=settings.ocpp_max_frame_bytes,
             ),
             settings.ocpp_unknown_stations,
+            limiter=self.limiter,
+            failures_per_minute=settings.auth_failures_per_minute,
         )
 
     def schema_is_current(self) -> bool:
@@ -89,6 +104,11 @@ class Container:
         from evbill.adapters.db import migrate
 
         migrate.upgrade(self.settings.database_url)
+
+    def grant_app_role(self, role: str) -> None:
+        from evbill.adapters.db import migrate
+
+        migrate.grant_app_role(self.engine, role)
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

@@ -11,13 +11,21 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_RATE_LIMIT         | 1200                        | API requests per minute per key                 |
 | EVBILL_MAX_BODY_BYTES     | 1048576                     | largest accepted API request body               |
 | EVBILL_API_KEY_CACHE      | 5                           | seconds a worker trusts a checked key (0: off)  |
-| EVBILL_ENVIRONMENT        | development                 | development or production                       |
+| EVBILL_ENVIRONMENT        | development                 | development or production (see below)           |
+| EVBILL_DOCS               | on (production: off)        | on or off: the interactive docs at /docs        |
 | EVBILL_OCPP_HEARTBEAT     | 300                         | heartbeat interval told to chargers (s)         |
 | EVBILL_OCPP_COST_INTERVAL | 60                          | seconds between running-cost messages (0: off)  |
 | EVBILL_OCPP_RATE          | 20                          | messages per second per station, on average     |
 | EVBILL_OCPP_BURST         | 200                         | messages a station may send at once             |
 | EVBILL_OCPP_UNKNOWN_STATIONS | reject                   | reject, or pending (connect, wait to be added)  |
 | EVBILL_OCPP_MAX_FRAME     | 65536                       | largest OCPP frame a station may send (bytes)   |
+| EVBILL_LIMITER            | memory                      | memory (one process) or redis://host:port/db    |
+| EVBILL_AUTH_FAILURES      | 30                          | failed logins per minute per address / key / id |
+
+In production (``EVBILL_ENVIRONMENT=production``) evbill refuses to start on defaults that are only
+safe on a developer's machine: the default database (a local SQLite file) or a database URL whose
+password is a well-known default (``postgres``, ``password``, ...), and ``serve --demo`` (its keys and
+station passwords are published); ``/docs`` is off unless ``EVBILL_DOCS=on``.
 """
 
 from __future__ import annotations
@@ -51,6 +59,13 @@ class Settings:
     ocpp_clock_skew_seconds: int = 300  # plausibility: how far ahead a charger's clock may run
     ocpp_max_offline_days: int = 30  # plausibility: how old a charger's timestamp may be
     ocpp_max_frame_bytes: int = 64 * 1024
+    limiter_url: str = "memory"
+    auth_failures_per_minute: int = 30
+    docs: bool = True
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,15 +101,25 @@ class Settings:
                 Problem("EVBILL_OCPP_UNKNOWN_STATIONS", f"{unknown_text!r} is not reject or pending")
             )
             unknown = UnknownStationPolicy.REJECT
+        limiter = environ.get("EVBILL_LIMITER", "memory")
+        if limiter != "memory" and not limiter.startswith(("redis://", "rediss://", "unix://")):
+            problems.append(Problem("EVBILL_LIMITER", f"{limiter!r} is not memory or a redis:// URL"))
+        auth_failures = _positive_int(environ, "EVBILL_AUTH_FAILURES", 30, problems)
         environment = environ.get("EVBILL_ENVIRONMENT", "development")
         if environment not in ("development", "production"):
             problems.append(
                 Problem("EVBILL_ENVIRONMENT", f"{environment!r} is not development or production")
             )
+        database_url = environ.get("EVBILL_DATABASE_URL", DEFAULT_DATABASE_URL)
+        docs_text = environ.get("EVBILL_DOCS", "off" if environment == "production" else "on")
+        if docs_text not in ("on", "off"):
+            problems.append(Problem("EVBILL_DOCS", f"{docs_text!r} is not on or off"))
+        if environment == "production":
+            problems.extend(_production_problems(environ, database_url))
         if problems:
             raise InvalidInput("invalid settings", tuple(problems))
         return cls(
-            database_url=environ.get("EVBILL_DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=database_url,
             rounding_mode=mode,
             default_time_zone=zone,
             rate_limit_per_minute=rate_limit,
@@ -109,6 +134,9 @@ class Settings:
             ocpp_clock_skew_seconds=clock_skew,
             ocpp_max_offline_days=max_offline,
             ocpp_max_frame_bytes=ocpp_max_frame,
+            limiter_url=limiter,
+            auth_failures_per_minute=auth_failures,
+            docs=docs_text == "on",
         )
 
     @property
@@ -137,3 +165,19 @@ def _whole_or_zero(environ: Mapping[str, str], name: str, default: int, problems
         problems.append(Problem(name, f"{text!r} is not a whole number of seconds (0 turns it off)"))
         return default
     return int(text)
+
+
+DEFAULT_PASSWORDS = frozenset({"", "postgres", "password", "evbill", "secret", "changeme", "admin", "root"})
+
+
+def _production_problems(environ: Mapping[str, str], database_url: str) -> list[Problem]:
+    """Defaults that are fine on a developer's machine and refused in production."""
+    if "EVBILL_DATABASE_URL" not in environ:
+        return [Problem("EVBILL_DATABASE_URL", "set it in production (the default is a local SQLite file)")]
+    credentials = database_url.partition("://")[2].rpartition("@")[0]
+    user, has_password, password = credentials.partition(":")
+    if has_password and password.lower() in DEFAULT_PASSWORDS | {user.lower()}:
+        return [
+            Problem("EVBILL_DATABASE_URL", "the database password is a well-known default; set a secret one")
+        ]
+    return []

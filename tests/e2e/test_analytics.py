@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from evbill.application.access.keys import create_api_key
 from evbill.bootstrap import Container, bootstrap
@@ -18,6 +17,7 @@ from evbill.domain.access.operators import Role
 from evbill.entrypoints.api.app import create_app
 from evbill.entrypoints.cli.main import build_app
 from tests.integration.analytics_network import Network, given_network
+from tests.support import CliRunner
 
 WINDOW = {"started_from": "2026-03-01T00:00:00Z", "started_to": "2026-05-01T00:00:00Z"}
 

@@ -210,6 +210,7 @@ OPERATIONS = [
     ("POST", "/api/v1/tariffs/preview"),
     ("GET", "/api/v1/tariff-assignments"),
     ("POST", "/api/v1/tariff-assignments"),
+    ("GET", "/api/v1/tariff-assignments/{assignment_id}"),
     ("DELETE", "/api/v1/tariff-assignments/{assignment_id}"),
     ("GET", "/api/v1/evses/{evse_id}/tariff"),
     ("GET", "/api/v1/sessions"),

@@ -15,7 +15,6 @@ import orjson
 import pytest
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner
 
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging.rows import frame_row
@@ -23,6 +22,7 @@ from evbill.config import Settings
 from evbill.domain.charging.frames import Direction, Frame
 from evbill.entrypoints.cli.main import build_app
 from tests.integration.db_records import a_session, an_operator, given_site
+from tests.support import CliRunner
 
 FRAMES = charging_tables.ocpp_frames
 NOW = datetime.now(UTC)

@@ -7,13 +7,14 @@ use keyset (cursor) pagination: ``after`` is the last id of the previous page; i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from evbill.domain.access.idempotency import Decision, IdempotentRequest
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
@@ -87,6 +88,10 @@ class AssignmentRepository(Protocol):
     def list(self, operator_id: str) -> Sequence[TariffAssignment]: ...
 
     def add(self, assignment: TariffAssignment) -> None: ...
+
+    def lock(self, operator_id: str) -> None:
+        """Serialise the operator's assignment changes until the transaction ends."""
+        ...
 
     def delete(self, operator_id: str, assignment_id: str) -> None: ...
 
@@ -454,3 +459,41 @@ class OcpiCodec(Protocol):
         tariff_document: Mapping[str, Any] | None,
         rounding: RoundingMode,
     ) -> dict[str, Any]: ...
+
+
+class Limiter(Protocol):
+    """Counts events per key and says when there were too many: a rate of ``limit`` per ``period``
+    seconds with bursts of up to ``limit`` (a token bucket, kept as GCRA). One limiter is shared by
+    every API process and the OCPP server when it lives in Redis; in-process on the embedded default.
+
+    Used for the per-key request rate and for throttling failed authentication (per client address,
+    per API key prefix, per charge point id): check ``refuses`` before the costly check, ``take``
+    after a failure.
+    """
+
+    async def take(self, key: str, *, limit: int, period: float) -> float | None:
+        """Count one event: None while within the rate, else the seconds until one is allowed
+        (the event is then not counted)."""
+        ...
+
+    async def refuses(self, key: str, *, limit: int, period: float) -> float | None:
+        """Whether the next event would be refused (seconds to wait), without counting one."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """The first answer to each (operator, Idempotency-Key)."""
+
+    def claim(
+        self,
+        reservation: IdempotentRequest,
+        decide: Callable[[IdempotentRequest | None], Decision],
+    ) -> tuple[Decision, IdempotentRequest | None]:
+        """Decide on the stored record (under a lock) and, on RESERVE, store ``reservation``."""
+        ...
+
+    def complete(self, operator_id: str, key: str, status: int, headers: str, body: str) -> None: ...
+
+    def release(self, operator_id: str, key: str) -> None:
+        """Forget a reservation whose request failed (a server error): a retry runs again."""
+        ...

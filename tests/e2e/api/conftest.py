@@ -115,7 +115,8 @@ class Api:
 
 
 def build_api(database_url: str, **settings: Any) -> Iterator[Api]:
-    configured = Settings(database_url=database_url, **{"rate_limit_per_minute": 1_000_000, **settings})
+    defaults = {"rate_limit_per_minute": 1_000_000, "auth_failures_per_minute": 1_000_000}
+    configured = Settings(database_url=database_url, **{**defaults, **settings})
     container = bootstrap(configured)
     with TestClient(create_app(configured, container=container), raise_server_exceptions=False) as client:
         yield Api(client, container)

@@ -51,7 +51,7 @@ def test_a_new_version_never_changes_an_older_one(api):
     path = f"/tariffs/{tariff['id']}"
 
     replaced = alpha.put(path, json=with_price(SIMPLE_TARIFF, 0.45), headers={"If-Match": '"1"'})
-    versions = alpha.get(f"{path}/versions").json()
+    versions = alpha.get(f"{path}/versions").json()["items"]
 
     assert replaced.status_code == 200
     assert replaced.json()["current_version"] == 2
@@ -70,7 +70,7 @@ def test_a_stale_tariff_version_is_refused(api):
     stale = alpha.put(path, json=with_price(SIMPLE_TARIFF, 0.99), headers={"If-Match": '"1"'})
 
     assert stale.status_code == 412
-    assert [v["number"] for v in alpha.get(f"{path}/versions").json()] == [1, 2]
+    assert [v["number"] for v in alpha.get(f"{path}/versions").json()["items"]] == [1, 2]
 
 
 def test_a_tariffs_ocpi_id_is_unique_per_operator_but_not_across_operators(api):
@@ -113,7 +113,7 @@ def test_assigning_a_scope_again_replaces_its_tariff(api):
     alpha.created("/tariff-assignments", {"tariff_id": first["id"], "scope": "operator"})
     alpha.created("/tariff-assignments", {"tariff_id": second["id"], "scope": "operator"})
 
-    assert [a["tariff_id"] for a in alpha.get("/tariff-assignments").json()] == [second["id"]]
+    assert [a["tariff_id"] for a in alpha.get("/tariff-assignments").json()["items"]] == [second["id"]]
 
 
 def test_preview_prices_a_sample_session_across_a_price_boundary_in_local_time(api):

@@ -145,7 +145,7 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     promotion = tenant.created("/promotions", {**COUPON, "code": f"{label}10"})
     given = tenant.post(f"/customers/{customer['id']}/promotions", json={"promotion_id": promotion["id"]})
     assert given.status_code == 201, given.text
-    version_id = tenant.get(f"/tariffs/{tariff['id']}/versions").json()[0]["id"]
+    version_id = tenant.get(f"/tariffs/{tariff['id']}/versions").json()["items"][0]["id"]
     session = _insert_session(api, tenant, site, tariff_version_id=version_id)
     _insert_session(
         api, tenant, site, status=SessionStatus.ACTIVE, started_at=datetime(2026, 3, 3, 7, 0, tzinfo=UTC),
@@ -178,7 +178,7 @@ def _known(tenant: Tenant, ids: Ids, seen: dict[str, tuple[int, str | None, Any]
     """Every UUID in everything the owner can read, its keys' prefixes, and its own unique values."""
     everything = [body for _, _, body in seen.values()]
     uuids = {text for text in _strings(everything) if UUID.fullmatch(text)}
-    prefixes = {key["prefix"] for key in seen["/api-keys"][2]}
+    prefixes = {key["prefix"] for key in seen["/api-keys"][2]["items"]}
     unique = {ids.charge_point, ids.email, ids.token_uid, ids.promotion_code, tenant.name}
     return frozenset(uuids | prefixes | unique)
 
@@ -304,7 +304,9 @@ ID_PROBES = [
     ById("PUT", "/tariffs/{tariff_id}", "/tariffs/{ids.tariff}", REPRICED_TARIFF, etag=True),
     ById("GET", "/tariffs/{tariff_id}/versions", "/tariffs/{ids.tariff}/versions"),
     ById("GET", "/tariffs/{tariff_id}/versions/{number}", "/tariffs/{ids.tariff}/versions/1"),
-    ById("DELETE", "/tariff-assignments/{assignment_id}", "/tariff-assignments/{ids.assignment}", owner=204),
+    ById("GET", "/tariff-assignments/{assignment_id}", "/tariff-assignments/{ids.assignment}"),
+    ById("DELETE", "/tariff-assignments/{assignment_id}", "/tariff-assignments/{ids.assignment}", etag=True,
+         owner=204),
     ById("GET", "/evses/{evse_id}/tariff", "/evses/{ids.evse}/tariff"),
     ById("GET", "/sessions/{session_id}", "/sessions/{ids.session}"),
     ById("GET", "/sessions/{session_id}/evidence", "/sessions/{ids.session}/evidence"),
@@ -676,6 +678,7 @@ OWN_RECORDS = [
         "/contracts",
         {
             **CONTRACT,
+            "activate": False,  # the customer has an ACTIVE contract already: a second may not overlap it
             "customer_id": "{own.customer}",
             "terms": {**CONTRACT["terms"], "plan_id": "{own.plan}"},
         },

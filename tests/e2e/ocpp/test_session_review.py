@@ -10,12 +10,12 @@ import json
 from decimal import Decimal
 
 import httpx
-from typer.testing import CliRunner
 
 from evbill.domain.charging.sessions import SessionStatus
 from evbill.entrypoints.cli.main import build_app
 from tests.e2e.ocpp.conftest import TOKEN, RawStation, connect
 from tests.e2e.ocpp.test_plausibility import meter
+from tests.support import CliRunner
 
 
 def api(live, method: str, path: str, **kwargs) -> httpx.Response:

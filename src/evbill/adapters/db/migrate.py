@@ -58,3 +58,25 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def grant_app_role(engine: Engine, role: str) -> None:
+    """Let ``role`` (an existing PostgreSQL role) read and write evbill's tables, and nothing more.
+
+    The tables belong to the role that ran the migrations; only an owner (or a superuser) may ALTER a
+    table, so an application connecting as ``role`` cannot ``DISABLE TRIGGER`` on the append-only
+    tables (the audit log, the OCPP frames), drop them or change the schema. Run it after every
+    ``upgrade``, as the owner: new tables get the same grants.
+    """
+    if engine.dialect.name != "postgresql":
+        raise ValueError("app roles are a PostgreSQL matter; SQLite has no roles")
+    if not role.replace("_", "").isalnum() or not role[0].isalpha():
+        raise ValueError(f"{role!r} is not a plain role name (letters, digits, _)")
+    with engine.begin() as connection:
+        schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
+        for statement in (
+            f'GRANT USAGE ON SCHEMA "{schema}" TO {role}',
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO {role}',
+            f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO {role}',
+        ):
+            connection.exec_driver_sql(statement)

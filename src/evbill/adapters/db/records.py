@@ -34,9 +34,11 @@ from evbill.adapters.db.access import tables as access_tables
 from evbill.adapters.db.analytics import tables as analytics_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
+from evbill.adapters.db.idempotency import tables as idempotency_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
+from evbill.domain.access.idempotency import IdempotentRequest
 from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
 from evbill.domain.access.operators import Operator, Role
 from evbill.domain.charging.connectors import ConnectorState
@@ -327,6 +329,7 @@ CONNECTORS = RecordMapping(
 TARIFFS = RecordMapping(TariffRecord, enums={})
 TARIFF_VERSIONS = RecordMapping(TariffVersion, enums={})
 ASSIGNMENTS = RecordMapping(TariffAssignment, enums={"scope": AssignmentScope})
+IDEMPOTENCY_KEYS = RecordMapping(IdempotentRequest, enums={})
 SESSIONS = RecordMapping(
     ChargingSession,
     enums={"status": SessionStatus, "connector_class": ConnectorClass},
@@ -365,6 +368,7 @@ SESSION_USAGE = RecordMapping(SessionUsageRow, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
+    "idempotency_keys": (idempotency_tables.idempotency_keys, IDEMPOTENCY_KEYS),
     "operators": (access_tables.operators, OPERATORS),
     "locations": (site_tables.locations, LOCATIONS),
     "charging_stations": (site_tables.charging_stations, STATIONS),

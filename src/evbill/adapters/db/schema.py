@@ -120,4 +120,5 @@ NOUNS: dict[str, tuple[str, str]] = {
     "station_requests": ("station request", "station requests"),
     "session_reviews": ("session review event", "session review events"),
     "connector_states": ("connector state", "connector states"),
+    "idempotency_keys": ("idempotency key", "idempotency keys"),
 }

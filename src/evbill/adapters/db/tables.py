@@ -8,6 +8,7 @@ from evbill.adapters.db.access import tables as access
 from evbill.adapters.db.analytics import tables as analytics
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
+from evbill.adapters.db.idempotency import tables as idempotency
 from evbill.adapters.db.offers import tables as offers
 from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.sites import tables as sites
@@ -19,6 +20,7 @@ __all__ = [
     "analytics",
     "charging",
     "charging_state",
+    "idempotency",
     "metadata",
     "offers",
     "sites",

@@ -29,8 +29,10 @@ from evbill.adapters.ocpp.v16 import Station16
 from evbill.adapters.ocpp.v21 import Station21
 from evbill.adapters.ocpp.v201 import Station201
 from evbill.application.charging import central_system as central_system
-from evbill.application.charging.central_system import StationContext
+from evbill.application.charging.central_system import StationContext, StationRefused
+from evbill.application.ports import Limiter
 from evbill.application.records import Services
+from evbill.domain.errors import RateLimited
 from evbill.domain.sites.model import UnknownStationPolicy
 
 LOGGER = logging.getLogger("evbill.ocpp")
@@ -60,7 +62,12 @@ class OcppEndpoint:
         journal: Journal,
         settings: StationSettings,
         unknown: UnknownStationPolicy = UnknownStationPolicy.REJECT,
+        *,
+        limiter: Limiter | None = None,
+        failures_per_minute: int = 30,
     ) -> None:
+        self.limiter = limiter
+        self.failures_per_minute = failures_per_minute
         self.services = services
         self.journal = journal
         self.settings = settings
@@ -83,13 +90,33 @@ class OcppEndpoint:
         return f"ocpp{context.station.ocpp_version.value}"
 
     async def authenticate(
-        self, charge_point_id: str, authorization: str | None, *, secure: bool
+        self, charge_point_id: str, authorization: str | None, *, secure: bool, client: str | None = None
     ) -> StationContext:
-        """The station's context, or StationRefused (the websocket is then refused with 401)."""
+        """The station's context, or StationRefused (the websocket is then refused with 401).
+
+        Failed logins are throttled per charge point id and per client address: past
+        ``failures_per_minute`` the station is refused (RateLimited) before any argon2 check.
+        """
+        keys = [f"ocpp-login:id:{charge_point_id}"] + ([f"ocpp-login:address:{client}"] if client else [])
+        await self._refuse_if_throttled(keys)
         password = basic_password(authorization, charge_point_id)
-        return await asyncio.to_thread(
-            central_system.connect_station, self.services, charge_point_id, password, secure=secure
-        )
+        try:
+            return await asyncio.to_thread(
+                central_system.connect_station, self.services, charge_point_id, password, secure=secure
+            )
+        except StationRefused:
+            if self.limiter is not None:
+                for key in keys:
+                    await self.limiter.take(key, limit=self.failures_per_minute, period=60)
+            raise
+
+    async def _refuse_if_throttled(self, keys: Sequence[str]) -> None:
+        if self.limiter is None:
+            return
+        for key in keys:
+            wait = await self.limiter.refuses(key, limit=self.failures_per_minute, period=60)
+            if wait is not None:
+                raise RateLimited("too many failed logins; try again later", int(wait))
 
     async def serve_pending(
         self,

@@ -81,6 +81,17 @@ def _plan_and_overrides(
     return dict(terms.overrides), plan_tariffs
 
 
+def _evse(uow: UnitOfWork, operator_id: str, evse_id: str) -> Evse:
+    """An EVSE by evbill's id or by its OCPI / eMI3 EVSE id (``AMS*ZUID*AC1*1``)."""
+    evse = uow.evses.get(operator_id, evse_id)
+    if evse is None:
+        found = uow.evses.list(operator_id, filters={"evse_id": evse_id}, after=None, limit=1)
+        evse = found[0] if found else None
+    if evse is None:
+        raise NotFound(f"EVSE {evse_id!r} not found")
+    return evse
+
+
 def price_now(
     services: Services, actor: Actor, *, evse_id: str, token_uid: str | None, at: datetime | None = None
 ) -> Quote:
@@ -89,7 +100,7 @@ def price_now(
     moment = at or services.clock.now()
     authorization = authorize(services, actor, token_uid) if token_uid is not None else None
     with services.uow() as uow:
-        evse = get_or_404(uow.evses, actor.operator_id, evse_id, "EVSE")
+        evse = _evse(uow, actor.operator_id, evse_id)
         station = get_or_404(uow.stations, actor.operator_id, evse.station_id, "station")
         location = get_or_404(uow.locations, actor.operator_id, station.location_id, "location")
         cls = _class_of(uow, actor.operator_id, evse)
@@ -145,7 +156,7 @@ def record_session(
     authorization = quote.authorization
     with services.uow() as uow:
         operator = uow.operators.get(actor.operator_id)
-        evse = get_or_404(uow.evses, actor.operator_id, evse_id, "EVSE")
+        evse = _evse(uow, actor.operator_id, evse_id)
         station = get_or_404(uow.stations, actor.operator_id, evse.station_id, "station")
         rounding = operator.rounding_mode if operator else RoundingMode.HALF_UP
         total = rated.total_cost

@@ -69,8 +69,9 @@ def rerate_session(
 
 
 def void_session(services: Services, actor: Actor, session_id: str, *, reason: str) -> ChargingSession:
-    """Close a session at no charge; its evidence stays."""
-    require(actor, Permission.MANAGE_SESSIONS)
+    """Close a session at no charge; its evidence stays. Giving a charge away is a billing decision:
+    it needs the billing permission, not only the sessions one."""
+    require(actor, Permission.BILL)
     reason = _reason(reason)
     with services.uow() as uow:
         before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
@@ -101,7 +102,11 @@ def _reprice(
     ended_at: datetime | None,
     action: ReviewAction,
 ) -> ChargingSession:
-    require(actor, Permission.MANAGE_SESSIONS)
+    # Closing a stuck session from the data received looks after sessions; pricing one again, or to
+    # an end the operator chooses, decides what the driver pays: that is billing's (issue: support
+    # may not hand out money).
+    money_decision = action is ReviewAction.RERATED or ended_at is not None
+    require(actor, Permission.BILL if money_decision else Permission.MANAGE_SESSIONS)
     reason = _reason(reason)
     with services.uow(read_only=True) as uow:
         before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)

@@ -65,7 +65,7 @@ CUSTOMERS = RecordKind(
 TOKENS = RecordKind(
     "token",
     Token,
-    Permission.MANAGE_CUSTOMERS,
+    Permission.MANAGE_TOKENS,
     lambda uow: uow.tokens,
     ("customer_id", "customer", lambda uow: uow.customers),
     _token_problems,

@@ -35,7 +35,7 @@ from evbill.application.offers.customers import CUSTOMERS, TOKENS, customer_fiel
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import RecordKind, Services, audit, require
 from evbill.domain.access.keys import AuditAction
-from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.offers.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
 
@@ -240,7 +240,7 @@ def _import(
     kind: RecordKind,
     check_row: Callable[[_Check, Row], None],
 ) -> ImportReport:
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, kind.permission)
     rows, problems = read_rows(text, layout)
     if problems and not rows:
         return ImportReport(0, tuple(problems))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from evbill.domain import currency as currencies
 from evbill.domain.access.keys import AuditAction
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import Conflict, InvalidInput, Problem
+from evbill.domain.offers import bounds
 from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTerms, can_move
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind
@@ -26,7 +27,7 @@ from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, P
 # The records of this module as record kinds, for the generic read verbs (get, list_records):
 PLANS = RecordKind("plan", Plan, Permission.MANAGE_PLANS, lambda uow: uow.plans, None, lambda _: [], {})
 CONTRACTS = RecordKind(
-    "contract", Contract, Permission.MANAGE_CUSTOMERS, lambda uow: uow.contracts, None, lambda _: [], {}
+    "contract", Contract, Permission.MANAGE_CONTRACTS, lambda uow: uow.contracts, None, lambda _: [], {}
 )
 PROMOTIONS = RecordKind(
     "promotion", Promotion, Permission.MANAGE_PLANS, lambda uow: uow.promotions, None, lambda _: [], {}
@@ -41,8 +42,7 @@ def _plan_problems(kind: PlanKind, currency: str, version: Mapping[str, Any], at
     if not currencies.is_known(currency):
         problems.append(Problem("$.currency", f"{currency!r} is not an ISO 4217 code"))
     fee = version.get("fee", Decimal(0))
-    if fee < 0:
-        problems.append(Problem(f"{at}.fee", "must not be negative"))
+    problems.extend(bounds.amount_problems(f"{at}.fee", fee))
     if kind is PlanKind.PAY_PER_USE and fee:
         problems.append(Problem(f"{at}.fee", "a pay-per-use plan has no periodic fee"))
     if kind is PlanKind.FLAT_RATE and version.get("fair_use_kwh") is None:
@@ -166,7 +166,7 @@ def _terms(
         operator_id=actor.operator_id,
         contract_id=contract.id,
         number=number,
-        effective_from=effective,
+        effective_from=effective.astimezone(UTC),
         created_at=now,
         **values,
     )
@@ -194,6 +194,9 @@ def _check_terms(
     for name in ("payment_due_days", "grace_days"):
         if getattr(terms, name) < 0:
             problems.append(Problem(f"{at}.{name}", "must not be negative"))
+    problems.extend(bounds.credit_limit_problems(f"{at}.credit_limit_minor", terms.credit_limit_minor))
+    for index, fee in enumerate(terms.services):
+        problems.extend(bounds.fee_problems(f"{at}.services[{index}]", fee.kind.value, fee.amount))
     if problems:
         raise InvalidInput("contract is invalid", tuple(problems))
     _check_tariffs(uow, actor, plan.currency, terms.overrides, f"{at}.overrides")
@@ -209,11 +212,13 @@ def create_contract(
     terms: Mapping[str, Any],
     activate: bool = False,
 ) -> tuple[Contract, ContractTerms]:
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_CONTRACTS)
     now = services.clock.now()
     if end is not None and end <= start:
         raise InvalidInput("contract is invalid", (Problem("$.end", "must be after start"),))
     status = ContractStatus.ACTIVE if activate else ContractStatus.DRAFT
+    # UTC inside, as every later read shows it (the request may carry any offset)
+    start, end = start.astimezone(UTC), None if end is None else end.astimezone(UTC)
     contract = Contract(
         services.ids.new_id(), actor.operator_id, customer_id, status, start, end, 1, now, now
     )
@@ -230,6 +235,7 @@ def create_contract(
                 (Problem("$.customer_id", "a fleet driver is billed through the business account"),),
             )
         _check_terms(uow, actor, first, customer.currency, "$.terms")
+        _refuse_overlap(uow, contract)
         uow.contracts.add(contract)
         uow.contract_terms.add(first)
         audit(uow, actor, now, AuditAction.CREATE, "contract", contract.id, None, first)
@@ -237,11 +243,29 @@ def create_contract(
     return contract, first
 
 
+def _refuse_overlap(uow: UnitOfWork, contract: Contract) -> None:
+    """One ACTIVE contract per customer at any moment: authorisation and billing then never have to
+    choose between two. An ACTIVE contract whose period overlaps another ACTIVE one is refused (409)."""
+    if contract.status is not ContractStatus.ACTIVE:
+        return
+    filters = {"customer_id": contract.customer_id, "status": ContractStatus.ACTIVE}
+    for other in uow.contracts.list(contract.operator_id, filters=filters, after=None, limit=200):
+        if other.id == contract.id:
+            continue
+        starts_before_other_ends = other.end is None or contract.start < other.end
+        ends_after_other_starts = contract.end is None or other.start < contract.end
+        if starts_before_other_ends and ends_after_other_starts:
+            raise Conflict(
+                f"the customer already has ACTIVE contract {other.id!r} for part of this period; "
+                "end or suspend it first"
+            )
+
+
 def change_terms(
     services: Services, actor: Actor, contract_id: str, terms: Mapping[str, Any], *, expected_version: int
 ) -> tuple[Contract, ContractTerms]:
     """New terms from ``effective_from`` (after the current terms' start); the history is kept."""
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_CONTRACTS)
     now = services.clock.now()
     with services.uow() as uow:
         contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
@@ -291,7 +315,7 @@ def move_contract(
     end: datetime | None = None,
 ) -> Contract:
     """DRAFT -> ACTIVE <-> SUSPENDED -> ENDED; ending sets the end (now unless given)."""
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_CONTRACTS)
     now = services.clock.now()
     with services.uow() as uow:
         contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
@@ -304,6 +328,7 @@ def move_contract(
                 "contract is invalid", (Problem("$.end", "must be after the contract's start"),)
             )
         updated = replace(contract, status=target, end=new_end, updated_at=now, version=contract.version + 1)
+        _refuse_overlap(uow, updated)
         uow.contracts.update(updated, expected_version=expected_version)
         audit(uow, actor, now, AuditAction.UPDATE, "contract", contract_id, contract, updated)
         uow.commit()
@@ -339,10 +364,14 @@ def _promotion_problems(promotion: Promotion) -> list[Problem]:
     )
     if p.discount_kind is DiscountKind.PERCENT and p.value is not None and not 0 < p.value <= 100:
         problems.append(Problem("$.value", "a percentage is more than 0 and at most 100"))
-    for name in ("value", "cap", "threshold_kwh", "price_per_kwh", "free_kwh"):
+    for name in ("value", "cap", "price_per_kwh"):
+        problems.extend(bounds.amount_problems(f"$.{name}", getattr(p, name)))
+    for name in ("threshold_kwh", "free_kwh"):
         amount = getattr(p, name)
         if amount is not None and amount < 0:
             problems.append(Problem(f"$.{name}", "must not be negative"))
+    for name in ("max_redemptions", "per_customer_limit"):
+        problems.extend(bounds.count_problems(f"$.{name}", getattr(p, name)))
     if p.duration is Duration.CYCLES and not p.cycles:
         problems.append(Problem("$.cycles", "a promotion for N cycles needs cycles >= 1"))
     if p.nth is not None and p.nth < 2:
@@ -381,7 +410,7 @@ def give_promotion(
     services: Services, actor: Actor, *, customer_id: str, promotion_id: str | None, code: str | None
 ) -> Given:
     """Give a customer a promotion (by id), or redeem a coupon code for them; giving twice changes nothing."""
-    require(actor, Permission.MANAGE_CUSTOMERS)
+    require(actor, Permission.MANAGE_PLANS)
     now = services.clock.now()
     with services.uow() as uow:
         customer = get_or_404(uow.customers, actor.operator_id, customer_id, "customer")

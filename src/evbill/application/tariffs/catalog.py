@@ -198,6 +198,7 @@ def assign_tariff(
             missing = Problem("$.tariff_id", f"no tariff {tariff_id!r}")
             raise InvalidInput("assignment is invalid", (missing,))
         _check_scope(uow, actor, scope, scope_id)
+        uow.assignments.lock(actor.operator_id)  # concurrent assignments replace one another in turn
         for existing in uow.assignments.list(actor.operator_id):
             if existing.scope == scope and existing.scope_id == scope_id:
                 uow.assignments.delete(actor.operator_id, existing.id)
@@ -231,6 +232,7 @@ def remove_assignment(services: Services, actor: Actor, assignment_id: str) -> N
     require(actor, Permission.MANAGE_TARIFFS)
     now = services.clock.now()
     with services.uow() as uow:
+        uow.assignments.lock(actor.operator_id)
         existing = {a.id: a for a in uow.assignments.list(actor.operator_id)}.get(assignment_id)
         if existing is None:
             raise NotFound(f"tariff assignment {assignment_id!r} not found")

@@ -24,8 +24,10 @@ class Permission(enum.StrEnum):
     MANAGE_KEYS = "manage_keys"
     READ_AUDIT = "read_audit"
     MANAGE_SESSIONS = "manage_sessions"
-    MANAGE_CUSTOMERS = "manage_customers"  # customers, tokens, contracts
-    MANAGE_PLANS = "manage_plans"  # plans and promotions
+    MANAGE_CUSTOMERS = "manage_customers"  # customers' own details (names, addresses, VAT ids)
+    MANAGE_TOKENS = "manage_tokens"  # tokens: issue, block, unblock, import
+    MANAGE_CONTRACTS = "manage_contracts"  # contracts: create, activate, terms (fees, credit limits), status
+    MANAGE_PLANS = "manage_plans"  # plans and promotions, and giving a promotion to a customer
     BILL = "bill"  # run billing
 
 
@@ -48,10 +50,14 @@ _ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_TARIFFS,
             Permission.READ_AUDIT,
             Permission.MANAGE_CUSTOMERS,
+            Permission.MANAGE_TOKENS,
+            Permission.MANAGE_CONTRACTS,
             Permission.MANAGE_PLANS,
             Permission.BILL,
         }
     ),
+    # Support reads, looks after sessions and corrects a customer's details; nothing it does moves money
+    # (no contracts, credit limits, fees, token unblocking or promotions).
     Role.SUPPORT: frozenset({Permission.READ, Permission.MANAGE_SESSIONS, Permission.MANAGE_CUSTOMERS}),
     Role.READ_ONLY: frozenset({Permission.READ}),
     Role.STATION: frozenset({Permission.READ, Permission.MANAGE_SESSIONS}),

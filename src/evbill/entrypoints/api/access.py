@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from evbill.application.access import keys as use_cases
-from evbill.application.records import Services
+from evbill.application.records import Page, Services
 from evbill.domain.access.keys import ApiKey, AuditAction, AuditEntry
 from evbill.domain.access.operators import Actor, Operator, Role
 from evbill.domain.errors import NotFound
 from evbill.domain.money import RoundingMode
 from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
+from evbill.entrypoints.api.resources import page_body
 from evbill.entrypoints.api.security import actor, services
 
 router = APIRouter()
@@ -111,9 +112,9 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
     return ApiKeyOut.model_validate(key, from_attributes=True)
 
 
-@router.get("/api-keys", response_model=list[ApiKeyOut], tags=["api keys"])
-def list_keys(who: Actor = Depends(actor), svc: Services = Depends(services)) -> list[ApiKeyOut]:
-    return [_key_out(key) for key in use_cases.list_api_keys(svc, who)]
+@router.get("/api-keys", response_model=PageOut[ApiKeyOut], tags=["api keys"], summary="Every key (one page)")
+def list_keys(who: Actor = Depends(actor), svc: Services = Depends(services)) -> dict[str, Any]:
+    return page_body(Page(use_cases.list_api_keys(svc, who), None), _key_out)
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=NewApiKeyOut, tags=["api keys"])

@@ -32,7 +32,8 @@ from evbill.entrypoints.api import (
     sites,
     tariffs,
 )
-from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, RateLimiter
+from evbill.entrypoints.api.idempotency import IdempotencyRecorder, Replayed, replay
+from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, Limits
 
 API_PREFIX = "/api/v1"
 
@@ -47,15 +48,19 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
             "plans, contracts, promotions, bills, access."
         ),
         openapi_url="/openapi.json",
-        docs_url=None,  # pages.install serves /docs from packaged assets, not from a CDN
+        docs_url=None,  # pages.install serves /docs from packaged assets (off in production unless asked)
         redoc_url=None,
     )
     app.state.container = container
     app.state.services = container.services
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.limits = Limits(
+        container.limiter, settings.rate_limit_per_minute, settings.auth_failures_per_minute
+    )
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     problems.install(app)
-    pages.install(app, api_prefix=API_PREFIX)
+    pages.install(app, api_prefix=API_PREFIX, docs=settings.docs)
+    app.add_exception_handler(Replayed, replay)
+    app.add_middleware(IdempotencyRecorder, container=container)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(access.router, prefix=API_PREFIX)

@@ -17,7 +17,8 @@ from fastapi import Header, Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from starlette.responses import Response
 
-from evbill.domain.errors import DomainError, InvalidInput, Problem
+from evbill.domain.errors import DomainError, InvalidInput, Problem, StaleVersion
+from evbill.domain.offers.bounds import MAX_AMOUNT, MAX_COUNT, MAX_CREDIT_LIMIT_MINOR
 
 T = TypeVar("T")
 
@@ -25,7 +26,14 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)."
 
 # Field types shared by request and response models.
 Id = Annotated[str, Field(min_length=1, max_length=36)]
-Amount = Annotated[Decimal, Field(max_digits=28, decimal_places=10)]
+Amount = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
+"""An amount a person enters; the use cases also refuse negatives where a discount or credit is meant."""
+Price = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
+"""A fee or price: never negative (money given back is a discount or a credit)."""
+CreditLimit = Annotated[
+    int, Field(ge=0, le=MAX_CREDIT_LIMIT_MINOR, description="In minor units (cents), at most 100,000,000.")
+]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Kwh = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6)]
 VatRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, description="Percent.")]
 Days = Annotated[int, Field(ge=0, le=365)]
@@ -74,13 +82,16 @@ def etag(version: int) -> str:
 
 
 def expected_version(if_match: str | None) -> int:
-    """The version an If-Match header names ('"3"' or 'W/"3"'); changes without one are refused."""
+    """The version a strong If-Match ETag names ('"3"'); changes without one are refused (428), and a
+    weak ETag ('W/"3"') cannot match (RFC 9110: If-Match compares strongly), so it is refused (412)."""
     if if_match is None:
         raise PreconditionRequired(
             'send If-Match with the ETag you read (e.g. If-Match: "3"), '
             "so a stale update cannot overwrite a newer one"
         )
-    text = if_match.strip().removeprefix("W/").strip('"')
+    if if_match.strip().startswith("W/"):
+        raise StaleVersion(f'If-Match {if_match!r} is a weak ETag; If-Match needs the strong one ("3")')
+    text = if_match.strip().strip('"')
     if not (text.isascii() and text.isdecimal()):  # "²".isdigit() is True: only ASCII 0-9 make a version
         raise PreconditionRequired(f"If-Match {if_match!r} is not an ETag this API gave out")
     return int(text)

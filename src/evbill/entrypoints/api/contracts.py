@@ -25,7 +25,7 @@ from evbill.domain.offers.contracts import (
     ServiceKind,
 )
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass
-from evbill.entrypoints.api.common import Amount, Days, Exact, Id, Strict, VatRate, refuse_nulls
+from evbill.entrypoints.api.common import Amount, CreditLimit, Days, Exact, Id, Strict, VatRate, refuse_nulls
 from evbill.entrypoints.api.history import add_history_route, history_resource
 from evbill.entrypoints.api.plans import Tariffs
 from evbill.entrypoints.api.resources import present, resource_router
@@ -34,7 +34,7 @@ from evbill.entrypoints.api.resources import present, resource_router
 class ServiceFeeIn(Strict):
     kind: ServiceKind
     description: str = Field(min_length=1, max_length=200)
-    amount: Amount = Field(description="Excl. VAT; negative for a reimbursement.")
+    amount: Amount = Field(description="Excl. VAT; negative for a HOME_CHARGER_REIMBURSEMENT only.")
     vat: VatRate | None = None
     recurrence: FeeRecurrence
 
@@ -53,7 +53,7 @@ class TermsIn(Strict):
     payment_method: PaymentMethodKind
     payment_due_days: Days = 14
     grace_days: Days = 0
-    credit_limit_minor: int | None = Field(default=None, ge=0, description="In minor units (cents).")
+    credit_limit_minor: CreditLimit | None = None
     overrides: Tariffs = Field(default_factory=dict)
     services: list[ServiceFeeIn] = Field(default_factory=list, max_length=20)
     effective_from: AwareDatetime | None = Field(default=None, description="Default: the contract's start.")
@@ -68,7 +68,7 @@ class TermsChangeIn(Strict):
     payment_method: PaymentMethodKind | None = None
     payment_due_days: Days | None = None
     grace_days: Days | None = None
-    credit_limit_minor: int | None = Field(default=None, ge=0)
+    credit_limit_minor: CreditLimit | None = None
     overrides: Tariffs | None = None
     services: list[ServiceFeeIn] | None = Field(default=None, max_length=20)
 

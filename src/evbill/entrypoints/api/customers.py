@@ -334,7 +334,14 @@ def _extra_routes() -> APIRouter:
         summary="The tariff that applies at an EVSE now for a token (or ad hoc, without one), and why",
     )
     def price(
-        evse_id: Annotated[str, Query(min_length=1, max_length=36, description="The EVSE's id.")],
+        evse_id: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=48,
+                description="evbill's EVSE id, or the OCPI EVSE id (NL*EVB*E1*1).",
+            ),
+        ],
         token_uid: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
         who: Actor = Depends(actor),
         svc: Services = Depends(services),

@@ -50,7 +50,10 @@ async def ocpp_socket(websocket: WebSocket, charge_point_id: str) -> None:
 
     try:
         context = await endpoint.authenticate(
-            charge_point_id, websocket.headers.get("authorization"), secure=_secure(websocket)
+            charge_point_id,
+            websocket.headers.get("authorization"),
+            secure=_secure(websocket),
+            client=websocket.client.host if websocket.client else None,
         )
     except UnknownStation as error:
         if endpoint.unknown is not UnknownStationPolicy.PENDING or len(charge_point_id) > 48:

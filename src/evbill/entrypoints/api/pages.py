@@ -32,11 +32,19 @@ SWAGGER_UI_PARAMETERS = {
 }
 
 
-def install(app: FastAPI, *, api_prefix: str) -> None:
-    """Add ``/``, ``/docs`` and its assets to ``app`` (built with ``docs_url=None``)."""
-    app.mount(ASSETS_URL, StaticFiles(directory=str(SWAGGER_UI_FILES)), name="docs-assets")
+def install(app: FastAPI, *, api_prefix: str, docs: bool = True) -> None:
+    """Add ``/`` and, with ``docs``, ``/docs`` and its assets to ``app`` (built with ``docs_url=None``)."""
     home = HTMLResponse(home_page(title=app.title, api_prefix=api_prefix))
-    docs = get_swagger_ui_html(
+
+    # async: the pages are built once here; answering them needs no thread
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return home
+
+    if not docs:
+        return
+    app.mount(ASSETS_URL, StaticFiles(directory=str(SWAGGER_UI_FILES)), name="docs-assets")
+    swagger = get_swagger_ui_html(
         openapi_url=app.openapi_url or "/openapi.json",
         title=f"{app.title} API - Swagger UI",
         swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
@@ -46,14 +54,9 @@ def install(app: FastAPI, *, api_prefix: str) -> None:
         swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
     )
 
-    # async: both pages are built once here; answering them needs no thread
-    @app.get("/", include_in_schema=False)
-    async def index() -> HTMLResponse:
-        return home
-
     @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return docs
+        return swagger
 
 
 def home_page(*, title: str, api_prefix: str) -> str:

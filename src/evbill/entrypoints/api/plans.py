@@ -18,7 +18,7 @@ from evbill.application.offers import plans as offers
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass, PlanKind
-from evbill.entrypoints.api.common import Amount, Exact, Id, Kwh, Strict, VatRate
+from evbill.entrypoints.api.common import Exact, Id, Kwh, Price, Strict, VatRate
 from evbill.entrypoints.api.history import add_history_route, history_resource
 from evbill.entrypoints.api.resources import present, resource_router
 
@@ -30,7 +30,7 @@ Tariffs = Annotated[
 
 class PlanVersionIn(Strict):
     effective_from: AwareDatetime | None = Field(default=None, description="Default: now.")
-    fee: Amount = Field(default=Decimal(0), ge=0, description="Per fee cycle, excl. VAT.")
+    fee: Price = Field(default=Decimal(0), description="Per fee cycle, excl. VAT.")
     fee_vat: VatRate | None = Field(default=None, description="Null: the fee is not subject to VAT.")
     fee_cycle: BillingCycle = BillingCycle.MONTHLY
     included_kwh: Kwh | None = None

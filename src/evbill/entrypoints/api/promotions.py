@@ -17,7 +17,7 @@ from evbill.application.offers import plans as offers
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind
-from evbill.entrypoints.api.common import Amount, Exact, Id, Kwh, Strict
+from evbill.entrypoints.api.common import Amount, Count, Exact, Id, Kwh, Strict
 from evbill.entrypoints.api.resources import present, record_resource, resource_router
 from evbill.entrypoints.api.security import actor, services
 
@@ -39,8 +39,8 @@ class PromotionIn(Strict):
     free_kwh: Kwh | None = None
     starts_at: AwareDatetime | None = None
     expires_at: AwareDatetime | None = None
-    max_redemptions: int | None = Field(default=None, ge=1)
-    per_customer_limit: int | None = Field(default=None, ge=1)
+    max_redemptions: Count | None = None
+    per_customer_limit: Count | None = None
     priority: int = Field(default=100, ge=0, le=10_000, description="Lower applies first.")
     exclusive: bool = Field(default=False, description="If it applies, it applies alone.")
 

@@ -2,10 +2,13 @@
 
 * ``Authorization: Bearer evb_...`` (or ``X-API-Key``) identifies the operator and role
   (``application.access.authenticate``). A missing, unknown or revoked key is 401.
-* Each key may make ``rate_limit_per_minute`` requests per minute (a token bucket per key and
-  process: with N API processes the cluster-wide limit is N times that; a shared limiter in Redis is
-  the next step when the API runs on many machines). Over the limit: 429 with Retry-After.
-* Request bodies above ``max_body_bytes`` are refused with 413 before they are read into memory.
+* Each key may make ``rate_limit_per_minute`` requests per minute (a token bucket per key in the
+  ``Limiter``: in-process on the embedded default, in Redis, shared by every process and machine,
+  with ``EVBILL_LIMITER=redis://...``). Over the limit: 429 with Retry-After.
+* Failed authentication is throttled in the same limiter, per client address and per key prefix:
+  past ``auth_failures_per_minute`` failures the caller gets 429 before any key is looked up.
+* Request bodies above ``max_body_bytes`` are refused with 413 before they are read into memory, and
+  JSON bodies nested deeper than ``MAX_JSON_DEPTH`` levels with 422 before any parser recurses.
 * A key that authenticated is remembered by the process for ``api_key_cache_seconds``
   (``KeyCache``), so most requests do not read the database to know who is calling. A key revoked
   through this process stops working at once; one revoked through another process (another worker,
@@ -16,8 +19,7 @@
 from __future__ import annotations
 
 import hashlib
-import math
-import threading
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,40 +31,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evbill.application.access.keys import Unauthenticated, authenticate
+from evbill.application.ports import Limiter
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import RateLimited
+from evbill.entrypoints.api.idempotency import claim_key
+from evbill.entrypoints.api.permissions import check_route
 from evbill.entrypoints.api.problems import PROBLEM_JSON
 from evbill.entrypoints.api.responses import dumps
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class RateLimiter:
-    """A token bucket per key: ``per_minute`` requests per minute, bursts up to the same number."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._rate = per_minute / 60.0
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                bucket = self._buckets[key] = _Bucket(float(self.per_minute), now)
-            bucket.tokens = min(float(self.per_minute), bucket.tokens + (now - bucket.updated) * self._rate)
-            bucket.updated = now
-            if bucket.tokens < 1.0:
-                wait = math.ceil((1.0 - bucket.tokens) / self._rate)
-                raise RateLimited(f"more than {self.per_minute} requests per minute for this API key", wait)
-            bucket.tokens -= 1.0
 
 
 class KeyCache:
@@ -136,16 +112,50 @@ async def actor(
     presented = x_api_key
     if bearer is not None and bearer.credentials:
         presented = bearer.credentials.strip()
-    if not presented:
-        raise Unauthenticated("missing, unknown or revoked API key")
     # async: a remembered key costs no hand-off to the threadpool; a new one is read there
     cache: KeyCache = request.app.state.key_cache
-    who = cache.get(presented)
+    who = cache.get(presented) if presented else None
     if who is None:
-        who = await run_in_threadpool(authenticate, request.app.state.services, presented)
-        cache.put(presented, who)
-    request.app.state.rate_limiter.take(who.key_id)
+        who = await _authenticate(request, presented)
+        cache.put(presented or "", who)
+    limits: Limits = request.app.state.limits
+    wait = await limits.limiter.take(f"api-rate:{who.key_id}", limit=limits.per_minute, period=60)
+    if wait is not None:
+        raise RateLimited(f"more than {limits.per_minute} requests per minute for this API key", int(wait))
+    check_route(who, request.method, request.url.path)
+    if request.method == "POST" and (key := request.headers.get("idempotency-key")) is not None:
+        await claim_key(request, who, key)
     return who
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limiter the API counts in, and its rates: requests per key, failed logins per source."""
+
+    limiter: Limiter
+    per_minute: int
+    failures_per_minute: int
+
+
+async def _authenticate(request: Request, presented: str | None) -> Actor:
+    """Who the key is; failures are counted per client address and per key prefix, and past
+    ``failures_per_minute`` of either the caller is refused (429) before the key is even looked up."""
+    limits: Limits = request.app.state.limits
+    keys = [f"api-login:address:{request.client.host if request.client else '-'}"]
+    if presented and presented.startswith("evb_") and presented.count("_") >= 2:
+        keys.append(f"api-login:prefix:{presented.split('_')[1][:32]}")
+    for key in keys:
+        wait = await limits.limiter.refuses(key, limit=limits.failures_per_minute, period=60)
+        if wait is not None:
+            raise RateLimited("too many failed authentications; try again later", int(wait))
+    try:
+        if not presented:
+            raise Unauthenticated("missing, unknown or revoked API key")
+        return await run_in_threadpool(authenticate, request.app.state.services, presented)
+    except Unauthenticated:
+        for key in keys:
+            await limits.limiter.take(key, limit=limits.failures_per_minute, period=60)
+        raise
 
 
 CurrentActor = Annotated[Actor, Depends(actor)]
@@ -194,6 +204,12 @@ class BodySizeLimit:
         if b"\x00" in body or b"\\u0000" in body:
             await self._refuse(send, 422, "invalid_input", "the body holds a NUL character")
             return
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if b"json" in content_type and json_depth_exceeds(bytes(body), MAX_JSON_DEPTH):
+            await self._refuse(
+                send, 422, "invalid_input", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+            )
+            return
         delivered = False
 
         async def replay() -> Message:
@@ -219,6 +235,27 @@ class BodySizeLimit:
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether a JSON text nests arrays and objects deeper than ``limit`` (strings do not count).
+
+    Checked before any parser sees the body: a parser recurses once per level, so a body of
+    100,000 ``[`` would otherwise end in a RecursionError (a 500) in whichever code reads it.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET):
+        depth += 1 if bracket in (0x5B, 0x7B) else -1  # [ or {
+        if depth > limit:
+            return True
+    return False
 
 
 def _has_nul(raw: bytes) -> bool:

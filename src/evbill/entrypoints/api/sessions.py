@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -149,7 +150,7 @@ def _check_window(**instants: datetime | None) -> None:
     summary="Read a session (live: with its running cost)",
 )
 def read_session(
-    session_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)
+    session_id: str, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> SessionOut:
     view = use_cases.view_session(svc, who, session_id)
     out = session_out(view.session)
@@ -161,6 +162,9 @@ def read_session(
             "shown": format(cost.shown.as_decimal(), "f"),
             "energy_kwh": format(cost.energy_wh / 1000, "f"),
         }
+    # A session has no version number: its ETag is a strong one of what is shown (a live one changes).
+    digest = hashlib.sha256(out.model_dump_json().encode()).hexdigest()[:32]
+    response.headers["ETag"] = f'"{digest}"'
     return out
 
 

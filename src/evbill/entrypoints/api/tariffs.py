@@ -18,13 +18,14 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from evbill.application.access.keys import get_operator
 from evbill.application.rating.cdrs import check_tariff_document
-from evbill.application.records import Services
+from evbill.application.records import Page, Services
 from evbill.application.tariffs import catalog as catalog
 from evbill.domain.access.operators import Actor
-from evbill.domain.errors import InvalidInput, Problem
+from evbill.domain.errors import InvalidInput, NotFound, Problem, StaleVersion
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.tariffs.catalog import AssignmentScope, TariffAssignment, TariffVersion
 from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, Strict, etag, expected_version
+from evbill.entrypoints.api.resources import page_body, with_etag
 from evbill.entrypoints.api.responses import json_response, loads_exact
 from evbill.entrypoints.api.security import actor, services
 
@@ -186,10 +187,13 @@ async def replace_tariff(
 
 
 @router.get(
-    "/tariffs/{tariff_id}/versions", response_model=list[VersionOut], summary="Every version of a tariff"
+    "/tariffs/{tariff_id}/versions",
+    response_model=PageOut[VersionOut],
+    summary="Every version of a tariff (one page: next_cursor is null)",
 )
 def list_versions(tariff_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> Response:
-    return json_response([_version_body(v) for v in catalog.list_versions(svc, who, tariff_id)])
+    items = [_version_body(v) for v in catalog.list_versions(svc, who, tariff_id)]
+    return json_response(page_body(Page(items, None), lambda item: item))
 
 
 @router.get(
@@ -314,9 +318,33 @@ def _assignment_out(assignment: TariffAssignment) -> AssignmentOut:
     return AssignmentOut.model_validate(assignment, from_attributes=True)
 
 
-@router.get("/tariff-assignments", response_model=list[AssignmentOut], tags=["tariff assignments"])
-def list_assignments(who: Actor = Depends(actor), svc: Services = Depends(services)) -> list[AssignmentOut]:
-    return [_assignment_out(a) for a in catalog.list_assignments(svc, who)]
+ASSIGNMENT_VERSION = 1  # an assignment is never changed, only replaced or removed: its ETag is "1"
+
+
+@router.get(
+    "/tariff-assignments",
+    response_model=PageOut[AssignmentOut],
+    tags=["tariff assignments"],
+    summary="Every tariff assignment (one page: next_cursor is null)",
+)
+def list_assignments(who: Actor = Depends(actor), svc: Services = Depends(services)) -> dict[str, Any]:
+    return page_body(Page(catalog.list_assignments(svc, who), None), _assignment_out)
+
+
+@router.get(
+    "/tariff-assignments/{assignment_id}",
+    response_model=AssignmentOut,
+    tags=["tariff assignments"],
+    summary="One tariff assignment, with its ETag",
+)
+def read_assignment(
+    assignment_id: str, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
+) -> AssignmentOut:
+    found = [a for a in catalog.list_assignments(svc, who) if a.id == assignment_id]
+    if not found:
+        raise NotFound(f"tariff assignment {assignment_id!r} not found")
+    with_etag(response, ASSIGNMENT_VERSION)
+    return _assignment_out(found[0])
 
 
 @router.post(
@@ -327,18 +355,26 @@ def list_assignments(who: Actor = Depends(actor), svc: Services = Depends(servic
     summary="Put a tariff on the operator, a location, a station or an EVSE (replaces that scope's tariff)",
 )
 def assign(
-    body: AssignmentIn, who: Actor = Depends(actor), svc: Services = Depends(services)
+    body: AssignmentIn, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> AssignmentOut:
     assignment = catalog.assign_tariff(
         svc, who, tariff_id=body.tariff_id, scope=body.scope, scope_id=body.scope_id
     )
+    with_etag(response, ASSIGNMENT_VERSION)
     return _assignment_out(assignment)
 
 
 @router.delete(
     "/tariff-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["tariff assignments"]
 )
-def unassign(assignment_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> Response:
+def unassign(
+    assignment_id: str,
+    if_match: IfMatch = None,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+) -> Response:
+    if expected_version(if_match) != ASSIGNMENT_VERSION:
+        raise StaleVersion(f"tariff assignment {assignment_id!r} is at version {ASSIGNMENT_VERSION}")
     catalog.remove_assignment(svc, who, assignment_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

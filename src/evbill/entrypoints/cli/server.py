@@ -49,6 +49,8 @@ def register(app: typer.Typer, container: Container) -> None:
         if (ssl_certfile is None) != (ssl_keyfile is None):
             fail("give both --ssl-certfile and --ssl-keyfile, or neither")
         tls = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
+        if demo and container.settings.production:
+            fail("serve --demo is refused in production: its API keys and station passwords are published")
         if demo:
             _prepare_demo(container, f"{host}:{port}")
         elif not _schema_current(container):
@@ -94,6 +96,17 @@ def register(app: typer.Typer, container: Container) -> None:
         """Apply every pending migration (safe to run again)."""
         container.upgrade_schema()
         typer.echo(f"database at {container.settings.database_url} is at the current schema")
+
+    @db.command("grant")
+    def db_grant(
+        role: Annotated[str, typer.Option(help="The existing PostgreSQL role the app connects as.")],
+    ) -> None:
+        """Let the app's PostgreSQL role read and write evbill's tables, nothing more (run as owner)."""
+        try:
+            container.grant_app_role(role)
+        except ValueError as error:
+            fail(str(error))
+        typer.echo(f"{role} may read and write evbill's tables; it cannot alter them or their triggers")
 
     @db.command("status")
     def db_status() -> None:

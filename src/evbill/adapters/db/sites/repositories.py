@@ -4,7 +4,7 @@ List filters (None means "no filter"; an unknown name is a ValueError, a bad val
 
     locations   country, city (both exact; city ignoring case), name (substring, ignoring case)
     stations    location_id, charge_point_id, ocpp_version
-    evses       station_id
+    evses       station_id, evse_id
     connectors  evse_id, power_type
 """
 
@@ -44,7 +44,10 @@ def station_repository(connection: ConnectionSource) -> VersionedRepository[Char
 
 
 def evse_repository(connection: ConnectionSource) -> VersionedRepository[Evse]:
-    filters = {"station_id": equals(site_tables.evses.c.station_id)}
+    filters = {
+        "station_id": equals(site_tables.evses.c.station_id),
+        "evse_id": equals(site_tables.evses.c.evse_id),  # the eMI3 / OCPI EVSE id (NL*EVB*E0001*1)
+    }
     return VersionedRepository(connection, site_tables.evses, EVSES, filters)
 
 

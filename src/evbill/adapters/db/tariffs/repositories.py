@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from evbill.adapters.db.access import tables as access_tables
 from evbill.adapters.db.records import ASSIGNMENTS, TARIFF_VERSIONS, TARIFFS
 from evbill.adapters.db.repositories import ConnectionSource, VersionedRepository, equals, insert_row
 from evbill.adapters.db.tariffs import tables as tariff_tables
@@ -73,6 +74,13 @@ class SqlAssignmentRepository:
 
     def add(self, assignment: TariffAssignment) -> None:
         insert_row(self._connection(), tariff_tables.tariff_assignments, ASSIGNMENTS.to_row(assignment))
+
+    def lock(self, operator_id: str) -> None:
+        """Hold the operator's row until the transaction ends: assignment changes of one operator run
+        one after the other (PostgreSQL ``FOR UPDATE``; SQLite has one writer at a time anyway)."""
+        operators = access_tables.operators
+        query = select(operators.c.id).where(operators.c.id == operator_id).with_for_update()
+        self._connection().execute(query)
 
     def delete(self, operator_id: str, assignment_id: str) -> None:
         table = tariff_tables.tariff_assignments

@@ -59,4 +59,7 @@ tariff_assignments = Table(
     child_of("tariff_id", "tariffs"),
     Index("ix_tariff_assignments_operator_id_id", "operator_id", "id"),
     Index("ix_tariff_assignments_tariff", "operator_id", "tariff_id"),
+    # One assignment per location, station or EVSE, whatever runs concurrently (the operator-wide one,
+    # whose scope_id is NULL, is kept single by the operator row lock taken in every assignment change).
+    Index("uq_tariff_assignments_scope", "operator_id", "scope", "scope_id", unique=True),
 )

@@ -1,0 +1,1 @@
+"""Idempotency keys: the first answer to each (operator, key), kept for a day."""

@@ -1,0 +1,134 @@
+"""Who may call what: the one table that gives every API route the action it performs.
+
+A role allows a set of actions (``domain.access.operators``: the role x action matrix, written out in
+the README); this module says which action each route is. The ``actor`` dependency, which every
+route but ``/health`` goes through, looks the route up here and refuses with 403 when the caller's
+role does not allow it, before the route's code runs. A route missing from the table is refused for
+everyone (and ``tests/e2e/api/test_permissions.py`` fails), so a new route cannot be forgotten.
+
+The use cases check the same actions again (``application.records.require``), for the CLI and OCPP
+callers; the two agree because both name the same ``Permission``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.errors import PermissionDenied
+
+READ = Permission.READ
+
+ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
+    ("GET", "/api/v1/operators"): READ,
+    ("GET", "/api/v1/operators/{operator_id}"): READ,
+    ("PATCH", "/api/v1/operators/{operator_id}"): Permission.MANAGE_OPERATOR,
+    ("GET", "/api/v1/api-keys"): Permission.MANAGE_KEYS,
+    ("POST", "/api/v1/api-keys"): Permission.MANAGE_KEYS,
+    ("DELETE", "/api/v1/api-keys/{key_id}"): Permission.MANAGE_KEYS,
+    ("GET", "/api/v1/audit-log"): Permission.READ_AUDIT,
+    # sites
+    **{
+        (method, f"/api/v1/{kind}{suffix}"): permission
+        for kind in ("locations", "stations", "evses", "connectors")
+        for method, suffix, permission in (
+            ("GET", "", READ),
+            ("GET", "/{record_id}", READ),
+            ("POST", "", Permission.MANAGE_SITES),
+            ("PATCH", "/{record_id}", Permission.MANAGE_SITES),
+            ("DELETE", "/{record_id}", Permission.MANAGE_SITES),
+        )
+    },
+    # tariffs
+    ("GET", "/api/v1/tariffs"): READ,
+    ("POST", "/api/v1/tariffs"): Permission.MANAGE_TARIFFS,
+    ("GET", "/api/v1/tariffs/{tariff_id}"): READ,
+    ("PUT", "/api/v1/tariffs/{tariff_id}"): Permission.MANAGE_TARIFFS,
+    ("GET", "/api/v1/tariffs/{tariff_id}/versions"): READ,
+    ("GET", "/api/v1/tariffs/{tariff_id}/versions/{number}"): READ,
+    ("POST", "/api/v1/tariffs/validate"): READ,  # computes only, stores nothing
+    ("POST", "/api/v1/tariffs/preview"): READ,  # computes only, stores nothing
+    ("GET", "/api/v1/tariff-assignments"): READ,
+    ("GET", "/api/v1/tariff-assignments/{assignment_id}"): READ,
+    ("POST", "/api/v1/tariff-assignments"): Permission.MANAGE_TARIFFS,
+    ("DELETE", "/api/v1/tariff-assignments/{assignment_id}"): Permission.MANAGE_TARIFFS,
+    ("GET", "/api/v1/evses/{evse_id}/tariff"): READ,
+    ("GET", "/api/v1/price"): READ,
+    # sessions
+    ("GET", "/api/v1/sessions"): READ,
+    ("GET", "/api/v1/sessions/{session_id}"): READ,
+    ("GET", "/api/v1/sessions/{session_id}/cdr"): READ,
+    ("GET", "/api/v1/sessions/{session_id}/evidence"): READ,
+    ("GET", "/api/v1/sessions/{session_id}/review"): READ,
+    ("POST", "/api/v1/sessions/{session_id}/close"): Permission.MANAGE_SESSIONS,  # with ended_at: BILL
+    ("POST", "/api/v1/sessions/{session_id}/rerate"): Permission.BILL,
+    ("POST", "/api/v1/sessions/{session_id}/void"): Permission.BILL,
+    # analytics
+    ("GET", "/api/v1/analytics/report"): READ,
+    ("GET", "/api/v1/analytics/report.csv"): READ,
+    ("GET", "/api/v1/analytics/heatmap"): READ,
+    ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing
+    # customers and tokens
+    ("GET", "/api/v1/customers"): READ,
+    ("GET", "/api/v1/customers/{record_id}"): READ,
+    ("POST", "/api/v1/customers"): Permission.MANAGE_CUSTOMERS,
+    ("PATCH", "/api/v1/customers/{record_id}"): Permission.MANAGE_CUSTOMERS,
+    ("DELETE", "/api/v1/customers/{record_id}"): Permission.MANAGE_CUSTOMERS,
+    ("POST", "/api/v1/imports/customers"): Permission.MANAGE_CUSTOMERS,
+    ("GET", "/api/v1/tokens"): READ,
+    ("GET", "/api/v1/tokens/{record_id}"): READ,
+    ("POST", "/api/v1/tokens"): Permission.MANAGE_TOKENS,
+    ("PATCH", "/api/v1/tokens/{record_id}"): Permission.MANAGE_TOKENS,  # blocking and unblocking too
+    ("DELETE", "/api/v1/tokens/{record_id}"): Permission.MANAGE_TOKENS,
+    ("POST", "/api/v1/imports/tokens"): Permission.MANAGE_TOKENS,
+    ("POST", "/api/v1/tokens/authorize"): READ,  # answers, stores nothing
+    # plans, contracts, promotions, bills
+    ("GET", "/api/v1/plans"): READ,
+    ("GET", "/api/v1/plans/{plan_id}"): READ,
+    ("POST", "/api/v1/plans"): Permission.MANAGE_PLANS,
+    ("POST", "/api/v1/plans/{plan_id}/versions"): Permission.MANAGE_PLANS,
+    ("GET", "/api/v1/contracts"): READ,
+    ("GET", "/api/v1/contracts/{contract_id}"): READ,
+    ("POST", "/api/v1/contracts"): Permission.MANAGE_CONTRACTS,
+    ("POST", "/api/v1/contracts/{contract_id}/terms"): Permission.MANAGE_CONTRACTS,
+    ("POST", "/api/v1/contracts/{contract_id}/status"): Permission.MANAGE_CONTRACTS,
+    ("GET", "/api/v1/contracts/{contract_id}/bill"): READ,  # a preview: nothing is recorded
+    ("POST", "/api/v1/contracts/{contract_id}/bill"): Permission.BILL,
+    ("GET", "/api/v1/promotions"): READ,
+    ("GET", "/api/v1/promotions/{promotion_id}"): READ,
+    ("POST", "/api/v1/promotions"): Permission.MANAGE_PLANS,
+    ("POST", "/api/v1/customers/{customer_id}/promotions"): Permission.MANAGE_PLANS,
+}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(template)) + "$")
+
+
+# Per method and number of path segments: (literal segments, pattern, action), literal routes first,
+# so /tariffs/validate is not read as /tariffs/{tariff_id}.
+_ROUTES: dict[tuple[str, int], list[tuple[int, re.Pattern[str], Permission]]] = {}
+for (_method, _template), _action in ROUTE_ACTIONS.items():
+    _ROUTES.setdefault((_method, _template.count("/")), []).append(
+        (_template.count("{"), _pattern(_template), _action)
+    )
+for _candidates in _ROUTES.values():
+    _candidates.sort(key=lambda candidate: candidate[0])
+
+
+def action_of(method: str, path: str) -> Permission | None:
+    """The action of the route a request reaches (HEAD is a GET). None: the route is not in the table."""
+    method = "GET" if method == "HEAD" else method
+    for _, pattern, action in _ROUTES.get((method, path.rstrip("/").count("/")), ()):
+        if pattern.match(path):
+            return action
+    return None
+
+
+def check_route(actor: Actor, method: str, path: str) -> None:
+    """Refuse (403) unless the actor's role allows what the route does; unknown routes are refused."""
+    action = action_of(method, path)
+    if action is None:
+        raise PermissionDenied(f"{method} {path} is not open to API keys")
+    if not actor.may(action):
+        raise PermissionDenied(f"role {actor.role.value!r} may not {action.value.replace('_', ' ')}")

@@ -1,0 +1,81 @@
+"""Idempotency-Key on POST (issue 12: two identical POST /customers made two customers).
+
+* The same key and request return the first answer (status, body, headers), and nothing is done twice.
+* The same key with another body is a 422, and nothing is done.
+* Keys are per operator: another operator's key of the same name is its own.
+* They are kept in the database, with an expiry: a reservation survives a new process.
+"""
+
+from __future__ import annotations
+
+from tests.e2e.api.conftest import Api
+
+JAN = {"kind": "INDIVIDUAL", "name": "Jan Jansen", "language": "nl", "currency": "EUR", "country": "NL"}
+KEY = {"Idempotency-Key": "create-jan-0001"}
+
+
+def test_the_same_key_and_body_return_the_first_answer_and_make_one_customer(api: Api) -> None:
+    alpha = api.tenant()
+
+    first = alpha.post("/customers", json=JAN, headers=KEY)
+    again = alpha.post("/customers", json=JAN, headers=KEY)
+
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.content) == (201, first.content)
+    for header in ("etag", "location", "content-type"):
+        assert again.headers[header] == first.headers[header]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert [c["id"] for c in alpha.get("/customers").json()["items"]] == [first.json()["id"]]
+
+
+def test_the_same_key_with_another_body_is_a_422_and_does_nothing(api: Api) -> None:
+    alpha = api.tenant()
+    first = alpha.post("/customers", json=JAN, headers=KEY)
+
+    other = alpha.post("/customers", json={**JAN, "name": "Piet"}, headers=KEY)
+    elsewhere = alpha.post("/plans", json={"name": "Basic"}, headers=KEY)
+
+    assert (other.status_code, elsewhere.status_code) == (422, 422)
+    assert other.json()["errors"][0]["path"] == "Idempotency-Key"
+    assert [c["id"] for c in alpha.get("/customers").json()["items"]] == [first.json()["id"]]
+
+
+def test_keys_are_per_operator(api: Api) -> None:
+    alpha, bravo = api.tenant("Alpha"), api.tenant("Bravo")
+
+    mine = alpha.post("/customers", json=JAN, headers=KEY)
+    theirs = bravo.post("/customers", json=JAN, headers=KEY)
+
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert "idempotent-replayed" not in theirs.headers
+
+
+def test_a_refused_request_is_replayed_as_refused_and_without_a_key_nothing_is_kept(api: Api) -> None:
+    alpha = api.tenant()
+
+    refused = alpha.post("/customers", json={**JAN, "country": "XX"}, headers={"Idempotency-Key": "bad-1"})
+    again = alpha.post("/customers", json={**JAN, "country": "XX"}, headers={"Idempotency-Key": "bad-1"})
+    plain = [alpha.post("/customers", json=JAN) for _ in range(2)]
+
+    assert (refused.status_code, again.status_code, again.content) == (422, 422, refused.content)
+    assert [answer.status_code for answer in plain] == [201, 201]
+
+
+def test_the_answer_is_kept_in_the_database_with_an_expiry(api: Api) -> None:
+    alpha = api.tenant()
+    first = alpha.post("/customers", json=JAN, headers=KEY)
+
+    from evbill.adapters.db.idempotency.tables import idempotency_keys
+
+    with api.container.engine.connect() as connection:
+        row = (
+            connection.execute(
+                idempotency_keys.select().where(idempotency_keys.c.operator_id == alpha.operator_id)
+            )
+            .mappings()
+            .one()
+        )
+    assert (row["key"], row["status"]) == ("create-jan-0001", 201)
+    assert (row["expires_at"] - row["created_at"]).total_seconds() == 24 * 3600
+    assert first.status_code == 201
