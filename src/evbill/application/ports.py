@@ -19,6 +19,8 @@ from evbill.domain.access.operators import Operator
 from evbill.domain.charging.frames import Frame
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
+from evbill.domain.ledger.balances import AccountBalance, StatementLine
+from evbill.domain.ledger.entries import LedgerEntry
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import RoundingMode
@@ -272,6 +274,48 @@ class OcppJournal(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Imbalance:
+    """An entry whose postings do not sum to zero in ``currency`` (or that has fewer than two)."""
+
+    entry_id: str
+    currency: str
+    total: int
+    postings: int
+
+
+class LedgerRepository(Protocol):
+    """The append-only journal: entries and their postings, written in the caller's transaction."""
+
+    def append(self, entry: LedgerEntry) -> None: ...
+
+    def append_many(self, entries: Sequence[LedgerEntry]) -> None:
+        """Many entries at once (bulk loads, benchmarks); each already checked by ``make_entry``."""
+        ...
+
+    def entries(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[LedgerEntry]:
+        """In the order posted; ``after`` is the id of the last entry of the previous page."""
+        ...
+
+    def balances(self, operator_id: str) -> Sequence[AccountBalance]:
+        """Every account's debit, credit and balance per currency (the trial balance)."""
+        ...
+
+    def statement(self, operator_id: str, account: str, currency: str) -> Sequence[StatementLine]:
+        """The account's postings in that currency, in the order posted, with the running balance."""
+        ...
+
+    def imbalances(self, operator_id: str) -> Sequence[Imbalance]:
+        """Entries that do not balance per currency or have fewer than two postings (none, when sound)."""
+        ...
+
+    def count(self, operator_id: str) -> int: ...
+
+    def sums_by_reference(self, operator_id: str, account_prefix: str) -> Mapping[tuple[str, str], int]:
+        """(reference, currency) -> sum of the postings on accounts whose code starts with the prefix."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: use cases enter it, work through the repositories, and commit once."""
 
@@ -300,6 +344,7 @@ class UnitOfWork(Protocol):
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog
+    ledger: LedgerRepository
 
     def __enter__(self) -> Self: ...
 

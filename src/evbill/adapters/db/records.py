@@ -32,6 +32,7 @@ from sqlalchemy import RowMapping, Table
 
 from evbill.adapters.db.access import tables as access_tables
 from evbill.adapters.db.charging import tables as charging_tables
+from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
@@ -346,4 +347,6 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
     "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
+    "ledger_entries": (ledger_tables.ledger_entries, RecordMapping(ledger_tables.EntryRow, enums={})),
+    "ledger_postings": (ledger_tables.ledger_postings, RecordMapping(ledger_tables.PostingRow, enums={})),
 }

@@ -117,4 +117,6 @@ NOUNS: dict[str, tuple[str, str]] = {
     "session_evidence": ("session evidence", "session evidence"),
     "ocpp_transaction_numbers": ("transaction number", "transaction numbers"),
     "station_requests": ("station request", "station requests"),
+    "ledger_entries": ("ledger entry", "ledger entries"),
+    "ledger_postings": ("ledger posting", "ledger postings"),
 }

@@ -34,6 +34,7 @@ from evbill.adapters.db.charging.ocpp import (
 )
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.engine import READ_ONLY
+from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
     SqlContractTermsRepository,
@@ -106,6 +107,7 @@ class SqlAlchemyUnitOfWork:
         self.live_sessions = SqlLiveSessionRepository(self._connection)
         self.meter_samples = SqlMeterSampleRepository(self._connection)
         self.frames = SqlFrameLog(self._connection)
+        self.ledger = SqlLedgerRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:
