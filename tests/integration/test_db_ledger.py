@@ -19,7 +19,7 @@ from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.ledger import accounts
 from evbill.domain.ledger.accounts import RevenueKind
-from evbill.domain.ledger.entries import EntryCause, UnbalancedEntry, credit, debit
+from evbill.domain.ledger.entries import EntryCause, UnbalancedEntry, credit, debit, make_entry
 from evbill.domain.money import SettledMoney
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -165,4 +165,34 @@ def test_the_check_names_an_entry_written_around_the_domain_that_does_not_balanc
         f"operator {operator_id}: entry bad-1: EUR postings sum to 1, not 0",
         f"operator {operator_id}: entry bad-2: has no postings",
         f"operator {operator_id}: trial balance EUR: sums to 1, not 0",
+    ]
+
+
+def test_entries_appended_in_bulk_are_stored_with_the_unit_of_work_commit(services, operator_id):
+    # given three entries appended at once (COPY on PostgreSQL) as the only work of a transaction
+    made = [
+        make_entry(
+            entry_id=f"bulk-{index}",
+            operator_id=operator_id,
+            posted_at=AT + timedelta(minutes=index),
+            cause=EntryCause.WALLET_TOPPED_UP,
+            reference=f"topup-{index}",
+            description="top-up",
+            postings=(
+                debit(accounts.gateway_clearing("sandbox"), 500 + index, "EUR"),
+                credit(accounts.wallet("w-1"), 500 + index, "EUR"),
+            ),
+        )
+        for index in range(3)
+    ]
+    with services.uow() as uow:
+        uow.ledger.append_many(made)
+        uow.commit()
+
+    # then all three are there, postings in order, and the wallet owes 15.03
+    assert list(queries.journal(services, platform_actor(operator_id), after=None, limit=10)) == made
+    balances = queries.trial_balance(services, platform_actor(operator_id)).accounts
+    assert [(b.account, b.balance) for b in balances] == [
+        ("gateway_clearing:sandbox", 1503),
+        ("wallet:w-1", -1503),
     ]

@@ -34,7 +34,7 @@ def trial_balance(svc: Services, who: Actor) -> TrialBalance:
 
 def account_statement(svc: Services, who: Actor, account: str, currency: str) -> Sequence[StatementLine]:
     require(who, Permission.READ)
-    parse_account(account, path="query.account")
+    parse_account(account, path="path.account")
     with svc.uow(read_only=True) as uow:
         return uow.ledger.statement(who.operator_id, account, currency)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from evbill.domain.errors import InvalidInput, Problem
 
@@ -122,6 +123,11 @@ WRITE_OFFS = Account(AccountFamily.WRITE_OFFS)
 
 def parse_account(code: str, *, path: str = "$.account") -> Account:
     """The account a code names; InvalidInput for an unknown family or a missing/extra qualifier."""
+    return _parse_account(code, path)
+
+
+@lru_cache(maxsize=65_536)  # a ledger names the same accounts over and over; refusals are not cached
+def _parse_account(code: str, path: str) -> Account:
     family_text, colon, qualifier = code.partition(":")
     try:
         family = AccountFamily(family_text)

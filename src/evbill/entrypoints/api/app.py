@@ -19,6 +19,7 @@ from evbill.entrypoints.api import (
     contracts,
     customers,
     health,
+    ledger,
     ocpp,
     plans,
     problems,
@@ -62,4 +63,5 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(contracts.build_router(), prefix=API_PREFIX)
     app.include_router(bills.router, prefix=API_PREFIX)
     app.include_router(promotions.build_router(), prefix=API_PREFIX)
+    app.include_router(ledger.router, prefix=API_PREFIX)
     return app

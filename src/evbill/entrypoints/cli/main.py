@@ -13,7 +13,7 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import customers, demo, offers, rate, server, tariff
+from evbill.entrypoints.cli import customers, demo, ledger, offers, rate, server, tariff
 from evbill.entrypoints.cli.output import EXIT_INVALID
 from evbill.entrypoints.simulator import command as simulator
 
@@ -33,6 +33,7 @@ def build_app(settings: Settings) -> typer.Typer:
     simulator.register(app)
     customers.register(app, container)
     offers.register(app, container)
+    app.add_typer(ledger.build(container), name="ledger")
     return app
 
 

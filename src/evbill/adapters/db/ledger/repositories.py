@@ -60,6 +60,10 @@ class SqlLedgerRepository:
         entry_rows = [_entry_row(entry) for entry in entries]
         posting_rows = [row for entry in entries for row in _posting_rows(entry)]
         if connection.dialect.name == "postgresql":
+            if not connection.in_transaction():
+                # COPY goes through the driver: SQLAlchemy must have begun the transaction, or the
+                # unit of work's commit() would commit nothing and the rows would roll back.
+                connection.begin()
             _copy(connection, ledger_entries, entry_rows)
             _copy(connection, ledger_postings, posting_rows)
             return
