@@ -119,4 +119,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "station_requests": ("station request", "station requests"),
     "ledger_entries": ("ledger entry", "ledger entries"),
     "ledger_postings": ("ledger posting", "ledger postings"),
+    "payments": ("payment", "payments"),
+    "payment_events": ("payment event", "payment events"),
+    "wallets": ("wallet", "wallets"),
+    "wallet_transactions": ("wallet transaction", "wallet transactions"),
 }

@@ -8,8 +8,9 @@ from evbill.adapters.db.access import tables as access
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
+from evbill.adapters.db.payments import tables as payments
 from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.sites import tables as sites
 from evbill.adapters.db.tariffs import tables as tariffs
 
-__all__ = ["NOUNS", "access", "charging", "ledger", "metadata", "offers", "sites", "tariffs"]
+__all__ = ["NOUNS", "access", "charging", "ledger", "metadata", "offers", "payments", "sites", "tariffs"]

@@ -47,6 +47,7 @@ from evbill.adapters.db.offers.promotions import (
     SqlPromotionRepository,
     SqlRedemptionRepository,
 )
+from evbill.adapters.db.payments.repositories import SqlPaymentRepository, SqlWalletRepository
 from evbill.adapters.db.sites.repositories import (
     connector_repository,
     evse_repository,
@@ -108,6 +109,8 @@ class SqlAlchemyUnitOfWork:
         self.meter_samples = SqlMeterSampleRepository(self._connection)
         self.frames = SqlFrameLog(self._connection)
         self.ledger = SqlLedgerRepository(self._connection)
+        self.payments = SqlPaymentRepository(self._connection)
+        self.wallets = SqlWalletRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -4,9 +4,10 @@ For each operator the check reads, from the database's own sums:
 
 1. entries whose postings do not sum to zero per currency, or that have fewer than two postings;
 2. the trial balance's total per currency (zero when every entry balances);
-3. each reconciliation registered in ``RECONCILIATIONS``: what the payments (captured minus refunded
-   minus charged back) and the wallets (their balances) say, against the ledger's postings for the
-   same record. Invoices plug in here once they exist (a reconciliation over their receivables).
+3. each reconciliation passed in: what the payments (captured minus fees, refunds and chargebacks)
+   and the wallets (their balances) say, against the ledger's postings for the same record
+   (``application.payments.reconciliation``). Invoices plug in the same way once they exist: a
+   function (unit of work, operator id) -> findings over their receivables.
 
 Every disagreement is a ``Finding`` naming the entry, payment or wallet; none means the ledger is sound.
 """
@@ -42,10 +43,14 @@ class LedgerReport:
 
 
 Reconciliation = Callable[[UnitOfWork, str], Iterable[Finding]]
-RECONCILIATIONS: list[Reconciliation] = []
 
 
-def check_ledger(svc: Services, *, operator_ids: Sequence[str] | None = None) -> LedgerReport:
+def check_ledger(
+    svc: Services,
+    *,
+    operator_ids: Sequence[str] | None = None,
+    reconciliations: Sequence[Reconciliation] = (),
+) -> LedgerReport:
     """Check the given operators' ledgers (every operator's by default); platform-wide, no actor."""
     findings: list[Finding] = []
     entries = 0
@@ -55,7 +60,7 @@ def check_ledger(svc: Services, *, operator_ids: Sequence[str] | None = None) ->
         )
         for operator_id in chosen:
             findings.extend(_entry_findings(uow, operator_id))
-            for reconcile in RECONCILIATIONS:
+            for reconcile in reconciliations:
                 findings.extend(reconcile(uow, operator_id))
             entries += uow.ledger.count(operator_id)
     return LedgerReport(len(chosen), entries, tuple(findings))

@@ -1,1 +1,1 @@
-"""Payments: see the modules of this package."""
+"""Payments use cases: gateway payments (payments.py), prepaid wallets (wallets.py), reconciliation."""

@@ -1,1 +1,1 @@
-"""Payments: see the modules of this package."""
+"""Payments: state derived from append-only gateway events (``events``), and prepaid wallets (``wallets``)."""

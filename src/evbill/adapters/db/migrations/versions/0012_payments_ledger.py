@@ -24,7 +24,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-APPEND_ONLY = ("ledger_entries", "ledger_postings")
+APPEND_ONLY = ("ledger_entries", "ledger_postings", "payment_events", "wallet_transactions")
 
 
 def _counter() -> sa.Column[int]:
@@ -50,6 +50,8 @@ def _parent_fk(table: str, column: str, parent: str) -> sa.ForeignKeyConstraint:
 
 def upgrade() -> None:
     _create_ledger()
+    _create_payments()
+    _create_wallets()
     for table in APPEND_ONLY:
         _forbid_changes(table)
 
@@ -86,6 +88,84 @@ def _create_ledger() -> None:
     )
 
 
+def _create_payments() -> None:
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("operator_id", sa.String(36), nullable=False),
+        sa.Column("customer_id", sa.String(36), nullable=True),
+        sa.Column("purpose", sa.String(16), nullable=False),
+        sa.Column("subject", sa.String(64), nullable=False),
+        sa.Column("gateway", sa.String(32), nullable=False),
+        sa.Column("gateway_reference", sa.String(100), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_payments"),
+        _operator_fk("payments"),
+        sa.UniqueConstraint("operator_id", "id", name="uq_payments_operator_id_id"),
+        sa.UniqueConstraint("gateway", "gateway_reference", name="uq_payments_gateway_gateway_reference"),
+    )
+    op.create_table(
+        "payment_events",
+        _counter(),
+        sa.Column("operator_id", sa.String(36), nullable=False),
+        sa.Column("payment_id", sa.String(36), nullable=False),
+        sa.Column("gateway", sa.String(32), nullable=False),
+        sa.Column("event_id", sa.String(100), nullable=False),
+        sa.Column("kind", sa.String(24), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
+        sa.Column("recorded_at", UtcDateTime(), nullable=False),
+        sa.Column("idempotency_key", sa.String(200), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_payment_events"),
+        _parent_fk("payment_events", "payment_id", "payments"),
+        sa.UniqueConstraint("gateway", "event_id", name="uq_payment_events_gateway_event_id"),
+    )
+    op.create_index(
+        "ix_payment_events_payment", "payment_events", ["operator_id", "payment_id", "occurred_at", "id"]
+    )
+    op.create_index("ix_payment_events_idempotency_key", "payment_events", ["operator_id", "idempotency_key"])
+
+
+def _create_wallets() -> None:
+    op.create_table(
+        "wallets",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("operator_id", sa.String(36), nullable=False),
+        sa.Column("customer_id", sa.String(36), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("minimum_balance", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_wallets"),
+        _operator_fk("wallets"),
+        sa.UniqueConstraint("operator_id", "id", name="uq_wallets_operator_id_id"),
+    )
+    op.create_table(
+        "wallet_transactions",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("operator_id", sa.String(36), nullable=False),
+        sa.Column("wallet_id", sa.String(36), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("reference", sa.String(100), nullable=False),
+        sa.Column("idempotency_key", sa.String(200), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_wallet_transactions"),
+        _parent_fk("wallet_transactions", "wallet_id", "wallets"),
+        sa.UniqueConstraint(
+            "operator_id", "idempotency_key", name="uq_wallet_transactions_operator_id_idempotency_key"
+        ),
+    )
+    op.create_index(
+        "ix_wallet_transactions_wallet",
+        "wallet_transactions",
+        ["operator_id", "wallet_id", "created_at", "id"],
+    )
+
+
 def _forbid_changes(table: str) -> None:
     message = f"{table} is append-only"
     if op.get_bind().dialect.name == "postgresql":
@@ -115,5 +195,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
             op.execute(f"DROP TRIGGER {table}_no_change ON {table}")
             op.execute(f"DROP FUNCTION {table}_append_only()")
+    for table in ("wallet_transactions", "wallets", "payment_events", "payments"):
+        op.drop_table(table)
     op.drop_table("ledger_postings")
     op.drop_table("ledger_entries")
