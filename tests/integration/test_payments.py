@@ -19,7 +19,7 @@ from evbill.application.payments.reconciliation import check_books
 from evbill.domain.errors import InvalidInput
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import PaymentRefused, PaymentStatus
-from tests.integration.payments_support import Shop, shop  # noqa: F401 (fixture)
+from tests.integration.payments_support import Shop
 
 
 def balances(shop: Shop) -> dict[str, int]:
@@ -229,7 +229,8 @@ def test_the_check_names_a_payment_the_ledger_disagrees_with(shop, database_engi
         connection.execute(
             text(
                 "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) VALUES "
-                "(:op, 'by-hand', 'gateway_clearing:sandbox', 'EUR', 100), (:op, 'by-hand', 'bank', 'EUR', -100)"
+                "(:op, 'by-hand', 'gateway_clearing:sandbox', 'EUR', 100), "
+                "(:op, 'by-hand', 'bank', 'EUR', -100)"
             ),
             {"op": shop.who.operator_id},
         )
