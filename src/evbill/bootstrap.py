@@ -20,9 +20,10 @@ from evbill.adapters.ocpi.codec import Ocpi221Codec
 from evbill.adapters.ocpp.server import OcppEndpoint
 from evbill.adapters.ocpp.station import StationSettings
 from evbill.adapters.passwords import Argon2Hasher
+from evbill.adapters.payments.sandbox import SandboxGateway
 from evbill.adapters.system import SystemClock, Uuid7Generator
 from evbill.adapters.vat import StdnumVatChecker
-from evbill.application.ports import OcpiCodec
+from evbill.application.ports import OcpiCodec, PaymentGateway
 from evbill.application.records import Services
 from evbill.config import Settings
 
@@ -46,6 +47,11 @@ class Container:
             passwords=Argon2Hasher(),
             vat_ids=StdnumVatChecker(),
         )
+
+    @cached_property
+    def payment_gateway(self) -> PaymentGateway:
+        """The built-in sandbox (test tokens, in memory per process); Stripe comes next (issue 14)."""
+        return SandboxGateway(SystemClock().now)
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:

@@ -21,12 +21,14 @@ from evbill.entrypoints.api import (
     health,
     ledger,
     ocpp,
+    payments,
     plans,
     problems,
     promotions,
     sessions,
     sites,
     tariffs,
+    wallets,
 )
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, RateLimiter
 
@@ -64,4 +66,6 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(bills.router, prefix=API_PREFIX)
     app.include_router(promotions.build_router(), prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
+    app.include_router(payments.router, prefix=API_PREFIX)
+    app.include_router(wallets.router, prefix=API_PREFIX)
     return app
