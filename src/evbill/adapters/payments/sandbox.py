@@ -85,6 +85,9 @@ class SandboxGateway:
     def raise_dispute(self, reference: str) -> GatewayEvent:
         with self._lock:
             intent = self._intent(reference)
+            if intent.status != "captured" or intent.captured == intent.refunded:
+                raise PaymentRefused("only a captured payment with money left on it can be disputed")
+            intent.status = "disputed"
             return self._emit(
                 intent, EventKind.DISPUTE_OPENED, intent.captured - intent.refunded, "fraudulent"
             )
@@ -92,6 +95,9 @@ class SandboxGateway:
     def close_dispute(self, reference: str, *, won: bool) -> GatewayEvent:
         with self._lock:
             intent = self._intent(reference)
+            if intent.status != "disputed":
+                raise PaymentRefused("no open dispute")
+            intent.status = "captured" if won else "charged_back"
             kind = EventKind.DISPUTE_WON if won else EventKind.DISPUTE_LOST
             return self._emit(intent, kind, intent.captured - intent.refunded)
 
