@@ -158,6 +158,8 @@ def authorise_payment(
         replay = _replayed(uow, who, idempotency_key, None)
         if replay is not None:
             return replay
+        if customer_id is not None and uow.customers.get(who.operator_id, customer_id) is None:
+            raise InvalidInput("the payment is refused", (Problem("$.customer_id", "no such customer"),))
         result = gateway.authorise(
             amount=amount,
             payment_method=payment_method,

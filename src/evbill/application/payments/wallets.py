@@ -57,7 +57,7 @@ def create_wallet(
         raise InvalidInput("the wallet is invalid", tuple(problems))
     with svc.uow() as uow:
         if uow.customers.get(who.operator_id, customer_id) is None:
-            raise NotFound(f"no customer {customer_id!r}")
+            raise InvalidInput("the wallet is invalid", (Problem("$.customer_id", "no such customer"),))
         wallet = Wallet(
             svc.ids.new_id(), who.operator_id, customer_id, currency, minimum_balance, svc.clock.now()
         )

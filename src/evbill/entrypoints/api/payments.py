@@ -18,7 +18,7 @@ from evbill.application.payments import payments as use_cases
 from evbill.application.ports import PaymentGateway
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
-from evbill.domain.errors import InvalidInput, Problem
+from evbill.domain.errors import InvalidInput, NotFound, Problem
 from evbill.domain.payments.events import EventKind, PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose
 from evbill.entrypoints.api.common import Cursor, Exact, Limit, PageOut, Strict
@@ -211,7 +211,10 @@ def refund(
     svc: Services = Depends(services),
     gw: PaymentGateway = Depends(gateway),
 ) -> PaymentOut:
-    stored = use_cases.get_payment(svc, who, body.payment_id)
+    try:
+        stored = use_cases.get_payment(svc, who, body.payment_id)
+    except NotFound:
+        raise InvalidInput("the refund is invalid", (Problem("$.payment_id", "no such payment"),)) from None
     amount = use_cases.minor_units(str(body.amount), stored.payment.currency).minor_units
     view = use_cases.refund_payment(
         svc, gw, who, body.payment_id, amount=amount, idempotency_key=_key(idempotency_key)
