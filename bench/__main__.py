@@ -7,6 +7,7 @@ python -m bench --only ocpp     # OCPP-J round trips: bare ocpp-library server v
 python -m bench --only api      # REST list endpoints at 200 req/s on PostgreSQL, 1,000,000 sessions
 python -m bench --only api --fresh   # the same, reloading its PostgreSQL data set first
 python -m bench --only cli      # CLI start-up: evbill --help and evbill rate, whole processes, median
+python -m bench --only ledger   # 1,000,000 ledger entries posted, then `ledger check` over them (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, cli, ocpp, rating
+from bench import api, batch, cli, ledger, ocpp, rating
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
@@ -26,6 +27,7 @@ SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("ocpp", ocpp.run),
     ("api", api.run),
     ("cli", cli.run),
+    ("ledger", ledger.run),
 )
 
 
@@ -34,7 +36,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short rounds and a small batch (smoke test)")
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest one allowed)")
     parser.add_argument(
-        "--only", help="run only the suites whose name starts with this (rating, batch, ocpp, api, cli)"
+        "--only",
+        help="run only the suites whose name starts with this (rating, batch, ocpp, api, cli, ledger)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

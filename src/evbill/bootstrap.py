@@ -13,7 +13,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec
+from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec, PaymentGateway
 from evbill.application.records import Services
 from evbill.config import Settings
 from evbill.domain.metering.plausibility import PlausibilityRules
@@ -72,6 +72,14 @@ class Container:
         from evbill.adapters.limits import build_limiter
 
         return build_limiter(self.settings.limiter_url)
+
+    @cached_property
+    def payment_gateway(self) -> PaymentGateway:
+        """The built-in sandbox (test tokens, in memory per process); Stripe comes next (issue 14)."""
+        from evbill.adapters.payments.sandbox import SandboxGateway
+        from evbill.adapters.system import SystemClock
+
+        return SandboxGateway(SystemClock().now)
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:

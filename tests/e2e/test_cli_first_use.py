@@ -157,8 +157,8 @@ def test_help_lists_every_command_without_loading_any_area(tmp_path: Path) -> No
     listed = result.stdout.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in listed if line[:3].strip()] == [
         "rate", "demo", "serve", "simulate", "tariff", "db", "operator", "station", "apikey",
-        "customer", "token", "import", "plan", "contract", "promotion", "session", "frames", "analytics",
-        "backtest",
+        "customer", "token", "import", "plan", "contract", "promotion", "session", "frames", "ledger",
+        "analytics", "backtest",
     ]  # fmt: skip
     assert result.stderr.splitlines()[-1] == (
         "loaded: evbill.entrypoints,evbill.entrypoints.cli,evbill.entrypoints.cli.main,"

@@ -101,7 +101,15 @@ def _seed(api: Api) -> Seeded:
     )
     promotion = tenant.created("/promotions", {"name": "Welcome", "kind": "COUPON", "code": "WELCOME10",
                                                "discount_kind": "PERCENT", "value": "10"})  # fmt: skip
+    payment = tenant.post(
+        "/payments",
+        json={"subject": "session:fuzz", "amount": "10.00", "currency": "EUR", "payment_method": "tok_visa"},
+        headers={"Idempotency-Key": "fuzz-1"},
+    ).json()
+    wallet = tenant.created("/wallets", {"customer_id": customer["id"], "currency": "EUR"})
     ids = {
+        "/payments/": [payment["id"]], "/wallets/": [wallet["id"]],
+        "/ledger/accounts/": ["gateway_clearing:sandbox"],
         "/operators/": [tenant.operator_id], "/api-keys/": [key["id"]],
         "/locations/": [site["location"]["id"]], "/stations/": [site["station"]["id"]], "/evses/": [evse],
         "/connectors/": [site["connector"]["id"]], "/tariffs/": [tariff["id"]],
@@ -112,7 +120,7 @@ def _seed(api: Api) -> Seeded:
     query = {
         "location_id": site["location"]["id"], "station_id": site["station"]["id"], "evse_id": evse,
         "customer_id": customer["id"], "token_uid": token["uid"], "entity_id": site["location"]["id"],
-        "cycle_start": "2026-03-01",
+        "cycle_start": "2026-03-01", "currency": "EUR",
     }  # fmt: skip
     return Seeded(api, tenant, ids, query)
 
@@ -250,6 +258,22 @@ OPERATIONS = [
     ("GET", "/api/v1/promotions"),
     ("GET", "/api/v1/promotions/{promotion_id}"),
     ("POST", "/api/v1/customers/{customer_id}/promotions"),
+    ("GET", "/api/v1/ledger/trial-balance"),
+    ("GET", "/api/v1/ledger/accounts/{account}/statement"),
+    ("GET", "/api/v1/ledger/entries"),
+    ("POST", "/api/v1/payments"),
+    ("GET", "/api/v1/payments"),
+    ("GET", "/api/v1/payments/{payment_id}"),
+    ("POST", "/api/v1/payments/{payment_id}/capture"),
+    ("POST", "/api/v1/payments/{payment_id}/confirm"),
+    ("POST", "/api/v1/payments/{payment_id}/release"),
+    ("POST", "/api/v1/refunds"),
+    ("POST", "/api/v1/wallets"),
+    ("GET", "/api/v1/wallets/{wallet_id}"),
+    ("POST", "/api/v1/wallets/{wallet_id}/top-ups"),
+    ("POST", "/api/v1/wallets/{wallet_id}/payments"),
+    ("POST", "/api/v1/wallets/{wallet_id}/refunds"),
+    ("POST", "/api/v1/wallets/{wallet_id}/authorisations"),
 ]
 
 

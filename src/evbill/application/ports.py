@@ -24,13 +24,17 @@ from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
+from evbill.domain.ledger.balances import AccountBalance, StatementLine
+from evbill.domain.ledger.entries import LedgerEntry
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.metering.usage import SessionUsage
-from evbill.domain.money import RoundingMode
+from evbill.domain.money import RoundingMode, SettledMoney
 from evbill.domain.offers.contracts import Contract, ContractTerms
 from evbill.domain.offers.customers import Customer, Token
 from evbill.domain.offers.plans import Plan, PlanVersion
 from evbill.domain.offers.promotions import Promotion, Redemption
+from evbill.domain.payments.events import EventKind, PaymentEvent
+from evbill.domain.payments.model import Payment, Wallet, WalletTransaction
 from evbill.domain.rating import RatedSession
 from evbill.domain.sites.model import ChargingStation, Connector, Evse, Location, StationRequest
 from evbill.domain.tariffs.catalog import TariffAssignment, TariffRecord, TariffVersion
@@ -353,6 +357,148 @@ class AnalyticsRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Imbalance:
+    """An entry whose postings do not sum to zero in ``currency`` (or that has fewer than two)."""
+
+    entry_id: str
+    currency: str
+    total: int
+    postings: int
+
+
+class LedgerRepository(Protocol):
+    """The append-only journal: entries and their postings, written in the caller's transaction."""
+
+    def append(self, entry: LedgerEntry) -> None: ...
+
+    def append_many(self, entries: Sequence[LedgerEntry]) -> None:
+        """Many entries at once (bulk loads, benchmarks); each already checked by ``make_entry``."""
+        ...
+
+    def entries(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[LedgerEntry]:
+        """In the order posted; ``after`` is the id of the last entry of the previous page."""
+        ...
+
+    def balances(self, operator_id: str) -> Sequence[AccountBalance]:
+        """Every account's debit, credit and balance per currency (the trial balance)."""
+        ...
+
+    def statement(self, operator_id: str, account: str, currency: str) -> Sequence[StatementLine]:
+        """The account's postings in that currency, in the order posted, with the running balance."""
+        ...
+
+    def imbalances(self, operator_id: str) -> Sequence[Imbalance]:
+        """Entries that do not balance per currency or have fewer than two postings (none, when sound)."""
+        ...
+
+    def count(self, operator_id: str) -> int: ...
+
+    def sums_by_reference(self, operator_id: str, account_prefix: str) -> Mapping[tuple[str, str], int]:
+        """(reference, currency) -> sum of the postings on accounts whose code starts with the prefix."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    """Payment heads and their append-only gateway events."""
+
+    def add(self, payment: Payment) -> None: ...
+
+    def get(self, operator_id: str, payment_id: str, *, lock: bool = False) -> Payment | None:
+        """``lock``: hold the payment until commit (SELECT ... FOR UPDATE), so money-moving use cases
+        on one payment run one at a time."""
+        ...
+
+    def find_by_reference(self, gateway: str, reference: str, *, lock: bool = False) -> Payment | None: ...
+
+    def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[Payment]: ...
+
+    def events(self, operator_id: str, payment_id: str) -> Sequence[PaymentEvent]:
+        """In the order they happened (the gateway's time, then the order stored)."""
+        ...
+
+    def record_event(
+        self, payment: Payment, event: PaymentEvent, *, idempotency_key: str | None, recorded_at: datetime
+    ) -> bool:
+        """Store the event once per (gateway, event id); False if it was stored already."""
+        ...
+
+    def find_by_idempotency_key(self, operator_id: str, key: str) -> str | None:
+        """The payment an earlier request with this key acted on."""
+        ...
+
+    def of_operator(self, operator_id: str) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
+        """Every payment with its events (for reconciliation)."""
+        ...
+
+
+class WalletRepository(Protocol):
+    def add(self, wallet: Wallet) -> None: ...
+
+    def get(self, operator_id: str, wallet_id: str, *, lock: bool = False) -> Wallet | None: ...
+
+    def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[Wallet]: ...
+
+    def balance(self, operator_id: str, wallet_id: str) -> int:
+        """The sum of the wallet's transactions (recomputed, never stored)."""
+        ...
+
+    def balances(self, operator_id: str) -> Mapping[str, int]:
+        """Every wallet's balance (for reconciliation)."""
+        ...
+
+    def transactions(self, operator_id: str, wallet_id: str) -> Sequence[WalletTransaction]: ...
+
+    def find_transaction(self, operator_id: str, idempotency_key: str) -> WalletTransaction | None: ...
+
+    def add_transaction(self, transaction: WalletTransaction) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayEvent:
+    """Something the gateway says happened to one of its payments (in a reply or a webhook)."""
+
+    reference: str  # the gateway's payment reference (a PaymentIntent id)
+    event_id: str  # the gateway's id of the event: the same in the reply and in its webhook
+    kind: EventKind
+    amount: int
+    currency: str
+    occurred_at: datetime
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResult:
+    reference: str
+    events: tuple[GatewayEvent, ...]
+    next_action_url: str | None = None  # 3-D Secure: where the customer authenticates
+
+
+class PaymentGateway(Protocol):
+    """A payment gateway. Every call carries an idempotency key: the same key gives the same result
+    (and moves money at most once), so a call retried after a crash reconciles instead of repeating."""
+
+    name: str
+
+    def authorise(
+        self, *, amount: SettledMoney, payment_method: str, idempotency_key: str, description: str
+    ) -> GatewayResult:
+        """A hold of ``amount`` on the payment method (a gateway token, never card data)."""
+        ...
+
+    def confirm(self, *, reference: str, idempotency_key: str) -> GatewayResult:
+        """After the customer's authentication (3-D Secure): authorised or declined."""
+        ...
+
+    def capture(self, *, reference: str, amount: SettledMoney, idempotency_key: str) -> GatewayResult:
+        """Capture ``amount`` (<= the hold); the rest of the hold is released."""
+        ...
+
+    def release(self, *, reference: str, idempotency_key: str) -> GatewayResult: ...
+
+    def refund(self, *, reference: str, amount: SettledMoney, idempotency_key: str) -> GatewayResult: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: use cases enter it, work through the repositories, and commit once."""
 
@@ -385,6 +531,9 @@ class UnitOfWork(Protocol):
     connector_states: ConnectorStates
     frame_retention: FrameRetention
     analytics: AnalyticsRepository
+    ledger: LedgerRepository
+    payments: PaymentRepository
+    wallets: WalletRepository
 
     def __enter__(self) -> Self: ...
 

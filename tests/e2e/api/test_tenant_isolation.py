@@ -43,6 +43,7 @@ from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant
 PROBLEM_JSON = "application/problem+json"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NEXT_YEAR = "2027-01-01T00:00:00Z"
+PAYMENT = {"subject": "session:s-1", "amount": "10.00", "currency": "EUR", "payment_method": "tok_visa"}
 SAMPLE_SESSION = {
     "start": "2026-03-02T09:00:00+01:00",
     "time_zone": "Europe/Amsterdam",
@@ -82,6 +83,8 @@ class Ids:
     contract: str  # the business account's
     promotion: str  # a coupon given to the business account
     promotion_code: str
+    payment: str  # a card payment held (authorised) for the business account
+    wallet: str  # the business account's wallet, topped up by card
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,13 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     assert given.status_code == 201, given.text
     version_id = tenant.get(f"/tariffs/{tariff['id']}/versions").json()["items"][0]["id"]
     session = _insert_session(api, tenant, site, tariff_version_id=version_id)
+    payment = tenant.post("/payments", json={**PAYMENT, "customer_id": customer["id"]},
+                          headers={"Idempotency-Key": f"{label}-hold"}).json()  # fmt: skip
+    wallet = tenant.created("/wallets", {"customer_id": customer["id"], "currency": "EUR"})
+    topped = tenant.post(f"/wallets/{wallet['id']}/top-ups",
+                         json={"amount": "20.00", "payment_method": "tok_visa"},
+                         headers={"Idempotency-Key": f"{label}-top-up"})  # fmt: skip
+    assert topped.status_code == 201, topped.text
     _insert_session(
         api, tenant, site, status=SessionStatus.ACTIVE, started_at=datetime(2026, 3, 3, 7, 0, tzinfo=UTC),
         ended_at=None, total_excl_vat=None, total_incl_vat=None, total_excl_vat_minor=None,
@@ -158,6 +168,7 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
         tariff=tariff["id"], assignment=assignment["id"], api_key=api_key["id"], session=session,
         customer=customer["id"], email=email, driver=driver["id"], token=token["id"], token_uid=token["uid"],
         plan=plan["id"], contract=contract["id"], promotion=promotion["id"], promotion_code=promotion["code"],
+        payment=payment["id"], wallet=wallet["id"],
     )  # fmt: skip
     seen = view(Owner(tenant, ids, frozenset(), {}))
     return Owner(tenant, ids, _known(tenant, ids, seen), seen)
@@ -223,6 +234,8 @@ def view(owner: Owner) -> dict[str, tuple[int, str | None, Any]]:
         f"/contracts/{ids.contract}/bill?cycle_start=2026-03-01", "/promotions",
         f"/promotions/{ids.promotion}",
         f"/price?evse_id={ids.evse}&token_uid={ids.token_uid}",
+        f"/payments/{ids.payment}", "/payments", f"/wallets/{ids.wallet}", "/ledger/trial-balance",
+        "/ledger/entries", f"/ledger/accounts/wallet:{ids.wallet}/statement?currency=EUR",
     ]  # fmt: skip
     answers = {path: owner.tenant.get(path) for path in paths}
     return {path: (r.status_code, r.headers.get("etag"), r.json()) for path, r in answers.items()}
@@ -248,8 +261,11 @@ def leaked(response: Response, owner: Owner) -> set[str]:
 
 
 def send(tenant: Tenant, method: str, path: str, body: Any, if_match: str | None = None) -> Response:
-    """A JSON body, or a CSV file when the body is a string."""
-    headers = {} if if_match is None else {"If-Match": if_match}
+    """A JSON body, or a CSV file when the body is a string; a fresh Idempotency-Key on every request
+    (the POSTs that move money need one; the others ignore it)."""
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    if if_match is not None:
+        headers["If-Match"] = if_match
     if isinstance(body, str):
         headers["Content-Type"] = "text/csv"
         return tenant.request(method, path, content=body.encode(), headers=headers)
@@ -338,6 +354,20 @@ ID_PROBES = [
     ById("GET", "/contracts/{contract_id}/bill", CONTRACT_PATH + "/bill?cycle_start=2026-03-01"),
     ById("POST", "/contracts/{contract_id}/bill", CONTRACT_PATH + "/bill", {"cycle_start": "2026-03-01"}),
     ById("GET", "/promotions/{promotion_id}", "/promotions/{ids.promotion}"),
+    ById("GET", "/payments/{payment_id}", "/payments/{ids.payment}"),
+    ById("POST", "/payments/{payment_id}/capture", "/payments/{ids.payment}/capture", {"amount": "5.00"}),
+    # the hold is authorised, not waiting for 3-D Secure: even Alpha is refused (409)
+    ById("POST", "/payments/{payment_id}/confirm", "/payments/{ids.payment}/confirm", owner=409),
+    ById("POST", "/payments/{payment_id}/release", "/payments/{ids.payment}/release"),
+    ById("GET", "/wallets/{wallet_id}", "/wallets/{ids.wallet}"),
+    ById("POST", "/wallets/{wallet_id}/top-ups", "/wallets/{ids.wallet}/top-ups",
+         {"amount": "5.00", "payment_method": "tok_visa"}, owner=201),
+    ById("POST", "/wallets/{wallet_id}/payments", "/wallets/{ids.wallet}/payments",
+         {"amount": "1.00", "receivable": "session:probe"}),
+    ById("POST", "/wallets/{wallet_id}/refunds", "/wallets/{ids.wallet}/refunds",
+         {"amount": "1.00", "reference": "goodwill"}),
+    ById("POST", "/wallets/{wallet_id}/authorisations", "/wallets/{ids.wallet}/authorisations",
+         {"amount": "1.00"}),
 ]  # fmt: skip
 
 
@@ -440,6 +470,7 @@ class Listing:
     route: str
     query: dict[str, str] = field(default_factory=dict)
     expect: str = ONLY_BRAVOS
+    path: str | None = None  # where the route has a parameter: the path with Alpha's ids filled in
 
 
 LISTINGS = [
@@ -483,6 +514,20 @@ LISTINGS = [
     Listing("/contracts", {"customer_id": "{ids.customer}"}, EMPTY),
     Listing("/promotions"),
     Listing("/promotions", {"code": "{ids.promotion_code}"}, EMPTY),
+    Listing("/payments"),
+    Listing("/ledger/entries"),
+    Listing(
+        "/ledger/accounts/{account}/statement",
+        {"currency": "EUR"},
+        EMPTY,
+        "/ledger/accounts/wallet:{ids.wallet}/statement",
+    ),
+    Listing(
+        "/ledger/accounts/{account}/statement",
+        {"currency": "EUR"},
+        EMPTY,
+        "/ledger/accounts/receivable:{ids.customer}/statement",
+    ),
 ]
 
 
@@ -496,7 +541,8 @@ def test_lists_show_only_the_callers_records(world: World, listing: Listing) -> 
     alpha, bravo = world.alpha, world.bravo
 
     # When Bravo lists, filtered by Alpha's ids where the listing says so
-    answer = bravo.tenant.get(listing.route, params=fill(listing.query, ids=alpha.ids))
+    path = fill(listing.path or listing.route, ids=alpha.ids)
+    answer = bravo.tenant.get(path, params=fill(listing.query, ids=alpha.ids))
 
     # Then it sees only its own records, and none of Alpha's ids, key prefixes, codes or names
     assert answer.status_code == 200, answer.text
@@ -507,6 +553,19 @@ def test_lists_show_only_the_callers_records(world: World, listing: Listing) -> 
     else:
         assert items != []
         assert {item.get("entity_id", item["id"]) for item in items} <= bravo.known
+
+
+def test_the_trial_balance_sums_only_the_callers_own_ledger(world: World) -> None:
+    # Given Alpha's and Bravo's worlds, each with a wallet topped up by card
+    alpha, bravo = world.alpha, world.bravo
+
+    # When Bravo reads its trial balance
+    answer = bravo.tenant.get("/ledger/trial-balance")
+
+    # Then it names Bravo's wallet, and nothing of Alpha's
+    assert answer.status_code == 200, answer.text
+    assert f"wallet:{bravo.ids.wallet}" in {account["account"] for account in answer.json()["accounts"]}
+    assert leaked(answer, alpha) == set()
 
 
 def test_health_says_nothing_about_any_operator(api: Api, world: World) -> None:
@@ -597,6 +656,12 @@ REFERENCES = [
     Reference("POST", "/tokens/authorize", "/tokens/authorize", {"uid": "{ids.token_uid}"}, None),
     Reference("GET", "/price", "/price?evse_id={own.evse}&token_uid={ids.token_uid}", None, None),
     Reference("GET", "/price", "/price?evse_id={ids.evse}", None, None),
+    Reference("POST", "/payments", "/payments", {**PAYMENT, "customer_id": "{ids.customer}"},
+              "$.customer_id"),
+    Reference("POST", "/refunds", "/refunds", {"payment_id": "{ids.payment}", "amount": "1.00"},
+              "$.payment_id"),
+    Reference("POST", "/wallets", "/wallets", {"customer_id": "{ids.customer}", "currency": "EUR"},
+              "$.customer_id"),
 ]  # fmt: skip
 
 
@@ -779,10 +844,12 @@ def test_analytics_count_only_the_callers_sessions(world: World, group_by: str) 
 
 
 PUBLIC = [("GET", "/health")]
+SUMMARIES = [("GET", "/ledger/trial-balance")]  # one answer about all the caller's records
 
 
 def _probed_routes() -> Iterator[tuple[str, str]]:
     yield from PUBLIC
+    yield from SUMMARIES
     yield from ((probe.method, probe.route) for probe in ID_PROBES)
     yield from (("GET", listing.route) for listing in LISTINGS)
     yield from ((_reference(param).method, _reference(param).route) for param in REFERENCES)

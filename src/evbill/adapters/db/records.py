@@ -35,7 +35,9 @@ from evbill.adapters.db.analytics import tables as analytics_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
 from evbill.adapters.db.idempotency import tables as idempotency_tables
+from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
+from evbill.adapters.db.payments import tables as payment_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
 from evbill.domain.access.idempotency import IdempotentRequest
@@ -59,6 +61,13 @@ from evbill.domain.offers.contracts import (
 from evbill.domain.offers.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
+from evbill.domain.payments.model import (
+    Payment,
+    PaymentPurpose,
+    Wallet,
+    WalletTransaction,
+    WalletTransactionKind,
+)
 from evbill.domain.sites.model import (
     ChargingStation,
     Connector,
@@ -398,4 +407,16 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),
+    "ledger_entries": (ledger_tables.ledger_entries, RecordMapping(ledger_tables.EntryRow, enums={})),
+    "ledger_postings": (ledger_tables.ledger_postings, RecordMapping(ledger_tables.PostingRow, enums={})),
+    "payments": (payment_tables.payments, RecordMapping(Payment, enums={"purpose": PaymentPurpose})),
+    "payment_events": (
+        payment_tables.payment_events,
+        RecordMapping(payment_tables.PaymentEventRow, enums={}),
+    ),
+    "wallets": (payment_tables.wallets, RecordMapping(Wallet, enums={})),
+    "wallet_transactions": (
+        payment_tables.wallet_transactions,
+        RecordMapping(WalletTransaction, enums={"kind": WalletTransactionKind}),
+    ),
 }

@@ -121,4 +121,10 @@ NOUNS: dict[str, tuple[str, str]] = {
     "session_reviews": ("session review event", "session review events"),
     "connector_states": ("connector state", "connector states"),
     "idempotency_keys": ("idempotency key", "idempotency keys"),
+    "ledger_entries": ("ledger entry", "ledger entries"),
+    "ledger_postings": ("ledger posting", "ledger postings"),
+    "payments": ("payment", "payments"),
+    "payment_events": ("payment event", "payment events"),
+    "wallets": ("wallet", "wallets"),
+    "wallet_transactions": ("wallet transaction", "wallet transactions"),
 }

@@ -9,7 +9,9 @@ from evbill.adapters.db.analytics import tables as analytics
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
 from evbill.adapters.db.idempotency import tables as idempotency
+from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
+from evbill.adapters.db.payments import tables as payments
 from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.sites import tables as sites
 from evbill.adapters.db.tariffs import tables as tariffs
@@ -21,8 +23,10 @@ __all__ = [
     "charging",
     "charging_state",
     "idempotency",
+    "ledger",
     "metadata",
     "offers",
+    "payments",
     "sites",
     "tariffs",
 ]

@@ -37,6 +37,7 @@ from evbill.adapters.db.charging.ocpp import (
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
 from evbill.adapters.db.engine import READ_ONLY
+from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
     SqlContractTermsRepository,
@@ -49,6 +50,7 @@ from evbill.adapters.db.offers.promotions import (
     SqlPromotionRepository,
     SqlRedemptionRepository,
 )
+from evbill.adapters.db.payments.repositories import SqlPaymentRepository, SqlWalletRepository
 from evbill.adapters.db.sites.repositories import (
     connector_repository,
     evse_repository,
@@ -113,6 +115,9 @@ class SqlAlchemyUnitOfWork:
         self.frames = SqlFrameLog(self._connection)
         self.frame_retention = SqlFrameRetention(self._connection)
         self.analytics = SqlAnalyticsRepository(self._connection)
+        self.ledger = SqlLedgerRepository(self._connection)
+        self.payments = SqlPaymentRepository(self._connection)
+        self.wallets = SqlWalletRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -22,8 +22,10 @@ from evbill.entrypoints.api import (
     contracts,
     customers,
     health,
+    ledger,
     ocpp,
     pages,
+    payments,
     plans,
     problems,
     promotions,
@@ -31,6 +33,7 @@ from evbill.entrypoints.api import (
     sessions,
     sites,
     tariffs,
+    wallets,
 )
 from evbill.entrypoints.api.idempotency import IdempotencyRecorder, Replayed, replay
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, Limits
@@ -76,4 +79,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(promotions.build_router(), prefix=API_PREFIX)
     app.include_router(analytics.router, prefix=API_PREFIX)
     app.include_router(backtests.router, prefix=API_PREFIX)
+    app.include_router(ledger.router, prefix=API_PREFIX)
+    app.include_router(payments.router, prefix=API_PREFIX)
+    app.include_router(wallets.router, prefix=API_PREFIX)
     return app

@@ -68,6 +68,24 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/analytics/report.csv"): READ,
     ("GET", "/api/v1/analytics/heatmap"): READ,
     ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing
+    # payments, refunds, wallets: moving money is billing's
+    ("POST", "/api/v1/payments"): Permission.BILL,
+    ("GET", "/api/v1/payments"): READ,
+    ("GET", "/api/v1/payments/{payment_id}"): READ,
+    ("POST", "/api/v1/payments/{payment_id}/capture"): Permission.BILL,
+    ("POST", "/api/v1/payments/{payment_id}/confirm"): Permission.BILL,
+    ("POST", "/api/v1/payments/{payment_id}/release"): Permission.BILL,
+    ("POST", "/api/v1/refunds"): Permission.BILL,
+    ("POST", "/api/v1/wallets"): Permission.MANAGE_CUSTOMERS,  # opens an empty wallet
+    ("GET", "/api/v1/wallets/{wallet_id}"): READ,
+    ("POST", "/api/v1/wallets/{wallet_id}/top-ups"): Permission.BILL,
+    ("POST", "/api/v1/wallets/{wallet_id}/payments"): Permission.BILL,
+    ("POST", "/api/v1/wallets/{wallet_id}/refunds"): Permission.BILL,
+    ("POST", "/api/v1/wallets/{wallet_id}/authorisations"): READ,  # answers, holds nothing
+    # the ledger
+    ("GET", "/api/v1/ledger/trial-balance"): READ,
+    ("GET", "/api/v1/ledger/accounts/{account}/statement"): READ,
+    ("GET", "/api/v1/ledger/entries"): READ,
     # customers and tokens
     ("GET", "/api/v1/customers"): READ,
     ("GET", "/api/v1/customers/{record_id}"): READ,

@@ -34,10 +34,15 @@ _STATUS = {
     "unauthenticated": 401,
     "rate_limited": 429,
     "payload_too_large": 413,
+    "unbalanced_entry": 422,
+    "payment_declined": 402,
+    "payment_refused": 409,
+    "insufficient_balance": 409,
 }
 _TITLES = {
     400: "Bad request",
     401: "Not authenticated",
+    402: "Payment required",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",

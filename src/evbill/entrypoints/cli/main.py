@@ -103,6 +103,12 @@ def _backtest(app: typer.Typer, container: Container) -> None:
     backtest.register(app, container)
 
 
+def _ledger(app: typer.Typer, container: Container) -> None:
+    from evbill.entrypoints.cli import ledger
+
+    app.add_typer(ledger.build(container), name="ledger")
+
+
 @dataclass(frozen=True)
 class Command:
     summary: str  # what `evbill --help` shows: the command's own first help line
@@ -132,6 +138,7 @@ COMMANDS: dict[str, Command] = {
     "promotion": Command("Promotions: coupons, loyalty, free kWh; give them to customers.", _offers),
     "session": Command("Sessions under review: close, re-rate or void one.", _session_review),
     "frames": Command("Raw OCPP frames: retention.", _frames),
+    "ledger": Command("The double-entry ledger: check it, export it.", _ledger),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest

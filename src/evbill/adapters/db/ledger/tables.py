@@ -1,0 +1,77 @@
+"""Tables of the ledger: entries and their postings, both append-only (migration 0012's triggers).
+
+A posting's ``amount`` is signed integer minor units (debit positive); an entry's postings sum to zero
+per currency, which ``evbill ledger check`` proves over the stored rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text, UniqueConstraint
+
+from evbill.adapters.db.schema import (
+    belongs_to_operator,
+    child_of,
+    counter_column,
+    id_column,
+    metadata,
+    operator_id_column,
+)
+from evbill.adapters.db.types import UtcDateTime
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    id_column(),
+    operator_id_column(),
+    Column("posted_at", UtcDateTime(), nullable=False),
+    Column("cause", String(32), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+    Index("ix_ledger_entries_posted", "operator_id", "posted_at", "id"),
+    Index("ix_ledger_entries_reference", "operator_id", "reference"),
+)
+
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    counter_column(),
+    operator_id_column(),
+    Column("entry_id", String(36), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    child_of("entry_id", "ledger_entries"),
+    Index("ix_ledger_postings_entry", "operator_id", "entry_id"),
+    Index("ix_ledger_postings_account", "operator_id", "account", "currency", "id"),
+)
+
+APPEND_ONLY = ("ledger_entries", "ledger_postings")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """A row of ledger_entries (the domain LedgerEntry without its postings)."""
+
+    id: str
+    operator_id: str
+    posted_at: datetime
+    cause: str
+    reference: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostingRow:
+    """A row of ledger_postings: one posting of an entry, in the order written."""
+
+    id: int | None
+    operator_id: str
+    entry_id: str
+    account: str
+    currency: str
+    amount: int

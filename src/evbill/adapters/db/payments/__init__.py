@@ -1,0 +1,1 @@
+"""Payments: see the modules of this package."""

@@ -1,0 +1,112 @@
+"""Tables of payments and wallets: payment heads, their append-only gateway events, wallets and their
+append-only transactions (migration 0012's triggers refuse changes to the events and transactions).
+
+A payment's state and a wallet's balance are never stored: they are derived from the events and
+transactions. A gateway event is stored once per (gateway, event id), so a resent webhook or a
+retried call changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text, UniqueConstraint
+
+from evbill.adapters.db.schema import (
+    belongs_to_operator,
+    child_of,
+    counter_column,
+    id_column,
+    metadata,
+    operator_id_column,
+)
+from evbill.adapters.db.types import UtcDateTime
+
+payments = Table(
+    "payments",
+    metadata,
+    id_column(),
+    operator_id_column(),
+    Column("customer_id", String(36)),
+    Column("purpose", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("gateway_reference", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+    UniqueConstraint("gateway", "gateway_reference"),
+)
+
+payment_events = Table(
+    "payment_events",
+    metadata,
+    counter_column(),
+    operator_id_column(),
+    Column("payment_id", String(36), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("idempotency_key", String(200)),
+    Column("detail", Text),
+    child_of("payment_id", "payments"),
+    UniqueConstraint("gateway", "event_id"),
+    Index("ix_payment_events_payment", "operator_id", "payment_id", "occurred_at", "id"),
+    Index("ix_payment_events_idempotency_key", "operator_id", "idempotency_key"),
+)
+
+wallets = Table(
+    "wallets",
+    metadata,
+    id_column(),
+    operator_id_column(),
+    Column("customer_id", String(36), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("minimum_balance", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+    UniqueConstraint("operator_id", "id"),
+)
+
+wallet_transactions = Table(
+    "wallet_transactions",
+    metadata,
+    id_column(),
+    operator_id_column(),
+    Column("wallet_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    child_of("wallet_id", "wallets"),
+    UniqueConstraint("operator_id", "idempotency_key"),
+    Index("ix_wallet_transactions_wallet", "operator_id", "wallet_id", "created_at", "id"),
+)
+
+APPEND_ONLY = ("payment_events", "wallet_transactions")
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEventRow:
+    """A row of payment_events: a domain PaymentEvent with its payment, gateway and place in the log."""
+
+    id: int | None
+    operator_id: str
+    payment_id: str
+    gateway: str
+    event_id: str
+    kind: str
+    amount: int
+    currency: str
+    occurred_at: datetime
+    recorded_at: datetime
+    idempotency_key: str | None
+    detail: str | None

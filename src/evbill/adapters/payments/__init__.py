@@ -1,0 +1,1 @@
+"""Payment gateways: the built-in sandbox (and, later, Stripe)."""

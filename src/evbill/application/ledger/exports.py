@@ -1,0 +1,277 @@
+"""The journal for accounting systems: CSV, DATEV (EXTF Buchungsstapel) and Beancount.
+
+Each writer turns entries (in the order posted) into lines of text; the caller writes them to a file
+in the format's encoding (``ENCODING``: DATEV is cp1252 with CRLF, the others UTF-8). Amounts are exact:
+integer minor units shown with the currency's decimals, never through a float.
+
+* CSV: one row per posting (entry id, date, cause, reference, text, account, currency, amount as a
+  decimal string, amount in minor units); the postings of an entry sum to zero per currency.
+* DATEV: the header line (format 700, category 21 "Buchungsstapel", version 13), the column names, and
+  one booking line per debit/credit pair: an entry's debits and credits are paired off greedily, so an
+  entry of n postings becomes at most n - 1 lines, each with a positive amount, "S" (Soll) on ``Konto``
+  against ``Gegenkonto``, the date as DDMM, the reference as Belegfeld 1, a decimal comma. Accounts map
+  to SKR04-style numbers (``DATEV_ACCOUNTS``); only the first 14 of DATEV's columns are written.
+* Beancount: ``open`` directives for every account, then one transaction per entry. Account codes
+  become Beancount names (``receivable:cus-1`` -> ``Assets:Receivables:C-cus-1``).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+
+from evbill.domain import currency as currencies
+from evbill.domain.ledger.accounts import AccountFamily, parse_account
+from evbill.domain.ledger.entries import LedgerEntry, Posting
+
+
+class ExportFormat(enum.StrEnum):
+    CSV = "csv"
+    DATEV = "datev"
+    BEANCOUNT = "beancount"
+
+
+ENCODING = {ExportFormat.CSV: "utf-8", ExportFormat.DATEV: "cp1252", ExportFormat.BEANCOUNT: "utf-8"}
+NEWLINE = {ExportFormat.CSV: "\r\n", ExportFormat.DATEV: "\r\n", ExportFormat.BEANCOUNT: "\n"}
+
+
+def amount_text(minor_units: int, currency: str) -> str:
+    """Minor units as an exact decimal string: (1234, "EUR") -> "12.34", (-5, "EUR") -> "-0.05"."""
+    return f"{Decimal(minor_units).scaleb(-currencies.exponent(currency)):f}"
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("entry_id", "posted_at", "cause", "reference", "description", "account", "currency", "amount")
+
+
+def csv_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
+    yield _csv_row([*CSV_COLUMNS, "amount_minor"])
+    for entry in entries:
+        for posting in entry.postings:
+            yield _csv_row(
+                [
+                    entry.id,
+                    entry.posted_at.isoformat(),
+                    entry.cause.value,
+                    entry.reference,
+                    entry.description,
+                    posting.account,
+                    posting.currency,
+                    amount_text(posting.amount, posting.currency),
+                    str(posting.amount),
+                ]
+            )
+
+
+def _csv_row(values: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(values)
+    return buffer.getvalue()
+
+
+# --- DATEV -----------------------------------------------------------------------------------------
+
+DATEV_ACCOUNTS: dict[AccountFamily, int] = {
+    AccountFamily.RECEIVABLE: 1200,
+    AccountFamily.GATEWAY_CLEARING: 1460,
+    AccountFamily.BANK: 1800,
+    AccountFamily.WALLET: 3250,
+    AccountFamily.DEFERRED_REVENUE: 3900,
+    AccountFamily.VAT_PAYABLE: 3800,
+    AccountFamily.REVENUE: 4400,
+    AccountFamily.REFUNDS: 4700,
+    AccountFamily.GATEWAY_FEES: 6855,
+    AccountFamily.WRITE_OFFS: 6930,
+    AccountFamily.CHARGEBACK_LOSSES: 6931,
+}
+DATEV_REVENUE = {"energy": 4400, "time": 4401, "idle": 4402, "fees": 4403, "subscriptions": 4404}
+DATEV_VAT = {"19": 3806, "7": 3801}
+DATEV_COLUMNS = (
+    "Umsatz (ohne Soll/Haben-Kz)",
+    "Soll/Haben-Kennzeichen",
+    "WKZ Umsatz",
+    "Kurs",
+    "Basis-Umsatz",
+    "WKZ Basis-Umsatz",
+    "Konto",
+    "Gegenkonto (ohne BU-Schlüssel)",
+    "BU-Schlüssel",
+    "Belegdatum",
+    "Belegfeld 1",
+    "Belegfeld 2",
+    "Skonto",
+    "Buchungstext",
+)
+
+
+def datev_account(code: str) -> int:
+    account = parse_account(code)
+    if account.family is AccountFamily.REVENUE:
+        return DATEV_REVENUE[account.qualifier or ""]
+    if account.family is AccountFamily.VAT_PAYABLE:
+        return DATEV_VAT.get(account.qualifier or "", DATEV_ACCOUNTS[account.family])
+    return DATEV_ACCOUNTS[account.family]
+
+
+def _datev_text(value: str, limit: int) -> str:
+    return '"' + value[:limit].replace('"', '""') + '"'
+
+
+def datev_header(*, created_at: datetime, first: datetime, last: datetime, currency: str) -> str:
+    fields = [
+        '"EXTF"',
+        "700",
+        "21",
+        '"Buchungsstapel"',
+        "13",
+        created_at.strftime("%Y%m%d%H%M%S") + f"{created_at.microsecond // 1000:03d}",
+        "",
+        '"RE"',
+        '"evbill"',
+        '""',
+        "1001",  # Beraternummer: set by the tax adviser on import
+        "1",  # Mandantennummer
+        first.strftime("%Y") + "0101",  # Wirtschaftsjahr-Beginn
+        "4",  # Sachkontenlänge
+        first.strftime("%Y%m%d"),
+        last.strftime("%Y%m%d"),
+        '"evbill ledger"',
+        '""',
+        "1",  # Buchungstyp: Finanzbuchführung
+        "0",
+        "0",  # not festgeschrieben: the adviser reviews before fixing
+        f'"{currency}"',
+        "",
+        '""',
+        "",
+        "",
+        '"04"',  # SKR04
+        "",
+        "",
+        '""',
+        '""',
+    ]
+    return ";".join(fields)
+
+
+def datev_pairs(postings: Iterable[Posting]) -> Iterator[tuple[str, str, int, str]]:
+    """(debit account, credit account, amount > 0, currency): the entry's debits and credits paired off."""
+    sides: dict[str, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
+    for posting in postings:
+        debits, credits = sides.setdefault(posting.currency, ([], []))
+        (debits if posting.amount > 0 else credits).append((posting.account, abs(posting.amount)))
+    for currency, (debits, credits) in sides.items():
+        i = j = 0
+        debit_left, credit_left = debits[0][1], credits[0][1]
+        while i < len(debits) and j < len(credits):
+            amount = min(debit_left, credit_left)
+            yield debits[i][0], credits[j][0], amount, currency
+            debit_left -= amount
+            credit_left -= amount
+            if debit_left == 0:
+                i += 1
+                debit_left = debits[i][1] if i < len(debits) else 0
+            if credit_left == 0:
+                j += 1
+                credit_left = credits[j][1] if j < len(credits) else 0
+
+
+def datev_lines(entries: Iterable[LedgerEntry], *, created_at: datetime, currency: str) -> Iterator[str]:
+    """DATEV needs its date range in the header: ``entries`` is read twice (give a list or a re-readable)."""
+    materialised = list(entries)
+    if materialised:
+        first, last = materialised[0].posted_at, materialised[-1].posted_at
+    else:
+        first = last = created_at
+    yield datev_header(created_at=created_at, first=first, last=last, currency=currency)
+    yield ";".join(_datev_text(name, 60) for name in DATEV_COLUMNS)
+    for entry in materialised:
+        for debit_account, credit_account, amount, entry_currency in datev_pairs(entry.postings):
+            yield ";".join(
+                [
+                    amount_text(amount, entry_currency).replace(".", ","),
+                    '"S"',
+                    f'"{entry_currency}"',
+                    "",
+                    "",
+                    '""',
+                    str(datev_account(debit_account)),
+                    str(datev_account(credit_account)),
+                    '""',
+                    entry.posted_at.strftime("%d%m"),
+                    _datev_text(entry.reference, 36),
+                    _datev_text(entry.id, 12),
+                    "",
+                    _datev_text(entry.description, 60),
+                ]
+            )
+
+
+# --- Beancount -------------------------------------------------------------------------------------
+
+BEANCOUNT_ROOTS: dict[AccountFamily, str] = {
+    AccountFamily.RECEIVABLE: "Assets:Receivables",
+    AccountFamily.GATEWAY_CLEARING: "Assets:GatewayClearing",
+    AccountFamily.BANK: "Assets:Bank",
+    AccountFamily.WALLET: "Liabilities:Wallets",
+    AccountFamily.DEFERRED_REVENUE: "Liabilities:DeferredRevenue",
+    AccountFamily.VAT_PAYABLE: "Liabilities:VAT",
+    AccountFamily.REVENUE: "Income",
+    AccountFamily.REFUNDS: "Expenses:Refunds",
+    AccountFamily.GATEWAY_FEES: "Expenses:GatewayFees",
+    AccountFamily.WRITE_OFFS: "Expenses:WriteOffs",
+    AccountFamily.CHARGEBACK_LOSSES: "Expenses:ChargebackLosses",
+}
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]")
+
+
+def beancount_account(code: str) -> str:
+    account = parse_account(code)
+    root = BEANCOUNT_ROOTS[account.family]
+    if account.qualifier is None:
+        return root
+    if account.family is AccountFamily.REVENUE:
+        return f"{root}:{account.qualifier.capitalize()}"
+    prefix = {AccountFamily.RECEIVABLE: "C-", AccountFamily.WALLET: "W-", AccountFamily.VAT_PAYABLE: "R"}
+    return f"{root}:{prefix.get(account.family, 'G-')}{_NOT_IN_NAME.sub('-', account.qualifier)}"
+
+
+def _beancount_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def beancount_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
+    """Open directives must come first and carry a date: ``entries`` is read twice, as for DATEV."""
+    materialised = list(entries)
+    yield ";; evbill ledger export (Beancount v3)"
+    if not materialised:
+        return
+    opened = sorted({beancount_account(p.account) for entry in materialised for p in entry.postings})
+    opening_date = materialised[0].posted_at.date().isoformat()
+    yield ""
+    yield from (f"{opening_date} open {name}" for name in opened)
+    for entry in materialised:
+        yield ""
+        yield f"{entry.posted_at.date().isoformat()} * {_beancount_string(entry.description)}"
+        yield f"  entry: {_beancount_string(entry.id)}"
+        yield f"  cause: {_beancount_string(entry.cause.value)}"
+        yield f"  reference: {_beancount_string(entry.reference)}"
+        for posting in entry.postings:
+            amount = amount_text(posting.amount, posting.currency)
+            yield f"  {beancount_account(posting.account)}  {amount} {posting.currency}"
+
+
+def export_lines(
+    export_format: ExportFormat, entries: Iterable[LedgerEntry], *, created_at: datetime, currency: str
+) -> Iterator[str]:
+    if export_format is ExportFormat.CSV:
+        return csv_lines(entries)
+    if export_format is ExportFormat.DATEV:
+        return datev_lines(entries, created_at=created_at, currency=currency)
+    return beancount_lines(entries)

@@ -1,0 +1,45 @@
+"""Reading the ledger: the trial balance and an account's statement, for one operator.
+
+The trial balance lists every account's debits, credits and balance per currency; its balances sum to
+zero per currency in a sound ledger (``totals``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evbill.application.records import Services, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.ledger.accounts import parse_account
+from evbill.domain.ledger.balances import AccountBalance, StatementLine
+from evbill.domain.ledger.entries import LedgerEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalance:
+    accounts: Sequence[AccountBalance]
+    totals: dict[str, int]  # per currency: zero when the ledger balances
+
+
+def trial_balance(svc: Services, who: Actor) -> TrialBalance:
+    require(who, Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        accounts = uow.ledger.balances(who.operator_id)
+    totals: dict[str, int] = {}
+    for balance in accounts:
+        totals[balance.currency] = totals.get(balance.currency, 0) + balance.balance
+    return TrialBalance(accounts, dict(sorted(totals.items())))
+
+
+def account_statement(svc: Services, who: Actor, account: str, currency: str) -> Sequence[StatementLine]:
+    require(who, Permission.READ)
+    parse_account(account, path="path.account")
+    with svc.uow(read_only=True) as uow:
+        return uow.ledger.statement(who.operator_id, account, currency)
+
+
+def journal(svc: Services, who: Actor, *, after: str | None, limit: int) -> Sequence[LedgerEntry]:
+    require(who, Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        return uow.ledger.entries(who.operator_id, after=after, limit=limit)

@@ -1,0 +1,1 @@
+"""Payments use cases: gateway payments (payments.py), prepaid wallets (wallets.py), reconciliation."""

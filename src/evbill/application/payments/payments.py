@@ -1,0 +1,339 @@
+"""Gateway payments: authorise, confirm (3-D Secure), capture, release, refund, and gateway events.
+
+Each use case runs in one unit of work that locks the payment, derives its state from its stored
+events, checks the rule (capture never above the authorisation, refunds never above the capture),
+calls the gateway with an idempotency key, stores the events the gateway reports (once per gateway
+event id) and posts each money event's ledger entry, then commits once. So:
+
+* two captures of one authorisation run one after the other: the second finds the payment captured
+  and is refused, without calling the gateway;
+* a request repeated with its idempotency key returns the payment as it is, moving nothing again;
+* a crash between the gateway call and the commit loses nothing: the retry (same key) gets the same
+  reply from the gateway and stores it then;
+* a webhook for an event already stored (the reply's twin) changes nothing.
+
+The gateway is called with ``<operator id>:<key>``, so two operators' keys never meet at the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from evbill.application.ledger.posting import post
+from evbill.application.payments.postings import payment_postings, payment_reference
+from evbill.application.ports import GatewayEvent, GatewayResult, PaymentGateway, UnitOfWork
+from evbill.application.records import Services, require
+from evbill.domain import currency as currencies
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.money import SettledMoney
+from evbill.domain.payments.events import (
+    EventKind,
+    PaymentEvent,
+    PaymentState,
+    check_capture,
+    check_refund,
+    check_release,
+    derive_state,
+)
+from evbill.domain.payments.model import (
+    Payment,
+    PaymentPurpose,
+    WalletTransaction,
+    WalletTransactionKind,
+    looks_like_card_number,
+)
+
+MAX_KEY = 150
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    payment: Payment
+    state: PaymentState
+    events: Sequence[PaymentEvent]
+    next_action_url: str | None = None
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY:
+        raise InvalidInput(
+            "an idempotency key is required",
+            (Problem("header.Idempotency-Key", f"1 to {MAX_KEY} characters, unique per request"),),
+        )
+
+
+def _view(uow: UnitOfWork, payment: Payment, next_action_url: str | None = None) -> PaymentView:
+    events = uow.payments.events(payment.operator_id, payment.id)
+    return PaymentView(payment, derive_state(events), events, next_action_url)
+
+
+def _replayed(uow: UnitOfWork, who: Actor, key: str, payment_id: str | None) -> PaymentView | None:
+    """The payment an earlier request with this key acted on (a key names one request, one payment)."""
+    earlier = uow.payments.find_by_idempotency_key(who.operator_id, key)
+    if earlier is None:
+        return None
+    if payment_id is not None and earlier != payment_id:
+        raise Conflict(f"idempotency key {key!r} was used for another payment")
+    payment = uow.payments.get(who.operator_id, earlier)
+    assert payment is not None
+    return _view(uow, payment)
+
+
+def apply_gateway_events(
+    svc: Services, uow: UnitOfWork, payment: Payment, events: Iterable[GatewayEvent], key: str | None
+) -> int:
+    """Store the events not stored yet and post each one's ledger entry; returns how many were new."""
+    now = svc.clock.now()
+    stored = 0
+    for gateway_event in events:
+        event = PaymentEvent(
+            gateway_event.event_id,
+            gateway_event.kind,
+            gateway_event.amount,
+            gateway_event.occurred_at,
+            gateway_event.detail,
+        )
+        if not uow.payments.record_event(payment, event, idempotency_key=key, recorded_at=now):
+            continue
+        stored += 1
+        key = None  # the key marks the request's first stored event
+        _post_money_event(svc, uow, payment, event)
+    return stored
+
+
+def _post_money_event(svc: Services, uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> None:
+    found = payment_postings(payment, event)
+    if found is None:
+        return
+    cause, postings = found
+    post(
+        uow,
+        svc.ids,
+        operator_id=payment.operator_id,
+        at=event.occurred_at,
+        cause=cause,
+        reference=payment_reference(payment.id),
+        description=f"{event.kind.value} {payment.gateway} {payment.gateway_reference}",
+        postings=postings,
+    )
+    if payment.purpose is PaymentPurpose.WALLET_TOP_UP and event.kind in (
+        EventKind.CAPTURED,
+        EventKind.REFUNDED,
+    ):
+        captured = event.kind is EventKind.CAPTURED
+        uow.wallets.add_transaction(
+            WalletTransaction(
+                id=svc.ids.new_id(),
+                operator_id=payment.operator_id,
+                wallet_id=payment.subject,
+                kind=WalletTransactionKind.TOP_UP if captured else WalletTransactionKind.TOP_UP_REFUNDED,
+                amount=event.amount if captured else -event.amount,
+                reference=payment_reference(payment.id),
+                idempotency_key=f"{payment.gateway}:{event.event_id}",
+                created_at=event.occurred_at,
+            )
+        )
+
+
+def authorise_payment(
+    svc: Services,
+    gateway: PaymentGateway,
+    who: Actor,
+    *,
+    customer_id: str | None,
+    purpose: PaymentPurpose,
+    subject: str,
+    amount: SettledMoney,
+    payment_method: str,
+    idempotency_key: str,
+) -> PaymentView:
+    """Place a hold of ``amount`` (declined and 3-D Secure outcomes are recorded and returned too)."""
+    require(who, Permission.BILL)
+    _check_key(idempotency_key)
+    _check_request(amount, payment_method)
+    with svc.uow() as uow:
+        replay = _replayed(uow, who, idempotency_key, None)
+        if replay is not None:
+            return replay
+        if customer_id is not None and uow.customers.get(who.operator_id, customer_id) is None:
+            raise InvalidInput("the payment is refused", (Problem("$.customer_id", "no such customer"),))
+        result = gateway.authorise(
+            amount=amount,
+            payment_method=payment_method,
+            idempotency_key=f"{who.operator_id}:{idempotency_key}",
+            description=f"{purpose.value} {subject}",
+        )
+        payment = uow.payments.find_by_reference(gateway.name, result.reference)
+        if payment is None:
+            payment = Payment(
+                id=svc.ids.new_id(),
+                operator_id=who.operator_id,
+                customer_id=customer_id,
+                purpose=purpose,
+                subject=subject,
+                gateway=gateway.name,
+                gateway_reference=result.reference,
+                currency=amount.currency,
+                amount=amount.minor_units,
+                created_at=svc.clock.now(),
+            )
+            uow.payments.add(payment)
+        apply_gateway_events(svc, uow, payment, result.events, idempotency_key)
+        view = _view(uow, payment, result.next_action_url)
+        uow.commit()
+    return view
+
+
+def _check_request(amount: SettledMoney, payment_method: str) -> None:
+    problems = []
+    if looks_like_card_number(payment_method):
+        # never echo it: the message names the field, not the value
+        problems.append(Problem("$.payment_method", "a card number is never accepted; send a gateway token"))
+    if amount.minor_units <= 0:
+        problems.append(Problem("$.amount", "must be positive"))
+    if problems:
+        raise InvalidInput("the payment is refused", tuple(problems))
+
+
+def _locked(uow: UnitOfWork, who: Actor, payment_id: str) -> Payment:
+    payment = uow.payments.get(who.operator_id, payment_id, lock=True)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id!r}")
+    return payment
+
+
+def _move(
+    svc: Services,
+    who: Actor,
+    payment_id: str,
+    key: str,
+    decide: Callable[[UnitOfWork, Payment, PaymentState], Callable[[str], GatewayResult]],
+) -> PaymentView:
+    """Lock, replay or check, call the gateway, store and post, commit: the shape of every money move."""
+    require(who, Permission.BILL)
+    _check_key(key)
+    with svc.uow() as uow:
+        payment = _locked(uow, who, payment_id)
+        replay = _replayed(uow, who, key, payment.id)
+        if replay is not None:
+            return replay
+        call = decide(uow, payment, derive_state(uow.payments.events(who.operator_id, payment.id)))
+        result = call(f"{who.operator_id}:{key}")
+        apply_gateway_events(svc, uow, payment, result.events, key)
+        view = _view(uow, payment, result.next_action_url)
+        uow.commit()
+    return view
+
+
+def capture_payment(
+    svc: Services, gateway: PaymentGateway, who: Actor, payment_id: str, *, amount: int, idempotency_key: str
+) -> PaymentView:
+    """Capture ``amount`` (<= the authorisation); the rest of the hold is released."""
+
+    def decide(uow: UnitOfWork, payment: Payment, state: PaymentState) -> Callable[[str], GatewayResult]:
+        check_capture(state, amount)
+        money = SettledMoney(amount, payment.currency)
+        return lambda key: gateway.capture(
+            reference=payment.gateway_reference, amount=money, idempotency_key=key
+        )
+
+    return _move(svc, who, payment_id, idempotency_key, decide)
+
+
+def confirm_payment(
+    svc: Services, gateway: PaymentGateway, who: Actor, payment_id: str, *, idempotency_key: str
+) -> PaymentView:
+    """After the customer authenticated (3-D Secure): the gateway authorises or declines."""
+
+    def decide(uow: UnitOfWork, payment: Payment, state: PaymentState) -> Callable[[str], GatewayResult]:
+        if state.status.value != "requires_action":
+            raise Conflict(f"the payment is {state.status.value}, not waiting for authentication")
+        return lambda key: gateway.confirm(reference=payment.gateway_reference, idempotency_key=key)
+
+    return _move(svc, who, payment_id, idempotency_key, decide)
+
+
+def release_payment(
+    svc: Services, gateway: PaymentGateway, who: Actor, payment_id: str, *, idempotency_key: str
+) -> PaymentView:
+    """Cancel the hold without capturing (e.g. a zero-energy session)."""
+
+    def decide(uow: UnitOfWork, payment: Payment, state: PaymentState) -> Callable[[str], GatewayResult]:
+        check_release(state)
+        return lambda key: gateway.release(reference=payment.gateway_reference, idempotency_key=key)
+
+    return _move(svc, who, payment_id, idempotency_key, decide)
+
+
+def refund_payment(
+    svc: Services, gateway: PaymentGateway, who: Actor, payment_id: str, *, amount: int, idempotency_key: str
+) -> PaymentView:
+    """Refund ``amount`` of what was captured (several refunds may add up to the capture, no more)."""
+
+    def decide(uow: UnitOfWork, payment: Payment, state: PaymentState) -> Callable[[str], GatewayResult]:
+        check_refund(state, amount)
+        if payment.purpose is PaymentPurpose.WALLET_TOP_UP:
+            _check_wallet_covers(uow, payment, amount)
+        money = SettledMoney(amount, payment.currency)
+        return lambda key: gateway.refund(
+            reference=payment.gateway_reference, amount=money, idempotency_key=key
+        )
+
+    return _move(svc, who, payment_id, idempotency_key, decide)
+
+
+def _check_wallet_covers(uow: UnitOfWork, payment: Payment, amount: int) -> None:
+    # the wallet's money may already be spent: a top-up is refunded only from what is left in it
+    uow.wallets.get(payment.operator_id, payment.subject, lock=True)
+    balance = uow.wallets.balance(payment.operator_id, payment.subject)
+    if amount > balance:
+        raise Conflict(f"the wallet holds {balance}; a refund of {amount} of its top-up would overdraw it")
+
+
+def record_gateway_events(svc: Services, gateway_name: str, events: Iterable[GatewayEvent]) -> int:
+    """The webhook path: store each event once and post its entry; returns how many were new.
+
+    An event for a payment evbill does not know is skipped (another system's payment at the gateway).
+    """
+    stored = 0
+    for event in events:
+        with svc.uow() as uow:
+            payment = uow.payments.find_by_reference(gateway_name, event.reference, lock=True)
+            if payment is None:
+                continue
+            stored += apply_gateway_events(svc, uow, payment, [event], None)
+            uow.commit()
+    return stored
+
+
+def get_payment(svc: Services, who: Actor, payment_id: str) -> PaymentView:
+    require(who, Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        payment = uow.payments.get(who.operator_id, payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id!r}")
+        return _view(uow, payment)
+
+
+def list_payments(svc: Services, who: Actor, *, after: str | None, limit: int) -> Sequence[PaymentView]:
+    require(who, Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        return [
+            _view(uow, payment) for payment in uow.payments.list(who.operator_id, after=after, limit=limit)
+        ]
+
+
+def minor_units(amount_text: str, currency: str, *, path: str = "$.amount") -> SettledMoney:
+    """A decimal string in the currency's minor unit ("12.34" EUR) as settled money; more digits refused."""
+    try:
+        value = Decimal(amount_text)
+    except InvalidOperation:
+        raise InvalidInput("bad amount", (Problem(path, f"{amount_text!r} is not a number"),)) from None
+    places = currencies.exponent(currency)
+    scaled = value.scaleb(places)
+    if not value.is_finite() or scaled != scaled.to_integral_value():
+        raise InvalidInput("bad amount", (Problem(path, f"{currency} has {places} decimal places"),))
+    return SettledMoney(int(scaled), currency)

@@ -1,0 +1,210 @@
+"""Prepaid wallets: create, top up through the gateway, pay from, refund into, authorise against.
+
+A wallet's balance is the sum of its append-only transactions, recomputed under a lock on the wallet
+whenever money leaves it, so two spends at once can never take it below its minimum balance.
+
+    top up 20.00 (card)    -> +2000  Dr gateway_clearing  Cr wallet   (through a captured payment)
+    pay 7.50 for a session -> -750   Dr wallet            Cr receivable:<customer>
+    refund 2.00 into it    -> +200   Dr refunds           Cr wallet
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evbill.application.ledger.posting import post
+from evbill.application.payments.payments import PaymentView, authorise_payment, capture_payment
+from evbill.application.ports import PaymentGateway, UnitOfWork
+from evbill.application.records import Services, require
+from evbill.domain import currency as currencies
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.errors import InvalidInput, NotFound, Problem
+from evbill.domain.ledger import accounts
+from evbill.domain.ledger.entries import EntryCause, credit, debit
+from evbill.domain.money import SettledMoney
+from evbill.domain.payments.events import PaymentStatus
+from evbill.domain.payments.model import (
+    InsufficientBalance,
+    PaymentPurpose,
+    Wallet,
+    WalletTransaction,
+    WalletTransactionKind,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    wallet: Wallet
+    balance: int
+    transactions: Sequence[WalletTransaction]
+
+
+def wallet_reference(wallet_id: str) -> str:
+    return f"wallet:{wallet_id}"
+
+
+def create_wallet(
+    svc: Services, who: Actor, *, customer_id: str, currency: str, minimum_balance: int = 0
+) -> WalletView:
+    require(who, Permission.MANAGE_CUSTOMERS)
+    problems = []
+    if not currencies.is_known(currency):
+        problems.append(Problem("$.currency", f"{currency!r} is not an ISO 4217 code"))
+    if minimum_balance < 0:
+        problems.append(Problem("$.minimum_balance", "must not be negative"))
+    if problems:
+        raise InvalidInput("the wallet is invalid", tuple(problems))
+    with svc.uow() as uow:
+        if uow.customers.get(who.operator_id, customer_id) is None:
+            raise InvalidInput("the wallet is invalid", (Problem("$.customer_id", "no such customer"),))
+        wallet = Wallet(
+            svc.ids.new_id(), who.operator_id, customer_id, currency, minimum_balance, svc.clock.now()
+        )
+        uow.wallets.add(wallet)
+        uow.commit()
+    return WalletView(wallet, 0, ())
+
+
+def get_wallet(svc: Services, who: Actor, wallet_id: str) -> WalletView:
+    require(who, Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        return _view(uow, _wallet(uow, who, wallet_id))
+
+
+def _wallet(uow: UnitOfWork, who: Actor, wallet_id: str, *, lock: bool = False) -> Wallet:
+    wallet = uow.wallets.get(who.operator_id, wallet_id, lock=lock)
+    if wallet is None:
+        raise NotFound(f"no wallet {wallet_id!r}")
+    return wallet
+
+
+def _view(uow: UnitOfWork, wallet: Wallet) -> WalletView:
+    transactions = uow.wallets.transactions(wallet.operator_id, wallet.id)
+    return WalletView(wallet, sum(t.amount for t in transactions), transactions)
+
+
+def top_up_wallet(
+    svc: Services,
+    gateway: PaymentGateway,
+    who: Actor,
+    wallet_id: str,
+    *,
+    amount: int,
+    payment_method: str,
+    idempotency_key: str,
+) -> tuple[WalletView, PaymentView]:
+    """Charge the payment method ``amount`` (authorise, then capture all of it) into the wallet."""
+    with svc.uow(read_only=True) as uow:
+        wallet = _wallet(uow, who, wallet_id)
+    held = authorise_payment(
+        svc,
+        gateway,
+        who,
+        customer_id=wallet.customer_id,
+        purpose=PaymentPurpose.WALLET_TOP_UP,
+        subject=wallet.id,
+        amount=SettledMoney(amount, wallet.currency),
+        payment_method=payment_method,
+        idempotency_key=f"{idempotency_key}:authorise",
+    )
+    payment = held
+    if held.state.status is PaymentStatus.AUTHORISED:
+        payment = capture_payment(
+            svc, gateway, who, held.payment.id, amount=amount, idempotency_key=f"{idempotency_key}:capture"
+        )
+    return get_wallet(svc, who, wallet_id), payment
+
+
+def available(wallet: Wallet, balance: int) -> int:
+    """What may still be authorised or spent: the balance above the minimum."""
+    return max(balance - wallet.minimum_balance, 0)
+
+
+def authorise_from_wallet(svc: Services, who: Actor, wallet_id: str, *, amount: int) -> int:
+    """Whether a session of up to ``amount`` may start on the wallet; the amount available, or refused."""
+    require(who, Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        wallet = _wallet(uow, who, wallet_id)
+        balance = uow.wallets.balance(who.operator_id, wallet_id)
+    _check_available(wallet, balance, amount)
+    return available(wallet, balance)
+
+
+def _check_available(wallet: Wallet, balance: int, amount: int) -> None:
+    if amount <= 0:
+        raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
+    if balance - amount < wallet.minimum_balance:
+        raise InsufficientBalance(
+            f"the wallet holds {balance} {wallet.currency}; {amount} would leave less than its minimum "
+            f"balance of {wallet.minimum_balance}"
+        )
+
+
+def pay_from_wallet(
+    svc: Services, who: Actor, wallet_id: str, *, amount: int, receivable: str, idempotency_key: str
+) -> WalletView:
+    """Pay ``amount`` of what the wallet's customer owes (``receivable``: e.g. ``session:<id>``)."""
+    require(who, Permission.BILL)
+    return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
+
+
+def refund_to_wallet(
+    svc: Services, who: Actor, wallet_id: str, *, amount: int, reference: str, idempotency_key: str
+) -> WalletView:
+    """Pay a refund into the wallet (instead of back to a card)."""
+    require(who, Permission.BILL)
+    return _move(svc, who, wallet_id, amount, reference, idempotency_key, WalletTransactionKind.REFUND)
+
+
+def _move(
+    svc: Services,
+    who: Actor,
+    wallet_id: str,
+    amount: int,
+    reference: str,
+    key: str,
+    kind: WalletTransactionKind,
+) -> WalletView:
+    if not key:
+        raise InvalidInput("an idempotency key is required", (Problem("header.Idempotency-Key", "required"),))
+    with svc.uow() as uow:
+        wallet = _wallet(uow, who, wallet_id, lock=True)
+        if uow.wallets.find_transaction(who.operator_id, key) is not None:
+            return _view(uow, wallet)  # the same request again: nothing moves twice
+        balance = uow.wallets.balance(who.operator_id, wallet_id)
+        if kind is WalletTransactionKind.SPEND:
+            _check_available(wallet, balance, amount)
+        elif amount <= 0:
+            raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
+        now = svc.clock.now()
+        signed = -amount if kind is WalletTransactionKind.SPEND else amount
+        uow.wallets.add_transaction(
+            WalletTransaction(svc.ids.new_id(), who.operator_id, wallet.id, kind, signed, reference, key, now)
+        )
+        account = accounts.wallet(wallet.id)
+        if kind is WalletTransactionKind.SPEND:
+            cause = EntryCause.WALLET_SPENT
+            postings = (
+                debit(account, amount, wallet.currency),
+                credit(accounts.receivable(wallet.customer_id), amount, wallet.currency),
+            )
+        else:
+            cause = EntryCause.WALLET_REFUNDED
+            postings = (
+                debit(accounts.REFUNDS, amount, wallet.currency),
+                credit(account, amount, wallet.currency),
+            )
+        post(
+            uow,
+            svc.ids,
+            operator_id=who.operator_id,
+            at=now,
+            cause=cause,
+            reference=wallet_reference(wallet.id),
+            description=f"{kind.value} {reference}",
+            postings=postings,
+        )
+        view = _view(uow, wallet)
+        uow.commit()
+    return view

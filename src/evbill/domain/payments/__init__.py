@@ -1,0 +1,1 @@
+"""Payments: state derived from append-only gateway events (``events``), and prepaid wallets (``wallets``)."""

@@ -1,0 +1,80 @@
+"""Payments and wallets as records: what was asked of which gateway, for what.
+
+A ``Payment`` is the head of one gateway payment (a PaymentIntent at Stripe): who pays, for what
+(``purpose`` and ``subject``: a receivable reference such as ``invoice:INV-1``, a session, or the wallet
+topped up), and the gateway's reference. Its state is never stored on it: it is derived from its
+events (``events.derive_state``). A ``Wallet`` is a prepaid balance, likewise the sum of its
+append-only ``WalletTransaction``s.
+
+No card number, CVC or track data is ever part of these: a payment method is a gateway token.
+``looks_like_card_number`` lets the edges refuse one before it goes anywhere (and never echo it).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from evbill.domain.errors import Conflict
+
+_DIGITS = re.compile(r"[\d \-]{12,}")
+
+
+class PaymentPurpose(enum.StrEnum):
+    SESSION = "session"  # ad hoc at the charger, or a card on file per session
+    INVOICE = "invoice"
+    WALLET_TOP_UP = "wallet_top_up"
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    operator_id: str
+    customer_id: str | None
+    purpose: PaymentPurpose
+    subject: str  # "invoice:INV-1", "session:<id>", or the wallet id for a top-up
+    gateway: str
+    gateway_reference: str
+    currency: str
+    amount: int  # the amount asked to authorise, minor units
+    created_at: datetime
+
+
+class WalletTransactionKind(enum.StrEnum):
+    TOP_UP = "top_up"
+    TOP_UP_REFUNDED = "top_up_refunded"  # a top-up paid back to the card it came from
+    SPEND = "spend"
+    REFUND = "refund"  # a refund paid into the wallet
+
+
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    id: str
+    operator_id: str
+    customer_id: str
+    currency: str
+    minimum_balance: int  # minor units: an authorisation that would leave less is refused
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WalletTransaction:
+    id: str
+    operator_id: str
+    wallet_id: str
+    kind: WalletTransactionKind
+    amount: int  # signed minor units: + into the wallet, - out of it
+    reference: str  # the payment, receivable or refund it belongs to
+    idempotency_key: str
+    created_at: datetime
+
+
+class InsufficientBalance(Conflict):
+    code = "insufficient_balance"
+
+
+def looks_like_card_number(text: str) -> bool:
+    """12+ digits (spaces or dashes between): a PAN, never accepted where a token belongs."""
+    return bool(_DIGITS.fullmatch(text.strip())) and sum(c.isdigit() for c in text) >= 12

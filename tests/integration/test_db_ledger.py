@@ -1,0 +1,198 @@
+"""The ledger on SQLite and PostgreSQL: append-only, posted in the caller's transaction, checked by sums."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from evbill.application.access.keys import create_operator, platform_actor
+from evbill.application.ledger import queries
+from evbill.application.ledger.check import check_ledger
+from evbill.application.ledger.posting import Receivable, post, post_invoice_issued
+from evbill.application.records import Services
+from evbill.bootstrap import bootstrap
+from evbill.config import Settings
+from evbill.domain.ledger import accounts
+from evbill.domain.ledger.accounts import RevenueKind
+from evbill.domain.ledger.entries import EntryCause, UnbalancedEntry, credit, debit, make_entry
+from evbill.domain.money import SettledMoney
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    container = bootstrap(Settings(database_url=database_url))
+    yield container.services
+    container.dispose()
+
+
+@pytest.fixture
+def operator_id(services: Services) -> str:
+    return create_operator(
+        services, name="Alpha", legal_name="Alpha B.V.", country="NL", default_currency="EUR"
+    ).id
+
+
+def invoice(services: Services, operator_id: str, invoice_id: str, at: datetime = AT) -> None:
+    """Given an issued invoice of 12.10 EUR: 10.00 energy + 2.10 VAT at 21 %."""
+    with services.uow() as uow:
+        post_invoice_issued(
+            uow,
+            services.ids,
+            operator_id=operator_id,
+            receivable_=Receivable("invoice", invoice_id, "cus-1", SettledMoney(1210, "EUR")),
+            revenue_by_kind={RevenueKind.ENERGY: 1000},
+            vat_by_rate={Decimal("21"): 210},
+            at=at,
+        )
+        uow.commit()
+
+
+def test_an_issued_invoice_posts_receivable_revenue_and_vat(services, operator_id):
+    invoice(services, operator_id, "inv-1")
+
+    balance = queries.trial_balance(services, platform_actor(operator_id))
+
+    assert [(b.account, b.currency, b.debit, b.credit, b.balance) for b in balance.accounts] == [
+        ("receivable:cus-1", "EUR", 1210, 0, 1210),
+        ("revenue:energy", "EUR", 0, 1000, -1000),
+        ("vat_payable:21", "EUR", 0, 210, -210),
+    ]
+    assert balance.totals == {"EUR": 0}
+
+
+def test_a_statement_lists_an_accounts_postings_with_the_running_balance(services, operator_id):
+    invoice(services, operator_id, "inv-1")
+    invoice(services, operator_id, "inv-2", AT + timedelta(days=1))
+
+    lines = queries.account_statement(services, platform_actor(operator_id), "receivable:cus-1", "EUR")
+
+    assert [(line.reference, line.amount, line.running_balance) for line in lines] == [
+        ("invoice:inv-1", 1210, 1210),
+        ("invoice:inv-2", 1210, 2420),
+    ]
+
+
+def test_an_entry_is_posted_with_its_event_or_not_at_all(services, operator_id):
+    # given a transaction that posts an entry and then fails before commit
+    with services.uow() as uow:
+        post(
+            uow,
+            services.ids,
+            operator_id=operator_id,
+            at=AT,
+            cause=EntryCause.PAYOUT,
+            reference="payout-1",
+            description="payout",
+            postings=(debit(accounts.BANK, 500, "EUR"), credit(accounts.gateway_clearing("s"), 500, "EUR")),
+        )
+    # then nothing was stored
+    assert queries.trial_balance(services, platform_actor(operator_id)).accounts == []
+
+
+def test_an_unbalanced_entry_never_reaches_the_database(services, operator_id):
+    with services.uow() as uow, pytest.raises(UnbalancedEntry):
+        post(
+            uow,
+            services.ids,
+            operator_id=operator_id,
+            at=AT,
+            cause=EntryCause.PAYOUT,
+            reference="payout-1",
+            description="payout",
+            postings=(debit(accounts.BANK, 500, "EUR"), credit(accounts.gateway_clearing("s"), 499, "EUR")),
+        )
+
+    assert check_ledger(services).entries_checked == 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_postings SET amount = amount + 1",
+        "DELETE FROM ledger_postings",
+        "UPDATE ledger_entries SET description = 'changed'",
+        "DELETE FROM ledger_entries",
+    ],
+)
+def test_the_database_refuses_to_change_the_ledger(services, operator_id, database_engine, statement):
+    invoice(services, operator_id, "inv-1")
+
+    with database_engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
+        connection.execute(text(statement))
+
+
+def test_the_check_passes_on_a_sound_ledger(services, operator_id):
+    invoice(services, operator_id, "inv-1")
+
+    report = check_ledger(services)
+
+    assert report.ok
+    assert (report.operators, report.entries_checked) == (1, 1)
+
+
+def test_the_check_names_an_entry_written_around_the_domain_that_does_not_balance(
+    services, operator_id, database_engine
+):
+    # given an entry whose postings were inserted by hand, one cent off, and one with no postings
+    invoice(services, operator_id, "inv-1")
+    with database_engine.begin() as connection:
+        for entry_id in ("bad-1", "bad-2"):
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_entries (id, operator_id, posted_at, cause, reference, description) "
+                    "VALUES (:id, :op, :at, 'adjustment', 'x', 'by hand')"
+                ),
+                {"id": entry_id, "op": operator_id, "at": "2026-12-01T10:00:00.000000Z"},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) VALUES "
+                "(:op, 'bad-1', 'bank', 'EUR', 1000), (:op, 'bad-1', 'receivable:c', 'EUR', -999)"
+            ),
+            {"op": operator_id},
+        )
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry bad-1: EUR postings sum to 1, not 0",
+        f"operator {operator_id}: entry bad-2: has no postings",
+        f"operator {operator_id}: trial balance EUR: sums to 1, not 0",
+    ]
+
+
+def test_entries_appended_in_bulk_are_stored_with_the_unit_of_work_commit(services, operator_id):
+    # given three entries appended at once (COPY on PostgreSQL) as the only work of a transaction
+    made = [
+        make_entry(
+            entry_id=f"bulk-{index}",
+            operator_id=operator_id,
+            posted_at=AT + timedelta(minutes=index),
+            cause=EntryCause.WALLET_TOPPED_UP,
+            reference=f"topup-{index}",
+            description="top-up",
+            postings=(
+                debit(accounts.gateway_clearing("sandbox"), 500 + index, "EUR"),
+                credit(accounts.wallet("w-1"), 500 + index, "EUR"),
+            ),
+        )
+        for index in range(3)
+    ]
+    with services.uow() as uow:
+        uow.ledger.append_many(made)
+        uow.commit()
+
+    # then all three are there, postings in order, and the wallet owes 15.03
+    assert list(queries.journal(services, platform_actor(operator_id), after=None, limit=10)) == made
+    balances = queries.trial_balance(services, platform_actor(operator_id)).accounts
+    assert [(b.account, b.balance) for b in balances] == [
+        ("gateway_clearing:sandbox", 1503),
+        ("wallet:w-1", -1503),
+    ]

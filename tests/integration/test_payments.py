@@ -1,0 +1,272 @@
+"""Payments through the sandbox gateway on SQLite and PostgreSQL: state from events, exact ledger entries."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from evbill.application.ledger import queries
+from evbill.application.payments.payments import (
+    capture_payment,
+    confirm_payment,
+    record_gateway_events,
+    refund_payment,
+    release_payment,
+)
+from evbill.application.payments.reconciliation import check_books
+from evbill.domain.errors import InvalidInput
+from evbill.domain.money import SettledMoney
+from evbill.domain.payments.events import PaymentRefused, PaymentStatus
+from tests.integration.payments_support import Shop
+
+
+def balances(shop: Shop) -> dict[str, int]:
+    return {b.account: b.balance for b in queries.trial_balance(shop.services, shop.who).accounts}
+
+
+def capture(shop: Shop, payment_id: str, amount: int, key: str = "cap-1"):
+    return capture_payment(
+        shop.services, shop.gateway, shop.who, payment_id, amount=amount, idempotency_key=key
+    )
+
+
+def refund(shop: Shop, payment_id: str, amount: int, key: str):
+    return refund_payment(
+        shop.services, shop.gateway, shop.who, payment_id, amount=amount, idempotency_key=key
+    )
+
+
+def test_a_partial_capture_releases_the_rest_and_posts_capture_and_fee(shop):
+    # given a hold of 50.00 EUR
+    held = shop.authorise(5000)
+    assert (held.state.status, held.state.authorised) == (PaymentStatus.AUTHORISED, 5000)
+    assert balances(shop) == {}  # a hold moves no money
+
+    # when 32.10 is captured
+    captured = capture(shop, held.payment.id, 3210)
+
+    # then 17.90 is released, the sandbox's fee is 1.4 % + 0.25 = 0.70, and the ledger says so exactly
+    state = captured.state
+    assert (state.status, state.captured, state.released, state.fees) == (
+        PaymentStatus.CAPTURED,
+        3210,
+        1790,
+        70,
+    )
+    assert balances(shop) == {
+        "gateway_clearing:sandbox": 3140,
+        "gateway_fees": 70,
+        f"receivable:{shop.customer_id}": -3210,
+    }
+    assert check_books(shop.services).ok
+
+
+def test_a_capture_above_the_authorisation_is_refused_before_the_gateway_is_called(shop):
+    held = shop.authorise(5000)
+
+    with pytest.raises(PaymentRefused, match="capture of 5001 exceeds the authorisation of 5000"):
+        capture(shop, held.payment.id, 5001)
+
+    assert [operation for operation, _ in shop.gateway.calls] == ["authorise"]
+    assert balances(shop) == {}
+
+
+def test_a_second_capture_of_one_authorisation_is_refused(shop):
+    held = shop.authorise(5000)
+    capture(shop, held.payment.id, 1000, key="cap-1")
+
+    with pytest.raises(PaymentRefused, match="cannot capture a payment that is captured"):
+        capture(shop, held.payment.id, 1000, key="cap-2")
+
+    assert balances(shop)[f"receivable:{shop.customer_id}"] == -1000
+
+
+def test_refunds_add_up_to_the_capture_and_never_beyond(shop):
+    held = shop.authorise(5000)
+    capture(shop, held.payment.id, 3210)
+
+    refund(shop, held.payment.id, 1000, "ref-1")
+    done = refund(shop, held.payment.id, 2210, "ref-2")
+    with pytest.raises(PaymentRefused, match="refund of 1 exceeds the 0 captured and not refunded"):
+        refund(shop, held.payment.id, 1, "ref-3")
+
+    assert (done.state.status, done.state.refunded) == (PaymentStatus.REFUNDED, 3210)
+    assert balances(shop) == {
+        "gateway_clearing:sandbox": -70,  # the fee is not given back by the gateway
+        "gateway_fees": 70,
+        f"receivable:{shop.customer_id}": -3210,
+        "refunds": 3210,
+    }
+    assert check_books(shop.services).ok
+
+
+def test_a_declined_card_is_recorded_with_its_reason_and_posts_nothing(shop):
+    declined = shop.authorise(5000, method="tok_insufficient_funds")
+
+    assert (declined.state.status, declined.state.decline_code) == (
+        PaymentStatus.DECLINED,
+        "insufficient_funds",
+    )
+    with pytest.raises(PaymentRefused):
+        capture(shop, declined.payment.id, 100)
+    assert balances(shop) == {}
+
+
+def test_3d_secure_waits_for_the_customer_then_authorises_or_declines(shop):
+    waiting = shop.authorise(2500, method="tok_3ds", key="a-1")
+    failing = shop.authorise(2500, method="tok_3ds_fail", key="a-2")
+    assert waiting.state.status is PaymentStatus.REQUIRES_ACTION
+    assert (
+        waiting.next_action_url == f"https://sandbox.evbill.invalid/3ds/{waiting.payment.gateway_reference}"
+    )
+
+    confirmed = confirm_payment(
+        shop.services, shop.gateway, shop.who, waiting.payment.id, idempotency_key="c-1"
+    )
+    refused = confirm_payment(
+        shop.services, shop.gateway, shop.who, failing.payment.id, idempotency_key="c-2"
+    )
+
+    assert (confirmed.state.status, confirmed.state.authorised) == (PaymentStatus.AUTHORISED, 2500)
+    assert (refused.state.status, refused.state.decline_code) == (
+        PaymentStatus.DECLINED,
+        "authentication_failed",
+    )
+
+
+def test_a_released_hold_can_no_longer_be_captured(shop):
+    held = shop.authorise(5000)
+
+    released = release_payment(
+        shop.services, shop.gateway, shop.who, held.payment.id, idempotency_key="rel-1"
+    )
+
+    assert (released.state.status, released.state.released) == (PaymentStatus.RELEASED, 5000)
+    with pytest.raises(PaymentRefused):
+        capture(shop, held.payment.id, 100)
+
+
+def test_a_repeated_request_moves_money_once(shop):
+    held = shop.authorise(5000)
+    again = shop.authorise(5000)  # same key "auth-1"
+    capture(shop, held.payment.id, 3000, key="cap-1")
+
+    replay = capture(shop, held.payment.id, 3000, key="cap-1")
+
+    assert again.payment.id == held.payment.id
+    assert replay.state.captured == 3000
+    assert [operation for operation, _ in shop.gateway.calls] == ["authorise", "capture"]
+    assert balances(shop)[f"receivable:{shop.customer_id}"] == -3000
+
+
+def test_a_crash_between_the_gateway_call_and_the_commit_is_reconciled_by_the_retry(shop):
+    # given a capture the gateway made, whose reply never reached the database (the process died)
+    held = shop.authorise(5000)
+    shop.gateway.capture(
+        reference=held.payment.gateway_reference,
+        amount=SettledMoney(4000, "EUR"),
+        idempotency_key=f"{shop.who.operator_id}:cap-1",
+    )
+    # when the client retries with the same key
+    retried = capture(shop, held.payment.id, 4000, key="cap-1")
+
+    # then the gateway's stored reply is used (nothing captured twice) and the ledger has it once
+    assert retried.state.captured == 4000
+    assert balances(shop)["gateway_clearing:sandbox"] == 4000 - 81
+    assert check_books(shop.services).ok
+
+
+def test_duplicate_and_reordered_webhooks_change_nothing_and_a_lost_dispute_is_a_chargeback(shop):
+    held = shop.authorise(5000, method="tok_dispute")
+    capture(shop, held.payment.id, 5000)
+    reference = held.payment.gateway_reference
+    opened = shop.gateway.raise_dispute(reference)
+    lost = shop.gateway.close_dispute(reference, won=False)
+
+    # the loss arrives before the opening, then everything again (resent webhooks, replies' twins too)
+    stored = record_gateway_events(shop.services, "sandbox", [lost, opened, *shop.gateway.events(reference)])
+
+    assert stored == 2
+    assert balances(shop) == {
+        "chargeback_losses": 5000,
+        "gateway_clearing:sandbox": -95,
+        "gateway_fees": 95,
+        f"receivable:{shop.customer_id}": -5000,
+    }
+    assert check_books(shop.services).ok
+
+
+def test_a_card_number_is_refused_without_being_echoed_or_stored(shop, database_engine, caplog):
+    with pytest.raises(InvalidInput) as refused:
+        shop.authorise(5000, method="4242 4242 4242 4242")
+
+    assert "4242" not in str(refused.value)
+    assert "4242" not in caplog.text
+    with database_engine.connect() as connection:
+        for table in ("payments", "payment_events", "ledger_entries", "audit_log"):
+            rows = connection.execute(text(f"SELECT * FROM {table}")).all()  # noqa: S608
+            assert "4242" not in repr(rows)
+
+
+def test_the_check_names_a_payment_the_ledger_disagrees_with(shop, database_engine):
+    held = shop.authorise(5000)
+    capture(shop, held.payment.id, 3210)
+    # an entry posted by hand against the payment, balanced but not backed by any gateway event
+    with database_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entries (id, operator_id, posted_at, cause, reference, description) "
+                "VALUES ('by-hand', :op, :at, 'adjustment', :ref, 'by hand')"
+            ),
+            {
+                "op": shop.who.operator_id,
+                "at": "2026-12-01T10:00:00.000000Z",
+                "ref": f"payment:{held.payment.id}",
+            },
+        )
+        connection.execute(
+            text(
+                "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) VALUES "
+                "(:op, 'by-hand', 'gateway_clearing:sandbox', 'EUR', 100), "
+                "(:op, 'by-hand', 'bank', 'EUR', -100)"
+            ),
+            {"op": shop.who.operator_id},
+        )
+
+    report = check_books(shop.services)
+
+    assert [finding.message for finding in report.findings] == [
+        "gateway events net 3140 EUR through clearing, the ledger 3240"
+    ]
+
+
+@pytest.mark.postgres
+def test_concurrent_captures_of_one_authorisation_exactly_one_succeeds(shop, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks under real concurrency: PostgreSQL")
+    held = shop.authorise(5000)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def attempt(number: int) -> None:
+        start.wait()
+        try:
+            capture(shop, held.payment.id, 1000 + number, key=f"cap-{number}")
+            outcomes.append("captured")
+        except PaymentRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["captured"] + ["refused"] * 5
+    assert [operation for operation, _ in shop.gateway.calls].count("capture") == 1
+    assert (
+        sum(1 for line in queries.journal(shop.services, shop.who, after=None, limit=50)) == 2
+    )  # capture, fee
+    assert check_books(shop.services).ok
