@@ -13,15 +13,14 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec, PaymentGateway
-from evbill.application.records import Services
 from evbill.config import Settings
-from evbill.domain.metering.plausibility import PlausibilityRules
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, not with the CLI
     from sqlalchemy.engine import Engine
 
     from evbill.adapters.ocpp.server import OcppEndpoint
+    from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec, PaymentGateway
+    from evbill.application.records import Services
 
 
 @dataclass
@@ -46,6 +45,8 @@ class Container:
         from evbill.adapters.passwords import Argon2Hasher
         from evbill.adapters.system import SystemClock, Uuid7Generator
         from evbill.adapters.vat import StdnumVatChecker
+        from evbill.application.records import Services
+        from evbill.domain.metering.plausibility import PlausibilityRules
 
         return Services(
             uow=SqlAlchemyUnitOfWorkFactory(self.engine),

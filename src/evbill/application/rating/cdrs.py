@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from evbill.application.ports import OcpiCodec
 from evbill.domain.errors import InvalidInput, Problem, Severity
 from evbill.domain.metering.cleaning import Anomaly, MeterSample, clean_series
 from evbill.domain.metering.periods import build_periods
@@ -25,6 +24,9 @@ from evbill.domain.money import RoundingMode
 from evbill.domain.rating import CompiledTariff, RatedSession, compile_tariff, rate
 from evbill.domain.rating.explanation import Explanation, explain
 from evbill.domain.tariffs.checks import check_tariff
+
+if TYPE_CHECKING:
+    from evbill.application.ports import OcpiCodec
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 import typer
 
-from evbill.bootstrap import Container
 from evbill.domain.errors import DomainError, InvalidInput, Problem
 from evbill.domain.money import RoundingMode
 from evbill.entrypoints.cli.output import EXIT_INVALID, dumps, fail, fail_domain, read_json_file, write_json
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from evbill.application.rating.cdrs import CdrPricer, PricedCdr
+    from evbill.bootstrap import Container
 
 PROGRESS_EVERY = 2000
 
