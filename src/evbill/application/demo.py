@@ -214,8 +214,14 @@ def _seed_operator(
 def _drivers(services: Services, admin: Actor, country: str, currency: str, party: str) -> tuple[str, ...]:
     """A driver with an RFID card on a pay-per-use contract, and a fleet with two cards on a subscription."""
     language = "nl" if country == "NL" else "en"
+    start = datetime(2026, 1, 1, tzinfo=UTC)  # the plans start with the contracts, so every day can be billed
     payg, _ = create_plan(
-        services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency=currency, version={}
+        services,
+        admin,
+        name="Pay as you go",
+        kind=PlanKind.PAY_PER_USE,
+        currency=currency,
+        version={"effective_from": start},
     )
     subscription, _ = create_plan(
         services,
@@ -227,6 +233,7 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
             "fee": Decimal("9.99"),
             "fee_vat": Decimal("21") if country == "NL" else None,
             "included_kwh": Decimal(100),
+            "effective_from": start,
         },
     )
     uids = []
@@ -261,7 +268,6 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
             "grace_days": 7,
             "credit_limit_minor": None,
         }
-        start = datetime(2026, 1, 1, tzinfo=UTC)
         create_contract(
             services, admin, customer_id=customer.id, start=start, end=None, terms=terms, activate=True
         )

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
+from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.frames import Frame
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
@@ -174,6 +175,20 @@ class RedemptionRepository(Protocol):
         ...
 
 
+class BillRepository(Protocol):
+    """Recorded bills, one per (contract, cycle start)."""
+
+    def get(self, operator_id: str, bill_id: str) -> RecordedBill | None: ...
+
+    def of_contract(self, operator_id: str, contract_id: str) -> Sequence[RecordedBill]: ...
+
+    def add(self, recorded: RecordedBill) -> None:
+        """Conflict if the contract's cycle is already recorded (the transaction is then done)."""
+        ...
+
+    def mark_invoiced(self, operator_id: str, bill_id: str, invoice_id: str) -> None: ...
+
+
 class ApiKeyRepository(Protocol):
     def find_by_prefix(self, prefix: str) -> ApiKey | None: ...
 
@@ -300,6 +315,7 @@ class UnitOfWork(Protocol):
     live_sessions: LiveSessionRepository
     meter_samples: MeterSampleRepository
     frames: FrameLog
+    bills: BillRepository
 
     def __enter__(self) -> Self: ...
 

@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import RowMapping, Table
 
 from evbill.adapters.db.access import tables as access_tables
+from evbill.adapters.db.billing import tables as billing_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.sites import tables as site_tables
@@ -346,4 +347,5 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
     "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
+    "bills": (billing_tables.bills, RecordMapping(billing_tables.BillRow, enums={})),
 }

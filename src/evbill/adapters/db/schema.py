@@ -117,4 +117,5 @@ NOUNS: dict[str, tuple[str, str]] = {
     "session_evidence": ("session evidence", "session evidence"),
     "ocpp_transaction_numbers": ("transaction number", "transaction numbers"),
     "station_requests": ("station request", "station requests"),
+    "bills": ("bill", "bills"),
 }

@@ -25,6 +25,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
+from evbill.adapters.db.billing.bills import SqlBillRepository
 from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
     SqlLiveSessionRepository,
@@ -106,6 +107,7 @@ class SqlAlchemyUnitOfWork:
         self.live_sessions = SqlLiveSessionRepository(self._connection)
         self.meter_samples = SqlMeterSampleRepository(self._connection)
         self.frames = SqlFrameLog(self._connection)
+        self.bills = SqlBillRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -29,6 +29,7 @@ from evbill.application.offers import plans as offers
 from evbill.application.records import RecordKind, Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.billing.cycle import Bill, LineKind
+from evbill.domain.billing.records import BillState
 from evbill.domain.errors import InvalidInput
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.offers.contracts import (
@@ -421,6 +422,8 @@ class AppliedPromotionOut(BaseModel):
 
 
 class BillOut(BaseModel):
+    id: str | None = Field(default=None, description="The recorded bill's id; null for a preview.")
+    state: BillState | None = Field(default=None, description="RECORDED or INVOICED; null for a preview.")
     contract_id: str
     cycle_start: date
     cycle_end: date = Field(description="Exclusive.")
@@ -500,13 +503,13 @@ def _in_query(error: InvalidInput) -> InvalidInput:
     "/contracts/{contract_id}/bill",
     response_model=BillOut,
     tags=["bills"],
-    summary="Bill a cycle: records the promotions it used, once per cycle however often it is called",
+    summary="Bill a cycle once: records the bill (id, state) and its promotions; again returns the same bill",
 )
 def bill_cycle(
     contract_id: str, body: BillIn, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> BillOut:
-    bill = billing.bill_contract(svc, who, contract_id, body.cycle_start, record=True)
-    return _bill_out(bill, svc, who)
+    recorded = billing.record_bill(svc, who, contract_id, body.cycle_start)
+    return _bill_out(recorded.bill, svc, who).model_copy(update={"id": recorded.id, "state": recorded.state})
 
 
 # Promotions
