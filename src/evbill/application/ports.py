@@ -20,6 +20,8 @@ from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.frames import Frame
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
+from evbill.domain.invoicing.documents import Document
+from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import RoundingMode
@@ -189,6 +191,36 @@ class BillRepository(Protocol):
     def mark_invoiced(self, operator_id: str, bill_id: str, invoice_id: str) -> None: ...
 
 
+class InvoiceRepository(Protocol):
+    """Invoices, receipts and credit notes, their per-series counters, and invoicing profiles."""
+
+    def get(self, operator_id: str, document_id: str) -> Document | None: ...
+
+    def find_by_bill(self, operator_id: str, bill_id: str) -> Document | None: ...
+
+    def list(
+        self, operator_id: str, *, filters: Filters, after: str | None, limit: int
+    ) -> Sequence[Document]: ...
+
+    def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
+        """What credit notes (not void) took from each line of the original so far (precise)."""
+        ...
+
+    def add(self, document: Document) -> None:
+        """Conflict if the document's bill already has one (the transaction is then done)."""
+        ...
+
+    def update(self, document: Document, *, expected_version: int, sequence: int | None = None) -> None: ...
+
+    def next_number(self, operator_id: str, series: str) -> int:
+        """The series' next number, its counter locked until the transaction ends (gapless)."""
+        ...
+
+    def profile(self, operator_id: str) -> InvoicingProfile | None: ...
+
+    def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
+
+
 class ApiKeyRepository(Protocol):
     def find_by_prefix(self, prefix: str) -> ApiKey | None: ...
 
@@ -316,6 +348,7 @@ class UnitOfWork(Protocol):
     meter_samples: MeterSampleRepository
     frames: FrameLog
     bills: BillRepository
+    invoices: InvoiceRepository
 
     def __enter__(self) -> Self: ...
 

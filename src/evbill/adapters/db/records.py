@@ -33,6 +33,7 @@ from sqlalchemy import RowMapping, Table
 from evbill.adapters.db.access import tables as access_tables
 from evbill.adapters.db.billing import tables as billing_tables
 from evbill.adapters.db.charging import tables as charging_tables
+from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
@@ -348,4 +349,13 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "bills": (billing_tables.bills, RecordMapping(billing_tables.BillRow, enums={})),
+    "invoices": (invoicing_tables.invoices, RecordMapping(invoicing_tables.InvoiceRow, enums={})),
+    "invoice_counters": (
+        invoicing_tables.invoice_counters,
+        RecordMapping(invoicing_tables.CounterRow, enums={}),
+    ),
+    "invoicing_profiles": (
+        invoicing_tables.invoicing_profiles,
+        RecordMapping(invoicing_tables.ProfileRow, enums={}),
+    ),
 }

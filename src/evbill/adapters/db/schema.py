@@ -118,4 +118,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "ocpp_transaction_numbers": ("transaction number", "transaction numbers"),
     "station_requests": ("station request", "station requests"),
     "bills": ("bill", "bills"),
+    "invoices": ("invoice", "invoices"),
+    "invoice_counters": ("invoice counter", "invoice counters"),
+    "invoicing_profiles": ("invoicing profile", "invoicing profiles"),
 }

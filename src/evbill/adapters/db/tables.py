@@ -7,9 +7,10 @@ tests. Repositories import the tables of their own capability (``<capability>/ta
 from evbill.adapters.db.access import tables as access
 from evbill.adapters.db.billing import tables as billing
 from evbill.adapters.db.charging import tables as charging
+from evbill.adapters.db.invoicing import tables as invoicing
 from evbill.adapters.db.offers import tables as offers
 from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.sites import tables as sites
 from evbill.adapters.db.tariffs import tables as tariffs
 
-__all__ = ["NOUNS", "access", "billing", "charging", "metadata", "offers", "sites", "tariffs"]
+__all__ = ["NOUNS", "access", "billing", "charging", "invoicing", "metadata", "offers", "sites", "tariffs"]

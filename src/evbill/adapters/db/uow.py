@@ -35,6 +35,7 @@ from evbill.adapters.db.charging.ocpp import (
 )
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.engine import READ_ONLY
+from evbill.adapters.db.invoicing.repositories import SqlInvoiceRepository
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
     SqlContractTermsRepository,
@@ -108,6 +109,7 @@ class SqlAlchemyUnitOfWork:
         self.meter_samples = SqlMeterSampleRepository(self._connection)
         self.frames = SqlFrameLog(self._connection)
         self.bills = SqlBillRepository(self._connection)
+        self.invoices = SqlInvoiceRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

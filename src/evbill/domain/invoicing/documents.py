@@ -98,6 +98,7 @@ class Document:
     original_id: str | None = None  # a credit note's invoice
     original_number: str | None = None
     reason: str | None = None  # why a credit note or a void
+    credited_lines: tuple[int, ...] = ()  # a credit note's lines: the original's line numbers, in order
     created_at: datetime | None = None
     version: int = 1
 
@@ -177,7 +178,7 @@ def credit_note(
         raise InvalidInput("invalid credit note", (Problem("$.reason", "a credit note says why"),))
     by_number = {line.number: line for line in original.composed.lines}
     wanted = amounts if amounts is not None else {n: line.net_precise for n, line in by_number.items()}
-    problems, drafts = [], []
+    problems, drafts, numbers = [], [], []
     for number, amount in sorted(wanted.items()):
         line = by_number.get(number)
         if line is None:
@@ -189,6 +190,7 @@ def credit_note(
                 Problem(f"$.lines[{number}]", f"must be above 0 and at most {left} (not yet credited)")
             )
             continue
+        numbers.append(number)
         drafts.append(
             DraftLine(
                 line.description, amount, _credit_rate(line), line.supply_date, line.session_id, line.kind,
@@ -218,6 +220,7 @@ def credit_note(
         original_id=original.id,
         original_number=original.number,
         reason=reason,
+        credited_lines=tuple(numbers),
         notes=(f"Credit note for invoice {original.number}: {reason}",),
         created_at=created_at,
         version=1,
