@@ -247,3 +247,19 @@ def test_an_exempt_line_is_category_e_apart_from_zero_rated_and_outside_scope_li
     assert breakdown(composed) == [
         (VatCategory.EXEMPT, D(0), 400, 0), (OUT, D(0), 200, 0), (Z, D(0), 300, 0),
     ]  # fmt: skip
+
+
+def test_a_full_credit_note_mirrors_discount_lines_and_credits_only_what_is_left():
+    """20.00 and a -2.00 discount at 21 %: 18.00 + 3.78 = 21.78. After 5.00 of line 1 was credited,
+    the rest is 15.00 - 2.00 = 13.00 + 2.73 = 15.73."""
+    original = issue(invoice(line("20.00", "21"), line("-2.00", "21")), number="A-10", issued_at=ISSUED_AT,
+                     zone=BERLIN)  # fmt: skip
+
+    full = credit_note(original, new_id="cn-5", reason="r", credited_before={}, created_at=ISSUED_AT)
+    rest = credit_note(
+        original, new_id="cn-6", reason="r", credited_before={1: D("5.00")}, created_at=ISSUED_AT
+    )
+
+    assert [x.net_minor for x in full.composed.lines] == [2000, -200]
+    assert full.composed.totals.incl_vat_minor == 2178
+    assert rest.composed.totals.incl_vat_minor == 1573

@@ -12,12 +12,15 @@ from decimal import Decimal
 
 import pytest
 
+from evbill.adapters.documents.cii import write_cii
+from evbill.adapters.documents.ubl import write_ubl
 from evbill.application.access.keys import platform_actor
 from evbill.application.invoicing import documents as invoicing
 from evbill.domain.errors import InvalidInput
 from evbill.domain.invoicing.documents import DocumentKind, DocumentStatus, Party
 from evbill.domain.invoicing.profiles import InvoicingProfile
 from tests.e2e.api.test_offers_api import subscriber
+from tests.einvoices import cii_problems, ubl_problems
 
 SELLER = Party("Alpha Charging B.V.", "NL", "Parnassusweg 10", "Amsterdam", "1077 DC", "NL123456782B90",
                registration="KvK 12345678", iban="nl91 abna 0417 1643 00")  # fmt: skip
@@ -55,6 +58,8 @@ def test_a_recorded_bill_becomes_one_issued_invoice_with_the_operators_number_an
     assert invoice.seller.iban == "NL91ABNA0417164300"
     stored = invoicing.get_document(services, actor, invoice.id)
     assert stored == invoice
+    assert cii_problems(write_cii(stored)) == []
+    assert ubl_problems(write_ubl(stored)) == []
     with services.uow() as uow:
         assert uow.bills.get(alpha.operator_id, bill_id).invoice_id == invoice.id
 

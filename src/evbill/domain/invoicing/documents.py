@@ -177,7 +177,11 @@ def credit_note(
     if not reason.strip():
         raise InvalidInput("invalid credit note", (Problem("$.reason", "a credit note says why"),))
     by_number = {line.number: line for line in original.composed.lines}
-    wanted = amounts if amounts is not None else {n: line.net_precise for n, line in by_number.items()}
+    wanted = (
+        amounts
+        if amounts is not None
+        else {n: line.net_precise - credited_before.get(n, Decimal(0)) for n, line in by_number.items()}
+    )
     problems, drafts, numbers = [], [], []
     for number, amount in sorted(wanted.items()):
         line = by_number.get(number)
@@ -185,7 +189,10 @@ def credit_note(
             problems.append(Problem(f"$.lines[{number}]", f"the invoice has no line {number}"))
             continue
         left = line.net_precise - credited_before.get(number, Decimal(0))
-        if amount <= 0 or amount > left:
+        if amounts is None and not left:
+            continue  # credited in full before
+        # a discount line (negative) is credited negative: the credit note mirrors the invoice
+        if not (0 < amount <= left if line.net_precise >= 0 else left <= amount < 0):
             problems.append(
                 Problem(f"$.lines[{number}]", f"must be above 0 and at most {left} (not yet credited)")
             )
