@@ -13,7 +13,7 @@ import typer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli import customers, demo, rate, server, tariff
+from evbill.entrypoints.cli import customers, demo, invoices, rate, server, tariff
 from evbill.entrypoints.cli.output import EXIT_INVALID
 from evbill.entrypoints.simulator import command as simulator
 
@@ -32,6 +32,7 @@ def build_app(settings: Settings) -> typer.Typer:
     server.register(app, container)
     simulator.register(app)
     customers.register(app, container)
+    invoices.register(app, container)
     return app
 
 
