@@ -106,7 +106,12 @@ def seed_evbill(environment: Mapping[str, str], credentials: Sequence[tuple[str,
          "country": "NL"},
     )  # fmt: skip
     plan, _ = create_plan(
-        services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency="EUR", version={}
+        services,
+        admin,
+        name="Pay as you go",
+        kind=PlanKind.PAY_PER_USE,
+        currency="EUR",
+        version={"effective_from": datetime(2026, 1, 1, tzinfo=UTC)},  # from the contract's start
     )
     terms = {
         "plan_id": plan.id,
