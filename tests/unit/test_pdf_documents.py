@@ -36,7 +36,9 @@ def test_the_german_pdf_speaks_german_with_german_dates_and_amounts_and_says_rev
 
     assert "Rechnung AMS-2026-000001" in text
     assert "Zu zahlen bis 15.11.2026 102,50 €" in text
-    assert "Reverse charge" in text or "Kategorie AE" in text
+    assert "Zeitraum 01.10.2026 – 31.10.2026" in text  # the period's last day, not the next cycle's first
+    assert "Reverse charge: VAT to be accounted for by the recipient" in text
+    assert "Steuerschuldnerschaft des Leistungsempfängers" in text
 
 
 def test_a_credit_note_pdf_names_the_invoice_it_corrects_and_why():

@@ -12,6 +12,7 @@ DejaVu Sans (Debian's fonts-dejavu-core) covers every script the labels and name
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from fpdf import FPDF
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
 from evbill.domain.invoicing.documents import Document, DocumentKind
-from evbill.domain.invoicing.tax import TaxMode, VatCategory
+from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, VatCategory
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 ACCENT = (0, 92, 130)
@@ -53,6 +54,10 @@ LABELS: dict[str, dict[str, str]] = {
         "credits": "Korrigiert Rechnung {0}: {1}", "category": "Kategorie {0}", "vat_id": "USt-IdNr.",
     },
 }  # fmt: skip
+
+
+def language_of(locale: str) -> str:
+    return locale.split("_")[0]
 
 
 def label(key: str, language: str) -> str:
@@ -109,13 +114,14 @@ def render_pdf(document: Document) -> bytes:
     if document.due_date:
         facts.append((text("due"), day(document.due_date)))
     if document.period_start and document.period_end:
-        facts.append((text("period"), f"{day(document.period_start)} – {day(document.period_end)}"))
+        last_day = document.period_end - timedelta(days=1)  # the period's end is exclusive
+        facts.append((text("period"), f"{day(document.period_start)} – {day(last_day)}"))
     buyer = document.buyer
     facts.append(
         (text("to"), ", ".join(p for p in (buyer.name, buyer.address, buyer.city, buyer.country) if p))
     )
     for name, value in facts:
-        pdf.cell(40, 6, name)
+        pdf.cell(48, 6, name)
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
     _totals(pdf, document, amount, text, day)
     _notes(pdf, document, text, locale)
@@ -154,6 +160,11 @@ def _totals(pdf: _Pdf, document: Document, amount, text, day) -> None:  # type: 
 
 def _notes(pdf: _Pdf, document: Document, text, locale: str) -> None:  # type: ignore[no-untyped-def]
     notes = list(document.notes)
+    reverse = any(part.category is VatCategory.REVERSE_CHARGE for part in document.composed.breakdown)
+    if reverse and REVERSE_CHARGE_NOTE not in notes:
+        notes.append(REVERSE_CHARGE_NOTE)
+    if reverse and language_of(locale) == "de":
+        notes.append("Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG, Art. 196 MwStSystRL)")
     if document.kind is DocumentKind.CREDIT_NOTE and document.original_number:
         notes.insert(0, text("credits").format(document.original_number, document.reason or ""))
     difference = document.composed.rounding_difference
