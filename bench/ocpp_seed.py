@@ -110,7 +110,12 @@ def seed_evbill(
          "country": "NL"},
     )  # fmt: skip
     plan, _ = create_plan(
-        services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency="EUR", version={}
+        services,
+        admin,
+        name="Pay as you go",
+        kind=PlanKind.PAY_PER_USE,
+        currency="EUR",
+        version={"effective_from": CONTRACT_START},  # from the contract's start
     )
     create_contract(
         services, admin, customer_id=driver.id, start=CONTRACT_START, end=None, terms=card_terms(plan.id),

@@ -18,6 +18,8 @@ from evbill.config import Settings
 if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, not with the CLI
     from sqlalchemy.engine import Engine
 
+    from evbill.adapters.banking import SchwiftyIbanChecker
+    from evbill.adapters.documents.renderer import DocumentRenderer
     from evbill.adapters.ocpp.server import OcppEndpoint
     from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec, PaymentGateway
     from evbill.application.records import Services
@@ -81,6 +83,18 @@ class Container:
         from evbill.adapters.system import SystemClock
 
         return SandboxGateway(SystemClock().now)
+
+    @cached_property
+    def ibans(self) -> SchwiftyIbanChecker:
+        from evbill.adapters.banking import SchwiftyIbanChecker
+
+        return SchwiftyIbanChecker()
+
+    @cached_property
+    def documents(self) -> DocumentRenderer:
+        from evbill.adapters.documents.renderer import DocumentRenderer
+
+        return DocumentRenderer()
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:

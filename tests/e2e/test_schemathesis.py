@@ -92,8 +92,10 @@ def _seed(api: Api) -> Seeded:
     token = tenant.created("/tokens", {"customer_id": customer["id"], "uid": "FUZZ-1", "type": "RFID",
                                        "contract_id": "NL-EVB-FUZZ1"})  # fmt: skip
     plan = tenant.created(
-        "/plans", {"name": "Basic", "kind": "PAY_PER_USE", "currency": "EUR", "version": {}}
-    )
+        "/plans",
+        {"name": "Basic", "kind": "PAY_PER_USE", "currency": "EUR",
+         "version": {"effective_from": "2026-01-01T00:00:00Z"}},
+    )  # fmt: skip
     terms = {"plan_id": plan["id"], "payment_method": "CARD_ON_FILE"}
     contract = tenant.created(
         "/contracts",

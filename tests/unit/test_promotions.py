@@ -165,3 +165,27 @@ def test_a_coupon_discounts_what_is_left_after_the_plan_allowance_never_below_ze
     # 30 kWh included cover s1 and s2; only s3's 1.95 is left for the coupon, and fees are not discounted
     assert total_discount(result) == D("1.95")
     assert result.total_excl_vat == D("9.99")
+
+
+def test_a_coupon_on_a_cycle_with_only_fees_says_on_the_bill_that_it_does_not_apply():
+    # given a 10 % coupon and a cycle without any charging session
+    result = bill_with(PromotionState(coupon("ten", DiscountKind.PERCENT, "10")), sessions=[])
+
+    # then nothing is discounted, and the bill says why
+    assert result.applied == ()
+    assert discounts(result) == []
+    assert result.notes == (
+        "coupon TEN (ten) does not apply to this bill: coupons discount charging, not plan or service "
+        "fees, and this cycle has no charging to discount",
+    )
+
+
+def test_a_coupon_set_aside_by_an_exclusive_promotion_says_so_on_the_bill():
+    result = bill_with(
+        PromotionState(coupon("five", DiscountKind.FIXED, "5.00", priority=10)),
+        PromotionState(coupon("vip", DiscountKind.PERCENT, "20", priority=50, exclusive=True)),
+    )
+
+    assert result.notes == (
+        "coupon FIVE (five) does not apply to this bill: another promotion applied alone (exclusive)",
+    )

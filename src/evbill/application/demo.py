@@ -252,7 +252,12 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
     """A driver with an RFID card on a pay-per-use contract, and a fleet with two cards on a subscription."""
     language = "nl" if country == "NL" else "en"
     payg, _ = create_plan(
-        services, admin, name="Pay as you go", kind=PlanKind.PAY_PER_USE, currency=currency, version={}
+        services,
+        admin,
+        name="Pay as you go",
+        kind=PlanKind.PAY_PER_USE,
+        currency=currency,
+        version={"effective_from": CONTRACT_START},  # the plans start with the contracts
     )
     subscription, _ = create_plan(
         services,
@@ -264,6 +269,7 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
             "fee": Decimal("9.99"),
             "fee_vat": Decimal("21") if country == "NL" else None,
             "included_kwh": Decimal(100),
+            "effective_from": CONTRACT_START,
         },
     )
     uids = []

@@ -19,11 +19,14 @@ from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.facts import SessionFact, SessionFilter
+from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
+from evbill.domain.invoicing.documents import Document
+from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.ledger.balances import AccountBalance, StatementLine
 from evbill.domain.ledger.entries import LedgerEntry
 from evbill.domain.metering.cleaning import MeterSample
@@ -185,6 +188,50 @@ class RedemptionRepository(Protocol):
         is refused with Conflict.
         """
         ...
+
+
+class BillRepository(Protocol):
+    """Recorded bills, one per (contract, cycle start)."""
+
+    def get(self, operator_id: str, bill_id: str) -> RecordedBill | None: ...
+
+    def of_contract(self, operator_id: str, contract_id: str) -> Sequence[RecordedBill]: ...
+
+    def add(self, recorded: RecordedBill) -> None:
+        """Conflict if the contract's cycle is already recorded (the transaction is then done)."""
+        ...
+
+    def mark_invoiced(self, operator_id: str, bill_id: str, invoice_id: str) -> None: ...
+
+
+class InvoiceRepository(Protocol):
+    """Invoices, receipts and credit notes, their per-series counters, and invoicing profiles."""
+
+    def get(self, operator_id: str, document_id: str) -> Document | None: ...
+
+    def find_by_bill(self, operator_id: str, bill_id: str) -> Document | None: ...
+
+    def list(
+        self, operator_id: str, *, filters: Filters, after: str | None, limit: int
+    ) -> Sequence[Document]: ...
+
+    def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
+        """What credit notes (not void) took from each line of the original so far (precise)."""
+        ...
+
+    def add(self, document: Document) -> None:
+        """Conflict if the document's bill already has one (the transaction is then done)."""
+        ...
+
+    def update(self, document: Document, *, expected_version: int, sequence: int | None = None) -> None: ...
+
+    def next_number(self, operator_id: str, series: str) -> int:
+        """The series' next number, its counter locked until the transaction ends (gapless)."""
+        ...
+
+    def profile(self, operator_id: str) -> InvoicingProfile | None: ...
+
+    def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
 
 
 class ApiKeyRepository(Protocol):
@@ -534,6 +581,8 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     payments: PaymentRepository
     wallets: WalletRepository
+    bills: BillRepository
+    invoices: InvoiceRepository
 
     def __enter__(self) -> Self: ...
 

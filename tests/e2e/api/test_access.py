@@ -694,9 +694,7 @@ def test_a_malformed_request_is_no_server_error(
     tariff = tenant.created("/tariffs", SIMPLE_TARIFF)
     customer = tenant.created("/customers", {"kind": "BUSINESS", "name": "Acme", "language": "nl",
                                              "currency": "EUR", "country": "NL"})  # fmt: skip
-    plan = tenant.created(
-        "/plans", {"name": "Basic", "kind": "PAY_PER_USE", "currency": "EUR", "version": {}}
-    )
+    plan = tenant.created("/plans", PLAN)  # from January: a plan starting today could not bill the contract
     terms = {"plan_id": plan["id"], "payment_method": "CARD_ON_FILE"}
     contract = tenant.created("/contracts", {"customer_id": customer["id"], "start": "2026-01-01T00:00:00Z",
                                              "activate": True, "terms": terms})  # fmt: skip

@@ -42,6 +42,8 @@ def make_tariff(tenant, ocpi_id, energy_price=0.39):
 
 
 def make_plan(tenant, kind="PAY_PER_USE", **version):
+    # from January, like the contracts: a plan starting today could not bill them (issue 12)
+    version = {"effective_from": "2026-01-01T00:00:00Z", **version}
     body = {"name": f"{kind} plan", "kind": kind, "currency": "EUR", "version": version}
     return tenant.created("/plans", body)
 

@@ -371,3 +371,55 @@ def test_billing_needs_the_bill_permission_but_a_preview_only_reading(api):
     assert by_support.status_code == 403
     assert [e["path"] for e in bad_day.json()["errors"]] == ["$.cycle_start"]
     assert [e["path"] for e in not_a_date.json()["errors"]] == ["query.cycle_start"]
+
+
+def test_a_cycle_is_billed_once_with_an_id_and_a_state_and_a_mid_cycle_start_is_refused(api):
+    # given a contract from 2026-01-01, billed monthly (issue 12: 11-01 and 11-15 both billed 11-15..11-30)
+    alpha = api.tenant()
+    contract = make_contract(alpha, make_plan(alpha), activate=True)
+    path = f"/contracts/{contract['id']}/bill"
+
+    # when the cycle is billed twice, and a day inside it is given as a cycle start
+    first = alpha.post(path, json={"cycle_start": "2026-11-01"})
+    again = alpha.post(path, json={"cycle_start": "2026-11-01"})
+    overlapping = alpha.post(path, json={"cycle_start": "2026-11-15"})
+
+    # then the bill is recorded once, keeps its id, and the overlapping cycle is refused with the reason
+    assert first.status_code == 200, first.text
+    assert first.json()["state"] == "RECORDED"
+    assert again.json()["id"] == first.json()["id"]
+    assert overlapping.status_code == 422
+    assert overlapping.json()["errors"] == [
+        {
+            "path": "$.cycle_start",
+            "message": "2026-11-15 is not a cycle start of this contract (monthly cycles anchored on "
+            "2026-01-01); the cycle containing it runs 2026-11-01 to 2026-12-01 (exclusive)",
+            "severity": "error",
+        }
+    ]
+    with api.container.services.uow() as uow:
+        assert len(uow.bills.of_contract(alpha.operator_id, contract["id"])) == 1
+
+
+def test_a_contract_starting_before_its_plans_first_version_is_refused_at_creation(api):
+    # given a plan whose first version starts in June
+    alpha = api.tenant()
+    plan = alpha.created(
+        "/plans",
+        {"name": "Late", "kind": "PAY_PER_USE", "currency": "EUR",
+         "version": {"effective_from": "2026-06-01T00:00:00Z"}},
+    )  # fmt: skip
+    customer = alpha.created("/customers", JAN)
+
+    # when a contract on it starts in January
+    response = alpha.post(
+        "/contracts",
+        json={"customer_id": customer["id"], "start": "2026-01-01T00:00:00Z",
+              "terms": {"plan_id": plan["id"], "payment_method": "INVOICE_BANK_TRANSFER"}},
+    )  # fmt: skip
+
+    # then it is refused, saying why and what to do (it used to be accepted and then unbillable)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["path"] == "$.terms.plan_id"
+    assert "plan 'Late' starts on 2026-06-01T00:00:00+00:00, after these terms" in error["message"]

@@ -32,9 +32,11 @@ from sqlalchemy import RowMapping, Table
 
 from evbill.adapters.db.access import tables as access_tables
 from evbill.adapters.db.analytics import tables as analytics_tables
+from evbill.adapters.db.billing import tables as billing_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
 from evbill.adapters.db.idempotency import tables as idempotency_tables
+from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.payments import tables as payment_tables
@@ -418,5 +420,15 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "wallet_transactions": (
         payment_tables.wallet_transactions,
         RecordMapping(WalletTransaction, enums={"kind": WalletTransactionKind}),
+    ),
+    "bills": (billing_tables.bills, RecordMapping(billing_tables.BillRow, enums={})),
+    "invoices": (invoicing_tables.invoices, RecordMapping(invoicing_tables.InvoiceRow, enums={})),
+    "invoice_counters": (
+        invoicing_tables.invoice_counters,
+        RecordMapping(invoicing_tables.CounterRow, enums={}),
+    ),
+    "invoicing_profiles": (
+        invoicing_tables.invoicing_profiles,
+        RecordMapping(invoicing_tables.ProfileRow, enums={}),
     ),
 }

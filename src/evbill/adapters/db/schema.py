@@ -127,4 +127,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "payment_events": ("payment event", "payment events"),
     "wallets": ("wallet", "wallets"),
     "wallet_transactions": ("wallet transaction", "wallet transactions"),
+    "bills": ("bill", "bills"),
+    "invoices": ("invoice", "invoices"),
+    "invoice_counters": ("invoice counter", "invoice counters"),
+    "invoicing_profiles": ("invoicing profile", "invoicing profiles"),
 }

@@ -6,9 +6,11 @@ tests. Repositories import the tables of their own capability (``<capability>/ta
 
 from evbill.adapters.db.access import tables as access
 from evbill.adapters.db.analytics import tables as analytics
+from evbill.adapters.db.billing import tables as billing
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
 from evbill.adapters.db.idempotency import tables as idempotency
+from evbill.adapters.db.invoicing import tables as invoicing
 from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
 from evbill.adapters.db.payments import tables as payments
@@ -20,9 +22,11 @@ __all__ = [
     "NOUNS",
     "access",
     "analytics",
+    "billing",
     "charging",
     "charging_state",
     "idempotency",
+    "invoicing",
     "ledger",
     "metadata",
     "offers",

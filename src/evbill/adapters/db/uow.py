@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
 from evbill.adapters.db.analytics.repository import SqlAnalyticsRepository
+from evbill.adapters.db.billing.bills import SqlBillRepository
 from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
     SqlFrameRetention,
@@ -37,6 +38,7 @@ from evbill.adapters.db.charging.ocpp import (
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
 from evbill.adapters.db.engine import READ_ONLY
+from evbill.adapters.db.invoicing.repositories import SqlInvoiceRepository
 from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
@@ -118,6 +120,8 @@ class SqlAlchemyUnitOfWork:
         self.ledger = SqlLedgerRepository(self._connection)
         self.payments = SqlPaymentRepository(self._connection)
         self.wallets = SqlWalletRepository(self._connection)
+        self.bills = SqlBillRepository(self._connection)
+        self.invoices = SqlInvoiceRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -1,4 +1,4 @@
-"""Use case: bill one cycle of a contract, and count the promotions it used exactly once.
+"""Use case: bill one cycle of a contract, record it once, and count the promotions it used once.
 
 ``bill_contract`` loads the contract, its terms and plans, the sessions of the customer (and of a
 fleet's drivers) in the cycle, and the customer's promotions with their history, then runs the pure
@@ -6,14 +6,17 @@ fleet's drivers) in the cycle, and the customer's promotions with their history,
 (promotion, contract, cycle): billing the same cycle again changes no count, and when concurrent runs
 compete for a promotion's last redemptions, those that lose are billed again without it.
 
-Cycles follow the local calendar of the operator's locations (the time zone most of them are in):
-monthly from a day (1 to 28) to the same day next month, weekly for seven days, per session one day.
+Cycles follow the local calendar of the operator's locations (the time zone most of them are in)
+and are anchored to the contract (``domain.billing.anchoring``): monthly from the contract's start
+day to the same day next month, weekly for seven days, per session one day. Any other cycle start is
+refused, so no two cycles share a day. ``record_bill`` keeps the bill with an id and a state, once
+per (contract, cycle start): recording the same cycle again returns the bill recorded first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,11 +24,13 @@ from evbill.application.charging.pricing import most_common_zone
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, get_or_404, require
 from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.billing.anchoring import check_cycle_start
 from evbill.domain.billing.cycle import Bill, SessionCharge, bill_cycle
+from evbill.domain.billing.records import BillState, RecordedBill
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.offers.contracts import Contract, ContractTerms
-from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanVersion
+from evbill.domain.offers.plans import ConnectorClass, Plan, PlanVersion
 from evbill.domain.offers.promotions import PromotionState, Redemption
 
 MAX_ATTEMPTS = 3
@@ -43,37 +48,71 @@ def _check_cycle_start(start: date) -> None:
         )
 
 
-def cycle_end(start: date, cycle: BillingCycle) -> date:
-    if cycle is BillingCycle.WEEKLY:
-        return start + timedelta(days=7)
-    if cycle is BillingCycle.PER_SESSION:
-        return start + timedelta(days=1)
-    if start.day > 28:
-        raise InvalidInput(
-            "cannot bill", (Problem("$.cycle_start", "monthly cycles start on day 1 to 28 of a month"),)
-        )
-    return date(start.year + (start.month == 12), start.month % 12 + 1, start.day)
-
-
 def bill_contract(
     services: Services, actor: Actor, contract_id: str, cycle_start: date, *, record: bool = False
 ) -> Bill:
-    require(actor, Permission.BILL if record else Permission.READ)
+    """The cycle's bill: a preview (nothing stored), or with ``record`` the bill as recorded."""
+    if record:
+        return record_bill(services, actor, contract_id, cycle_start).bill
+    require(actor, Permission.READ)
+    _check_cycle_start(cycle_start)
+    with services.uow() as uow:
+        return _bill(uow, actor, contract_id, cycle_start, set())
+
+
+def record_bill(services: Services, actor: Actor, contract_id: str, cycle_start: date) -> RecordedBill:
+    """Bill the cycle once: the first call records it (with its promotions), later calls return it."""
+    require(actor, Permission.BILL)
     _check_cycle_start(cycle_start)
     exhausted: set[str] = set()
     for _ in range(MAX_ATTEMPTS):
         with services.uow() as uow:
+            existing = _recorded(uow, actor.operator_id, contract_id, cycle_start)
+            if existing is not None:
+                return existing
             bill = _bill(uow, actor, contract_id, cycle_start, exhausted)
-            if not record:
-                return bill
             try:
                 _record(services, uow, actor, bill, contract_id)
+                recorded = _store(services, uow, actor, bill)
             except _LostRace as lost:
                 exhausted.add(lost.promotion_id)
                 continue
+            except Conflict:  # recorded by a concurrent run since we looked: theirs stands
+                continue
             uow.commit()
-            return bill
+            return recorded
     raise Conflict("the promotions of this cycle kept changing under concurrent billing; try again")
+
+
+def _recorded(uow: UnitOfWork, operator_id: str, contract_id: str, cycle_start: date) -> RecordedBill | None:
+    """The bill recorded for this cycle; Conflict if a recorded cycle overlaps it without being it."""
+    for recorded in uow.bills.of_contract(operator_id, contract_id):
+        if recorded.cycle_start == cycle_start:
+            return recorded
+    return None
+
+
+def _store(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill) -> RecordedBill:
+    for other in uow.bills.of_contract(actor.operator_id, bill.contract_id):
+        if other.overlaps(bill.cycle_start, bill.cycle_end):
+            raise InvalidInput(
+                "cannot bill",
+                (Problem("$.cycle_start", f"the days overlap the cycle billed from {other.cycle_start}"),),
+            )
+    contract = get_or_404(uow.contracts, actor.operator_id, bill.contract_id, "contract")
+    recorded = RecordedBill(
+        id=services.ids.new_id(),
+        operator_id=actor.operator_id,
+        contract_id=bill.contract_id,
+        customer_id=contract.customer_id,
+        cycle_start=bill.cycle_start,
+        cycle_end=bill.cycle_end,
+        state=BillState.RECORDED,
+        bill=bill,
+        recorded_at=services.clock.now(),
+    )
+    uow.bills.add(recorded)
+    return recorded
 
 
 class _LostRace(Exception):
@@ -93,7 +132,7 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     zone = _zone(uow, operator_id)
     terms = uow.contract_terms.of_contract(operator_id, contract_id)
     in_force = _terms_at(terms, cycle_start, zone) or min(terms, key=lambda t: t.effective_from)
-    end = cycle_end(cycle_start, in_force.billing_cycle)
+    end = check_cycle_start(contract.start.astimezone(zone).date(), in_force.billing_cycle, cycle_start)
     plans, versions = _plans(uow, operator_id, terms)
     customer = get_or_404(uow.customers, operator_id, contract.customer_id, "customer")
     payers = [customer.id] + [

@@ -187,6 +187,16 @@ def _check_terms(
             )
         )
     versions = uow.plan_versions.of_plan(actor.operator_id, plan.id)
+    first = min(versions, key=lambda v: v.effective_from, default=None)
+    if first is not None and terms.effective_from < first.effective_from:
+        problems.append(
+            Problem(
+                f"{at}.plan_id",
+                f"plan {plan.name!r} starts on {first.effective_from.isoformat()}, after these terms "
+                f"({terms.effective_from.isoformat()}): the days before could not be billed; start the "
+                "contract later, or create the plan with an earlier effective_from",
+            )
+        )
     if any(v.fee for v in versions) and terms.billing_cycle is BillingCycle.PER_SESSION:
         problems.append(
             Problem(f"{at}.billing_cycle", "a plan with a periodic fee cannot be billed per session")

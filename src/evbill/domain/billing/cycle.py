@@ -256,6 +256,7 @@ class _Work:
     lines: list[BillLine] = field(default_factory=list)
     entries: list[_Entry] = field(default_factory=list)
     uncovered_wh: dict[str, Decimal] = field(default_factory=dict)  # energy not yet given free
+    notes: list[str] = field(default_factory=list)
 
     def credit(
         self, entries: Sequence[_Entry], amount: Decimal, kind: LineKind, text: str, promo: str | None
@@ -324,7 +325,7 @@ def bill_cycle(
         f"session {s.session_id} started outside the contract's days and is not billed here"
         for s in sorted(sessions, key=lambda s: (s.started_at, s.session_id))
         if s not in inside_contract
-    )
+    ) + tuple(work.notes)
     return Bill(
         contract.id,
         cycle_start,
@@ -454,14 +455,40 @@ def _promotions(
             dict(work.uncovered_wh),
         )
         if _apply(trial, state, sessions, cycle_start, zone, sessions_before) is not None:
-            return (_apply(work, state, sessions, cycle_start, zone, sessions_before),)  # type: ignore[return-value]
+            chosen = _apply(work, state, sessions, cycle_start, zone, sessions_before)
+            assert chosen is not None
+            _unused_coupons(work, usable, (chosen,), cycle_start, zone)
+            return (chosen,)
     applied = []
     for state in usable:
         if not state.promotion.exclusive:
             result = _apply(work, state, sessions, cycle_start, zone, sessions_before)
             if result is not None:
                 applied.append(result)
+    _unused_coupons(work, usable, applied, cycle_start, zone)
     return tuple(applied)
+
+
+def _unused_coupons(
+    work: _Work, usable: Sequence[PromotionState], applied: Sequence[AppliedPromotion], cycle_start: date,
+    zone: ZoneInfo,
+) -> None:  # fmt: skip
+    """A coupon the customer holds, valid this cycle, that discounted nothing says so on the bill."""
+    used = {a.promotion_id for a in applied}
+    moment = datetime.combine(cycle_start, datetime.min.time(), zone)
+    for state in usable:
+        promotion = state.promotion
+        if promotion.kind is not PromotionKind.COUPON or promotion.id in used:
+            continue
+        if not promotion.active_at(moment):
+            continue
+        charging = sum((e.amount for e in work.entries), ZERO)
+        why = (
+            "coupons discount charging, not plan or service fees, and this cycle has no charging to discount"
+            if charging <= 0
+            else "another promotion applied alone (exclusive)"
+        )
+        work.notes.append(f"coupon {promotion.code} ({promotion.name}) does not apply to this bill: {why}")
 
 
 def _apply(

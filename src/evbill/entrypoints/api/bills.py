@@ -1,8 +1,8 @@
 """/api/v1 bills: a contract's cycle, previewed or billed.
 
 ``GET /contracts/{id}/bill?cycle_start=`` previews a cycle's bill (nothing is recorded);
-``POST /contracts/{id}/bill`` bills it and records the promotions it used, once per cycle however often
-it is called.
+``POST /contracts/{id}/bill`` bills it once: the bill is recorded (an id and a state) with the promotions
+it used; calling it again returns the same bill.
 
 Amounts are decimal strings, exact (``"0.3300000000"``) with the totals also rounded once to the
 currency's minor unit in the operator's rounding mode; a document adds up: the rounded total incl.
@@ -23,6 +23,7 @@ from evbill.application.billing import cycle as billing
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.billing.cycle import Bill, LineKind
+from evbill.domain.billing.records import BillState
 from evbill.domain.errors import InvalidInput
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.entrypoints.api.common import Exact, Strict
@@ -59,6 +60,8 @@ class AppliedPromotionOut(BaseModel):
 
 
 class BillOut(BaseModel):
+    id: str | None = Field(default=None, description="The recorded bill's id; null for a preview.")
+    state: BillState | None = Field(default=None, description="RECORDED or INVOICED; null for a preview.")
     contract_id: str
     cycle_start: date
     cycle_end: date = Field(description="Exclusive.")
@@ -138,10 +141,10 @@ def _in_query(error: InvalidInput) -> InvalidInput:
     "/contracts/{contract_id}/bill",
     response_model=BillOut,
     tags=["bills"],
-    summary="Bill a cycle: records the promotions it used, once per cycle however often it is called",
+    summary="Bill a cycle once: records the bill (id, state) and its promotions; again returns the same bill",
 )
 def bill_cycle(
     contract_id: str, body: BillIn, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> BillOut:
-    bill = billing.bill_contract(svc, who, contract_id, body.cycle_start, record=True)
-    return _bill_out(bill, svc, who)
+    recorded = billing.record_bill(svc, who, contract_id, body.cycle_start)
+    return _bill_out(recorded.bill, svc, who).model_copy(update={"id": recorded.id, "state": recorded.state})

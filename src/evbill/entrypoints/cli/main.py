@@ -109,6 +109,12 @@ def _ledger(app: typer.Typer, container: Container) -> None:
     app.add_typer(ledger.build(container), name="ledger")
 
 
+def _invoices(app: typer.Typer, container: Container) -> None:
+    from evbill.entrypoints.cli import invoices
+
+    invoices.register(app, container)
+
+
 @dataclass(frozen=True)
 class Command:
     summary: str  # what `evbill --help` shows: the command's own first help line
@@ -139,6 +145,7 @@ COMMANDS: dict[str, Command] = {
     "session": Command("Sessions under review: close, re-rate or void one.", _session_review),
     "frames": Command("Raw OCPP frames: retention.", _frames),
     "ledger": Command("The double-entry ledger: check it, export it.", _ledger),
+    "invoice": Command("Invoices, receipts and credit notes: list and export.", _invoices),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest

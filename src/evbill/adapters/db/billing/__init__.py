@@ -1,0 +1,1 @@
+"""Recorded bills: one per contract and cycle."""

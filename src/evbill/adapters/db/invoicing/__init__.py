@@ -1,0 +1,1 @@
+"""Invoices, credit notes and receipts; per-series counters; invoicing profiles."""

@@ -1,0 +1,89 @@
+"""Documents and profiles as JSON documents and back, decimals exact, dates as ISO text."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from evbill.domain.invoicing.compose import Composed, DocumentLine, TaxBreakdown, Totals
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
+from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.tax import TaxMode, VatCategory
+from evbill.domain.money import RoundingMode
+
+
+def plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def party_of(data: dict[str, Any]) -> Party:
+    return Party(**data)
+
+
+def composed_of(data: dict[str, Any]) -> Composed:
+    lines = tuple(
+        DocumentLine(
+            number=line["number"], description=line["description"], kind=line["kind"],
+            net_precise=_decimal(line["net_precise"]), net_minor=line["net_minor"],
+            category=VatCategory(line["category"]), rate=_decimal(line["rate"]),
+            supply_date=_day(line["supply_date"]), session_id=line["session_id"],
+            quantity=_decimal(line["quantity"]), unit=line["unit"],
+        )
+        for line in data["lines"]
+    )  # fmt: skip
+    breakdown = tuple(
+        TaxBreakdown(VatCategory(b["category"]), _decimal(b["rate"]), _decimal(b["base_precise"]),
+                     b["base_minor"], b["tax_minor"])
+        for b in data["breakdown"]
+    )  # fmt: skip
+    return Composed(
+        currency=data["currency"],
+        tax_mode=TaxMode(data["tax_mode"]),
+        lines=lines,
+        breakdown=breakdown,
+        totals=Totals(**data["totals"]),
+        precise_incl_vat=_decimal(data["precise_incl_vat"]),
+        rounding_difference=_decimal(data["rounding_difference"]),
+    )
+
+
+def document_of(data: dict[str, Any]) -> Document:
+    return Document(
+        id=data["id"], operator_id=data["operator_id"], kind=DocumentKind(data["kind"]),
+        status=DocumentStatus(data["status"]), series=data["series"], number=data["number"],
+        contract_id=data["contract_id"], customer_id=data["customer_id"], bill_id=data["bill_id"],
+        seller=party_of(data["seller"]), buyer=party_of(data["buyer"]), language=data["language"],
+        composed=composed_of(data["composed"]), rounding_mode=RoundingMode(data["rounding_mode"]),
+        period_start=_day(data["period_start"]), period_end=_day(data["period_end"]),
+        payment_due_days=data["payment_due_days"], notes=tuple(data["notes"]),
+        issue_date=_day(data["issue_date"]), due_date=_day(data["due_date"]), paid_minor=data["paid_minor"],
+        original_id=data["original_id"], original_number=data["original_number"], reason=data["reason"],
+        credited_lines=tuple(data["credited_lines"]),
+        created_at=datetime.fromisoformat(data["created_at"]) if data["created_at"] else None,
+        version=data["version"],
+    )  # fmt: skip
+
+
+def profile_of(data: dict[str, Any]) -> InvoicingProfile:
+    return InvoicingProfile(
+        **{**data, "seller": party_of(data["seller"]), "tax_mode": TaxMode(data["tax_mode"])}
+    )

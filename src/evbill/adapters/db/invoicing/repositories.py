@@ -1,0 +1,157 @@
+"""Invoices in the database, and the one place numbers are handed out.
+
+``next_number`` makes sure the series' counter row exists (``INSERT ... ON CONFLICT DO NOTHING``,
+so two first issuers do not collide), then locks it (``FOR UPDATE`` on PostgreSQL; on SQLite the
+unit of work's ``BEGIN IMMEDIATE`` already holds the database's write lock), counts it up and returns
+the new value. The caller numbers the document and commits in the same transaction: a concurrent
+issuer waits at the lock until then, and a rollback takes the number back with the document, so
+the numbers of a series have no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from evbill.adapters.db.invoicing.codec import document_of, plain, profile_of
+from evbill.adapters.db.invoicing.tables import (
+    CounterRow,
+    InvoiceRow,
+    ProfileRow,
+    invoice_counters,
+    invoices,
+    invoicing_profiles,
+)
+from evbill.adapters.db.repositories import ConnectionSource
+from evbill.domain.errors import Conflict
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
+from evbill.domain.invoicing.profiles import InvoicingProfile
+
+FILTERS = ("status", "kind", "contract_id", "customer_id")
+
+
+def _row(document: Document, sequence: int | None) -> dict[str, Any]:
+    totals = document.composed.totals
+    return dataclasses.asdict(
+        InvoiceRow(
+            id=document.id, operator_id=document.operator_id, kind=document.kind.value,
+            status=document.status.value, series=document.series, number=document.number, sequence=sequence,
+            contract_id=document.contract_id, customer_id=document.customer_id, bill_id=document.bill_id,
+            original_id=document.original_id, currency=document.currency,
+            total_excl_vat_minor=totals.excl_vat_minor, total_vat_minor=totals.vat_minor,
+            total_incl_vat_minor=totals.incl_vat_minor, paid_minor=document.paid_minor,
+            issue_date=document.issue_date, due_date=document.due_date, period_start=document.period_start,
+            document=plain(document), created_at=document.created_at, version=document.version,
+        )
+    )  # fmt: skip
+
+
+class SqlInvoiceRepository:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def get(self, operator_id: str, document_id: str) -> Document | None:
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id, invoices.c.id == document_id
+        )
+        data = self._connection().scalar(query)
+        return None if data is None else document_of(data)
+
+    def find_by_bill(self, operator_id: str, bill_id: str) -> Document | None:
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id, invoices.c.bill_id == bill_id
+        )
+        data = self._connection().scalar(query)
+        return None if data is None else document_of(data)
+
+    def list(
+        self, operator_id: str, *, filters: Mapping[str, object], after: str | None, limit: int
+    ) -> Sequence[Document]:
+        query = select(invoices.c.document).where(invoices.c.operator_id == operator_id)
+        for name in FILTERS:
+            if filters.get(name) is not None:
+                query = query.where(invoices.c[name] == str(filters[name]))
+        if filters.get("period_from") is not None:
+            query = query.where(invoices.c.period_start >= filters["period_from"])
+        if filters.get("period_to") is not None:
+            query = query.where(invoices.c.period_start < filters["period_to"])
+        if after is not None:
+            query = query.where(invoices.c.id > after)
+        query = query.order_by(invoices.c.id).limit(limit)
+        return [document_of(data) for data in self._connection().scalars(query)]
+
+    def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
+        """What credit notes (not void) took from each line of ``original_id`` so far (precise)."""
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id,
+            invoices.c.original_id == original_id,
+            invoices.c.status != DocumentStatus.VOID.value,
+        )
+        taken: dict[int, Decimal] = {}
+        for data in self._connection().scalars(query):
+            note = document_of(data)
+            for number, line in zip(note.credited_lines, note.composed.lines, strict=True):
+                taken[number] = taken.get(number, Decimal(0)) + line.net_precise
+        return taken
+
+    def add(self, document: Document) -> None:
+        try:
+            self._connection().execute(invoices.insert().values(_row(document, None)))
+        except IntegrityError:
+            raise Conflict(f"bill {document.bill_id!r} already has a document") from None
+
+    def update(self, document: Document, *, expected_version: int, sequence: int | None = None) -> None:
+        row = _row(document, sequence)
+        if sequence is None:
+            row.pop("sequence")
+        result = self._connection().execute(
+            update(invoices)
+            .where(
+                invoices.c.operator_id == document.operator_id,
+                invoices.c.id == document.id,
+                invoices.c.version == expected_version,
+            )
+            .values(row)
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"document {document.id!r} was changed by someone else")
+
+    def next_number(self, operator_id: str, series: str) -> int:
+        connection = self._connection()
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        connection.execute(
+            insert(invoice_counters)
+            .values(dataclasses.asdict(CounterRow(operator_id, series, 0)))
+            .on_conflict_do_nothing(index_elements=["operator_id", "series"])
+        )
+        key = (invoice_counters.c.operator_id == operator_id, invoice_counters.c.series == series)
+        last = connection.scalar(select(invoice_counters.c.last_number).where(*key).with_for_update())
+        number = int(last or 0) + 1
+        connection.execute(update(invoice_counters).where(*key).values(last_number=number))
+        return number
+
+    def profile(self, operator_id: str) -> InvoicingProfile | None:
+        query = select(invoicing_profiles.c.document).where(invoicing_profiles.c.operator_id == operator_id)
+        data = self._connection().scalar(query)
+        return None if data is None else profile_of(data)
+
+    def save_profile(self, profile: InvoicingProfile, at: Any) -> None:
+        connection = self._connection()
+        row = dataclasses.asdict(ProfileRow(profile.operator_id, plain(profile), at))
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(invoicing_profiles).values(row)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["operator_id"], set_={"document": statement.excluded.document,
+                                                      "updated_at": statement.excluded.updated_at}
+            )
+        )  # fmt: skip
+
+
+__all__ = ["DocumentKind", "SqlInvoiceRepository"]

@@ -1,0 +1,122 @@
+"""EN 16931 invoices and credit notes in UN/CEFACT CII (the XML inside Factur-X / ZUGFeRD), with drafthorse.
+
+The EN 16931 profile (guideline ``urn:cen.eu:en16931:2017``); a credit note is type 381 and names the
+invoice it corrects (BT-25). Amounts come from the settled document: lines, tax breakdown and totals
+exactly as the document shows them.
+"""
+
+from __future__ import annotations
+
+from drafthorse.models.accounting import ApplicableTradeTax
+from drafthorse.models.document import Document as CiiDocument
+from drafthorse.models.note import IncludedNote
+from drafthorse.models.party import TaxRegistration
+from drafthorse.models.payment import PaymentMeans, PaymentTerms
+from drafthorse.models.tradelines import LineItem
+
+from evbill.adapters.documents.amounts import (
+    EXEMPTION_CODES,
+    check_writable,
+    exemption_reason,
+    money,
+    percent,
+    quantity_and_price,
+)
+from evbill.domain.invoicing.documents import Document, DocumentKind, Party
+
+EN16931 = "urn:cen.eu:en16931:2017"
+
+
+def _party(target: object, party: Party) -> None:
+    target.name = party.name  # type: ignore[attr-defined]
+    address = target.address  # type: ignore[attr-defined]
+    address.country_id = party.country
+    if party.postal_code:
+        address.postcode = party.postal_code
+    if party.address:
+        address.line_one = party.address
+    if party.city:
+        address.city_name = party.city
+    if party.vat_id:
+        target.tax_registrations.add(TaxRegistration(id=("VA", party.vat_id)))  # type: ignore[attr-defined]
+    if party.email:
+        target.electronic_address.uri_ID = ("EM", party.email)  # type: ignore[attr-defined]
+
+
+def write_cii(document: Document) -> bytes:
+    check_writable(document)
+    currency = document.currency
+    cii = CiiDocument()
+    cii.context.guideline_parameter.id = EN16931
+    cii.header.id = document.number
+    cii.header.type_code = document.kind.type_code
+    cii.header.issue_date_time = document.issue_date
+    for text in document.notes:
+        note = IncludedNote()
+        note.content = text
+        cii.header.notes.add(note)
+    _party(cii.trade.agreement.seller, document.seller)
+    if document.seller.registration:
+        cii.trade.agreement.seller.legal_organization.id = ("", document.seller.registration)  # no ICD scheme
+    _party(cii.trade.agreement.buyer, document.buyer)
+    if document.contract_id:
+        cii.trade.agreement.buyer_reference = document.contract_id
+    if document.period_start and document.period_end:
+        cii.trade.settlement.period.start = document.period_start
+        cii.trade.settlement.period.end = document.period_end
+    settlement = cii.trade.settlement
+    settlement.currency_code = currency
+    means = PaymentMeans()
+    if document.seller.iban:
+        means.type_code = "58"  # SEPA credit transfer
+        means.payee_account.iban = document.seller.iban
+    else:
+        means.type_code = "ZZZ"
+    settlement.payment_means.add(means)
+    if document.kind is DocumentKind.CREDIT_NOTE and document.original_number:
+        settlement.invoice_referenced_document.issuer_assigned_id = document.original_number
+    if document.due_date or document.kind is DocumentKind.CREDIT_NOTE:
+        terms = PaymentTerms()
+        if document.due_date:
+            terms.due = document.due_date
+        else:
+            terms.description = "Credited to the customer's account"
+        settlement.terms.add(terms)
+    for line in document.composed.lines:
+        quantity, price = quantity_and_price(line, currency)
+        item = LineItem()
+        item.document.line_id = str(line.number)
+        item.product.name = line.description
+        item.agreement.net.amount = price
+        item.delivery.billed_quantity = (quantity, "C62")
+        item.settlement.trade_tax.type_code = "VAT"
+        item.settlement.trade_tax.category_code = line.category.value
+        if line.category.value in ("S", "Z", "E", "AE"):
+            item.settlement.trade_tax.rate_applicable_percent = percent(line.rate)
+        item.settlement.monetary_summation.total_amount = money(line.net_minor, currency)
+        cii.trade.items.add(item)
+    for part in document.composed.breakdown:
+        tax = ApplicableTradeTax()
+        tax.calculated_amount = money(part.tax_minor, currency)
+        tax.basis_amount = money(part.base_minor, currency)
+        tax.type_code = "VAT"
+        tax.category_code = part.category.value
+        reason = exemption_reason(part.category)
+        if reason:
+            tax.exemption_reason = reason
+        if part.category in EXEMPTION_CODES:
+            tax.exemption_reason_code = EXEMPTION_CODES[part.category]
+        if part.category.value != "O":
+            tax.rate_applicable_percent = percent(part.rate)
+        settlement.trade_tax.add(tax)
+    totals = document.composed.totals
+    summation = settlement.monetary_summation
+    summation.line_total = money(totals.lines_minor, currency)
+    summation.charge_total = money(0, currency)
+    summation.allowance_total = money(0, currency)
+    summation.tax_basis_total = money(totals.excl_vat_minor, currency)
+    summation.tax_total = (money(totals.vat_minor, currency), currency)
+    summation.grand_total = money(totals.incl_vat_minor, currency)
+    summation.prepaid_total = money(totals.prepaid_minor, currency)
+    summation.due_amount = money(totals.payable_minor, currency)
+    return bytes(cii.serialize(schema="FACTUR-X_EN16931"))

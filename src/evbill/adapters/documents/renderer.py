@@ -1,0 +1,30 @@
+"""One object that writes a document in each format a customer or a receiver may want."""
+
+from __future__ import annotations
+
+import enum
+
+from evbill.adapters.documents.cii import write_cii
+from evbill.adapters.documents.pdf import render_facturx, render_pdf
+from evbill.adapters.documents.ubl import write_ubl
+from evbill.domain.invoicing.documents import Document
+
+
+class DocumentFormat(enum.StrEnum):
+    PDF = "pdf"
+    FACTURX = "facturx"
+    CII = "cii"
+    UBL = "ubl"
+
+
+class DocumentRenderer:
+    def render(self, document: Document, document_format: str) -> bytes:
+        """``document_format``: pdf, facturx, cii or ubl (ValueError for another)."""
+        document_format = DocumentFormat(document_format)
+        if document_format is DocumentFormat.PDF:
+            return render_pdf(document)
+        if document_format is DocumentFormat.FACTURX:
+            return render_facturx(document)
+        if document_format is DocumentFormat.CII:
+            return write_cii(document)
+        return write_ubl(document)

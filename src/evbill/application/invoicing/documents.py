@@ -1,0 +1,230 @@
+"""Use cases: make an invoice from a recorded bill, issue it under a gapless number, correct it.
+
+``invoice_bill`` is what the billing run calls per contract and cycle: in one transaction it makes
+the draft from the recorded bill, takes the series' next number under the counter's lock, issues the
+document and marks the bill invoiced, then commits. Run again (or after a crash anywhere before the
+commit) it finds the bill's document, or nothing of the attempt: each bill becomes one invoice, and a
+number is only ever used by a committed invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from decimal import Decimal
+from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from evbill.application.ports import UnitOfWork
+from evbill.application.records import Page, Services, checked_limit, get_or_404, page_of, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.billing.records import RecordedBill
+from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.invoicing import documents as lifecycle
+from evbill.domain.invoicing.compose import compose
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
+from evbill.domain.invoicing.from_bill import draft_lines
+from evbill.domain.invoicing.numbering import check_format, format_number
+from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, is_reverse_charge
+
+T = TypeVar("T")
+
+
+def _found(record: T | None, what: str, record_id: str) -> T:
+    if record is None:
+        raise NotFound(f"{what} {record_id!r} not found")
+    return record
+
+
+class IbanChecker(Protocol):
+    def check(self, iban: str) -> tuple[str, str | None]:
+        """The IBAN in electronic form and the bank's BIC if known; ValueError saying what is wrong."""
+        ...
+
+
+def save_profile(
+    services: Services, actor: Actor, profile: InvoicingProfile, *, ibans: IbanChecker
+) -> InvoicingProfile:
+    """Store the operator's seller data and numbering; the IBAN is checked (and the BIC filled in)."""
+    require(actor, Permission.MANAGE_OPERATOR)
+    check_format(profile.number_format)
+    seller = profile.seller
+    if seller.iban is not None:
+        try:
+            iban, bic = ibans.check(seller.iban)
+        except ValueError as error:
+            raise InvalidInput("invalid seller", (Problem("$.seller.iban", str(error)),)) from None
+        seller = replace(seller, iban=iban, bic=seller.bic or bic)
+    try:
+        ZoneInfo(profile.time_zone)
+    except (KeyError, ValueError):
+        raise InvalidInput("invalid profile", (Problem("$.time_zone", "not an IANA time zone"),)) from None
+    stored = replace(profile, operator_id=actor.operator_id, seller=seller)
+    with services.uow() as uow:
+        uow.invoices.save_profile(stored, services.clock.now())
+        uow.commit()
+    return stored
+
+
+def _profile(uow: UnitOfWork, operator_id: str) -> InvoicingProfile:
+    profile = uow.invoices.profile(operator_id)
+    if profile is not None:
+        return profile
+    operator = uow.operators.get(operator_id)
+    if operator is None:
+        raise NotFound(f"operator {operator_id!r} not found")
+    return InvoicingProfile(
+        operator_id, Party(operator.legal_name, operator.tax_country, vat_id=operator.vat_id)
+    )
+
+
+def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: RecordedBill) -> Document:
+    profile = _profile(uow, actor.operator_id)
+    operator = _found(uow.operators.get(actor.operator_id), "operator", actor.operator_id)
+    customer = get_or_404(uow.customers, actor.operator_id, recorded.customer_id, "customer")
+    terms = uow.contract_terms.of_contract(actor.operator_id, recorded.contract_id)
+    due_days = max(terms, key=lambda t: t.number).payment_due_days if terms else 14
+    buyer = Party(
+        customer.name, customer.country, customer.address, customer.city, customer.postal_code,
+        customer.vat_id, email=customer.email,
+    )  # fmt: skip
+    reverse = profile.tax_mode is TaxMode.VAT and is_reverse_charge(
+        seller_country=profile.seller.country, buyer_country=customer.country, buyer_vat_id=customer.vat_id
+    )
+    zone = ZoneInfo(profile.time_zone)
+    dates = {}
+    for line in recorded.bill.lines:
+        session = None if line.session_id is None else uow.sessions.get(actor.operator_id, line.session_id)
+        if session is not None:
+            dates[session.id] = session.started_at.astimezone(zone).date()
+    lines = draft_lines(recorded.bill, session_dates=dates, schedule=profile.schedule)
+    composed = compose(
+        lines, currency=recorded.bill.currency, mode=operator.rounding_mode, reverse_charge=reverse,
+        tax_mode=profile.tax_mode,
+    )  # fmt: skip
+    notes = recorded.bill.notes + ((REVERSE_CHARGE_NOTE,) if reverse else ())
+    return Document(
+        id=services.ids.new_id(), operator_id=actor.operator_id, kind=DocumentKind.INVOICE,
+        status=DocumentStatus.DRAFT, series=profile.series, number=None, contract_id=recorded.contract_id,
+        customer_id=recorded.customer_id, bill_id=recorded.id, seller=profile.seller, buyer=buyer,
+        language=customer.language, composed=composed, rounding_mode=operator.rounding_mode,
+        period_start=recorded.cycle_start, period_end=recorded.cycle_end, payment_due_days=due_days,
+        notes=notes, created_at=services.clock.now(),
+    )  # fmt: skip
+
+
+def _issue(services: Services, uow: UnitOfWork, document: Document) -> Document:
+    profile = _profile(uow, document.operator_id)
+    zone = ZoneInfo(profile.time_zone)
+    now = services.clock.now()
+    sequence = uow.invoices.next_number(document.operator_id, document.series)
+    number = format_number(profile.number_format, series=document.series, year=now.astimezone(zone).year,
+                           number=sequence)  # fmt: skip
+    issued = lifecycle.issue(document, number=number, issued_at=now, zone=zone)
+    uow.invoices.update(issued, expected_version=document.version, sequence=sequence)
+    if issued.bill_id is not None:
+        uow.bills.mark_invoiced(document.operator_id, issued.bill_id, issued.id)
+    return issued
+
+
+def invoice_bill(services: Services, actor: Actor, bill_id: str) -> Document:
+    """The recorded bill's invoice, issued; the same invoice however often it is asked for."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        existing = uow.invoices.find_by_bill(actor.operator_id, bill_id)
+        if existing is not None and existing.status is not DocumentStatus.DRAFT:
+            return existing
+        recorded = _found(uow.bills.get(actor.operator_id, bill_id), "bill", bill_id)
+        draft = existing or _draft(services, uow, actor, recorded)
+        if existing is None:
+            uow.invoices.add(draft)
+        issued = _issue(services, uow, draft)
+        uow.commit()
+        return issued
+
+
+def draft_invoice(services: Services, actor: Actor, bill_id: str) -> Document:
+    """A draft (no number) from a recorded bill, to preview; issued later by ``issue_document``."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        existing = uow.invoices.find_by_bill(actor.operator_id, bill_id)
+        if existing is not None:
+            return existing
+        recorded = _found(uow.bills.get(actor.operator_id, bill_id), "bill", bill_id)
+        draft = _draft(services, uow, actor, recorded)
+        uow.invoices.add(draft)
+        uow.commit()
+        return draft
+
+
+def issue_document(services: Services, actor: Actor, document_id: str) -> Document:
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        document = _found(uow.invoices.get(actor.operator_id, document_id), "invoice", document_id)
+        issued = _issue(services, uow, document)
+        uow.commit()
+        return issued
+
+
+def get_document(services: Services, actor: Actor, document_id: str) -> Document:
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        return _found(uow.invoices.get(actor.operator_id, document_id), "invoice", document_id)
+
+
+def list_documents(
+    services: Services, actor: Actor, *, filters: Mapping[str, object], cursor: str | None, limit: int
+) -> Page[Document]:
+    require(actor, Permission.READ)
+    limit = checked_limit(limit)
+    with services.uow(read_only=True) as uow:
+        items = uow.invoices.list(actor.operator_id, filters=filters, after=cursor, limit=limit + 1)
+    return page_of(items, limit, lambda document: document.id)
+
+
+def _change(
+    services: Services, actor: Actor, document_id: str, change: Callable[[Document], Document]
+) -> Document:
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        document = _found(uow.invoices.get(actor.operator_id, document_id), "invoice", document_id)
+        changed = change(document)
+        uow.invoices.update(changed, expected_version=document.version)
+        uow.commit()
+        return changed
+
+
+def void_document(services: Services, actor: Actor, document_id: str, reason: str) -> Document:
+    return _change(services, actor, document_id, lambda d: lifecycle.void(d, reason))
+
+
+def record_payment(services: Services, actor: Actor, document_id: str, amount_minor: int) -> Document:
+    return _change(services, actor, document_id, lambda d: lifecycle.pay(d, amount_minor))
+
+
+def credit_document(
+    services: Services,
+    actor: Actor,
+    document_id: str,
+    *,
+    reason: str,
+    amounts: Mapping[int, Decimal] | None = None,
+) -> Document:
+    """Issue a credit note for an issued invoice: in full, or ``amounts`` by line number (excl. VAT)."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        original = _found(uow.invoices.get(actor.operator_id, document_id), "invoice", document_id)
+        if original.status in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
+            raise Conflict("a draft is not credited; change or drop it instead")
+        profile = _profile(uow, actor.operator_id)
+        note = lifecycle.credit_note(
+            original, new_id=services.ids.new_id(), reason=reason,
+            credited_before=uow.invoices.credited(actor.operator_id, original.id), amounts=amounts,
+            created_at=services.clock.now(),
+        )  # fmt: skip
+        note = replace(note, series=profile.credit_series)
+        uow.invoices.add(note)
+        issued = _issue(services, uow, note)
+        uow.commit()
+        return issued

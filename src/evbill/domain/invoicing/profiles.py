@@ -1,0 +1,32 @@
+"""An operator's invoicing profile: the seller's legal data and how its documents are made.
+
+EN 16931 needs the seller's name, address, VAT id, and for bank transfers the account (IBAN). The
+profile also names the series and number format, the time zone of its calendar (issue and due
+dates), the tax mode, and the country whose VAT rates apply by date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evbill.domain.invoicing.documents import Party
+from evbill.domain.invoicing.numbering import DEFAULT_FORMAT
+from evbill.domain.invoicing.tax import GERMANY, NETHERLANDS, RateSchedule, TaxMode
+
+SCHEDULES = {schedule.country: schedule for schedule in (GERMANY, NETHERLANDS)}
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicingProfile:
+    operator_id: str
+    seller: Party
+    series: str = "INV"
+    credit_series: str = "CN"
+    number_format: str = DEFAULT_FORMAT
+    time_zone: str = "UTC"
+    tax_mode: TaxMode = TaxMode.VAT
+    use_rate_schedule: bool = False  # tax each taxed line at its country's rate on its date
+
+    @property
+    def schedule(self) -> RateSchedule | None:
+        return SCHEDULES.get(self.seller.country) if self.use_rate_schedule else None
