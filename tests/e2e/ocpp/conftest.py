@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 import socket
 import threading
@@ -280,7 +281,11 @@ class RawStation:
     async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
         self.counter += 1
         unique_id = f"m{self.counter}"
-        await self.socket.send(orjson.dumps([2, unique_id, action, payload]).decode())
+        try:
+            text = orjson.dumps([2, unique_id, action, payload]).decode()
+        except TypeError:  # an integer past 64 bits, as a hostile charger sends it: the stdlib writes it
+            text = json.dumps([2, unique_id, action, payload], separators=(",", ":"))
+        await self.socket.send(text)
         return await self._answer_for(unique_id)
 
     async def _answer_for(self, unique_id: str | None) -> list[Any]:

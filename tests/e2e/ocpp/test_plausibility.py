@@ -139,3 +139,23 @@ def test_a_start_in_1971_is_not_a_55_year_session(live):
     assert session.ended_at == now
     assert session.total_excl_vat == Decimal("1.13")
     assert "implausible_start" in [a["flag"] for a in details["anomalies"]]
+
+
+def test_a_stop_whose_own_register_cannot_be_stored_still_closes_the_session(live):
+    # Given a stop reporting 10^30 Wh: more digits than a meter value column holds (the frame keeps it)
+    started, stopped, again = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 1_000_000, "timestamp": "2026-11-17T12:00:00Z"},
+            [meter("2026-11-17T12:10:00Z", 1_004_000)],
+            {"meterStop": 10**30, "timestamp": "2026-11-17T12:30:00Z"},
+        )
+    )
+    # Then the stop is answered and the session is closed for review, priced from what is plausible
+    assert stopped[0] == 3
+    session, details, samples, _ = stored(live, started[2]["transactionId"])
+    assert session.status is SessionStatus.REVIEW
+    assert session.energy_wh == Decimal("4000")
+    assert [str(sample.energy) for sample in samples] == ["1000000", "1004000"]
+    assert any(anomaly["flag"] == "unrecordable_value" for anomaly in details["anomalies"])
+    assert again[2]["idTagInfo"] == {"status": "Accepted"}

@@ -22,7 +22,7 @@ from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.country import alpha_3
 from evbill.domain.metering.cleaning import Anomaly, MeterFlag, MeterSample
-from evbill.domain.metering.plausibility import IMPLAUSIBLE_FLAGS
+from evbill.domain.metering.plausibility import IMPLAUSIBLE_FLAGS, recordable_samples
 from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import PreciseMoney, settle
 from evbill.domain.rating.explanation import explain
@@ -48,6 +48,7 @@ def end_transaction(
 ) -> Ended:
     """Close a session priced, once. A stop for an unknown transaction is recorded and answered."""
     station = context.station
+    samples, unrecordable = recordable_samples(samples)
     with services.uow() as uow:
         session = uow.live_sessions.find_by_transaction(station.operator_id, station.id, transaction_id)
         if session is None or session.status is not SessionStatus.ACTIVE:
@@ -67,6 +68,10 @@ def end_transaction(
         closed_at=services.clock.now(),
         reason=reason,
     )
+    if unrecordable:  # a stop always closes; what could not be recorded sends the session to review
+        details["anomalies"] = [*details.get("anomalies", []), *(snapshot(a) for a in unrecordable)]
+        closed = replace(closed, status=SessionStatus.REVIEW)
+        details["review"] = review_reasons(details)
     with services.uow() as uow:
         carrier = uow.frames.add_many(frames, session_id=session.id)
         uow.meter_samples.add_many(

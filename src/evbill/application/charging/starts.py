@@ -20,6 +20,7 @@ from evbill.domain.charging.frames import Frame
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import NotFound
 from evbill.domain.metering.cleaning import MeterSample
+from evbill.domain.metering.plausibility import recordable_samples
 from evbill.domain.offers.customers import AuthorizationStatus
 from evbill.domain.sites.model import Evse
 from evbill.domain.tariffs.text import describe_tariff
@@ -68,6 +69,9 @@ def start_transaction(
 ) -> Started:
     station = context.station
     operator_id = station.operator_id
+    # A value too large to record is kept in the start's frame alone; the session's close judges the
+    # energy from the samples that could be recorded.
+    samples, _ = recordable_samples(samples)
     with services.uow() as uow:
         existing = (
             uow.live_sessions.find_by_transaction(operator_id, station.id, transaction_id)

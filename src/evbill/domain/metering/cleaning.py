@@ -126,6 +126,9 @@ class MeterFlag(enum.StrEnum):
     IMPLAUSIBLE_ENERGY = "implausible_energy"
     IMPLAUSIBLE_POWER = "implausible_power"
     PRICING_FAILED = "pricing_failed"
+    UNRECORDABLE_VALUE = (
+        "unrecordable_value"  # more digits than a meter value is kept with (the frame has it)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,8 +55,34 @@ IMPLAUSIBLE_FLAGS = frozenset(
         MeterFlag.IMPLAUSIBLE_ENERGY,
         MeterFlag.IMPLAUSIBLE_POWER,
         MeterFlag.PRICING_FAILED,
+        MeterFlag.UNRECORDABLE_VALUE,
     }
 )
+
+# A meter value is kept exactly with at most 28 digits before the point (38 digits, 10 after it); no
+# real meter comes near (10^27 Wh is a million times the world's yearly electricity). A value past it
+# is kept only in the frame that carried it.
+RECORDABLE_LIMIT = Decimal(10) ** 28
+
+
+def recordable_samples(samples: Iterable[MeterSample]) -> tuple[list[MeterSample], list[Anomaly]]:
+    """The samples whose values can be recorded exactly, and an anomaly for each one that cannot."""
+    kept: list[MeterSample] = []
+    refused: list[Anomaly] = []
+    for sample in samples:
+        too_large = [
+            name
+            for name in ("energy", "power", "current")
+            if (value := getattr(sample, name)) is not None and abs(value) >= RECORDABLE_LIMIT
+        ]
+        if too_large:
+            detail = (
+                f"{', '.join(too_large)} has more than 28 digits before the point; kept in the frame only"
+            )
+            refused.append(Anomaly(MeterFlag.UNRECORDABLE_VALUE, sample.timestamp, detail))
+        else:
+            kept.append(sample)
+    return kept, refused
 
 
 @dataclass(frozen=True, slots=True)
