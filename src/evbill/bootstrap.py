@@ -12,6 +12,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Engine
 
+from evbill.adapters.charts.vega import VegaChartRenderer
 from evbill.adapters.db import migrate
 from evbill.adapters.db.charging.ocpp import GroupCommitJournal
 from evbill.adapters.db.engine import create_database_engine
@@ -46,6 +47,10 @@ class Container:
             passwords=Argon2Hasher(),
             vat_ids=StdnumVatChecker(),
         )
+
+    @cached_property
+    def charts(self) -> VegaChartRenderer:
+        return VegaChartRenderer()
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:

@@ -172,6 +172,8 @@ OPERATIONS = [
     ("GET", "/api/v1/analytics/report"),
     ("GET", "/api/v1/analytics/report.csv"),
     ("GET", "/api/v1/analytics/heatmap"),
+    ("GET", "/api/v1/analytics/heatmap.{output}"),
+    ("GET", "/api/v1/analytics/revenue.{output}"),
     ("POST", "/api/v1/backtests"),
     ("GET", "/api/v1/operators"),
     ("GET", "/api/v1/operators/{operator_id}"),

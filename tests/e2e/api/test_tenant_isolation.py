@@ -743,6 +743,8 @@ ANALYTICS = [
     ("GET", "/analytics/report"),
     ("GET", "/analytics/report.csv"),
     ("GET", "/analytics/heatmap"),
+    ("GET", "/analytics/heatmap.{output}"),
+    ("GET", "/analytics/revenue.{output}"),
     ("POST", "/backtests"),
 ]
 
@@ -762,6 +764,19 @@ def test_analytics_count_only_the_callers_sessions(world: World, group_by: str) 
     assert sum(map(sum, heat.json()["starts"])) == 0
     assert (test.json()["sessions"], test.json()["left_out"]) == (0, {})
     assert set().union(*(leaked(answer, alpha) for answer in (plain, aimed, heat, test))) == set()
+
+
+def test_analytics_charts_draw_only_the_callers_sessions(world: World) -> None:
+    alpha, bravo = world.alpha, world.bravo
+    # When Bravo asks for charts aimed at Alpha's EVSE and location
+    heat = bravo.tenant.get("/analytics/heatmap.html", params={"evse_id": alpha.ids.evse})
+    money = bravo.tenant.get("/analytics/revenue.html", params={"location_id": alpha.ids.location})
+    # Then they draw nothing: no occupied hour, no session start, no revenue bar, no id of Alpha's
+    assert [answer.status_code for answer in (heat, money)] == [200, 200]
+    assert set(re.findall(r'"occupied": "([^"]*)"', heat.text)) == {"0.00"}
+    assert set(re.findall(r'"starts": (\d+)', heat.text)) == {"0"}
+    assert re.findall(r'"period": "', money.text) == []
+    assert set().union(*(leaked(answer, alpha) for answer in (heat, money))) == set()
 
 
 # --- Every route is probed ---------------------------------------------------------------------------

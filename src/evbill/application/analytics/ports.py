@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from evbill.domain.analytics.backtest import StoredSession
+from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import SessionFact, SessionFilter
 from evbill.domain.metering.usage import SessionUsage
 
@@ -21,4 +22,10 @@ class AnalyticsRepository(Protocol):
 
     def stored_sessions(self, operator_id: str, query: SessionFilter) -> Iterator[StoredSession]:
         """Finished, settled sessions matching the filter with their stored periods (or None)."""
+        ...
+
+
+class ChartRenderer(Protocol):
+    def render(self, spec: dict[str, Any], output: ChartFormat) -> bytes:
+        """A Vega-Lite spec drawn as PNG, SVG or self-contained HTML (loads nothing from outside)."""
         ...
