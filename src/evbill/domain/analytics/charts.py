@@ -70,7 +70,7 @@ def heatmap_chart(
         for row, day in enumerate(weekdays)
         for column, hour in enumerate(hours)
     ]
-    busiest = max((Decimal(value["occupied"]) for value in values), default=Decimal(0))
+    busiest = max((Decimal(str(value["occupied"])) for value in values), default=Decimal(0))
     x = {
         "field": "hour",
         "type": "ordinal",
