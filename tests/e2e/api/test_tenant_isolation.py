@@ -306,6 +306,10 @@ ID_PROBES = [
     ById("GET", "/tariffs/{tariff_id}/versions/{number}", "/tariffs/{ids.tariff}/versions/1"),
     ById("DELETE", "/tariff-assignments/{assignment_id}", "/tariff-assignments/{ids.assignment}", owner=204),
     ById("GET", "/evses/{evse_id}/tariff", "/evses/{ids.evse}/tariff"),
+    ById("PUT", "/analytics/energy-purchases/{location_id}", "/analytics/energy-purchases/{ids.location}",
+         {"currency": "EUR", "kind": "fixed", "fixed_price": "0.25"}),
+    ById("PUT", "/analytics/energy-prices/{location_id}",
+         "/analytics/energy-prices/{ids.location}?currency=EUR", "start,price\n2026-03-03T12:00:00Z,0.20\n"),
     ById("GET", "/sessions/{session_id}", "/sessions/{ids.session}"),
     ById("GET", "/sessions/{session_id}/evidence", "/sessions/{ids.session}/evidence"),
     # The session was stored, not priced by evbill's OCPP system: even Alpha is told it has no CDR.
@@ -745,6 +749,7 @@ ANALYTICS = [
     ("GET", "/analytics/heatmap"),
     ("GET", "/analytics/heatmap.{output}"),
     ("GET", "/analytics/revenue.{output}"),
+    ("GET", "/analytics/margin"),
     ("POST", "/backtests"),
 ]
 
@@ -776,7 +781,9 @@ def test_analytics_charts_draw_only_the_callers_sessions(world: World) -> None:
     assert set(re.findall(r'"occupied": "([^"]*)"', heat.text)) == {"0.00"}
     assert set(re.findall(r'"starts": (\d+)', heat.text)) == {"0"}
     assert re.findall(r'"period": "', money.text) == []
-    assert set().union(*(leaked(answer, alpha) for answer in (heat, money))) == set()
+    margin = bravo.tenant.get("/analytics/margin", params={"location_id": alpha.ids.location})
+    assert (margin.status_code, margin.json()["sessions"], margin.json()["left_out"]) == (200, [], {})
+    assert set().union(*(leaked(answer, alpha) for answer in (heat, money, margin))) == set()
 
 
 # --- Every route is probed ---------------------------------------------------------------------------

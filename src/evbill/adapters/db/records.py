@@ -282,6 +282,29 @@ class SessionUsageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EnergyPurchaseRow:
+    """How a location buys energy, as analytics/tables.py stores it (windows: JSON text)."""
+
+    location_id: str
+    operator_id: str
+    currency: str
+    kind: str
+    fixed_price: Decimal | None
+    windows: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyPriceRow:
+    """One imported purchase price per kWh for a location's UTC quarter hour."""
+
+    location_id: str
+    starts_at: datetime
+    operator_id: str
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionNumber:
     id: int | None
     session_id: str
@@ -329,6 +352,8 @@ SESSION_EVIDENCE = RecordMapping(SessionEvidence, enums={})
 TRANSACTION_NUMBERS = RecordMapping(TransactionNumber, enums={})
 STATION_REQUESTS = RecordMapping(StationRequest, enums={})
 SESSION_USAGE = RecordMapping(SessionUsageRow, enums={})
+ENERGY_PURCHASES = RecordMapping(EnergyPurchaseRow, enums={})
+ENERGY_PRICES = RecordMapping(EnergyPriceRow, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -356,6 +381,8 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "meter_samples": (charging_tables.meter_samples, METER_SAMPLES),
     "session_evidence": (charging_tables.session_evidence, SESSION_EVIDENCE),
     "session_usage": (analytics_tables.session_usage, SESSION_USAGE),
+    "energy_purchases": (analytics_tables.energy_purchases, ENERGY_PURCHASES),
+    "energy_prices": (analytics_tables.energy_prices, ENERGY_PRICES),
     "ocpp_transaction_numbers": (charging_tables.ocpp_transaction_numbers, TRANSACTION_NUMBERS),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
 }

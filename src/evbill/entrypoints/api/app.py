@@ -16,6 +16,7 @@ from evbill.config import Settings
 from evbill.entrypoints.api import (
     access,
     analytics,
+    analytics_costs,
     backtests,
     customers,
     health,
@@ -59,5 +60,6 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(customers.build_router(), prefix=API_PREFIX)
     app.include_router(offers.router, prefix=API_PREFIX)
     app.include_router(analytics.router, prefix=API_PREFIX)
+    app.include_router(analytics_costs.router, prefix=API_PREFIX)
     app.include_router(backtests.router, prefix=API_PREFIX)
     return app

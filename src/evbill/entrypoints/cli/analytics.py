@@ -23,7 +23,7 @@ from evbill.application.analytics import reports as use_cases
 from evbill.bootstrap import Container
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
-from evbill.entrypoints.cli import analytics_charts
+from evbill.entrypoints.cli import analytics_charts, analytics_costs
 from evbill.entrypoints.cli.analytics_options import (
     Evse,
     From,
@@ -105,6 +105,7 @@ def build(container: Container) -> typer.Typer:
         Console().print(table)
 
     app.add_typer(analytics_charts.build(container), name="chart")
+    analytics_costs.register(app, container)
     return app
 
 
