@@ -17,6 +17,7 @@ from evbill.adapters.db import migrate
 from evbill.adapters.db.charging.ocpp import GroupCommitJournal
 from evbill.adapters.db.engine import create_database_engine
 from evbill.adapters.db.uow import SqlAlchemyUnitOfWorkFactory
+from evbill.adapters.exports.parquet import ParquetReportWriter
 from evbill.adapters.ocpi.codec import Ocpi221Codec
 from evbill.adapters.ocpp.server import OcppEndpoint
 from evbill.adapters.ocpp.station import StationSettings
@@ -51,6 +52,10 @@ class Container:
     @cached_property
     def charts(self) -> VegaChartRenderer:
         return VegaChartRenderer()
+
+    @cached_property
+    def report_files(self) -> ParquetReportWriter:
+        return ParquetReportWriter()
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:

@@ -177,6 +177,7 @@ OPERATIONS = [
     ("PUT", "/api/v1/analytics/energy-purchases/{location_id}"),
     ("PUT", "/api/v1/analytics/energy-prices/{location_id}"),
     ("GET", "/api/v1/analytics/margin"),
+    ("GET", "/api/v1/analytics/report.parquet"),
     ("POST", "/api/v1/backtests"),
     ("GET", "/api/v1/operators"),
     ("GET", "/api/v1/operators/{operator_id}"),

@@ -24,6 +24,7 @@ And after every probe Alpha's data reads exactly as before, with no audit entry 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -33,6 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.routing import iter_route_contexts
 from httpx import Response
@@ -750,6 +752,7 @@ ANALYTICS = [
     ("GET", "/analytics/heatmap.{output}"),
     ("GET", "/analytics/revenue.{output}"),
     ("GET", "/analytics/margin"),
+    ("GET", "/analytics/report.parquet"),
     ("POST", "/backtests"),
 ]
 
@@ -781,9 +784,12 @@ def test_analytics_charts_draw_only_the_callers_sessions(world: World) -> None:
     assert set(re.findall(r'"occupied": "([^"]*)"', heat.text)) == {"0.00"}
     assert set(re.findall(r'"starts": (\d+)', heat.text)) == {"0"}
     assert re.findall(r'"period": "', money.text) == []
+    parquet = bravo.tenant.get("/analytics/report.parquet", params={"location_id": alpha.ids.location})
+    rows = pq.read_table(io.BytesIO(parquet.content)).num_rows
+    assert (parquet.status_code, rows) == (200, 0)  # no row, not even a total
     margin = bravo.tenant.get("/analytics/margin", params={"location_id": alpha.ids.location})
     assert (margin.status_code, margin.json()["sessions"], margin.json()["left_out"]) == (200, [], {})
-    assert set().union(*(leaked(answer, alpha) for answer in (heat, money, margin))) == set()
+    assert set().union(*(leaked(answer, alpha) for answer in (heat, money, margin, parquet))) == set()
 
 
 # --- Every route is probed ---------------------------------------------------------------------------

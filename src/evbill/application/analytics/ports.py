@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -49,4 +49,10 @@ class AnalyticsRepository(Protocol):
 class ChartRenderer(Protocol):
     def render(self, spec: dict[str, Any], output: ChartFormat) -> bytes:
         """A Vega-Lite spec drawn as PNG, SVG or self-contained HTML (loads nothing from outside)."""
+        ...
+
+
+class ReportFileWriter(Protocol):
+    def report(self, shown: Mapping[str, object], columns: Sequence[str], money_places: int) -> bytes:
+        """The report's text rows (then totals) as a file with exact decimal columns (Parquet)."""
         ...

@@ -1,7 +1,7 @@
 """/api/v1/analytics: usage and revenue reports and the peak-usage heatmap, as JSON (or CSV).
 
     GET /api/v1/analytics/report?group_by=month&started_from=2026-03-01T00:00:00Z&started_to=...
-    GET /api/v1/analytics/report.csv?group_by=location
+    GET /api/v1/analytics/report.csv?group_by=location        (report.parquet: exact decimal columns)
     GET /api/v1/analytics/heatmap?location_id=...
     GET /api/v1/analytics/heatmap.svg (.png, .html)           the heatmap drawn
     GET /api/v1/analytics/revenue.png?group_by=week (.svg, .html)   net revenue stacked by component
@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from evbill.application.analytics import charts as chart_cases
+from evbill.application.analytics import exports
 from evbill.application.analytics import reports as use_cases
 from evbill.application.analytics.ports import ChartRenderer
 from evbill.application.records import Services
@@ -83,6 +84,19 @@ def report_csv(
     writer.writeheader()
     writer.writerows([*shown["rows"], *shown["totals"]])  # type: ignore[misc]
     return Response(buffer.getvalue(), media_type="text/csv")
+
+
+@router.get("/report.parquet", summary="The report as Parquet (exact decimal columns; rows, then totals)")
+def report_parquet(
+    request: Request,
+    group_by: GroupBy = GroupBy.TOTAL,
+    query: SessionFilter = Depends(session_filter),
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+) -> Response:
+    writer = request.app.state.container.report_files
+    content = exports.report_file(svc, who, query=query, group_by=group_by, writer=writer)
+    return Response(content, media_type="application/vnd.apache.parquet")
 
 
 @router.get("/heatmap", summary="Sessions started and hours occupied, local weekday x hour")

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evbill.application.analytics import exports
 from evbill.application.analytics import reports as use_cases
 from evbill.bootstrap import Container
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
@@ -62,6 +63,9 @@ def build(container: Container) -> typer.Typer:
         evse: Evse = None,
         as_json: Json = False,
         to_csv: Annotated[Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")] = None,
+        to_parquet: Annotated[
+            Path | None, typer.Option("--parquet", help="Write the rows to this Parquet file.")
+        ] = None,
     ) -> None:
         """Sessions, charging and idle time, energy, revenue by component, new vs returning customers."""
         who = acting(container, operator)
@@ -73,9 +77,15 @@ def build(container: Container) -> typer.Typer:
                 writer = csv.DictWriter(file, fieldnames=COLUMNS, lineterminator="\n")
                 writer.writeheader()
                 writer.writerows(rows)
+        if to_parquet is not None:
+            to_parquet.write_bytes(
+                exports.report_file(
+                    container.services, who, query=query, group_by=by, writer=container.report_files
+                )
+            )
         if as_json:
             write_json(shown)
-        elif to_csv is None:
+        elif to_csv is None and to_parquet is None:
             _print_table(f"Sessions by {by.value}", rows)
 
     @app.command("heatmap")
