@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
     from sqlalchemy.engine import Engine
 
     from evbill.adapters.banking import SchwiftyIbanChecker
+    from evbill.adapters.charts.vega import VegaChartRenderer
     from evbill.adapters.documents.renderer import DocumentRenderer
+    from evbill.adapters.exports.parquet import ParquetReportWriter
     from evbill.adapters.ocpp.server import OcppEndpoint
     from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec, PaymentGateway
     from evbill.application.records import Services
@@ -95,6 +97,18 @@ class Container:
         from evbill.adapters.documents.renderer import DocumentRenderer
 
         return DocumentRenderer()
+
+    @cached_property
+    def charts(self) -> VegaChartRenderer:
+        from evbill.adapters.charts.vega import VegaChartRenderer
+
+        return VegaChartRenderer()
+
+    @cached_property
+    def report_files(self) -> ParquetReportWriter:
+        from evbill.adapters.exports.parquet import ParquetReportWriter
+
+        return ParquetReportWriter()
 
     @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:

@@ -7,7 +7,7 @@ use keyset (cursor) pagination: ``after`` is the last id of the previous page; i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from evbill.domain.access.idempotency import Decision, IdempotentRequest
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
+from evbill.domain.analytics.costs import EnergyPurchase, PricePoint
 from evbill.domain.analytics.facts import SessionFact, SessionFilter
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
@@ -401,6 +402,24 @@ class AnalyticsRepository(Protocol):
 
     def stored_sessions(self, operator_id: str, query: SessionFilter) -> Iterator[StoredSession]:
         """Finished, settled sessions matching the filter with their stored periods (or None)."""
+        ...
+
+    def set_purchase(self, operator_id: str, purchase: EnergyPurchase, now: datetime) -> None:
+        """Keep how a location buys energy (replacing what was there)."""
+        ...
+
+    def purchases(self, operator_id: str) -> dict[str, EnergyPurchase]:
+        """Every location's purchase price, by location id."""
+        ...
+
+    def replace_prices(self, operator_id: str, location_id: str, points: tuple[PricePoint, ...]) -> None:
+        """Store a checked, ordered price series; it replaces the prices of the span it covers."""
+        ...
+
+    def price_series(
+        self, operator_id: str, location_ids: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, dict[datetime, Decimal]]:
+        """Per location, the prices whose quarter hour overlaps [start, end]."""
         ...
 
 

@@ -83,12 +83,12 @@ def test_a_new_contract_answers_its_times_in_utc_as_later_reads_do(api: Api) -> 
     plan = alpha.created("/plans", PLAN)
 
     terms = {"plan_id": plan["id"], "payment_method": "CARD_ON_FILE"}
-    body = {"customer_id": customer["id"], "start": "2026-01-01T00:00:00+01:00",
-            "end": "2027-01-01T00:00:00+01:00", "terms": terms}  # fmt: skip
+    body = {"customer_id": customer["id"], "start": "2026-02-01T00:00:00+01:00",
+            "end": "2027-02-01T00:00:00+01:00", "terms": terms}  # fmt: skip
     created = alpha.created("/contracts", body)
 
-    assert (created["start"], created["end"]) == ("2025-12-31T23:00:00Z", "2026-12-31T23:00:00Z")
-    assert created["terms"][0]["effective_from"] == "2025-12-31T23:00:00Z"
+    assert (created["start"], created["end"]) == ("2026-01-31T23:00:00Z", "2027-01-31T23:00:00Z")
+    assert created["terms"][0]["effective_from"] == "2026-01-31T23:00:00Z"
     assert alpha.get(f"/contracts/{created['id']}").json() == created
 
 

@@ -24,6 +24,7 @@ And after every probe Alpha's data reads exactly as before, with no audit entry 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -33,6 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.routing import iter_route_contexts
 from httpx import Response
@@ -324,6 +326,10 @@ ID_PROBES = [
     ById("DELETE", "/tariff-assignments/{assignment_id}", "/tariff-assignments/{ids.assignment}", etag=True,
          owner=204),
     ById("GET", "/evses/{evse_id}/tariff", "/evses/{ids.evse}/tariff"),
+    ById("PUT", "/analytics/energy-purchases/{location_id}", "/analytics/energy-purchases/{ids.location}",
+         {"currency": "EUR", "kind": "fixed", "fixed_price": "0.25"}),
+    ById("PUT", "/analytics/energy-prices/{location_id}",
+         "/analytics/energy-prices/{ids.location}?currency=EUR", "start,price\n2026-03-03T12:00:00Z,0.20\n"),
     ById("GET", "/sessions/{session_id}", "/sessions/{ids.session}"),
     ById("GET", "/sessions/{session_id}/evidence", "/sessions/{ids.session}/evidence"),
     ById("GET", "/sessions/{session_id}/review", "/sessions/{ids.session}/review"),
@@ -819,6 +825,10 @@ ANALYTICS = [
     ("GET", "/analytics/report"),
     ("GET", "/analytics/report.csv"),
     ("GET", "/analytics/heatmap"),
+    ("GET", "/analytics/heatmap.{output}"),
+    ("GET", "/analytics/revenue.{output}"),
+    ("GET", "/analytics/margin"),
+    ("GET", "/analytics/report.parquet"),
     ("POST", "/backtests"),
 ]
 
@@ -838,6 +848,24 @@ def test_analytics_count_only_the_callers_sessions(world: World, group_by: str) 
     assert sum(map(sum, heat.json()["starts"])) == 0
     assert (test.json()["sessions"], test.json()["left_out"]) == (0, {})
     assert set().union(*(leaked(answer, alpha) for answer in (plain, aimed, heat, test))) == set()
+
+
+def test_analytics_charts_draw_only_the_callers_sessions(world: World) -> None:
+    alpha, bravo = world.alpha, world.bravo
+    # When Bravo asks for charts aimed at Alpha's EVSE and location
+    heat = bravo.tenant.get("/analytics/heatmap.html", params={"evse_id": alpha.ids.evse})
+    money = bravo.tenant.get("/analytics/revenue.html", params={"location_id": alpha.ids.location})
+    # Then they draw nothing: no occupied hour, no session start, no revenue bar, no id of Alpha's
+    assert [answer.status_code for answer in (heat, money)] == [200, 200]
+    assert set(re.findall(r'"occupied": "([^"]*)"', heat.text)) == {"0.00"}
+    assert set(re.findall(r'"starts": (\d+)', heat.text)) == {"0"}
+    assert re.findall(r'"period": "', money.text) == []
+    parquet = bravo.tenant.get("/analytics/report.parquet", params={"location_id": alpha.ids.location})
+    rows = pq.read_table(io.BytesIO(parquet.content)).num_rows
+    assert (parquet.status_code, rows) == (200, 0)  # no row, not even a total
+    margin = bravo.tenant.get("/analytics/margin", params={"location_id": alpha.ids.location})
+    assert (margin.status_code, margin.json()["sessions"], margin.json()["left_out"]) == (200, [], {})
+    assert set().union(*(leaked(answer, alpha) for answer in (heat, money, margin, parquet))) == set()
 
 
 # --- Every route is probed ---------------------------------------------------------------------------

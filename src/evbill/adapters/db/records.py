@@ -328,6 +328,29 @@ class SessionUsageRow:
     periods: str
 
 
+@dataclass(frozen=True, slots=True)
+class EnergyPurchaseRow:
+    """How a location buys energy, as analytics/tables.py stores it (windows: JSON text)."""
+
+    location_id: str
+    operator_id: str
+    currency: str
+    kind: str
+    fixed_price: Decimal | None
+    windows: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyPriceRow:
+    """One imported purchase price per kWh for a location's UTC quarter hour."""
+
+    location_id: str
+    starts_at: datetime
+    operator_id: str
+    price: Decimal
+
+
 OPERATORS = RecordMapping(Operator, enums={"rounding_mode": RoundingMode})
 LOCATIONS = RecordMapping(Location, enums={})
 STATIONS = RecordMapping(
@@ -376,6 +399,8 @@ SESSION_REVIEWS = RecordMapping(
 )
 CONNECTOR_STATES = RecordMapping(ConnectorState, enums={})
 SESSION_USAGE = RecordMapping(SessionUsageRow, enums={})
+ENERGY_PURCHASES = RecordMapping(EnergyPurchaseRow, enums={})
+ENERGY_PRICES = RecordMapping(EnergyPriceRow, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
@@ -406,6 +431,8 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "ocpp_refused_frames": (charging_tables.ocpp_refused_frames, REFUSED_FRAMES),
     "ocpp_frame_purges": (charging_tables.ocpp_frame_purges, FRAME_PURGES),
     "session_usage": (analytics_tables.session_usage, SESSION_USAGE),
+    "energy_purchases": (analytics_tables.energy_purchases, ENERGY_PURCHASES),
+    "energy_prices": (analytics_tables.energy_prices, ENERGY_PRICES),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),

@@ -1,8 +1,10 @@
 """/api/v1/analytics: usage and revenue reports and the peak-usage heatmap, as JSON (or CSV).
 
     GET /api/v1/analytics/report?group_by=month&started_from=2026-03-01T00:00:00Z&started_to=...
-    GET /api/v1/analytics/report.csv?group_by=location
+    GET /api/v1/analytics/report.csv?group_by=location        (report.parquet: exact decimal columns)
     GET /api/v1/analytics/heatmap?location_id=...
+    GET /api/v1/analytics/heatmap.svg (.png, .html)           the heatmap drawn
+    GET /api/v1/analytics/revenue.png?group_by=week (.svg, .html)   net revenue stacked by component
 
 Amounts are decimal strings, each the group's exact sum rounded once with the operator's rounding mode.
 """
@@ -10,20 +12,34 @@ Amounts are decimal strings, each the group's exact sum rounded once with the op
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
 
 import csv
+import enum
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
+from evbill.application.analytics import charts as chart_cases
+from evbill.application.analytics import exports
 from evbill.application.analytics import reports as use_cases
+from evbill.application.analytics.ports import ChartRenderer
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
+from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 from evbill.entrypoints.api.sessions import _check_window
+
+
+class Period(enum.StrEnum):
+    """The periods revenue is charted by (a subset of ``GroupBy``, so the API refuses others as 422)."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Id = Annotated[str | None, Query(max_length=36)]
@@ -70,6 +86,19 @@ def report_csv(
     return Response(buffer.getvalue(), media_type="text/csv")
 
 
+@router.get("/report.parquet", summary="The report as Parquet (exact decimal columns; rows, then totals)")
+def report_parquet(
+    request: Request,
+    group_by: GroupBy = GroupBy.TOTAL,
+    query: SessionFilter = Depends(session_filter),
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+) -> Response:
+    writer = request.app.state.container.report_files
+    content = exports.report_file(svc, who, query=query, group_by=group_by, writer=writer)
+    return Response(content, media_type="application/vnd.apache.parquet")
+
+
 @router.get("/heatmap", summary="Sessions started and hours occupied, local weekday x hour")
 def heatmap(
     query: SessionFilter = Depends(session_filter),
@@ -77,3 +106,34 @@ def heatmap(
     svc: Services = Depends(services),
 ) -> Response:
     return json_response(use_cases.shown_heatmap(svc, who, query=query))
+
+
+def renderer(request: Request) -> ChartRenderer:
+    return request.app.state.container.charts  # type: ignore[no-any-return]
+
+
+@router.get("/heatmap.{output}", summary="The heatmap drawn: PNG, SVG or self-contained HTML")
+def heatmap_chart(
+    output: ChartFormat,
+    query: SessionFilter = Depends(session_filter),
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+    drawer: ChartRenderer = Depends(renderer),
+) -> Response:
+    content = chart_cases.heatmap_chart(svc, who, query=query, renderer=drawer, output=output)
+    return Response(content, media_type=output.media_type)
+
+
+@router.get("/revenue.{output}", summary="Net revenue per day, week or month, stacked by component")
+def revenue_chart(
+    output: ChartFormat,
+    group_by: Annotated[Period, Query(description="day, week or month")] = Period.MONTH,
+    query: SessionFilter = Depends(session_filter),
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+    drawer: ChartRenderer = Depends(renderer),
+) -> Response:
+    content = chart_cases.revenue_chart(
+        svc, who, query=query, period=GroupBy(group_by.value), renderer=drawer, output=output
+    )
+    return Response(content, media_type=output.media_type)

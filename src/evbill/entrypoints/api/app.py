@@ -17,6 +17,7 @@ from evbill.config import Settings
 from evbill.entrypoints.api import (
     access,
     analytics,
+    analytics_costs,
     backtests,
     bills,
     contracts,
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(bills.router, prefix=API_PREFIX)
     app.include_router(promotions.build_router(), prefix=API_PREFIX)
     app.include_router(analytics.router, prefix=API_PREFIX)
+    app.include_router(analytics_costs.router, prefix=API_PREFIX)
     app.include_router(backtests.router, prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(payments.router, prefix=API_PREFIX)

@@ -67,6 +67,12 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/analytics/report"): READ,
     ("GET", "/api/v1/analytics/report.csv"): READ,
     ("GET", "/api/v1/analytics/heatmap"): READ,
+    ("GET", "/api/v1/analytics/heatmap.{output}"): READ,
+    ("GET", "/api/v1/analytics/revenue.{output}"): READ,
+    ("GET", "/api/v1/analytics/report.parquet"): READ,
+    ("GET", "/api/v1/analytics/margin"): READ,
+    ("PUT", "/api/v1/analytics/energy-purchases/{location_id}"): Permission.MANAGE_SITES,  # a location's cost
+    ("PUT", "/api/v1/analytics/energy-prices/{location_id}"): Permission.MANAGE_SITES,
     ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,

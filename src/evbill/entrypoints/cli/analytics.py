@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,22 +19,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evbill.application.access.keys import get_operator, platform_actor
+from evbill.application.analytics import exports
 from evbill.application.analytics import reports as use_cases
 from evbill.bootstrap import Container
-from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
-from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli.output import fail, fail_domain, write_json
-
-OperatorId = Annotated[str, typer.Option("--operator", help="The operator's id.")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-From = Annotated[str | None, typer.Option("--from", help="Started at or after: DATE or RFC 3339.")]
-To = Annotated[str | None, typer.Option("--to", help="Started before: DATE or RFC 3339.")]
-Place = Annotated[str | None, typer.Option("--location", help="Only this location.")]
-Station = Annotated[str | None, typer.Option("--station", help="Only this station.")]
-Evse = Annotated[str | None, typer.Option("--evse", help="Only this EVSE.")]
+from evbill.entrypoints.cli import analytics_charts, analytics_costs
+from evbill.entrypoints.cli.analytics_options import (
+    Evse,
+    From,
+    Json,
+    OperatorId,
+    Place,
+    Station,
+    To,
+    acting,
+    instant,
+)
+from evbill.entrypoints.cli.output import write_json
 
 TABLE_COLUMNS = (
     "key", "sessions", "duration_h", "charging_h", "idle_h", "energy_kwh", "net", "tax", "gross",
@@ -46,35 +47,6 @@ TABLE_COLUMNS = (
 
 def register(app: typer.Typer, container: Container) -> None:
     app.add_typer(build(container), name="analytics")
-
-
-def instant(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"{option} {text!r} is not a date (2026-03-01) or an RFC 3339 instant")
-    if moment.tzinfo is None:
-        fail(f"{option} {text!r} needs a UTC offset, e.g. 2026-03-01T00:00:00+01:00")
-    return moment.astimezone(UTC)
-
-
-def acting(container: Container, operator_id: str) -> Actor:
-    try:
-        current = container.schema_is_current()
-    except Exception as error:  # an unreachable database: a plain message, not a traceback
-        fail(f"cannot reach the database at {container.settings.database_url}: {error}")
-    if not current:
-        fail("the database schema is not current; run `evbill db upgrade` first")
-    who = platform_actor(operator_id)
-    try:
-        get_operator(container.services, who)
-    except DomainError as error:
-        fail_domain(error, f"operator {operator_id!r}")
-    return who
 
 
 def build(container: Container) -> typer.Typer:
@@ -91,6 +63,9 @@ def build(container: Container) -> typer.Typer:
         evse: Evse = None,
         as_json: Json = False,
         to_csv: Annotated[Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")] = None,
+        to_parquet: Annotated[
+            Path | None, typer.Option("--parquet", help="Write the rows to this Parquet file.")
+        ] = None,
     ) -> None:
         """Sessions, charging and idle time, energy, revenue by component, new vs returning customers."""
         who = acting(container, operator)
@@ -102,9 +77,15 @@ def build(container: Container) -> typer.Typer:
                 writer = csv.DictWriter(file, fieldnames=COLUMNS, lineterminator="\n")
                 writer.writeheader()
                 writer.writerows(rows)
+        if to_parquet is not None:
+            to_parquet.write_bytes(
+                exports.report_file(
+                    container.services, who, query=query, group_by=by, writer=container.report_files
+                )
+            )
         if as_json:
             write_json(shown)
-        elif to_csv is None:
+        elif to_csv is None and to_parquet is None:
             _print_table(f"Sessions by {by.value}", rows)
 
     @app.command("heatmap")
@@ -133,6 +114,8 @@ def build(container: Container) -> typer.Typer:
             table.add_row(f"{hour:02d}", *(occupied[day][hour] for day in range(7)))
         Console().print(table)
 
+    app.add_typer(analytics_charts.build(container), name="chart")
+    analytics_costs.register(app, container)
     return app
 
 

@@ -23,7 +23,7 @@ from evbill.bootstrap import Container
 from evbill.domain.analytics.facts import SessionFilter
 from evbill.domain.analytics.tables import backtest_text
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli.analytics import From, Json, OperatorId, Place, To, acting, instant
+from evbill.entrypoints.cli.analytics_options import From, Json, OperatorId, Place, To, acting, instant
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
 
 

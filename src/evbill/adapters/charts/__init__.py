@@ -1,0 +1,1 @@
+"""Chart rendering: Vega-Lite specifications to PNG, SVG and self-contained HTML."""

@@ -1,0 +1,1 @@
+"""Report files for other tools: Parquet (pyarrow)."""

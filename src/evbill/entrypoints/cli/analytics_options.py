@@ -1,0 +1,51 @@
+"""What every ``evbill analytics`` command shares: the operator, the window and the place filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+
+from evbill.application.access.keys import get_operator, platform_actor
+from evbill.bootstrap import Container
+from evbill.domain.access.operators import Actor
+from evbill.domain.errors import DomainError
+from evbill.entrypoints.cli.output import fail, fail_domain
+
+OperatorId = Annotated[str, typer.Option("--operator", help="The operator's id.")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+From = Annotated[str | None, typer.Option("--from", help="Started at or after: DATE or RFC 3339.")]
+To = Annotated[str | None, typer.Option("--to", help="Started before: DATE or RFC 3339.")]
+Place = Annotated[str | None, typer.Option("--location", help="Only this location.")]
+Station = Annotated[str | None, typer.Option("--station", help="Only this station.")]
+Evse = Annotated[str | None, typer.Option("--evse", help="Only this EVSE.")]
+
+
+def instant(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date (2026-03-01) or an RFC 3339 instant")
+    if moment.tzinfo is None:
+        fail(f"{option} {text!r} needs a UTC offset, e.g. 2026-03-01T00:00:00+01:00")
+    return moment.astimezone(UTC)
+
+
+def acting(container: Container, operator_id: str) -> Actor:
+    try:
+        current = container.schema_is_current()
+    except Exception as error:  # an unreachable database: a plain message, not a traceback
+        fail(f"cannot reach the database at {container.settings.database_url}: {error}")
+    if not current:
+        fail("the database schema is not current; run `evbill db upgrade` first")
+    who = platform_actor(operator_id)
+    try:
+        get_operator(container.services, who)
+    except DomainError as error:
+        fail_domain(error, f"operator {operator_id!r}")
+    return who
