@@ -71,6 +71,11 @@ class Repository(Protocol[T]):
 
     def delete(self, operator_id: str, record_id: str, *, expected_version: int | None) -> None: ...
 
+    def lock(self, operator_id: str, record_id: str) -> None:
+        """Hold the record's row until the transaction ends, so checks that span several records about
+        it (a customer's overlapping contracts) run one at a time."""
+        ...
+
 
 class OperatorRepository(Protocol):
     def get(self, operator_id: str) -> Operator | None: ...

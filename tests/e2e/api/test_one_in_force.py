@@ -91,3 +91,30 @@ def test_a_draft_cannot_be_activated_over_an_active_contract_but_one_after_it_ca
                                 headers={"If-Match": '"1"'})  # fmt: skip
 
     assert (activate_during.status_code, activate_after.status_code) == (409, 200)
+
+
+def test_overlapping_drafts_activated_at_the_same_moment_leave_one_active(api: Api) -> None:
+    # Given six overlapping DRAFT contracts of one customer
+    admin, customer, terms = _shop(api)
+    drafts = [_contract(admin, customer, terms, "2026-02-01T00:00:00Z", None).json()["id"] for _ in range(6)]
+    # When all six are activated at the same moment
+    start = threading.Barrier(len(drafts))
+    answers: list[Response] = []
+
+    def activate(contract_id: str) -> None:
+        start.wait()
+        answers.append(
+            admin.post(
+                f"/contracts/{contract_id}/status", json={"status": "ACTIVE"}, headers={"If-Match": '"1"'}
+            )
+        )
+
+    threads = [threading.Thread(target=activate, args=(contract_id,)) for contract_id in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then exactly one is ACTIVE and the others were refused (409), on PostgreSQL as on SQLite
+    assert sorted(answer.status_code for answer in answers) == [200] + [409] * 5, [a.text for a in answers]
+    listed = admin.get("/contracts", params={"customer_id": customer}).json()["items"]
+    assert sorted(c["status"] for c in listed) == ["ACTIVE"] + ["DRAFT"] * 5

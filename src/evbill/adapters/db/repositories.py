@@ -143,6 +143,12 @@ class VersionedRepository(Generic[V]):
         self._mapping = mapping
         self._filters = filters
 
+    def lock(self, operator_id: str, record_id: str) -> None:
+        """``SELECT ... FOR UPDATE`` of the record on PostgreSQL (SQLite runs one writer at a time)."""
+        table = self._table
+        query = select(table.c.id).where(table.c.operator_id == operator_id, table.c.id == record_id)
+        self._connection().execute(query.with_for_update())
+
     def get(self, operator_id: str, record_id: str) -> V | None:
         table = self._table
         query = select(table).where(table.c.operator_id == operator_id, table.c.id == record_id)

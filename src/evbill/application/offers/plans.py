@@ -258,6 +258,9 @@ def _refuse_overlap(uow: UnitOfWork, contract: Contract) -> None:
     choose between two. An ACTIVE contract whose period overlaps another ACTIVE one is refused (409)."""
     if contract.status is not ContractStatus.ACTIVE:
         return
+    # Two activations of one customer's contracts at once would each see the other still DRAFT: the
+    # customer's row is held until commit, so the second waits and then sees the first.
+    uow.customers.lock(contract.operator_id, contract.customer_id)
     filters = {"customer_id": contract.customer_id, "status": ContractStatus.ACTIVE}
     for other in uow.contracts.list(contract.operator_id, filters=filters, after=None, limit=200):
         if other.id == contract.id:
