@@ -50,6 +50,11 @@ def test_docs_are_served_only_when_on() -> None:
 
     assert TestClient(quiet).get("/docs").status_code == 404
     assert TestClient(open_).get("/docs").status_code == 200
+    # and the home page links no page, and loads no asset, that is not served
+    quiet_home = TestClient(quiet).get("/").text
+    assert 'href="/docs' not in quiet_home
+    assert "EVBILL_DOCS=on" in quiet_home
+    assert 'href="/docs"' in TestClient(open_).get("/").text
 
 
 def test_serve_demo_is_refused_in_production() -> None:

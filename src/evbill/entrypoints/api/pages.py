@@ -34,7 +34,7 @@ SWAGGER_UI_PARAMETERS = {
 
 def install(app: FastAPI, *, api_prefix: str, docs: bool = True) -> None:
     """Add ``/`` and, with ``docs``, ``/docs`` and its assets to ``app`` (built with ``docs_url=None``)."""
-    home = HTMLResponse(home_page(title=app.title, api_prefix=api_prefix))
+    home = HTMLResponse(home_page(title=app.title, api_prefix=api_prefix, docs=docs))
 
     # async: the pages are built once here; answering them needs no thread
     @app.get("/", include_in_schema=False)
@@ -59,9 +59,18 @@ def install(app: FastAPI, *, api_prefix: str, docs: bool = True) -> None:
         return swagger
 
 
-def home_page(*, title: str, api_prefix: str) -> str:
-    """A small static page: where the API, its docs and its health are, and what to try first."""
+def home_page(*, title: str, api_prefix: str, docs: bool = True) -> str:
+    """A small static page: where the API, its docs and its health are, and what to try first.
+    Without ``docs`` (production, unless asked) it names no page that is not served."""
     health = f"{api_prefix}/health"
+    icon = f'<link rel="icon" href="{ASSETS_URL}/favicon.png">\n' if docs else ""
+    docs_item = (
+        f'<li><a href="{DOCS_URL}">{DOCS_URL}</a>: the interactive API docs. Press <b>Authorize</b>, '
+        'paste an\nAPI key (<code>evb_...</code>), then "Try it out" on any call.</li>'
+        if docs
+        else "<li>The interactive API docs are off here (production); "
+        "<code>EVBILL_DOCS=on</code> serves them.</li>"
+    )
     sessions = f"{api_prefix}/sessions"
     name = escape(title)
     return f"""<!DOCTYPE html>
@@ -70,8 +79,7 @@ def home_page(*, title: str, api_prefix: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{name}</title>
-<link rel="icon" href="{ASSETS_URL}/favicon.png">
-<style>
+{icon}<style>
 body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
        line-height: 1.5; color: #1b1b1b; }}
 code, pre {{ background: #f3f3f3; border-radius: 3px; }}
@@ -85,8 +93,7 @@ central system, customers, plans, contracts, promotions and bills.</p>
 
 <h2>What is here</h2>
 <ul>
-<li><a href="{DOCS_URL}">{DOCS_URL}</a>: the interactive API docs. Press <b>Authorize</b>, paste an
-API key (<code>evb_...</code>), then "Try it out" on any call.</li>
+{docs_item}
 <li><a href="/openapi.json">/openapi.json</a>: the OpenAPI document of the REST API.</li>
 <li><a href="{health}">{health}</a>: is the service up, and is its database current (no key needed).</li>
 <li><code>{api_prefix}/...</code>: the REST API. Every call but health needs
