@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
     from evbill.adapters.documents.renderer import DocumentRenderer
     from evbill.adapters.exports.parquet import ParquetReportWriter
     from evbill.adapters.ocpp.server import OcppEndpoint
-    from evbill.application.ports import IdempotencyStore, Limiter, OcpiCodec, PaymentGateway
+    from evbill.application.ports import IdempotencyStore, Limiter, Mailer, OcpiCodec, PaymentGateway
     from evbill.application.records import Services
 
 
@@ -85,6 +85,13 @@ class Container:
         from evbill.adapters.system import SystemClock
 
         return SandboxGateway(SystemClock().now)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """SMTP (EVBILL_SMTP_URL, EVBILL_MAIL_FROM); unset, sending is refused naming the setting."""
+        from evbill.adapters.mail import build_mailer
+
+        return build_mailer(self.settings.smtp_url, self.settings.mail_from)
 
     @cached_property
     def ibans(self) -> SchwiftyIbanChecker:

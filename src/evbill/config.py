@@ -62,6 +62,8 @@ class Settings:
     limiter_url: str = "memory"
     auth_failures_per_minute: int = 30
     docs: bool = True
+    smtp_url: str = ""  # "" refuses to send; "memory" keeps mail in the process; smtp://host:port
+    mail_from: str = "billing@evbill.invalid"
 
     @property
     def production(self) -> bool:
@@ -114,6 +116,19 @@ class Settings:
         docs_text = environ.get("EVBILL_DOCS", "off" if environment == "production" else "on")
         if docs_text not in ("on", "off"):
             problems.append(Problem("EVBILL_DOCS", f"{docs_text!r} is not on or off"))
+        smtp_url = environ.get("EVBILL_SMTP_URL", "")
+        if smtp_url not in ("", "memory") and not smtp_url.startswith(
+            ("smtp://", "smtps://", "smtp+starttls://")
+        ):
+            problems.append(
+                Problem(
+                    "EVBILL_SMTP_URL",
+                    f"{smtp_url!r} is not memory or an smtp://, smtps://, smtp+starttls:// URL",
+                )
+            )
+        mail_from = environ.get("EVBILL_MAIL_FROM", "billing@evbill.invalid")
+        if "@" not in mail_from:
+            problems.append(Problem("EVBILL_MAIL_FROM", f"{mail_from!r} is not an e-mail address"))
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -137,6 +152,8 @@ class Settings:
             limiter_url=limiter,
             auth_failures_per_minute=auth_failures,
             docs=docs_text == "on",
+            smtp_url=smtp_url,
+            mail_from=mail_from,
         )
 
     @property

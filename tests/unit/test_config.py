@@ -33,3 +33,14 @@ def test_the_ocpp_frame_limit_defaults_to_64_kib_and_the_websocket_buffers_four_
     assert (chosen.ocpp_max_frame_bytes, chosen.websocket_max_bytes) == (16384, 65536)
     with pytest.raises(InvalidInput, match="invalid settings"):
         Settings.from_environment({"EVBILL_OCPP_MAX_FRAME": "0"})
+
+
+def test_mail_settings_are_read_and_a_bad_server_or_sender_named():
+    settings = Settings.from_environment(
+        {"EVBILL_SMTP_URL": "smtp://127.0.0.1:2525", "EVBILL_MAIL_FROM": "b@x.org"}
+    )
+    assert (settings.smtp_url, settings.mail_from) == ("smtp://127.0.0.1:2525", "b@x.org")
+    assert Settings.from_environment({}).smtp_url == ""
+    with pytest.raises(InvalidInput) as caught:
+        Settings.from_environment({"EVBILL_SMTP_URL": "mail.example.org", "EVBILL_MAIL_FROM": "nobody"})
+    assert [problem.path for problem in caught.value.problems] == ["EVBILL_SMTP_URL", "EVBILL_MAIL_FROM"]

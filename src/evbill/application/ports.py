@@ -570,6 +570,31 @@ class PaymentGateway(Protocol):
     def refund(self, *, reference: str, amount: SettledMoney, idempotency_key: str) -> GatewayResult: ...
 
 
+@dataclass(frozen=True, slots=True)
+class MailAttachment:
+    filename: str
+    content_type: str  # e.g. "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """One message to send: plain text (and an optional HTML alternative), with attachments."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: tuple[MailAttachment, ...] = ()
+    reply_to: str | None = None
+
+
+class Mailer(Protocol):
+    """Sends e-mail. ``send`` returns the Message-ID it gave the message; it raises on a refusal."""
+
+    def send(self, mail: OutgoingMail) -> str: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: use cases enter it, work through the repositories, and commit once."""
 
