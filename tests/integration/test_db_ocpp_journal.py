@@ -267,3 +267,26 @@ def test_a_message_the_database_refuses_fails_alone_and_the_rest_of_its_group_is
     stored_frames, stored_samples = _stored(database_engine)
     assert len(stored_frames) == 9
     assert sorted(row[-1] for row in stored_samples) == _frame_ids(database_engine)
+
+
+def test_the_written_out_rows_equal_the_generic_mappings_rows() -> None:
+    """``frame_row``/``sample_row`` are written out for speed; they give what the records' mappings give."""
+    from evbill.adapters.db.records import FRAMES, METER_SAMPLES, FrameRow, MeterSampleRow
+
+    for frame in _frames("op-1", "st-1"):
+        for session_id in (None, "session-9"):
+            fields = [getattr(frame, name) for name in FrameRow.__dataclass_fields__ if name != "id"]
+            fields[-1] = session_id or frame.session_id
+            expected = FRAMES.to_row(FrameRow(None, *fields))
+            del expected["id"]
+            assert frame_row(frame, session_id) == expected
+    for sample in _samples():
+        expected = METER_SAMPLES.to_row(
+            MeterSampleRow(
+                None, "op-1", "session-9", sample.timestamp, sample.energy, str(sample.energy_unit),
+                sample.multiplier, sample.power, str(sample.power_unit), sample.current, sample.state,
+                sample.seq_no, sample.context, sample.offline, sample.signed_data, 41,
+            )
+        )  # fmt: skip
+        del expected["id"]
+        assert sample_row("op-1", "session-9", sample, 41) == expected

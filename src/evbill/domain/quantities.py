@@ -33,8 +33,10 @@ class PowerUnit(enum.StrEnum):
     KW = "kW"
 
 
-_ENERGY_FACTORS = {EnergyUnit.WH: Decimal(1), EnergyUnit.KWH: WH_PER_KWH}
-_POWER_FACTORS = {PowerUnit.W: Decimal(1), PowerUnit.KW: Decimal(1000)}
+# Keyed by the units' text: a StrEnum member hashes and compares as its text, so "Wh" and
+# EnergyUnit.WH find the same factor without building an enum member per reading.
+_ENERGY_FACTORS: dict[str, Decimal] = {EnergyUnit.WH.value: Decimal(1), EnergyUnit.KWH.value: WH_PER_KWH}
+_POWER_FACTORS: dict[str, Decimal] = {PowerUnit.W.value: Decimal(1), PowerUnit.KW.value: Decimal(1000)}
 
 
 def _unit(enum_type: type[enum.StrEnum], unit: str, path: str) -> enum.StrEnum:
@@ -49,13 +51,18 @@ def _unit(enum_type: type[enum.StrEnum], unit: str, path: str) -> enum.StrEnum:
 
 def energy_to_wh(value: Decimal, unit: str, *, multiplier: int = 0, path: str = "$.unit") -> Decimal:
     """Energy in Wh from a value in ``unit`` scaled by 10**multiplier (OCPP's multiplier)."""
-    factor = _ENERGY_FACTORS[_unit(EnergyUnit, unit, path)]  # type: ignore[index]
-    return (value * factor).scaleb(multiplier)
+    factor = _ENERGY_FACTORS.get(unit)
+    if factor is None:
+        factor = _ENERGY_FACTORS[_unit(EnergyUnit, unit, path)]
+    # The product is already rounded to the context; scaling by 10**0 would change nothing.
+    return value * factor if multiplier == 0 else (value * factor).scaleb(multiplier)
 
 
 def power_to_w(value: Decimal, unit: str, *, multiplier: int = 0, path: str = "$.unit") -> Decimal:
-    factor = _POWER_FACTORS[_unit(PowerUnit, unit, path)]  # type: ignore[index]
-    return (value * factor).scaleb(multiplier)
+    factor = _POWER_FACTORS.get(unit)
+    if factor is None:
+        factor = _POWER_FACTORS[_unit(PowerUnit, unit, path)]
+    return value * factor if multiplier == 0 else (value * factor).scaleb(multiplier)
 
 
 def hours_to_seconds(hours: Decimal) -> Decimal:

@@ -140,6 +140,10 @@ class Anomaly:
     detail: str
 
 
+_ENERGY_UNITS = frozenset(unit.value for unit in EnergyUnit)
+_POWER_UNITS = frozenset(unit.value for unit in PowerUnit)
+
+
 @dataclass(frozen=True, slots=True)
 class MeterSample:
     """One meter reading as the charger sent it, already parsed into exact values.
@@ -185,9 +189,9 @@ class MeterSample:
                 problems.append(Problem(f"$.{name}", "must be a finite number"))
         if not isinstance(self.multiplier, int) or isinstance(self.multiplier, bool):
             problems.append(Problem("$.multiplier", "must be an integer power of ten"))
-        if self.energy_unit not in {unit.value for unit in EnergyUnit}:
+        if self.energy_unit not in _ENERGY_UNITS:
             problems.append(Problem("$.energy_unit", f"unit {self.energy_unit!r} is not one of Wh, kWh"))
-        if self.power_unit not in {unit.value for unit in PowerUnit}:
+        if self.power_unit not in _POWER_UNITS:
             problems.append(Problem("$.power_unit", f"unit {self.power_unit!r} is not one of W, kW"))
         return problems
 
