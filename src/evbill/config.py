@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbill.domain.errors import InvalidInput, Problem
@@ -64,6 +65,10 @@ class Settings:
     docs: bool = True
     smtp_url: str = ""  # "" refuses to send; "memory" keeps mail in the process; smtp://host:port
     mail_from: str = "billing@evbill.invalid"
+    adhoc_hold: Decimal = Decimal("50.00")  # held on a card at an ad hoc start, unless set per operator
+    adhoc_start_timeout: float = 120.0  # seconds for the station to start after an accepted remote start
+    ocpp_command_timeout: float = 30.0  # seconds a remote start or stop waits for the station's answer
+    payments_sweep_interval: float = 5.0  # seconds between runs that finish due ad hoc payments
 
     @property
     def production(self) -> bool:
@@ -129,6 +134,18 @@ class Settings:
         mail_from = environ.get("EVBILL_MAIL_FROM", "billing@evbill.invalid")
         if "@" not in mail_from:
             problems.append(Problem("EVBILL_MAIL_FROM", f"{mail_from!r} is not an e-mail address"))
+        hold_text = environ.get("EVBILL_ADHOC_HOLD", "50.00")
+        try:
+            hold = Decimal(hold_text)
+            if not hold.is_finite() or hold <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(
+                Problem("EVBILL_ADHOC_HOLD", f"{hold_text!r} is not a positive amount like 50.00")
+            )
+            hold = Decimal("50.00")
+        start_timeout = _positive_int(environ, "EVBILL_ADHOC_START_TIMEOUT", 120, problems)
+        command_timeout = _positive_int(environ, "EVBILL_OCPP_COMMAND_TIMEOUT", 30, problems)
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -154,6 +171,9 @@ class Settings:
             docs=docs_text == "on",
             smtp_url=smtp_url,
             mail_from=mail_from,
+            adhoc_hold=hold,
+            adhoc_start_timeout=float(start_timeout),
+            ocpp_command_timeout=float(command_timeout),
         )
 
     @property
