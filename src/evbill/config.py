@@ -69,6 +69,10 @@ class Settings:
     adhoc_start_timeout: float = 120.0  # seconds for the station to start after an accepted remote start
     ocpp_command_timeout: float = 30.0  # seconds a remote start or stop waits for the station's answer
     payments_sweep_interval: float = 5.0  # seconds between runs that finish due ad hoc payments
+    pay_starts_per_minute: int = (
+        10  # per client address: POSTs to /pay (enough for a driver, not card testing)
+    )
+    pay_reads_per_minute: int = 300  # per client address: GETs of /pay (a page polling its start's status)
 
     @property
     def production(self) -> bool:
@@ -146,6 +150,8 @@ class Settings:
             hold = Decimal("50.00")
         start_timeout = _positive_int(environ, "EVBILL_ADHOC_START_TIMEOUT", 120, problems)
         command_timeout = _positive_int(environ, "EVBILL_OCPP_COMMAND_TIMEOUT", 30, problems)
+        pay_starts = _positive_int(environ, "EVBILL_PAY_STARTS_PER_MINUTE", 10, problems)
+        pay_reads = _positive_int(environ, "EVBILL_PAY_READS_PER_MINUTE", 300, problems)
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -174,6 +180,8 @@ class Settings:
             adhoc_hold=hold,
             adhoc_start_timeout=float(start_timeout),
             ocpp_command_timeout=float(command_timeout),
+            pay_starts_per_minute=pay_starts,
+            pay_reads_per_minute=pay_reads,
         )
 
     @property

@@ -327,7 +327,8 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
     assert start.payment_id is not None
     who = driver(start.operator_id)
     held = get_payment(svc, who, start.payment_id)
-    final = session.total_incl_vat_minor or 0
+    # a session that delivered no energy is not charged (a start fee included): the hold is released
+    final = session.total_incl_vat_minor or 0 if session.energy_wh > 0 else 0
     amount = capture_amount(final, held.state.authorised)
     if held.state.status is PaymentStatus.AUTHORISED:
         if amount > 0:

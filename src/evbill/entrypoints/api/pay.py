@@ -38,7 +38,6 @@ from evbill.entrypoints.api.security import actor, services
 
 public = APIRouter(tags=["pay at the charger"])
 router = APIRouter(tags=["pay at the charger"])
-PUBLIC_PER_MINUTE = 30  # per client address: enough for a driver, too few to test stolen cards
 EvseCode = Annotated[str, Field(min_length=1, max_length=36)]
 
 
@@ -47,10 +46,15 @@ async def pay(request: Request) -> use_cases.PayAtCharger:
 
 
 async def limited(request: Request) -> None:
-    """Public routes: at most PUBLIC_PER_MINUTE requests per minute per client address."""
+    """Public routes, per client address: few starts a minute (a driver needs one; someone testing
+    stolen cards needs many), more reads (a page polls its start's status)."""
     limits = request.app.state.limits
+    settings = request.app.state.container.settings
     address = request.client.host if request.client else "-"
-    wait = await limits.limiter.take(f"pay:address:{address}", limit=PUBLIC_PER_MINUTE, period=60)
+    writes = request.method == "POST"
+    per_minute = settings.pay_starts_per_minute if writes else settings.pay_reads_per_minute
+    key = f"pay:{'starts' if writes else 'reads'}:{address}"
+    wait = await limits.limiter.take(key, limit=per_minute, period=60)
     if wait is not None:
         raise RateLimited("too many requests from this address; try again later", int(wait))
 
