@@ -25,7 +25,7 @@ from evbill.application.ports import CardOnFile, UnitOfWork, WalletReload
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
-from evbill.domain.errors import InvalidInput, Problem
+from evbill.domain.errors import InvalidInput, NotFound, Problem
 from evbill.domain.money import SettledMoney
 from evbill.domain.offers.contracts import ContractTerms, PaymentMethodKind
 from evbill.domain.payments.adhoc import AdhocStatus
@@ -169,7 +169,7 @@ def set_card_on_file(
     card = CardOnFile(customer_id, payment_method, charge_sessions)
     with svc.uow() as uow:
         if uow.customers.get(who.operator_id, customer_id) is None:
-            raise InvalidInput("the card on file is refused", (Problem("$.customer_id", "no such customer"),))
+            raise NotFound(f"customer {customer_id!r} not found")
         uow.session_payments.set_card_on_file(who.operator_id, card, svc.clock.now())
         uow.commit()
     return card
@@ -190,7 +190,7 @@ def set_wallet_reload(
     reload = WalletReload(wallet_id, threshold, amount)
     with svc.uow() as uow:
         if uow.wallets.get(who.operator_id, wallet_id) is None:
-            raise InvalidInput("the reload rule is refused", (Problem("$.wallet_id", "no such wallet"),))
+            raise NotFound(f"no wallet {wallet_id!r}")
         uow.session_payments.set_wallet_reload(who.operator_id, reload, svc.clock.now())
         uow.commit()
     return reload
