@@ -116,13 +116,12 @@ def _charge_card(
         payment_method=card.payment_method,
         idempotency_key=f"session:{session.id}:authorise",
     )
-    if held.state.status is not PaymentStatus.AUTHORISED:
-        return f"card on file: {held.state.status.value}"
-    captured = capture_payment(
-        pay.services, pay.gateway, who, held.payment.id, amount=price,
-        idempotency_key=f"session:{session.id}:capture",
-    )  # fmt: skip
-    return f"card on file: {captured.state.status.value} {captured.state.captured}"
+    if held.state.status is PaymentStatus.AUTHORISED:
+        held = capture_payment(
+            pay.services, pay.gateway, who, held.payment.id, amount=price,
+            idempotency_key=f"session:{session.id}:capture",
+        )  # fmt: skip
+    return f"card on file: {held.state.status.value} {held.state.captured}"
 
 
 def _pay_from_wallet(
