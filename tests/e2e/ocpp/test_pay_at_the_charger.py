@@ -12,7 +12,7 @@ payments are finished every 0.3 s, running costs are pushed every 0.5 s.
 Amounts (computed by hand):
 * 10 kWh: 0.35 + 10 x 0.39 = 4.25 excl. VAT, x 1.21 = 5.1425 -> 5.14 captured; 50.00 - 5.14 = 44.86
   released; the sandbox's fee 1.4 % x 5.14 = 0.07196 -> 0.07 + 0.25 = 0.32.
-* 8 kWh: 0.35 + 8 x 0.39 = 3.47, x 1.21 = 4.1987 -> 4.20.
+* 9 kWh: 0.35 + 9 x 0.39 = 3.86, x 1.21 = 4.6706 -> 4.67, within a tenth of a 5.00 hold: stopped.
 """
 
 from __future__ import annotations
@@ -533,12 +533,12 @@ def test_the_session_is_stopped_remotely_before_its_cost_passes_the_hold(paying:
             )
             await asyncio.sleep(1.5)
             stops_at_5_kwh = list(station.remote_stops)
-            # 8 kWh: 4.20, rising 1.42 a push: 4.20 + 2 x 1.42 = 7.04 would pass 5.00 before the next push
+            # 9 kWh: 4.67, within a tenth of the 5.00 hold (and rising 1.89 a push): stop
             await station.call(
                 call16.MeterValues(
                     connector_id=1,
                     transaction_id=tx,
-                    meter_value=[meter(begin + timedelta(minutes=40), 8_000)],
+                    meter_value=[meter(begin + timedelta(minutes=40), 9_000)],
                 )
             )
             deadline = time.monotonic() + 5
@@ -546,7 +546,7 @@ def test_the_session_is_stopped_remotely_before_its_cost_passes_the_hold(paying:
                 await asyncio.sleep(0.1)
             await station.call(
                 call16.StopTransaction(
-                    meter_stop=8_000,
+                    meter_stop=9_000,
                     timestamp=iso(begin + timedelta(minutes=41)),
                     transaction_id=tx,
                     reason="Remote",
@@ -561,8 +561,8 @@ def test_the_session_is_stopped_remotely_before_its_cost_passes_the_hold(paying:
     assert first.json()["hold"] == "5.00"
     assert stops_at_5_kwh == []
     assert remote_stops == [tx]
-    assert finished["captured"] == "4.20"
-    assert finished["payment"]["released"] == "0.80"
+    assert finished["captured"] == "4.67"
+    assert finished["payment"]["released"] == "0.33"
 
 
 def test_ocpp_2_0_1_request_start_and_stop_with_the_answer_returned(paying: Paying) -> None:
@@ -685,3 +685,111 @@ def test_concurrent_starts_at_one_evse_give_one_hold(paying: Paying) -> None:
         ]
     held_at = [start.evse_id for start in starts if start is not None]
     assert (held_at.count(first_evse), held_at.count(second_evse)) == (1, 1)  # one hold each
+
+
+def test_a_wallet_paid_session_is_stopped_before_the_wallet_runs_out_and_paid_from_it(paying: Paying) -> None:
+    from evbill.application.access.keys import platform_actor
+    from evbill.application.offers.customers import TOKENS, create_customer
+    from evbill.application.offers.plans import create_contract, create_plan
+    from evbill.application.payments.wallets import create_wallet, get_wallet, top_up_wallet
+    from evbill.application.records import create
+    from evbill.domain.offers.plans import PlanKind
+
+    # Given a driver paying from a wallet holding 5.00
+    services, owner = paying.container.services, platform_actor(paying.operator_id)
+    uid = f"W-{secrets.token_hex(4)}"
+    driver = create_customer(
+        services,
+        owner,
+        {"kind": "INDIVIDUAL", "name": "W", "language": "nl", "currency": "EUR", "country": "NL"},
+    )
+    create(
+        services,
+        owner,
+        TOKENS,
+        {"customer_id": driver.id, "uid": uid, "type": "RFID", "contract_id": uid, "status": "ACTIVE"},
+    )
+    since = services.clock.now() - timedelta(days=1)  # the contract covers the session's start
+    plan, _ = create_plan(
+        services,
+        owner,
+        name=f"Wallet {uid}",
+        kind=PlanKind.PAY_PER_USE,
+        currency="EUR",
+        version={"effective_from": since},
+    )
+    plan_id = plan.id
+    create_contract(
+        services,
+        owner,
+        customer_id=driver.id,
+        start=since,
+        end=None,
+        activate=True,
+        terms={
+            "plan_id": plan_id,
+            "billing_cycle": "MONTHLY",
+            "payment_method": "PREPAID_WALLET",
+            "payment_due_days": 14,
+            "grace_days": 7,
+            "credit_limit_minor": None,
+        },
+    )
+    wallet = create_wallet(services, owner, customer_id=driver.id, currency="EUR").wallet
+    top_up_wallet(
+        services,
+        paying.container.payment_gateway,
+        owner,
+        wallet.id,
+        amount=500,
+        payment_method="tok_visa",
+        idempotency_key=f"top-up-{uid}",
+    )
+    charge_point_id, _ = paying.station()
+    begin = datetime.now(UTC) - timedelta(minutes=50)
+
+    async def scenario() -> Any:
+        async with charger(paying, charge_point_id) as station:
+            started = await station.call(
+                call16.StartTransaction(connector_id=1, id_tag=uid, meter_start=0, timestamp=iso(begin))
+            )
+            tx = started.transaction_id
+            await station.call(
+                call16.MeterValues(
+                    connector_id=1,
+                    transaction_id=tx,
+                    meter_value=[meter(begin + timedelta(minutes=20), 5_000)],
+                )
+            )
+            await asyncio.sleep(1.5)
+            early = list(station.remote_stops)
+            await station.call(
+                call16.MeterValues(
+                    connector_id=1,
+                    transaction_id=tx,
+                    meter_value=[meter(begin + timedelta(minutes=40), 9_000)],
+                )
+            )
+            deadline = time.monotonic() + 5
+            while not station.remote_stops and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await station.call(
+                call16.StopTransaction(
+                    meter_stop=9_000,
+                    timestamp=iso(begin + timedelta(minutes=41)),
+                    transaction_id=tx,
+                    reason="Remote",
+                )
+            )
+            deadline = time.monotonic() + 5
+            while get_wallet(services, owner, wallet.id).balance == 500 and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            return started, early, station.remote_stops, tx
+
+    started, early, remote_stops, tx = run(scenario())
+
+    # Then the session was accepted, stopped at 4.67 (within a tenth of 5.00), and paid from the wallet
+    assert started.id_tag_info["status"] == "Accepted"
+    assert early == []
+    assert remote_stops == [tx]
+    assert get_wallet(services, owner, wallet.id).balance == 500 - 467

@@ -157,8 +157,8 @@ def start_adhoc(pay: PayAtCharger, code: str, *, payment_method: str, idempotenc
     with svc.uow(read_only=True) as uow:
         location, _, evse = _place(uow, code)
     _, tariff = _quote(svc, evse)
-    claimed = _claim(pay, location, evse, tariff.currency, idempotency_key)
-    if claimed.status is not AdhocStatus.AUTHORISING or claimed.payment_id is not None:
+    claimed, new = _claim(pay, location, evse, tariff.currency, idempotency_key)
+    if not new:
         return view_of(svc, claimed)  # the same request again: its answer as it stands now
     try:
         held = authorise_payment(
@@ -178,8 +178,11 @@ def start_adhoc(pay: PayAtCharger, code: str, *, payment_method: str, idempotenc
     return _after_hold(pay, claimed, held)
 
 
-def _claim(pay: PayAtCharger, location: Location, evse: Evse, currency: str, key: str) -> AdhocStart:
-    """The start for this request: the one stored for the key, or a new one if the EVSE is free."""
+def _claim(
+    pay: PayAtCharger, location: Location, evse: Evse, currency: str, key: str
+) -> tuple[AdhocStart, bool]:
+    """The start for this request: the one stored for the key (False), or a new one if the EVSE is
+    free (True): only the request that made it goes on to hold and start."""
     svc = pay.services
     with svc.uow() as uow:
         uow.evses.lock(evse.operator_id, evse.id)  # one start at a time per EVSE
@@ -187,7 +190,7 @@ def _claim(pay: PayAtCharger, location: Location, evse: Evse, currency: str, key
         if earlier is not None:
             if earlier.evse_id != evse.id:
                 raise Conflict(f"idempotency key {key!r} was used for another EVSE")
-            return earlier
+            return earlier, False
         busy = uow.session_payments.open_start_at(evse.operator_id, evse.id)
         if busy is not None:
             raise Conflict("the EVSE is busy with another ad hoc start; try again when it is free")
@@ -208,7 +211,7 @@ def _claim(pay: PayAtCharger, location: Location, evse: Evse, currency: str, key
         )
         uow.session_payments.add_start(start)
         uow.commit()
-    return start
+    return start, True
 
 
 def _move(

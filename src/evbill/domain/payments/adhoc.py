@@ -15,12 +15,15 @@ characters at most (OCPP 1.6 ``idTag`` is CiString20), made from the start's own
 
 While a session runs on money that is limited (the hold, or a prepaid wallet's available balance),
 ``must_stop`` says when to stop it remotely: before the running cost passes the limit, leaving room
-for what the next push interval may add at the pace of the last one:
+for twice what the last push interval added, and never less than a tenth of the limit (the first
+push has no pace yet, and a charger's meter values may come late):
 
     >>> must_stop(limit=5000, shown=4200, previous=3800)   # 4200 + 2 x 400 = 5000: stop now
     True
     >>> must_stop(limit=5000, shown=4100, previous=3800)   # 4100 + 2 x 300 = 4700: not yet
     False
+    >>> must_stop(limit=5000, shown=4500, previous=None)   # within a tenth of the limit: stop
+    True
 """
 
 from __future__ import annotations
@@ -91,4 +94,4 @@ def must_stop(*, limit: int, shown: int, previous: int | None) -> bool:
     """Whether a session whose running cost is ``shown`` (``previous`` at the last push) must stop now,
     so that its cost does not pass ``limit`` before the next push."""
     pace = max(shown - previous, 0) if previous is not None else 0
-    return shown + 2 * pace >= limit
+    return shown + max(2 * pace, limit // 10) >= limit
