@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,7 +30,7 @@ from evbill.application.payments.session_funding import (
 )
 from evbill.application.payments.wallets import create_wallet, get_wallet, top_up_wallet
 from evbill.application.records import create
-from evbill.bootstrap import bootstrap
+from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
 from evbill.domain.access.operators import Actor
 from evbill.domain.charging.sessions import ChargingSession
@@ -59,6 +59,7 @@ class World:
     evse_id: str
     card_customer: str
     wallet_customer: str
+    container: Container
 
     def session(self, token: str, kwh: int = 10) -> ChargingSession:
         started = self.pay.services.clock.now() + timedelta(minutes=1)  # under the contracts begun now
@@ -102,6 +103,7 @@ def world(database_url: str) -> Iterator[World]:
         evse.id,
         card_customer,
         wallet_customer.id,
+        container,
     )
     container.dispose()
 
@@ -195,3 +197,82 @@ def test_a_wallet_short_of_the_price_pays_what_it_holds_above_its_minimum(world:
     # 4.00 held, 1.00 must stay: 3.00 paid of 5.14 (2.14 stays owed on the receivable)
     assert paid == "wallet: paid 300 of 514"
     assert get_wallet(services, admin, wallet.id).balance == 100
+
+
+class AcceptingStations(NoStations):
+    def remote_start(self, *, charge_point_id: str, evse_number: int, id_tag: str) -> CommandAnswer:
+        return CommandAnswer.ACCEPTED
+
+
+class Later:
+    """A clock ``offset`` ahead of the real one."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def test_payments_left_unfinished_by_a_crash_are_finished_by_settle_due(world: World) -> None:
+    from dataclasses import replace
+
+    from evbill.application.charging import central_system
+    from evbill.application.payments.adhoc import get_adhoc, settle_due, start_adhoc
+    from evbill.domain.payments.adhoc import AdhocStatus
+
+    services = world.pay.services
+    pay = replace(world.pay, commands=AcceptingStations())
+    with services.uow(read_only=True) as uow:
+        station_id = uow.evses.get(world.admin.operator_id, world.evse_id).station_id  # type: ignore[union-attr]
+    context = central_system.station_context(services, world.admin.operator_id, station_id)
+    # Given a start the station accepted and began, and another it accepted and never began
+    begun = start_adhoc(pay, world.evse_id, payment_method="tok_visa", idempotency_key="crash-1").start
+    begin = services.clock.now() - timedelta(hours=1)
+    central_system.start_transaction(
+        services, context, evse_number=1, id_token=begun.id_tag, started_at=begin, transaction_id="CRASH-1",
+        start_key=None, samples=[MeterSample(begin, energy=Decimal(0))], frames=[],
+    )  # fmt: skip
+    # And the session stopped (10 kWh: 5.14), but the process died before it settled the payment
+    central_system.end_transaction(
+        services, context, transaction_id="CRASH-1", ended_at=begin + timedelta(hours=1), reason="Local",
+        samples=[MeterSample(begin + timedelta(hours=1), energy=Decimal(10_000))], frames=[],
+    )  # fmt: skip
+    assert get_adhoc(services, world.evse_id, begun.id).start.status is AdhocStatus.CHARGING
+    _, other_evse = _second_evse(world)
+    never = start_adhoc(pay, other_evse, payment_method="tok_visa", idempotency_key="crash-2").start
+
+    # When settle_due runs now (the never-begun start is not due yet), then past its deadline
+    now = settle_due(pay)
+    later = settle_due(replace(pay, services=replace(services, clock=Later(timedelta(minutes=3)))))
+    again = settle_due(pay)
+
+    # Then the stopped session is captured (5.14) once, the other hold released, and nothing is left
+    assert [(v.start.id, v.start.status, v.start.captured) for v in now] == [
+        (begun.id, AdhocStatus.FINISHED, 514)
+    ]
+    assert [(v.start.id, v.start.status, v.payment.state.status.value) for v in later] == [  # type: ignore[union-attr]
+        (never.id, AdhocStatus.FAILED, "released")
+    ]
+    assert again == []
+    assert [operation for operation, _ in world.gateway.calls] == [
+        "authorise",
+        "authorise",
+        "capture",
+        "release",
+    ]
+    assert check_books(services, operator_ids=[world.admin.operator_id]).findings == ()
+
+
+def _second_evse(world: World) -> tuple[str, str]:
+    from tests.e2e.ocpp.conftest import add_station
+
+    services = world.pay.services
+    with services.uow(read_only=True) as uow:
+        location_id = uow.locations.list(world.admin.operator_id, filters={}, after=None, limit=1)[0].id
+    station_id = add_station(world.container, world.admin.operator_id, location_id, "CP-SECOND", "ocpp1.6")
+    with services.uow(read_only=True) as uow:
+        evse = uow.evses.list(
+            world.admin.operator_id, filters={"station_id": station_id}, after=None, limit=1
+        )[0]
+    return station_id, evse.id
