@@ -292,6 +292,7 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
             again = await start(http, evse, key="driver-request-1")  # the same request, resent
             other = await start(http, evse, key="driver-request-2")  # another driver, same EVSE
             tag = first.json()["id_tag"]
+            authorized = await station.call(call16.Authorize(id_tag=tag))  # AuthorizeRemoteTxRequests
             started = await station.call(
                 call16.StartTransaction(
                     connector_id=1, id_tag=tag, meter_start=1_000_000, timestamp=iso(begin)
@@ -315,9 +316,9 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
                 )
             )
             finished = await until(http, status_url, "finished")
-            return first, again, other, started, charging, finished, station.remote_starts
+            return first, again, other, authorized, started, charging, finished, station.remote_starts
 
-    first, again, other, started, charging, finished, remote_starts = run(scenario())
+    first, again, other, authorized, started, charging, finished, remote_starts = run(scenario())
 
     # Then one hold, one remote start with the start's idTag, and the session linked to the hold
     assert first.status_code == 201
@@ -328,6 +329,7 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
     assert other.status_code == 409
     assert remote_starts == [{"id_tag": first.json()["id_tag"], "connector_id": 1}]
     assert len(first.json()["id_tag"]) == 20
+    assert authorized.id_tag_info["status"] == "Accepted"
     assert started.id_tag_info["status"] == "Accepted"
     assert charging["session_id"] is not None
     # And at the stop 5.14 is captured, 44.86 released, the fee 0.32 recorded

@@ -21,6 +21,7 @@ from evbill.domain.country import is_country
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.offers.contracts import ContractStatus, PaymentMethodKind
 from evbill.domain.offers.customers import AuthorizationStatus, Customer, CustomerKind, Token, authorization
+from evbill.domain.payments.adhoc import AdhocStatus
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANGUAGE = re.compile(r"[a-z]{2}")
@@ -135,7 +136,14 @@ def authorize(services: Services, actor: Actor, uid: str) -> Authorization:
     with services.uow() as uow:
         token = uow.tokens.find_by_uid(actor.operator_id, uid)
         if token is None:
-            return Authorization(AuthorizationStatus.INVALID, None, None, None)
+            # the idTag of an ad hoc payment whose station was asked to start (a station set to
+            # authorise remote starts sends Authorize first): accepted, with no customer
+            start = (
+                uow.session_payments.start_by_id_tag(actor.operator_id, uid) if uid.startswith("AH") else None
+            )
+            waiting = start is not None and start.status is AdhocStatus.STARTING
+            status = AuthorizationStatus.ACCEPTED if waiting else AuthorizationStatus.INVALID
+            return Authorization(status, None, None, None)
         customer = uow.customers.get(actor.operator_id, token.customer_id)
         contract = active_contract(uow, actor.operator_id, customer)
         funded = contract is None or customer is None or _wallet_allows(uow, contract, customer, now)
