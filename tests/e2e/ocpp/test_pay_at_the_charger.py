@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import secrets
 import threading
 import time
@@ -36,10 +37,6 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from ocpp.v16.enums import Action as Action16
-from ocpp.v201 import ChargePoint as ChargePoint201
-from ocpp.v201 import call as call201
-from ocpp.v201 import call_result as result201
-from ocpp.v201.enums import Action as Action201
 
 from evbill.application.access.keys import create_api_key
 from evbill.application.payments.reconciliation import check_books
@@ -174,25 +171,36 @@ class Charger16(ChargePoint16):
         return result16.DataTransfer(status="Accepted")
 
 
-class Charger201(ChargePoint201):
-    def __init__(self, charge_point_id: str, connection: Any) -> None:
-        super().__init__(charge_point_id, connection)
-        self.remote_starts: list[dict[str, Any]] = []
-        self.remote_stops: list[str] = []
+def charger_2(version: str) -> type:
+    """A 2.0.1 or 2.1 charger (``version``: v201 or v21) on that version of the `ocpp` library."""
+    base = importlib.import_module(f"ocpp.{version}").ChargePoint
+    results = importlib.import_module(f"ocpp.{version}.call_result")
+    actions = importlib.import_module(f"ocpp.{version}.enums").Action
 
-    @on(Action201.request_start_transaction)
-    async def on_request_start(self, id_token: dict[str, Any], remote_start_id: int, **extra: Any) -> Any:
-        self.remote_starts.append({"id_token": id_token, "remote_start_id": remote_start_id, **extra})
-        return result201.RequestStartTransaction(status="Accepted")
+    class Charger2(base):  # type: ignore[misc,valid-type]
+        def __init__(self, charge_point_id: str, connection: Any) -> None:
+            super().__init__(charge_point_id, connection)
+            self.remote_starts: list[dict[str, Any]] = []
+            self.remote_stops: list[str] = []
 
-    @on(Action201.request_stop_transaction)
-    async def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
-        self.remote_stops.append(transaction_id)
-        return result201.RequestStopTransaction(status="Accepted")
+        @on(actions.request_start_transaction)
+        async def on_request_start(self, id_token: dict[str, Any], remote_start_id: int, **extra: Any) -> Any:
+            self.remote_starts.append({"id_token": id_token, "remote_start_id": remote_start_id, **extra})
+            return results.RequestStartTransaction(status="Accepted")
 
-    @on(Action201.cost_updated)
-    async def on_cost_updated(self, **_: Any) -> Any:
-        return result201.CostUpdated()
+        @on(actions.request_stop_transaction)
+        async def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
+            self.remote_stops.append(transaction_id)
+            return results.RequestStopTransaction(status="Accepted")
+
+        @on(actions.cost_updated)
+        async def on_cost_updated(self, **_: Any) -> Any:
+            return results.CostUpdated()
+
+    return Charger2
+
+
+VERSION_MODULES = {"ocpp2.0.1": "v201", "ocpp2.1": "v21"}
 
 
 @contextlib.asynccontextmanager
@@ -207,7 +215,7 @@ async def charger(
         station = (
             Charger16(charge_point_id, socket, answer)
             if subprotocol == "ocpp1.6"
-            else Charger201(charge_point_id, socket)
+            else charger_2(VERSION_MODULES[subprotocol])(charge_point_id, socket)
         )
         serving = asyncio.create_task(station.start())
         try:
@@ -567,22 +575,24 @@ def test_the_session_is_stopped_remotely_before_its_cost_passes_the_hold(paying:
     assert finished["payment"]["released"] == "0.33"
 
 
-def test_ocpp_2_0_1_request_start_and_stop_with_the_answer_returned(paying: Paying) -> None:
-    charge_point_id, evse = paying.station("ocpp2.0.1")
+@pytest.mark.parametrize("subprotocol", ["ocpp2.0.1", "ocpp2.1"])
+def test_ocpp_2_request_start_and_stop_with_the_answer_returned(paying: Paying, subprotocol: str) -> None:
+    charge_point_id, evse = paying.station(subprotocol)
+    calls = importlib.import_module(f"ocpp.{VERSION_MODULES[subprotocol]}.call")
     begin = datetime.now(UTC) - timedelta(hours=1)
     commands = paying.container.station_commands
 
     async def scenario() -> Any:
-        async with client(paying) as http, charger(paying, charge_point_id, "ocpp2.0.1") as station:
+        async with client(paying) as http, charger(paying, charge_point_id, subprotocol) as station:
             first = await start(http, evse)
             tag = first.json()["id_tag"]
             started = await station.call(
-                call201.TransactionEvent(
+                calls.TransactionEvent(
                     event_type="Started",
                     timestamp=iso(begin),
                     trigger_reason="RemoteStart",
                     seq_no=0,
-                    transaction_info={"transaction_id": "TX-PAY-1", "remote_start_id": 1},
+                    transaction_info={"transaction_id": f"TX-{charge_point_id}", "remote_start_id": 1},
                     id_token={"id_token": tag, "type": "Central"},
                     evse={"id": 1, "connector_id": 1},
                     meter_value=[
@@ -595,18 +605,18 @@ def test_ocpp_2_0_1_request_start_and_stop_with_the_answer_returned(paying: Payi
             )
             await until(http, first.json()["status_url"], "charging")
             stop = await asyncio.to_thread(
-                commands.remote_stop, charge_point_id=charge_point_id, transaction_id="TX-PAY-1"
+                commands.remote_stop, charge_point_id=charge_point_id, transaction_id=f"TX-{charge_point_id}"
             )
             unknown = await asyncio.to_thread(
-                commands.remote_stop, charge_point_id="CP-NOWHERE", transaction_id="TX-PAY-1"
+                commands.remote_stop, charge_point_id="CP-NOWHERE", transaction_id=f"TX-{charge_point_id}"
             )
             await station.call(
-                call201.TransactionEvent(
+                calls.TransactionEvent(
                     event_type="Ended",
                     timestamp=iso(begin + timedelta(hours=1)),
                     trigger_reason="RemoteStop",
                     seq_no=1,
-                    transaction_info={"transaction_id": "TX-PAY-1", "stopped_reason": "Remote"},
+                    transaction_info={"transaction_id": f"TX-{charge_point_id}", "stopped_reason": "Remote"},
                     meter_value=[
                         {
                             "timestamp": iso(begin + timedelta(hours=1)),
@@ -626,7 +636,7 @@ def test_ocpp_2_0_1_request_start_and_stop_with_the_answer_returned(paying: Payi
     assert remote_starts[0]["evse_id"] == 1
     assert started.id_token_info["status"] == "Accepted"
     assert (stop, unknown) == (CommandAnswer.ACCEPTED, CommandAnswer.NOT_CONNECTED)
-    assert remote_stops == ["TX-PAY-1"]
+    assert remote_stops == [f"TX-{charge_point_id}"]
     assert finished["captured"] == "5.14"  # 10 kWh, as in the 1.6 session
 
 
