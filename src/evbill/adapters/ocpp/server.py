@@ -89,8 +89,8 @@ class OcppEndpoint:
             await asyncio.sleep(self._sweep_interval)
             try:
                 await asyncio.to_thread(self._sweep)
-            except Exception:
-                LOGGER.warning("settling due payments failed", exc_info=True)
+            except Exception as error:  # the next run tries again; say why without a trace each time
+                LOGGER.warning("settling due payments failed: %s", str(error).splitlines()[0][:200])
 
     @property
     def subprotocols(self) -> tuple[str, ...]:

@@ -98,7 +98,8 @@ class EvbillStation(EvbillChargePoint):
         self._calls: set[asyncio.Task[None]] = set()  # calls queued by later() (the loop keeps weak refs)
         self.gone = False  # the websocket has closed
         self.money = money
-        self.loop: asyncio.AbstractEventLoop | None = None  # the loop serving it (for calls from threads)
+        # the loop serving it, for remote calls from worker threads (built on it: set before it is listed)
+        self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         self._limits: dict[str, tuple[int | None, int | None]] = {}  # session id: (limit, last cost shown)
         self._stopping: set[str] = set()  # sessions asked to stop for their limit
 
@@ -119,7 +120,6 @@ class EvbillStation(EvbillChargePoint):
     async def start(self) -> None:
         """Serve the station; its sessions still live from before (a reconnect, a server restart)
         get their running costs again without waiting for their next message."""
-        self.loop = asyncio.get_running_loop()
         self.later(self._resume())
         await super().start()
 
