@@ -239,13 +239,18 @@ def test_payments_left_unfinished_by_a_crash_are_finished_by_settle_due(world: W
         samples=[MeterSample(begin + timedelta(hours=1), energy=Decimal(10_000))], frames=[],
     )  # fmt: skip
     assert get_adhoc(services, world.evse_id, begun.id).start.status is AdhocStatus.CHARGING
-    _, other_evse = _second_evse(world)
+    _, other_evse = _second_evse(world, "CP-SECOND")
     never = start_adhoc(pay, other_evse, payment_method="tok_visa", idempotency_key="crash-2").start
+    # And a driver who left 3-D Secure undone at a third EVSE
+    _, third_evse = _second_evse(world, "CP-THIRD")
+    left = start_adhoc(pay, third_evse, payment_method="tok_3ds", idempotency_key="crash-3").start
 
     # When settle_due runs now (the never-begun start is not due yet), then past its deadline
     now = settle_due(pay)
     later = settle_due(replace(pay, services=replace(services, clock=Later(timedelta(minutes=3)))))
     again = settle_due(pay)
+    much_later = settle_due(replace(pay, services=replace(services, clock=Later(timedelta(minutes=11)))))
+    next_driver = start_adhoc(pay, third_evse, payment_method="tok_visa", idempotency_key="crash-4").start
 
     # Then the stopped session is captured (5.14) once, the other hold released, and nothing is left
     assert [(v.start.id, v.start.status, v.start.captured) for v in now] == [
@@ -255,22 +260,25 @@ def test_payments_left_unfinished_by_a_crash_are_finished_by_settle_due(world: W
         (never.id, AdhocStatus.FAILED, "released")
     ]
     assert again == []
-    assert [operation for operation, _ in world.gateway.calls] == [
-        "authorise",
-        "authorise",
-        "capture",
-        "release",
+    # the abandoned 3-D Secure frees the EVSE after 10 minutes: its hold released, the next driver starts
+    assert [(v.start.id, v.start.failure, v.payment.state.status.value) for v in much_later] == [  # type: ignore[union-attr]
+        (left.id, "3-D Secure was not completed in time", "released")
     ]
+    assert next_driver.status is AdhocStatus.STARTING
+    operations = [operation for operation, _ in world.gateway.calls]
+    assert operations == ["authorise", "authorise", "authorise", "capture", "release", "release", "authorise"]
     assert check_books(services, operator_ids=[world.admin.operator_id]).findings == ()
 
 
-def _second_evse(world: World) -> tuple[str, str]:
+def _second_evse(world: World, charge_point_id: str) -> tuple[str, str]:
     from tests.e2e.ocpp.conftest import add_station
 
     services = world.pay.services
     with services.uow(read_only=True) as uow:
         location_id = uow.locations.list(world.admin.operator_id, filters={}, after=None, limit=1)[0].id
-    station_id = add_station(world.container, world.admin.operator_id, location_id, "CP-SECOND", "ocpp1.6")
+    station_id = add_station(
+        world.container, world.admin.operator_id, location_id, charge_point_id, "ocpp1.6"
+    )
     with services.uow(read_only=True) as uow:
         evse = uow.evses.list(
             world.admin.operator_id, filters={"station_id": station_id}, after=None, limit=1

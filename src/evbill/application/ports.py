@@ -576,8 +576,8 @@ class SessionPaymentRepository(Protocol):
         ...
 
     def due_starts(self, now: datetime, *, limit: int) -> Sequence[AdhocStart]:
-        """Every operator's starts to finish: STARTING past their deadline, CHARGING whose session
-        is no longer active."""
+        """Every operator's starts to finish: those not charging yet past their deadline, CHARGING
+        ones whose session is no longer active."""
         ...
 
     def hold_amount(self, operator_id: str, location_id: str) -> tuple[int, str] | None:

@@ -63,6 +63,7 @@ _FAILURES = {
 class AdhocConfig:
     default_hold: Decimal = Decimal("50.00")  # in the EVSE's tariff currency, unless one is stored
     start_timeout: timedelta = timedelta(minutes=2)  # from the accepted remote start to StartTransaction
+    action_timeout: timedelta = timedelta(minutes=10)  # to place the hold (3-D Secure included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,7 @@ def _claim(
             currency=currency,
             created_at=now,
             updated_at=now,
+            deadline=now + pay.config.action_timeout,  # an abandoned 3-D Secure frees the EVSE then
         )
         uow.session_payments.add_start(start)
         uow.commit()
@@ -270,12 +272,16 @@ def _remote_start(pay: PayAtCharger, start: AdhocStart, held: PaymentView) -> Ad
 
 
 def fail_and_release(pay: PayAtCharger, start: AdhocStart, why: str) -> AdhocView:
-    """The station will not charge on this hold: release it (once) and record why."""
+    """Nothing will charge on this hold (the station did not start, the driver left 3-D Secure
+    undone): record why and release the hold, once. ``start`` as last read: if it moved on since
+    (its session started meanwhile), nothing changes."""
     svc = pay.services
-    failed = _move(svc, start, AdhocStatus.FAILED, expected=frozenset({AdhocStatus.STARTING}), failure=why)
+    failed = _move(svc, start, AdhocStatus.FAILED, expected=frozenset({start.status}), failure=why)
     if failed is None:  # the session started meanwhile (its StartTransaction came first): keep the hold
         return view_of(svc, _reload(svc, start))
-    if start.payment_id is not None:
+    held = get_payment(svc, driver(start.operator_id), start.payment_id) if start.payment_id else None
+    if held is not None and held.state.status in (PaymentStatus.AUTHORISED, PaymentStatus.REQUIRES_ACTION):
+        assert start.payment_id is not None
         release_payment(
             svc, pay.gateway, driver(start.operator_id), start.payment_id,
             idempotency_key=f"adhoc:{start.id}:release",
@@ -347,16 +353,25 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
     return view_of(svc, finished or _reload(svc, start))
 
 
+_LATE = {
+    AdhocStatus.STARTING: "the station did not start the session in time",
+    AdhocStatus.REQUIRES_ACTION: "3-D Secure was not completed in time",
+    AdhocStatus.AUTHORISING: "the hold was not placed in time",
+}
+
+
 def settle_due(pay: PayAtCharger, *, limit: int = 100) -> Sequence[AdhocView]:
-    """Finish what is due: holds of starts the station never began (released), sessions that ended
-    (captured). The OCPP server runs this every few seconds; it is safe to run anywhere, any time."""
+    """Finish what is due: starts past their deadline (the station never began, 3-D Secure left
+    undone, a request that died before its hold: failed, any hold released, the EVSE free again) and
+    sessions that ended (captured). The OCPP server runs this every few seconds; it is safe to run
+    anywhere, any time."""
     svc = pay.services
     with svc.uow(read_only=True) as uow:
         due = uow.session_payments.due_starts(svc.clock.now(), limit=limit)
     done = []
     for start in due:
-        if start.status is AdhocStatus.STARTING:
-            done.append(fail_and_release(pay, start, "the station did not start the session in time"))
+        if start.status in _LATE:
+            done.append(fail_and_release(pay, start, _LATE[start.status]))
             continue
         with svc.uow(read_only=True) as uow:
             session = uow.sessions.get(start.operator_id, start.session_id or "")

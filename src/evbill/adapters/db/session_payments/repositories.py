@@ -126,7 +126,12 @@ class SqlSessionPaymentRepository:
             select(adhoc_starts)
             .where(
                 or_(
-                    and_(adhoc_starts.c.status == AdhocStatus.STARTING.value, adhoc_starts.c.deadline <= now),
+                    and_(
+                        adhoc_starts.c.status.in_(
+                            [AdhocStatus.AUTHORISING, AdhocStatus.REQUIRES_ACTION, AdhocStatus.STARTING]
+                        ),
+                        adhoc_starts.c.deadline <= now,
+                    ),
                     and_(adhoc_starts.c.status == AdhocStatus.CHARGING.value, ended.exists()),
                 )
             )
