@@ -657,9 +657,11 @@ def test_an_unknown_evse_is_not_found_and_the_qr_code_is_the_operators_own(payin
                 await http.get(f"/api/v1/evses/{evse}/payment-qr.png", headers=admin(paying)),
                 await http.get(f"/api/v1/evses/{evse}/payment-qr.svg", headers=admin(paying)),
                 await start(http, evse, token="4242 4242 4242 4242"),
+                await start(http, evse, token="tok_unknown"),
+                await start(http, evse),  # the next driver (the station is not connected here)
             )
 
-    link, started, png, svg, card_number = run(scenario())
+    link, started, png, svg, card_number, unknown_token, still_free = run(scenario())
 
     assert (link.status_code, started.status_code) == (404, 404)
     assert png.headers["content-type"] == "image/png"
@@ -668,6 +670,10 @@ def test_an_unknown_evse_is_not_found_and_the_qr_code_is_the_operators_own(payin
     assert b"<svg" in svg.content
     assert card_number.status_code == 422
     assert "4242" not in card_number.text
+    # a token the gateway does not know is refused naming the field, and leaves the EVSE free
+    assert unknown_token.status_code == 422
+    assert [e["path"] for e in unknown_token.json()["errors"]] == ["$.payment_method"]
+    assert (still_free.status_code, still_free.json()["failure"]) == (201, "the station is offline")
 
 
 @pytest.mark.postgres
