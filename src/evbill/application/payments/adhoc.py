@@ -32,7 +32,7 @@ from evbill.application.payments.payments import (
     minor_units,
     release_payment,
 )
-from evbill.application.ports import PaymentGateway, QrRenderer, StationCommands, UnitOfWork
+from evbill.application.ports import PaymentGateway, StationCommands, UnitOfWork
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
@@ -49,6 +49,7 @@ from evbill.domain.payments.events import PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose, looks_like_card_number
 from evbill.domain.sites.model import ChargingStation, Evse, Location
 from evbill.domain.tariffs.model import Tariff
+from evbill.domain.tariffs.text import describe_tariff
 
 MAX_KEY = 150
 RECEIPT = "/api/v1/sessions/{session_id}/receipt"
@@ -130,8 +131,6 @@ def _hold(uow: UnitOfWork, config: AdhocConfig, location: Location, currency: st
 
 def pay_link(pay: PayAtCharger, code: str) -> PayLink:
     """The public page of an EVSE's payment link: where, what it costs now (incl. VAT), the hold."""
-    from evbill.domain.tariffs.text import describe_tariff
-
     svc = pay.services
     with svc.uow(read_only=True) as uow:
         location, station, evse = _place(uow, code)
@@ -378,32 +377,3 @@ def settle_due(pay: PayAtCharger, *, limit: int = 100) -> Sequence[AdhocView]:
         if session is not None and session.status is not SessionStatus.ACTIVE:
             done.append(settle_adhoc(pay, start, session))
     return done
-
-
-def payment_qr(svc: Services, who: Actor, evse_id: str, *, link: str, output: str, qr: QrRenderer) -> bytes:
-    """The QR code of the EVSE's payment link, to print on the charger (the operator's EVSEs only)."""
-    from evbill.application.records import require
-    from evbill.domain.access.operators import Permission
-
-    require(who, Permission.READ)
-    with svc.uow(read_only=True) as uow:
-        if uow.evses.get(who.operator_id, evse_id) is None:
-            raise NotFound(f"EVSE {evse_id!r} not found")
-    return qr.render(link, output)
-
-
-def set_hold_amount(
-    svc: Services, who: Actor, *, location_id: str | None, amount: int, currency: str
-) -> None:
-    """What an ad hoc start holds on the card, for the operator (no location) or one location."""
-    from evbill.application.records import require
-    from evbill.domain.access.operators import Permission
-
-    require(who, Permission.BILL)
-    if amount <= 0:
-        raise InvalidInput("bad hold", (Problem("$.amount", "must be positive"),))
-    with svc.uow() as uow:
-        if location_id is not None and uow.locations.get(who.operator_id, location_id) is None:
-            raise InvalidInput("bad hold", (Problem("$.location_id", "no such location"),))
-        uow.session_payments.set_hold_amount(who.operator_id, location_id, amount, currency, svc.clock.now())
-        uow.commit()

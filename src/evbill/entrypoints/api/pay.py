@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from evbill.application.payments import adhoc as use_cases
-from evbill.application.payments import session_funding
+from evbill.application.payments import adhoc_setup, session_funding
 from evbill.application.payments.payments import minor_units
+from evbill.application.payments.wallets import get_wallet
 from evbill.application.ports import QrRenderer
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
@@ -248,7 +249,7 @@ def payment_qr(
     qr: QrRenderer = Depends(qr_codes),
 ) -> Response:
     link = str(request.base_url).rstrip("/") + f"/pay/{evse_id}"
-    image = use_cases.payment_qr(svc, who, evse_id, link=link, output=output.value, qr=qr)
+    image = adhoc_setup.payment_qr(svc, who, evse_id, link=link, output=output.value, qr=qr)
     return Response(image, media_type=MEDIA[output])
 
 
@@ -267,7 +268,7 @@ class HoldOut(BaseModel):
 @router.put("/hold-amounts", response_model=HoldOut, summary="What an ad hoc start holds on the card")
 def set_hold(body: HoldIn, who: Actor = Depends(actor), svc: Services = Depends(services)) -> HoldOut:
     amount = minor_units(str(body.amount), body.currency)
-    use_cases.set_hold_amount(
+    adhoc_setup.set_hold_amount(
         svc, who, location_id=body.location_id, amount=amount.minor_units, currency=body.currency
     )
     return HoldOut(location_id=body.location_id, amount=money(amount.minor_units, body.currency),
@@ -313,8 +314,6 @@ class ReloadOut(BaseModel):
 def set_reload(
     wallet_id: str, body: ReloadIn, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> ReloadOut:
-    from evbill.application.payments.wallets import get_wallet
-
     currency = get_wallet(svc, who, wallet_id[:36]).wallet.currency
     threshold = minor_units(str(body.threshold), currency, path="$.threshold").minor_units
     amount = minor_units(str(body.amount), currency).minor_units
