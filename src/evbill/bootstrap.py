@@ -22,8 +22,17 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
     from evbill.adapters.charts.vega import VegaChartRenderer
     from evbill.adapters.documents.renderer import DocumentRenderer
     from evbill.adapters.exports.parquet import ParquetReportWriter
+    from evbill.adapters.ocpp.commands import OcppStationCommands
     from evbill.adapters.ocpp.server import OcppEndpoint
-    from evbill.application.ports import IdempotencyStore, Limiter, Mailer, OcpiCodec, PaymentGateway
+    from evbill.application.payments.adhoc import PayAtCharger
+    from evbill.application.ports import (
+        IdempotencyStore,
+        Limiter,
+        Mailer,
+        OcpiCodec,
+        PaymentGateway,
+        QrRenderer,
+    )
     from evbill.application.records import Services
 
 
@@ -118,10 +127,40 @@ class Container:
         return ParquetReportWriter()
 
     @cached_property
+    def qr_codes(self) -> QrRenderer:
+        from evbill.adapters.qr import SegnoQrRenderer
+
+        return SegnoQrRenderer()
+
+    @cached_property
+    def station_commands(self) -> OcppStationCommands:
+        """Remote start and stop of the stations connected to this process's OCPP endpoint."""
+        from evbill.adapters.ocpp.commands import OcppStationCommands
+
+        return OcppStationCommands(self.ocpp_endpoint, timeout=self.settings.ocpp_command_timeout)
+
+    @cached_property
+    def pay_at_charger(self) -> PayAtCharger:
+        """Ad hoc payment at the charger (AFIR), cards on file and wallets per session."""
+        from evbill.application.payments.adhoc import AdhocConfig, PayAtCharger
+
+        return PayAtCharger(
+            self.services,
+            self.payment_gateway,
+            self.station_commands,
+            AdhocConfig(
+                default_hold=self.settings.adhoc_hold,
+                start_timeout=timedelta(seconds=self.settings.adhoc_start_timeout),
+            ),
+        )
+
+    @cached_property
     def ocpp_endpoint(self) -> OcppEndpoint:
         from evbill.adapters.db.charging.journal import GroupCommitJournal
         from evbill.adapters.ocpp.server import OcppEndpoint
         from evbill.adapters.ocpp.station import StationSettings
+        from evbill.application.payments.adhoc import settle_due
+        from evbill.application.payments.session_funding import SessionPayments
 
         settings = self.settings
         return OcppEndpoint(
@@ -137,6 +176,9 @@ class Container:
             settings.ocpp_unknown_stations,
             limiter=self.limiter,
             failures_per_minute=settings.auth_failures_per_minute,
+            money=SessionPayments(lambda: self.pay_at_charger),
+            sweep=lambda: settle_due(self.pay_at_charger),
+            sweep_interval=settings.payments_sweep_interval,
         )
 
     def schema_is_current(self) -> bool:

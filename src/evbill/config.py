@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbill.domain.errors import InvalidInput, Problem
@@ -64,6 +65,14 @@ class Settings:
     docs: bool = True
     smtp_url: str = ""  # "" refuses to send; "memory" keeps mail in the process; smtp://host:port
     mail_from: str = "billing@evbill.invalid"
+    adhoc_hold: Decimal = Decimal("50.00")  # held on a card at an ad hoc start, unless set per operator
+    adhoc_start_timeout: float = 120.0  # seconds for the station to start after an accepted remote start
+    ocpp_command_timeout: float = 30.0  # seconds a remote start or stop waits for the station's answer
+    payments_sweep_interval: float = 5.0  # seconds between runs that finish due ad hoc payments
+    pay_starts_per_minute: int = (
+        10  # per client address: POSTs to /pay (enough for a driver, not card testing)
+    )
+    pay_reads_per_minute: int = 300  # per client address: GETs of /pay (a page polling its start's status)
 
     @property
     def production(self) -> bool:
@@ -129,6 +138,20 @@ class Settings:
         mail_from = environ.get("EVBILL_MAIL_FROM", "billing@evbill.invalid")
         if "@" not in mail_from:
             problems.append(Problem("EVBILL_MAIL_FROM", f"{mail_from!r} is not an e-mail address"))
+        hold_text = environ.get("EVBILL_ADHOC_HOLD", "50.00")
+        try:
+            hold = Decimal(hold_text)
+            if not hold.is_finite() or hold <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(
+                Problem("EVBILL_ADHOC_HOLD", f"{hold_text!r} is not a positive amount like 50.00")
+            )
+            hold = Decimal("50.00")
+        start_timeout = _positive_int(environ, "EVBILL_ADHOC_START_TIMEOUT", 120, problems)
+        command_timeout = _positive_int(environ, "EVBILL_OCPP_COMMAND_TIMEOUT", 30, problems)
+        pay_starts = _positive_int(environ, "EVBILL_PAY_STARTS_PER_MINUTE", 10, problems)
+        pay_reads = _positive_int(environ, "EVBILL_PAY_READS_PER_MINUTE", 300, problems)
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -154,6 +177,11 @@ class Settings:
             docs=docs_text == "on",
             smtp_url=smtp_url,
             mail_from=mail_from,
+            adhoc_hold=hold,
+            adhoc_start_timeout=float(start_timeout),
+            ocpp_command_timeout=float(command_timeout),
+            pay_starts_per_minute=pay_starts,
+            pay_reads_per_minute=pay_reads,
         )
 
     @property

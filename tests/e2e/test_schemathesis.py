@@ -282,6 +282,14 @@ OPERATIONS = [
     ("POST", "/api/v1/wallets/{wallet_id}/payments"),
     ("POST", "/api/v1/wallets/{wallet_id}/refunds"),
     ("POST", "/api/v1/wallets/{wallet_id}/authorisations"),
+    ("PUT", "/api/v1/wallets/{wallet_id}/reload"),
+    ("GET", "/api/v1/evses/{evse_id}/payment-qr.{output}"),
+    ("PUT", "/api/v1/hold-amounts"),
+    ("PUT", "/api/v1/customers/{customer_id}/card-on-file"),
+    ("GET", "/pay/{evse}"),
+    ("POST", "/pay/{evse}/start"),
+    ("GET", "/pay/{evse}/starts/{start_id}"),
+    ("POST", "/pay/{evse}/starts/{start_id}/confirm"),
 ]
 
 

@@ -37,6 +37,7 @@ from evbill.domain.offers.contracts import Contract, ContractTerms
 from evbill.domain.offers.customers import Customer, Token
 from evbill.domain.offers.plans import Plan, PlanVersion
 from evbill.domain.offers.promotions import Promotion, Redemption
+from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus, CommandAnswer
 from evbill.domain.payments.events import EventKind, PaymentEvent
 from evbill.domain.payments.model import Payment, Wallet, WalletTransaction
 from evbill.domain.rating import RatedSession
@@ -526,6 +527,94 @@ class WalletRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class WalletReload:
+    """Reload a wallet from its customer's card on file by ``amount`` when it falls below ``threshold``."""
+
+    wallet_id: str
+    threshold: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardOnFile:
+    """A customer's stored payment method (a gateway token, never card data)."""
+
+    customer_id: str
+    payment_method: str
+    charge_sessions: bool  # charge each session at its end (contracts paying by CARD_ON_FILE)
+
+
+class SessionPaymentRepository(Protocol):
+    """Ad hoc starts (pay at the charger), hold amounts, cards on file and wallet reload rules."""
+
+    def operator_of_evse(self, evse_id: str) -> str | None:
+        """The operator of an EVSE, on the whole platform (a payment link names the EVSE alone)."""
+        ...
+
+    def wallet_of(self, operator_id: str, customer_id: str, currency: str) -> str | None:
+        """The id of the customer's wallet in that currency (the oldest, if several)."""
+        ...
+
+    def add_start(self, start: AdhocStart) -> None:
+        """Conflict if the operator already has a start with this idempotency key."""
+        ...
+
+    def get_start(self, operator_id: str, start_id: str, *, lock: bool = False) -> AdhocStart | None: ...
+
+    def start_by_key(self, operator_id: str, idempotency_key: str) -> AdhocStart | None: ...
+
+    def start_by_id_tag(self, operator_id: str, id_tag: str, *, lock: bool = False) -> AdhocStart | None: ...
+
+    def start_of_session(self, operator_id: str, session_id: str) -> AdhocStart | None: ...
+
+    def open_start_at(self, operator_id: str, evse_id: str) -> AdhocStart | None:
+        """The start at the EVSE not finished or failed yet (at most one)."""
+        ...
+
+    def update_start(self, start: AdhocStart, *, expected: frozenset[AdhocStatus]) -> bool:
+        """Store ``start`` if the stored one's status is one of ``expected``; False if it moved on."""
+        ...
+
+    def due_starts(self, now: datetime, *, limit: int) -> Sequence[AdhocStart]:
+        """Every operator's starts to finish: those not charging yet past their deadline, CHARGING
+        ones whose session is no longer active."""
+        ...
+
+    def hold_amount(self, operator_id: str, location_id: str) -> tuple[int, str] | None:
+        """The hold for ad hoc sessions at the location: its own, else the operator's (None: default)."""
+        ...
+
+    def set_hold_amount(
+        self, operator_id: str, location_id: str | None, amount: int, currency: str, at: datetime
+    ) -> None: ...
+
+    def card_on_file(self, operator_id: str, customer_id: str) -> CardOnFile | None: ...
+
+    def set_card_on_file(self, operator_id: str, card: CardOnFile, at: datetime) -> None: ...
+
+    def wallet_reload(self, operator_id: str, wallet_id: str) -> WalletReload | None: ...
+
+    def set_wallet_reload(self, operator_id: str, reload: WalletReload, at: datetime) -> None: ...
+
+
+class QrRenderer(Protocol):
+    def render(self, text: str, output: str) -> bytes:
+        """The QR code of ``text`` as an image: ``png`` or ``svg``."""
+        ...
+
+
+class StationCommands(Protocol):
+    """Calls from the central system to a connected station (OCPP remote start and stop).
+
+    Synchronous, for use cases in worker threads: each waits for the station's answer (or the
+    timeout) and says what it was."""
+
+    def remote_start(self, *, charge_point_id: str, evse_number: int, id_tag: str) -> CommandAnswer: ...
+
+    def remote_stop(self, *, charge_point_id: str, transaction_id: str) -> CommandAnswer: ...
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayEvent:
     """Something the gateway says happened to one of its payments (in a reply or a webhook)."""
 
@@ -632,6 +721,7 @@ class UnitOfWork(Protocol):
     wallets: WalletRepository
     bills: BillRepository
     invoices: InvoiceRepository
+    session_payments: SessionPaymentRepository
 
     def __enter__(self) -> Self: ...
 

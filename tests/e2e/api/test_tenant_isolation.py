@@ -374,6 +374,12 @@ ID_PROBES = [
          {"amount": "1.00", "reference": "goodwill"}),
     ById("POST", "/wallets/{wallet_id}/authorisations", "/wallets/{ids.wallet}/authorisations",
          {"amount": "1.00"}),
+    ById("PUT", "/wallets/{wallet_id}/reload", "/wallets/{ids.wallet}/reload",
+         {"threshold": "5.00", "amount": "20.00"}),
+    ById("GET", "/evses/{evse_id}/payment-qr.{output}", "/evses/{ids.evse}/payment-qr.png"),
+    ById("GET", "/evses/{evse_id}/payment-qr.{output}", "/evses/{ids.evse}/payment-qr.svg"),
+    ById("PUT", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
+         {"payment_method": "tok_visa", "charge_sessions": True}),
 ]  # fmt: skip
 
 
@@ -668,6 +674,8 @@ REFERENCES = [
               "$.payment_id"),
     Reference("POST", "/wallets", "/wallets", {"customer_id": "{ids.customer}", "currency": "EUR"},
               "$.customer_id"),
+    Reference("PUT", "/hold-amounts", "/hold-amounts",
+              {"location_id": "{ids.location}", "amount": "20.00", "currency": "EUR"}, "$.location_id"),
 ]  # fmt: skip
 
 

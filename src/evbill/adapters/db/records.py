@@ -40,6 +40,7 @@ from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.payments import tables as payment_tables
+from evbill.adapters.db.session_payments import tables as session_payment_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
 from evbill.domain.access.idempotency import IdempotentRequest
@@ -63,6 +64,7 @@ from evbill.domain.offers.contracts import (
 from evbill.domain.offers.customers import Customer, CustomerKind, Token, TokenStatus, TokenType
 from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
+from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus
 from evbill.domain.payments.model import (
     Payment,
     PaymentPurpose,
@@ -457,5 +459,21 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "invoicing_profiles": (
         invoicing_tables.invoicing_profiles,
         RecordMapping(invoicing_tables.ProfileRow, enums={}),
+    ),
+    "adhoc_starts": (
+        session_payment_tables.adhoc_starts,
+        RecordMapping(AdhocStart, enums={"status": AdhocStatus}),
+    ),
+    "hold_amounts": (
+        session_payment_tables.hold_amounts,
+        RecordMapping(session_payment_tables.HoldAmountRow, enums={}),
+    ),
+    "cards_on_file": (
+        session_payment_tables.cards_on_file,
+        RecordMapping(session_payment_tables.CardOnFileRow, enums={}),
+    ),
+    "wallet_reloads": (
+        session_payment_tables.wallet_reloads,
+        RecordMapping(session_payment_tables.WalletReloadRow, enums={}),
     ),
 }

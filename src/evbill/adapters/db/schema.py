@@ -131,4 +131,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "invoices": ("invoice", "invoices"),
     "invoice_counters": ("invoice counter", "invoice counters"),
     "invoicing_profiles": ("invoicing profile", "invoicing profiles"),
+    "adhoc_starts": ("ad hoc start", "ad hoc starts"),
+    "hold_amounts": ("hold amount", "hold amounts"),
+    "cards_on_file": ("card on file", "cards on file"),
+    "wallet_reloads": ("wallet reload rule", "wallet reload rules"),
 }

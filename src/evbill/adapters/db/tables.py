@@ -15,6 +15,7 @@ from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
 from evbill.adapters.db.payments import tables as payments
 from evbill.adapters.db.schema import NOUNS, metadata
+from evbill.adapters.db.session_payments import tables as session_payments
 from evbill.adapters.db.sites import tables as sites
 from evbill.adapters.db.tariffs import tables as tariffs
 
@@ -31,6 +32,7 @@ __all__ = [
     "metadata",
     "offers",
     "payments",
+    "session_payments",
     "sites",
     "tariffs",
 ]

@@ -53,6 +53,7 @@ from evbill.adapters.db.offers.promotions import (
     SqlRedemptionRepository,
 )
 from evbill.adapters.db.payments.repositories import SqlPaymentRepository, SqlWalletRepository
+from evbill.adapters.db.session_payments.repositories import SqlSessionPaymentRepository
 from evbill.adapters.db.sites.repositories import (
     connector_repository,
     evse_repository,
@@ -122,6 +123,7 @@ class SqlAlchemyUnitOfWork:
         self.wallets = SqlWalletRepository(self._connection)
         self.bills = SqlBillRepository(self._connection)
         self.invoices = SqlInvoiceRepository(self._connection)
+        self.session_payments = SqlSessionPaymentRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -360,9 +360,15 @@ class EvbillChargePoint(ChargePoint):
     # Calling the charger
 
     async def call_exact(
-        self, action: str, payload: dict[str, Any], *, session_id: str | None = None
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None = None,
+        timeout: float | None = None,
     ) -> CallResult | CallError:
-        """Send a call written by evbill's encoder (exact decimals) and wait for the charger's answer."""
+        """Send a call written by evbill's encoder (exact decimals) and wait for the charger's answer
+        (``timeout`` seconds, default the station's response timeout; then TimeoutError)."""
         unique_id = str(uuid.uuid4())
         raw = dumps([MessageType.Call, unique_id, action, payload])
         async with self._call_lock:
@@ -371,7 +377,7 @@ class EvbillChargePoint(ChargePoint):
             )
             await self._connection.send(raw)
             response: CallResult | CallError = await self._get_specific_response(
-                unique_id, self._response_timeout
+                unique_id, self._response_timeout if timeout is None else timeout
             )
         return response
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from evbill.adapters.ocpp.pending import serve_pending
 from evbill.adapters.ocpp.protocol import Connection
-from evbill.adapters.ocpp.station import EvbillStation, Journal, StationSettings
+from evbill.adapters.ocpp.station import EvbillStation, Journal, SessionMoney, StationSettings
 from evbill.adapters.ocpp.v16 import Station16
 from evbill.adapters.ocpp.v21 import Station21
 from evbill.adapters.ocpp.v201 import Station201
@@ -65,6 +65,9 @@ class OcppEndpoint:
         *,
         limiter: Limiter | None = None,
         failures_per_minute: int = 30,
+        money: SessionMoney | None = None,
+        sweep: Callable[[], object] | None = None,
+        sweep_interval: float = 5.0,
     ) -> None:
         self.limiter = limiter
         self.failures_per_minute = failures_per_minute
@@ -73,6 +76,21 @@ class OcppEndpoint:
         self.settings = settings
         self.unknown = unknown
         self.connected: dict[str, EvbillStation] = {}
+        self.money = money
+        self._sweep = sweep
+        self._sweep_interval = sweep_interval
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def _sweep_forever(self) -> None:
+        """Finish the payments that are due (holds of starts never begun, sessions stopped unpaid)
+        every ``sweep_interval`` seconds, while this process serves stations."""
+        assert self._sweep is not None
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await asyncio.to_thread(self._sweep)
+            except Exception as error:  # the next run tries again; say why without a trace each time
+                LOGGER.warning("settling due payments failed: %s", str(error).splitlines()[0][:200])
 
     @property
     def subprotocols(self) -> tuple[str, ...]:
@@ -143,7 +161,10 @@ class OcppEndpoint:
             services=self.services,
             journal=self.journal,
             settings=self.settings,
+            money=self.money,
         )
+        if self._sweep is not None and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever())
         charge_point_id = context.station.charge_point_id
         previous = self.connected.get(charge_point_id)
         self.connected[charge_point_id] = station

@@ -4,6 +4,11 @@ It keeps the live sessions opened on this connection (so meter values find their
 database read), runs the use cases in worker threads (they are synchronous and hold a database
 transaction), hands meter samples to the group-commit journal with the frame that carried them, and
 pushes the running cost to the charger every ``cost_interval`` seconds while a session is live.
+
+It also carries the central system's calls to the charger: remote start and stop (each version says
+them its own way), a stop before a session's running cost passes what its payment allows (the hold
+of an ad hoc session, a prepaid wallet's balance: ``SessionMoney.spending_limit``), and, once a
+session has stopped, the payment of it (``SessionMoney.settle``) after the stop's answer went out.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
+
+from ocpp.messages import CallResult
 
 from evbill.adapters.ocpp.limits import StationRateLimit
 from evbill.adapters.ocpp.protocol import Connection, EvbillChargePoint, Journal
@@ -27,6 +34,7 @@ from evbill.application.charging.central_system import Cost, StationContext
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
 from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.payments.adhoc import CommandAnswer, must_stop
 
 LOGGER = logging.getLogger("evbill.ocpp")
 _PHASES = random.Random()  # not secret: only spreads the stations' running-cost pushes over time
@@ -49,6 +57,14 @@ class StationSettings:
     max_frame_bytes: int = 64 * 1024  # chargers send a few KB; larger frames are refused and counted
 
 
+class SessionMoney(Protocol):
+    """How sessions are paid (``application.payments.session_funding``); synchronous, run in threads."""
+
+    def spending_limit(self, session: ChargingSession) -> int | None: ...
+
+    def settle(self, operator_id: str, session_id: str) -> None: ...
+
+
 class EvbillStation(EvbillChargePoint):
     """A connected station with its live sessions, on top of the protocol base."""
 
@@ -60,6 +76,7 @@ class EvbillStation(EvbillChargePoint):
         services: Services,
         journal: Journal,
         settings: StationSettings,
+        money: SessionMoney | None = None,
     ) -> None:
         station = context.station
         super().__init__(
@@ -80,6 +97,11 @@ class EvbillStation(EvbillChargePoint):
         self._cost_task: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()  # calls queued by later() (the loop keeps weak refs)
         self.gone = False  # the websocket has closed
+        self.money = money
+        # the loop serving it, for remote calls from worker threads (built on it: set before it is listed)
+        self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        self._limits: dict[str, tuple[int | None, int | None]] = {}  # session id: (limit, last cost shown)
+        self._stopping: set[str] = set()  # sessions asked to stop for their limit
 
     # Helpers for the version handlers
 
@@ -162,6 +184,7 @@ class EvbillStation(EvbillChargePoint):
                     )
                     if cost is not None:
                         await self.send_running_cost(transaction_id, cost)
+                        await self._keep_within_limit(transaction_id, cost)
                 except Exception:
                     LOGGER.warning("%s: running cost of %s failed", self.id, transaction_id, exc_info=True)
             # A session that ended while its push was being computed may have left its meter behind.
@@ -176,6 +199,65 @@ class EvbillStation(EvbillChargePoint):
         meter = self.meters.setdefault(session.id, central_system.RunningMeter())
         return central_system.running_cost(self.services, self.context, session, datetime.now(UTC), meter)
 
+    # Money: what a session may cost, and paying for it once it stopped
+
+    async def _keep_within_limit(self, transaction_id: str, cost: Cost) -> None:
+        """Stop the session remotely before its running cost passes what its payment allows."""
+        session = cost.session
+        if self.money is None or session.id in self._stopping:
+            return
+        if session.id not in self._limits:
+            limit = await asyncio.to_thread(self.money.spending_limit, session)
+            self._limits[session.id] = (limit, None)
+        limit, previous = self._limits[session.id]
+        shown = cost.shown.minor_units
+        self._limits[session.id] = (limit, shown)
+        if limit is not None and must_stop(limit=limit, shown=shown, previous=previous):
+            self._stopping.add(session.id)
+            LOGGER.info("%s: stopping %s: its cost %s nears its limit %s", self.id, session.id, shown, limit)
+            self.later(self.remote_stop(transaction_id))
+
+    def settle_later(self, session_id: str | None) -> None:
+        """Pay the stopped session (capture its hold, charge the card on file, spend the wallet)."""
+        if self.money is None or session_id is None:
+            return
+        self._limits.pop(session_id, None)
+        self.later(asyncio.to_thread(self.money.settle, self.context.station.operator_id, session_id))
+
+    # Remote start and stop
+
+    def remote_start_call(self, evse_number: int, id_tag: str) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} must say how its OCPP version starts remotely")
+
+    def remote_stop_call(self, transaction_id: str) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} must say how its OCPP version stops remotely")
+
+    async def remote_start(
+        self, evse_number: int, id_tag: str, timeout: float | None = None
+    ) -> CommandAnswer:
+        action, payload = self.remote_start_call(evse_number, id_tag)
+        return await self._command(action, payload, timeout)
+
+    async def remote_stop(self, transaction_id: str, timeout: float | None = None) -> CommandAnswer:
+        action, payload = self.remote_stop_call(transaction_id)
+        session = self.live.get(transaction_id)
+        return await self._command(action, payload, timeout, session.id if session else None)
+
+    async def _command(
+        self, action: str, payload: dict[str, Any], timeout: float | None, session_id: str | None = None
+    ) -> CommandAnswer:
+        if self.gone:
+            return CommandAnswer.NOT_CONNECTED
+        try:
+            response = await self.call_exact(action, payload, session_id=session_id, timeout=timeout)
+        except TimeoutError:
+            return CommandAnswer.TIMEOUT
+        except Exception:  # the websocket went away under the call
+            LOGGER.info("%s: %s was not delivered", self.id, action, exc_info=True)
+            return CommandAnswer.NOT_CONNECTED
+        accepted = isinstance(response, CallResult) and (response.payload or {}).get("status") == "Accepted"
+        return CommandAnswer.ACCEPTED if accepted else CommandAnswer.REJECTED
+
     async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
         """Each OCPP version says it its own way: 2.0.1 CostUpdated, 1.6 a RunningCost DataTransfer."""
         raise NotImplementedError(f"{type(self).__name__} must say how its OCPP version sends a running cost")
@@ -186,6 +268,7 @@ class EvbillStation(EvbillChargePoint):
         for call in list(self._calls):  # nobody is there to answer them
             call.cancel()
         self.live.clear()  # running costs still queued for this station are skipped
+        self._limits.clear()
         self.meters.clear()
         if self._cost_task is not None:
             self._cost_task.cancel()

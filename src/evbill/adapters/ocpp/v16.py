@@ -185,9 +185,16 @@ class Station16(EvbillStation):
         self.closed(str(transaction_id))
         if ended.cost is not None and not ended.duplicate:
             self.later(self._final_cost(transaction_id, ended.cost))
+            self.settle_later(ended.cost.session.id)
         info = IdTagInfo(status=AuthorizationStatus.accepted) if id_tag else None
         session_id = ended.cost.session.id if ended.cost is not None else None
         return Reply(call_result.StopTransaction(id_tag_info=info), stored=True, session_id=session_id)
+
+    def remote_start_call(self, evse_number: int, id_tag: str) -> tuple[str, dict[str, Any]]:
+        return "RemoteStartTransaction", {"connectorId": evse_number, "idTag": id_tag}
+
+    def remote_stop_call(self, transaction_id: str) -> tuple[str, dict[str, Any]]:
+        return "RemoteStopTransaction", {"transactionId": int(transaction_id)}
 
     async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
         await self._cost_message(

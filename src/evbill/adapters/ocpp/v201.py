@@ -145,11 +145,28 @@ class Station201(EvbillStation):
         self.closed(transaction_id)
         total = self.shown(ended.cost) if ended.cost is not None else self.zero()
         session_id = ended.cost.session.id if ended.cost is not None else None
+        if not ended.duplicate:
+            self.settle_later(session_id)
         return Reply(
             call_result.TransactionEvent(total_cost=total),  # type: ignore[arg-type]
             stored=True,
             session_id=session_id,
         )
+
+    def remote_start_call(self, evse_number: int, id_tag: str) -> tuple[str, dict[str, Any]]:
+        # remoteStartId: a number the station echoes in its TransactionEvent; the idToken is the link
+        try:
+            remote_start_id = int(id_tag[-7:], 16)
+        except ValueError:
+            remote_start_id = 1
+        return "RequestStartTransaction", {
+            "idToken": {"idToken": id_tag, "type": "Central"},
+            "remoteStartId": remote_start_id,
+            "evseId": evse_number,
+        }
+
+    def remote_stop_call(self, transaction_id: str) -> tuple[str, dict[str, Any]]:
+        return "RequestStopTransaction", {"transactionId": transaction_id}
 
     async def send_running_cost(self, transaction_id: str, cost: Cost) -> None:
         await self.call_exact(

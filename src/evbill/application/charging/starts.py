@@ -3,18 +3,25 @@
 The tariff version that applies at the start is snapshotted onto the session (later edits never
 reprice it). A resent start (same transaction id, or for 1.6 the same content) returns the session it
 opened the first time.
+
+A start with the idTag of an ad hoc payment (``domain.payments.adhoc``: the station was asked to
+start remotely after a hold on the driver's card) is accepted without a token, at ad hoc prices, and
+the session is linked to the payment in the same transaction that opens it. The idTag of a payment
+that is no longer waiting for its station (its start timed out and the hold was released) is
+answered Invalid, so the station stops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from evbill.application.charging.pricing import Quote, price_now
 from evbill.application.charging.stations import StationContext
 from evbill.application.offers.customers import authorize
+from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services
 from evbill.domain.charging.frames import Frame
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
@@ -22,6 +29,7 @@ from evbill.domain.errors import NotFound
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.metering.plausibility import recordable_samples
 from evbill.domain.offers.customers import AuthorizationStatus
+from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus
 from evbill.domain.sites.model import Evse
 from evbill.domain.tariffs.text import describe_tariff
 
@@ -93,7 +101,8 @@ def start_transaction(
             )
             return Started(existing, number, AuthorizationStatus.ACCEPTED, None, True)
         concurrent = bool(id_token) and bool(uow.live_sessions.active_of_token(operator_id, id_token or ""))
-    authorization = authorize(services, context.actor, id_token) if id_token else None
+        adhoc = _adhoc_start(uow.session_payments.start_by_id_tag(operator_id, id_token or ""), station.id)
+    authorization = authorize(services, context.actor, id_token) if id_token and adhoc is None else None
     status = AuthorizationStatus.ACCEPTED if authorization is None else authorization.status
     evse = _evse(context, evse_number)
     quote = _quote(services, context, evse, id_token, started_at)
@@ -128,6 +137,8 @@ def start_transaction(
         if finished is not None:
             uow.live_sessions.release_start_key(operator_id, finished)
         uow.live_sessions.open(session, transaction_id=session.transaction_id or "", start_key=start_key)
+        if adhoc is not None and not _link(uow, services, adhoc, session):
+            status = AuthorizationStatus.INVALID
         carrier = uow.frames.add_many(frames, session_id=session.id)
         uow.meter_samples.add_many(operator_id, session.id, samples, frame_id=carrier[0] if carrier else None)
         uow.commit()
@@ -135,6 +146,18 @@ def start_transaction(
         status = AuthorizationStatus.CONCURRENT_TX
     text = describe_tariff(services.ocpi.read_tariff(quote.version.document).tariff) if quote else None
     return Started(session, number, status, text, False)
+
+
+def _adhoc_start(start: AdhocStart | None, station_id: str) -> AdhocStart | None:
+    return start if start is not None and start.station_id == station_id else None
+
+
+def _link(uow: UnitOfWork, services: Services, start: AdhocStart, session: ChargingSession) -> bool:
+    """Link the session to the ad hoc payment that asked for it; False if the payment gave up waiting."""
+    linked = replace(
+        start, status=AdhocStatus.CHARGING, session_id=session.id, updated_at=services.clock.now()
+    )
+    return uow.session_payments.update_start(linked, expected=frozenset({AdhocStatus.STARTING}))
 
 
 def price_text(

@@ -19,8 +19,9 @@ from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.country import is_country
 from evbill.domain.errors import InvalidInput, Problem
-from evbill.domain.offers.contracts import ContractStatus
+from evbill.domain.offers.contracts import ContractStatus, PaymentMethodKind
 from evbill.domain.offers.customers import AuthorizationStatus, Customer, CustomerKind, Token, authorization
+from evbill.domain.payments.adhoc import AdhocStatus
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANGUAGE = re.compile(r"[a-z]{2}")
@@ -135,11 +136,40 @@ def authorize(services: Services, actor: Actor, uid: str) -> Authorization:
     with services.uow() as uow:
         token = uow.tokens.find_by_uid(actor.operator_id, uid)
         if token is None:
-            return Authorization(AuthorizationStatus.INVALID, None, None, None)
+            # the idTag of an ad hoc payment whose station was asked to start (a station set to
+            # authorise remote starts sends Authorize first): accepted, with no customer
+            start = (
+                uow.session_payments.start_by_id_tag(actor.operator_id, uid) if uid.startswith("AH") else None
+            )
+            waiting = start is not None and start.status is AdhocStatus.STARTING
+            status = AuthorizationStatus.ACCEPTED if waiting else AuthorizationStatus.INVALID
+            return Authorization(status, None, None, None)
         customer = uow.customers.get(actor.operator_id, token.customer_id)
         contract = active_contract(uow, actor.operator_id, customer)
+        funded = contract is None or customer is None or _wallet_allows(uow, contract, customer, now)
     status = authorization(token.status, token.valid_until, contract_active=contract is not None, now=now)
+    if status is AuthorizationStatus.ACCEPTED and not funded:
+        status = AuthorizationStatus.BLOCKED
     return Authorization(status, token, customer, None if contract is None else contract.id)
+
+
+def _wallet_allows(uow: Any, contract: Any, customer: Customer, now: Any) -> bool:
+    """A contract paid from a prepaid wallet may start only with money in the wallet above its minimum."""
+    terms = [
+        t
+        for t in uow.contract_terms.of_contract(contract.operator_id, contract.id)
+        if t.effective_from <= now
+    ]
+    if (
+        not terms
+        or max(terms, key=lambda t: t.effective_from).payment_method is not PaymentMethodKind.PREPAID_WALLET
+    ):
+        return True
+    wallet_id = uow.session_payments.wallet_of(contract.operator_id, contract.customer_id, customer.currency)
+    wallet = uow.wallets.get(contract.operator_id, wallet_id) if wallet_id else None
+    if wallet is None:
+        return False
+    return bool(uow.wallets.balance(contract.operator_id, wallet.id) > wallet.minimum_balance)
 
 
 def active_contract(uow: Any, operator_id: str, customer: Customer | None) -> Any:

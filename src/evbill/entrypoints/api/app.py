@@ -26,6 +26,7 @@ from evbill.entrypoints.api import (
     ledger,
     ocpp,
     pages,
+    pay,
     payments,
     plans,
     problems,
@@ -84,4 +85,6 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(payments.router, prefix=API_PREFIX)
     app.include_router(wallets.router, prefix=API_PREFIX)
+    app.include_router(pay.router, prefix=API_PREFIX)
+    app.include_router(pay.public)
     return app

@@ -88,6 +88,11 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/wallets/{wallet_id}/payments"): Permission.BILL,
     ("POST", "/api/v1/wallets/{wallet_id}/refunds"): Permission.BILL,
     ("POST", "/api/v1/wallets/{wallet_id}/authorisations"): READ,  # answers, holds nothing
+    # paying for sessions: the payment link's QR code, the ad hoc hold, cards on file, wallet reloads
+    ("GET", "/api/v1/evses/{evse_id}/payment-qr.{output}"): READ,
+    ("PUT", "/api/v1/hold-amounts"): Permission.BILL,
+    ("PUT", "/api/v1/customers/{customer_id}/card-on-file"): Permission.MANAGE_CUSTOMERS,
+    ("PUT", "/api/v1/wallets/{wallet_id}/reload"): Permission.BILL,
     # the ledger
     ("GET", "/api/v1/ledger/trial-balance"): READ,
     ("GET", "/api/v1/ledger/accounts/{account}/statement"): READ,
@@ -123,6 +128,17 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/promotions"): Permission.MANAGE_PLANS,
     ("POST", "/api/v1/customers/{customer_id}/promotions"): Permission.MANAGE_PLANS,
 }
+
+
+# Routes open to anyone, without an API key: a driver paying at the charger has none (AFIR).
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/pay/{evse}"),
+        ("POST", "/pay/{evse}/start"),
+        ("GET", "/pay/{evse}/starts/{start_id}"),
+        ("POST", "/pay/{evse}/starts/{start_id}/confirm"),
+    }
+)
 
 
 def _pattern(template: str) -> re.Pattern[str]:

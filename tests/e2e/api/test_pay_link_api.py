@@ -1,0 +1,84 @@
+"""The payment link's API edges: no key needed, limits per client address, bad input named by field.
+
+(The whole ad hoc flow, with a charger on a real websocket, is tests/e2e/ocpp/test_pay_at_the_charger.py.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.api.conftest import SIMPLE_TARIFF, Api, build_api, make_site
+
+NOWHERE = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def limited(module_database_url: str) -> Iterator[Api]:
+    yield from build_api(module_database_url, pay_starts_per_minute=3, pay_reads_per_minute=5)
+
+
+def fields_of(response) -> list[str]:
+    return [error["path"] for error in response.json().get("errors", [])]
+
+
+def test_the_link_needs_no_key_and_starts_are_limited_per_address(limited: Api) -> None:
+    tenant = limited.tenant("Pay")
+    site = make_site(tenant)
+    tariff = tenant.created("/tariffs", SIMPLE_TARIFF)
+    tenant.created("/tariff-assignments", {"tariff_id": tariff["id"], "scope": "operator"})
+    evse = site["evse"]["id"]
+
+    link = limited.client.get(f"/pay/{evse}")  # no API key
+    starts = [
+        limited.client.post(f"/pay/{NOWHERE}/start", json={"payment_method": "tok_visa"},
+                            headers={"Idempotency-Key": f"k{n}"})
+        for n in range(4)
+    ]  # fmt: skip
+    reads = [limited.client.get(f"/pay/{NOWHERE}") for _ in range(5)]
+
+    assert link.status_code == 200
+    assert link.json()["hold"] == "50.00"
+    assert [s.status_code for s in starts] == [404, 404, 404, 429]
+    assert starts[3].headers["content-type"] == "application/problem+json"
+    assert "retry-after" in starts[3].headers
+    # reads are counted apart from starts: the link read above, then four more, then the sixth is refused
+    assert [r.status_code for r in reads] == [404, 404, 404, 404, 429]
+
+
+def test_bad_settings_are_refused_naming_the_field(api: Api) -> None:
+    tenant = api.tenant("Settings")
+    customer = tenant.created(
+        "/customers",
+        {"kind": "INDIVIDUAL", "name": "Jan", "language": "nl", "currency": "EUR", "country": "NL"},
+    )
+    wallet = tenant.created("/wallets", {"customer_id": customer["id"], "currency": "EUR"})
+
+    hold_nowhere = tenant.put(
+        "/hold-amounts", json={"location_id": NOWHERE, "amount": "30.00", "currency": "EUR"}
+    )
+    hold_cents = tenant.put("/hold-amounts", json={"amount": "30.001", "currency": "EUR"})
+    hold = tenant.put("/hold-amounts", json={"amount": "30.00", "currency": "EUR"})
+    pan = tenant.put(
+        f"/customers/{customer['id']}/card-on-file", json={"payment_method": "4000 0000 0000 0002"}
+    )
+    card = tenant.put(
+        f"/customers/{customer['id']}/card-on-file",
+        json={"payment_method": "tok_visa", "charge_sessions": True},
+    )
+    reload_zero = tenant.put(f"/wallets/{wallet['id']}/reload", json={"threshold": "5.00", "amount": "0"})
+    reload = tenant.put(f"/wallets/{wallet['id']}/reload", json={"threshold": "5.00", "amount": "20.00"})
+
+    assert (hold_nowhere.status_code, fields_of(hold_nowhere)) == (422, ["$.location_id"])
+    assert (hold_cents.status_code, fields_of(hold_cents)) == (422, ["$.amount"])
+    assert hold.json() == {"location_id": None, "amount": "30.00", "currency": "EUR"}
+    assert (pan.status_code, fields_of(pan)) == (422, ["$.payment_method"])
+    assert "0002" not in pan.text
+    assert card.json() == {
+        "customer_id": customer["id"],
+        "payment_method": "tok_visa",
+        "charge_sessions": True,
+    }
+    assert reload_zero.status_code == 422
+    assert reload.json() == {"wallet_id": wallet["id"], "threshold": "5.00", "amount": "20.00"}
