@@ -21,6 +21,8 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_OCPP_MAX_FRAME     | 65536                       | largest OCPP frame a station may send (bytes)   |
 | EVBILL_LIMITER            | memory                      | memory (one process) or redis://host:port/db    |
 | EVBILL_AUTH_FAILURES      | 30                          | failed logins per minute per address / key / id |
+| EVBILL_QUEUE_URL          | (SQLite file by the db)     | job queue: sqlite:///FILE or redis://HOST/DB    |
+| EVBILL_QUEUE_NAME         | evbill                      | queue name: workers of one name share its jobs  |
 
 In production (``EVBILL_ENVIRONMENT=production``) evbill refuses to start on defaults that are only
 safe on a developer's machine: the default database (a local SQLite file) or a database URL whose
@@ -64,6 +66,8 @@ class Settings:
     docs: bool = True
     smtp_url: str = ""  # "" refuses to send; "memory" keeps mail in the process; smtp://host:port
     mail_from: str = "billing@evbill.invalid"
+    queue_url: str = ""  # "": huey on an SQLite file beside the database; sqlite:///file; redis://...
+    queue_name: str = "evbill"
 
     @property
     def production(self) -> bool:
@@ -129,6 +133,12 @@ class Settings:
         mail_from = environ.get("EVBILL_MAIL_FROM", "billing@evbill.invalid")
         if "@" not in mail_from:
             problems.append(Problem("EVBILL_MAIL_FROM", f"{mail_from!r} is not an e-mail address"))
+        queue_url = environ.get("EVBILL_QUEUE_URL", "")
+        if queue_url and not queue_url.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+            problems.append(Problem("EVBILL_QUEUE_URL", f"{queue_url!r} is not a sqlite:/// or redis:// URL"))
+        queue_name = environ.get("EVBILL_QUEUE_NAME", "evbill")
+        if not queue_name.strip():
+            problems.append(Problem("EVBILL_QUEUE_NAME", "must not be empty"))
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -154,6 +164,8 @@ class Settings:
             docs=docs_text == "on",
             smtp_url=smtp_url,
             mail_from=mail_from,
+            queue_url=queue_url,
+            queue_name=queue_name,
         )
 
     @property

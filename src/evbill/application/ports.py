@@ -28,6 +28,7 @@ from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunCounts, RunItem, RunStatus
 from evbill.domain.ledger.balances import AccountBalance, StatementLine
 from evbill.domain.ledger.entries import LedgerEntry
 from evbill.domain.metering.cleaning import MeterSample
@@ -238,6 +239,42 @@ class InvoiceRepository(Protocol):
     def profile(self, operator_id: str) -> InvoicingProfile | None: ...
 
     def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
+
+
+class BillingRunRepository(Protocol):
+    """Billing runs and their items (issue 13): counts are read from the items."""
+
+    def add(self, run: BillingRun) -> None: ...
+
+    def get(self, operator_id: str, run_id: str) -> BillingRun | None: ...
+
+    def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[BillingRun]: ...
+
+    def counts(self, run_id: str) -> RunCounts: ...
+
+    def set_status(
+        self, operator_id: str, run_id: str, status: RunStatus, *, at: datetime, planned: bool = False
+    ) -> None: ...
+
+    def add_items(self, items: Sequence[RunItem]) -> None:
+        """Insert the items not there yet (planning twice adds nothing)."""
+        ...
+
+    def items(self, run_id: str, *, status: ItemStatus | None = None) -> Sequence[RunItem]: ...
+
+    def finish_item(self, item: RunItem) -> None: ...
+
+
+class DocumentFiles(Protocol):
+    """Documents rendered once (PDF, Factur-X ...), so a download does not render them again."""
+
+    def get(self, operator_id: str, document_id: str, document_format: str) -> bytes | None: ...
+
+    def put(
+        self, operator_id: str, document_id: str, document_format: str, content: bytes, at: datetime
+    ) -> bool:
+        """Keep the file; False if it was there already."""
+        ...
 
 
 class ApiKeyRepository(Protocol):
@@ -632,6 +669,8 @@ class UnitOfWork(Protocol):
     wallets: WalletRepository
     bills: BillRepository
     invoices: InvoiceRepository
+    billing_runs: BillingRunRepository
+    document_files: DocumentFiles
 
     def __enter__(self) -> Self: ...
 

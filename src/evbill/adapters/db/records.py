@@ -36,6 +36,7 @@ from evbill.adapters.db.billing import tables as billing_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
 from evbill.adapters.db.idempotency import tables as idempotency_tables
+from evbill.adapters.db.invoicing import run_tables
 from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
@@ -458,4 +459,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         invoicing_tables.invoicing_profiles,
         RecordMapping(invoicing_tables.ProfileRow, enums={}),
     ),
+    "billing_runs": (run_tables.billing_runs, RecordMapping(run_tables.RunRow, enums={})),
+    "billing_run_items": (run_tables.billing_run_items, RecordMapping(run_tables.RunItemRow, enums={})),
+    "document_files": (run_tables.document_files, RecordMapping(run_tables.DocumentFileRow, enums={})),
 }

@@ -10,6 +10,7 @@ from evbill.adapters.db.billing import tables as billing
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
 from evbill.adapters.db.idempotency import tables as idempotency
+from evbill.adapters.db.invoicing import run_tables as billing_runs
 from evbill.adapters.db.invoicing import tables as invoicing
 from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
@@ -23,6 +24,7 @@ __all__ = [
     "access",
     "analytics",
     "billing",
+    "billing_runs",
     "charging",
     "charging_state",
     "idempotency",

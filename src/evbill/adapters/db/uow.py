@@ -39,6 +39,7 @@ from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
 from evbill.adapters.db.engine import READ_ONLY
 from evbill.adapters.db.invoicing.repositories import SqlInvoiceRepository
+from evbill.adapters.db.invoicing.runs import SqlBillingRunRepository, SqlDocumentFiles
 from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
@@ -122,6 +123,8 @@ class SqlAlchemyUnitOfWork:
         self.wallets = SqlWalletRepository(self._connection)
         self.bills = SqlBillRepository(self._connection)
         self.invoices = SqlInvoiceRepository(self._connection)
+        self.billing_runs = SqlBillingRunRepository(self._connection)
+        self.document_files = SqlDocumentFiles(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:
