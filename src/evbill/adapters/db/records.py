@@ -36,11 +36,11 @@ from evbill.adapters.db.billing import tables as billing_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
 from evbill.adapters.db.idempotency import tables as idempotency_tables
-from evbill.adapters.db.invoicing import run_tables
 from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.payments import tables as payment_tables
+from evbill.adapters.db.runs import tables as run_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
 from evbill.domain.access.idempotency import IdempotentRequest

@@ -10,11 +10,11 @@ from evbill.adapters.db.billing import tables as billing
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
 from evbill.adapters.db.idempotency import tables as idempotency
-from evbill.adapters.db.invoicing import run_tables as billing_runs
 from evbill.adapters.db.invoicing import tables as invoicing
 from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
 from evbill.adapters.db.payments import tables as payments
+from evbill.adapters.db.runs import tables as billing_runs
 from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.sites import tables as sites
 from evbill.adapters.db.tariffs import tables as tariffs

@@ -39,7 +39,6 @@ from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
 from evbill.adapters.db.engine import READ_ONLY
 from evbill.adapters.db.invoicing.repositories import SqlInvoiceRepository
-from evbill.adapters.db.invoicing.runs import SqlBillingRunRepository, SqlDocumentFiles
 from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
 from evbill.adapters.db.offers.customers import SqlTokenRepository, customer_repository
 from evbill.adapters.db.offers.plans import (
@@ -54,6 +53,7 @@ from evbill.adapters.db.offers.promotions import (
     SqlRedemptionRepository,
 )
 from evbill.adapters.db.payments.repositories import SqlPaymentRepository, SqlWalletRepository
+from evbill.adapters.db.runs.repositories import SqlBillingRunRepository, SqlDocumentFiles
 from evbill.adapters.db.sites.repositories import (
     connector_repository,
     evse_repository,

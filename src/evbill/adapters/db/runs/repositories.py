@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from evbill.adapters.db.invoicing.run_tables import billing_run_items, billing_runs, document_files
 from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.runs.tables import billing_run_items, billing_runs, document_files
 from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunCounts, RunItem, RunStatus
 
 
