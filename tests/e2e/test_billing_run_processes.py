@@ -80,7 +80,8 @@ def test_the_command_bills_summarises_and_a_second_run_issues_nothing(
     container: Container, database_url: str, tmp_path: Path
 ) -> None:
     # Given two contracts with one October session each
-    # (9.99 + 0.35 + 3.90 = 14.24, VAT 2.9904 -> 2.99, 17.23; 9.99 + 0.35 + 4.29 = 14.63, VAT 3.0723 -> 3.07, 17.70)
+    # 9.99 + 0.35 + 3.90 = 14.24, VAT 2.9904 -> 2.99, 17.23 incl. VAT;
+    # 9.99 + 0.35 + 4.29 = 14.63, VAT 3.0723 -> 3.07, 17.70 incl. VAT
     built = build_contracts(database_url, contracts=2, sessions_per_contract=1, period=PERIOD)
     env = _environment(database_url)
     # When a dry run, a run, and a second run go through the command
