@@ -15,6 +15,7 @@ idempotent (database unique keys), so a retried or duplicated job changes nothin
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,15 @@ Handler = Callable[[Mapping[str, str]], object]
 log = logging.getLogger("evbill.queue")
 
 
-def sqlite_file_beside(database_url: str) -> str:
-    """The queue's SQLite file: next to an SQLite database (``evbill.db`` -> ``evbill.queue.sqlite3``),
-    else in the working directory."""
+def sqlite_file_beside(database_url: str, name: str) -> str:
+    """The queue's SQLite file: next to an SQLite database (``evbill.db`` -> ``evbill.queue.sqlite3``);
+    with a server database, ``<name>.queue.sqlite3`` in the machine's temporary directory (the
+    processes of one machine share it; workers on several machines need ``redis://``)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
         return str(path.with_name(f"{path.stem}.queue.sqlite3"))
-    return "evbill.queue.sqlite3"
+    return str(Path(tempfile.gettempdir()) / f"{name}.queue.sqlite3")
 
 
 class HueyQueue:
@@ -69,5 +71,5 @@ def build_queue(queue_url: str, *, database_url: str, name: str = "evbill") -> H
     """``queue_url``: "" (an SQLite file beside the database), ``sqlite:///path`` or ``redis://...``."""
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
         return HueyQueue(RedisHuey(name, url=queue_url, results=False))
-    filename = queue_url.removeprefix("sqlite:///") if queue_url else sqlite_file_beside(database_url)
+    filename = queue_url.removeprefix("sqlite:///") if queue_url else sqlite_file_beside(database_url, name)
     return HueyQueue(SqliteHuey(name, filename=filename, results=False))

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from evbill.domain.errors import InvalidInput, Problem
 
 PERIOD_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+FIRST_YEAR, LAST_YEAR = 1970, 9000  # as the cycles' own bounds (application.billing.cycle)
 
 
 class RunStatus(enum.StrEnum):
@@ -57,6 +58,10 @@ def period_bounds(period: str, path: str = "$.period") -> tuple[date, date]:
     if match is None:
         raise InvalidInput("invalid period", (Problem(path, f"{period!r} is not a month like 2026-10"),))
     year, month = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(
+            "invalid period", (Problem(path, f"the year must be {FIRST_YEAR} to {LAST_YEAR}"),)
+        )
     return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
 
 
