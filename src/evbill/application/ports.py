@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
@@ -133,6 +133,10 @@ class SessionRepository(Protocol):
 
     def count_before(self, operator_id: str, customer_ids: Sequence[str], before: datetime) -> int:
         """How many sessions these customers started before ``before`` (for loyalty ordinals)."""
+        ...
+
+    def started_at(self, operator_id: str, session_ids: Sequence[str]) -> Mapping[str, datetime]:
+        """When each of these sessions started (one query; ids not found are left out)."""
         ...
 
 
@@ -261,6 +265,10 @@ class BillingRunRepository(Protocol):
         ...
 
     def items(self, run_id: str, *, status: ItemStatus | None = None) -> Sequence[RunItem]: ...
+
+    def item(self, run_id: str, contract_id: str, cycle_start: date) -> RunItem | None: ...
+
+    def has_pending(self, run_id: str) -> bool: ...
 
     def finish_item(self, item: RunItem) -> None: ...
 

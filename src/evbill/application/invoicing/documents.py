@@ -94,11 +94,11 @@ def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: Recorded
         seller_country=profile.seller.country, buyer_country=customer.country, buyer_vat_id=customer.vat_id
     )
     zone = ZoneInfo(profile.time_zone)
-    dates = {}
-    for line in recorded.bill.lines:
-        session = None if line.session_id is None else uow.sessions.get(actor.operator_id, line.session_id)
-        if session is not None:
-            dates[session.id] = session.started_at.astimezone(zone).date()
+    session_ids = sorted({line.session_id for line in recorded.bill.lines if line.session_id is not None})
+    dates = {
+        session_id: started.astimezone(zone).date()
+        for session_id, started in uow.sessions.started_at(actor.operator_id, session_ids).items()
+    }  # one query for the cycle's sessions (a billing run makes thousands of invoices)
     lines = draft_lines(recorded.bill, session_dates=dates, schedule=profile.schedule)
     composed = compose(
         lines, currency=recorded.bill.currency, mode=operator.rounding_mode, reverse_charge=reverse,

@@ -188,17 +188,19 @@ def plan_run(services: Services, actor: Actor, run_id: str) -> Sequence[RunItem]
         return uow.billing_runs.items(run.id, status=ItemStatus.PENDING)
 
 
-def finish_if_done(services: Services, actor: Actor, run_id: str) -> BillingRun:
-    """Mark the run DONE once none of its items is pending; the run as it is now."""
+def finish_if_done(services: Services, actor: Actor, run_id: str) -> bool:
+    """Mark the run DONE once none of its items is pending (an indexed look, not a count: every
+    queued job asks); True if it is done."""
     with services.uow() as uow:
+        if uow.billing_runs.has_pending(run_id):
+            return False
         run = uow.billing_runs.get(actor.operator_id, run_id)
         if run is None:
             raise NotFound(f"billing run {run_id!r} not found")
-        if run.status is RunStatus.RUNNING and run.counts.finished == run.counts.total:
+        if run.status is RunStatus.RUNNING:
             uow.billing_runs.set_status(actor.operator_id, run_id, RunStatus.DONE, at=services.clock.now())
             uow.commit()
-            run = replace(run, status=RunStatus.DONE, finished_at=services.clock.now())
-    return run
+        return run.status is not RunStatus.QUEUED
 
 
 # --- one item: record the bill, issue the invoice ------------------------------------------------
@@ -329,7 +331,8 @@ def run_billing(
     on_planned(len(pending))
     for item in pending:
         on_item(invoice_item(services, actor, item))
-    return finish_if_done(services, actor, run.id)
+    finish_if_done(services, actor, run.id)
+    return get_run(services, actor, run.id)
 
 
 def enqueue_run(services: Services, actor: Actor, queue: JobQueue, period: str) -> BillingRun:
@@ -364,14 +367,9 @@ def invoice_job(
     run_id = payload["run_id"]
     cycle_start = date.fromisoformat(payload["cycle_start"])
     with services.uow(read_only=True) as uow:
-        found = [
-            i
-            for i in uow.billing_runs.items(run_id)
-            if (i.contract_id, i.cycle_start) == (payload["contract_id"], cycle_start)
-        ]
-    if not found:
+        item = uow.billing_runs.item(run_id, payload["contract_id"], cycle_start)
+    if item is None:
         raise NotFound(f"billing run {run_id!r} has no item for contract {payload['contract_id']!r}")
-    item = found[0]
     if item.status is ItemStatus.PENDING:
         item = invoice_item(services, actor, item)
     if item.status is ItemStatus.ISSUED and item.invoice_id is not None and queue is not None:

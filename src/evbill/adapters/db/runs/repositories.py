@@ -8,7 +8,7 @@ are ``GROUP BY`` queries over its items.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -147,6 +147,21 @@ class SqlBillingRunRepository:
             query = query.where(billing_run_items.c.status == status.value)
         query = query.order_by(billing_run_items.c.contract_id, billing_run_items.c.cycle_start)
         return [_item(row) for row in self._connection().execute(query).mappings()]
+
+    def item(self, run_id: str, contract_id: str, cycle_start: date) -> RunItem | None:
+        items = billing_run_items.c
+        query = select(billing_run_items).where(
+            items.run_id == run_id, items.contract_id == contract_id, items.cycle_start == cycle_start
+        )
+        row = self._connection().execute(query).mappings().first()
+        return None if row is None else _item(row)
+
+    def has_pending(self, run_id: str) -> bool:
+        items = billing_run_items.c
+        query = select(items.contract_id).where(
+            items.run_id == run_id, items.status == ItemStatus.PENDING.value
+        )
+        return self._connection().execute(query.limit(1)).first() is not None
 
     def finish_item(self, item: RunItem) -> None:
         items = billing_run_items.c
