@@ -181,3 +181,22 @@ def test_a_dry_run_lists_what_would_be_issued_and_stores_nothing(
     with container.services.uow(read_only=True) as uow:
         assert uow.bills.of_contract(who.operator_id, built.contract_ids[0]) == []
     assert _numbers(container, built.operator_id) == []
+
+
+def test_a_credit_note_posts_the_reverse_entry_and_the_ledger_stays_sound(
+    container: Container, database_url: str
+) -> None:
+    # Given contract 0's issued October invoice: 18.88 + VAT 3.96 = 22.84 (see the module's docstring)
+    built = build_contracts(database_url, contracts=1, sessions_per_contract=2, period=PERIOD)
+    who = platform_actor(built.operator_id)
+    services = container.services
+    run = runs.run_billing(services, who, PERIOD)
+    [item] = runs.run_items(services, who, run.id)
+    # When it is credited in full
+    note = documents.credit_document(services, who, item.invoice_id, reason="goodwill")
+    # Then the credit note's entry takes back what the invoice posted: the receivable nets to zero
+    with services.uow(read_only=True) as uow:
+        balances = {(b.account, b.currency): b.balance for b in uow.ledger.balances(who.operator_id)}
+    assert note.composed.totals.incl_vat_minor == 2284
+    assert {account: amount for (account, _), amount in balances.items() if amount} == {}
+    assert check_books(services, operator_ids=[built.operator_id]).ok
