@@ -95,7 +95,7 @@ def _here(container: Container, who: Actor, name: str, period: str, quiet: bool)
 def _on_queue(container: Container, who: Actor, name: str, period: str, quiet: bool) -> BillingRun:
     run = runs.enqueue_run(container.services, who, container.queue, period)
     with _progress(quiet) as progress:
-        task = progress.add_task(f"queued {name} {period}", total=None)
+        task = progress.add_task(f"{name} {period} on the queue (run by `evbill worker`)", total=None)
         while run.status is not RunStatus.DONE:
             time.sleep(POLL_SECONDS)
             run = runs.get_run(container.services, who, run.id)
