@@ -239,12 +239,6 @@ def invoice_item(services: Services, actor: Actor, item: RunItem) -> RunItem:
         return _finish(
             services, item, ItemStatus.SKIPPED, reason="nothing to bill in the cycle", bill_id=recorded.id
         )
-    with services.uow(read_only=True) as uow:
-        existing = uow.invoices.find_by_bill(actor.operator_id, recorded.id)
-    if existing is not None and existing.status not in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
-        return _finish(
-            services, item, ItemStatus.ALREADY_ISSUED, bill_id=recorded.id, **_issued(item, existing)
-        )
     try:
         document, issued_now = issue_bill(services, actor, recorded.id)
     except Conflict:  # a concurrent run issued it between our look and our insert: theirs stands
