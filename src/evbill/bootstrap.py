@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
     from evbill.adapters.exports.parquet import ParquetReportWriter
     from evbill.adapters.ocpp.commands import OcppStationCommands
     from evbill.adapters.ocpp.server import OcppEndpoint
+    from evbill.adapters.queue import HueyQueue
     from evbill.application.payments.adhoc import PayAtCharger
     from evbill.application.ports import (
         IdempotencyStore,
@@ -113,6 +114,14 @@ class Container:
         from evbill.adapters.documents.renderer import DocumentRenderer
 
         return DocumentRenderer()
+
+    @cached_property
+    def queue(self) -> HueyQueue:
+        """The job queue (EVBILL_QUEUE_URL): huey on an SQLite file beside the database, or Redis."""
+        from evbill.adapters.queue import build_queue
+
+        settings = self.settings
+        return build_queue(settings.queue_url, database_url=settings.database_url, name=settings.queue_name)
 
     @cached_property
     def charts(self) -> VegaChartRenderer:

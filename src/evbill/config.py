@@ -21,6 +21,8 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_OCPP_MAX_FRAME     | 65536                       | largest OCPP frame a station may send (bytes)   |
 | EVBILL_LIMITER            | memory                      | memory (one process) or redis://host:port/db    |
 | EVBILL_AUTH_FAILURES      | 30                          | failed logins per minute per address / key / id |
+| EVBILL_QUEUE_URL          | (SQLite file by the db)     | job queue: sqlite:///FILE or redis://HOST/DB    |
+| EVBILL_QUEUE_NAME         | evbill                      | queue name: workers of one name share its jobs  |
 
 In production (``EVBILL_ENVIRONMENT=production``) evbill refuses to start on defaults that are only
 safe on a developer's machine: the default database (a local SQLite file) or a database URL whose
@@ -73,6 +75,8 @@ class Settings:
         10  # per client address: POSTs to /pay (enough for a driver, not card testing)
     )
     pay_reads_per_minute: int = 300  # per client address: GETs of /pay (a page polling its start's status)
+    queue_url: str = ""  # "": huey on an SQLite file beside the database; sqlite:///file; redis://...
+    queue_name: str = "evbill"
 
     @property
     def production(self) -> bool:
@@ -152,6 +156,12 @@ class Settings:
         command_timeout = _positive_int(environ, "EVBILL_OCPP_COMMAND_TIMEOUT", 30, problems)
         pay_starts = _positive_int(environ, "EVBILL_PAY_STARTS_PER_MINUTE", 10, problems)
         pay_reads = _positive_int(environ, "EVBILL_PAY_READS_PER_MINUTE", 300, problems)
+        queue_url = environ.get("EVBILL_QUEUE_URL", "")
+        if queue_url and not queue_url.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+            problems.append(Problem("EVBILL_QUEUE_URL", f"{queue_url!r} is not a sqlite:/// or redis:// URL"))
+        queue_name = environ.get("EVBILL_QUEUE_NAME", "evbill")
+        if not queue_name.strip():
+            problems.append(Problem("EVBILL_QUEUE_NAME", "must not be empty"))
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -182,6 +192,8 @@ class Settings:
             ocpp_command_timeout=float(command_timeout),
             pay_starts_per_minute=pay_starts,
             pay_reads_per_minute=pay_reads,
+            queue_url=queue_url,
+            queue_name=queue_name,
         )
 
     @property

@@ -19,6 +19,7 @@ from typing import Any
 
 from evbill.application.access.keys import create_api_key, create_operator, list_api_keys, platform_actor
 from evbill.application.demo_charging import DemoStation, charge_demo_sessions
+from evbill.application.invoicing.runs import run_billing
 from evbill.application.offers.customers import TOKENS, create_customer
 from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
@@ -26,6 +27,9 @@ from evbill.application.sites import records as sites
 from evbill.application.tariffs import catalog as catalog
 from evbill.domain.access.keys import ApiKey
 from evbill.domain.access.operators import Actor, Role
+from evbill.domain.invoicing.documents import Party
+from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.tax import TaxMode
 from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
 from evbill.domain.offers.plans import BillingCycle, PlanKind
@@ -113,6 +117,7 @@ class DemoOperator:
     operator_id: str
     api_key: str
     tokens: tuple[str, ...] = ()
+    billing_run_id: str | None = None  # last month's billing run: the demo's issued invoices
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,41 @@ def _seed_operator(
             stations.append(DemoStation(evse.station_id, evse, kilowatts, speaks_201=power_type.is_dc))
     tokens = _drivers(services, admin, country, currency, party)
     charge_demo_sessions(services, operator.id, stations, tokens, now=now, per_evse=sessions_per_evse)
-    return DemoOperator(name, operator.id, presented, tokens)
+    _invoicing_profile(services, operator.id, name, country, site_specs[0].location)
+    # Last month's invoices, issued by the same billing run an operator runs (`evbill billing run`)
+    run = run_billing(services, admin, last_month(now))
+    return DemoOperator(name, operator.id, presented, tokens, run.id)
+
+
+# The demo sellers' legal data as EN 16931 wants it (published test values: the VAT number and IBAN
+# are the well-known valid examples, not a real company's).
+_SELLERS: dict[str, dict[str, Any]] = {
+    "NL": {"vat_id": "NL123456782B90", "registration": "KvK 12345678", "iban": "NL91ABNA0417164300",
+           "bic": "ABNANL2A", "series": "AMS", "tax_mode": TaxMode.VAT},
+    "US": {"vat_id": None, "registration": "EIN 12-3456789", "iban": None, "bic": None, "series": "BAV",
+           "tax_mode": TaxMode.VAT},
+}  # fmt: skip
+
+
+def _invoicing_profile(
+    services: Services, operator_id: str, name: str, country: str, place: dict[str, Any]
+) -> None:
+    """The demo seller's invoicing profile (stored as given: these test values are known valid)."""
+    data = _SELLERS[country]
+    seller = Party(name, country, place["address"], place["city"], place["postal_code"], data["vat_id"],
+                   registration=data["registration"], email="billing@evbill.invalid", iban=data["iban"],
+                   bic=data["bic"])  # fmt: skip
+    profile = InvoicingProfile(operator_id, seller, series=data["series"], time_zone=place["time_zone"],
+                               tax_mode=data["tax_mode"])  # fmt: skip
+    with services.uow() as uow:
+        uow.invoices.save_profile(profile, services.clock.now())
+        uow.commit()
+
+
+def last_month(now: datetime) -> str:
+    """The period before ``now``'s month: "2026-11" on 3 December 2026."""
+    year, month = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+    return f"{year}-{month:02d}"
 
 
 CONTRACT_START = datetime(2026, 1, 1, tzinfo=UTC)

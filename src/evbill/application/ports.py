@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
@@ -28,6 +28,7 @@ from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Problem
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunCounts, RunItem, RunStatus
 from evbill.domain.ledger.balances import AccountBalance, StatementLine
 from evbill.domain.ledger.entries import LedgerEntry
 from evbill.domain.metering.cleaning import MeterSample
@@ -135,6 +136,10 @@ class SessionRepository(Protocol):
         """How many sessions these customers started before ``before`` (for loyalty ordinals)."""
         ...
 
+    def started_at(self, operator_id: str, session_ids: Sequence[str]) -> Mapping[str, datetime]:
+        """When each of these sessions started (one query; ids not found are left out)."""
+        ...
+
 
 class TokenRepository(Repository[Token], Protocol):
     def find_by_uid(self, operator_id: str, uid: str) -> Token | None: ...
@@ -239,6 +244,46 @@ class InvoiceRepository(Protocol):
     def profile(self, operator_id: str) -> InvoicingProfile | None: ...
 
     def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
+
+
+class BillingRunRepository(Protocol):
+    """Billing runs and their items (issue 13): counts are read from the items."""
+
+    def add(self, run: BillingRun) -> None: ...
+
+    def get(self, operator_id: str, run_id: str) -> BillingRun | None: ...
+
+    def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[BillingRun]: ...
+
+    def counts(self, run_id: str) -> RunCounts: ...
+
+    def set_status(
+        self, operator_id: str, run_id: str, status: RunStatus, *, at: datetime, planned: bool = False
+    ) -> None: ...
+
+    def add_items(self, items: Sequence[RunItem]) -> None:
+        """Insert the items not there yet (planning twice adds nothing)."""
+        ...
+
+    def items(self, run_id: str, *, status: ItemStatus | None = None) -> Sequence[RunItem]: ...
+
+    def item(self, run_id: str, contract_id: str, cycle_start: date) -> RunItem | None: ...
+
+    def has_pending(self, run_id: str) -> bool: ...
+
+    def finish_item(self, item: RunItem) -> None: ...
+
+
+class DocumentFiles(Protocol):
+    """Documents rendered once (PDF, Factur-X ...), so a download does not render them again."""
+
+    def get(self, operator_id: str, document_id: str, document_format: str) -> bytes | None: ...
+
+    def put(
+        self, operator_id: str, document_id: str, document_format: str, content: bytes, at: datetime
+    ) -> bool:
+        """Keep the file; False if it was there already."""
+        ...
 
 
 class ApiKeyRepository(Protocol):
@@ -722,6 +767,8 @@ class UnitOfWork(Protocol):
     bills: BillRepository
     invoices: InvoiceRepository
     session_payments: SessionPaymentRepository
+    billing_runs: BillingRunRepository
+    document_files: DocumentFiles
 
     def __enter__(self) -> Self: ...
 

@@ -115,7 +115,12 @@ class Api:
 
 
 def build_api(database_url: str, **settings: Any) -> Iterator[Api]:
-    defaults = {"rate_limit_per_minute": 1_000_000, "auth_failures_per_minute": 1_000_000}
+    defaults = {
+        "rate_limit_per_minute": 1_000_000,
+        "auth_failures_per_minute": 1_000_000,
+        # queued jobs (POST /billing-runs) go to this app's own queue, never a shared one
+        "queue_name": f"evbill-test-{secrets.token_hex(6)}",
+    }
     configured = Settings(database_url=database_url, **{**defaults, **settings})
     container = bootstrap(configured)
     with TestClient(create_app(configured, container=container), raise_server_exceptions=False) as client:

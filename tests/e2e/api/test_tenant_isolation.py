@@ -87,6 +87,7 @@ class Ids:
     promotion_code: str
     payment: str  # a card payment held (authorised) for the business account
     wallet: str  # the business account's wallet, topped up by card
+    billing_run: str  # a billing run, queued (no worker runs in these tests)
 
 
 @dataclass(frozen=True)
@@ -164,13 +165,15 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
         ended_at=None, total_excl_vat=None, total_incl_vat=None, total_excl_vat_minor=None,
         total_incl_vat_minor=None,
     )  # fmt: skip
+    run = tenant.post("/billing-runs", json={"period": "2026-02"})
+    assert run.status_code == 202, run.text
     ids = Ids(
         operator=tenant.operator_id, location=site["location"]["id"], station=site["station"]["id"],
         charge_point=site["station"]["charge_point_id"], evse=evse, connector=site["connector"]["id"],
         tariff=tariff["id"], assignment=assignment["id"], api_key=api_key["id"], session=session,
         customer=customer["id"], email=email, driver=driver["id"], token=token["id"], token_uid=token["uid"],
         plan=plan["id"], contract=contract["id"], promotion=promotion["id"], promotion_code=promotion["code"],
-        payment=payment["id"], wallet=wallet["id"],
+        payment=payment["id"], wallet=wallet["id"], billing_run=run.json()["id"],
     )  # fmt: skip
     seen = view(Owner(tenant, ids, frozenset(), {}))
     return Owner(tenant, ids, _known(tenant, ids, seen), seen)
@@ -238,6 +241,7 @@ def view(owner: Owner) -> dict[str, tuple[int, str | None, Any]]:
         f"/price?evse_id={ids.evse}&token_uid={ids.token_uid}",
         f"/payments/{ids.payment}", "/payments", f"/wallets/{ids.wallet}", "/ledger/trial-balance",
         "/ledger/entries", f"/ledger/accounts/wallet:{ids.wallet}/statement?currency=EUR",
+        "/billing-runs", f"/billing-runs/{ids.billing_run}",
     ]  # fmt: skip
     answers = {path: owner.tenant.get(path) for path in paths}
     return {path: (r.status_code, r.headers.get("etag"), r.json()) for path, r in answers.items()}
@@ -361,6 +365,7 @@ ID_PROBES = [
     ById("POST", "/contracts/{contract_id}/bill", CONTRACT_PATH + "/bill", {"cycle_start": "2026-03-01"}),
     ById("GET", "/promotions/{promotion_id}", "/promotions/{ids.promotion}"),
     ById("GET", "/payments/{payment_id}", "/payments/{ids.payment}"),
+    ById("GET", "/billing-runs/{run_id}", "/billing-runs/{ids.billing_run}"),
     ById("POST", "/payments/{payment_id}/capture", "/payments/{ids.payment}/capture", {"amount": "5.00"}),
     # the hold is authorised, not waiting for 3-D Secure: even Alpha is refused (409)
     ById("POST", "/payments/{payment_id}/confirm", "/payments/{ids.payment}/confirm", owner=409),
@@ -528,6 +533,7 @@ LISTINGS = [
     Listing("/promotions", {"code": "{ids.promotion_code}"}, EMPTY),
     Listing("/payments"),
     Listing("/ledger/entries"),
+    Listing("/billing-runs"),
     Listing(
         "/ledger/accounts/{account}/statement",
         {"currency": "EUR"},
@@ -765,6 +771,7 @@ OWN_RECORDS = [
     OwnRecord("/promotions", {**COUPON, "code": "{ids.promotion_code}"}),
     OwnRecord("/imports/customers", CUSTOMERS_CSV.replace("{parent}", "{own.email}"), 200),
     OwnRecord("/imports/tokens", TOKENS_CSV.replace("{customer}", "{own.email}"), 200),
+    OwnRecord("/billing-runs", {"period": "2026-02"}, 202),
 ]
 
 

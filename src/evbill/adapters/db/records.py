@@ -40,6 +40,7 @@ from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.ledger import tables as ledger_tables
 from evbill.adapters.db.offers import tables as offer_tables
 from evbill.adapters.db.payments import tables as payment_tables
+from evbill.adapters.db.runs import tables as run_tables
 from evbill.adapters.db.session_payments import tables as session_payment_tables
 from evbill.adapters.db.sites import tables as site_tables
 from evbill.adapters.db.tariffs import tables as tariff_tables
@@ -476,4 +477,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         session_payment_tables.wallet_reloads,
         RecordMapping(session_payment_tables.WalletReloadRow, enums={}),
     ),
+    "billing_runs": (run_tables.billing_runs, RecordMapping(run_tables.RunRow, enums={})),
+    "billing_run_items": (run_tables.billing_run_items, RecordMapping(run_tables.RunItemRow, enums={})),
+    "document_files": (run_tables.document_files, RecordMapping(run_tables.DocumentFileRow, enums={})),
 }

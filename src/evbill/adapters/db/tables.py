@@ -14,6 +14,7 @@ from evbill.adapters.db.invoicing import tables as invoicing
 from evbill.adapters.db.ledger import tables as ledger
 from evbill.adapters.db.offers import tables as offers
 from evbill.adapters.db.payments import tables as payments
+from evbill.adapters.db.runs import tables as billing_runs
 from evbill.adapters.db.schema import NOUNS, metadata
 from evbill.adapters.db.session_payments import tables as session_payments
 from evbill.adapters.db.sites import tables as sites
@@ -24,6 +25,7 @@ __all__ = [
     "access",
     "analytics",
     "billing",
+    "billing_runs",
     "charging",
     "charging_state",
     "idempotency",

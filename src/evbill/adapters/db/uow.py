@@ -53,6 +53,7 @@ from evbill.adapters.db.offers.promotions import (
     SqlRedemptionRepository,
 )
 from evbill.adapters.db.payments.repositories import SqlPaymentRepository, SqlWalletRepository
+from evbill.adapters.db.runs.repositories import SqlBillingRunRepository, SqlDocumentFiles
 from evbill.adapters.db.session_payments.repositories import SqlSessionPaymentRepository
 from evbill.adapters.db.sites.repositories import (
     connector_repository,
@@ -124,6 +125,8 @@ class SqlAlchemyUnitOfWork:
         self.bills = SqlBillRepository(self._connection)
         self.invoices = SqlInvoiceRepository(self._connection)
         self.session_payments = SqlSessionPaymentRepository(self._connection)
+        self.billing_runs = SqlBillingRunRepository(self._connection)
+        self.document_files = SqlDocumentFiles(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

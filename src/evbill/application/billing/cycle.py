@@ -94,6 +94,8 @@ def _recorded(uow: UnitOfWork, operator_id: str, contract_id: str, cycle_start: 
 
 def _store(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill) -> RecordedBill:
     for other in uow.bills.of_contract(actor.operator_id, bill.contract_id):
+        if other.cycle_start == bill.cycle_start:  # recorded by a concurrent run since we looked
+            raise Conflict(f"the cycle from {bill.cycle_start} was recorded concurrently")
         if other.overlaps(bill.cycle_start, bill.cycle_end):
             raise InvalidInput(
                 "cannot bill",

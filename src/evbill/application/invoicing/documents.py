@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from evbill.application.invoicing.postings import post_issued
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Page, Services, checked_limit, get_or_404, page_of, require
 from evbill.domain.access.operators import Actor, Permission
@@ -93,11 +94,11 @@ def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: Recorded
         seller_country=profile.seller.country, buyer_country=customer.country, buyer_vat_id=customer.vat_id
     )
     zone = ZoneInfo(profile.time_zone)
-    dates = {}
-    for line in recorded.bill.lines:
-        session = None if line.session_id is None else uow.sessions.get(actor.operator_id, line.session_id)
-        if session is not None:
-            dates[session.id] = session.started_at.astimezone(zone).date()
+    session_ids = sorted({line.session_id for line in recorded.bill.lines if line.session_id is not None})
+    dates = {
+        session_id: started.astimezone(zone).date()
+        for session_id, started in uow.sessions.started_at(actor.operator_id, session_ids).items()
+    }  # one query for the cycle's sessions (a billing run makes thousands of invoices)
     lines = draft_lines(recorded.bill, session_dates=dates, schedule=profile.schedule)
     composed = compose(
         lines, currency=recorded.bill.currency, mode=operator.rounding_mode, reverse_charge=reverse,
@@ -123,6 +124,7 @@ def _issue(services: Services, uow: UnitOfWork, document: Document) -> Document:
                            number=sequence)  # fmt: skip
     issued = lifecycle.issue(document, number=number, issued_at=now, zone=zone)
     uow.invoices.update(issued, expected_version=document.version, sequence=sequence)
+    post_issued(uow, services.ids, issued, now)  # the ledger entry commits with the number, or neither
     if issued.bill_id is not None:
         uow.bills.mark_invoiced(document.operator_id, issued.bill_id, issued.id)
     return issued
@@ -130,18 +132,31 @@ def _issue(services: Services, uow: UnitOfWork, document: Document) -> Document:
 
 def invoice_bill(services: Services, actor: Actor, bill_id: str) -> Document:
     """The recorded bill's invoice, issued; the same invoice however often it is asked for."""
+    return issue_bill(services, actor, bill_id)[0]
+
+
+def issue_bill(services: Services, actor: Actor, bill_id: str) -> tuple[Document, bool]:
+    """``invoice_bill``, and whether this call issued it (False: it was issued before). A document
+    whose generation failed (FAILED) is made again as a new draft in its place, then issued."""
     require(actor, Permission.BILL)
     with services.uow() as uow:
         existing = uow.invoices.find_by_bill(actor.operator_id, bill_id)
-        if existing is not None and existing.status is not DocumentStatus.DRAFT:
-            return existing
+        if existing is not None and existing.status not in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
+            return existing, False
         recorded = _found(uow.bills.get(actor.operator_id, bill_id), "bill", bill_id)
-        draft = existing or _draft(services, uow, actor, recorded)
         if existing is None:
+            draft = _draft(services, uow, actor, recorded)
             uow.invoices.add(draft)
+        elif existing.status is DocumentStatus.FAILED:
+            draft = replace(
+                _draft(services, uow, actor, recorded), id=existing.id, version=existing.version + 1
+            )
+            uow.invoices.update(draft, expected_version=existing.version)
+        else:
+            draft = existing
         issued = _issue(services, uow, draft)
         uow.commit()
-        return issued
+        return issued, True
 
 
 def draft_invoice(services: Services, actor: Actor, bill_id: str) -> Document:

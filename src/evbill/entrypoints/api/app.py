@@ -19,6 +19,7 @@ from evbill.entrypoints.api import (
     analytics,
     analytics_costs,
     backtests,
+    billing_runs,
     bills,
     contracts,
     customers,
@@ -87,4 +88,5 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(wallets.router, prefix=API_PREFIX)
     app.include_router(pay.router, prefix=API_PREFIX)
     app.include_router(pay.public)
+    app.include_router(billing_runs.router, prefix=API_PREFIX)
     return app

@@ -123,6 +123,10 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/contracts/{contract_id}/status"): Permission.MANAGE_CONTRACTS,
     ("GET", "/api/v1/contracts/{contract_id}/bill"): READ,  # a preview: nothing is recorded
     ("POST", "/api/v1/contracts/{contract_id}/bill"): Permission.BILL,
+    # billing runs (issue 13): starting one bills; following one reads
+    ("POST", "/api/v1/billing-runs"): Permission.BILL,
+    ("GET", "/api/v1/billing-runs"): READ,
+    ("GET", "/api/v1/billing-runs/{run_id}"): READ,
     ("GET", "/api/v1/promotions"): READ,
     ("GET", "/api/v1/promotions/{promotion_id}"): READ,
     ("POST", "/api/v1/promotions"): Permission.MANAGE_PLANS,

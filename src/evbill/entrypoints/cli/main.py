@@ -115,6 +115,12 @@ def _invoices(app: typer.Typer, container: Container) -> None:
     invoices.register(app, container)
 
 
+def _billing(app: typer.Typer, container: Container) -> None:
+    from evbill.entrypoints.cli import billing
+
+    billing.register(app, container)
+
+
 @dataclass(frozen=True)
 class Command:
     summary: str  # what `evbill --help` shows: the command's own first help line
@@ -146,6 +152,10 @@ COMMANDS: dict[str, Command] = {
     "frames": Command("Raw OCPP frames: retention.", _frames),
     "ledger": Command("The double-entry ledger: check it, export it.", _ledger),
     "invoice": Command("Invoices, receipts and credit notes: list and export.", _invoices),
+    "billing": Command("Billing runs: issue every invoice due for a month.", _billing),
+    "worker": Command(
+        "Run queued jobs (billing runs, rendering) from EVBILL_QUEUE_URL until stopped.", _billing
+    ),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest

@@ -228,6 +228,8 @@ def _prepare_demo(container: Container, address: str) -> None:
             typer.echo(
                 f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True
             )
+            issued = _render_demo_invoices(container, created.operator_id, created.billing_run_id)
+            typer.echo(f"    last month's invoices (PDF and Factur-X kept): {issued}", err=True)
     typer.echo(f"try: curl -H 'Authorization: Bearer <key>' http://{address}/api/v1/sessions", err=True)
     typer.echo(f"and watch chargers: {demo.simulate_command(_program(), address)}", err=True)
 
@@ -241,3 +243,17 @@ def _program() -> str:
         return str(invoked.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(invoked)
+
+
+def _render_demo_invoices(container: Container, operator_id: str, run_id: str | None) -> int:
+    """Render the demo run's invoices once (PDF, Factur-X) and keep them; how many were issued."""
+    from evbill.application.access.keys import platform_actor
+    from evbill.application.invoicing import runs
+
+    if run_id is None:
+        return 0
+    who = platform_actor(operator_id)
+    issued = [item.invoice_id for item in runs.run_items(container.services, who, run_id) if item.invoice_id]
+    for document_id in issued:
+        runs.render_document(container.services, who, container.documents, document_id)
+    return len(issued)

@@ -83,6 +83,11 @@ def _recorded(row: Mapping[str, Any]) -> RecordedBill:
     )
 
 
+def _shallow(row: BillRow) -> dict[str, Any]:
+    """The row's fields, the document as it is (``dataclasses.asdict`` would deep-copy it)."""
+    return {field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
+
+
 class SqlBillRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
@@ -101,7 +106,7 @@ class SqlBillRepository:
         return [_recorded(row) for row in self._connection().execute(query).mappings()]
 
     def add(self, recorded: RecordedBill) -> None:
-        row = dataclasses.asdict(
+        row = _shallow(
             BillRow(
                 id=recorded.id,
                 operator_id=recorded.operator_id,

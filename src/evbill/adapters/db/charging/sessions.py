@@ -161,6 +161,15 @@ class SqlSessionRepository:
         )
         return [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
 
+    def started_at(self, operator_id: str, session_ids: Sequence[str]) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for offset in range(0, len(session_ids), 500):  # bound the IN list
+            query = select(_COLUMNS.id, _COLUMNS.started_at).where(
+                _COLUMNS.operator_id == operator_id, _COLUMNS.id.in_(list(session_ids[offset : offset + 500]))
+            )
+            found.update({row.id: row.started_at for row in self._connection().execute(query)})
+        return found
+
     def count_before(self, operator_id: str, customer_ids: Sequence[str], before: datetime) -> int:
         if not customer_ids:
             return 0

@@ -1,0 +1,1 @@
+"""Billing runs (issue 13) and documents rendered once."""

@@ -1,0 +1,67 @@
+"""An issued document's ledger entry, posted in the transaction that issues it.
+
+An invoice (or receipt) debits the customer's receivable with its total incl. VAT and credits revenue
+per kind and VAT payable per rate, all in the settled amounts the document shows; a credit note posts
+the same with the signs flipped. The lines' shown amounts add up to the total excl. VAT and the tax
+breakdown to the VAT (EN 16931 BR-CO-10 to BR-CO-15, which ``compose`` guarantees), so the entry
+balances. For example an invoice of a 9.99 plan fee and 6.55 of charging at 21 % VAT (3.47):
+
+    receivable:cus-1            +20.01
+    revenue:subscriptions        -9.99
+    revenue:energy               -6.55
+    vat_payable:21               -3.47
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from evbill.application.ledger.posting import Receivable, post_invoice_issued
+from evbill.application.ports import IdGenerator, UnitOfWork
+from evbill.domain.invoicing.documents import Document, DocumentKind
+from evbill.domain.ledger.accounts import RevenueKind
+from evbill.domain.ledger.entries import LedgerEntry
+from evbill.domain.money import SettledMoney
+
+# What an invoice line sold, by the bill line's kind (domain.billing.cycle.LineKind).
+REVENUE_OF_LINE = {
+    "PLAN_FEE": RevenueKind.SUBSCRIPTIONS,
+    "FLAT_RATE": RevenueKind.SUBSCRIPTIONS,
+    "SERVICE_FEE": RevenueKind.FEES,
+    "SESSION": RevenueKind.ENERGY,
+    "ALLOWANCE": RevenueKind.ENERGY,
+    "DISCOUNT": RevenueKind.ENERGY,
+}
+
+
+def post_issued(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime) -> LedgerEntry | None:
+    """Post ``document`` (just issued, in ``uow``'s open transaction); the caller commits. A document
+    whose every amount is zero moves no money and posts nothing."""
+    sign = -1 if document.kind is DocumentKind.CREDIT_NOTE else 1
+    revenue: dict[RevenueKind, int] = {}
+    for line in document.composed.lines:
+        kind = REVENUE_OF_LINE.get(line.kind, RevenueKind.ENERGY)
+        revenue[kind] = revenue.get(kind, 0) + sign * line.net_minor
+    vat: dict[Decimal, int] = {}
+    for tax in document.composed.breakdown:
+        vat[tax.rate] = vat.get(tax.rate, 0) + sign * tax.tax_minor
+    totals = document.composed.totals
+    if not totals.incl_vat_minor and not any(revenue.values()) and not any(vat.values()):
+        return None
+    customer = document.customer_id or document.buyer.name
+    receivable = Receivable(
+        document.kind.value,
+        document.id,
+        customer,
+        SettledMoney(sign * totals.incl_vat_minor, document.currency),
+    )
+    return post_invoice_issued(
+        uow,
+        ids,
+        operator_id=document.operator_id,
+        receivable_=receivable,
+        revenue_by_kind=revenue,
+        vat_by_rate=vat,
+        at=at,
+    )

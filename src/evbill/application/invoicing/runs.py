@@ -1,0 +1,433 @@
+"""Use cases: the billing run. Every contract cycle due in a month, billed and invoiced exactly once.
+
+    run = start_run(services, actor, "2026-10", queued=False)
+    for item in plan_run(services, actor, run.id):
+        invoice_item(services, actor, item)           # or enqueued, one job per item
+
+Why it is exactly once, whatever happens:
+
+* the bill of a (contract, cycle start) is recorded once (``record_bill``: unique key on ``bills``);
+* its invoice is made once (``invoice_bill``: unique key on ``invoices`` (operator, bill)); the draft,
+  the gapless number (taken under the counter's row lock), the issued document, the ledger entry and
+  the bill marked invoiced are one transaction, so a crash anywhere leaves all of it or none of it;
+* a rerun (or a second run at the same moment) finds the recorded bill and the issued invoice and
+  says ALREADY_ISSUED; a concurrent issuer that loses the race on the unique key does the same.
+
+Generation that fails (an error while making the document) leaves a FAILED document for the bill with
+the reason; the next run makes it again as a new draft in its place (``invoice_bill``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from evbill.application.billing.cycle import bill_contract, record_bill
+from evbill.application.charging.pricing import most_common_zone
+from evbill.application.invoicing.documents import issue_bill
+from evbill.application.ports import UnitOfWork
+from evbill.application.records import Page, Services, checked_limit, page_of, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.billing.anchoring import cycle_of, cycles_starting_in
+from evbill.domain.billing.cycle import Bill
+from evbill.domain.billing.records import RecordedBill
+from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from evbill.domain.invoicing.compose import Composed, Totals
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
+from evbill.domain.invoicing.runs import (
+    BillingRun,
+    DueCycle,
+    ItemStatus,
+    RunItem,
+    RunStatus,
+    ends_in_period,
+    period_bounds,
+)
+from evbill.domain.invoicing.tax import TaxMode
+from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTerms
+
+PLAN_JOB = "billing.plan"
+INVOICE_JOB = "billing.invoice"
+RENDER_JOB = "documents.render"
+RENDERED_FORMATS = ("pdf", "facturx")
+PAGE = 200
+
+
+class JobQueue(Protocol):
+    """Where long work goes: a real queue (``adapters.queue``) worked through by ``evbill worker``."""
+
+    def enqueue(self, job: str, payload: Mapping[str, str]) -> None: ...
+
+
+class Renderer(Protocol):
+    def render(self, document: Document, document_format: str) -> bytes: ...
+
+
+# --- which cycles are due ------------------------------------------------------------------------
+
+
+def _zone_name(uow: UnitOfWork, operator_id: str) -> str:
+    locations = uow.locations.list(operator_id, filters={}, after=None, limit=PAGE)
+    return most_common_zone([location.time_zone for location in locations])
+
+
+def _contracts(uow: UnitOfWork, operator_id: str) -> Iterable[Contract]:
+    after = None
+    while True:
+        page = uow.contracts.list(operator_id, filters={}, after=after, limit=PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
+
+
+def _terms_on(terms: Sequence[ContractTerms], day: datetime) -> ContractTerms:
+    started = [t for t in terms if t.effective_from <= day]
+    return (
+        max(started, key=lambda t: t.effective_from)
+        if started
+        else min(terms, key=lambda t: t.effective_from)
+    )
+
+
+def _due_of(
+    contract: Contract, terms: Sequence[ContractTerms], zone: str, bounds: tuple[date, date], today: date
+) -> list[DueCycle]:
+    tz = ZoneInfo(zone)
+    anchor = contract.start.astimezone(tz).date()
+    last_day = None if contract.end is None else contract.end.astimezone(tz).date()
+    first, after = bounds
+    due = []
+    # Cycles ending in (first, after] start at most a month (31 days) before ``first``.
+    cycle = _terms_on(terms, datetime.combine(first, datetime.min.time(), tz)).billing_cycle
+    for start in cycles_starting_in(anchor, cycle, first - timedelta(days=31), after):
+        end = cycle_of(anchor, cycle, start)[1]
+        if not ends_in_period(end, bounds) or end > today:
+            continue
+        if last_day is not None and start >= last_day:
+            continue
+        due.append(DueCycle(contract.id, contract.customer_id, start, end))
+    return due
+
+
+def due_cycles(services: Services, actor: Actor, period: str) -> list[DueCycle]:
+    """The cycles of the operator's contracts (not drafts) that ended in ``period`` and are over."""
+    require(actor, Permission.READ)
+    bounds = period_bounds(period)
+    with services.uow(read_only=True) as uow:
+        zone = _zone_name(uow, actor.operator_id)
+        today = services.clock.now().astimezone(ZoneInfo(zone)).date()
+        due: list[DueCycle] = []
+        for contract in _contracts(uow, actor.operator_id):
+            if contract.status is ContractStatus.DRAFT:
+                continue
+            terms = uow.contract_terms.of_contract(actor.operator_id, contract.id)
+            if terms:
+                due.extend(_due_of(contract, terms, zone, bounds, today))
+    return due
+
+
+# --- the run record ------------------------------------------------------------------------------
+
+
+def start_run(services: Services, actor: Actor, period: str, *, queued: bool) -> BillingRun:
+    """Record a new run (QUEUED); nothing is billed yet."""
+    require(actor, Permission.BILL)
+    period_bounds(period)
+    run = BillingRun(
+        services.ids.new_id(), actor.operator_id, period, RunStatus.QUEUED, queued, services.clock.now()
+    )
+    with services.uow() as uow:
+        uow.billing_runs.add(run)
+        uow.commit()
+    return run
+
+
+def get_run(services: Services, actor: Actor, run_id: str) -> BillingRun:
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        run = uow.billing_runs.get(actor.operator_id, run_id)
+    if run is None:
+        raise NotFound(f"billing run {run_id!r} not found")
+    return run
+
+
+def list_runs(services: Services, actor: Actor, *, cursor: str | None, limit: int) -> Page[BillingRun]:
+    require(actor, Permission.READ)
+    limit = checked_limit(limit)
+    with services.uow(read_only=True) as uow:
+        runs = uow.billing_runs.list(actor.operator_id, after=cursor, limit=limit + 1)
+    return page_of(runs, limit, lambda run: run.id)
+
+
+def run_items(services: Services, actor: Actor, run_id: str) -> Sequence[RunItem]:
+    get_run(services, actor, run_id)
+    with services.uow(read_only=True) as uow:
+        return uow.billing_runs.items(run_id)
+
+
+def plan_run(services: Services, actor: Actor, run_id: str) -> Sequence[RunItem]:
+    """Store the run's items (the due cycles) and mark it RUNNING; the items still PENDING."""
+    run = get_run(services, actor, run_id)
+    require(actor, Permission.BILL)
+    items = [
+        RunItem(run.id, actor.operator_id, due.contract_id, due.cycle_start, due.cycle_end)
+        for due in due_cycles(services, actor, run.period)
+    ]
+    with services.uow() as uow:
+        uow.billing_runs.add_items(items)
+        if run.status is RunStatus.QUEUED:
+            uow.billing_runs.set_status(
+                actor.operator_id, run.id, RunStatus.RUNNING, at=services.clock.now(), planned=True
+            )
+        uow.commit()
+        return uow.billing_runs.items(run.id, status=ItemStatus.PENDING)
+
+
+def finish_if_done(services: Services, actor: Actor, run_id: str) -> bool:
+    """Mark the run DONE once none of its items is pending (an indexed look, not a count: every
+    queued job asks); True if it is done."""
+    with services.uow() as uow:
+        if uow.billing_runs.has_pending(run_id):
+            return False
+        run = uow.billing_runs.get(actor.operator_id, run_id)
+        if run is None:
+            raise NotFound(f"billing run {run_id!r} not found")
+        if run.status is RunStatus.RUNNING:
+            uow.billing_runs.set_status(actor.operator_id, run_id, RunStatus.DONE, at=services.clock.now())
+            uow.commit()
+        return run.status is not RunStatus.QUEUED
+
+
+# --- one item: record the bill, issue the invoice ------------------------------------------------
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, InvalidInput) and error.problems:
+        return "; ".join(f"{problem.path}: {problem.message}" for problem in error.problems)
+    return str(error) or type(error).__name__
+
+
+def _finish(services: Services, item: RunItem, status: ItemStatus, **outcome: object) -> RunItem:
+    done = replace(item, status=status, updated_at=services.clock.now(), **outcome)  # type: ignore[arg-type]
+    with services.uow() as uow:
+        uow.billing_runs.finish_item(done)
+        uow.commit()
+    return done
+
+
+def _issued(item: RunItem, document: Document) -> dict[str, object]:
+    return {
+        "invoice_id": document.id,
+        "currency": document.currency,
+        "total_incl_vat_minor": document.composed.totals.incl_vat_minor,
+    }
+
+
+def invoice_item(services: Services, actor: Actor, item: RunItem) -> RunItem:
+    """Bill and invoice one cycle of the run; the item with its outcome (stored)."""
+    require(actor, Permission.BILL)
+    try:
+        recorded = record_bill(services, actor, item.contract_id, item.cycle_start)
+    except DomainError as error:
+        return _finish(services, item, ItemStatus.FAILED, reason=f"cannot bill: {_reason(error)}")
+    if not recorded.bill.lines:
+        return _finish(
+            services, item, ItemStatus.SKIPPED, reason="nothing to bill in the cycle", bill_id=recorded.id
+        )
+    try:
+        document, issued_now = issue_bill(services, actor, recorded.id)
+    except Conflict:  # a concurrent run issued it between our look and our insert: theirs stands
+        with services.uow(read_only=True) as uow:
+            theirs = uow.invoices.find_by_bill(actor.operator_id, recorded.id)
+        if theirs is None or theirs.status in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
+            return _finish(
+                services,
+                item,
+                ItemStatus.FAILED,
+                reason="changed by a concurrent run; run again",
+                bill_id=recorded.id,
+            )
+        return _finish(
+            services, item, ItemStatus.ALREADY_ISSUED, bill_id=recorded.id, **_issued(item, theirs)
+        )
+    except Exception as error:  # generation failed: kept as a FAILED document, retried by the next run
+        reason = _reason(error)
+        _keep_failed(services, actor, recorded, reason)
+        return _finish(
+            services,
+            item,
+            ItemStatus.FAILED,
+            reason=f"cannot make the invoice: {reason}",
+            bill_id=recorded.id,
+        )
+    status = ItemStatus.ISSUED if issued_now else ItemStatus.ALREADY_ISSUED
+    return _finish(services, item, status, bill_id=recorded.id, **_issued(item, document))
+
+
+def _keep_failed(services: Services, actor: Actor, recorded: RecordedBill, reason: str) -> None:
+    """A FAILED document for the bill, saying why (unless the bill already has a document)."""
+    with services.uow() as uow:
+        if uow.invoices.find_by_bill(actor.operator_id, recorded.id) is not None:
+            return
+        operator = uow.operators.get(actor.operator_id)
+        customer = uow.customers.get(actor.operator_id, recorded.customer_id)
+        if operator is None or customer is None:
+            return
+        currency = recorded.bill.currency
+        empty = Composed(currency, TaxMode.VAT, (), (), Totals(0, 0, 0, 0, 0, 0), Decimal(0), Decimal(0))
+        failed = Document(
+            id=services.ids.new_id(),
+            operator_id=actor.operator_id,
+            kind=DocumentKind.INVOICE,
+            status=DocumentStatus.FAILED,
+            series="",
+            number=None,
+            contract_id=recorded.contract_id,
+            customer_id=recorded.customer_id,
+            bill_id=recorded.id,
+            seller=Party(operator.legal_name, operator.tax_country),
+            buyer=Party(customer.name, customer.country),
+            language=customer.language,
+            composed=empty,
+            rounding_mode=operator.rounding_mode,
+            period_start=recorded.cycle_start,
+            period_end=recorded.cycle_end,
+            payment_due_days=0,
+            reason=reason[:500],
+            created_at=services.clock.now(),
+        )
+        try:
+            uow.invoices.add(failed)
+        except Conflict:
+            return
+        uow.commit()
+
+
+# --- the whole run, in this process --------------------------------------------------------------
+
+
+def run_billing(
+    services: Services,
+    actor: Actor,
+    period: str,
+    *,
+    on_planned: Callable[[int], None] = lambda total: None,
+    on_item: Callable[[RunItem], None] = lambda item: None,
+) -> BillingRun:
+    """Start, plan and work through a run here (no worker): the run as it ended."""
+    run = start_run(services, actor, period, queued=False)
+    pending = plan_run(services, actor, run.id)
+    on_planned(len(pending))
+    for item in pending:
+        on_item(invoice_item(services, actor, item))
+    finish_if_done(services, actor, run.id)
+    return get_run(services, actor, run.id)
+
+
+def enqueue_run(services: Services, actor: Actor, queue: JobQueue, period: str) -> BillingRun:
+    """Start a run for the workers: its planning job goes on the queue (the run stays QUEUED till then)."""
+    run = start_run(services, actor, period, queued=True)
+    queue.enqueue(PLAN_JOB, {"operator_id": actor.operator_id, "run_id": run.id})
+    return run
+
+
+def plan_and_enqueue(services: Services, actor: Actor, queue: JobQueue, run_id: str) -> int:
+    """The planning job: store the items, enqueue one invoice job per pending item."""
+    pending = plan_run(services, actor, run_id)
+    for item in pending:
+        queue.enqueue(
+            INVOICE_JOB,
+            {
+                "operator_id": actor.operator_id,
+                "run_id": run_id,
+                "contract_id": item.contract_id,
+                "cycle_start": item.cycle_start.isoformat(),
+            },
+        )
+    if not pending:
+        finish_if_done(services, actor, run_id)
+    return len(pending)
+
+
+def invoice_job(
+    services: Services, actor: Actor, queue: JobQueue | None, payload: Mapping[str, str]
+) -> RunItem:
+    """The per-contract job: invoice the item (idempotent), enqueue its rendering, close the run if last."""
+    run_id = payload["run_id"]
+    cycle_start = date.fromisoformat(payload["cycle_start"])
+    with services.uow(read_only=True) as uow:
+        item = uow.billing_runs.item(run_id, payload["contract_id"], cycle_start)
+    if item is None:
+        raise NotFound(f"billing run {run_id!r} has no item for contract {payload['contract_id']!r}")
+    if item.status is ItemStatus.PENDING:
+        item = invoice_item(services, actor, item)
+    if item.status is ItemStatus.ISSUED and item.invoice_id is not None and queue is not None:
+        queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
+    finish_if_done(services, actor, run_id)
+    return item
+
+
+# --- dry run and rendering -----------------------------------------------------------------------
+
+
+def preview_run(services: Services, actor: Actor, period: str) -> list[tuple[DueCycle, Bill | None, str]]:
+    """What a run would do, storing nothing: per due cycle the bill it would record (None when the
+    cycle was billed already, or cannot be) and what would happen."""
+    result: list[tuple[DueCycle, Bill | None, str]] = []
+    for due in due_cycles(services, actor, period):
+        with services.uow(read_only=True) as uow:
+            billed = [
+                b
+                for b in uow.bills.of_contract(actor.operator_id, due.contract_id)
+                if b.cycle_start == due.cycle_start
+            ]
+        if billed and billed[0].invoice_id is not None:
+            result.append((due, None, "already issued"))
+            continue
+        try:
+            bill = (
+                billed[0].bill if billed else bill_contract(services, actor, due.contract_id, due.cycle_start)
+            )
+        except DomainError as error:
+            result.append((due, None, f"would fail: {_reason(error)}"))
+            continue
+        result.append((due, bill, "would issue" if bill.lines else "would skip: nothing to bill"))
+    return result
+
+
+def render_document(
+    services: Services,
+    actor: Actor,
+    renderer: Renderer,
+    document_id: str,
+    formats: Sequence[str] = RENDERED_FORMATS,
+) -> int:
+    """Render an issued document once per format and keep the files; how many were new."""
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        document = uow.invoices.get(actor.operator_id, document_id)
+        missing = [f for f in formats if uow.document_files.get(actor.operator_id, document_id, f) is None]
+    if document is None:
+        raise NotFound(f"invoice {document_id!r} not found")
+    if document.number is None or not missing:
+        return 0
+    files = {document_format: renderer.render(document, document_format) for document_format in missing}
+    added = 0
+    with services.uow() as uow:
+        for document_format, content in files.items():
+            added += uow.document_files.put(
+                actor.operator_id, document_id, document_format, content, services.clock.now()
+            )
+        uow.commit()
+    return added
+
+
+def all_operator_ids(services: Services) -> list[str]:
+    """Every operator (a run without ``--operator`` bills each in turn); platform-wide, no actor."""
+    with services.uow(read_only=True) as uow:
+        return [operator.id for operator in uow.operators.list_all()]

@@ -1,0 +1,1 @@
+"""Queued work: what ``evbill worker`` runs, job by job (see ``adapters.queue``)."""

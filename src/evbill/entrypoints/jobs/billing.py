@@ -1,0 +1,31 @@
+"""The billing run's jobs, as the worker runs them: plan a run, invoice one contract cycle, render.
+
+Each job acts as the platform for the operator named in its payload and calls one use case of
+``application.invoicing.runs``; each is idempotent, so huey's retries and duplicates change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from evbill.application.access.keys import platform_actor
+from evbill.application.invoicing import runs
+from evbill.bootstrap import Container
+
+
+def register(container: Container) -> None:
+    """Give the container's queue the handlers of the billing jobs."""
+    queue = container.queue
+
+    def plan(payload: Mapping[str, str]) -> None:
+        who = platform_actor(payload["operator_id"])
+        runs.plan_and_enqueue(container.services, who, queue, payload["run_id"])
+
+    def invoice(payload: Mapping[str, str]) -> None:
+        runs.invoice_job(container.services, platform_actor(payload["operator_id"]), queue, payload)
+
+    def render(payload: Mapping[str, str]) -> None:
+        who = platform_actor(payload["operator_id"])
+        runs.render_document(container.services, who, container.documents, payload["document_id"])
+
+    queue.handlers.update({runs.PLAN_JOB: plan, runs.INVOICE_JOB: invoice, runs.RENDER_JOB: render})

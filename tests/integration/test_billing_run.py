@@ -1,0 +1,202 @@
+"""The billing run: every cycle due in the month billed and invoiced once, on SQLite and PostgreSQL.
+
+Data (``tests.billing_data``): three monthly contracts since 1 January 2026 (Amsterdam), 9.99 a
+month + 21 % VAT, and two October sessions each of 0.35 + 0.39/kWh + 21 % VAT, with 10 + n % 20 kWh
+for the n-th session (n = 0..5). By hand, per contract, excl. VAT, then VAT 21 % on the one base:
+
+    contract 0: 9.99 + (0.35 + 3.90) + (0.35 + 4.29) = 18.88, VAT 3.9648 -> 3.96, total 22.84
+    contract 1: 9.99 + (0.35 + 4.68) + (0.35 + 5.07) = 20.44, VAT 4.2924 -> 4.29, total 24.73
+    contract 2: 9.99 + (0.35 + 5.46) + (0.35 + 5.85) = 22.00, VAT 4.6200 -> 4.62, total 26.62
+    the run's issued total incl. VAT: 22.84 + 24.73 + 26.62 = 74.19
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from evbill.adapters.db.invoicing.tables import invoices
+from evbill.adapters.db.ledger.tables import ledger_entries
+from evbill.application.access.keys import platform_actor
+from evbill.application.invoicing import documents, runs
+from evbill.application.payments.reconciliation import check_books
+from evbill.bootstrap import Container, bootstrap
+from evbill.config import Settings
+from evbill.domain.invoicing.runs import ItemStatus, RunStatus
+from tests.billing_data import build_contracts
+
+PERIOD = "2026-10"
+
+
+@pytest.fixture
+def container(database_url: str) -> Iterator[Container]:
+    built = bootstrap(Settings(database_url=database_url))
+    yield built
+    built.dispose()
+
+
+def _numbers(container: Container, operator_id: str) -> list[tuple[str, int | None, str]]:
+    with container.engine.connect() as connection:
+        rows = connection.execute(
+            select(invoices.c.status, invoices.c.sequence, invoices.c.contract_id)
+            .where(invoices.c.operator_id == operator_id)
+            .order_by(invoices.c.sequence)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_a_run_issues_each_due_cycle_once_posts_the_ledger_and_a_rerun_issues_nothing(
+    container: Container, database_url: str
+) -> None:
+    # Given three contracts with October sessions
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=2, period=PERIOD)
+    who = platform_actor(built.operator_id)
+    services = container.services
+    # When October is billed, then billed again
+    first = runs.run_billing(services, who, PERIOD)
+    second = runs.run_billing(services, who, PERIOD)
+    # Then the first run issued three invoices with the hand-computed totals, numbered 1, 2, 3
+    assert (first.status, first.counts.total, first.counts.of(ItemStatus.ISSUED)) == (RunStatus.DONE, 3, 3)
+    assert first.counts.issued_totals == {"EUR": 7419}
+    issued = sorted(
+        (
+            documents.get_document(services, who, item.invoice_id)
+            for item in runs.run_items(services, who, first.id)
+        ),
+        key=lambda document: document.number or "",
+    )
+    assert sorted(d.composed.totals.incl_vat_minor for d in issued) == [2284, 2473, 2662]
+    assert sorted((d.composed.totals.excl_vat_minor, d.composed.totals.vat_minor) for d in issued) == [
+        (1888, 396), (2044, 429), (2200, 462),
+    ]  # fmt: skip
+    assert [number[:2] for number in _numbers(container, built.operator_id)] == [
+        ("issued", 1), ("issued", 2), ("issued", 3),
+    ]  # fmt: skip
+    # And the second found them all issued: nothing new
+    assert (second.counts.total, second.counts.of(ItemStatus.ALREADY_ISSUED)) == (3, 3)
+    assert second.counts.issued_totals == {}
+    assert len(_numbers(container, built.operator_id)) == 3
+    # And each invoice posted one balanced entry: the ledger check is green
+    with container.engine.connect() as connection:
+        entries = (
+            connection.execute(
+                select(ledger_entries.c.reference).where(ledger_entries.c.operator_id == built.operator_id)
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(entries) == sorted(f"invoice:{d.id}" for d in issued)
+    report = check_books(services, operator_ids=[built.operator_id])
+    assert report.ok, report.findings
+
+
+def test_a_failed_generation_leaves_a_failed_document_that_the_next_run_issues(
+    container: Container, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = build_contracts(database_url, contracts=2, sessions_per_contract=1, period=PERIOD)
+    who = platform_actor(built.operator_id)
+    services = container.services
+    real_draft = documents._draft
+
+    def broken(*arguments: object, **options: object) -> object:
+        raise RuntimeError("the renderer's font is missing")
+
+    # Given a run whose document generation fails
+    monkeypatch.setattr(documents, "_draft", broken)
+    failed = runs.run_billing(services, who, PERIOD)
+    with services.uow(read_only=True) as uow:
+        kept = [
+            uow.invoices.find_by_bill(who.operator_id, item.bill_id)
+            for item in uow.billing_runs.items(failed.id)
+        ]
+    # When the cause is fixed and the run runs again
+    monkeypatch.setattr(documents, "_draft", real_draft)
+    retried = runs.run_billing(services, who, PERIOD)
+    # Then the first run said why, and kept FAILED documents without number
+    assert failed.counts.of(ItemStatus.FAILED) == 2
+    assert [(d.status.value, d.number, d.reason) for d in kept] == [
+        ("failed", None, "the renderer's font is missing")
+    ] * 2
+    items = runs.run_items(services, who, failed.id)
+    assert {item.reason for item in items} == {"cannot make the invoice: the renderer's font is missing"}
+    # And the next run issued each in the failed document's place, numbered without gap
+    assert retried.counts.of(ItemStatus.ISSUED) == 2
+    assert sorted(item.invoice_id for item in runs.run_items(services, who, retried.id)) == sorted(
+        d.id for d in kept
+    )
+    assert [row[:2] for row in _numbers(container, built.operator_id)] == [("issued", 1), ("issued", 2)]
+
+
+def test_two_runs_at_once_issue_each_cycle_once_with_gapless_numbers(
+    container: Container, database_url: str
+) -> None:
+    # Given twelve contracts, and two runs of October started at the same moment
+    built = build_contracts(database_url, contracts=12, sessions_per_contract=1, period=PERIOD)
+    who = platform_actor(built.operator_id)
+    start = threading.Barrier(2)
+    finished: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            finished.append(runs.run_billing(container.services, who, PERIOD))
+        except BaseException as error:  # noqa: BLE001 - reported by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then twelve invoices exist, numbered 1..12, and the runs together issued each once
+    assert errors == []
+    assert [row[:2] for row in _numbers(container, built.operator_id)] == [
+        ("issued", n) for n in range(1, 13)
+    ]
+    issued = sum(run.counts.of(ItemStatus.ISSUED) for run in finished)  # type: ignore[attr-defined]
+    already = sum(run.counts.of(ItemStatus.ALREADY_ISSUED) for run in finished)  # type: ignore[attr-defined]
+    reasons = {i.reason for run in finished for i in runs.run_items(container.services, who, run.id)}  # type: ignore[attr-defined]
+    assert reasons == {None}
+    assert (issued, already) == (12, 12)
+    assert check_books(container.services, operator_ids=[built.operator_id]).ok
+
+
+def test_a_dry_run_lists_what_would_be_issued_and_stores_nothing(
+    container: Container, database_url: str
+) -> None:
+    built = build_contracts(database_url, contracts=2, sessions_per_contract=1, period=PERIOD)
+    who = platform_actor(built.operator_id)
+
+    previews = runs.preview_run(container.services, who, PERIOD)
+
+    # contract 0: 9.99 + 0.35 + 10 x 0.39 = 14.24; contract 1: 9.99 + 0.35 + 11 x 0.39 = 14.63 (excl. VAT)
+    assert sorted((verdict, bill.total_excl_vat) for _, bill, verdict in previews if bill is not None) == [
+        ("would issue", Decimal("14.24")), ("would issue", Decimal("14.63")),
+    ]  # fmt: skip
+    with container.services.uow(read_only=True) as uow:
+        assert uow.bills.of_contract(who.operator_id, built.contract_ids[0]) == []
+    assert _numbers(container, built.operator_id) == []
+
+
+def test_a_credit_note_posts_the_reverse_entry_and_the_ledger_stays_sound(
+    container: Container, database_url: str
+) -> None:
+    # Given contract 0's issued October invoice: 18.88 + VAT 3.96 = 22.84 (see the module's docstring)
+    built = build_contracts(database_url, contracts=1, sessions_per_contract=2, period=PERIOD)
+    who = platform_actor(built.operator_id)
+    services = container.services
+    run = runs.run_billing(services, who, PERIOD)
+    [item] = runs.run_items(services, who, run.id)
+    # When it is credited in full
+    note = documents.credit_document(services, who, item.invoice_id, reason="goodwill")
+    # Then the credit note's entry takes back what the invoice posted: the receivable nets to zero
+    with services.uow(read_only=True) as uow:
+        balances = {(b.account, b.currency): b.balance for b in uow.ledger.balances(who.operator_id)}
+    assert note.composed.totals.incl_vat_minor == 2284
+    assert {account: amount for (account, _), amount in balances.items() if amount} == {}
+    assert check_books(services, operator_ids=[built.operator_id]).ok
