@@ -21,10 +21,15 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_OCPP_MAX_FRAME     | 65536                       | largest OCPP frame a station may send (bytes)   |
 | EVBILL_LIMITER            | memory                      | memory (one process) or redis://host:port/db    |
 | EVBILL_AUTH_FAILURES      | 30                          | failed logins per minute per address / key / id |
+| EVBILL_PAYMENT_GATEWAY    | sandbox                     | sandbox (built in) or stripe                    |
+| EVBILL_STRIPE_SECRET_KEY  | (none)                      | Stripe secret key (required with stripe)        |
+| EVBILL_STRIPE_WEBHOOK_SECRET | (none)                   | whsec_...: checks POST /webhooks/stripe         |
+| EVBILL_STRIPE_API_BASE    | (Stripe's)                  | another Stripe API address (a local stand-in)   |
 
 In production (``EVBILL_ENVIRONMENT=production``) evbill refuses to start on defaults that are only
 safe on a developer's machine: the default database (a local SQLite file) or a database URL whose
-password is a well-known default (``postgres``, ``password``, ...), and ``serve --demo`` (its keys and
+password is a well-known default (``postgres``, ``password``, ...), the Stripe gateway without its
+secret key and webhook secret (refused in development too), and ``serve --demo`` (its keys and
 station passwords are published); ``/docs`` is off unless ``EVBILL_DOCS=on``.
 """
 
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evbill.domain.errors import InvalidInput, Problem
@@ -64,6 +69,10 @@ class Settings:
     docs: bool = True
     smtp_url: str = ""  # "" refuses to send; "memory" keeps mail in the process; smtp://host:port
     mail_from: str = "billing@evbill.invalid"
+    payment_gateway: str = "sandbox"  # sandbox or stripe
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""  # "" is Stripe's own address
 
     @property
     def production(self) -> bool:
@@ -129,6 +138,7 @@ class Settings:
         mail_from = environ.get("EVBILL_MAIL_FROM", "billing@evbill.invalid")
         if "@" not in mail_from:
             problems.append(Problem("EVBILL_MAIL_FROM", f"{mail_from!r} is not an e-mail address"))
+        gateway = _gateway_settings(environ, problems)
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -154,6 +164,7 @@ class Settings:
             docs=docs_text == "on",
             smtp_url=smtp_url,
             mail_from=mail_from,
+            **gateway,
         )
 
     @property
@@ -198,3 +209,37 @@ def _production_problems(environ: Mapping[str, str], database_url: str) -> list[
             Problem("EVBILL_DATABASE_URL", "the database password is a well-known default; set a secret one")
         ]
     return []
+
+
+GATEWAYS = ("sandbox", "stripe")
+
+
+def _gateway_settings(environ: Mapping[str, str], problems: list[Problem]) -> dict[str, str]:
+    """EVBILL_PAYMENT_GATEWAY and, for stripe, its secrets: never a Stripe gateway that cannot check a
+    webhook's signature, in production or anywhere else."""
+    gateway = environ.get("EVBILL_PAYMENT_GATEWAY", "sandbox")
+    if gateway not in GATEWAYS:
+        problems.append(Problem("EVBILL_PAYMENT_GATEWAY", f"{gateway!r} is not sandbox or stripe"))
+    secret = environ.get("EVBILL_STRIPE_SECRET_KEY", "")
+    webhook_secret = environ.get("EVBILL_STRIPE_WEBHOOK_SECRET", "")
+    api_base = environ.get("EVBILL_STRIPE_API_BASE", "")
+    if gateway == "stripe":
+        if not secret.startswith(("sk_", "rk_")):
+            problems.append(
+                Problem("EVBILL_STRIPE_SECRET_KEY", "set it to the Stripe secret key (sk_...) to use stripe")
+            )
+        if not webhook_secret:
+            problems.append(
+                Problem(
+                    "EVBILL_STRIPE_WEBHOOK_SECRET",
+                    "set it to the endpoint's signing secret (whsec_...): webhooks are always checked",
+                )
+            )
+    if api_base and not api_base.startswith(("http://", "https://")):
+        problems.append(Problem("EVBILL_STRIPE_API_BASE", f"{api_base!r} is not an http(s):// address"))
+    return {
+        "payment_gateway": gateway,
+        "stripe_secret_key": secret,
+        "stripe_webhook_secret": webhook_secret,
+        "stripe_api_base": api_base,
+    }

@@ -282,6 +282,7 @@ OPERATIONS = [
     ("POST", "/api/v1/wallets/{wallet_id}/payments"),
     ("POST", "/api/v1/wallets/{wallet_id}/refunds"),
     ("POST", "/api/v1/wallets/{wallet_id}/authorisations"),
+    ("POST", "/webhooks/stripe"),
 ]
 
 

@@ -35,6 +35,7 @@ from evbill.entrypoints.api import (
     sites,
     tariffs,
     wallets,
+    webhooks,
 )
 from evbill.entrypoints.api.idempotency import IdempotencyRecorder, Replayed, replay
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, Limits
@@ -84,4 +85,5 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(payments.router, prefix=API_PREFIX)
     app.include_router(wallets.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router)
     return app

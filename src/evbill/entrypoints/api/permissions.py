@@ -125,6 +125,13 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
 }
 
 
+# Routes open without an API key, each with what authenticates it instead (``/health`` says nothing
+# about anyone). They are not in ROUTE_ACTIONS: no role is asked, so none can be wrong.
+PUBLIC_ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/webhooks/stripe"): "the Stripe-Signature header, checked with EVBILL_STRIPE_WEBHOOK_SECRET",
+}
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(template)) + "$")
 
