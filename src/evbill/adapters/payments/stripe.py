@@ -240,6 +240,8 @@ class StripeGateway:
         """(the PaymentIntent concerned, the events it implies) of one webhook's object."""
         at = self._clock()
         if event_type.startswith("payment_intent."):
+            if item.get("status") == "succeeded" and isinstance(item.get("latest_charge"), str):
+                item = {**item, "latest_charge": self._charge(item["latest_charge"]) or item["latest_charge"]}
             return str(item["id"]), intent_events(item, at, request_key, fee=self._fee_of)
         if event_type.startswith("charge.dispute."):
             reference = item.get("payment_intent")
@@ -274,6 +276,14 @@ class StripeGateway:
         data = intent.to_dict() if hasattr(intent, "to_dict") else intent
         events = intent_events(data, self._clock(), idempotency_key, captured=captured, fee=self._fee_of)
         return GatewayResult(str(data["id"]), events, _next_action_url(data))
+
+    def _charge(self, charge_id: str) -> Json | None:
+        """A charge with its balance transaction (for the fee); None when Stripe does not answer."""
+        try:
+            params = {"expand": ["balance_transaction"]}
+            return self._api.charges.retrieve(charge_id, params).to_dict()  # type: ignore[no-any-return]
+        except stripe.StripeError:
+            return None
 
     def _fee_of(self, balance_transaction: Any) -> tuple[str, int] | None:
         """(id, fee) of a charge's balance transaction: read from the object when expanded, else asked
@@ -448,6 +458,15 @@ def dispute_events(dispute: Json, at: datetime, request_key: str | None) -> tupl
         )
 
     events = [emit("opened", EventKind.DISPUTE_OPENED, str(dispute.get("reason") or "") or None)]
+    for transaction in dispute.get("balance_transactions") or ():
+        # Stripe's dispute fee comes with the dispute's balance transactions
+        if isinstance(transaction, Mapping) and int(transaction.get("fee") or 0) > 0:
+            events.append(
+                GatewayEvent(
+                    reference, f"{transaction['id']}:fee", EventKind.FEE, int(transaction["fee"]),
+                    currency, at, "dispute fee", request_key, operator,
+                )
+            )  # fmt: skip
     status = dispute.get("status")
     if status == "lost":
         events.append(emit("lost", EventKind.DISPUTE_LOST))
