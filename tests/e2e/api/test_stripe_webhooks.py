@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from evbill.application.payments.reconciliation import check_books
 from evbill.domain.money import SettledMoney
@@ -399,3 +400,13 @@ def test_every_post_the_gateway_made_carried_an_idempotency_key(
     posts = [key for method, _, key in recorded[0].requests if method == "POST"]
     assert posts
     assert all(key for key in posts)
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE gateway_webhooks SET outcome = 'x'", "DELETE FROM gateway_webhooks"]
+)
+def test_the_kept_webhooks_cannot_be_changed(api: Api, statement: str) -> None:
+    deliver(api, payload("setup_intent.succeeded", OPERATOR="nobody"))
+
+    with api.container.engine.begin() as connection, pytest.raises(DBAPIError, match="append-only"):
+        connection.execute(text(statement))

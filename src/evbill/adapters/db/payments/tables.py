@@ -129,3 +129,18 @@ class PaymentEventRow:
     recorded_at: datetime
     idempotency_key: str | None
     detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    """A row of gateway_webhooks: an ``application.ports.ReceivedWebhook`` with its place in the log."""
+
+    id: int | None
+    gateway: str
+    event_id: str
+    event_type: str
+    operator_id: str | None
+    payment_id: str | None
+    outcome: str
+    payload: str
+    received_at: datetime
