@@ -448,3 +448,33 @@ def test_a_webhook_with_a_wrong_signature_is_refused_and_nothing_is_read(shop: S
     assert [problem.path for problem in refused.value.problems] == ["header.Stripe-Signature"]
     with pytest.raises(InvalidInput):
         shop.gateway.read_webhook(delivery.body, None)
+
+
+@pytest.mark.postgres
+def test_concurrent_captures_of_one_stripe_hold_exactly_one_reaches_stripe(
+    shop: StripeShop, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks under real concurrency: PostgreSQL")
+    held = shop.authorise(5000, shop.stand_in.card(VISA))
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def attempt(number: int) -> None:
+        start.wait()
+        try:
+            shop.capture(held.payment.id, 1000 + number, key=f"cap-{number}")
+            outcomes.append("captured")
+        except PaymentRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(outcomes) == ["captured"] + ["refused"] * 3
+    capture_path = f"/v1/payment_intents/{held.payment.gateway_reference}/capture"
+    assert [path for method, path, _ in shop.stand_in.requests if method == "POST"].count(capture_path) == 1
+    assert check_books(shop.services).ok
