@@ -26,6 +26,7 @@ from evbill.application.payments.payments import (
     capture_payment,
     confirm_payment,
     get_payment,
+    list_payments,
     refund_payment,
     release_payment,
 )
@@ -37,7 +38,7 @@ from evbill.config import Settings
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput
 from evbill.domain.money import SettledMoney
-from evbill.domain.payments.events import EventKind, PaymentRefused, PaymentStatus
+from evbill.domain.payments.events import EventKind, GatewayUnavailable, PaymentRefused, PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose
 from tests.integration.stripe_support import SECRET_KEY, WEBHOOK_SECRET, StandIn, local_stripe
 
@@ -478,3 +479,44 @@ def test_concurrent_captures_of_one_stripe_hold_exactly_one_reaches_stripe(
     capture_path = f"/v1/payment_intents/{held.payment.gateway_reference}/capture"
     assert [path for method, path, _ in shop.stand_in.requests if method == "POST"].count(capture_path) == 1
     assert check_books(shop.services).ok
+
+
+def test_stripe_out_of_reach_is_a_gateway_error_and_nothing_is_recorded(database_url: str) -> None:
+    # given the gateway pointed at a loopback port where nothing listens
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    settings = Settings(
+        database_url=database_url,
+        payment_gateway="stripe",
+        stripe_secret_key=SECRET_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=closed,
+    )
+    container = bootstrap(settings)
+    operator = create_operator(
+        container.services, name="Pay", legal_name="Pay B.V.", country="NL", default_currency="EUR"
+    )
+    who = platform_actor(operator.id)
+
+    # when a hold is asked for, then it fails with a gateway error (502 at the API), and no payment is kept
+    with pytest.raises(GatewayUnavailable, match="could not be reached"):
+        authorise_payment(
+            container.services,
+            container.payment_gateway,
+            who,
+            customer_id=None,
+            purpose=PaymentPurpose.SESSION,
+            subject="session:s-1",
+            amount=SettledMoney(1000, "EUR"),
+            payment_method="pm_anything",
+            idempotency_key="a-1",
+        )
+    assert list_payments(container.services, who, after=None, limit=10) == []
+    container.dispose()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
