@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
     from evbill.adapters.exports.parquet import ParquetReportWriter
     from evbill.adapters.ocpp.commands import OcppStationCommands
     from evbill.adapters.ocpp.server import OcppEndpoint
+    from evbill.adapters.payments.stripe import StripeGateway
     from evbill.adapters.queue import HueyQueue
     from evbill.application.payments.adhoc import PayAtCharger
     from evbill.application.ports import (
@@ -90,11 +91,29 @@ class Container:
 
     @cached_property
     def payment_gateway(self) -> PaymentGateway:
-        """The built-in sandbox (test tokens, in memory per process); Stripe comes next (issue 14)."""
-        from evbill.adapters.payments.sandbox import SandboxGateway
+        """EVBILL_PAYMENT_GATEWAY: the built-in sandbox (test tokens, in memory per process), or Stripe
+        (EVBILL_STRIPE_SECRET_KEY, EVBILL_STRIPE_WEBHOOK_SECRET, EVBILL_STRIPE_API_BASE)."""
         from evbill.adapters.system import SystemClock
 
+        if self.settings.payment_gateway == "stripe":
+            return self.stripe_gateway
+        from evbill.adapters.payments.sandbox import SandboxGateway
+
         return SandboxGateway(SystemClock().now)
+
+    @cached_property
+    def stripe_gateway(self) -> StripeGateway:
+        """The Stripe gateway (also what checks and reads POST /webhooks/stripe)."""
+        from evbill.adapters.payments.stripe import StripeGateway
+        from evbill.adapters.system import SystemClock
+
+        settings = self.settings
+        return StripeGateway(
+            secret_key=settings.stripe_secret_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_base,
+            clock=SystemClock().now,
+        )
 
     @cached_property
     def mailer(self) -> Mailer:

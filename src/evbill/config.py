@@ -23,10 +23,15 @@ Every problem is reported at once, each naming its variable:
 | EVBILL_AUTH_FAILURES      | 30                          | failed logins per minute per address / key / id |
 | EVBILL_QUEUE_URL          | (SQLite file by the db)     | job queue: sqlite:///FILE or redis://HOST/DB    |
 | EVBILL_QUEUE_NAME         | evbill                      | queue name: workers of one name share its jobs  |
+| EVBILL_PAYMENT_GATEWAY    | sandbox                     | sandbox (built in) or stripe                    |
+| EVBILL_STRIPE_SECRET_KEY  | (none)                      | Stripe secret key (required with stripe)        |
+| EVBILL_STRIPE_WEBHOOK_SECRET | (none)                   | whsec_...: checks POST /webhooks/stripe         |
+| EVBILL_STRIPE_API_BASE    | (Stripe's)                  | another Stripe API address (a local stand-in)   |
 
 In production (``EVBILL_ENVIRONMENT=production``) evbill refuses to start on defaults that are only
 safe on a developer's machine: the default database (a local SQLite file) or a database URL whose
-password is a well-known default (``postgres``, ``password``, ...), and ``serve --demo`` (its keys and
+password is a well-known default (``postgres``, ``password``, ...), the Stripe gateway without its
+secret key and webhook secret (refused in development too), and ``serve --demo`` (its keys and
 station passwords are published); ``/docs`` is off unless ``EVBILL_DOCS=on``.
 """
 
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -77,6 +82,10 @@ class Settings:
     pay_reads_per_minute: int = 300  # per client address: GETs of /pay (a page polling its start's status)
     queue_url: str = ""  # "": huey on an SQLite file beside the database; sqlite:///file; redis://...
     queue_name: str = "evbill"
+    payment_gateway: str = "sandbox"  # sandbox or stripe
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""  # "" is Stripe's own address
 
     @property
     def production(self) -> bool:
@@ -162,6 +171,7 @@ class Settings:
         queue_name = environ.get("EVBILL_QUEUE_NAME", "evbill")
         if not queue_name.strip():
             problems.append(Problem("EVBILL_QUEUE_NAME", "must not be empty"))
+        gateway = _gateway_settings(environ, problems)
         if environment == "production":
             problems.extend(_production_problems(environ, database_url))
         if problems:
@@ -194,6 +204,7 @@ class Settings:
             pay_reads_per_minute=pay_reads,
             queue_url=queue_url,
             queue_name=queue_name,
+            **gateway,
         )
 
     @property
@@ -238,3 +249,37 @@ def _production_problems(environ: Mapping[str, str], database_url: str) -> list[
             Problem("EVBILL_DATABASE_URL", "the database password is a well-known default; set a secret one")
         ]
     return []
+
+
+GATEWAYS = ("sandbox", "stripe")
+
+
+def _gateway_settings(environ: Mapping[str, str], problems: list[Problem]) -> dict[str, str]:
+    """EVBILL_PAYMENT_GATEWAY and, for stripe, its secrets: never a Stripe gateway that cannot check a
+    webhook's signature, in production or anywhere else."""
+    gateway = environ.get("EVBILL_PAYMENT_GATEWAY", "sandbox")
+    if gateway not in GATEWAYS:
+        problems.append(Problem("EVBILL_PAYMENT_GATEWAY", f"{gateway!r} is not sandbox or stripe"))
+    secret = environ.get("EVBILL_STRIPE_SECRET_KEY", "")
+    webhook_secret = environ.get("EVBILL_STRIPE_WEBHOOK_SECRET", "")
+    api_base = environ.get("EVBILL_STRIPE_API_BASE", "")
+    if gateway == "stripe":
+        if not secret.startswith(("sk_", "rk_")):
+            problems.append(
+                Problem("EVBILL_STRIPE_SECRET_KEY", "set it to the Stripe secret key (sk_...) to use stripe")
+            )
+        if not webhook_secret:
+            problems.append(
+                Problem(
+                    "EVBILL_STRIPE_WEBHOOK_SECRET",
+                    "set it to the endpoint's signing secret (whsec_...): webhooks are always checked",
+                )
+            )
+    if api_base and not api_base.startswith(("http://", "https://")):
+        problems.append(Problem("EVBILL_STRIPE_API_BASE", f"{api_base!r} is not an http(s):// address"))
+    return {
+        "payment_gateway": gateway,
+        "stripe_secret_key": secret,
+        "stripe_webhook_secret": webhook_secret,
+        "stripe_api_base": api_base,
+    }

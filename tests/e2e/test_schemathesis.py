@@ -293,6 +293,7 @@ OPERATIONS = [
     ("POST", "/pay/{evse}/start"),
     ("GET", "/pay/{evse}/starts/{start_id}"),
     ("POST", "/pay/{evse}/starts/{start_id}/confirm"),
+    ("POST", "/webhooks/stripe"),
 ]
 
 

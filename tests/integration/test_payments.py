@@ -270,3 +270,48 @@ def test_concurrent_captures_of_one_authorisation_exactly_one_succeeds(shop, dat
         sum(1 for line in queries.journal(shop.services, shop.who, after=None, limit=50)) == 2
     )  # capture, fee
     assert check_books(shop.services).ok
+
+
+def test_a_retry_after_the_webhook_stored_the_capture_is_replayed_not_refused(shop):
+    # given a capture the gateway made, whose reply never reached the database (the process died),
+    # and the gateway's webhook for it, which got there first and stored the capture
+    held = shop.authorise(5000)
+    shop.gateway.capture(
+        reference=held.payment.gateway_reference,
+        amount=SettledMoney(4000, "EUR"),
+        idempotency_key=f"{shop.who.operator_id}:cap-1",
+    )
+    assert (
+        record_gateway_events(shop.services, "sandbox", shop.gateway.events(held.payment.gateway_reference))
+        == 2
+    )
+
+    # when the client retries with the same key
+    retried = capture(shop, held.payment.id, 4000, key="cap-1")
+
+    # then it gets the capture as stored (no 409), nothing moves again: 40.00 captured, fee
+    # 1.4 % x 40.00 + 0.25 = 0.56 + 0.25 = 0.81, once
+    assert (retried.state.status, retried.state.captured, retried.state.fees) == (
+        PaymentStatus.CAPTURED,
+        4000,
+        81,
+    )
+    assert [operation for operation, _ in shop.gateway.calls] == ["authorise", "capture"]
+    assert balances(shop)["gateway_clearing:sandbox"] == 4000 - 81
+    # and another request (another key) is still refused
+    with pytest.raises(PaymentRefused, match="cannot capture a payment that is captured"):
+        capture(shop, held.payment.id, 4000, key="cap-2")
+
+
+def test_a_webhook_naming_another_operators_key_gives_no_replay(shop):
+    # the key on a gateway event counts only under the payment's own operator prefix
+    held = shop.authorise(5000)
+    shop.gateway.capture(
+        reference=held.payment.gateway_reference,
+        amount=SettledMoney(4000, "EUR"),
+        idempotency_key="other:cap-1",
+    )
+    record_gateway_events(shop.services, "sandbox", shop.gateway.events(held.payment.gateway_reference))
+
+    with pytest.raises(PaymentRefused):
+        capture(shop, held.payment.id, 4000, key="cap-1")

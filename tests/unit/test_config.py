@@ -44,3 +44,33 @@ def test_mail_settings_are_read_and_a_bad_server_or_sender_named():
     with pytest.raises(InvalidInput) as caught:
         Settings.from_environment({"EVBILL_SMTP_URL": "mail.example.org", "EVBILL_MAIL_FROM": "nobody"})
     assert [problem.path for problem in caught.value.problems] == ["EVBILL_SMTP_URL", "EVBILL_MAIL_FROM"]
+
+
+def test_the_gateway_is_the_sandbox_by_default_and_stripe_with_its_settings():
+    assert Settings.from_environment({}).payment_gateway == "sandbox"
+    stripe = Settings.from_environment(
+        {
+            "EVBILL_PAYMENT_GATEWAY": "stripe",
+            "EVBILL_STRIPE_SECRET_KEY": "sk_test_abc",
+            "EVBILL_STRIPE_WEBHOOK_SECRET": "whsec_abc",
+            "EVBILL_STRIPE_API_BASE": "http://127.0.0.1:8420",
+        }
+    )
+    assert (stripe.payment_gateway, stripe.stripe_api_base) == ("stripe", "http://127.0.0.1:8420")
+    # the secrets are not in the settings' repr (logs, tracebacks)
+    assert "sk_test_abc" not in repr(stripe)
+    assert "whsec_abc" not in repr(stripe)
+
+
+def test_stripe_without_its_secrets_is_refused_naming_each_and_a_bad_gateway_named():
+    with pytest.raises(InvalidInput) as refused:
+        Settings.from_environment({"EVBILL_PAYMENT_GATEWAY": "stripe", "EVBILL_STRIPE_API_BASE": "127.0.0.1"})
+    with pytest.raises(InvalidInput) as unknown:
+        Settings.from_environment({"EVBILL_PAYMENT_GATEWAY": "paypal"})
+
+    assert [problem.path for problem in refused.value.problems] == [
+        "EVBILL_STRIPE_SECRET_KEY",
+        "EVBILL_STRIPE_WEBHOOK_SECRET",
+        "EVBILL_STRIPE_API_BASE",
+    ]
+    assert [problem.path for problem in unknown.value.problems] == ["EVBILL_PAYMENT_GATEWAY"]

@@ -65,3 +65,15 @@ def test_serve_demo_is_refused_in_production() -> None:
 
     assert result.exit_code != 0
     assert "refused in production" in result.output
+
+
+def test_production_refuses_stripe_without_its_secrets() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        Settings.from_environment(
+            {**PRODUCTION, "EVBILL_DATABASE_URL": REAL_URL, "EVBILL_PAYMENT_GATEWAY": "stripe"}
+        )
+
+    assert [problem.path for problem in refused.value.problems] == [
+        "EVBILL_STRIPE_SECRET_KEY",
+        "EVBILL_STRIPE_WEBHOOK_SECRET",
+    ]

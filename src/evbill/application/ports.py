@@ -548,6 +548,10 @@ class PaymentRepository(Protocol):
         """Every payment with its events (for reconciliation)."""
         ...
 
+    def record_webhook(self, webhook: ReceivedWebhook) -> bool:
+        """Keep a gateway's webhook once per (gateway, event id); False if it was received before."""
+        ...
+
 
 class WalletRepository(Protocol):
     def add(self, wallet: Wallet) -> None: ...
@@ -670,6 +674,25 @@ class GatewayEvent:
     currency: str
     occurred_at: datetime
     detail: str | None = None
+    # the idempotency key of the gateway request that caused it ("<operator id>:<key>"), where the
+    # gateway says (Stripe: the event's request.idempotency_key): a retry after the webhook replays
+    request_key: str | None = None
+    # the operator the gateway's own record names (Stripe: metadata), checked against the payment
+    operator_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedWebhook:
+    """A webhook as received, signature checked (append-only, one per gateway event id)."""
+
+    gateway: str
+    event_id: str
+    event_type: str
+    operator_id: str | None  # the operator of the payment it concerns, when evbill knows one
+    payment_id: str | None
+    outcome: str  # what evbill did with it: "applied", "unknown payment", "operator mismatch", ...
+    payload: str  # the body as received (gateway objects: tokens and ids, never card numbers)
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

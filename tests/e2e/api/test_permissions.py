@@ -42,6 +42,21 @@ def test_every_route_of_the_app_names_its_action_and_the_table_names_no_other(ap
     assert _app_routes(api) == set(ROUTE_ACTIONS)
 
 
+def test_a_public_route_is_served_and_refuses_a_caller_without_its_own_authentication(api: Api) -> None:
+    # no API key is asked: the webhook without a signature is refused (404 while stripe is not the
+    # gateway); a pay-at-the-charger route with a made-up EVSE or no payment method does nothing
+    for method, path in PUBLIC_ROUTES:
+        assert path in {route for _, route in _served(api)}
+        answer = api.client.request(method, path, json={})
+        assert answer.status_code in (400, 404, 422), answer.text
+        assert answer.status_code != 403
+
+
+def _served(api: Api) -> set[tuple[str, str]]:
+    paths = api.client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return {(method.upper(), path) for path, operations in paths.items() for method in operations}
+
+
 ROUTES = sorted(ROUTE_ACTIONS)
 
 

@@ -446,6 +446,10 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         payment_tables.payment_events,
         RecordMapping(payment_tables.PaymentEventRow, enums={}),
     ),
+    "gateway_webhooks": (
+        payment_tables.gateway_webhooks,
+        RecordMapping(payment_tables.WebhookRow, enums={}),
+    ),
     "wallets": (payment_tables.wallets, RecordMapping(Wallet, enums={})),
     "wallet_transactions": (
         payment_tables.wallet_transactions,

@@ -1,1 +1,1 @@
-"""Payment gateways: the built-in sandbox (and, later, Stripe)."""
+"""Payment gateways: the built-in sandbox, and Stripe (on the stripe SDK)."""

@@ -3,7 +3,8 @@
 It behaves as a gateway does, in memory: holds, captures, releases and refunds with the same rules
 (capture never above the hold, refunds never above the capture), an idempotency key per call (the
 same key gives back the same result and moves nothing twice), and an event id per event that is the
-same in the reply and in the "webhook" (``raise_dispute``, ``close_dispute``, ``events``). Its fee
+same in the reply and in the "webhook" (``raise_dispute``, ``close_dispute``, ``events``); an event
+names the idempotency key of the call that caused it, as Stripe's events do. Its fee
 is 1.4 % + 0.25 (rounded half up) of each capture.
 
 Test payment methods (tokens, as a real gateway gives them out; no card number is ever accepted):
@@ -57,6 +58,7 @@ class SandboxGateway:
         self._lock = threading.Lock()
         self._intents: dict[str, _Intent] = {}
         self._replies: dict[str, GatewayResult] = {}  # idempotency key -> the reply it got
+        self._request_key: str | None = None  # the key of the call being answered, put on its events
         self.calls: list[tuple[str, str]] = []  # (operation, idempotency key), for tests
 
     # --- the gateway port ---------------------------------------------------------------------
@@ -115,7 +117,11 @@ class SandboxGateway:
             self.calls.append((operation, key))
             if key in self._replies:
                 return self._replies[key]
-            result = act()
+            self._request_key = key
+            try:
+                result = act()
+            finally:
+                self._request_key = None
             self._replies[key] = result
             return result
 
@@ -135,6 +141,7 @@ class SandboxGateway:
             intent.currency,
             self._clock(),
             detail,
+            request_key=self._request_key,
         )
         intent.events.append(event)
         return event

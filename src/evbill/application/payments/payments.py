@@ -302,11 +302,28 @@ def record_gateway_events(svc: Services, gateway_name: str, events: Iterable[Gat
     for event in events:
         with svc.uow() as uow:
             payment = uow.payments.find_by_reference(gateway_name, event.reference, lock=True)
-            if payment is None:
+            if payment is None or names_another_operator(payment, [event]):
                 continue
-            stored += apply_gateway_events(svc, uow, payment, [event], None)
+            stored += apply_gateway_events(svc, uow, payment, [event], request_key(payment, [event]))
             uow.commit()
     return stored
+
+
+def request_key(payment: Payment, events: Iterable[GatewayEvent]) -> str | None:
+    """The client's idempotency key of the request that caused these events, where the gateway names
+    it: stored with them, a retry of that request (same key) then replays instead of being refused
+    because the webhook got there first. The gateway was called with ``<operator id>:<key>``; a key
+    of another operator's (or none) is not taken."""
+    prefix = f"{payment.operator_id}:"
+    for event in events:
+        if event.request_key is not None and event.request_key.startswith(prefix):
+            return event.request_key.removeprefix(prefix)[:MAX_KEY] or None
+    return None
+
+
+def names_another_operator(payment: Payment, events: Iterable[GatewayEvent]) -> bool:
+    """The gateway's record of the payment names another operator than evbill's: act on nothing."""
+    return any(event.operator_id not in (None, payment.operator_id) for event in events)
 
 
 def get_payment(svc: Services, who: Actor, payment_id: str) -> PaymentView:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from evbill.domain.errors import Conflict, DomainError
+from evbill.domain.errors import Conflict, DomainError, InvalidInput
 
 
 class EventKind(enum.StrEnum):
@@ -53,6 +53,19 @@ class PaymentStatus(enum.StrEnum):
 
 class PaymentDeclined(DomainError):
     code = "payment_declined"
+
+
+class GatewayUnavailable(DomainError):
+    """The gateway could not be reached or answered with an error of its own: nothing is recorded, and
+    the same request (same idempotency key) may be sent again."""
+
+    code = "gateway_unavailable"
+
+
+class WebhookRefused(InvalidInput):
+    """A webhook whose signature is missing or wrong (400): nothing in it is read or stored."""
+
+    code = "webhook_refused"
 
 
 class PaymentRefused(Conflict):
@@ -98,7 +111,9 @@ def derive_state(events: Iterable[PaymentEvent]) -> PaymentState:
     for item in events:
         kind, amount = item.kind, item.amount
         if kind is EventKind.REQUIRES_ACTION:
-            status = PaymentStatus.REQUIRES_ACTION
+            # a late "needs authentication" (webhooks arrive in any order) never reopens a payment
+            if status is PaymentStatus.PENDING:
+                status = PaymentStatus.REQUIRES_ACTION
         elif kind is EventKind.AUTHORISED:
             status, authorised = PaymentStatus.AUTHORISED, amount
         elif kind is EventKind.DECLINED:

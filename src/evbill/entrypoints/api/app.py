@@ -37,6 +37,7 @@ from evbill.entrypoints.api import (
     sites,
     tariffs,
     wallets,
+    webhooks,
 )
 from evbill.entrypoints.api.idempotency import IdempotencyRecorder, Replayed, replay
 from evbill.entrypoints.api.security import BodySizeLimit, KeyCache, Limits
@@ -89,4 +90,5 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(pay.router, prefix=API_PREFIX)
     app.include_router(pay.public)
     app.include_router(billing_runs.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router)
     return app

@@ -134,15 +134,19 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
 }
 
 
-# Routes open to anyone, without an API key: a driver paying at the charger has none (AFIR).
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("GET", "/pay/{evse}"),
-        ("POST", "/pay/{evse}/start"),
-        ("GET", "/pay/{evse}/starts/{start_id}"),
-        ("POST", "/pay/{evse}/starts/{start_id}/confirm"),
-    }
-)
+# Routes open without an API key, each with what authenticates it instead (``/health`` says nothing
+# about anyone). They are not in ROUTE_ACTIONS: no role is asked, so none can be wrong.
+PUBLIC_ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/webhooks/stripe"): "the Stripe-Signature header, checked with EVBILL_STRIPE_WEBHOOK_SECRET",
+    # a driver paying at the charger has no key (AFIR); per-address limits, the card's own checks
+    ("GET", "/pay/{evse}"): "none: the price and place of a public EVSE",
+    ("POST", "/pay/{evse}/start"): "the payment method token, held at the gateway before any start",
+    ("GET", "/pay/{evse}/starts/{start_id}"): "the start's unguessable id",
+    (
+        "POST",
+        "/pay/{evse}/starts/{start_id}/confirm",
+    ): "the start's unguessable id and the gateway's 3-D Secure",
+}
 
 
 def _pattern(template: str) -> re.Pattern[str]:

@@ -37,6 +37,7 @@ _STATUS = {
     "unbalanced_entry": 422,
     "payment_declined": 402,
     "payment_refused": 409,
+    "gateway_unavailable": 502,
     "insufficient_balance": 409,
 }
 _TITLES = {

@@ -16,8 +16,15 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from evbill.adapters.db.payments.tables import payment_events, payments, wallet_transactions, wallets
+from evbill.adapters.db.payments.tables import (
+    gateway_webhooks,
+    payment_events,
+    payments,
+    wallet_transactions,
+    wallets,
+)
 from evbill.adapters.db.repositories import ConnectionSource, check_limit
+from evbill.application.ports import ReceivedWebhook
 from evbill.domain.payments.events import EventKind, PaymentEvent
 from evbill.domain.payments.model import (
     Payment,
@@ -104,6 +111,26 @@ class SqlPaymentRepository:
             payment_events.c.operator_id == operator_id, payment_events.c.idempotency_key == key
         )
         return self._connection().execute(query.limit(1)).scalar_one_or_none()
+
+    def record_webhook(self, webhook: ReceivedWebhook) -> bool:
+        connection = self._connection()
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(gateway_webhooks)
+            .values(
+                gateway=webhook.gateway,
+                event_id=webhook.event_id,
+                event_type=webhook.event_type,
+                operator_id=webhook.operator_id,
+                payment_id=webhook.payment_id,
+                outcome=webhook.outcome,
+                payload=webhook.payload,
+                received_at=webhook.received_at,
+            )
+            .on_conflict_do_nothing(index_elements=["gateway", "event_id"])
+            .returning(gateway_webhooks.c.id)
+        )
+        return connection.execute(statement).first() is not None
 
     def of_operator(self, operator_id: str) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
         connection = self._connection()

@@ -3,7 +3,8 @@ append-only transactions (migration 0012's triggers refuse changes to the events
 
 A payment's state and a wallet's balance are never stored: they are derived from the events and
 transactions. A gateway event is stored once per (gateway, event id), so a resent webhook or a
-retried call changes nothing.
+retried call changes nothing. Gateway webhooks are kept as received (``gateway_webhooks``, migration
+0016), once per (gateway, event id).
 """
 
 from __future__ import annotations
@@ -91,7 +92,25 @@ wallet_transactions = Table(
     Index("ix_wallet_transactions_wallet", "operator_id", "wallet_id", "created_at", "id"),
 )
 
-APPEND_ONLY = ("payment_events", "wallet_transactions")
+# Every webhook a gateway sent, signature checked, once per (gateway, event id): the resent ones are
+# recognised by it. Not every webhook concerns a payment evbill knows, so the operator may be empty.
+gateway_webhooks = Table(
+    "gateway_webhooks",
+    metadata,
+    counter_column(),
+    Column("gateway", String(32), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("operator_id", String(36)),
+    Column("payment_id", String(36)),
+    Column("outcome", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("gateway", "event_id"),
+    Index("ix_gateway_webhooks_payment", "operator_id", "payment_id"),
+)
+
+APPEND_ONLY = ("payment_events", "wallet_transactions", "gateway_webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +129,18 @@ class PaymentEventRow:
     recorded_at: datetime
     idempotency_key: str | None
     detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    """A row of gateway_webhooks: an ``application.ports.ReceivedWebhook`` with its place in the log."""
+
+    id: int | None
+    gateway: str
+    event_id: str
+    event_type: str
+    operator_id: str | None
+    payment_id: str | None
+    outcome: str
+    payload: str
+    received_at: datetime

@@ -1,7 +1,7 @@
 """Paying for sessions: ad hoc starts at the charger (AFIR), hold amounts, cards on file, wallet reloads.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from evbill.adapters.db.types import UtcDateTime
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
