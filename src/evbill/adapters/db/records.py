@@ -436,6 +436,10 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),
+    "connector_status_history": (
+        charging_state_tables.connector_status_history,
+        RecordMapping(charging_state_tables.StatusHistoryRow, enums={}),
+    ),
     "ledger_entries": (ledger_tables.ledger_entries, RecordMapping(ledger_tables.EntryRow, enums={})),
     "ledger_postings": (ledger_tables.ledger_postings, RecordMapping(ledger_tables.PostingRow, enums={})),
     "payments": (payment_tables.payments, RecordMapping(Payment, enums={"purpose": PaymentPurpose})),

@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 
 from evbill.adapters.db.schema import (
@@ -72,3 +75,19 @@ connector_status_history = Table(
     child_of("station_id", "charging_stations"),
     Index("ix_connector_status_history_station", "operator_id", "station_id", "received_at"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusHistoryRow:
+    """A row of connector_status_history: a domain StatusReport with its place in the log."""
+
+    id: int | None
+    operator_id: str
+    station_id: str
+    evse_number: int
+    connector_number: int | None
+    status: str
+    error_code: str | None
+    info: str | None
+    reported_at: datetime | None
+    received_at: datetime
