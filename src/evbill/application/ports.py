@@ -20,6 +20,7 @@ from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.costs import EnergyPurchase, PricePoint
 from evbill.domain.analytics.facts import SessionFact, SessionFilter
+from evbill.domain.analytics.fees import FeeBook, LocationFees, OperatorFees
 from evbill.domain.analytics.utilisation import EvsePlace
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
@@ -457,6 +458,18 @@ class AnalyticsRepository(Protocol):
         self, operator_id: str, location_ids: Iterable[str], start: datetime, end: datetime
     ) -> dict[str, dict[datetime, Decimal]]:
         """Per location, the prices whose quarter hour overlaps [start, end]."""
+        ...
+
+    def set_location_fees(self, operator_id: str, fees: LocationFees, now: datetime) -> None:
+        """A location's grid and demand fees (replacing those it had)."""
+        ...
+
+    def set_operator_fees(self, operator_id: str, fees: OperatorFees, now: datetime) -> None:
+        """The operator's gateway and roaming fees (replacing those it had)."""
+        ...
+
+    def fee_book(self, operator_id: str, session_ids: Sequence[str]) -> FeeBook:
+        """The fees, and the sessions' own payments and token contract ids."""
         ...
 
 

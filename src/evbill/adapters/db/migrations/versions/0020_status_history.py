@@ -1,4 +1,5 @@
-"""Status history: every connector/EVSE status a station reported, append-only (issue 15).
+"""Status history (every connector/EVSE status a station reported, append-only) and the fees beyond
+energy: grid and demand fees per location, gateway and roaming fees per operator (issue 15).
 
 Revision ID: 0020
 Revises: 0013
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from evbill.adapters.db.types import UtcDateTime
+from evbill.adapters.db.types import ExactDecimal, UtcDateTime
 
 revision: str = "0020"
 down_revision: str | None = "0013"
@@ -50,6 +51,42 @@ def upgrade() -> None:
     )
     op.create_index(f"ix_{TABLE}_station", TABLE, ["operator_id", "station_id", "received_at"])
     _forbid_changes(TABLE)
+    _create_fees()
+
+
+def _create_fees() -> None:
+    op.create_table(
+        "location_fees",
+        sa.Column("location_id", sa.String(36), nullable=False),
+        sa.Column("operator_id", sa.String(36), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("grid_per_kwh", ExactDecimal(24, 10), nullable=False),
+        sa.Column("demand_per_kw", ExactDecimal(24, 10), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("location_id", name="pk_location_fees"),
+        sa.ForeignKeyConstraint(
+            ["operator_id"], ["operators.id"], name="fk_location_fees_operator_id", ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["operator_id", "location_id"],
+            ["locations.operator_id", "locations.id"],
+            name="fk_location_fees_operator_id_location_id",
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_table(
+        "operator_fees",
+        sa.Column("operator_id", sa.String(36), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("gateway_percent", ExactDecimal(12, 6), nullable=False),
+        sa.Column("gateway_fixed", ExactDecimal(24, 10), nullable=False),
+        sa.Column("roaming", sa.Text(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("operator_id", name="pk_operator_fees"),
+        sa.ForeignKeyConstraint(
+            ["operator_id"], ["operators.id"], name="fk_operator_fees_operator_id", ondelete="RESTRICT"
+        ),
+    )
 
 
 def _forbid_changes(table: str) -> None:
@@ -80,4 +117,6 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER {TABLE}_no_truncate ON {TABLE}")
         op.execute(f"DROP TRIGGER {TABLE}_no_change ON {TABLE}")
         op.execute(f"DROP FUNCTION {TABLE}_append_only()")
+    op.drop_table("operator_fees")
+    op.drop_table("location_fees")
     op.drop_table(TABLE)
