@@ -31,6 +31,7 @@ from evbill.domain.analytics.utilisation_report import (
     faults_text,
     heatmap_text,
     occupancy_heatmap,
+    total_of,
     utilisation,
     utilisation_text,
 )
@@ -89,8 +90,7 @@ def shown_utilisation(
 ) -> dict[str, object]:
     found = find_timelines(services, actor, query)
     rows = utilisation(found.segments, group_by)
-    totals = utilisation(found.segments, UtilisationGroup.TOTAL)
-    return utilisation_text(rows, totals, found)
+    return utilisation_text(rows, total_of(rows), found)
 
 
 def shown_faults(services: Services, actor: Actor, *, query: UtilisationQuery) -> dict[str, object]:

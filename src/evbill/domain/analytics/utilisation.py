@@ -33,6 +33,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from evbill.domain.charging.status_history import NO_ERROR, OFFLINE, STATION, StatusReport
 
@@ -92,8 +93,7 @@ class EvsePlace:
     connector_class: str  # AC, DC, HPC
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):  # a NamedTuple: built hundreds of thousands of times per report
     place: EvsePlace
     state: Occupancy
     start: datetime
@@ -231,8 +231,13 @@ class _StationWalk:
         before_connector = connectors.get(report.connector_number)
         connectors[report.connector_number] = state
         entered = state is Occupancy.FAULTED and before_connector is not Occupancy.FAULTED
-        self.note_fault(report, at, entered=entered)
-        self.refresh((report.evse_number,), shown_at)
+        if entered or report.error_code not in (None, NO_ERROR):
+            self.note_fault(report, at, entered=entered)
+        number = report.evse_number
+        new = self.station_hold or (state if len(connectors) == 1 else self.state_of(number))
+        if new is not self.shown[number][0]:
+            self.close(number, shown_at)
+            self.shown[number] = (new, shown_at)
 
     def note_fault(self, report: StatusReport, at: datetime, *, entered: bool) -> None:
         named = report.error_code not in (None, NO_ERROR)

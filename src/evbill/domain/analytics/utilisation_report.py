@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from evbill.domain.analytics.facts import ZERO, seconds
@@ -31,6 +31,11 @@ from evbill.domain.analytics.utilisation import BUSY, Occupancy, Segment, Timeli
 from evbill.domain.money import PRECISE_CONTEXT
 
 QUARTER = timedelta(minutes=15)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+QUARTER_US = 900_000_000
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE = Decimal("0.0001")
 HOURS = Decimal("0.01")
@@ -55,15 +60,19 @@ class UtilisationGroup(enum.StrEnum):
 class UtilisationRow:
     key: str
     evses: set[str] = field(default_factory=set)
-    seconds: dict[Occupancy, Decimal] = field(default_factory=lambda: dict.fromkeys(Occupancy, ZERO))
+    micros: dict[Occupancy, int] = field(default_factory=lambda: dict.fromkeys(Occupancy, 0))
+
+    @property
+    def seconds(self) -> dict[Occupancy, Decimal]:
+        return {state: _seconds(value) for state, value in self.micros.items()}
 
     @property
     def total(self) -> Decimal:
-        return sum(self.seconds.values(), ZERO)
+        return _seconds(sum(self.micros.values()))
 
     @property
     def busy(self) -> Decimal:
-        return self.seconds[Occupancy.OCCUPIED] + self.seconds[Occupancy.CHARGING]
+        return _seconds(self.micros[Occupancy.OCCUPIED] + self.micros[Occupancy.CHARGING])
 
 
 def _key_of(group_by: UtilisationGroup) -> Callable[[Segment], str]:
@@ -88,8 +97,18 @@ def utilisation(segments: Iterable[Segment], group_by: UtilisationGroup) -> tupl
             key = key_of(segment)
             row = rows.get(key) or rows.setdefault(key, UtilisationRow(key))
             row.evses.add(segment.place.evse_id)
-            row.seconds[segment.state] += seconds(segment.end - segment.start)
+            row.micros[segment.state] += (segment.end - segment.start) // MICROSECOND
     return tuple(rows[key] for key in sorted(rows))
+
+
+def total_of(rows: Iterable[UtilisationRow]) -> tuple[UtilisationRow, ...]:
+    """The rows' sums as one row (none when there are no rows), without walking the segments again."""
+    total = UtilisationRow("total")
+    for row in rows:
+        total.evses |= row.evses
+        for state, value in row.micros.items():
+            total.micros[state] += value
+    return (total,) if total.evses else ()
 
 
 def _local_days(segment: Segment) -> Iterator[Segment]:
@@ -113,30 +132,81 @@ class OccupancyHeatmap:
 
 
 def occupancy_heatmap(segments: Iterable[Segment]) -> OccupancyHeatmap:
-    busy = [[ZERO] * 24 for _ in range(7)]
-    known = [[ZERO] * 24 for _ in range(7)]
+    busy = [[0] * 24 for _ in range(7)]  # microseconds
+    known = [[0] * 24 for _ in range(7)]
     arrivals = [[0] * 24 for _ in range(7)]
     busy_until: dict[str, datetime] = {}
+    offsets = _Offsets()
     for segment in sorted(segments, key=lambda s: (s.place.evse_id, s.start)):
         if segment.state is Occupancy.UNKNOWN:
             continue
-        zone = zone_of(segment.place.zone)
-        if segment.state in BUSY:
+        zone = segment.place.zone
+        start, end = _micros(segment.start), _micros(segment.end)
+        is_busy = segment.state in BUSY
+        if is_busy:
             if busy_until.get(segment.place.evse_id) != segment.start:
-                local_start = segment.start.astimezone(zone)
-                arrivals[local_start.weekday()][local_start.hour] += 1
+                weekday, hour = _weekday_hour(start + offsets.at(zone, start))
+                arrivals[weekday][hour] += 1
             busy_until[segment.place.evse_id] = segment.end
-        moment = segment.start
-        while moment < segment.end:
-            floor = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
-            following = min(floor + QUARTER, segment.end)
-            local = moment.astimezone(zone)
-            length = seconds(following - moment)
-            known[local.weekday()][local.hour] += length
-            if segment.state in BUSY:
-                busy[local.weekday()][local.hour] += length
-            moment = following
-    return OccupancyHeatmap(tuple(map(tuple, busy)), tuple(map(tuple, known)), tuple(map(tuple, arrivals)))
+        for weekday, hour, length in _local_hours(start, end, zone, offsets):
+            known[weekday][hour] += length
+            if is_busy:
+                busy[weekday][hour] += length
+    return OccupancyHeatmap(
+        tuple(tuple(_seconds(value) for value in day) for day in busy),
+        tuple(tuple(_seconds(value) for value in day) for day in known),
+        tuple(map(tuple, arrivals)),
+    )
+
+
+def _seconds(micros: int) -> Decimal:
+    return Decimal(micros).scaleb(-6)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+def _weekday_hour(local_micros: int) -> tuple[int, int]:
+    day, within = divmod(local_micros, DAY_US)
+    return (day + 3) % 7, within // HOUR_US  # 1 January 1970 was a Thursday (3)
+
+
+class _Offsets:
+    """A zone's UTC offset (microseconds) per UTC quarter hour, remembered: zones change offset only
+    on quarter hours, and a report asks for the same few thousand again and again."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int], int] = {}
+
+    def at(self, zone: str, micros: int) -> int:
+        key = (zone, micros // QUARTER_US)
+        offset = self._known.get(key)
+        if offset is None:
+            moment = EPOCH + timedelta(microseconds=key[1] * QUARTER_US)
+            utc_offset = moment.astimezone(zone_of(zone)).utcoffset()
+            offset = self._known[key] = 0 if utc_offset is None else utc_offset // MICROSECOND
+        return offset
+
+
+def _local_hours(start: int, end: int, zone: str, offsets: _Offsets) -> Iterator[tuple[int, int, int]]:
+    """[start, end) (UTC microseconds) cut at every local hour: (weekday, hour, microseconds).
+
+    Local time is UTC plus the zone's offset; a local hour starts at every multiple of 3,600 s of it.
+    The offset is taken again at every UTC quarter hour where it could change (a DST night), so each
+    slice is counted in the local hour it really was: on the night clocks go back, 02:00-03:00 twice.
+    """
+    moment = start
+    while moment < end:
+        quarter_end = (moment // QUARTER_US + 1) * QUARTER_US
+        offset = offsets.at(zone, moment)
+        # the offset holds at least until the next quarter hour; jump further while it still holds
+        following = min((((moment + offset) // HOUR_US + 1) * HOUR_US) - offset, end)
+        if following > quarter_end and offsets.at(zone, following - 1) != offset:
+            following = quarter_end
+        weekday, hour = _weekday_hour(moment + offset)
+        yield weekday, hour, following - moment
+        moment = following
 
 
 @dataclass(slots=True)

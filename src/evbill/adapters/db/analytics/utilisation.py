@@ -109,7 +109,17 @@ class SqlStatusHistory:
                 .group_by(h.station_id, h.evse_number, h.connector_number)
             )
             statement = (
-                select(connector_status_history)
+                select(
+                    h.operator_id,
+                    h.station_id,
+                    h.evse_number,
+                    h.connector_number,
+                    h.status,
+                    h.received_at,
+                    h.reported_at,
+                    h.error_code,
+                    h.info,
+                )  # fmt: skip
                 .where(
                     mine,
                     or_(
@@ -119,7 +129,7 @@ class SqlStatusHistory:
                 )
                 .order_by(h.id)
             )
-            found.extend(_report(row) for row in self._connection().execute(statement).mappings())
+            found.extend(StatusReport(*row) for row in self._connection().execute(statement).all())
         return found
 
     def charging_intervals(
@@ -150,11 +160,3 @@ class SqlStatusHistory:
         for spans in intervals.values():
             spans.sort()
         return intervals
-
-
-def _report(row: object) -> StatusReport:
-    get = row.__getitem__  # type: ignore[attr-defined]
-    return StatusReport(
-        get("operator_id"), get("station_id"), get("evse_number"), get("connector_number"), get("status"),
-        get("received_at"), get("reported_at"), get("error_code"), get("info"),
-    )  # fmt: skip

@@ -39,15 +39,7 @@ def upgrade() -> None:
         sa.Column("reported_at", UtcDateTime(), nullable=True),
         sa.Column("received_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"pk_{TABLE}"),
-        sa.ForeignKeyConstraint(
-            ["operator_id"], ["operators.id"], name=f"fk_{TABLE}_operator_id", ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["operator_id", "station_id"],
-            ["charging_stations.operator_id", "charging_stations.id"],
-            name=f"fk_{TABLE}_operator_id_station_id",
-            ondelete="RESTRICT",
-        ),
+        # no foreign keys: see adapters/db/charging_state/tables.py
     )
     op.create_index(f"ix_{TABLE}_station", TABLE, ["operator_id", "station_id", "received_at"])
     _forbid_changes(TABLE)
