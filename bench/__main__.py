@@ -9,6 +9,7 @@ python -m bench --only api --fresh   # the same, reloading its PostgreSQL data s
 python -m bench --only cli      # CLI start-up: evbill --help and evbill rate, whole processes, median
 python -m bench --only ledger   # 1,000,000 ledger entries posted, then `ledger check` over them (PostgreSQL)
 python -m bench --only billing  # a monthly run: 10,000 contracts, 300,000 sessions (SQLite, PostgreSQL)
+python -m bench --only status   # status history: journal cost of each report, utilisation over 144,000
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, billing, cli, ledger, ocpp, rating
+from bench import api, batch, billing, cli, ledger, ocpp, rating, status
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
@@ -30,6 +31,7 @@ SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("cli", cli.run),
     ("ledger", ledger.run),
     ("billing", billing.run),
+    ("status", status.run),
 )
 
 
@@ -40,7 +42,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="run only the suites whose name starts with this "
-        "(rating, batch, ocpp, api, cli, ledger, billing)",
+        "(rating, batch, ocpp, api, cli, ledger, billing, status)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

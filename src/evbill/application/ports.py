@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
@@ -20,11 +20,14 @@ from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.costs import EnergyPurchase, PricePoint
 from evbill.domain.analytics.facts import SessionFact, SessionFilter
+from evbill.domain.analytics.fees import FeeBook, LocationFees, OperatorFees
+from evbill.domain.analytics.utilisation import EvsePlace
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.errors import Problem
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.invoicing.profiles import InvoicingProfile
@@ -442,6 +445,36 @@ class OcppJournal(Protocol):
         ...
 
 
+class StatusHistoryRepository(Protocol):
+    """Connector/EVSE statuses as stations reported them (append-only; OCPP writes through the journal)."""
+
+    def add(self, reports: Sequence[StatusReport]) -> None: ...
+
+    def places(
+        self,
+        operator_id: str,
+        *,
+        location_id: str | None = None,
+        station_id: str | None = None,
+        evse_id: str | None = None,
+        connector_class_name: str | None = None,
+    ) -> list[EvsePlace]:
+        """The operator's EVSEs matching the filters, with location, zone and connector class."""
+        ...
+
+    def reports(
+        self, operator_id: str, station_ids: Sequence[str], start: datetime, end: datetime, margin: timedelta
+    ) -> list[StatusReport]:
+        """Reports received in [start - margin, end + margin), plus the last one before of each connector."""
+        ...
+
+    def charging_intervals(
+        self, operator_id: str, evse_ids: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, datetime]]]:
+        """EVSE id -> the periods its sessions were charging, in time order."""
+        ...
+
+
 class AnalyticsRepository(Protocol):
     def session_facts(self, operator_id: str, query: SessionFilter) -> Iterator[SessionFact]:
         """Finished sessions matching the filter, oldest first (consume inside the unit of work)."""
@@ -471,6 +504,18 @@ class AnalyticsRepository(Protocol):
         self, operator_id: str, location_ids: Iterable[str], start: datetime, end: datetime
     ) -> dict[str, dict[datetime, Decimal]]:
         """Per location, the prices whose quarter hour overlaps [start, end]."""
+        ...
+
+    def set_location_fees(self, operator_id: str, fees: LocationFees, now: datetime) -> None:
+        """A location's grid and demand fees (replacing those it had)."""
+        ...
+
+    def set_operator_fees(self, operator_id: str, fees: OperatorFees, now: datetime) -> None:
+        """The operator's gateway and roaming fees (replacing those it had)."""
+        ...
+
+    def fee_book(self, operator_id: str, session_ids: Sequence[str]) -> FeeBook:
+        """The fees, and the sessions' own payments and token contract ids."""
         ...
 
 
@@ -784,6 +829,7 @@ class UnitOfWork(Protocol):
     connector_states: ConnectorStates
     frame_retention: FrameRetention
     analytics: AnalyticsRepository
+    status_history: StatusHistoryRepository
     ledger: LedgerRepository
     payments: PaymentRepository
     wallets: WalletRepository

@@ -845,6 +845,11 @@ ANALYTICS = [
     ("GET", "/analytics/margin"),
     ("GET", "/analytics/report.parquet"),
     ("POST", "/backtests"),
+    ("GET", "/reports/utilisation"),
+    ("GET", "/reports/utilisation.csv"),
+    ("GET", "/reports/faults"),
+    ("GET", "/reports/occupancy"),
+    ("GET", "/reports/occupancy.{output}"),
 ]
 
 

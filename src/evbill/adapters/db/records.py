@@ -436,9 +436,21 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "session_usage": (analytics_tables.session_usage, SESSION_USAGE),
     "energy_purchases": (analytics_tables.energy_purchases, ENERGY_PURCHASES),
     "energy_prices": (analytics_tables.energy_prices, ENERGY_PRICES),
+    "location_fees": (
+        analytics_tables.location_fees,
+        RecordMapping(analytics_tables.LocationFeesRow, enums={}),
+    ),
+    "operator_fees": (
+        analytics_tables.operator_fees,
+        RecordMapping(analytics_tables.OperatorFeesRow, enums={}),
+    ),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),
+    "connector_status_history": (
+        charging_state_tables.connector_status_history,
+        RecordMapping(charging_state_tables.StatusHistoryRow, enums={}),
+    ),
     "ledger_entries": (ledger_tables.ledger_entries, RecordMapping(ledger_tables.EntryRow, enums={})),
     "ledger_postings": (ledger_tables.ledger_postings, RecordMapping(ledger_tables.PostingRow, enums={})),
     "payments": (payment_tables.payments, RecordMapping(Payment, enums={"purpose": PaymentPurpose})),

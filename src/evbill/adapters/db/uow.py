@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from evbill.adapters.db.access.repositories import SqlApiKeyRepository, SqlAuditLog, SqlOperatorRepository
 from evbill.adapters.db.analytics.repository import SqlAnalyticsRepository
+from evbill.adapters.db.analytics.utilisation import SqlStatusHistory
 from evbill.adapters.db.billing.bills import SqlBillRepository
 from evbill.adapters.db.charging.ocpp import (
     SqlFrameLog,
@@ -119,6 +120,7 @@ class SqlAlchemyUnitOfWork:
         self.frames = SqlFrameLog(self._connection)
         self.frame_retention = SqlFrameRetention(self._connection)
         self.analytics = SqlAnalyticsRepository(self._connection)
+        self.status_history = SqlStatusHistory(self._connection)
         self.ledger = SqlLedgerRepository(self._connection)
         self.payments = SqlPaymentRepository(self._connection)
         self.wallets = SqlWalletRepository(self._connection)

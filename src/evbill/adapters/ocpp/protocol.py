@@ -64,6 +64,7 @@ from evbill.adapters.ocpp.limits import (
     too_deep,
 )
 from evbill.domain.charging.frames import Direction, Frame, RefusalReason, RefusedFrames, Unstorable
+from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.errors import DomainError
 from evbill.domain.metering.cleaning import MeterSample
 
@@ -83,8 +84,10 @@ class Journal(Protocol):
         samples: Sequence[tuple[str, str, MeterSample]] = (),
         *,
         session_id: str | None = None,
+        statuses: Sequence[StatusReport] = (),
     ) -> Awaitable[None]:
-        """``session_id``: the session every one of ``frames`` is about."""
+        """``session_id``: the session every one of ``frames`` is about; ``statuses``: the connector
+        statuses the message reported (``connector_status_history``)."""
         ...
 
     async def count_refused(self, refused: RefusedFrames) -> None: ...
@@ -117,12 +120,14 @@ def _rekeyed(data: Any, convert: Callable[[str], str]) -> Any:
 class Reply:
     """A handler's answer. ``stored`` when the handler already stored the incoming frame with its
     effects; otherwise the incoming frame is stored with the reply, together with ``samples`` (the
-    meter values it carried) in one journal entry. ``session_id``: the session the message is about."""
+    meter values it carried) in one journal entry. ``session_id``: the session the message is about.
+    ``statuses``: connector statuses it reported, stored in the same journal entry as the reply."""
 
     response: Any
     stored: bool = False
     samples: Sequence[MeterSample] = ()
     session_id: str | None = None
+    statuses: Sequence[StatusReport] = ()
 
 
 def _default(value: object) -> object:
@@ -217,16 +222,17 @@ class EvbillChargePoint(ChargePoint):
         *also: Frame,
         samples: Sequence[MeterSample] = (),
         session_id: str | None = None,
+        statuses: Sequence[StatusReport] = (),
     ) -> None:
-        """Store the reply (and any frames and samples still unstored), then send it."""
+        """Store the reply (and any frames, samples and statuses still unstored), then send it."""
         frames = [*also, self.frame(Direction.OUT, raw, message)]
         if session_id is None:
             if samples:
                 raise ValueError("meter samples are stored with their session")
-            await self._journal(frames)
+            await self._journal(frames, statuses=statuses)
         else:
             stored = [(self._operator_id, session_id, sample) for sample in samples]
-            await self._journal(frames, stored, session_id=session_id)
+            await self._journal(frames, stored, session_id=session_id, statuses=statuses)
         await self._connection.send(raw)
 
     async def _refuse(
@@ -329,7 +335,10 @@ class EvbillChargePoint(ChargePoint):
         raw = dumps([MessageType.CallResult, call.unique_id, payload])
         unstored = () if reply.stored else (incoming,)
         try:
-            await self._reply(raw, result, *unstored, samples=reply.samples, session_id=reply.session_id)
+            await self._reply(
+                raw, result, *unstored, samples=reply.samples, session_id=reply.session_id,
+                statuses=reply.statuses,
+            )  # fmt: skip
         except Unstorable as error:  # what it carried cannot be stored: refused to this station alone
             await self._refuse_for(call, incoming if unstored else None, error)
 

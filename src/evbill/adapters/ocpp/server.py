@@ -32,6 +32,7 @@ from evbill.application.charging import central_system as central_system
 from evbill.application.charging.central_system import StationContext, StationRefused
 from evbill.application.ports import Limiter
 from evbill.application.records import Services
+from evbill.domain.charging.status_history import offline_report
 from evbill.domain.errors import RateLimited
 from evbill.domain.sites.model import UnknownStationPolicy
 
@@ -146,6 +147,15 @@ class OcppEndpoint:
         """An unknown station under the pending policy: boot answered Pending, its request recorded."""
         await serve_pending(self.services, charge_point_id, subprotocol, receive, send)
 
+    async def _note_offline(self, context: StationContext) -> None:
+        """The station's status history says it went away: what follows is unknown until it reports."""
+        station = context.station
+        try:
+            gone = offline_report(station.operator_id, station.id, datetime.now(UTC))
+            await self.journal([], statuses=[gone])
+        except Exception:  # the server is stopping, the database is away: the gap stays unmarked
+            LOGGER.info("%s: its going offline was not recorded", station.charge_point_id, exc_info=True)
+
     async def serve(
         self,
         context: StationContext,
@@ -177,4 +187,5 @@ class OcppEndpoint:
             await station.stop()
             if self.connected.get(charge_point_id) is station:
                 del self.connected[charge_point_id]
+                await self._note_offline(context)
             LOGGER.info("%s disconnected after %s", charge_point_id, datetime.now(UTC) - started)

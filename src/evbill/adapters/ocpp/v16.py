@@ -26,6 +26,7 @@ from evbill.application.charging import connectors
 from evbill.application.charging.central_system import Cost
 from evbill.application.offers.customers import authorize
 from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.status_history import status_report_16
 from evbill.domain.metering.cleaning import MeterSample, ReadingContext
 
 COST_VENDOR = "org.openchargealliance.costmsg"
@@ -68,19 +69,27 @@ class Station16(EvbillStation):
         status: str,
         incoming: Frame,
         timestamp: str | None = None,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
         **_: Any,
     ) -> Reply:
         await self._load_connector_status()
+        reported_at = timestamp_of(timestamp, "timestamp") if timestamp else None
         self.connector_status[connector_id] = status
         await self.run(
             connectors.note_connector_status,
             connector_id=connector_id,
             status=status,
             state=charging_state_16(status),
-            at=timestamp_of(timestamp, "timestamp") if timestamp else None,
+            at=reported_at,
             frames=[incoming],
         )
-        return Reply(call_result.StatusNotification(), stored=True)
+        report = status_report_16(
+            self.context.station.operator_id, self.context.station.id, connector_id=connector_id,
+            status=status, error_code=error_code, received_at=incoming.at, reported_at=reported_at,
+            info=info, vendor_error_code=vendor_error_code,
+        )  # fmt: skip
+        return Reply(call_result.StatusNotification(), stored=True, statuses=[report])
 
     async def _load_connector_status(self) -> None:
         """The connectors' last states from before this connection (a reconnect, a server restart)."""

@@ -30,6 +30,7 @@ from evbill.application.charging import central_system as central_system
 from evbill.application.charging.central_system import Cost
 from evbill.application.offers.customers import authorize
 from evbill.domain.charging.frames import Frame
+from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.metering.cleaning import MeterSample
 
 MAX_MESSAGE = 512  # MessageContentType.content
@@ -68,8 +69,22 @@ class Station201(EvbillStation):
         return Reply(call_result.Heartbeat(current_time=_now()))
 
     @on(Action.status_notification)
-    async def on_status(self, incoming: Frame, **_: Any) -> Reply:
-        return Reply(call_result.StatusNotification())
+    async def on_status(
+        self,
+        timestamp: str,
+        connector_status: str,
+        evse_id: int,
+        connector_id: int,
+        incoming: Frame,
+        **_: Any,
+    ) -> Reply:
+        """On record with the reply, in the journal's group commit: the history, nothing else to do."""
+        station = self.context.station
+        report = StatusReport(
+            station.operator_id, station.id, evse_id, connector_id, connector_status, incoming.at,
+            parse_timestamp(timestamp, "timestamp"),
+        )  # fmt: skip
+        return Reply(call_result.StatusNotification(), statuses=[report])
 
     @on(Action.notify_event)
     async def on_notify_event(self, incoming: Frame, **_: Any) -> Reply:

@@ -1,4 +1,8 @@
-"""Backtest a candidate tariff on past sessions: re-rate, settle, compare with what was billed."""
+"""Backtest a candidate tariff on past sessions: re-rate, settle, compare with what was billed.
+
+``backtest_report`` adds the margin difference (revenue minus costs, ``backtest_margin``) next to
+the revenue difference.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from evbill.application.analytics.reports import rounding_of
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.analytics.backtest import Backtest, Rerated, StoredSession, rerate, summarise_backtest
+from evbill.domain.analytics.backtest_margin import BacktestMargin, backtest_margin, backtest_margin_text
 from evbill.domain.analytics.facts import SessionFilter
+from evbill.domain.analytics.tables import backtest_text
 from evbill.domain.money import RoundingMode
 from evbill.domain.rating import CompiledTariff, compile_tariff
 from evbill.domain.tariffs.model import Tariff
@@ -23,14 +29,41 @@ def run_backtest(
     services: Services, actor: Actor, *, candidate: dict[str, Any], query: SessionFilter, top: int = 10
 ) -> Backtest:
     """The candidate (an OCPI 2.2.1 tariff document) against the sessions of the filter."""
+    return _backtest(services, actor, candidate=candidate, query=query, top=top, with_margin=False)[0]
+
+
+def backtest_report(
+    services: Services, actor: Actor, *, candidate: dict[str, Any], query: SessionFilter, top: int = 10
+) -> dict[str, object]:
+    """The backtest as text, with its margin difference (``margin``) next to the revenue difference."""
+    result, margin = _backtest(services, actor, candidate=candidate, query=query, top=top, with_margin=True)
+    shown = backtest_text(result)
+    assert margin is not None
+    shown["margin"] = backtest_margin_text(margin, rounding_of(services, actor))
+    return shown
+
+
+def _backtest(
+    services: Services,
+    actor: Actor,
+    *,
+    candidate: dict[str, Any],
+    query: SessionFilter,
+    top: int,
+    with_margin: bool,
+) -> tuple[Backtest, BacktestMargin | None]:
     require(actor, Permission.READ)
     tariff = services.ocpi.read_tariff(candidate).tariff
     rounding = rounding_of(services, actor)
     left_out: dict[str, int] = {}
+    margin = None
     with services.uow(read_only=True) as uow:
         stored = uow.analytics.stored_sessions(actor.operator_id, query)
         rerated = list(_rerated(stored, tariff, rounding, left_out))
-    return summarise_backtest(tariff.currency, rerated, left_out=left_out, top=top)
+        if with_margin:
+            book = uow.analytics.fee_book(actor.operator_id, [item.session_id for item in rerated])
+            margin = backtest_margin(tariff.currency, rerated, book)
+    return summarise_backtest(tariff.currency, rerated, left_out=left_out, top=top), margin
 
 
 def _rerated(

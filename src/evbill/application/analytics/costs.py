@@ -1,8 +1,10 @@
 """Energy purchase prices and margins (use cases).
 
 ``set_energy_purchase`` keeps how a location buys energy; ``import_prices`` stores a 15-minute price
-series (and makes the series the location's purchase price); ``margin_report`` prices the energy of
-each finished session at the times it was delivered and gives the margins.
+series (and makes the series the location's purchase price); ``set_location_fees`` and
+``set_operator_fees`` keep the fees beyond energy (grid/demand, gateway, roaming); ``margin_report``
+prices the energy of each finished session at the times it was delivered, takes off its fees and gives
+the margins.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.analytics.costs import EnergyPurchase, PriceBook, PriceKind, PricePoint, check_points
 from evbill.domain.analytics.facts import SessionFilter
+from evbill.domain.analytics.fees import LocationFees, OperatorFees
 from evbill.domain.analytics.margin import MarginReport, margins
 from evbill.domain.errors import InvalidInput, NotFound
 
@@ -50,6 +53,22 @@ def import_prices(
     return len(ordered)
 
 
+def set_location_fees(services: Services, actor: Actor, *, fees: LocationFees) -> None:
+    require(actor, Permission.MANAGE_SITES)
+    with services.uow() as uow:
+        if uow.locations.get(actor.operator_id, fees.location_id) is None:
+            raise NotFound(f"location {fees.location_id!r} not found")
+        uow.analytics.set_location_fees(actor.operator_id, fees, services.clock.now())
+        uow.commit()
+
+
+def set_operator_fees(services: Services, actor: Actor, *, fees: OperatorFees) -> None:
+    require(actor, Permission.MANAGE_SITES)
+    with services.uow() as uow:
+        uow.analytics.set_operator_fees(actor.operator_id, fees, services.clock.now())
+        uow.commit()
+
+
 def margin_report(services: Services, actor: Actor, *, query: SessionFilter) -> MarginReport:
     require(actor, Permission.READ)
     with services.uow(read_only=True) as uow:
@@ -66,10 +85,11 @@ def margin_report(services: Services, actor: Actor, *, query: SessionFilter) -> 
             if timed and series_at
             else {}
         )
+        fee_book = uow.analytics.fee_book(actor.operator_id, [session.id for session in sessions])
     zones = {session.location_id: session.zone for session in sessions}
     books = {
         location: (purchase.currency, PriceBook(purchase, zones[location], series.get(location, {})))
         for location, purchase in purchases.items()
         if location in zones
     }
-    return margins(sessions, books)
+    return margins(sessions, books, fee_book)

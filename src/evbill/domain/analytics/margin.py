@@ -1,9 +1,12 @@
-"""Margin: what a session earned (net of VAT, as billed) minus what its energy cost to buy.
+"""Margin: what a session earned (net of VAT, as billed) minus what its energy cost to buy and its fees.
 
 ``margins(sessions, books)`` gives each session's margin, then the sums per location and per local
 month, and names the sessions and locations that lose money (margin below zero). Revenue is the net
 amount the driver was billed (settled, excl. VAT); the cost is precise (``costs.PriceBook``); sums
 are exact and a figure is rounded once, when shown.
+
+With a ``fees.FeeBook`` the margin also takes off grid and demand fees, gateway and roaming fees
+(``fees``), each shown on its own.
 
 Nothing is guessed: a session without stored periods, at a location with no purchase price, priced
 in another currency than its location buys in, or delivered when no price is known is left out, and
@@ -13,13 +16,14 @@ counted by reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from evbill.domain import currency as currencies
 from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.costs import NoPrice, PriceBook
 from evbill.domain.analytics.facts import ZERO
+from evbill.domain.analytics.fees import NO_FEES, FeeBook, Fees, Peak, demand_shares, session_fees
 from evbill.domain.analytics.reports import zone_of
 from evbill.domain.money import PRECISE_CONTEXT, RoundingMode, round_to_minor_units
 
@@ -29,8 +33,10 @@ OTHER_CURRENCY = "purchase price in another currency"
 PRICE_GAP = "no purchase price at a time energy was delivered"
 KWH = Decimal("0.001")
 BASIS = (
-    "Margin = net revenue as billed (excl. VAT) - energy purchase cost, each session's energy priced at "
-    "the times it was delivered. Grid/demand, gateway and roaming fees are not included yet."
+    "Margin = net revenue as billed (excl. VAT) - energy purchase cost (each session's energy priced at "
+    "the times it was delivered) - fees: grid (per kWh), demand (the location's monthly 15-minute peak "
+    "kW x its price, shared by energy), gateway (recorded, else the configured percent + fixed per "
+    "payment) and roaming (per session of a roaming token)."
 )
 
 
@@ -43,11 +49,12 @@ class SessionMargin:
     currency: str
     energy_wh: Decimal
     revenue_net: Decimal  # as billed, excl. VAT
-    cost: Decimal  # precise
+    cost: Decimal  # precise: the energy's purchase cost
+    fees: Fees = NO_FEES
 
     @property
     def margin(self) -> Decimal:
-        return self.revenue_net - self.cost
+        return self.revenue_net - self.cost - self.fees.total
 
 
 @dataclass(slots=True)
@@ -59,16 +66,18 @@ class MarginSum:
     revenue_net: Decimal = ZERO
     cost: Decimal = ZERO
     losing_sessions: int = 0
+    fees: Fees = NO_FEES
 
     @property
     def margin(self) -> Decimal:
-        return self.revenue_net - self.cost
+        return self.revenue_net - self.cost - self.fees.total
 
     def add(self, item: SessionMargin) -> None:
         self.sessions += 1
         self.energy_wh += item.energy_wh
         self.revenue_net += item.revenue_net
         self.cost += item.cost
+        self.fees += item.fees
         self.losing_sessions += item.margin < 0
 
 
@@ -79,6 +88,7 @@ class MarginReport:
     by_month: tuple[MarginSum, ...]
     totals: tuple[MarginSum, ...]  # one per currency
     left_out: dict[str, int] = field(default_factory=dict)
+    peaks: tuple[Peak, ...] = ()  # each location's monthly demand peak (with a demand fee)
 
     @property
     def losing_sessions(self) -> tuple[SessionMargin, ...]:
@@ -105,9 +115,14 @@ def session_margin(session: StoredSession, book: PriceBook) -> SessionMargin:
     )  # fmt: skip
 
 
-def margins(sessions: Iterable[StoredSession], books: Mapping[str, tuple[str, PriceBook]]) -> MarginReport:
-    """``books``: location id -> (the currency it buys in, its price book)."""
+def margins(
+    sessions: Iterable[StoredSession],
+    books: Mapping[str, tuple[str, PriceBook]],
+    fee_book: FeeBook | None = None,
+) -> MarginReport:
+    """``books``: location id -> (the currency it buys in, its price book); ``fee_book``: the fees."""
     kept: list[SessionMargin] = []
+    stored: dict[str, StoredSession] = {}
     left_out: dict[str, int] = {}
     for session in sessions:
         reason = None
@@ -121,16 +136,27 @@ def margins(sessions: Iterable[StoredSession], books: Mapping[str, tuple[str, Pr
         else:
             try:
                 kept.append(session_margin(session, bought[1]))
+                stored[session.id] = session
             except NoPrice:
                 reason = PRICE_GAP
         if reason is not None:
             left_out[reason] = left_out.get(reason, 0) + 1
+    peaks: tuple[Peak, ...] = ()
+    if fee_book is not None:
+        shares, peaks = demand_shares(((stored[i.session_id], i.month, i.energy_wh) for i in kept), fee_book)
+        kept = [
+            replace(item, fees=session_fees(
+                stored[item.session_id], item.energy_wh, fee_book, demand=shares.get(item.session_id, ZERO)
+            ))
+            for item in kept
+        ]  # fmt: skip
     return MarginReport(
         tuple(kept),
         _grouped(kept, lambda item: item.location_id),
         _grouped(kept, lambda item: item.month),
         _grouped(kept, lambda item: "total"),
         left_out,
+        peaks,
     )
 
 
@@ -155,11 +181,22 @@ def margin_text(report: MarginReport, rounding: RoundingMode) -> dict[str, objec
     def kwh(energy_wh: Decimal) -> str:
         return format(energy_wh.scaleb(-3).quantize(KWH, ROUND_HALF_EVEN, PRECISE_CONTEXT), "f")
 
+    def kw(power: Decimal) -> str:
+        return format(power.quantize(KWH, ROUND_HALF_EVEN, PRECISE_CONTEXT), "f")
+
+    def fees(amounts: Fees, currency: str) -> dict[str, str]:
+        return {
+            "grid_fee": money(amounts.grid, currency), "demand_fee": money(amounts.demand, currency),
+            "gateway_fee": money(amounts.gateway, currency), "roaming_fee": money(amounts.roaming, currency),
+            "fees": money(amounts.total, currency),
+        }  # fmt: skip
+
     def group(row: MarginSum) -> dict[str, object]:
         return {
             "key": row.key, "currency": row.currency, "sessions": row.sessions,
             "energy_kwh": kwh(row.energy_wh),
             "revenue_net": money(row.revenue_net, row.currency), "energy_cost": money(row.cost, row.currency),
+            **fees(row.fees, row.currency),
             "margin": money(row.margin, row.currency), "losing_sessions": row.losing_sessions,
         }  # fmt: skip
 
@@ -168,7 +205,8 @@ def margin_text(report: MarginReport, rounding: RoundingMode) -> dict[str, objec
             "session_id": item.session_id, "location_id": item.location_id, "customer_id": item.customer_id,
             "month": item.month, "currency": item.currency, "energy_kwh": kwh(item.energy_wh),
             "revenue_net": money(item.revenue_net, item.currency),
-            "energy_cost": money(item.cost, item.currency), "margin": money(item.margin, item.currency),
+            "energy_cost": money(item.cost, item.currency), **fees(item.fees, item.currency),
+            "margin": money(item.margin, item.currency),
         }  # fmt: skip
 
     return {
@@ -179,5 +217,15 @@ def margin_text(report: MarginReport, rounding: RoundingMode) -> dict[str, objec
         "losing_sessions": [one(item) for item in report.losing_sessions],
         "losing_locations": [group(row) for row in report.losing_locations],
         "left_out": report.left_out,
+        "demand_peaks": [
+            {
+                "location_id": peak.location_id,
+                "month": peak.month,
+                "peak_kw": kw(peak.peak_kw),
+                "demand_fee": money(peak.charge, currency),
+            }
+            for peak in report.peaks
+            for currency in {row.currency for row in report.by_location if row.key == peak.location_id}
+        ],  # fmt: skip
         "basis": BASIS,
     }

@@ -36,6 +36,7 @@ from evbill.entrypoints.api import (
     sessions,
     sites,
     tariffs,
+    utilisation,
     wallets,
     webhooks,
 )
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(analytics.router, prefix=API_PREFIX)
     app.include_router(analytics_costs.router, prefix=API_PREFIX)
     app.include_router(backtests.router, prefix=API_PREFIX)
+    app.include_router(utilisation.router, prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(payments.router, prefix=API_PREFIX)
     app.include_router(wallets.router, prefix=API_PREFIX)

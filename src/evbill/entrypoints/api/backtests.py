@@ -14,11 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from evbill.application.analytics.backtests import run_backtest
+from evbill.application.analytics.backtests import backtest_report
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.facts import SessionFilter
-from evbill.domain.analytics.tables import backtest_text
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.entrypoints.api.responses import json_response, loads_exact
 from evbill.entrypoints.api.security import actor, services
@@ -69,5 +68,7 @@ async def create_backtest(
     top = body.get("top", 10)
     if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 1000:
         raise InvalidInput("the backtest request is invalid", (Problem("$.top", "must be 0..1000"),))
-    result = await run_in_threadpool(run_backtest, svc, who, candidate=body["tariff"], query=query, top=top)
-    return json_response(backtest_text(result))
+    result = await run_in_threadpool(
+        backtest_report, svc, who, candidate=body["tariff"], query=query, top=top
+    )
+    return json_response(result)

@@ -74,6 +74,11 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("PUT", "/api/v1/analytics/energy-purchases/{location_id}"): Permission.MANAGE_SITES,  # a location's cost
     ("PUT", "/api/v1/analytics/energy-prices/{location_id}"): Permission.MANAGE_SITES,
     ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing
+    ("GET", "/api/v1/reports/utilisation"): READ,
+    ("GET", "/api/v1/reports/utilisation.csv"): READ,
+    ("GET", "/api/v1/reports/faults"): READ,
+    ("GET", "/api/v1/reports/occupancy"): READ,
+    ("GET", "/api/v1/reports/occupancy.{output}"): READ,
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,
     ("GET", "/api/v1/payments"): READ,

@@ -18,10 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evbill.application.analytics.backtests import run_backtest
+from evbill.application.analytics.backtests import backtest_report
 from evbill.bootstrap import Container
 from evbill.domain.analytics.facts import SessionFilter
-from evbill.domain.analytics.tables import backtest_text
 from evbill.domain.errors import DomainError
 from evbill.entrypoints.cli.analytics_options import From, Json, OperatorId, Place, To, acting, instant
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
@@ -51,9 +50,7 @@ def register(app: typer.Typer, container: Container) -> None:
         who = acting(container, operator)
         query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location)
         try:
-            result = backtest_text(
-                run_backtest(container.services, who, candidate=document, query=query, top=top)
-            )
+            result = backtest_report(container.services, who, candidate=document, query=query, top=top)
         except DomainError as error:
             fail_domain(error, "backtest")
         if as_json:
@@ -76,6 +73,11 @@ def _print(result: dict[str, object]) -> None:
         f"{result['sessions']} sessions ({result['currency']}): billed {billed['incl_vat']}, "  # type: ignore[index]
         f"candidate {candidate['incl_vat']}, difference {difference['incl_vat']} incl. VAT "  # type: ignore[index]
         f"({difference['excl_vat']} excl. VAT)"  # type: ignore[index]
+    )
+    margin: dict[str, object] = result["margin"]  # type: ignore[assignment]
+    console.print(
+        f"margin difference {margin['margin_difference']} (revenue {margin['revenue_difference_excl_vat']} "
+        f"excl. VAT, fees {margin['fee_difference']})"
     )
     for title in ("by_customer", "by_location", "most_affected"):
         table = Table(title=title.replace("_", " "))

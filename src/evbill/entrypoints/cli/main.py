@@ -103,6 +103,12 @@ def _backtest(app: typer.Typer, container: Container) -> None:
     backtest.register(app, container)
 
 
+def _reports(app: typer.Typer, container: Container) -> None:
+    from evbill.entrypoints.cli import reports
+
+    reports.register(app, container)
+
+
 def _ledger(app: typer.Typer, container: Container) -> None:
     from evbill.entrypoints.cli import ledger
 
@@ -157,6 +163,7 @@ COMMANDS: dict[str, Command] = {
         "Run queued jobs (billing runs, rendering) from EVBILL_QUEUE_URL until stopped.", _billing
     ),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
+    "report": Command("Utilisation, faults and occupancy from the status history.", _reports),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest
     ),

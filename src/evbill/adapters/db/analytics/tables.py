@@ -9,9 +9,17 @@ numbers as exact decimal text, null when not measured).
 fixed price, or the time-of-use windows as JSON ``[["23:00", "07:00", "0.12", [0, ..., 6]], ...]``
 (local times, price per kWh as exact text, weekdays 0 = Monday). ``energy_prices`` (0013): an imported
 price series, one exact price per kWh per location and UTC quarter hour.
+
+``location_fees`` (0020): a location's grid fee per kWh and demand fee per kW of monthly peak.
+``operator_fees`` (0020): the operator's gateway fee (percent + fixed per payment) and roaming rules as
+JSON ``[["DE*ABC", "10", "0.10"], ...]`` (contract id prefix, percent of net, fixed; exact text).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Column, String, Table, Text
 
@@ -54,3 +62,50 @@ energy_prices = Table(
     belongs_to_operator(),
     child_of("location_id", "locations", ondelete="CASCADE"),
 )
+
+PERCENT = ExactDecimal(12, 6)
+
+location_fees = Table(
+    "location_fees",
+    metadata,
+    Column("location_id", String(36), primary_key=True),
+    operator_id_column(),
+    Column("currency", String(3), nullable=False),
+    Column("grid_per_kwh", PRICE_PER_KWH, nullable=False),
+    Column("demand_per_kw", PRICE_PER_KWH, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+    child_of("location_id", "locations", ondelete="CASCADE"),
+)
+
+operator_fees = Table(
+    "operator_fees",
+    metadata,
+    Column("operator_id", String(36), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("gateway_percent", PERCENT, nullable=False),
+    Column("gateway_fixed", PRICE_PER_KWH, nullable=False),
+    Column("roaming", Text, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFeesRow:
+    location_id: str
+    operator_id: str
+    currency: str
+    grid_per_kwh: Decimal
+    demand_per_kw: Decimal
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorFeesRow:
+    operator_id: str
+    currency: str
+    gateway_percent: Decimal
+    gateway_fixed: Decimal
+    roaming: str
+    updated_at: datetime

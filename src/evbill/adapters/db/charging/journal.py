@@ -26,6 +26,10 @@ The samples of a message point at the frame that carried them (``meter_samples.f
 first frame queued with them. SQLite, with one writer, gives the frames consecutive row ids; on
 PostgreSQL the journal takes the ids from the frames' sequence before it copies them in.
 
+Status reports (``connector_status_history``) ride along with the frames of the message that
+carried them: one more ``executemany``/``COPY`` per group that holds any, nothing per message but
+binding its row.
+
 The inserts skip SQLAlchemy's per-row statement machinery (``DriverInsert``): each column's own bind
 processing runs on each value, and the rows go to the driver as they are; the rows stored are the
 same as through SQLAlchemy's insert (``tests/integration/test_db_ocpp_journal.py``).
@@ -50,8 +54,10 @@ from sqlalchemy import exc as sql_errors
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evbill.adapters.db.charging import tables as charging_tables
-from evbill.adapters.db.charging.rows import frame_row, refused_row, sample_row
+from evbill.adapters.db.charging.rows import frame_row, refused_row, sample_row, status_row
+from evbill.adapters.db.charging_state import tables as state_tables
 from evbill.domain.charging.frames import Frame, RefusedFrames, Unstorable
+from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.errors import Problem
 from evbill.domain.metering.cleaning import MeterSample
 
@@ -64,6 +70,8 @@ INT64 = (-(2**63), 2**63 - 1)
 TRUSTED = frozenset(
     {"operator_id", "station_id", "charge_point_id", "direction", "at", "session_id", "frame_id"}
 )
+
+STATUS_TRUSTED = frozenset({"operator_id", "station_id", "received_at"})
 
 
 def _storable_text(value: object, length: int | None) -> None:
@@ -197,6 +205,7 @@ class _Message:
     frames: list[list[Any]]  # bound rows; the first one carried the samples
     samples: list[list[Any]]  # bound rows; their frame_id is filled in when the frames have ids
     future: asyncio.Future[None]
+    statuses: list[list[Any]]  # bound rows of connector_status_history
 
 
 CHECKPOINT_SECONDS = 0.5
@@ -237,6 +246,9 @@ class GroupCommitJournal:
         self._frames = DriverInsert(charging_tables.ocpp_frames, engine.dialect, trusted=TRUSTED)
         self._samples = DriverInsert(charging_tables.meter_samples, engine.dialect, trusted=TRUSTED)
         self._frame_of_sample = self._samples.position("frame_id")
+        self._statuses = DriverInsert(
+            state_tables.connector_status_history, engine.dialect, trusted=STATUS_TRUSTED
+        )
         self._postgresql = engine.dialect.name == "postgresql"
         self._max_batch = max_batch
         # SQLite has one writer whatever we do. PostgreSQL commits several transactions at once, and
@@ -254,10 +266,15 @@ class GroupCommitJournal:
         self._checkpointer: threading.Thread | None = None
 
     def __call__(
-        self, frames: Sequence[Frame], samples: Samples = (), *, session_id: str | None = None
+        self,
+        frames: Sequence[Frame],
+        samples: Samples = (),
+        *,
+        session_id: str | None = None,
+        statuses: Sequence[StatusReport] = (),
     ) -> asyncio.Future[None]:
-        """Queue one message's frames (about ``session_id``, if given) and samples; ``Unstorable`` at
-        once if a value cannot be stored."""
+        """Queue one message's frames (about ``session_id``, if given), samples and status reports;
+        ``Unstorable`` at once if a value cannot be stored."""
         message = _Message(
             [self._frames.bound(frame_row(frame, session_id)) for frame in frames],
             [
@@ -265,6 +282,7 @@ class GroupCommitJournal:
                 for operator, session, sample in samples
             ],
             asyncio.get_running_loop().create_future(),
+            [self._statuses.bound(status_row(report)) for report in statuses],
         )
         self._pending.append(message)
         if self._checkpointer is None and self._engine.dialect.name == "sqlite":
@@ -355,6 +373,7 @@ class GroupCommitJournal:
                 self._insert(connection, self._frames, frame_rows)
                 sample_rows = []
             self._insert(connection, self._samples, sample_rows)
+            self._insert(connection, self._statuses, [row for message in batch for row in message.statuses])
 
     def _insert(self, connection: Connection, table: DriverInsert, rows: Sequence[list[Any]]) -> None:
         if not rows:

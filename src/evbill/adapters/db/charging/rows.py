@@ -10,6 +10,7 @@ from evbill.adapters.db.records import (
     RefusedFramesRow,
 )
 from evbill.domain.charging.frames import Frame, RefusedFrames
+from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.metering.cleaning import MeterSample
 
 
@@ -93,3 +94,18 @@ def refused_row(refused: RefusedFrames) -> dict[str, Any]:
     )
     del row["id"]
     return row
+
+
+def status_row(report: StatusReport) -> dict[str, Any]:
+    """A reported status as a row of ``connector_status_history`` (the id is the database's counter)."""
+    return {
+        "operator_id": report.operator_id,
+        "station_id": report.station_id,
+        "evse_number": report.evse_number,
+        "connector_number": report.connector_number,
+        "status": report.status,
+        "error_code": report.error_code,
+        "info": report.info,
+        "reported_at": report.reported_at,
+        "received_at": report.received_at,
+    }

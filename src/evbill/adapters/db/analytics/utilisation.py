@@ -1,0 +1,162 @@
+"""What utilisation reads: the EVSEs and where they are, the status history, the sessions' charging time.
+
+    places:   evses JOIN charging_stations JOIN locations LEFT JOIN connectors   (one row per connector)
+    reports:  connector_status_history WHERE station IN (...) AND received_at IN [from - margin, to + margin)
+              UNION the last report of each (station, evse, connector) received before that
+    charging: charging_sessions JOIN session_usage WHERE evse IN (...) AND the session overlaps the window
+
+The history is read by ``ix_connector_status_history_station (operator_id, station_id, received_at)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+
+from evbill.adapters.db.analytics.tables import session_usage
+from evbill.adapters.db.charging.rows import status_row
+from evbill.adapters.db.charging.tables import charging_sessions
+from evbill.adapters.db.charging_state.tables import connector_status_history
+from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.sites.tables import charging_stations, connectors, evses, locations
+from evbill.domain.analytics.utilisation import EvsePlace
+from evbill.domain.charging.status_history import StatusReport
+from evbill.domain.offers.plans import connector_class
+
+_CHUNK = 500
+
+
+class SqlStatusHistory:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def add(self, reports: Sequence[StatusReport]) -> None:
+        """Append reports (the OCPP journal writes them itself; this is for imports and tests)."""
+        if reports:
+            rows = [status_row(report) for report in reports]
+            self._connection().execute(connector_status_history.insert(), rows)
+
+    def places(
+        self,
+        operator_id: str,
+        *,
+        location_id: str | None = None,
+        station_id: str | None = None,
+        evse_id: str | None = None,
+        connector_class_name: str | None = None,
+    ) -> list[EvsePlace]:
+        e, st, loc, con = evses.c, charging_stations.c, locations.c, connectors.c
+        statement = (
+            select(
+                e.id,
+                e.station_id,
+                e.ocpp_evse_id,
+                st.location_id,
+                loc.time_zone,
+                con.power_type,
+                con.max_electric_power,
+            )  # fmt: skip
+            .select_from(
+                evses.join(charging_stations, (st.id == e.station_id) & (st.operator_id == e.operator_id))
+                .join(locations, (loc.id == st.location_id) & (loc.operator_id == st.operator_id))
+                .outerjoin(connectors, (con.evse_id == e.id) & (con.operator_id == e.operator_id))
+            )
+            .where(e.operator_id == operator_id)
+        )
+        for column, value in ((st.location_id, location_id), (e.station_id, station_id), (e.id, evse_id)):
+            if value is not None:
+                statement = statement.where(column == value)
+        found: dict[str, tuple[EvsePlace, bool, int | None]] = {}
+        for row in self._connection().execute(statement):
+            place = EvsePlace(row.id, row.station_id, row.ocpp_evse_id, row.location_id, row.time_zone, "")
+            _, dc, power = found.get(row.id, (place, False, None))
+            dc = dc or str(row.power_type or "").startswith("DC")
+            if row.max_electric_power is not None:
+                power = max(power or 0, row.max_electric_power)
+            found[row.id] = (place, dc, power)
+        places = [
+            EvsePlace(
+                p.evse_id,
+                p.station_id,
+                p.evse_number,
+                p.location_id,
+                p.zone,
+                connector_class(is_dc=dc, max_power_w=power).value,
+            )  # fmt: skip
+            for p, dc, power in found.values()
+        ]
+        if connector_class_name is not None:
+            places = [place for place in places if place.connector_class == connector_class_name]
+        return sorted(places, key=lambda place: (place.station_id, place.evse_number))
+
+    def reports(
+        self, operator_id: str, station_ids: Sequence[str], start: datetime, end: datetime, margin: timedelta
+    ) -> list[StatusReport]:
+        """Reports received in [start - margin, end + margin), and the last one before of each connector."""
+        h = connector_status_history.c
+        found: list[StatusReport] = []
+        stations = sorted(set(station_ids))
+        for first in range(0, len(stations), _CHUNK):
+            chunk = stations[first : first + _CHUNK]
+            mine = (h.operator_id == operator_id) & h.station_id.in_(chunk)
+            before = (
+                select(func.max(h.id))
+                .where(mine, h.received_at < start - margin)
+                .group_by(h.station_id, h.evse_number, h.connector_number)
+            )
+            statement = (
+                select(
+                    h.operator_id,
+                    h.station_id,
+                    h.evse_number,
+                    h.connector_number,
+                    h.status,
+                    h.received_at,
+                    h.reported_at,
+                    h.error_code,
+                    h.info,
+                )  # fmt: skip
+                .where(
+                    mine,
+                    or_(
+                        (h.received_at >= start - margin) & (h.received_at < end + margin),
+                        h.id.in_(before.scalar_subquery()),
+                    ),
+                )
+                .order_by(h.id)
+            )
+            found.extend(StatusReport(*row) for row in self._connection().execute(statement).all())
+        return found
+
+    def charging_intervals(
+        self, operator_id: str, evse_ids: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, datetime]]]:
+        """EVSE id -> the periods its sessions were charging (charging time, no idle time), in order."""
+        s = charging_sessions.c
+        intervals: dict[str, list[tuple[datetime, datetime]]] = {}
+        wanted = sorted(set(evse_ids))
+        for first in range(0, len(wanted), _CHUNK):
+            statement = (
+                select(s.evse_id, session_usage.c.periods)
+                .select_from(charging_sessions.join(session_usage, session_usage.c.session_id == s.id))
+                .where(
+                    s.operator_id == operator_id,
+                    s.evse_id.in_(wanted[first : first + _CHUNK]),
+                    s.started_at < end,
+                    or_(s.ended_at.is_(None), s.ended_at > start),
+                )
+            )
+            for row in self._connection().execute(statement):
+                for period in json.loads(row.periods):
+                    charging, parking = period[3], period[4]
+                    if charging is not None and Decimal(charging) > 0 and not (parking and Decimal(parking)):
+                        intervals.setdefault(row.evse_id, []).append(
+                            (datetime.fromisoformat(period[0]), datetime.fromisoformat(period[1]))
+                        )
+        for spans in intervals.values():
+            spans.sort()
+        return intervals

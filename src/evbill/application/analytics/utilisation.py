@@ -1,0 +1,114 @@
+"""Utilisation, faults and the occupancy heatmap (read-only use cases), from the status history.
+
+    shown_utilisation(services, actor, query=UtilisationQuery(start, end, location_id=...), group_by=...)
+    shown_faults(services, actor, query=...)
+    shown_occupancy(services, actor, query=...)          hour x weekday, local time
+    occupancy_chart(services, actor, query=..., renderer=..., output=ChartFormat.SVG)
+
+The window is [start, end); an end in the future stops at now (what has not happened is not unknown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from evbill.application.analytics.ports import ChartRenderer
+from evbill.application.records import Services, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.analytics import charts
+from evbill.domain.analytics.charts import ChartFormat
+from evbill.domain.analytics.utilisation import (
+    DEFAULT_TOLERANCE,
+    MAX_DELAY,
+    Timelines,
+    timelines,
+    with_charging,
+)
+from evbill.domain.analytics.utilisation_report import (
+    UtilisationGroup,
+    faults,
+    faults_text,
+    heatmap_text,
+    occupancy_heatmap,
+    total_of,
+    utilisation,
+    utilisation_text,
+)
+from evbill.domain.errors import InvalidInput, Problem
+
+MAX_WINDOW = timedelta(days=400)
+OCCUPANCY_TITLE = "Hours occupied per EVSE time (local time, from status reports)"
+
+
+@dataclass(frozen=True, slots=True)
+class UtilisationQuery:
+    start: datetime
+    end: datetime
+    location_id: str | None = None
+    station_id: str | None = None
+    evse_id: str | None = None
+    connector_class: str | None = None
+    tolerance: timedelta = DEFAULT_TOLERANCE  # how far a charger's clock may be off before it is set aside
+
+
+def _checked(query: UtilisationQuery, now: datetime) -> tuple[datetime, datetime]:
+    problems = []
+    if query.end <= query.start:
+        problems.append(Problem("end", "the window ends after it starts"))
+    elif query.end - query.start > MAX_WINDOW:
+        problems.append(Problem("end", f"a window is at most {MAX_WINDOW.days} days"))
+    if query.start >= now:
+        problems.append(Problem("start", "the window starts in the future"))
+    if problems:
+        raise InvalidInput("the utilisation window is not usable", tuple(problems))
+    return query.start, min(query.end, now)
+
+
+def find_timelines(services: Services, actor: Actor, query: UtilisationQuery) -> Timelines:
+    """What each EVSE matching the query did in the window, charging time from sessions included."""
+    require(actor, Permission.READ)
+    start, end = _checked(query, services.clock.now())
+    with services.uow(read_only=True) as uow:
+        places = uow.status_history.places(
+            actor.operator_id, location_id=query.location_id, station_id=query.station_id,
+            evse_id=query.evse_id, connector_class_name=query.connector_class,
+        )  # fmt: skip
+        stations = sorted({place.station_id for place in places})
+        # a report received up to a day after the window may have happened in it (a charger's queue)
+        reports = uow.status_history.reports(actor.operator_id, stations, start, end, MAX_DELAY)
+        charging = uow.status_history.charging_intervals(
+            actor.operator_id, [place.evse_id for place in places], start, end
+        )
+    found = timelines(reports, places, start=start, end=end, tolerance=query.tolerance)
+    found.segments = with_charging(found.segments, charging)
+    return found
+
+
+def shown_utilisation(
+    services: Services, actor: Actor, *, query: UtilisationQuery, group_by: UtilisationGroup
+) -> dict[str, object]:
+    found = find_timelines(services, actor, query)
+    rows = utilisation(found.segments, group_by)
+    return utilisation_text(rows, total_of(rows), found)
+
+
+def shown_faults(services: Services, actor: Actor, *, query: UtilisationQuery) -> dict[str, object]:
+    return faults_text(faults(find_timelines(services, actor, query)))
+
+
+def shown_occupancy(services: Services, actor: Actor, *, query: UtilisationQuery) -> dict[str, object]:
+    return heatmap_text(occupancy_heatmap(find_timelines(services, actor, query).segments))
+
+
+def occupancy_chart(
+    services: Services,
+    actor: Actor,
+    *,
+    query: UtilisationQuery,
+    renderer: ChartRenderer,
+    output: ChartFormat,
+) -> bytes:
+    """The occupancy heatmap drawn: busy hours per local weekday x hour."""
+    spec = charts.heatmap_chart(shown_occupancy(services, actor, query=query), title=OCCUPANCY_TITLE)
+    return renderer.render(spec, output)

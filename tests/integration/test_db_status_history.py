@@ -1,0 +1,91 @@
+"""The status history on SQLite and PostgreSQL: written by the journal with its message, append-only,
+and a value that cannot be stored is refused to its sender at once, with nothing stored."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import DBAPIError
+
+from evbill.adapters.db.charging.journal import GroupCommitJournal
+from evbill.adapters.db.charging_state.tables import connector_status_history
+from evbill.domain.charging.frames import Direction, Frame, Unstorable
+from evbill.domain.charging.status_history import StatusReport, status_report_16
+from tests.integration.db_records import an_operator, given_site
+
+PLUS_ONE = timezone(timedelta(hours=1))
+RECEIVED = datetime(2026, 11, 21, 10, 0, 1, 250000, tzinfo=UTC)
+
+
+def _given_station(uow_factory) -> tuple[str, str]:
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        site = given_site(uow, operator.id)
+        uow.commit()
+    return operator.id, site.station.id
+
+
+def _frame(operator_id: str, station_id: str) -> Frame:
+    return Frame(operator_id, station_id, "CP-1", Direction.OUT, RECEIVED, 3, "s1", "StatusNotification",
+                 '[3,"s1",{}]')  # fmt: skip
+
+
+def _rows(engine: Engine) -> list[tuple[object, ...]]:
+    table = connector_status_history
+    with engine.connect() as connection:
+        return [tuple(row)[1:] for row in connection.execute(select(table).order_by(table.c.id)).all()]
+
+
+def test_the_journal_stores_each_status_as_reported_beside_its_frames(uow_factory, database_engine) -> None:
+    operator_id, station_id = _given_station(uow_factory)
+    reports = [
+        status_report_16(operator_id, station_id, connector_id=1, status="Faulted", error_code="OtherError",
+                         vendor_error_code="E-1234 ventilation", info="fan", received_at=RECEIVED,
+                         reported_at=datetime(2026, 11, 21, 11, 0, tzinfo=PLUS_ONE)),
+        StatusReport(operator_id, station_id, 2, 1, "Occupied", RECEIVED, None),
+    ]  # fmt: skip
+
+    async def write() -> None:
+        journal = GroupCommitJournal(database_engine)
+        await journal([_frame(operator_id, station_id)], statuses=reports)
+
+    asyncio.run(write())
+    # Then the vendor's code stands for OtherError, and the charger's +01:00 time is kept as UTC
+    assert _rows(database_engine) == [
+        (operator_id, station_id, 1, None, "Faulted", "E-1234 ventilation", "fan",
+         datetime(2026, 11, 21, 10, 0, tzinfo=UTC), RECEIVED),
+        (operator_id, station_id, 2, 1, "Occupied", None, None, None, RECEIVED),
+    ]  # fmt: skip
+
+
+def test_a_status_that_cannot_be_stored_is_refused_at_once_and_nothing_is_stored(
+    uow_factory, database_engine
+) -> None:
+    operator_id, station_id = _given_station(uow_factory)
+    too_long = StatusReport(operator_id, station_id, 1, None, "X" * 33, RECEIVED, None)
+
+    async def write() -> None:
+        journal = GroupCommitJournal(database_engine)
+        with pytest.raises(Unstorable) as refused:
+            journal([_frame(operator_id, station_id)], statuses=[too_long])
+        assert [problem.path for problem in refused.value.problems] == ["connector_status_history.status"]
+
+    asyncio.run(write())
+    assert _rows(database_engine) == []
+
+
+@pytest.mark.parametrize("statement", ["update", "delete"])
+def test_the_history_is_append_only(uow_factory, database_engine: Engine, statement: str) -> None:
+    operator_id, station_id = _given_station(uow_factory)
+    with uow_factory() as uow:
+        uow.status_history.add([StatusReport(operator_id, station_id, 1, None, "Available", RECEIVED, None)])
+        uow.commit()
+    table = connector_status_history
+    change = update(table).values(status="Faulted") if statement == "update" else delete(table)
+    with database_engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
+        connection.execute(change)
+    assert [row[4] for row in _rows(database_engine)] == ["Available"]
