@@ -19,7 +19,8 @@ from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.costs import EnergyPurchase, PricePoint
-from evbill.domain.analytics.facts import SessionFact, SessionFilter
+from evbill.domain.analytics.facts import GroupBy, SessionFact, SessionFilter
+from evbill.domain.analytics.rollup import GroupSums, QuarterSums
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
@@ -399,6 +400,22 @@ class OcppJournal(Protocol):
 class AnalyticsRepository(Protocol):
     def session_facts(self, operator_id: str, query: SessionFilter) -> Iterator[SessionFact]:
         """Finished sessions matching the filter, oldest first (consume inside the unit of work)."""
+        ...
+
+    def refresh_report_facts(self, operator_id: str) -> int:
+        """Bring the report facts up to date with the sessions and payments written since (a count)."""
+        ...
+
+    def report_sums(
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy
+    ) -> tuple[list[GroupSums], list[GroupSums]]:
+        """The database's sums of the report facts per group and currency, and per currency."""
+        ...
+
+    def heatmap_sums(
+        self, operator_id: str, query: SessionFilter
+    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+        """Starts per local hour of the week, and per zone the starts and ends per UTC quarter hour."""
         ...
 
     def add_usage(self, operator_id: str, session_id: str, usage: SessionUsage) -> None:

@@ -433,6 +433,14 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "session_usage": (analytics_tables.session_usage, SESSION_USAGE),
     "energy_purchases": (analytics_tables.energy_purchases, ENERGY_PURCHASES),
     "energy_prices": (analytics_tables.energy_prices, ENERGY_PRICES),
+    "session_report_facts": (
+        analytics_tables.session_report_facts,
+        RecordMapping(analytics_tables.ReportFactRow, enums={}),
+    ),
+    "report_refresh_queue": (
+        analytics_tables.report_refresh_queue,
+        RecordMapping(analytics_tables.RefreshQueueRow, enums={}),
+    ),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),

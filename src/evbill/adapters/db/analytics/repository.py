@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from evbill.adapters.db.analytics.costs import SqlEnergyCosts
 from evbill.adapters.db.analytics.facts import SqlSessionFacts
+from evbill.adapters.db.analytics.report_facts import SqlReportFacts
 from evbill.adapters.db.analytics.usage import SqlSessionUsage
 from evbill.adapters.db.repositories import ConnectionSource
 
 
-class SqlAnalyticsRepository(SqlSessionFacts, SqlSessionUsage, SqlEnergyCosts):
+class SqlAnalyticsRepository(SqlSessionFacts, SqlSessionUsage, SqlEnergyCosts, SqlReportFacts):
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection

@@ -1,0 +1,215 @@
+"""Fast reports: keep the fact rows current, then let the database group and sum them.
+
+``refresh_report_facts`` folds the refresh queue (filled by triggers, see ``tables``) into
+``session_report_facts``: it reads the queued sessions as facts (``facts.read_facts``, the very reader
+of the reference reports), turns each into its fact row (``rollup.fact_row``) and replaces their rows;
+a session no longer finished loses its row. Then:
+
+    SELECT <key>, currency, count(*), sum(duration_us), ..., count(DISTINCT customer_id),
+           count(DISTINCT CASE WHEN customer_first_at >= :window THEN customer_id END)
+    FROM session_report_facts WHERE operator_id = :operator [AND filters] GROUP BY <key>, currency
+
+The key is a column (a month is ``substr(local_day, 1, 7)``), so neither dialect converts time zones
+or parses JSON per row. Sums are of integers: PostgreSQL's ``sum(bigint)`` is an exact numeric;
+SQLite's own ``sum`` fails past 2**63, so there the sum is ``evbill_sum``, Python integers,
+registered on the connection. The heatmap reads start counts per local hour of the week and four
+sums per (zone, UTC quarter hour) (``rollup.heatmap_of``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, case, delete, distinct, func, insert, literal, select
+
+from evbill.adapters.db.analytics.facts import read_facts
+from evbill.adapters.db.analytics.tables import report_refresh_queue, session_report_facts
+from evbill.adapters.db.repositories import ConnectionSource
+from evbill.domain.analytics.facts import GroupBy, SessionFilter
+from evbill.domain.analytics.rollup import (
+    MEASURES,
+    PRESENCE,
+    QUARTER_S,
+    GroupSums,
+    QuarterSums,
+    fact_row,
+)
+
+BATCH = 2000
+_FILTERED = ("location_id", "station_id", "evse_id", "connector_class", "tariff_id", "customer_id")
+_KEYS = {
+    GroupBy.LOCATION: "location_id", GroupBy.STATION: "station_id", GroupBy.EVSE: "evse_id",
+    GroupBy.CONNECTOR_CLASS: "connector_class", GroupBy.PLAN: "plan_id", GroupBy.TARIFF: "tariff_id",
+    GroupBy.SEGMENT: "segment", GroupBy.CUSTOMER: "customer_id", GroupBy.PAYMENT_METHOD: "payment_method",
+    GroupBy.DAY: "local_day", GroupBy.WEEK: "local_week",
+}  # fmt: skip
+
+
+class _ExactSum:
+    """SQLite aggregate: the sum of integers as a Python int (no overflow), 0 over no rows."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: int | None) -> None:
+        if value is not None:
+            self.total += value
+
+    def finalize(self) -> int | str:
+        # beyond SQLite's 64 bits the exact digits travel as text
+        return self.total if -(2**63) <= self.total < 2**63 else str(self.total)
+
+
+def _prepared(connection: Connection) -> bool:
+    """True on PostgreSQL; on SQLite, register ``evbill_sum`` on this connection first."""
+    if connection.dialect.name == "postgresql":
+        return True
+    driver = connection.connection.driver_connection
+    driver.create_aggregate("evbill_sum", 1, _ExactSum)  # type: ignore[union-attr]
+    return False
+
+
+def _conditions(operator_id: str, query: SessionFilter) -> list[ColumnElement[bool]]:
+    f = session_report_facts.c
+    where: list[ColumnElement[bool]] = [f.operator_id == operator_id]
+    if query.start is not None:
+        where.append(f.started_at >= query.start)
+    if query.end is not None:
+        where.append(f.started_at < query.end)
+    for name in _FILTERED:
+        value = getattr(query, name)
+        if value is not None:
+            where.append(f[name] == value)
+    return where
+
+
+def _key(group_by: GroupBy) -> Any:
+    f = session_report_facts.c
+    if group_by is GroupBy.TOTAL:
+        return literal("total")
+    if group_by is GroupBy.MONTH:
+        return func.substr(f.local_day, 1, 7)
+    return f[_KEYS[group_by]]
+
+
+class SqlReportFacts:
+    def __init__(self, connection: ConnectionSource) -> None:
+        self._connection = connection
+
+    def refresh_report_facts(self, operator_id: str) -> int:
+        """Fold the operator's queued sessions into their fact rows; the number of sessions refreshed."""
+        connection = self._connection()
+        q = report_refresh_queue.c
+        refreshed = 0
+        while True:
+            statement = select(q.id, q.session_id).where(q.operator_id == operator_id).order_by(q.id)
+            if connection.dialect.name == "postgresql":
+                statement = statement.with_for_update()
+            queued = connection.execute(statement.limit(BATCH)).all()
+            if not queued:
+                return refreshed
+            session_ids = sorted({row.session_id for row in queued})
+            rows = [
+                fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)
+            ]
+            f = session_report_facts.c
+            connection.execute(
+                delete(session_report_facts).where(
+                    f.operator_id == operator_id, f.session_id.in_(session_ids)
+                )
+            )
+            if rows:
+                connection.execute(
+                    insert(session_report_facts), [{"operator_id": operator_id, **row} for row in rows]
+                )
+            connection.execute(delete(report_refresh_queue).where(q.id.in_([row.id for row in queued])))
+            refreshed += len(session_ids)
+
+    def report_sums(
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy
+    ) -> tuple[list[GroupSums], list[GroupSums]]:
+        """Group sums by the report's key and currency, and the totals per currency."""
+        connection = self._connection()
+        postgresql = _prepared(connection)
+        groups = self._sums(connection, postgresql, operator_id, query, _key(group_by), query.start)
+        if group_by is GroupBy.TOTAL:
+            return groups, groups
+        totals = self._sums(connection, postgresql, operator_id, query, None, query.start)
+        return groups, totals
+
+    def _sums(
+        self,
+        connection: Connection,
+        postgresql: bool,
+        operator_id: str,
+        query: SessionFilter,
+        key: Any,
+        window_start: Any,
+    ) -> list[GroupSums]:
+        f = session_report_facts.c
+        total = func.sum if postgresql else func.evbill_sum
+        new = (
+            f.customer_id
+            if window_start is None
+            else case((f.customer_first_at >= window_start, f.customer_id))
+        )
+        columns = [
+            f.currency, func.count(),
+            *(total(f[name]) for name in MEASURES), *(func.max(f[name]) for name in PRESENCE),
+            func.count(distinct(f.customer_id)), func.count(distinct(new)),
+        ]  # fmt: skip
+        grouping: list[Any] = [f.currency]
+        if key is not None:
+            columns.insert(0, key.label("key"))
+            grouping.insert(0, key)
+        statement = select(*columns).where(*_conditions(operator_id, query)).group_by(*grouping)
+        found = []
+        measures, presence = len(MEASURES), len(PRESENCE)
+        for row in connection.execute(statement):
+            values = list(row)
+            group_key = values.pop(0) if key is not None else None
+            currency, sessions = values[0], values[1]
+            sums = values[2 : 2 + measures]
+            present = values[2 + measures : 2 + measures + presence]
+            customers, new_customers = values[-2], values[-1]
+            found.append(
+                GroupSums(
+                    group_key,
+                    currency,
+                    int(sessions),
+                    {name: int(value or 0) for name, value in zip(MEASURES, sums, strict=True)},
+                    {name: bool(value) for name, value in zip(PRESENCE, present, strict=True)},
+                    int(customers),
+                    int(new_customers),
+                )  # fmt: skip
+            )
+        return found
+
+    def heatmap_sums(
+        self, operator_id: str, query: SessionFilter
+    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+        """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum)."""
+        connection = self._connection()
+        postgresql = _prepared(connection)
+        f = session_report_facts.c
+        total = func.sum if postgresql else func.evbill_sum
+        where = _conditions(operator_id, query)
+        starts = {
+            int(hour): int(count)
+            for hour, count in connection.execute(
+                select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
+            )
+        }
+        quarters: dict[str, QuarterSums] = {}
+        for column, attribute in ((f.start_s, "starts"), (f.end_s, "ends")):
+            # integer division on both dialects (bigint / integer): the seconds are whole and positive
+            quarter = column.op("/")(literal(QUARTER_S))
+            statement = (
+                select(f.zone, quarter.label("quarter"), func.count(), total(column))
+                .where(*where)
+                .group_by(f.zone, quarter)
+            )
+            for zone, index, count, summed in connection.execute(statement):
+                sums = quarters.setdefault(zone, QuarterSums())
+                getattr(sums, attribute)[int(index)] = (int(count), int(summed))
+        return starts, quarters
