@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_report_refresh_queue"),
     )
     op.create_index("ix_report_refresh_queue_operator", "report_refresh_queue", ["operator_id", "id"])
+    op.create_index("ix_payments_subject", "payments", ["operator_id", "purpose", "subject"])
     postgresql = op.get_bind().dialect.name == "postgresql"
     for name, event, condition, action in TRIGGERS:
         when = f" WHEN ({condition})" if condition else ""
@@ -122,5 +123,6 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION {name}()")
         else:
             op.execute(f"DROP TRIGGER {name}")
+    op.drop_index("ix_payments_subject", "payments")
     op.drop_table("report_refresh_queue")
     op.drop_table("session_report_facts")
