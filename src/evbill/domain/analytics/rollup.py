@@ -8,7 +8,9 @@ the location's zone (DST included):
     duration_us, charged_us      microseconds          (durations have microseconds)
     energy_mwh                   milliwatt hours       (energy has 3 decimals of Wh)
     net_u, gross_u, <c>_net_u    1e-10 currency units  (precise amounts have 10 decimals)
-    <c>_tax_u                    1e-14 currency units  (net x VAT % / 100, VAT with <= 2 decimals)
+    <c>_tax_u                    1e-14 currency units  (net x VAT % / 100: exact for VAT rates with up
+                                                        to 2 decimals; a rate with 3 or 4 is rounded
+                                                        half-even at 1e-14 per session, far below a cent)
     local_day, local_week        "2026-04-01", "2026-W14" of the local start; the month is local_day[:7]
     local_hour                   weekday x 24 + hour of the local start (0 = Monday 00h)
     start_s, end_s               whole UTC epoch seconds (the heatmap's occupancy)
@@ -28,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from evbill.domain.analytics.facts import GroupBy, SessionFact
 from evbill.domain.analytics.heatmap import Heatmap
@@ -92,7 +94,7 @@ def fact_row(fact: SessionFact) -> dict[str, object]:
         tax = part.excl_vat * part.vat / HUNDRED if part.vat is not None else Decimal(0)
         row[f"{component}_parts"] = 1
         row[f"{component}_net_u"] += units(part.excl_vat, PRECISE, "part excl. VAT")  # type: ignore[operator]
-        row[f"{component}_tax_u"] += units(tax, TAX, "part VAT")  # type: ignore[operator]
+        row[f"{component}_tax_u"] += int(tax.scaleb(TAX).to_integral_value(ROUND_HALF_EVEN))  # type: ignore[operator]
     return row
 
 
