@@ -20,7 +20,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, delete, distinct, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 
 from evbill.adapters.db.analytics.facts import read_facts
 from evbill.adapters.db.analytics.tables import report_refresh_queue, session_report_facts
@@ -204,28 +215,53 @@ class SqlReportFacts:
     def heatmap_sums(
         self, operator_id: str, query: SessionFilter
     ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
-        """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum)."""
+        """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum).
+
+        PostgreSQL reads the table once for the three (GROUPING SETS); SQLite, which has none, three times."""
         connection = self._connection()
         postgresql = _prepared(connection)
         f = session_report_facts.c
-        total = func.sum if postgresql else func.evbill_sum
         where = _conditions(operator_id, query)
-        starts = {
-            int(hour): int(count)
-            for hour, count in connection.execute(
-                select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
-            )
-        }
+        # integer division on both dialects (bigint / integer): the seconds are whole and positive
+        start_q = f.start_s.op("/")(literal(QUARTER_S))
+        end_q = f.end_s.op("/")(literal(QUARTER_S))
+        starts: dict[int, int] = {}
         quarters: dict[str, QuarterSums] = {}
-        for column, attribute in ((f.start_s, "starts"), (f.end_s, "ends")):
-            # integer division on both dialects (bigint / integer): the seconds are whole and positive
-            quarter = column.op("/")(literal(QUARTER_S))
+        if postgresql:
             statement = (
-                select(f.zone, quarter.label("quarter"), func.count(), total(column))
+                select(
+                    f.local_hour,
+                    f.zone,
+                    start_q.label("start_q"),
+                    end_q.label("end_q"),
+                    func.count(),
+                    func.sum(f.start_s),
+                    func.sum(f.end_s),
+                )  # fmt: skip
+                .where(*where)
+                .group_by(
+                    func.grouping_sets(tuple_(f.local_hour), tuple_(f.zone, start_q), tuple_(f.zone, end_q))
+                )
+            )
+            for hour, zone, start, end, count, start_sum, end_sum in connection.execute(statement):
+                if hour is not None:
+                    starts[int(hour)] = int(count)
+                elif start is not None:
+                    quarters.setdefault(zone, QuarterSums()).starts[int(start)] = (int(count), int(start_sum))
+                else:
+                    quarters.setdefault(zone, QuarterSums()).ends[int(end)] = (int(count), int(end_sum))
+            return starts, quarters
+        hours = select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
+        starts = {int(hour): int(count) for hour, count in connection.execute(hours)}
+        for column, quarter, attribute in ((f.start_s, start_q, "starts"), (f.end_s, end_q, "ends")):
+            statement = (
+                select(f.zone, quarter, func.count(), func.evbill_sum(column))
                 .where(*where)
                 .group_by(f.zone, quarter)
             )
             for zone, index, count, summed in connection.execute(statement):
-                sums = quarters.setdefault(zone, QuarterSums())
-                getattr(sums, attribute)[int(index)] = (int(count), int(summed))
+                getattr(quarters.setdefault(zone, QuarterSums()), attribute)[int(index)] = (
+                    int(count),
+                    int(summed),
+                )
         return starts, quarters
