@@ -83,7 +83,7 @@ def run(plan: Plan) -> Iterator[Result]:
         started = time.perf_counter()
         refreshed = refresh_facts(services, actor.operator_id)
         print(
-            f"reports: fact rows of {refreshed:,} sessions built in {time.perf_counter() - started:.1f} s",
+            f"reports: fact rows of {refreshed:,} queued sessions built in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
         everything = SessionFilter()

@@ -403,7 +403,8 @@ class AnalyticsRepository(Protocol):
         ...
 
     def refresh_report_facts(self, operator_id: str) -> int:
-        """Bring the report facts up to date with the sessions and payments written since (a count)."""
+        """Fold one batch of the sessions and payments written since into the report facts (0: none
+        left); the count of queue entries done."""
         ...
 
     def report_sums(

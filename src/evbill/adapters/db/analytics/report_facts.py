@@ -151,34 +151,28 @@ class SqlReportFacts:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
 
-    def refresh_report_facts(self, operator_id: str) -> int:
-        """Fold the operator's queued sessions into their fact rows; the number of sessions refreshed."""
+    def refresh_report_facts(self, operator_id: str, *, limit: int = BATCH) -> int:
+        """Fold up to ``limit`` of the operator's queued entries into fact rows; the entries done."""
         connection = self._connection()
         q = report_refresh_queue.c
-        refreshed = 0
-        while True:
-            statement = select(q.id, q.session_id).where(q.operator_id == operator_id).order_by(q.id)
-            if connection.dialect.name == "postgresql":
-                statement = statement.with_for_update()
-            queued = connection.execute(statement.limit(BATCH)).all()
-            if not queued:
-                return refreshed
-            session_ids = sorted({row.session_id for row in queued})
-            rows = [
-                fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)
-            ]
-            f = session_report_facts.c
+        statement = select(q.id, q.session_id).where(q.operator_id == operator_id).order_by(q.id)
+        if connection.dialect.name == "postgresql":
+            statement = statement.with_for_update()  # a concurrent report waits, then finds them gone
+        queued = connection.execute(statement.limit(limit)).all()
+        if not queued:
+            return 0
+        session_ids = sorted({row.session_id for row in queued})
+        rows = [fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)]
+        f = session_report_facts.c
+        connection.execute(
+            delete(session_report_facts).where(f.operator_id == operator_id, f.session_id.in_(session_ids))
+        )
+        if rows:
             connection.execute(
-                delete(session_report_facts).where(
-                    f.operator_id == operator_id, f.session_id.in_(session_ids)
-                )
+                insert(session_report_facts), [{"operator_id": operator_id, **row} for row in rows]
             )
-            if rows:
-                connection.execute(
-                    insert(session_report_facts), [{"operator_id": operator_id, **row} for row in rows]
-                )
-            connection.execute(delete(report_refresh_queue).where(q.id.in_([row.id for row in queued])))
-            refreshed += len(session_ids)
+        connection.execute(delete(report_refresh_queue).where(q.id.in_([row.id for row in queued])))
+        return len(queued)
 
     def report_sums(
         self, operator_id: str, query: SessionFilter, group_by: GroupBy
