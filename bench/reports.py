@@ -83,7 +83,8 @@ def run(plan: Plan) -> Iterator[Result]:
         started = time.perf_counter()
         refreshed = refresh_facts(services, actor.operator_id)
         print(
-            f"reports: fact rows of {refreshed:,} queued sessions built in {time.perf_counter() - started:.1f} s",
+            f"reports: fact rows built in {refreshed:,} batches of up to 2,000 queued sessions"
+            f" in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
         everything = SessionFilter()

@@ -402,9 +402,9 @@ class AnalyticsRepository(Protocol):
         """Finished sessions matching the filter, oldest first (consume inside the unit of work)."""
         ...
 
-    def refresh_report_facts(self, operator_id: str) -> int:
-        """Fold one batch of the sessions and payments written since into the report facts (0: none
-        left); the count of queue entries done."""
+    def refresh_report_facts(self, operator_id: str, after: int) -> int | None:
+        """Fold one batch of the queued sessions (queue ids past ``after``) into the report facts;
+        the last queue id done, None when none is left."""
         ...
 
     def report_sums(

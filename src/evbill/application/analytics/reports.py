@@ -20,17 +20,17 @@ from evbill.domain.money import RoundingMode
 
 
 def refresh_facts(services: Services, operator_id: str) -> int:
-    """Fold what was written since the last report into the report facts (queue entries done).
+    """Fold what was written since the last report into the report facts (the batches done).
 
     One short transaction per batch: a long catch-up (after an upgrade) keeps what it did."""
-    refreshed = 0
+    batches, last = 0, 0
     while True:
         with services.uow() as uow:
-            done = uow.analytics.refresh_report_facts(operator_id)
+            done = uow.analytics.refresh_report_facts(operator_id, last)
             uow.commit()
-        if not done:
-            return refreshed
-        refreshed += done
+        if done is None:
+            return batches
+        batches, last = batches + 1, done
 
 
 def usage_report(services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy) -> Report:

@@ -151,16 +151,21 @@ class SqlReportFacts:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
 
-    def refresh_report_facts(self, operator_id: str, *, limit: int = BATCH) -> int:
-        """Fold up to ``limit`` of the operator's queued entries into fact rows; the entries done."""
+    def refresh_report_facts(self, operator_id: str, after: int = 0, *, limit: int = BATCH) -> int | None:
+        """Fold up to ``limit`` of the operator's queued entries past ``after`` into fact rows; the last
+        entry's id (None: none left). Reading past the last batch skips the entries it deleted, which
+        stay in the index until a vacuum: from the start, a long catch-up would go over them again and
+        again."""
         connection = self._connection()
         q = report_refresh_queue.c
-        statement = select(q.id, q.session_id).where(q.operator_id == operator_id).order_by(q.id)
+        statement = (
+            select(q.id, q.session_id).where(q.operator_id == operator_id, q.id > after).order_by(q.id)
+        )
         if connection.dialect.name == "postgresql":
             statement = statement.with_for_update()  # a concurrent report waits, then finds them gone
         queued = connection.execute(statement.limit(limit)).all()
         if not queued:
-            return 0
+            return None
         session_ids = sorted({row.session_id for row in queued})
         rows = [fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)]
         f = session_report_facts.c
@@ -172,7 +177,7 @@ class SqlReportFacts:
                 insert(session_report_facts), [{"operator_id": operator_id, **row} for row in rows]
             )
         connection.execute(delete(report_refresh_queue).where(q.id.in_([row.id for row in queued])))
-        return len(queued)
+        return int(queued[-1].id)
 
     def report_sums(
         self, operator_id: str, query: SessionFilter, group_by: GroupBy
