@@ -10,6 +10,7 @@ python -m bench --only cli      # CLI start-up: evbill --help and evbill rate, w
 python -m bench --only ledger   # 1,000,000 ledger entries posted, then `ledger check` over them (PostgreSQL)
 python -m bench --only billing  # a monthly run: 10,000 contracts, 300,000 sessions (SQLite, PostgreSQL)
 python -m bench --only status   # status history: journal cost of each report, utilisation over 144,000
+python -m bench --only reports  # every report over 1,000,000 sessions on PostgreSQL, median of 7 runs
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, billing, cli, ledger, ocpp, rating, status
+from bench import api, batch, billing, cli, ledger, ocpp, rating, reports, status
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
@@ -32,6 +33,7 @@ SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("ledger", ledger.run),
     ("billing", billing.run),
     ("status", status.run),
+    ("reports", reports.run),
 )
 
 
@@ -42,7 +44,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="run only the suites whose name starts with this "
-        "(rating, batch, ocpp, api, cli, ledger, billing, status)",
+        "(rating, batch, ocpp, api, cli, ledger, billing, status, reports)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

@@ -19,8 +19,9 @@ from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
 from evbill.domain.analytics.costs import EnergyPurchase, PricePoint
-from evbill.domain.analytics.facts import SessionFact, SessionFilter
+from evbill.domain.analytics.facts import GroupBy, SessionFact, SessionFilter
 from evbill.domain.analytics.fees import FeeBook, LocationFees, OperatorFees
+from evbill.domain.analytics.rollup import GroupSums, QuarterSums
 from evbill.domain.analytics.utilisation import EvsePlace
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
@@ -478,6 +479,23 @@ class StatusHistoryRepository(Protocol):
 class AnalyticsRepository(Protocol):
     def session_facts(self, operator_id: str, query: SessionFilter) -> Iterator[SessionFact]:
         """Finished sessions matching the filter, oldest first (consume inside the unit of work)."""
+        ...
+
+    def refresh_report_facts(self, operator_id: str, after: int) -> int | None:
+        """Fold one batch of the queued sessions (queue ids past ``after``) into the report facts;
+        the last queue id done, None when none is left."""
+        ...
+
+    def report_sums(
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy
+    ) -> tuple[list[GroupSums], list[GroupSums]]:
+        """The database's sums of the report facts per group and currency, and per currency."""
+        ...
+
+    def heatmap_sums(
+        self, operator_id: str, query: SessionFilter
+    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+        """Starts per local hour of the week, and per zone the starts and ends per UTC quarter hour."""
         ...
 
     def add_usage(self, operator_id: str, session_id: str, usage: SessionUsage) -> None:

@@ -444,6 +444,14 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         analytics_tables.operator_fees,
         RecordMapping(analytics_tables.OperatorFeesRow, enums={}),
     ),
+    "session_report_facts": (
+        analytics_tables.session_report_facts,
+        RecordMapping(analytics_tables.ReportFactRow, enums={}),
+    ),
+    "report_refresh_queue": (
+        analytics_tables.report_refresh_queue,
+        RecordMapping(analytics_tables.RefreshQueueRow, enums={}),
+    ),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),

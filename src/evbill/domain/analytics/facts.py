@@ -6,9 +6,9 @@ zone for local figures), what was used (energy, charging seconds) and what it co
 totals and the price split by dimension and VAT rate). Idle time is the session's length minus its
 charging time.
 
-Payments do not exist yet. When they land, a fact gains ``payment_method`` (and refunded / disputed
-amounts) and ``GroupBy`` a PAYMENT_METHOD member; reports sum whatever measures a fact carries, so
-the new columns join without changing the existing ones.
+How the session was paid (``payment_method``, see ``payment_method_of``) and what went back
+through its session payments (refunded, disputed, charged back; settled minor units) come from the
+payments records; a new kind of contract payment joins as its own lower-case label.
 """
 
 from __future__ import annotations
@@ -38,6 +38,34 @@ class GroupBy(enum.StrEnum):
     TARIFF = "tariff"
     SEGMENT = "segment"
     CUSTOMER = "customer"
+    PAYMENT_METHOD = "payment_method"
+
+
+class PaymentMethod(enum.StrEnum):
+    """How a session was paid: the contract's method in force at its start, else ad hoc or none."""
+
+    CARD = "card"
+    WALLET = "wallet"
+    BANK_TRANSFER = "bank_transfer"
+    DIRECT_DEBIT = "direct_debit"
+    AD_HOC = "ad_hoc"  # no contract, paid at the charger (a session payment exists)
+    NONE = "none"  # no contract and no payment: unpaid
+
+
+_CONTRACT_METHODS = {
+    "CARD_ON_FILE": PaymentMethod.CARD,
+    "PREPAID_WALLET": PaymentMethod.WALLET,
+    "INVOICE_BANK_TRANSFER": PaymentMethod.BANK_TRANSFER,
+    "DIRECT_DEBIT": PaymentMethod.DIRECT_DEBIT,
+}
+
+
+def payment_method_of(contract_method: str | None, *, paid_ad_hoc: bool) -> str:
+    """The report label: a contract's method (a kind not listed joins as its lower-case name)."""
+    if contract_method is not None:
+        known = _CONTRACT_METHODS.get(contract_method)
+        return known.value if known is not None else contract_method.lower()
+    return (PaymentMethod.AD_HOC if paid_ad_hoc else PaymentMethod.NONE).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +89,10 @@ class SessionFact:
     customer_id: str | None = None
     segment: str | None = None  # the customer's kind: INDIVIDUAL or BUSINESS
     customer_first_started_at: datetime | None = None  # the customer's first session ever
+    payment_method: str = PaymentMethod.NONE.value
+    refunded_minor: int = 0  # refunds of the session's payments, settled minor units
+    disputed_minor: int = 0  # amounts put in dispute
+    charged_back_minor: int = 0  # disputes lost
 
     @property
     def duration_s(self) -> Decimal:

@@ -8,6 +8,9 @@ October), local 02:00-03:00 happens twice, so a session charging through it adds
 Sunday 02h; on the night they go forward, Sunday 02h does not exist and gets nothing.
 
     cells[weekday][hour]  weekday 0 = Monday ... 6 = Sunday, hour 0..23
+
+Occupancy counts whole seconds: a session occupies [start, end) with both cut to the second below.
+``rollup.heatmap_of`` builds the same map from per-quarter sums the database makes.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def heatmap(facts: Iterable[SessionFact]) -> Heatmap:
 
 def _slices(start: datetime, end: datetime) -> Iterable[tuple[datetime, int]]:
     """[start, end) cut at every UTC quarter hour: (slice start, whole seconds in it)."""
-    moment = start
+    moment, end = start.replace(microsecond=0), end.replace(microsecond=0)
     while moment < end:
         floor = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
         following = min(floor + QUARTER, end)

@@ -11,7 +11,9 @@ Measures of a row:
   component is its net base x its VAT rate. Subscription fees are billed per cycle, not per session,
   and join with invoices;
 - average gross revenue per session and net revenue per kWh;
-- distinct customers, new (first session ever inside the report's window) and returning.
+- distinct customers, new (first session ever inside the report's window) and returning;
+- refunded, disputed and charged-back amounts of the sessions' payments (settled minor units), and a
+  row's share of the sessions (shown with the totals; group by payment method for its popularity).
 
 Periods (day, ISO week, month) are the local calendar of the session's location at its start.
 Example: a session of 2026-03-31 23:30 UTC in Europe/Amsterdam belongs to April 2026.
@@ -81,6 +83,9 @@ class ReportRow:
     customers: int
     new_customers: int
     returning_customers: int
+    refunded_minor: int = 0
+    disputed_minor: int = 0
+    charged_back_minor: int = 0
 
     @property
     def energy_kwh(self) -> Decimal:
@@ -121,6 +126,9 @@ class _Sums:
     components: dict[Component, Revenue] = field(default_factory=dict)
     customers: set[str] = field(default_factory=set)
     new_customers: set[str] = field(default_factory=set)
+    refunded: int = 0
+    disputed: int = 0
+    charged_back: int = 0
 
     def add(self, fact: SessionFact, window_start: datetime | None) -> None:
         self.sessions += 1
@@ -135,6 +143,9 @@ class _Sums:
             self.components[component] = self.components.get(component, Revenue()) + Revenue(
                 part.excl_vat, tax
             )
+        self.refunded += fact.refunded_minor
+        self.disputed += fact.disputed_minor
+        self.charged_back += fact.charged_back_minor
         if fact.customer_id is not None:
             self.customers.add(fact.customer_id)
             first = fact.customer_first_started_at
@@ -147,7 +158,7 @@ class _Sums:
             key, currency, self.sessions, self.duration_s, self.charging_s,
             self.duration_s - self.charging_s, self.energy_wh, Revenue(self.net, self.gross - self.net),
             ordered, len(self.customers), len(self.new_customers),
-            len(self.customers) - len(self.new_customers),
+            len(self.customers) - len(self.new_customers), self.refunded, self.disputed, self.charged_back,
         )  # fmt: skip
 
 
@@ -183,6 +194,7 @@ def _key_function(group_by: GroupBy) -> Callable[[SessionFact], str]:
         GroupBy.TARIFF: lambda fact: fact.tariff_id,
         GroupBy.SEGMENT: lambda fact: fact.segment,
         GroupBy.CUSTOMER: lambda fact: fact.customer_id,
+        GroupBy.PAYMENT_METHOD: lambda fact: fact.payment_method,
     }
     if group_by in simple:
         plain = simple[group_by]

@@ -27,7 +27,9 @@ COLUMNS = (
     "net", "tax", "gross",
     *(f"{component}_{part}" for component in Component for part in ("net", "tax", "gross")),
     "gross_per_session", "net_per_kwh", "customers", "new_customers", "returning_customers",
+    "share", "refunded", "disputed", "charged_back",
 )  # fmt: skip
+SHARE = Decimal("0.0001")
 
 
 def money_text(amount: Decimal, currency: str, rounding: RoundingMode) -> str:
@@ -40,7 +42,9 @@ def _fixed(value: Decimal, quantum: Decimal) -> str:
     return format(value.quantize(quantum, ROUND_HALF_EVEN, PRECISE_CONTEXT), "f")
 
 
-def row_text(row: ReportRow, rounding: RoundingMode) -> dict[str, str]:
+def row_text(row: ReportRow, rounding: RoundingMode, of_sessions: int | None = None) -> dict[str, str]:
+    """One row as text; ``share`` is its sessions over ``of_sessions`` (its currency's total)."""
+
     def money(amount: Decimal) -> str:
         return money_text(amount, row.currency, rounding)
 
@@ -69,13 +73,26 @@ def row_text(row: ReportRow, rounding: RoundingMode) -> dict[str, str]:
         "customers": str(row.customers),
         "new_customers": str(row.new_customers),
         "returning_customers": str(row.returning_customers),
+        "share": _fixed(_share(row.sessions, row.sessions if of_sessions is None else of_sessions), SHARE),
+        "refunded": _minor(row.refunded_minor, row.currency),
+        "disputed": _minor(row.disputed_minor, row.currency),
+        "charged_back": _minor(row.charged_back_minor, row.currency),
     }
 
 
+def _share(part: int, whole: int) -> Decimal:
+    return PRECISE_CONTEXT.divide(Decimal(part), Decimal(whole)) if whole else Decimal(0)
+
+
+def _minor(amount: int, currency: str) -> str:
+    return format(Decimal(amount).scaleb(-currencies.exponent(currency)), "f")
+
+
 def report_text(report: Report, rounding: RoundingMode) -> dict[str, object]:
+    sessions = {total.currency: total.sessions for total in report.totals}
     return {
         "group_by": report.group_by.value,
-        "rows": [row_text(row, rounding) for row in report.rows],
+        "rows": [row_text(row, rounding, sessions.get(row.currency, 0)) for row in report.rows],
         "totals": [row_text(row, rounding) for row in report.totals],
     }
 

@@ -41,7 +41,7 @@ from evbill.entrypoints.cli.output import write_json
 TABLE_COLUMNS = (
     "key", "sessions", "duration_h", "charging_h", "idle_h", "energy_kwh", "net", "tax", "gross",
     "energy_net", "time_net", "idle_net", "fees_net", "gross_per_session", "net_per_kwh", "new_customers",
-    "returning_customers",
+    "returning_customers", "share", "refunded", "disputed",
 )  # fmt: skip
 
 

@@ -13,18 +13,36 @@ price series, one exact price per kWh per location and UTC quarter hour.
 ``location_fees`` (0020): a location's grid fee per kWh and demand fee per kW of monthly peak.
 ``operator_fees`` (0020): the operator's gateway fee (percent + fixed per payment) and roaming rules as
 JSON ``[["DE*ABC", "10", "0.10"], ...]`` (contract id prefix, percent of net, fixed; exact text).
+
+Fast reports (0019):
+``session_report_facts`` holds what reports group and sum (see ``domain.analytics.rollup``): the
+session's keys (place, connector class, tariff, plan, customer, segment, payment method), its local
+day, ISO week and hour of the week, and every measure as an exact integer in a fixed unit, so the
+database sums them without a float and without reading JSON or converting time zones per row.
+
+``report_refresh_queue`` is filled by database triggers (migration 0019) whenever something a fact
+row depends on is written: a session inserted or updated, a payment event stored, a customer's kind
+changed, contract terms added. Every report first folds the queue into the facts (a few rows since
+the last report), so reports answer from the live data whatever path wrote it (OCPP, API, COPY).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, SmallInteger, String, Table, Text
 
-from evbill.adapters.db.schema import belongs_to_operator, child_of, metadata, operator_id_column
+from evbill.adapters.db.schema import (
+    belongs_to_operator,
+    child_of,
+    counter_column,
+    metadata,
+    operator_id_column,
+)
 from evbill.adapters.db.types import ExactDecimal, UtcDateTime
+from evbill.domain.analytics.rollup import MEASURES, PRESENCE
 
 PRICE_PER_KWH = ExactDecimal(24, 10)  # a purchase price per kWh; spot prices per MWh / 1000 stay exact
 
@@ -90,6 +108,63 @@ operator_fees = Table(
     belongs_to_operator(),
 )
 
+session_report_facts = Table(
+    "session_report_facts",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    operator_id_column(),
+    Column("location_id", String(36), nullable=False),
+    Column("station_id", String(36), nullable=False),
+    Column("evse_id", String(36), nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    Column("plan_id", String(36)),
+    Column("customer_id", String(36)),
+    Column("segment", String(16)),
+    Column("payment_method", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("zone", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("customer_first_at", UtcDateTime()),
+    Column("local_day", String(10), nullable=False),
+    Column("local_week", String(8), nullable=False),
+    Column("local_hour", SmallInteger, nullable=False),
+    Column("start_s", BigInteger, nullable=False),
+    Column("end_s", BigInteger, nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in MEASURES),
+    *(Column(name, SmallInteger, nullable=False) for name in PRESENCE),
+    belongs_to_operator(),
+    child_of("session_id", "charging_sessions", ondelete="CASCADE"),
+    Index("ix_session_report_facts_started", "operator_id", "started_at"),
+    Index("ix_session_report_facts_location", "operator_id", "location_id", "started_at"),
+    Index("ix_session_report_facts_customer", "operator_id", "customer_id", "started_at"),
+)
+
+report_refresh_queue = Table(
+    "report_refresh_queue",
+    metadata,
+    counter_column(),
+    Column("operator_id", String(36), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Index("ix_report_refresh_queue_operator", "operator_id", "id"),
+)
+
+
+_KEYS: tuple[tuple[str, type], ...] = (
+    ("session_id", str), ("operator_id", str), ("location_id", str), ("station_id", str),
+    ("evse_id", str), ("connector_class", str | None), ("tariff_id", str | None), ("plan_id", str | None),
+    ("customer_id", str | None), ("segment", str | None), ("payment_method", str), ("currency", str),
+    ("zone", str), ("started_at", datetime), ("customer_first_at", datetime | None), ("local_day", str),
+    ("local_week", str), ("local_hour", int), ("start_s", int), ("end_s", int),
+)  # fmt: skip
+# A row of session_report_facts (the keys above, then rollup's measures and presence flags, all int).
+ReportFactRow = make_dataclass(
+    "ReportFactRow",
+    [*_KEYS, *((name, int) for name in (*MEASURES, *PRESENCE))],
+    frozen=True,
+    slots=True,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class LocationFeesRow:
@@ -109,3 +184,12 @@ class OperatorFeesRow:
     gateway_fixed: Decimal
     roaming: str
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshQueueRow:
+    """A session whose fact row must be rebuilt (written by triggers, read and deleted by reports)."""
+
+    id: int
+    operator_id: str
+    session_id: str

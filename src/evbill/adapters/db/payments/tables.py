@@ -40,6 +40,8 @@ payments = Table(
     belongs_to_operator(),
     UniqueConstraint("operator_id", "id"),
     UniqueConstraint("gateway", "gateway_reference"),
+    # Reports find a session's payments by subject (migration 0019).
+    Index("ix_payments_subject", "operator_id", "purpose", "subject"),
 )
 
 payment_events = Table(

@@ -2,7 +2,7 @@
 energy: grid and demand fees per location, gateway and roaming fees per operator (issue 15).
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from evbill.adapters.db.types import ExactDecimal, UtcDateTime
 
 revision: str = "0020"
-down_revision: str | None = "0017"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
