@@ -131,4 +131,6 @@ NOUNS: dict[str, tuple[str, str]] = {
     "invoices": ("invoice", "invoices"),
     "invoice_counters": ("invoice counter", "invoice counters"),
     "invoicing_profiles": ("invoicing profile", "invoicing profiles"),
+    "session_receipts": ("session receipt", "session receipts"),
+    "document_deliveries": ("document delivery", "document deliveries"),
 }

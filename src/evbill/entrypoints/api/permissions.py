@@ -74,6 +74,17 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("PUT", "/api/v1/analytics/energy-purchases/{location_id}"): Permission.MANAGE_SITES,  # a location's cost
     ("PUT", "/api/v1/analytics/energy-prices/{location_id}"): Permission.MANAGE_SITES,
     ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing
+    # invoices, receipts, credit notes: what customers receive (issuing and correcting is billing's)
+    ("GET", "/api/v1/invoices"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}/pdf"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}/ubl"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}/cii"): READ,
+    ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"): Permission.BILL,
+    ("POST", "/api/v1/invoices/{invoice_id}/void"): Permission.BILL,
+    ("POST", "/api/v1/invoices/{invoice_id}/send"): Permission.BILL,
+    ("POST", "/api/v1/sessions/{session_id}/receipt"): Permission.BILL,
+    ("GET", "/api/v1/contracts/{contract_id}/invoice-preview"): READ,  # computes only, stores nothing
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,
     ("GET", "/api/v1/payments"): READ,
