@@ -7,6 +7,7 @@ The subscriber of test_offers_api (November 2026, Plus 100) is invoiced 9.99 + 2
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date, datetime
 
 import facturx
@@ -16,6 +17,7 @@ from evbill.adapters.db.charging.tables import session_evidence
 from evbill.application.access.keys import platform_actor
 from evbill.application.invoicing import documents as invoicing
 from evbill.application.invoicing.preview import preview_invoice
+from evbill.application.invoicing.receipts import issue_session_receipt
 from evbill.domain.access.operators import Role
 from tests.e2e.api.conftest import SIMPLE_TARIFF, make_site
 from tests.e2e.api.test_invoicing_storage import billed, profile
@@ -231,3 +233,30 @@ def test_the_preview_of_an_unknown_contract_is_not_found(api):
 
     assert answer.status_code == 404
     assert datetime.now().year >= 2026  # noqa: DTZ005  (the clock is real here)
+
+
+def test_concurrent_receipt_requests_make_one_receipt_and_take_one_number(api):
+    alpha = api.tenant()
+    session = _ad_hoc_session(api, alpha, signed=False)
+    other = record(api, alpha, make_site(alpha), None, "2026-11-21T09:00:00+00:00", 60, 10)
+    services, actor = api.container.services, platform_actor(alpha.operator_id)
+    results, errors = [], []
+
+    def ask():
+        try:
+            results.append(issue_session_receipt(services, actor, session.id))
+        except Exception as error:  # noqa: BLE001  (collected, asserted below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    next_one = issue_session_receipt(services, actor, other.id)
+
+    assert errors == []
+    assert {receipt.id for receipt in results} == {results[0].id}
+    assert results[0].number == "RCP-2026-000001"
+    assert next_one.number == "RCP-2026-000002"  # no number was lost to the requests that lost the race
+    assert len(alpha.get("/invoices", params={"kind": "receipt"}).json()["items"]) == 2
