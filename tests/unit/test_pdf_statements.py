@@ -124,3 +124,12 @@ def test_an_unreadable_ocmf_record_keeps_its_text_and_reads_nothing_else():
 )
 def test_the_brand_is_a_png_or_jpeg_and_a_hex_colour(logo_text, colour, paths):
     assert [problem.path for problem in check_branding(logo_text, colour)] == paths
+
+
+def test_a_document_written_with_cut_fonts_from_the_cache_reads_exactly_as_the_first():
+    view = DocumentView(MIXED, (SESSION,))
+    first = render_pdf(MIXED, view)  # cuts (or finds) the fonts' glyph subsets
+    second = render_pdf(MIXED, view)  # finds them
+
+    assert text_of(second) == text_of(first)
+    assert "€1.6419" in text_of(second)

@@ -32,9 +32,9 @@ from lxml import etree
 
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
-from evbill.adapters.documents.fonts import font_files, fresh_font
+from evbill.adapters.documents.fonts import font_files, fresh_font, install_subset_cache
 from evbill.adapters.documents.labels import LABELS, label
-from evbill.adapters.documents.pdf_sessions import paragraph, wrap, write_sessions
+from evbill.adapters.documents.pdf_sessions import paragraph, put, wrap, write_sessions
 from evbill.domain.invoicing.documents import Document, DocumentKind
 from evbill.domain.invoicing.statement import Branding, DocumentView
 from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, VatCategory
@@ -59,6 +59,7 @@ class Pdf(FPDF):
         self.mono = "Courier"
         files = font_files()
         if files is not None:
+            install_subset_cache()
             fresh_font(self, "", "dejavu")
             fresh_font(self, "B", "dejavuB")
             fresh_font(self, "MONO", "dejavumono")
@@ -259,11 +260,14 @@ def _lines(pdf: Pdf, document: Document, formats: Formats) -> None:
         described = wrap(pdf, line.description, 128)
         if pdf.will_page_break(4.5 * len(described)):
             pdf.add_page()
-        pdf.cell(130, 4.5, described[0])
-        pdf.cell(20, 4.5, rate, align="R")
-        pdf.cell(0, 4.5, formats.amount(line.net_minor), align="R", new_x="LMARGIN", new_y="NEXT")
+        put(pdf, pdf.l_margin, 130, 4.5, described[0])
+        put(pdf, pdf.l_margin + 130, 20, 4.5, rate, right=True)
+        put(pdf, pdf.l_margin + 150, pdf.w - pdf.r_margin - pdf.l_margin - 150, 4.5,
+            formats.amount(line.net_minor), right=True)  # fmt: skip
+        pdf.set_xy(pdf.l_margin, pdf.get_y() + 4.5)
         for more in described[1:]:
-            pdf.cell(130, 4.5, more, new_x="LMARGIN", new_y="NEXT")
+            put(pdf, pdf.l_margin, 130, 4.5, more)
+            pdf.set_xy(pdf.l_margin, pdf.get_y() + 4.5)
 
 
 @functools.cache
