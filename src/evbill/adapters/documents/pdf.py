@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import facturx
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
@@ -85,12 +86,21 @@ class Pdf(FPDF):
         self.cell(0, 5, f"{self.title or ''} · {self.page_no()}/{{nb}}", align="R")
 
 
+@functools.cache
+def babel_locale(name: str) -> Locale:
+    """The locale parsed once (Babel parses a name again on every call); English for one it lacks."""
+    try:
+        return Locale.parse(name)
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse("en_GB")
+
+
 class Formats:
     """Money, dates and numbers in the document's language."""
 
     def __init__(self, document: Document) -> None:
         self.language = document.language if document.language in LABELS else "en"
-        self.locale = LOCALES.get(document.language, document.language)
+        self.locale = babel_locale(LOCALES.get(document.language, document.language))
         self.currency = document.currency
 
     def text(self, key: str) -> str:
@@ -202,7 +212,7 @@ def _totals(pdf: Pdf, document: Document, formats: Formats) -> None:
     pdf.cell(0, 6, amount(totals.excl_vat_minor), align="R", new_x="LMARGIN", new_y="NEXT")
     for part in document.composed.breakdown:
         rate = (
-            f"{format_decimal(part.rate, locale='en')} %"
+            f"{format_decimal(part.rate, locale=babel_locale('en'))} %"
             if part.category in (VatCategory.STANDARD, VatCategory.ZERO)
             else text("category").format(part.category.value)
         )
