@@ -189,6 +189,8 @@ OPERATIONS = [
     ("POST", "/api/v1/invoices/{invoice_id}/send"),
     ("POST", "/api/v1/sessions/{session_id}/receipt"),
     ("GET", "/api/v1/contracts/{contract_id}/invoice-preview"),
+    ("GET", "/api/v1/invoicing-profile"),
+    ("PUT", "/api/v1/invoicing-profile"),
     ("GET", "/api/v1/analytics/report"),
     ("GET", "/api/v1/analytics/report.csv"),
     ("GET", "/api/v1/analytics/heatmap"),

@@ -6,11 +6,13 @@ The subscriber of test_offers_api (November 2026, Plus 100) is invoiced 9.99 + 2
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 from datetime import date, datetime
 
 import facturx
+from PIL import Image
 from pypdf import PdfReader
 
 from evbill.adapters.db.charging.tables import session_evidence
@@ -260,3 +262,50 @@ def test_concurrent_receipt_requests_make_one_receipt_and_take_one_number(api):
     assert results[0].number == "RCP-2026-000001"
     assert next_one.number == "RCP-2026-000002"  # no number was lost to the requests that lost the race
     assert len(alpha.get("/invoices", params={"kind": "receipt"}).json()["items"]) == 2
+
+
+def _png() -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (90, 30), (46, 125, 50)).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def test_the_invoicing_profile_sets_the_brand_on_the_operators_documents_and_no_one_elses(api):
+    alpha, bravo = api.tenant(), api.tenant("Bravo")
+    body = {
+        "seller": {"name": "Alpha Charging B.V.", "country": "NL", "address": "Parnassusweg 10",
+                   "city": "Amsterdam", "postal_code": "1077 DC", "vat_id": "NL123456782B90",
+                   "iban": "nl91 abna 0417 1643 00"},
+        "series": "AMS", "time_zone": "Europe/Amsterdam", "logo": _png(), "accent_colour": "#2E7D32",
+    }  # fmt: skip
+
+    saved = alpha.put("/invoicing-profile", json=body)
+    bad = alpha.put("/invoicing-profile", json={**body, "accent_colour": "green", "logo": "bm90IGFuIGltYWdl"})
+    bad_iban = alpha.put("/invoicing-profile", json={**body, "seller": {**body["seller"], "iban": "NL00X"}})
+    read_only = alpha.with_role(Role.READ_ONLY).put("/invoicing-profile", json=body)
+    session = _ad_hoc_session(api, bravo)  # Bravo's own profile (saved in the helper), not Alpha's brand
+
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["seller"]["iban"], saved.json()["seller"]["bic"]) == (
+        "NL91ABNA0417164300",
+        "ABNANL2A",
+    )
+    assert alpha.get("/invoicing-profile").json() == saved.json()
+    assert bravo.get("/invoicing-profile").json()["logo"] is None
+    assert [error["path"] for error in bad.json()["errors"]] == ["$.accent_colour", "$.logo"]
+    assert [error["path"] for error in bad_iban.json()["errors"]] == ["$.seller.iban"]
+    assert read_only.status_code == 403
+    invoice, _ = issued_invoice_keeping_profile(api, alpha)
+    alphas = alpha.get(f"/invoices/{invoice.id}/pdf").content
+    receipt = bravo.post(f"/sessions/{session.id}/receipt").json()
+    bravos = bravo.get(f"/invoices/{receipt['id']}/pdf").content
+    assert b"/Subtype /Image" in alphas
+    assert b"/Subtype /Image" not in bravos
+    assert "Alpha Charging B.V." in text_of(alphas)
+
+
+def issued_invoice_keeping_profile(api, tenant):
+    bill_id, contract = billed(api, tenant)
+    return invoicing.invoice_bill(
+        api.container.services, platform_actor(tenant.operator_id), bill_id
+    ), contract

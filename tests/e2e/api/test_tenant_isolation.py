@@ -905,6 +905,8 @@ def test_analytics_charts_draw_only_the_callers_sessions(world: World) -> None:
 
 PUBLIC = [("GET", "/health")]
 SUMMARIES = [("GET", "/ledger/trial-balance")]  # one answer about all the caller's records
+# the operator's one invoicing profile (tests/e2e/api/test_invoices_api.py: another operator's is untouched)
+SUMMARIES += [("GET", "/invoicing-profile"), ("PUT", "/invoicing-profile")]
 
 
 def _probed_routes() -> Iterator[tuple[str, str]]:

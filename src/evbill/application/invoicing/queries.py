@@ -15,6 +15,7 @@ from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import Conflict, NotFound
 from evbill.domain.invoicing.documents import Document, DocumentStatus
+from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.invoicing.statement import DocumentView
 
 
@@ -45,3 +46,10 @@ def document_file(
         return document, renderer.render(document, document_format, view=view)
     except ValueError as error:
         raise Conflict(f"cannot write this document as {document_format}: {error}") from None
+
+
+def get_profile(services: Services, actor: Actor) -> InvoicingProfile:
+    """The operator's invoicing profile (the seller's data from the operator until one is saved)."""
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        return operator_profile(uow, actor.operator_id)

@@ -33,7 +33,8 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
-from evbill.domain.invoicing.tax import VatCategory
+from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.tax import TaxMode, VatCategory
 from evbill.entrypoints.api.common import Cursor, Exact, Limit, PageOut, Strict
 from evbill.entrypoints.api.resources import with_etag
 from evbill.entrypoints.api.security import actor, services
@@ -364,3 +365,85 @@ def invoice_preview(
         return Response(content, media_type="application/pdf",
                         headers={"Content-Disposition": 'inline; filename="draft-invoice.pdf"'})  # fmt: skip
     return Response(invoice_out(view.document, draft=True).model_dump_json(), media_type="application/json")
+
+
+class SellerIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2.")
+    address: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    vat_id: str | None = Field(default=None, max_length=20)
+    registration: str | None = Field(default=None, max_length=100, description="Company register number.")
+    email: str | None = Field(default=None, max_length=320)
+    iban: str | None = Field(default=None, max_length=42, description="Checked; the BIC is filled in.")
+    bic: str | None = Field(default=None, max_length=11)
+
+
+class ProfileIn(Strict):
+    seller: SellerIn
+    series: str = Field(default="INV", min_length=1, max_length=32)
+    credit_series: str = Field(default="CN", min_length=1, max_length=32)
+    receipt_series: str = Field(default="RCP", min_length=1, max_length=32)
+    number_format: str = Field(default="{series}-{year}-{number:06d}", min_length=1, max_length=64)
+    time_zone: str = Field(default="UTC", min_length=1, max_length=64)
+    tax_mode: TaxMode = TaxMode.VAT
+    use_rate_schedule: bool = False
+    logo: str | None = Field(default=None, max_length=700_000, description="PNG or JPEG, base64, <= 512 KiB.")
+    accent_colour: str = Field(default="#005C82", max_length=7, description="Headings and totals, #RRGGBB.")
+
+
+class SellerOut(PartyOut):
+    registration: str | None
+    iban: str | None
+    bic: str | None
+
+
+class ProfileOut(BaseModel):
+    seller: SellerOut
+    series: str
+    credit_series: str
+    receipt_series: str
+    number_format: str
+    time_zone: str
+    tax_mode: TaxMode
+    use_rate_schedule: bool
+    logo: str | None
+    accent_colour: str
+
+
+def profile_out(profile: InvoicingProfile) -> ProfileOut:
+    seller = profile.seller
+    return ProfileOut(
+        seller=SellerOut(
+            name=seller.name, country=seller.country, address=seller.address, city=seller.city,
+            postal_code=seller.postal_code, vat_id=seller.vat_id, email=seller.email,
+            registration=seller.registration, iban=seller.iban, bic=seller.bic,
+        ),
+        series=profile.series, credit_series=profile.credit_series, receipt_series=profile.receipt_series,
+        number_format=profile.number_format, time_zone=profile.time_zone, tax_mode=profile.tax_mode,
+        use_rate_schedule=profile.use_rate_schedule, logo=profile.logo, accent_colour=profile.accent_colour,
+    )  # fmt: skip
+
+
+def ibans(request: Request) -> use_cases.IbanChecker:
+    return request.app.state.container.ibans  # type: ignore[no-any-return]
+
+
+@router.get("/invoicing-profile", response_model=ProfileOut,
+            summary="The seller's data, numbering, logo and colour on the operator's documents")  # fmt: skip
+def get_invoicing_profile(who: Actor = Depends(actor), svc: Services = Depends(services)) -> ProfileOut:
+    return profile_out(queries.get_profile(svc, who))
+
+
+@router.put("/invoicing-profile", response_model=ProfileOut,
+            summary="Set the seller's data (IBAN checked), numbering, logo and colour")  # fmt: skip
+def put_invoicing_profile(
+    body: ProfileIn,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+    checker: use_cases.IbanChecker = Depends(ibans),
+) -> ProfileOut:
+    values = body.model_dump()
+    profile = InvoicingProfile(operator_id=who.operator_id, **{**values, "seller": Party(**values["seller"])})
+    return profile_out(use_cases.save_profile(svc, who, profile, ibans=checker))

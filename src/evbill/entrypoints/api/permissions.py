@@ -85,6 +85,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/invoices/{invoice_id}/send"): Permission.BILL,
     ("POST", "/api/v1/sessions/{session_id}/receipt"): Permission.BILL,
     ("GET", "/api/v1/contracts/{contract_id}/invoice-preview"): READ,  # computes only, stores nothing
+    ("GET", "/api/v1/invoicing-profile"): READ,
+    ("PUT", "/api/v1/invoicing-profile"): Permission.MANAGE_OPERATOR,
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,
     ("GET", "/api/v1/payments"): READ,

@@ -145,7 +145,7 @@ COMMANDS: dict[str, Command] = {
     "session": Command("Sessions under review: close, re-rate or void one.", _session_review),
     "frames": Command("Raw OCPP frames: retention.", _frames),
     "ledger": Command("The double-entry ledger: check it, export it.", _ledger),
-    "invoice": Command("Invoices, receipts and credit notes: list and export.", _invoices),
+    "invoice": Command("Invoices, receipts and credit notes: list, export and send.", _invoices),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest
