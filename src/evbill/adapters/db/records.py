@@ -49,6 +49,7 @@ from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Direction, RefusalReason
 from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
+from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.metering.cleaning import ChargingState, ReadingContext
 from evbill.domain.money import RoundingMode
 from evbill.domain.offers.contracts import (
@@ -458,4 +459,9 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         invoicing_tables.invoicing_profiles,
         RecordMapping(invoicing_tables.ProfileRow, enums={}),
     ),
+    "session_receipts": (
+        invoicing_tables.session_receipts,
+        RecordMapping(invoicing_tables.SessionReceiptRow, enums={}),
+    ),
+    "document_deliveries": (invoicing_tables.document_deliveries, RecordMapping(Delivery, enums={})),
 }

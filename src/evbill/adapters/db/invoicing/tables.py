@@ -145,3 +145,11 @@ document_deliveries = Table(
     belongs_to_operator(),
     UniqueConstraint("operator_id", "document_id", "attempt"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReceiptRow:
+    operator_id: str
+    session_id: str
+    document_id: str
+    created_at: datetime
