@@ -11,6 +11,7 @@ python -m bench --only ledger   # 1,000,000 ledger entries posted, then `ledger 
 python -m bench --only billing  # a monthly run: 10,000 contracts, 300,000 sessions (SQLite, PostgreSQL)
 python -m bench --only status   # status history: journal cost of each report, utilisation over 144,000
 python -m bench --only reports  # every report over 1,000,000 sessions on PostgreSQL, median of 7 runs
+python -m bench --only pdf      # Factur-X rendering of typical invoices (20 sessions each) per core
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, billing, cli, ledger, ocpp, rating, reports, status
+from bench import api, batch, billing, cli, ledger, ocpp, pdf, rating, reports, status
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
@@ -34,6 +35,7 @@ SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("billing", billing.run),
     ("status", status.run),
     ("reports", reports.run),
+    ("pdf", pdf.run),
 )
 
 
@@ -44,7 +46,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="run only the suites whose name starts with this "
-        "(rating, batch, ocpp, api, cli, ledger, billing, status, reports)",
+        "(rating, batch, ocpp, api, cli, ledger, billing, status, reports, pdf)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

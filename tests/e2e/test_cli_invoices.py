@@ -10,6 +10,7 @@ from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from tests.e2e.test_cli_customers import operator, run  # noqa: F401 (the fixture)
 from tests.einvoices import ubl_problems
+from tests.integration.test_mail_smtp import smtp_server  # noqa: F401 (the fixture)
 from tests.unit.test_einvoices import CREDIT_PARTIAL, MIXED
 
 
@@ -69,3 +70,21 @@ def test_invoice_export_writes_each_format_and_refuses_an_unknown_one(operator, 
     assert ubl_problems(written["ubl"]) == []
     assert unknown.returncode == 1
     assert "--format must be one of pdf, facturx, cii, ubl" in unknown.stderr
+
+
+def test_invoice_send_mails_the_pdf_once_and_again_only_with_resend(operator, smtp_server):  # noqa: F811
+    env, operator_id = operator
+    inbox, port = smtp_server
+    invoice, _ = store(env, operator_id)
+    env = {**env, "EVBILL_SMTP_URL": f"smtp://127.0.0.1:{port}", "EVBILL_MAIL_FROM": "billing@cli-op.example"}
+
+    send = ("invoice", "send", invoice.id, "--operator", operator_id)
+    first = run(*send, "--to", "acme@example.org", "--json", env=env)
+    again = run(*send, "--json", env=env)
+    resent = run(*send, "--resend", "--to", "ap@example.org", env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)  # recorded: nothing sent twice
+    assert resent.returncode == 0, resent.stderr
+    assert "sent to ap@example.org (attempt 2" in resent.stdout
+    assert [recipients for _, recipients, _ in inbox.messages] == [["acme@example.org"], ["ap@example.org"]]

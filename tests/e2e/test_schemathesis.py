@@ -179,6 +179,18 @@ def requests_for(operation: schemathesis.APIOperation, seeded: Seeded) -> st.Sea
 # list against the schema, so a new endpoint cannot go untested.
 OPERATIONS = [
     ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/invoices"),
+    ("GET", "/api/v1/invoices/{invoice_id}"),
+    ("GET", "/api/v1/invoices/{invoice_id}/pdf"),
+    ("GET", "/api/v1/invoices/{invoice_id}/ubl"),
+    ("GET", "/api/v1/invoices/{invoice_id}/cii"),
+    ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"),
+    ("POST", "/api/v1/invoices/{invoice_id}/void"),
+    ("POST", "/api/v1/invoices/{invoice_id}/send"),
+    ("POST", "/api/v1/sessions/{session_id}/receipt"),
+    ("GET", "/api/v1/contracts/{contract_id}/invoice-preview"),
+    ("GET", "/api/v1/invoicing-profile"),
+    ("PUT", "/api/v1/invoicing-profile"),
     ("GET", "/api/v1/analytics/report"),
     ("GET", "/api/v1/analytics/report.csv"),
     ("GET", "/api/v1/analytics/heatmap"),

@@ -30,6 +30,7 @@ from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.errors import Problem
+from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunCounts, RunItem, RunStatus
@@ -248,6 +249,28 @@ class InvoiceRepository(Protocol):
     def profile(self, operator_id: str) -> InvoicingProfile | None: ...
 
     def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
+
+    def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None: ...
+
+    def add_session_receipt(self, operator_id: str, session_id: str, document_id: str, at: datetime) -> None:
+        """Conflict when the session has its receipt already."""
+        ...
+
+    def deliveries(self, operator_id: str, document_id: str) -> Sequence[Delivery]:
+        """The document's deliveries, first attempt first."""
+        ...
+
+    def claim_delivery(self, delivery: Delivery) -> None:
+        """Conflict when that attempt of the document is claimed already."""
+        ...
+
+    def complete_delivery(
+        self, operator_id: str, delivery_id: str, *, sent_at: datetime, message_id: str
+    ) -> None: ...
+
+    def drop_delivery(self, operator_id: str, delivery_id: str) -> None:
+        """Forget a claim whose mail the server refused (nothing was sent)."""
+        ...
 
 
 class BillingRunRepository(Protocol):

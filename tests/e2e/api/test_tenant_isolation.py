@@ -29,7 +29,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,7 @@ from httpx import Response
 
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant, make_site
+from tests.unit.test_einvoices import MIXED
 
 PROBLEM_JSON = "application/problem+json"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -88,6 +89,7 @@ class Ids:
     payment: str  # a card payment held (authorised) for the business account
     wallet: str  # the business account's wallet, topped up by card
     billing_run: str  # a billing run, queued (no worker runs in these tests)
+    invoice: str  # an issued invoice of the business account's contract
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,18 @@ def _insert_session(api: Api, tenant: Tenant, site: dict[str, dict[str, Any]], *
     return session.id
 
 
+def _insert_invoice(api: Api, tenant: Tenant, customer_id: str, contract_id: str) -> str:
+    """Invoices are issued by the billing run, not the REST API: store an issued one directly."""
+    invoice = replace(
+        MIXED, id=api.container.services.ids.new_id(), operator_id=tenant.operator_id,
+        customer_id=customer_id, contract_id=contract_id, created_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )  # fmt: skip
+    with api.container.services.uow() as uow:
+        uow.invoices.add(invoice)
+        uow.commit()
+    return invoice.id
+
+
 def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     """One of everything for the tenant; ``label`` makes its uid, coupon code and e-mail its own."""
     site = make_site(tenant)
@@ -167,13 +181,14 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     )  # fmt: skip
     run = tenant.post("/billing-runs", json={"period": "2026-02"})
     assert run.status_code == 202, run.text
+    invoice = _insert_invoice(api, tenant, customer["id"], contract["id"])
     ids = Ids(
         operator=tenant.operator_id, location=site["location"]["id"], station=site["station"]["id"],
         charge_point=site["station"]["charge_point_id"], evse=evse, connector=site["connector"]["id"],
         tariff=tariff["id"], assignment=assignment["id"], api_key=api_key["id"], session=session,
         customer=customer["id"], email=email, driver=driver["id"], token=token["id"], token_uid=token["uid"],
         plan=plan["id"], contract=contract["id"], promotion=promotion["id"], promotion_code=promotion["code"],
-        payment=payment["id"], wallet=wallet["id"], billing_run=run.json()["id"],
+        payment=payment["id"], wallet=wallet["id"], billing_run=run.json()["id"], invoice=invoice,
     )  # fmt: skip
     seen = view(Owner(tenant, ids, frozenset(), {}))
     return Owner(tenant, ids, _known(tenant, ids, seen), seen)
@@ -242,6 +257,7 @@ def view(owner: Owner) -> dict[str, tuple[int, str | None, Any]]:
         f"/payments/{ids.payment}", "/payments", f"/wallets/{ids.wallet}", "/ledger/trial-balance",
         "/ledger/entries", f"/ledger/accounts/wallet:{ids.wallet}/statement?currency=EUR",
         "/billing-runs", f"/billing-runs/{ids.billing_run}",
+        "/invoices", f"/invoices/{ids.invoice}",
     ]  # fmt: skip
     answers = {path: owner.tenant.get(path) for path in paths}
     return {path: (r.status_code, r.headers.get("etag"), r.json()) for path, r in answers.items()}
@@ -370,6 +386,19 @@ ID_PROBES = [
     # the hold is authorised, not waiting for 3-D Secure: even Alpha is refused (409)
     ById("POST", "/payments/{payment_id}/confirm", "/payments/{ids.payment}/confirm", owner=409),
     ById("POST", "/payments/{payment_id}/release", "/payments/{ids.payment}/release"),
+    ById("GET", "/invoices/{invoice_id}", "/invoices/{ids.invoice}"),
+    ById("GET", "/invoices/{invoice_id}/pdf", "/invoices/{ids.invoice}/pdf"),
+    ById("GET", "/invoices/{invoice_id}/ubl", "/invoices/{ids.invoice}/ubl"),
+    ById("GET", "/invoices/{invoice_id}/cii", "/invoices/{ids.invoice}/cii"),
+    ById("POST", "/invoices/{invoice_id}/credit-notes", "/invoices/{ids.invoice}/credit-notes",
+         {"reason": "probe"}, owner=201),
+    ById("POST", "/invoices/{invoice_id}/void", "/invoices/{ids.invoice}/void", {"reason": "probe"}),
+    # e-mail is not configured in these tests: even Alpha is told so (422, naming EVBILL_SMTP_URL)
+    ById("POST", "/invoices/{invoice_id}/send", "/invoices/{ids.invoice}/send", {"to": "a@example.org"},
+         owner=422),
+    # Alpha's session was stored without a price breakdown: even Alpha is told it cannot get a receipt
+    ById("POST", "/sessions/{session_id}/receipt", "/sessions/{ids.session}/receipt", owner=409),
+    ById("GET", "/contracts/{contract_id}/invoice-preview", CONTRACT_PATH + "/invoice-preview"),
     ById("GET", "/wallets/{wallet_id}", "/wallets/{ids.wallet}"),
     ById("POST", "/wallets/{wallet_id}/top-ups", "/wallets/{ids.wallet}/top-ups",
          {"amount": "5.00", "payment_method": "tok_visa"}, owner=201),
@@ -532,6 +561,9 @@ LISTINGS = [
     Listing("/promotions"),
     Listing("/promotions", {"code": "{ids.promotion_code}"}, EMPTY),
     Listing("/payments"),
+    Listing("/invoices"),
+    Listing("/invoices", {"contract_id": "{ids.contract}"}, EMPTY),
+    Listing("/invoices", {"customer_id": "{ids.customer}"}, EMPTY),
     Listing("/ledger/entries"),
     Listing("/billing-runs"),
     Listing(
@@ -893,6 +925,8 @@ def test_analytics_charts_draw_only_the_callers_sessions(world: World) -> None:
 
 PUBLIC = [("GET", "/health")]
 SUMMARIES = [("GET", "/ledger/trial-balance")]  # one answer about all the caller's records
+# the operator's one invoicing profile (tests/e2e/api/test_invoices_api.py: another operator's is untouched)
+SUMMARIES += [("GET", "/invoicing-profile"), ("PUT", "/invoicing-profile")]
 
 
 def _probed_routes() -> Iterator[tuple[str, str]]:

@@ -51,6 +51,7 @@ from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Direction, RefusalReason
 from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
+from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.metering.cleaning import ChargingState, ReadingContext
 from evbill.domain.money import RoundingMode
 from evbill.domain.offers.contracts import (
@@ -504,4 +505,9 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "billing_runs": (run_tables.billing_runs, RecordMapping(run_tables.RunRow, enums={})),
     "billing_run_items": (run_tables.billing_run_items, RecordMapping(run_tables.RunItemRow, enums={})),
     "document_files": (run_tables.document_files, RecordMapping(run_tables.DocumentFileRow, enums={})),
+    "session_receipts": (
+        invoicing_tables.session_receipts,
+        RecordMapping(invoicing_tables.SessionReceiptRow, enums={}),
+    ),
+    "document_deliveries": (invoicing_tables.document_deliveries, RecordMapping(Delivery, enums={})),
 }

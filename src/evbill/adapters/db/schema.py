@@ -135,4 +135,6 @@ NOUNS: dict[str, tuple[str, str]] = {
     "hold_amounts": ("hold amount", "hold amounts"),
     "cards_on_file": ("card on file", "cards on file"),
     "wallet_reloads": ("wallet reload rule", "wallet reload rules"),
+    "session_receipts": ("session receipt", "session receipts"),
+    "document_deliveries": ("document delivery", "document deliveries"),
 }

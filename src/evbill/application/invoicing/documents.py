@@ -9,6 +9,8 @@ number is only ever used by a committed invoice.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -27,6 +29,7 @@ from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentSt
 from evbill.domain.invoicing.from_bill import draft_lines
 from evbill.domain.invoicing.numbering import check_format, format_number
 from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.statement import COLOUR
 from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, is_reverse_charge
 
 T = TypeVar("T")
@@ -61,11 +64,34 @@ def save_profile(
         ZoneInfo(profile.time_zone)
     except (KeyError, ValueError):
         raise InvalidInput("invalid profile", (Problem("$.time_zone", "not an IANA time zone"),)) from None
+    brand_problems = check_branding(profile.logo, profile.accent_colour)
+    if brand_problems:
+        raise InvalidInput("invalid profile", brand_problems)
     stored = replace(profile, operator_id=actor.operator_id, seller=seller)
     with services.uow() as uow:
         uow.invoices.save_profile(stored, services.clock.now())
         uow.commit()
     return stored
+
+
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def check_branding(logo: str | None, accent_colour: str) -> tuple[Problem, ...]:
+    """The logo must be a PNG or JPEG (base64, at most 512 KiB), the colour '#RRGGBB'."""
+    problems = []
+    if not COLOUR.fullmatch(accent_colour):
+        problems.append(Problem("$.accent_colour", "must be a colour like #005C82"))
+    if logo is not None:
+        try:
+            image = base64.b64decode(logo, validate=True)
+        except (binascii.Error, ValueError):
+            image = b""
+        if not image.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+            problems.append(Problem("$.logo", "must be a PNG or JPEG image, base64-encoded"))
+        elif len(image) > MAX_LOGO_BYTES:
+            problems.append(Problem("$.logo", f"must be at most {MAX_LOGO_BYTES // 1024} KiB"))
+    return tuple(problems)
 
 
 def _profile(uow: UnitOfWork, operator_id: str) -> InvoicingProfile:
@@ -243,3 +269,9 @@ def credit_document(
         issued = _issue(services, uow, note)
         uow.commit()
         return issued
+
+
+# For the other invoicing use cases (receipts, previews, delivery): the same profile, draft and issue.
+operator_profile = _profile
+draft_of_bill = _draft
+issue_in = _issue

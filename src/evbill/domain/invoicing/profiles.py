@@ -26,6 +26,9 @@ class InvoicingProfile:
     time_zone: str = "UTC"
     tax_mode: TaxMode = TaxMode.VAT
     use_rate_schedule: bool = False  # tax each taxed line at its country's rate on its date
+    receipt_series: str = "RCP"
+    logo: str | None = None  # the operator's logo on its documents: PNG or JPEG, base64
+    accent_colour: str = "#005C82"  # the colour of headings and the totals band, "#RRGGBB"
 
     @property
     def schedule(self) -> RateSchedule | None:

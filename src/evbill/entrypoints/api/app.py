@@ -24,6 +24,7 @@ from evbill.entrypoints.api import (
     contracts,
     customers,
     health,
+    invoices,
     ledger,
     ocpp,
     pages,
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(plans.build_router(), prefix=API_PREFIX)
     app.include_router(contracts.build_router(), prefix=API_PREFIX)
     app.include_router(bills.router, prefix=API_PREFIX)
+    app.include_router(invoices.router, prefix=API_PREFIX)
     app.include_router(promotions.build_router(), prefix=API_PREFIX)
     app.include_router(analytics.router, prefix=API_PREFIX)
     app.include_router(analytics_costs.router, prefix=API_PREFIX)

@@ -79,6 +79,19 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/reports/faults"): READ,
     ("GET", "/api/v1/reports/occupancy"): READ,
     ("GET", "/api/v1/reports/occupancy.{output}"): READ,
+    # invoices, receipts, credit notes: what customers receive (issuing and correcting is billing's)
+    ("GET", "/api/v1/invoices"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}/pdf"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}/ubl"): READ,
+    ("GET", "/api/v1/invoices/{invoice_id}/cii"): READ,
+    ("POST", "/api/v1/invoices/{invoice_id}/credit-notes"): Permission.BILL,
+    ("POST", "/api/v1/invoices/{invoice_id}/void"): Permission.BILL,
+    ("POST", "/api/v1/invoices/{invoice_id}/send"): Permission.BILL,
+    ("POST", "/api/v1/sessions/{session_id}/receipt"): Permission.BILL,
+    ("GET", "/api/v1/contracts/{contract_id}/invoice-preview"): READ,  # computes only, stores nothing
+    ("GET", "/api/v1/invoicing-profile"): READ,
+    ("PUT", "/api/v1/invoicing-profile"): Permission.MANAGE_OPERATOR,
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,
     ("GET", "/api/v1/payments"): READ,

@@ -1,7 +1,8 @@
-"""``evbill invoice list|export``: issued documents, for people and for other tools.
+"""``evbill invoice list|export|send``: issued documents, for people and for other tools.
 
     evbill invoice list --operator 0190... --period 2026-10 --json
     evbill invoice export 0190... --operator 0190... --format ubl --out invoice.xml
+    evbill invoice send 0190... --operator 0190... [--to someone@example.org] [--resend]
 
 ``list --json`` prints an array of objects with ``id``, ``number``, ``kind`` (invoice, receipt,
 credit_note), ``status``, ``currency``, ``total_excl_vat``, ``total_vat``, ``total_incl_vat`` (decimal
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
+from evbill.application.invoicing import delivery, queries
 from evbill.application.invoicing import documents as invoicing
 from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
@@ -61,7 +63,9 @@ def _period(text: str | None) -> dict[str, date]:
 
 
 def register(app: typer.Typer, container: Container) -> None:
-    invoice = typer.Typer(help="Invoices, receipts and credit notes: list and export.", no_args_is_help=True)
+    invoice = typer.Typer(
+        help="Invoices, receipts and credit notes: list, export and send.", no_args_is_help=True
+    )
 
     @invoice.command("list")
     def list_invoices(
@@ -105,12 +109,42 @@ def register(app: typer.Typer, container: Container) -> None:
         if document_format not in FORMATS:
             fail(f"--format must be one of {', '.join(FORMATS)}")
         who = acting(container, operator_id)
-        document = call(lambda: invoicing.get_document(container.services, who, document_id))
+        view = call(lambda: queries.document_view(container.services, who, document_id))
         try:
-            content = container.documents.render(document, document_format)
+            content = container.documents.render(view.document, document_format, view=view)
         except ValueError as error:
             fail(f"cannot write {document_format}: {error}")
         out.write_bytes(content)
         typer.echo(f"wrote {out} ({len(content)} bytes)")
+
+    @invoice.command("send")
+    def send(
+        document_id: Annotated[str, typer.Argument()],
+        operator_id: OperatorId,
+        to: Annotated[str | None, typer.Option(help="Default: the customer's e-mail address.")] = None,
+        resend: Annotated[bool, typer.Option(help="Send again although it was sent before.")] = False,
+        json: Json = False,
+    ) -> None:
+        """E-mail a document with its Factur-X PDF, once (again only with --resend)."""
+        who = acting(container, operator_id)
+        sent = call(
+            lambda: delivery.deliver_document(
+                container.services,
+                container.mailer,
+                who,
+                document_id,
+                to,
+                renderer=container.documents,
+                resend=resend,
+            )  # fmt: skip
+        )
+        if json:
+            sent_at = sent.sent_at.isoformat() if sent.sent_at else None
+            write_json(
+                {"id": sent.id, "invoice_id": sent.document_id, "attempt": sent.attempt,
+                 "recipient": sent.recipient, "sent_at": sent_at, "message_id": sent.message_id}
+            )  # fmt: skip
+            return
+        typer.echo(f"sent to {sent.recipient} (attempt {sent.attempt}, message id {sent.message_id})")
 
     app.add_typer(invoice, name="invoice")

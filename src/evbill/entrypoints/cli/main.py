@@ -157,7 +157,7 @@ COMMANDS: dict[str, Command] = {
     "session": Command("Sessions under review: close, re-rate or void one.", _session_review),
     "frames": Command("Raw OCPP frames: retention.", _frames),
     "ledger": Command("The double-entry ledger: check it, export it.", _ledger),
-    "invoice": Command("Invoices, receipts and credit notes: list and export.", _invoices),
+    "invoice": Command("Invoices, receipts and credit notes: list, export and send.", _invoices),
     "billing": Command("Billing runs: issue every invoice due for a month.", _billing),
     "worker": Command(
         "Run queued jobs (billing runs, rendering) from EVBILL_QUEUE_URL until stopped.", _billing

@@ -24,12 +24,15 @@ from evbill.adapters.db.invoicing.tables import (
     CounterRow,
     InvoiceRow,
     ProfileRow,
+    document_deliveries,
     invoice_counters,
     invoices,
     invoicing_profiles,
+    session_receipts,
 )
 from evbill.adapters.db.repositories import ConnectionSource
 from evbill.domain.errors import Conflict
+from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
 from evbill.domain.invoicing.profiles import InvoicingProfile
 
@@ -158,6 +161,64 @@ class SqlInvoiceRepository:
                                                       "updated_at": statement.excluded.updated_at}
             )
         )  # fmt: skip
+
+    def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None:
+        query = (
+            select(invoices.c.document)
+            .join(
+                session_receipts,
+                (session_receipts.c.operator_id == invoices.c.operator_id)
+                & (session_receipts.c.document_id == invoices.c.id),
+            )
+            .where(session_receipts.c.operator_id == operator_id, session_receipts.c.session_id == session_id)
+        )
+        data = self._connection().scalar(query)
+        return None if data is None else document_of(data)
+
+    def add_session_receipt(self, operator_id: str, session_id: str, document_id: str, at: Any) -> None:
+        row = {
+            "operator_id": operator_id,
+            "session_id": session_id,
+            "document_id": document_id,
+            "created_at": at,
+        }
+        try:
+            self._connection().execute(session_receipts.insert().values(row))
+        except IntegrityError:
+            raise Conflict(f"session {session_id!r} has its receipt already") from None
+
+    def deliveries(self, operator_id: str, document_id: str) -> Sequence[Delivery]:
+        query = (
+            select(document_deliveries)
+            .where(
+                document_deliveries.c.operator_id == operator_id,
+                document_deliveries.c.document_id == document_id,
+            )
+            .order_by(document_deliveries.c.attempt)
+        )
+        return [Delivery(**row._asdict()) for row in self._connection().execute(query)]
+
+    def claim_delivery(self, delivery: Delivery) -> None:
+        try:
+            self._connection().execute(document_deliveries.insert().values(dataclasses.asdict(delivery)))
+        except IntegrityError:
+            raise Conflict(f"document {delivery.document_id!r} is being sent already") from None
+
+    def complete_delivery(self, operator_id: str, delivery_id: str, *, sent_at: Any, message_id: str) -> None:
+        self._connection().execute(
+            update(document_deliveries)
+            .where(document_deliveries.c.operator_id == operator_id, document_deliveries.c.id == delivery_id)
+            .values(sent_at=sent_at, message_id=message_id)
+        )
+
+    def drop_delivery(self, operator_id: str, delivery_id: str) -> None:
+        self._connection().execute(
+            document_deliveries.delete().where(
+                document_deliveries.c.operator_id == operator_id,
+                document_deliveries.c.id == delivery_id,
+                document_deliveries.c.message_id.is_(None),
+            )
+        )
 
 
 __all__ = ["DocumentKind", "SqlInvoiceRepository"]

@@ -9,6 +9,11 @@
   unique key on (operator, series, number) backs the counter; (operator, bill_id) makes a recorded
   bill an invoice at most once (credit notes have no bill).
 * ``invoicing_profiles``: the seller's legal data and numbering per operator.
+* ``session_receipts``: a closed session's receipt; the primary key (operator, session) makes each
+  session's receipt one document, however often (or concurrently) it is asked for.
+* ``document_deliveries``: every e-mail of a document: who asked, to whom, when, and the message id
+  the mail server got. A row is claimed (no message id yet) before sending and completed after, so a
+  retry finds it and does not send twice unless asked to (``attempt`` counts the sends).
 """
 
 from __future__ import annotations
@@ -113,3 +118,38 @@ class ProfileRow:
     operator_id: str
     document: dict[str, Any]
     updated_at: datetime
+
+
+session_receipts = Table(
+    "session_receipts",
+    metadata,
+    Column("operator_id", String(36), primary_key=True),
+    Column("session_id", String(36), primary_key=True),
+    Column("document_id", String(36), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+)
+
+document_deliveries = Table(
+    "document_deliveries",
+    metadata,
+    id_column(),
+    operator_id_column(),
+    Column("document_id", String(36), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("message_id", String(998)),
+    belongs_to_operator(),
+    UniqueConstraint("operator_id", "document_id", "attempt"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReceiptRow:
+    operator_id: str
+    session_id: str
+    document_id: str
+    created_at: datetime
