@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from evbill.bootstrap import Container
 
 PROGRESS_EVERY = 2000
+WRITE_EVERY = 2000  # lines (about 2 MB) per write to stdout
 
 
 def load_zone(name: str) -> ZoneInfo:
@@ -186,8 +187,10 @@ def _rate_stream(pricer: Pricers, path: Path, explain: bool) -> None:
 def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: bool) -> None:
     out = sys.stdout.buffer
     # The tariff is the same on every line: encode it once and embed the bytes.
-    tariff_fragment = orjson.Fragment(dumps(pricer.tariff_document))
+    tariff_json = dumps(pricer.tariff_document)
+    tariff_fragment = orjson.Fragment(tariff_json)
     priced_count = bad = read = 0
+    written: list[bytes] = []  # priced lines, written WRITE_EVERY at a time
     started = time.perf_counter()
     with _progress(size) as progress:
         task = progress.add_task("pricing", total=size)
@@ -195,10 +198,22 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
             read += len(line)
             if number % PROGRESS_EVERY == 0:
                 progress.update(task, completed=read, description=f"priced {priced_count:,}")
+                if len(written) >= WRITE_EVERY:
+                    out.write(b"".join(written))
+                    written.clear()
             if not line.strip():
                 continue
             try:
-                priced = pricer.price(orjson.loads(line), explain_price=explain)
+                document = orjson.loads(line)
+                if explain:
+                    priced = pricer.price(document, explain_price=True)
+                    priced.document["tariffs"] = [tariff_fragment]
+                    written.append(dumps(_output(priced, explain)) + b"\n")
+                else:
+                    written.append(
+                        pricer.for_document(document).price_line(document, tariff_json=tariff_json)
+                    )
+                    written.append(b"\n")
             except orjson.JSONDecodeError as error:
                 bad += 1
                 typer.echo(f"line {number}: not valid JSON: {error}", err=True)
@@ -211,9 +226,8 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
                 bad += 1
                 typer.echo(f"line {number}: internal error: {type(error).__name__}: {error}", err=True)
                 continue
-            priced.document["tariffs"] = [tariff_fragment]
-            out.write(dumps(_output(priced, explain)) + b"\n")
             priced_count += 1
+        out.write(b"".join(written))
         progress.update(task, completed=read, description=f"priced {priced_count:,}")
     out.flush()
     _summary(priced_count, bad, time.perf_counter() - started)
