@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from evbill.adapters.ocpi.common import format_datetime, ocpi_number, parse_datetime
+from evbill.adapters.ocpi.common import NUMBER_QUANTUM, format_datetime, ocpi_number, parse_datetime
 from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, Problem, Severity
 from evbill.domain.metering.usage import ChargingPeriod, SessionUsage
@@ -226,7 +226,8 @@ def _dimensions(value: object, period: int, problems: list[Problem]) -> list[Dec
 
 def _seconds(hours: Decimal) -> Decimal:
     """Hours as seconds held to the microsecond (periods' times are whole microseconds)."""
-    return (hours * SECONDS_PER_HOUR).quantize(SECONDS_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+    # positional arguments: Decimal methods parse keywords slowly, and this runs twice a period
+    return (hours * SECONDS_PER_HOUR).quantize(SECONDS_QUANTUM, ROUND_HALF_EVEN).normalize()
 
 
 def _dimension_problem(period: int, index: int, kind: object, repeated: bool) -> Problem:
@@ -558,32 +559,33 @@ def priced_cdr_line(
     mode = rounding.decimal_rounding
     with_vat = totals.with_vat
 
+    Fragment = orjson.Fragment  # noqa: N806
+
     def settled(amount: Decimal) -> orjson.Fragment:
         # _settled's digits: rounding to the minor unit directly gives the same coefficient and
-        # exponent as round_to_minor_units(...) scaled back (both exact at this precision).
+        # exponent as round_to_minor_units(...) scaled back (both exact at this precision); with an
+        # exponent of 0 to -4, str() is format(..., "f"). Positional arguments: keywords are slow.
         if not amount:
             return zero
-        rounded = amount.quantize(quantum, rounding=mode, context=PRECISE_CONTEXT)
-        return orjson.Fragment(format(rounded, "f")) if rounded else zero  # never "-0.00"
+        rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
+        return Fragment(str(rounded)) if rounded else zero  # never "-0.00"
 
     def price(cost: Cost) -> dict[str, orjson.Fragment]:
         if with_vat:
-            return {"excl_vat": settled(cost.excl_vat), "incl_vat": settled(cost.incl_vat)}
-        return {"excl_vat": settled(cost.excl_vat)}
+            return {"excl_vat": settled(cost[0]), "incl_vat": settled(cost[1])}
+        return {"excl_vat": settled(cost[0])}
 
     priced = dict(document)
-    priced["tariffs"] = [orjson.Fragment(tariff_json)]
-    priced.update(
-        total_cost=price(totals.total_cost),
-        total_fixed_cost=price(totals.total_fixed_cost),
-        total_energy=_quantity(totals.total_energy_wh / WH_PER_KWH),
-        total_energy_cost=price(totals.total_energy_cost),
-        total_time=_quantity(totals.total_time_s / SECONDS_PER_HOUR),
-        total_time_cost=price(totals.total_time_cost),
-        total_parking_time=_quantity(totals.total_parking_s / SECONDS_PER_HOUR),
-        total_parking_cost=price(totals.total_parking_cost),
-        total_reservation_cost=price(totals.total_reservation_cost),
-    )
+    priced["tariffs"] = [Fragment(tariff_json)]
+    priced["total_cost"] = price(totals.total_cost)
+    priced["total_fixed_cost"] = price(totals.total_fixed_cost)
+    priced["total_energy"] = _quantity(totals.total_energy_wh / WH_PER_KWH)
+    priced["total_energy_cost"] = price(totals.total_energy_cost)
+    priced["total_time"] = _quantity(totals.total_time_s / SECONDS_PER_HOUR)
+    priced["total_time_cost"] = price(totals.total_time_cost)
+    priced["total_parking_time"] = _quantity(totals.total_parking_s / SECONDS_PER_HOUR)
+    priced["total_parking_cost"] = price(totals.total_parking_cost)
+    priced["total_reservation_cost"] = price(totals.total_reservation_cost)
     return orjson.dumps(priced, default=_no_default)
 
 
@@ -601,7 +603,13 @@ def _minor_unit(currency: str) -> tuple[Decimal, orjson.Fragment]:
 
 
 def _quantity(value: Decimal) -> orjson.Fragment:
-    return orjson.Fragment(format(ocpi_number(value), "f"))
+    """``ocpi_number(value)`` as JSON (its operations, with positional arguments)."""
+    if not value:
+        return _ZERO_QUANTITY
+    return orjson.Fragment(format(value.quantize(NUMBER_QUANTUM, ROUND_HALF_UP).normalize(), "f"))
+
+
+_ZERO_QUANTITY = orjson.Fragment(format(Decimal(0), "f"))
 
 
 def _no_default(value: object) -> object:

@@ -286,7 +286,7 @@ def _step(lines: list[_Line], position: int, total: Decimal) -> None:
         return
     key, _, _, candidate, volume = lines[position]
     step = Decimal(candidate.step_size)
-    rounded = (total / step).to_integral_value(rounding=ROUND_CEILING) * step
+    rounded = (total / step).to_integral_value(ROUND_CEILING) * step
     if rounded != total:
         # The engine re-prices with a vat_factor computed afresh (the same value as the candidate's).
         lines[position] = _priced(key, candidate, volume + (rounded - total))
@@ -300,5 +300,5 @@ def minor_units(amount: Decimal, currency: str, rounding: RoundingMode) -> int:
     places = _EXPONENTS.get(currency)
     if places is None:
         places = _EXPONENTS[currency] = currencies.exponent(currency)
-    scaled = amount.scaleb(places, context=PRECISE_CONTEXT)
-    return int(scaled.quantize(_UNIT, rounding=rounding.decimal_rounding, context=PRECISE_CONTEXT))
+    scaled = amount.scaleb(places, PRECISE_CONTEXT)  # positional: Decimal parses keywords slowly
+    return int(scaled.quantize(_UNIT, rounding.decimal_rounding, PRECISE_CONTEXT))
