@@ -277,6 +277,9 @@ def _check_period_bounds(
         )
 
 
+_new_period = tuple.__new__  # a ChargingPeriod built without its keyword-handling constructor
+
+
 def _close(periods: list[_RawPeriod], end: datetime) -> list[ChargingPeriod]:
     """Each period ends where the next begins; the last ends with the session.
 
@@ -293,7 +296,7 @@ def _close(periods: list[_RawPeriod], end: datetime) -> list[ChargingPeriod]:
         if current is not None:
             values[4] = current if values[4] is None else values[4]
             values[5] = current if values[5] is None else values[5]
-        closed.append(ChargingPeriod(raw.start, period_end, *values[:8], raw.tariff_id))
+        closed.append(_new_period(ChargingPeriod, (raw.start, period_end, *values[:8], raw.tariff_id)))
     return closed
 
 

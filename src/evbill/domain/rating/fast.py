@@ -47,6 +47,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
 _EPOCH_NAIVE = _EPOCH.replace(tzinfo=None)
 _NO_TIME = timedelta(0)
 _Line = tuple[int, Decimal, Decimal, Candidate, Decimal]  # category, excl, incl, component, billed
+_new = tuple.__new__  # builds a NamedTuple without its keyword-handling constructor (as the engine)
 # Category keys, as the engine's _summarise: fixed, energy, time, parking, reservation.
 FIXED, ENERGY_KEY, TIME_KEY, PARKING_KEY = 0, 1, 2, 3
 
@@ -148,10 +149,14 @@ class FastTariff:
         if self._bounded:
             total = _bound(total, self.tariff)[0]
         length = usage.end - session_start
-        return FastTotals(
-            total, Cost(excl[0], incl[0]), Cost(excl[1], incl[1]), Cost(excl[2], incl[2]),
-            Cost(excl[3], incl[3]), Cost(excl[4], incl[4]), energy_wh,
-            _seconds(length) if length > _NO_TIME else ZERO, charging_s, parking_s, with_vat,
+        return _new(
+            FastTotals,
+            (
+                total, _new(Cost, (excl[0], incl[0])), _new(Cost, (excl[1], incl[1])),
+                _new(Cost, (excl[2], incl[2])), _new(Cost, (excl[3], incl[3])),
+                _new(Cost, (excl[4], incl[4])),
+                energy_wh, _seconds(length) if length > _NO_TIME else ZERO, charging_s, parking_s, with_vat,
+            ),
         )  # fmt: skip
 
     def settled(self, usage: SessionUsage, rounding: RoundingMode) -> tuple[int, int]:
