@@ -228,27 +228,25 @@ def test_batch_output_is_byte_identical_to_the_previous_implementation(
 
 
 def test_a_large_file_is_priced_by_several_processes_in_input_order(
-    capsysbinary: Any, monkeypatch: pytest.MonkeyPatch
+    capsysbinary: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    monkeypatch.setattr(rate_command, "PARALLEL_FROM_BYTES", 0)
-    monkeypatch.setattr(rate_command, "CHUNK_LINES", 37)
+    monkeypatch.setattr(rate_command, "PART_BYTES", 5000)  # parts of a few lines, cut mid-line
     monkeypatch.setattr(rate_command, "_workers", lambda size: 2)
     rng = random.Random(99)
     lines = [orjson.dumps(cdr_document(random_session(rng, n), n, rng)) for n in range(600)]
     lines += ugly_lines()
     rng.shuffle(lines)
-    content = b"\n".join(lines) + b"\n"
+    content = b"\n".join(lines) + b"\n" + lines[0]  # the last line without its newline
+    path = tmp_path / "cdrs.jsonl"
+    path.write_bytes(content)
     for forced in (BERLIN, None):  # None: the fallback zone's note is said once, as before
         expected_out, expected_err = previous_batch(
             pricers(simple_tariff(), RoundingMode.HALF_UP, forced), content
         )
         capsysbinary.readouterr()
-        with pytest.raises(typer.Exit):  # some lines are bad: exit status 1
+        with pytest.raises(typer.Exit), path.open("rb") as stream:  # some lines are bad: exit status 1
             rate_command._price_lines(
-                pricers(simple_tariff(), RoundingMode.HALF_UP, forced),
-                io.BytesIO(content),
-                len(content),
-                False,
+                pricers(simple_tariff(), RoundingMode.HALF_UP, forced), stream, len(content), False
             )
         captured = capsysbinary.readouterr()
         err = captured.err.decode().splitlines()

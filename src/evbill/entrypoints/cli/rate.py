@@ -18,6 +18,7 @@ one zone.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import sys
@@ -47,6 +48,7 @@ PROGRESS_EVERY = 2000
 CHUNK_LINES = 2000  # lines priced (and written) together: about 2 MB of CDRs
 PARALLEL_FROM_BYTES = 8_000_000  # a file this large is priced by one process per CPU (order kept)
 MAX_WORKERS = 4
+PART_BYTES = 2_000_000  # what one worker reads and prices at a time
 
 
 def load_zone(name: str) -> ZoneInfo:
@@ -206,7 +208,7 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
     started = time.perf_counter()
     with _progress(size) as progress:
         task = progress.add_task("pricing", total=size)
-        for done in _priced_chunks(pricer, _chunks(stream), tariff_json, workers):
+        for done in _priced_chunks(pricer, stream, tariff_json, workers):
             out.write(done.out)
             for message in done.messages:
                 if message.startswith("note: "):  # each worker notes the fallback zone once: say it once
@@ -254,33 +256,70 @@ def _workers(size: int | None) -> int:
     return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
 
 
-def _priced_chunks(
-    pricer: Pricers, chunks: Iterator[_Chunk], tariff_json: bytes, workers: int
-) -> Iterator[_Done]:
-    """Each chunk priced, in input order: here, or by ``workers`` forked processes."""
+def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, workers: int) -> Iterator[_Done]:
+    """Each chunk priced, in input order: here, or by ``workers`` forked processes.
+
+    The workers read their own part of the file (``os.pread`` on the inherited descriptor): only
+    offsets go to them, and only the priced lines come back.
+    """
     if workers < 2:
-        for chunk in chunks:
+        for chunk in _chunks(stream):
             yield _price_chunk(pricer, chunk, tariff_json)
         return
-    global _INHERITED  # the forked workers inherit the compiled tariff instead of receiving it
-    _INHERITED = (pricer, tariff_json)
+    global _INHERITED  # the forked workers inherit the compiled tariff and the open file
+    _INHERITED = (pricer, tariff_json, stream.fileno())
     pending: deque[AsyncResult[_Done]] = deque()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for chunk in chunks:
-            pending.append(pool.apply_async(_price_inherited, (chunk,)))
+        for part in _parts(stream):
+            pending.append(pool.apply_async(_price_part, (part,)))
             if len(pending) >= 2 * workers:  # bounded read-ahead: memory stays a few chunks
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
 
 
-_INHERITED: tuple[Pricers, bytes] | None = None
+class _Part(NamedTuple):
+    offset: int
+    length: int
+    first: int  # line number of the first line
 
 
-def _price_inherited(chunk: _Chunk) -> _Done:
+def _parts(stream: BinaryIO) -> Iterator[_Part]:
+    """The file cut into parts of about PART_BYTES, each ending at a line's end (the last as it is)."""
+    offset, first, carry = 0, 1, b""
+    while True:
+        block = stream.read(PART_BYTES)
+        if not block:
+            if carry:
+                yield _Part(offset, len(carry), first)
+            return
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            carry = data
+            continue
+        yield _Part(offset, cut, first)
+        first += data.count(b"\n", 0, cut)
+        offset += cut
+        carry = data[cut:]
+
+
+_INHERITED: tuple[Pricers, bytes, int] | None = None
+
+
+def _price_part(part: _Part) -> _Done:
+    """In a worker: read the part from the inherited file and price its lines."""
     assert _INHERITED is not None
-    pricer, tariff_json = _INHERITED
-    return _price_chunk(pricer, chunk, tariff_json)
+    pricer, tariff_json, descriptor = _INHERITED
+    pieces = []
+    read = 0
+    while read < part.length:
+        piece = os.pread(descriptor, part.length - read, part.offset + read)
+        if not piece:
+            break
+        pieces.append(piece)
+        read += len(piece)
+    return _price_chunk(pricer, _Chunk(part.first, list(io.BytesIO(b"".join(pieces)))), tariff_json)
 
 
 def _price_chunk(pricer: Pricers, chunk: _Chunk, tariff_json: bytes) -> _Done:
