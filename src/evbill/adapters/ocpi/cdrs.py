@@ -78,6 +78,7 @@ _FIELDS: dict[str, tuple[str, Decimal]] = {
     "POWER": ("power", Decimal(1)),
 }
 MAX_VOLUME = Decimal(10) ** 9  # kWh, hours, A or kW: far above any session, far below overflow
+MAX_VOLUME_NUMBER = 10**9  # the same, to compare JSON numbers with before they become Decimals
 _MAY_BE_NEGATIVE = frozenset({"MIN_CURRENT", "MIN_POWER", "CURRENT", "POWER"})
 
 
@@ -524,14 +525,15 @@ def _read_well_formed(document: object) -> SessionUsage | None:
                 continue
             value = dimension.get("volume")
             kind_of_value = type(value)
-            if kind_of_value is float and math.isfinite(value):  # type: ignore[arg-type]
-                volume = Decimal(repr(value))
-            elif kind_of_value is int:
-                volume = Decimal(value)  # type: ignore[arg-type]
-            else:
+            if kind_of_value is not float and kind_of_value is not int:
                 return None
-            if abs(volume) > MAX_VOLUME or (volume < 0 and kind not in _MAY_BE_NEGATIVE):
-                return None
+            # Compared before the Decimal is made: for a float, its shortest repr is above 10**9 (or
+            # below 0) exactly when the float is (10**9 is a float; the repr reads back to the float).
+            if not -MAX_VOLUME_NUMBER <= value <= MAX_VOLUME_NUMBER or (  # type: ignore[operator]
+                value < 0 and kind not in _MAY_BE_NEGATIVE  # type: ignore[operator]
+            ):
+                return None  # also NaN (no comparison holds) and infinities
+            volume = Decimal(repr(value)) if kind_of_value is float else Decimal(value)  # type: ignore[arg-type]
             position, factor = slot
             values[position] = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
         tariff_id = raw.get("tariff_id")
@@ -573,10 +575,21 @@ def priced_cdr_line(
         rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
         return Fragment(str(rounded)) if rounded else zero  # never "-0.00"
 
+    prices = _PRICES.get((quantum, mode, with_vat))
+    if prices is None or len(prices) > _PRICES_KEPT:
+        prices = _PRICES[(quantum, mode, with_vat)] = {}
+
     def price(cost: Cost) -> dict[str, orjson.Fragment]:
+        # The same costs come back often (a start fee, zero, whole parking steps): kept by value.
+        known = prices.get(cost)  # type: ignore[union-attr]
+        if known is not None:
+            return known
         if with_vat:
-            return {"excl_vat": settled(cost[0]), "incl_vat": settled(cost[1])}
-        return {"excl_vat": settled(cost[0])}
+            known = {"excl_vat": settled(cost[0]), "incl_vat": settled(cost[1])}
+        else:
+            known = {"excl_vat": settled(cost[0])}
+        prices[cost] = known  # type: ignore[index]
+        return known
 
     priced = dict(document)
     priced["tariffs"] = [Fragment(tariff_json)]
@@ -593,6 +606,9 @@ def priced_cdr_line(
 
 
 _MINOR_UNITS: dict[str, tuple[Decimal, orjson.Fragment]] = {}
+# Rendered prices by (minor unit, rounding, with VAT) and cost; each table starts over past its size.
+_PRICES: dict[tuple[Decimal, str, bool], dict[Cost, dict[str, orjson.Fragment]]] = {}
+_PRICES_KEPT = 4096
 
 
 def _minor_unit(currency: str) -> tuple[Decimal, orjson.Fragment]:
