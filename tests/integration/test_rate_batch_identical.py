@@ -227,9 +227,13 @@ def test_batch_output_is_byte_identical_to_the_previous_implementation(
         assert out.count(b"\n") >= 200
 
 
+@pytest.mark.parametrize("capture", ["capsysbinary", "capfdbinary"])
 def test_a_large_file_is_priced_by_several_processes_in_input_order(
-    capsysbinary: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    capture: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
+    # capsysbinary: stdout has no descriptor, the workers return their lines; capfdbinary: the
+    # workers write to stdout's descriptor themselves, each part in its turn.
+    capsysbinary = request.getfixturevalue(capture)
     monkeypatch.setattr(rate_command, "PART_BYTES", 5000)  # parts of a few lines, cut mid-line
     monkeypatch.setattr(rate_command, "_workers", lambda size: 2)
     rng = random.Random(99)

@@ -259,17 +259,26 @@ def _workers(size: int | None) -> int:
 def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, workers: int) -> Iterator[_Done]:
     """Each chunk priced, in input order: here, or by ``workers`` forked processes.
 
-    The workers read their own part of the file (``os.pread`` on the inherited descriptor): only
-    offsets go to them, and only the priced lines come back.
+    The workers read their own part of the file (``os.pread`` on the inherited descriptor) and, when
+    stdout is a file or a pipe, write their priced lines to it themselves, each part in its turn: only
+    offsets go to them and only counts and messages come back.
     """
     if workers < 2:
         for chunk in _chunks(stream):
             yield _price_chunk(pricer, chunk, tariff_json)
         return
-    global _INHERITED  # the forked workers inherit the compiled tariff and the open file
-    _INHERITED = (pricer, tariff_json, stream.fileno())
+    context = multiprocessing.get_context("fork")
+    out: int | None
+    try:
+        sys.stdout.buffer.flush()  # nothing buffered here may be written twice by the forks
+        out = sys.stdout.buffer.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        out = None  # stdout is not a file (a test's capture): the parts come back here
+    turn = context.Value("q", 0, lock=False)  # the part whose turn it is to be written
+    global _INHERITED  # the forked workers inherit the compiled tariff, the files and the turn
+    _INHERITED = _Inherited(pricer, tariff_json, stream.fileno(), out, turn, context.Condition())
     pending: deque[AsyncResult[_Done]] = deque()
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with context.Pool(workers) as pool:
         for part in _parts(stream):
             pending.append(pool.apply_async(_price_part, (part,)))
             if len(pending) >= 2 * workers:  # bounded read-ahead: memory stays a few chunks
@@ -278,7 +287,17 @@ def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, worker
             yield pending.popleft().get()
 
 
+class _Inherited(NamedTuple):
+    pricer: Pricers
+    tariff_json: bytes
+    source: int  # the CDR file's descriptor
+    out: int | None  # stdout's descriptor (None: return the lines)
+    turn: Any  # multiprocessing Value: the index of the part to be written next
+    written: Any  # multiprocessing Condition, notified when a part was written
+
+
 class _Part(NamedTuple):
+    index: int
     offset: int
     length: int
     first: int  # line number of the first line
@@ -286,40 +305,52 @@ class _Part(NamedTuple):
 
 def _parts(stream: BinaryIO) -> Iterator[_Part]:
     """The file cut into parts of about PART_BYTES, each ending at a line's end (the last as it is)."""
-    offset, first, carry = 0, 1, b""
+    index, offset, first, carry = 0, 0, 1, b""
     while True:
         block = stream.read(PART_BYTES)
         if not block:
             if carry:
-                yield _Part(offset, len(carry), first)
+                yield _Part(index, offset, len(carry), first)
             return
         data = carry + block
         cut = data.rfind(b"\n") + 1
         if not cut:
             carry = data
             continue
-        yield _Part(offset, cut, first)
+        yield _Part(index, offset, cut, first)
+        index += 1
         first += data.count(b"\n", 0, cut)
         offset += cut
         carry = data[cut:]
 
 
-_INHERITED: tuple[Pricers, bytes, int] | None = None
+_INHERITED: _Inherited | None = None
 
 
 def _price_part(part: _Part) -> _Done:
-    """In a worker: read the part from the inherited file and price its lines."""
-    assert _INHERITED is not None
-    pricer, tariff_json, descriptor = _INHERITED
+    """In a worker: read the part from the inherited file, price its lines, write them in turn."""
+    inherited = _INHERITED
+    assert inherited is not None
     pieces = []
     read = 0
     while read < part.length:
-        piece = os.pread(descriptor, part.length - read, part.offset + read)
+        piece = os.pread(inherited.source, part.length - read, part.offset + read)
         if not piece:
             break
         pieces.append(piece)
         read += len(piece)
-    return _price_chunk(pricer, _Chunk(part.first, list(io.BytesIO(b"".join(pieces)))), tariff_json)
+    chunk = _Chunk(part.first, list(io.BytesIO(b"".join(pieces))))
+    done = _price_chunk(inherited.pricer, chunk, inherited.tariff_json)
+    if inherited.out is None:
+        return done
+    with inherited.written:
+        inherited.written.wait_for(lambda: inherited.turn.value == part.index)
+        view = memoryview(done.out)
+        while view:
+            view = view[os.write(inherited.out, view) :]
+        inherited.turn.value = part.index + 1
+        inherited.written.notify_all()
+    return done._replace(out=b"")
 
 
 def _price_chunk(pricer: Pricers, chunk: _Chunk, tariff_json: bytes) -> _Done:
