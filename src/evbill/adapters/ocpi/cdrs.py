@@ -462,7 +462,10 @@ def session_cdr(
 
 def read_cdr_usage(document: object) -> SessionUsage:
     """``parse_cdr(document).usage``, faster for a well-formed CDR; InvalidInput exactly as parse_cdr."""
-    usage = _read_well_formed(document)
+    try:
+        usage = _read_well_formed(document)
+    except KeyError:  # a required member is missing: parse_cdr names it
+        usage = None
     return usage if usage is not None else parse_cdr(document).usage
 
 
@@ -483,13 +486,14 @@ _FAST_SLOTS: dict[str, tuple[int, Decimal] | None] = {
 
 
 def _read_well_formed(document: object) -> SessionUsage | None:
-    """The usage of a CDR with nothing to report; None at the first thing parse_cdr would look into."""
+    """The usage of a CDR with nothing to report; None (or KeyError) at the first thing parse_cdr
+    would look into. Required members are read by subscript: cheaper than ``get`` on the hot path."""
     if type(document) is not dict:
         return None
-    start = _moment(document.get("start_date_time"))
-    end = _moment(document.get("end_date_time"))
-    currency = document.get("currency")
-    raw_periods = document.get("charging_periods")
+    start = _moment(document["start_date_time"])
+    end = _moment(document["end_date_time"])
+    currency = document["currency"]
+    raw_periods = document["charging_periods"]
     if (
         start is None
         or end is None
@@ -505,8 +509,8 @@ def _read_well_formed(document: object) -> SessionUsage | None:
     for raw in raw_periods:
         if type(raw) is not dict:
             return None
-        period_start = _moment(raw.get("start_date_time"))
-        dimensions = raw.get("dimensions")
+        period_start = _moment(raw["start_date_time"])
+        dimensions = raw["dimensions"]
         if period_start is None or type(dimensions) is not list or not dimensions:
             return None
         if previous is not None and period_start <= previous:
@@ -516,14 +520,14 @@ def _read_well_formed(document: object) -> SessionUsage | None:
         for dimension in dimensions:
             if type(dimension) is not dict:
                 return None
-            kind = dimension.get("type")
+            kind = dimension["type"]
             if type(kind) is not str or kind in seen or kind not in _FAST_SLOTS:
                 return None
             seen.add(kind)
             slot = _FAST_SLOTS[kind]
             if slot is None:
                 continue
-            value = dimension.get("volume")
+            value = dimension["volume"]
             kind_of_value = type(value)
             if kind_of_value is not float and kind_of_value is not int:
                 return None
