@@ -19,7 +19,6 @@ one zone.
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import sys
 import time
@@ -267,6 +266,8 @@ def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, worker
         for chunk in _chunks(stream):
             yield _price_chunk(pricer, chunk, tariff_json)
         return
+    import multiprocessing  # only for a large file: not on every start-up
+
     context = multiprocessing.get_context("fork")
     out: int | None
     try:
