@@ -3,6 +3,7 @@
 python -m bench                 # the figures: 5 rounds of >= 1 s, 100,000-CDR batch
 python -m bench --quick         # smoke test: short rounds, 10,000-CDR batch
 python -m bench --only rating   # only the benchmarks whose name starts with "rating"
+python -m bench --only rerating # backtest re-rating: stored sessions per second, fast path vs scalar
 python -m bench --only ocpp     # OCPP-J round trips: bare ocpp-library server vs evbill, 1,000 stations
 python -m bench --only api      # REST list endpoints at 200 req/s on PostgreSQL, 1,000,000 sessions
 python -m bench --only api --fresh   # the same, reloading its PostgreSQL data set first
@@ -21,12 +22,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, billing, cli, ledger, ocpp, pdf, rating, reports, status
+from bench import api, batch, billing, cli, ledger, ocpp, pdf, rating, reports, rerating, status
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
 SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("rating", rating.run),
+    ("rerating", rerating.run),
     ("batch", batch.run),
     ("ocpp", ocpp.run),
     ("api", api.run),
@@ -46,7 +48,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="run only the suites whose name starts with this "
-        "(rating, batch, ocpp, api, cli, ledger, billing, status, reports, pdf)",
+        "(rating, rerating, batch, ocpp, api, cli, ledger, billing, status, reports, pdf)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

@@ -1,4 +1,4 @@
-"""The batch command end to end: ``evbill rate --cdrs FILE.jsonl`` on 100,000 CDRs in under 10 s.
+"""The batch command end to end: ``evbill rate --cdrs FILE.jsonl`` on 100,000 CDRs in under 2.3 s.
 
 Measured as a user runs it: a fresh process (interpreter start-up, imports, reading the tariff,
 decoding every line, rating, writing every priced CDR), wall clock from spawn to exit:
@@ -6,9 +6,13 @@ decoding every line, rating, writing every priced CDR), wall clock from spawn to
     evbill rate --tariff tariff.json --cdrs cdrs.jsonl --tz Europe/Berlin > priced.jsonl
 
 The input is the simple tariff and seeded CDRs of 1–3 periods, written to a temporary directory
-that is deleted afterwards. The child inherits this process's CPU pinning. The figures only count
-if the output is right: exactly one line per CDR, and for a seeded sample of lines the ``total_cost``
-equals rating the same CDR in-process (same tariff, zone and rounding mode).
+that is deleted afterwards. The command runs twice: on every CPU of the machine (it prices a large
+file with one process per CPU, in input order: the headline figure, against the issue's 2.3 s =
+2x the best Python peer) and pinned to this process's one CPU. Each run also reports the CPU time
+it used (user + system, the command and its workers): on a shared machine the wall clock includes
+the time other processes had the cores. The figures only count if the output is right: exactly one
+line per CDR, the two runs byte-identical, and for a seeded sample of lines the ``total_cost`` equals
+rating the same CDR in-process (same tariff, zone and rounding mode).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,16 +44,18 @@ from evbill.domain.rating import CompiledTariff, rate
 NAME = "batch/evbill-rate"
 SEED = 3
 SAMPLE = 500
-LIMIT_SECONDS = 10.0
+LIMIT_SECONDS = 2.3
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One run of the command: its wall clock, exit status and last line on stderr."""
+    """One run of the command: its wall clock, CPU time, exit status and last line on stderr."""
 
     seconds: float
     status: int
     summary: str
+    cpu_seconds: float = 0.0
+    cpus: tuple[int, ...] = ()
 
 
 def evbill_command() -> str:
@@ -74,18 +81,41 @@ def write_inputs(directory: Path, count: int, sample: set[int]) -> dict[int, dat
     return kept
 
 
-def run_command(directory: Path) -> Run:
-    """Run the batch command with stdout to a file, stderr captured; time it from spawn to exit."""
+def run_command(directory: Path, output: str = "priced.jsonl", cpus: set[int] | None = None) -> Run:
+    """Run the batch command with stdout to a file, stderr captured; time it from spawn to exit.
+
+    ``cpus``: the CPUs the command may use (default: this process's, i.e. the bench's pinning).
+    """
     command = [
         evbill_command(), "rate", "--tariff", str(directory / "tariff.json"),
         "--cdrs", str(directory / "cdrs.jsonl"), "--tz", ZONE,
     ]  # fmt: skip
-    with (directory / "priced.jsonl").open("wb") as out:
+    allowed = set(cpus) if cpus is not None else set(os.sched_getaffinity(0))
+
+    def place() -> None:
+        os.sched_setaffinity(0, allowed)
+
+    with (directory / output).open("wb") as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        completed = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, check=False)
+        completed = subprocess.run(
+            command,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            check=False,
+            preexec_fn=place,  # noqa: PLW1509
+        )
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = completed.stderr.decode(errors="replace").strip().splitlines()
-    return Run(seconds, completed.returncode, lines[-1] if lines else "(nothing on stderr)")
+    return Run(
+        seconds,
+        completed.returncode,
+        lines[-1] if lines else "(nothing on stderr)",
+        cpu,
+        tuple(sorted(allowed)),
+    )
 
 
 def read_output(path: Path, sample: set[int]) -> tuple[int, dict[int, str]]:
@@ -125,15 +155,20 @@ def run(plan: Plan) -> Iterator[Result]:
         documents = write_inputs(directory, count, sample)
         size = (directory / "cdrs.jsonl").stat().st_size
         print(f"{NAME}: running evbill rate on {size / 1e6:,.1f} MB of JSONL ...", flush=True)
-        outcome = run_command(directory)
-        print(f"{NAME}: evbill said: {outcome.summary}", flush=True)
+        every_cpu = set(range(os.cpu_count() or 1))
+        outcome = run_command(directory, "priced.jsonl", every_cpu)
+        print(f"{NAME}: on CPUs {sorted(every_cpu)}, evbill said: {outcome.summary}", flush=True)
+        pinned = run_command(directory, "priced-one-cpu.jsonl")
+        print(f"{NAME}: pinned to CPU {sorted(pinned.cpus)}, evbill said: {pinned.summary}", flush=True)
         print(f"{NAME}: checking the output ({len(sample)} sampled CDRs re-rated in-process) ...")
         lines, kept = read_output(directory / "priced.jsonl", sample)
         problems = check_sample(documents, kept, compile_document(data.simple_tariff()))
-    yield _result(plan, count, outcome, lines, problems)
+        if (directory / "priced.jsonl").read_bytes() != (directory / "priced-one-cpu.jsonl").read_bytes():
+            problems.append("the output on every CPU differs from the output on one CPU")
+    yield _result(plan, count, outcome, lines, problems, pinned)
 
 
-def _result(plan: Plan, count: int, outcome: Run, lines: int, problems: list[str]) -> Result:
+def _result(plan: Plan, count: int, outcome: Run, lines: int, problems: list[str], pinned: Run) -> Result:
     correct = outcome.status == 0 and lines == count and not problems
     passed = correct and outcome.seconds < LIMIT_SECONDS
     throughput = count / outcome.seconds
@@ -143,9 +178,11 @@ def _result(plan: Plan, count: int, outcome: Run, lines: int, problems: list[str
     else:
         checks = f"{lines:,} lines, {sampled} sampled totals equal in-process rating"
     line = (
-        f"{NAME}: {count:,} CDRs in {outcome.seconds:.2f} s wall clock incl. start-up "
-        f"(limit {LIMIT_SECONDS:.0f} s, {throughput:,.0f} CDRs/s), exit {outcome.status}, {checks}"
-        f"  {verdict(passed)}"
+        f"{NAME}: {count:,} CDRs in {outcome.seconds:.2f} s wall clock incl. start-up on "
+        f"{len(outcome.cpus)} CPUs (limit {LIMIT_SECONDS:g} s, {throughput:,.0f} CDRs/s; CPU time "
+        f"{outcome.cpu_seconds:.2f} s); pinned to one CPU {pinned.seconds:.2f} s (CPU time "
+        f"{pinned.cpu_seconds:.2f} s); load average {os.getloadavg()[0]:.1f}; exit {outcome.status}, "
+        f"{checks}  {verdict(passed)}"
     )
     for problem in problems[:5]:
         line += f"\n    {problem}"
@@ -153,12 +190,18 @@ def _result(plan: Plan, count: int, outcome: Run, lines: int, problems: list[str
         name=NAME,
         passed=passed,
         measured=f"{outcome.seconds:.2f} s ({per_second(throughput)})",
-        target=f"< {LIMIT_SECONDS:.0f} s for {count:,}",
+        target=f"< {LIMIT_SECONDS:g} s for {count:,}",
         line=line,
         figures={
             "description": "evbill rate --tariff T --cdrs FILE.jsonl --tz Europe/Berlin > out (subprocess)",
             "cdrs": count,
             "wall_clock_seconds": round(outcome.seconds, 3),
+            "cpu_seconds": round(outcome.cpu_seconds, 3),
+            "cpus": list(outcome.cpus),
+            "pinned_wall_clock_seconds": round(pinned.seconds, 3),
+            "pinned_cpu_seconds": round(pinned.cpu_seconds, 3),
+            "pinned_cpus": list(pinned.cpus),
+            "load_average": os.getloadavg(),
             "cdrs_per_second": round(throughput),
             "limit_seconds": LIMIT_SECONDS,
             "exit_status": outcome.status,

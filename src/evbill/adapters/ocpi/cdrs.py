@@ -29,12 +29,15 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from evbill.adapters.ocpi.common import format_datetime, ocpi_number, parse_datetime
+import orjson
+
+from evbill.adapters.ocpi.common import NUMBER_QUANTUM, format_datetime, ocpi_number, parse_datetime
 from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, Problem, Severity
 from evbill.domain.metering.usage import ChargingPeriod, SessionUsage
-from evbill.domain.money import RoundingMode, round_to_minor_units, to_decimal
+from evbill.domain.money import PRECISE_CONTEXT, RoundingMode, round_to_minor_units, to_decimal
 from evbill.domain.rating import Cost, RatedSession
+from evbill.domain.rating.fast import FastTotals
 
 WH_PER_KWH = Decimal(1000)
 SECONDS_PER_HOUR = Decimal(3600)
@@ -75,6 +78,7 @@ _FIELDS: dict[str, tuple[str, Decimal]] = {
     "POWER": ("power", Decimal(1)),
 }
 MAX_VOLUME = Decimal(10) ** 9  # kWh, hours, A or kW: far above any session, far below overflow
+MAX_VOLUME_NUMBER = 10**9  # the same, to compare JSON numbers with before they become Decimals
 _MAY_BE_NEGATIVE = frozenset({"MIN_CURRENT", "MIN_POWER", "CURRENT", "POWER"})
 
 
@@ -223,7 +227,8 @@ def _dimensions(value: object, period: int, problems: list[Problem]) -> list[Dec
 
 def _seconds(hours: Decimal) -> Decimal:
     """Hours as seconds held to the microsecond (periods' times are whole microseconds)."""
-    return (hours * SECONDS_PER_HOUR).quantize(SECONDS_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+    # positional arguments: Decimal methods parse keywords slowly, and this runs twice a period
+    return (hours * SECONDS_PER_HOUR).quantize(SECONDS_QUANTUM, ROUND_HALF_EVEN).normalize()
 
 
 def _dimension_problem(period: int, index: int, kind: object, repeated: bool) -> Problem:
@@ -273,6 +278,9 @@ def _check_period_bounds(
         )
 
 
+_new_period = tuple.__new__  # a ChargingPeriod built without its keyword-handling constructor
+
+
 def _close(periods: list[_RawPeriod], end: datetime) -> list[ChargingPeriod]:
     """Each period ends where the next begins; the last ends with the session.
 
@@ -289,7 +297,7 @@ def _close(periods: list[_RawPeriod], end: datetime) -> list[ChargingPeriod]:
         if current is not None:
             values[4] = current if values[4] is None else values[4]
             values[5] = current if values[5] is None else values[5]
-        closed.append(ChargingPeriod(raw.start, period_end, *values[:8], raw.tariff_id))
+        closed.append(_new_period(ChargingPeriod, (raw.start, period_end, *values[:8], raw.tariff_id)))
     return closed
 
 
@@ -443,3 +451,194 @@ def session_cdr(
     if document["cdr_location"]["postal_code"] is None:
         del document["cdr_location"]["postal_code"]
     return render_priced_cdr(document, rated, tariff_document=tariff_document, rounding=rounding)
+
+
+# The batch path (``evbill rate --cdrs``): a reader that skips the checks' bookkeeping for a CDR
+# that is well formed, and a writer of the priced CDR as one JSON line. Both give exactly what
+# ``parse_cdr`` and ``render_priced_cdr`` + the CLI's JSON writer give: the reader builds the same
+# values with the same operations and hands any CDR it is not sure of to ``parse_cdr`` (which
+# reports every problem as it always did); the writer embeds the same digits as JSON fragments.
+
+
+def read_cdr_usage(document: object) -> SessionUsage:
+    """``parse_cdr(document).usage``, faster for a well-formed CDR; InvalidInput exactly as parse_cdr."""
+    try:
+        usage = _read_well_formed(document)
+    except KeyError:  # a required member is missing: parse_cdr names it
+        usage = None
+    return usage if usage is not None else parse_cdr(document).usage
+
+
+def _moment(value: object) -> datetime | None:
+    if type(value) is not str:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_FAST_SLOTS: dict[str, tuple[int, Decimal] | None] = {
+    **{kind: None for kind in _INFORMATIVE},
+    **_DIMENSION_SLOTS,
+}
+
+
+def _read_well_formed(document: object) -> SessionUsage | None:
+    """The usage of a CDR with nothing to report; None (or KeyError) at the first thing parse_cdr
+    would look into. Required members are read by subscript: cheaper than ``get`` on the hot path."""
+    if type(document) is not dict:
+        return None
+    start = _moment(document["start_date_time"])
+    end = _moment(document["end_date_time"])
+    currency = document["currency"]
+    raw_periods = document["charging_periods"]
+    if (
+        start is None
+        or end is None
+        or end < start
+        or type(currency) is not str
+        or not currencies.is_known(currency)
+        or type(raw_periods) is not list
+        or not raw_periods
+    ):
+        return None
+    periods: list[_RawPeriod] = []
+    previous = None
+    for raw in raw_periods:
+        if type(raw) is not dict:
+            return None
+        period_start = _moment(raw["start_date_time"])
+        dimensions = raw["dimensions"]
+        if period_start is None or type(dimensions) is not list or not dimensions:
+            return None
+        if previous is not None and period_start <= previous:
+            return None
+        values: list[Decimal | None] = [None] * (len(_PERIOD_FIELDS) + 2)
+        seen = set()
+        for dimension in dimensions:
+            if type(dimension) is not dict:
+                return None
+            kind = dimension["type"]
+            if type(kind) is not str or kind in seen or kind not in _FAST_SLOTS:
+                return None
+            seen.add(kind)
+            slot = _FAST_SLOTS[kind]
+            if slot is None:
+                continue
+            value = dimension["volume"]
+            kind_of_value = type(value)
+            if kind_of_value is not float and kind_of_value is not int:
+                return None
+            # Compared before the Decimal is made: for a float, its shortest repr is above 10**9 (or
+            # below 0) exactly when the float is (10**9 is a float; the repr reads back to the float).
+            if not -MAX_VOLUME_NUMBER <= value <= MAX_VOLUME_NUMBER or (  # type: ignore[operator]
+                value < 0 and kind not in _MAY_BE_NEGATIVE  # type: ignore[operator]
+            ):
+                return None  # also NaN (no comparison holds) and infinities
+            volume = Decimal(repr(value)) if kind_of_value is float else Decimal(value)  # type: ignore[arg-type]
+            position, factor = slot
+            values[position] = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
+        tariff_id = raw.get("tariff_id")
+        periods.append(_RawPeriod(period_start, values, tariff_id if isinstance(tariff_id, str) else None))
+        previous = period_start
+    if periods[0].start < start or periods[-1].start > end:
+        return None
+    cdr_id = document.get("id")
+    return SessionUsage(
+        start, end, currency, tuple(_close(periods, end)), cdr_id if isinstance(cdr_id, str) else ""
+    )
+
+
+def priced_cdr_line(
+    document: Mapping[str, Any],
+    totals: FastTotals,
+    *,
+    currency: str,
+    tariff_json: bytes,
+    rounding: RoundingMode,
+) -> bytes:
+    """``render_priced_cdr`` written as the CLI writes it (``tariffs`` = the tariff's JSON bytes).
+
+    Byte for byte what ``output.dumps`` makes of the rendered document: every amount and quantity is
+    the same Decimal's digits (``format(value, "f")``), embedded as a JSON fragment.
+    """
+    quantum, zero = _minor_unit(currency)
+    mode = rounding.decimal_rounding
+    with_vat = totals.with_vat
+
+    Fragment = orjson.Fragment  # noqa: N806
+
+    def settled(amount: Decimal) -> orjson.Fragment:
+        # _settled's digits: rounding to the minor unit directly gives the same coefficient and
+        # exponent as round_to_minor_units(...) scaled back (both exact at this precision); with an
+        # exponent of 0 to -4, str() is format(..., "f"). Positional arguments: keywords are slow.
+        if not amount:
+            return zero
+        rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
+        return Fragment(str(rounded)) if rounded else zero  # never "-0.00"
+
+    prices = _PRICES.get((quantum, mode, with_vat))
+    if prices is None or len(prices) > _PRICES_KEPT:
+        prices = _PRICES[(quantum, mode, with_vat)] = {}
+
+    def price(cost: Cost) -> dict[str, orjson.Fragment]:
+        # The same costs come back often (a start fee, zero, whole parking steps): kept by value.
+        known = prices.get(cost)  # type: ignore[union-attr]
+        if known is not None:
+            return known
+        if with_vat:
+            known = {"excl_vat": settled(cost[0]), "incl_vat": settled(cost[1])}
+        else:
+            known = {"excl_vat": settled(cost[0])}
+        prices[cost] = known  # type: ignore[index]
+        return known
+
+    priced = dict(document)
+    priced["tariffs"] = [Fragment(tariff_json)]
+    priced["total_cost"] = price(totals.total_cost)
+    priced["total_fixed_cost"] = price(totals.total_fixed_cost)
+    priced["total_energy"] = _quantity(totals.total_energy_wh / WH_PER_KWH)
+    priced["total_energy_cost"] = price(totals.total_energy_cost)
+    priced["total_time"] = _quantity(totals.total_time_s / SECONDS_PER_HOUR)
+    priced["total_time_cost"] = price(totals.total_time_cost)
+    priced["total_parking_time"] = _quantity(totals.total_parking_s / SECONDS_PER_HOUR)
+    priced["total_parking_cost"] = price(totals.total_parking_cost)
+    priced["total_reservation_cost"] = price(totals.total_reservation_cost)
+    return orjson.dumps(priced, default=_no_default)
+
+
+_MINOR_UNITS: dict[str, tuple[Decimal, orjson.Fragment]] = {}
+# Rendered prices by (minor unit, rounding, with VAT) and cost; each table starts over past its size.
+_PRICES: dict[tuple[Decimal, str, bool], dict[Cost, dict[str, orjson.Fragment]]] = {}
+_PRICES_KEPT = 4096
+
+
+def _minor_unit(currency: str) -> tuple[Decimal, orjson.Fragment]:
+    """The currency's minor unit as a quantum (0.01 for EUR) and its zero as JSON ("0.00")."""
+    known = _MINOR_UNITS.get(currency)
+    if known is None:
+        places = currencies.exponent(currency)
+        zero = orjson.Fragment(format(Decimal(0).scaleb(-places), "f"))
+        known = _MINOR_UNITS[currency] = (Decimal(1).scaleb(-places), zero)
+    return known
+
+
+def _quantity(value: Decimal) -> orjson.Fragment:
+    """``ocpi_number(value)`` as JSON (its operations, with positional arguments)."""
+    if not value:
+        return _ZERO_QUANTITY
+    return orjson.Fragment(format(value.quantize(NUMBER_QUANTUM, ROUND_HALF_UP).normalize(), "f"))
+
+
+_ZERO_QUANTITY = orjson.Fragment(format(Decimal(0), "f"))
+
+
+def _no_default(value: object) -> object:
+    """The CLI writer's fallback (``output._default``), for anything but the fragments above."""
+    if isinstance(value, Decimal):
+        return orjson.Fragment(format(value, "f"))
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

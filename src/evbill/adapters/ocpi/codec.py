@@ -6,11 +6,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from evbill.adapters.ocpi.cdrs import CdrPlace, ParsedCdr, parse_cdr, render_priced_cdr, session_cdr
+from evbill.adapters.ocpi.cdrs import (
+    CdrPlace,
+    ParsedCdr,
+    parse_cdr,
+    priced_cdr_line,
+    read_cdr_usage,
+    render_priced_cdr,
+    session_cdr,
+)
 from evbill.adapters.ocpi.tariffs import ParsedTariff, parse_tariff, render_tariff
 from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import RoundingMode
 from evbill.domain.rating import RatedSession
+from evbill.domain.rating.fast import FastTotals
 from evbill.domain.tariffs.model import Tariff
 
 
@@ -23,6 +32,9 @@ class Ocpi221Codec:
 
     def read_cdr(self, document: object) -> ParsedCdr:
         return parse_cdr(document)
+
+    def read_cdr_usage(self, document: object) -> SessionUsage:
+        return read_cdr_usage(document)
 
     def write_session_cdr(
         self,
@@ -62,3 +74,16 @@ class Ocpi221Codec:
         rounding: RoundingMode,
     ) -> dict[str, Any]:
         return render_priced_cdr(document, rated, tariff_document=tariff_document, rounding=rounding)
+
+    def write_priced_cdr_line(
+        self,
+        document: Mapping[str, Any],
+        totals: FastTotals,
+        *,
+        currency: str,
+        tariff_json: bytes,
+        rounding: RoundingMode,
+    ) -> bytes:
+        return priced_cdr_line(
+            document, totals, currency=currency, tariff_json=tariff_json, rounding=rounding
+        )

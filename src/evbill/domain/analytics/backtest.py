@@ -18,6 +18,7 @@ from typing import NamedTuple
 from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import PreciseMoney, RoundingMode, settle
 from evbill.domain.rating import CompiledTariff, rate
+from evbill.domain.rating.fast import FastTariff
 
 ASSUMPTION = (
     "Same behaviour: every session is re-rated as it happened (same start, periods, energy, charging "
@@ -69,6 +70,17 @@ def rerate(
     )  # fmt: skip
 
 
+def rerate_fast(
+    session: StoredSession, usage: SessionUsage, fast: FastTariff, rounding: RoundingMode
+) -> Rerated:
+    """``rerate`` by the fast path: the same totals (``rating.fast``), without lines or explanation."""
+    excl, incl = fast.settled(usage, rounding)
+    return Rerated(
+        session.id, session.location_id, session.customer_id, session.billed_excl_minor,
+        session.billed_incl_minor, excl, incl,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Shift:
     """How one customer's or location's revenue moves (minor units, incl. VAT)."""
@@ -96,6 +108,7 @@ class Backtest:
     most_affected: tuple[Rerated, ...]  # largest absolute difference first
     left_out: dict[str, int] = field(default_factory=dict)  # reason -> sessions
     assumption: str = ASSUMPTION
+    scalar_fallbacks: int = 0  # sessions the fast path left to the scalar engine (same result)
 
     @property
     def difference_excl_minor(self) -> int:
@@ -113,7 +126,12 @@ class Backtest:
 
 
 def summarise_backtest(
-    currency: str, rerated: Iterable[Rerated], *, left_out: dict[str, int], top: int = 10
+    currency: str,
+    rerated: Iterable[Rerated],
+    *,
+    left_out: dict[str, int],
+    top: int = 10,
+    scalar_fallbacks: int = 0,
 ) -> Backtest:
     every = list(rerated)
     by_customer = _shifts(every, lambda r: r.customer_id or "(none)")
@@ -127,7 +145,7 @@ def summarise_backtest(
     candidate_incl = sum(r.candidate_incl_minor for r in every)
     return Backtest(
         currency, len(every), billed_excl, billed_incl, candidate_excl, candidate_incl, by_customer,
-        by_location, tuple(affected), dict(left_out),
+        by_location, tuple(affected), dict(left_out), ASSUMPTION, scalar_fallbacks,
     )  # fmt: skip
 
 

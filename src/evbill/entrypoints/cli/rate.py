@@ -5,6 +5,9 @@
 
 A batch never stops at a bad line: the line's number and problems go to stderr, the rest is priced,
 and the exit status is 1 if any line was bad. Progress (bytes read, CDRs/s) is shown on stderr.
+Lines are priced 2,000 at a time, by the fast path (``CdrPricer.price_line``: byte for byte what
+``price`` writes); a file of 8 MB or more is priced by one forked process per CPU this process may
+use (at most 4), and written in input order. ``--explain`` prices line by line with ``price``.
 
 Which time zone the tariff's restrictions are checked in, for each CDR: ``--tz`` when given; else
 the CDR's own ``cdr_location.time_zone`` (an IANA name, as OCPI's Location carries it; OCPI 2.2.1's
@@ -15,11 +18,14 @@ one zone.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -30,12 +36,18 @@ from evbill.domain.money import RoundingMode
 from evbill.entrypoints.cli.output import EXIT_INVALID, dumps, fail, fail_domain, read_json_file, write_json
 
 if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
+
     from rich.progress import Progress
 
     from evbill.application.rating.cdrs import CdrPricer, PricedCdr
     from evbill.bootstrap import Container
 
 PROGRESS_EVERY = 2000
+CHUNK_LINES = 2000  # lines priced (and written) together: about 2 MB of CDRs
+PARALLEL_FROM_BYTES = 8_000_000  # a file this large is priced by one process per CPU (order kept)
+MAX_WORKERS = 4
+PART_BYTES = 2_000_000  # what one worker reads and prices at a time
 
 
 def load_zone(name: str) -> ZoneInfo:
@@ -107,6 +119,7 @@ class Pricers:
         self._fallback = fallback
         self._compiled: dict[str, CdrPricer] = {}
         self._fallback_said = False
+        self.say: Callable[[str], None] = lambda text: typer.echo(text, err=True)
         first = forced or fallback
         self._compiled[first.key] = compile_for(first)
 
@@ -125,10 +138,9 @@ class Pricers:
 
     def _use_fallback(self) -> ZoneInfo:
         if not self._fallback_said:
-            typer.echo(
+            self.say(
                 f"note: times are in {self._fallback.key}: the CDR has no cdr_location.time_zone and no "
-                "--tz was given (default: EVBILL_TIME_ZONE or UTC)",
-                err=True,
+                "--tz was given (default: EVBILL_TIME_ZONE or UTC)"
             )
             self._fallback_said = True
         return self._fallback
@@ -184,8 +196,197 @@ def _rate_stream(pricer: Pricers, path: Path, explain: bool) -> None:
 
 
 def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: bool) -> None:
+    if explain:
+        _explain_lines(pricer, stream, size)
+        return
     out = sys.stdout.buffer
-    # The tariff is the same on every line: encode it once and embed the bytes.
+    tariff_json = dumps(pricer.tariff_document)  # the same on every line: encoded once, embedded
+    workers = _workers(size)
+    priced_count = bad = read = 0
+    noted = False
+    started = time.perf_counter()
+    with _progress(size) as progress:
+        task = progress.add_task("pricing", total=size)
+        for done in _priced_chunks(pricer, stream, tariff_json, workers):
+            out.write(done.out)
+            for message in done.messages:
+                if message.startswith("note: "):  # each worker notes the fallback zone once: say it once
+                    if noted:
+                        continue
+                    noted = True
+                typer.echo(message, err=True)
+            priced_count += done.priced
+            bad += done.bad
+            read += done.read
+            progress.update(task, completed=read, description=f"priced {priced_count:,}")
+    out.flush()
+    _summary(priced_count, bad, time.perf_counter() - started)
+
+
+class _Chunk(NamedTuple):
+    first: int  # line number of the first line
+    lines: list[bytes]
+
+
+class _Done(NamedTuple):
+    out: bytes  # the priced CDRs, one JSON document a line
+    messages: list[str]  # stderr lines, in line order
+    priced: int
+    bad: int
+    read: int  # bytes
+
+
+def _chunks(stream: BinaryIO) -> Iterator[_Chunk]:
+    lines: list[bytes] = []
+    first = 1
+    for number, line in enumerate(stream, start=1):
+        lines.append(line)
+        if len(lines) == CHUNK_LINES:
+            yield _Chunk(first, lines)
+            lines, first = [], number + 1
+    if lines:
+        yield _Chunk(first, lines)
+
+
+def _workers(size: int | None) -> int:
+    """Processes to price in: the CPUs this process may use (at most 4) for a large file, else 1."""
+    if size is None or size < PARALLEL_FROM_BYTES or not hasattr(os, "sched_getaffinity"):
+        return 1
+    return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+
+
+def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, workers: int) -> Iterator[_Done]:
+    """Each chunk priced, in input order: here, or by ``workers`` forked processes.
+
+    The workers read their own part of the file (``os.pread`` on the inherited descriptor) and, when
+    stdout is a file or a pipe, write their priced lines to it themselves, each part in its turn: only
+    offsets go to them and only counts and messages come back.
+    """
+    if workers < 2:
+        for chunk in _chunks(stream):
+            yield _price_chunk(pricer, chunk, tariff_json)
+        return
+    import multiprocessing  # only for a large file: not on every start-up
+
+    context = multiprocessing.get_context("fork")
+    out: int | None
+    try:
+        sys.stdout.buffer.flush()  # nothing buffered here may be written twice by the forks
+        out = sys.stdout.buffer.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        out = None  # stdout is not a file (a test's capture): the parts come back here
+    turn = context.Value("q", 0, lock=False)  # the part whose turn it is to be written
+    global _INHERITED  # the forked workers inherit the compiled tariff, the files and the turn
+    _INHERITED = _Inherited(pricer, tariff_json, stream.fileno(), out, turn, context.Condition())
+    pending: deque[AsyncResult[_Done]] = deque()
+    with context.Pool(workers) as pool:
+        for part in _parts(stream):
+            pending.append(pool.apply_async(_price_part, (part,)))
+            if len(pending) >= 2 * workers:  # bounded read-ahead: memory stays a few chunks
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+class _Inherited(NamedTuple):
+    pricer: Pricers
+    tariff_json: bytes
+    source: int  # the CDR file's descriptor
+    out: int | None  # stdout's descriptor (None: return the lines)
+    turn: Any  # multiprocessing Value: the index of the part to be written next
+    written: Any  # multiprocessing Condition, notified when a part was written
+
+
+class _Part(NamedTuple):
+    index: int
+    offset: int
+    length: int
+    first: int  # line number of the first line
+
+
+def _parts(stream: BinaryIO) -> Iterator[_Part]:
+    """The file cut into parts of about PART_BYTES, each ending at a line's end (the last as it is)."""
+    index, offset, first, carry = 0, 0, 1, b""
+    while True:
+        block = stream.read(PART_BYTES)
+        if not block:
+            if carry:
+                yield _Part(index, offset, len(carry), first)
+            return
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            carry = data
+            continue
+        yield _Part(index, offset, cut, first)
+        index += 1
+        first += data.count(b"\n", 0, cut)
+        offset += cut
+        carry = data[cut:]
+
+
+_INHERITED: _Inherited | None = None
+
+
+def _price_part(part: _Part) -> _Done:
+    """In a worker: read the part from the inherited file, price its lines, write them in turn."""
+    inherited = _INHERITED
+    assert inherited is not None
+    pieces = []
+    read = 0
+    while read < part.length:
+        piece = os.pread(inherited.source, part.length - read, part.offset + read)
+        if not piece:
+            break
+        pieces.append(piece)
+        read += len(piece)
+    chunk = _Chunk(part.first, list(io.BytesIO(b"".join(pieces))))
+    done = _price_chunk(inherited.pricer, chunk, inherited.tariff_json)
+    if inherited.out is None:
+        return done
+    with inherited.written:
+        inherited.written.wait_for(lambda: inherited.turn.value == part.index)
+        view = memoryview(done.out)
+        while view:
+            view = view[os.write(inherited.out, view) :]
+        inherited.turn.value = part.index + 1
+        inherited.written.notify_all()
+    return done._replace(out=b"")
+
+
+def _price_chunk(pricer: Pricers, chunk: _Chunk, tariff_json: bytes) -> _Done:
+    """Price a chunk of lines; a bad line is counted and reported, never the end of the batch."""
+    out: list[bytes] = []
+    messages: list[str] = []
+    priced = bad = read = 0
+    pricer.say = messages.append
+    for number, line in enumerate(chunk.lines, start=chunk.first):
+        read += len(line)
+        if not line.strip():
+            continue
+        try:
+            document = orjson.loads(line)
+            out.append(pricer.for_document(document).price_line(document, tariff_json=tariff_json))
+        except orjson.JSONDecodeError as error:
+            bad += 1
+            messages.append(f"line {number}: not valid JSON: {error}")
+            continue
+        except DomainError as error:
+            bad += 1
+            messages.extend(_line_problems(number, error))
+            continue
+        except Exception as error:  # a bug must not cost the rest of the batch: report and go on
+            bad += 1
+            messages.append(f"line {number}: internal error: {type(error).__name__}: {error}")
+            continue
+        out.append(b"\n")
+        priced += 1
+    return _Done(b"".join(out), messages, priced, bad, read)
+
+
+def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
+    """The batch with explanations: each priced CDR with its explanation, one line each."""
+    out = sys.stdout.buffer
     tariff_fragment = orjson.Fragment(dumps(pricer.tariff_document))
     priced_count = bad = read = 0
     started = time.perf_counter()
@@ -198,7 +399,7 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
             if not line.strip():
                 continue
             try:
-                priced = pricer.price(orjson.loads(line), explain_price=explain)
+                priced = pricer.price(orjson.loads(line), explain_price=True)
             except orjson.JSONDecodeError as error:
                 bad += 1
                 typer.echo(f"line {number}: not valid JSON: {error}", err=True)
@@ -212,19 +413,23 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
                 typer.echo(f"line {number}: internal error: {type(error).__name__}: {error}", err=True)
                 continue
             priced.document["tariffs"] = [tariff_fragment]
-            out.write(dumps(_output(priced, explain)) + b"\n")
+            out.write(dumps(_output(priced, True)) + b"\n")
             priced_count += 1
         progress.update(task, completed=read, description=f"priced {priced_count:,}")
     out.flush()
     _summary(priced_count, bad, time.perf_counter() - started)
 
 
-def _report_line(number: int, error: DomainError) -> None:
+def _line_problems(number: int, error: DomainError) -> list[str]:
     problems = getattr(error, "problems", ())
     if not problems:
-        typer.echo(f"line {number}: {error.message} [{error.code}]", err=True)
-    for problem in problems:
-        typer.echo(f"line {number}: {problem}", err=True)
+        return [f"line {number}: {error.message} [{error.code}]"]
+    return [f"line {number}: {problem}" for problem in problems]
+
+
+def _report_line(number: int, error: DomainError) -> None:
+    for message in _line_problems(number, error):
+        typer.echo(message, err=True)
 
 
 def _progress(size: int | None) -> Progress:
