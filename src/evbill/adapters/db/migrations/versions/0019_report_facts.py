@@ -25,16 +25,20 @@ depends_on: str | Sequence[str] | None = None
 _QUEUE = "INSERT INTO report_refresh_queue (operator_id, session_id)"
 _SESSION_OF_PAYMENT = "CASE WHEN p.subject LIKE 'session:%' THEN substr(p.subject, 9) ELSE p.subject END"
 # (trigger name, event and table, condition, what it queues) — the same on PostgreSQL and SQLite.
+# A session payment's subject names its session as "<id>" or "session:<id>"; an ad hoc payment's
+# ("adhoc:<start id>") names its start, which has no session yet when the hold is placed.
+_NAMES_A_SESSION = "({p}.subject NOT LIKE '%:%' OR {p}.subject LIKE 'session:%')"
 TRIGGERS = (
     ("charging_sessions_report_insert", "INSERT ON charging_sessions", "NEW.status = 'COMPLETED'",
      f"{_QUEUE} VALUES (NEW.operator_id, NEW.id)"),
     ("charging_sessions_report_update", "UPDATE ON charging_sessions",
      "NEW.status = 'COMPLETED' OR OLD.status = 'COMPLETED'", f"{_QUEUE} VALUES (NEW.operator_id, NEW.id)"),
-    ("payments_report_insert", "INSERT ON payments", "NEW.purpose = 'session'",
+    ("payments_report_insert", "INSERT ON payments",
+     f"NEW.purpose = 'session' AND {_NAMES_A_SESSION.format(p='NEW')}",
      f"{_QUEUE} SELECT p.operator_id, {_SESSION_OF_PAYMENT} FROM payments p WHERE p.id = NEW.id"),
     ("payment_events_report_insert", "INSERT ON payment_events", None,
      f"{_QUEUE} SELECT p.operator_id, {_SESSION_OF_PAYMENT} FROM payments p"
-     " WHERE p.id = NEW.payment_id AND p.purpose = 'session'"),
+     f" WHERE p.id = NEW.payment_id AND p.purpose = 'session' AND {_NAMES_A_SESSION.format(p='p')}"),
     ("customers_report_update", "UPDATE OF kind ON customers", None,
      f"{_QUEUE} SELECT s.operator_id, s.id FROM charging_sessions s"
      " WHERE s.operator_id = NEW.operator_id AND s.customer_id = NEW.id AND s.status = 'COMPLETED'"),
