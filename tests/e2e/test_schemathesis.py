@@ -270,6 +270,7 @@ OPERATIONS = [
     ("GET", "/api/v1/ledger/accounts/{account}/statement"),
     ("GET", "/api/v1/ledger/entries"),
     ("POST", "/api/v1/payments"),
+    ("POST", "/api/v1/payments/statements"),
     ("GET", "/api/v1/payments"),
     ("GET", "/api/v1/payments/{payment_id}"),
     ("POST", "/api/v1/payments/{payment_id}/capture"),

@@ -613,6 +613,10 @@ CUSTOMERS_CSV = (
     "kind,name,email,language,currency,country,address,city,postal_code,vat_id,parent_email\n"
     "INDIVIDUAL,Piet Fleet,piet@bravo.example,nl,EUR,NL,,,,,{parent}\n"
 )
+STATEMENT_CSV = (
+    "entry_id,booked_on,amount,currency,name,reference,remittance\n"
+    "{ids.payment},2026-12-01,-5.00,EUR,Bravo,,refund {ids.customer}\n"
+)
 
 REFERENCES = [
     Reference("POST", "/stations", "/stations", {"location_id": "{ids.location}", **NEW_STATION},
@@ -668,6 +672,8 @@ REFERENCES = [
               "$.payment_id"),
     Reference("POST", "/wallets", "/wallets", {"customer_id": "{ids.customer}", "currency": "EUR"},
               "$.customer_id"),
+    # a statement line naming Alpha's customer and payment: a debit, so nothing is stored either way
+    Reference("POST", "/payments/statements", "/payments/statements", STATEMENT_CSV, None),
 ]  # fmt: skip
 
 

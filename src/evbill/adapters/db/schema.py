@@ -131,4 +131,12 @@ NOUNS: dict[str, tuple[str, str]] = {
     "invoices": ("invoice", "invoices"),
     "invoice_counters": ("invoice counter", "invoice counters"),
     "invoicing_profiles": ("invoicing profile", "invoicing profiles"),
+    "bank_transactions": ("bank transaction", "bank transactions"),
+    "sepa_mandates": ("SEPA mandate", "SEPA mandates"),
+    "direct_debits": ("direct debit", "direct debits"),
+    "cards_on_file": ("card on file", "cards on file"),
+    "charge_attempts": ("charge attempt", "charge attempts"),
+    "payment_reminders": ("payment reminder", "payment reminders"),
+    "suspensions": ("suspension", "suspensions"),
+    "collection_policies": ("collection policy", "collection policies"),
 }

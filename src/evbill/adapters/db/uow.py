@@ -37,6 +37,7 @@ from evbill.adapters.db.charging.ocpp import (
 )
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
+from evbill.adapters.db.collection.repository import SqlCollectionRepository
 from evbill.adapters.db.engine import READ_ONLY
 from evbill.adapters.db.invoicing.repositories import SqlInvoiceRepository
 from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
@@ -122,6 +123,7 @@ class SqlAlchemyUnitOfWork:
         self.wallets = SqlWalletRepository(self._connection)
         self.bills = SqlBillRepository(self._connection)
         self.invoices = SqlInvoiceRepository(self._connection)
+        self.collection = SqlCollectionRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

@@ -76,6 +76,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,
+    ("POST", "/api/v1/payments/statements"): Permission.BILL,
     ("GET", "/api/v1/payments"): READ,
     ("GET", "/api/v1/payments/{payment_id}"): READ,
     ("POST", "/api/v1/payments/{payment_id}/capture"): Permission.BILL,

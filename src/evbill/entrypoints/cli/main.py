@@ -115,6 +115,12 @@ def _invoices(app: typer.Typer, container: Container) -> None:
     invoices.register(app, container)
 
 
+def _payments(app: typer.Typer, container: Container) -> None:
+    from evbill.entrypoints.cli import collection
+
+    collection.register(app, container)
+
+
 @dataclass(frozen=True)
 class Command:
     summary: str  # what `evbill --help` shows: the command's own first help line
@@ -146,6 +152,9 @@ COMMANDS: dict[str, Command] = {
     "frames": Command("Raw OCPP frames: retention.", _frames),
     "ledger": Command("The double-entry ledger: check it, export it.", _ledger),
     "invoice": Command("Invoices, receipts and credit notes: list and export.", _invoices),
+    "payments": Command(
+        "Getting paid: bank statements, SEPA direct debit, card collection, reminders, write-offs.", _payments
+    ),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest

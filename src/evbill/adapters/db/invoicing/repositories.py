@@ -30,7 +30,7 @@ from evbill.adapters.db.invoicing.tables import (
 )
 from evbill.adapters.db.repositories import ConnectionSource
 from evbill.domain.errors import Conflict
-from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
+from evbill.domain.invoicing.documents import UNPAID, Document, DocumentKind, DocumentStatus
 from evbill.domain.invoicing.profiles import InvoicingProfile
 
 FILTERS = ("status", "kind", "contract_id", "customer_id")
@@ -48,6 +48,7 @@ def _row(document: Document, sequence: int | None) -> dict[str, Any]:
             total_incl_vat_minor=totals.incl_vat_minor, paid_minor=document.paid_minor,
             issue_date=document.issue_date, due_date=document.due_date, period_start=document.period_start,
             document=plain(document), created_at=document.created_at, version=document.version,
+            payment_reference=document.payment_reference,
         )
     )  # fmt: skip
 
@@ -85,6 +86,25 @@ class SqlInvoiceRepository:
             query = query.where(invoices.c.id > after)
         query = query.order_by(invoices.c.id).limit(limit)
         return [document_of(data) for data in self._connection().scalars(query)]
+
+    def find_by_payment_reference(self, operator_id: str, reference: str) -> Document | None:
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id, invoices.c.payment_reference == reference
+        )
+        data = self._connection().scalar(query)
+        return None if data is None else document_of(data)
+
+    def open_documents(self, operator_id: str, *, currency: str | None = None) -> Sequence[Document]:
+        """Issued invoices and receipts with something still to pay (issued, overdue, partly paid)."""
+        open_states = [s.value for s in (*UNPAID, DocumentStatus.PARTIALLY_PAID)]
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id,
+            invoices.c.status.in_(open_states),
+            invoices.c.kind != DocumentKind.CREDIT_NOTE.value,
+        )
+        if currency is not None:
+            query = query.where(invoices.c.currency == currency)
+        return [document_of(data) for data in self._connection().scalars(query.order_by(invoices.c.id))]
 
     def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
         """What credit notes (not void) took from each line of ``original_id`` so far (precise)."""
