@@ -94,7 +94,7 @@ def test_a_statement_pays_in_full_in_part_and_over_and_reports_what_it_could_not
         entry("E1", "20.01", name="Anna de Vries", reference=a.payment_reference),  # A by its reference
         entry("E2", "50.00", name="A. de Vries", text=f"invoice {b.number} part 1"),  # B by its number
         entry("E3", "70.00", name="Anna de Vries", text=f"pay {c.payment_reference} thanks"),  # C, 9.50 over
-        entry("E4", "12.10", name="ANNA DE VRIES", text="charging december"),  # D's amount and name: suggested
+        entry("E4", "12.10", name="ANNA DE VRIES", text="charging december"),  # D: amount + name, suggested
         entry("E5", "5.00", name="Someone Else", text="what is this"),  # nothing
         entry("E6", "99.00", name="Landlord", debit=True),  # money out: not a payment
     ))  # fmt: skip
