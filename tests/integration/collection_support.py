@@ -25,6 +25,7 @@ from evbill.domain.collection.statements import StatementFormat
 from evbill.domain.invoicing.compose import DraftLine, compose
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
 from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.ledger.entries import EntryCause
 from evbill.domain.money import RoundingMode
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -79,7 +80,15 @@ class Books:
         return invoicing.get_document(self.services, self.who, document.id)
 
     def balances(self) -> dict[str, int]:
-        return {b.account: b.balance for b in queries.trial_balance(self.services, self.who).accounts}
+        """The balances the money received and given up moved: every entry but the invoices' own
+        (an issued invoice's Dr receivable / Cr revenue and VAT is billing's, posted at issue)."""
+        sums: dict[str, int] = {}
+        for entry in queries.journal(self.services, self.who, after=None, limit=100_000):
+            if entry.cause in (EntryCause.INVOICE_ISSUED, EntryCause.CREDIT_NOTE_ISSUED):
+                continue
+            for posting in entry.postings:
+                sums[posting.account] = sums.get(posting.account, 0) + posting.amount
+        return {account: amount for account, amount in sorted(sums.items()) if amount}
 
     def import_csv(self, text: str) -> ImportReport:
         reader = self.container.statement_reader
