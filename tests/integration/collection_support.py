@@ -45,6 +45,29 @@ class MovingClock:
         return self.moment
 
 
+def issue_invoice(
+    services: Services, who: Actor, customer_id: str, net: str, *, due_days: int = 14
+) -> Document:
+    """An invoice of one line of ``net`` EUR excl. VAT at 21 % to the customer, issued now."""
+    composed = compose(
+        [DraftLine("Charging", Decimal(net), Decimal("21"))],
+        currency="EUR", mode=RoundingMode.HALF_UP, reverse_charge=False,
+    )  # fmt: skip
+    with services.uow() as uow:
+        customer = uow.customers.get(who.operator_id, customer_id)
+        assert customer is not None
+        draft = Document(
+            id=services.ids.new_id(), operator_id=who.operator_id, kind=DocumentKind.INVOICE,
+            status=DocumentStatus.DRAFT, series="INV", number=None, contract_id=None, customer_id=customer.id,
+            bill_id=None, seller=SELLER, buyer=Party(customer.name, customer.country, email=customer.email),
+            language="nl", composed=composed, rounding_mode=RoundingMode.HALF_UP, period_start=None,
+            period_end=None, payment_due_days=due_days, created_at=services.clock.now(),
+        )  # fmt: skip
+        uow.invoices.add(draft)
+        uow.commit()
+    return invoicing.issue_document(services, who, draft.id)
+
+
 @dataclass
 class Books:
     container: Container
@@ -57,24 +80,7 @@ class Books:
 
     def invoice(self, net: str, *, customer_id: str | None = None, due_days: int = 14) -> Document:
         """An invoice of one line of ``net`` EUR excl. VAT at 21 %, issued now."""
-        composed = compose(
-            [DraftLine("Charging", Decimal(net), Decimal("21"))],
-            currency="EUR", mode=RoundingMode.HALF_UP, reverse_charge=False,
-        )  # fmt: skip
-        with self.services.uow() as uow:
-            customer = uow.customers.get(self.who.operator_id, customer_id or self.customer_id)
-            assert customer is not None
-            draft = Document(
-                id=self.services.ids.new_id(), operator_id=self.who.operator_id, kind=DocumentKind.INVOICE,
-                status=DocumentStatus.DRAFT, series="INV", number=None, contract_id=None,
-                customer_id=customer.id, bill_id=None, seller=SELLER,
-                buyer=Party(customer.name, customer.country, email=customer.email), language="nl",
-                composed=composed, rounding_mode=RoundingMode.HALF_UP, period_start=None, period_end=None,
-                payment_due_days=due_days, created_at=self.clock.now(),
-            )  # fmt: skip
-            uow.invoices.add(draft)
-            uow.commit()
-        return invoicing.issue_document(self.services, self.who, draft.id)
+        return issue_invoice(self.services, self.who, customer_id or self.customer_id, net, due_days=due_days)
 
     def get(self, document: Document) -> Document:
         return invoicing.get_document(self.services, self.who, document.id)

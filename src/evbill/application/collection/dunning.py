@@ -17,7 +17,7 @@ schedule, remind by e-mail, suspend an overdue customer's tokens and give them b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,7 @@ class CollectionRun:
     reminders: int = 0
     suspended: int = 0
     reinstated: int = 0
+    problems: list[str] = field(default_factory=list)  # what could not be done (tried again next run)
 
 
 def _policy(uow: UnitOfWork, operator_id: str) -> CollectionPolicy:
@@ -278,7 +279,11 @@ def _remind(
         if len(due) <= sent:
             return
         number = sent + 1
-        message_id = mailer.send(_reminder_mail(document, number, overdue_days))
+        try:
+            message_id = mailer.send(_reminder_mail(document, number, overdue_days))
+        except Exception as error:  # noqa: BLE001 - the mail server's refusal must not stop the run
+            run.problems.append(f"reminder {number} of invoice {document.number}: {error}")
+            return
         uow.collection.add_reminder(
             Reminder(services.ids.new_id(), operator_id, document_id, number, document.buyer.email,
                      message_id, services.clock.now())

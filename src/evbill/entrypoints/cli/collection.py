@@ -27,7 +27,7 @@ from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
 from evbill.domain.collection.statements import Outcome, StatementFormat
 from evbill.entrypoints.cli.ledger import acting_on_database
-from evbill.entrypoints.cli.output import fail, write_json
+from evbill.entrypoints.cli.output import EXIT_INVALID, fail, write_json
 from evbill.entrypoints.cli.records import Json, OperatorId, acting, call, parse_moment
 
 HELP = "Getting paid: bank statements, SEPA direct debit, card collection, reminders, write-offs."
@@ -161,9 +161,13 @@ def build(container: Container) -> typer.Typer:
             "reminders": run.reminders, "suspended": run.suspended, "reinstated": run.reinstated,
         }  # fmt: skip
         if json:
-            write_json(figures)
+            write_json({**figures, "problems": run.problems})
         else:
             typer.echo(", ".join(f"{name.replace('_', ' ')} {count}" for name, count in figures.items()))
+        for problem in run.problems:
+            typer.echo(f"error: {problem}", err=True)
+        if run.problems:
+            raise typer.Exit(EXIT_INVALID)
 
     @app.command("mandate-add")
     def mandate_add(
