@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from evbill.application.collection import dunning
 from evbill.application.collection.dunning import (
     collect_issued_document,
     run_collection,
@@ -19,7 +20,7 @@ from evbill.application.collection.dunning import (
     write_off_document,
 )
 from evbill.application.collection.reconciliation import check_all_books
-from evbill.application.offers.customers import authorize
+from evbill.application.offers.customers import authorize, create_customer
 from evbill.application.payments.payments import refund_payment
 from evbill.domain.collection.policy import CollectionPolicy
 from evbill.domain.errors import Conflict, InvalidInput
@@ -219,3 +220,51 @@ def test_a_card_number_is_never_saved(books: Books) -> None:
         card(books, "4242 4242 4242 4242")
 
     assert "4242" not in str(refused.value.problems)
+
+
+def test_a_business_accounts_suspension_blocks_its_fleet_drivers_tokens_too(books: Books) -> None:
+    dutch = {"language": "nl", "currency": "EUR", "country": "NL"}
+    fleet = create_customer(books.services, books.who, {"kind": "BUSINESS", "name": "Acme", **dutch})
+    driver = create_customer(
+        books.services, books.who, {"kind": "INDIVIDUAL", "name": "Jan", "parent_id": fleet.id, **dutch}
+    )
+    with books.services.uow() as uow:
+        uow.tokens.add(a_token(books.who.operator_id, driver.id, uid="04DRIVER01"))
+        uow.contracts.add(a_contract(books.who.operator_id, fleet.id))
+        uow.commit()
+    save_policy(books.services, books.who, CollectionPolicy(reminder_days=(), suspend_after_days=0))
+    books.invoice("16.54", customer_id=fleet.id)
+
+    books.clock.advance(days=15)
+    assert collect(books).suspended == 1
+
+    assert authorize(books.services, books.who, "04DRIVER01").status is AuthorizationStatus.BLOCKED
+
+
+def test_a_crash_after_the_gateway_charged_is_reconciled_by_the_retry_not_charged_twice(books: Books) -> None:
+    # Given the charge at issue reached the gateway and captured, and the process died before recording it
+    card(books, "tok_visa")
+    invoice = books.invoice("16.54")
+    original = dunning._record_attempt
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    dunning._record_attempt = crash
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            collect_issued_document(books.services, books.gateway, books.who, invoice.id)
+    finally:
+        dunning._record_attempt = original
+    assert books.get(invoice).status is DocumentStatus.ISSUED  # not recorded
+
+    # When it is asked again
+    outcome = collect_issued_document(books.services, books.gateway, books.who, invoice.id)
+
+    # Then the gateway's answers to the same keys are reused: one capture of 20.01, the invoice paid
+    assert outcome.succeeded
+    assert books.get(invoice).status is DocumentStatus.PAID
+    assert books.balances()["gateway_clearing:sandbox"] == 1948  # 20.01 - 0.53, once
+    with books.services.uow() as uow:
+        assert len(uow.payments.list(books.who.operator_id, after=None, limit=10)) == 1
+    assert check_all_books(books.services).ok

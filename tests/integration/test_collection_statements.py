@@ -216,3 +216,34 @@ def test_parsed_namespaces_are_the_two_supported_versions() -> None:
 
     assert CAMT_NAMESPACES == {CAMT02, CAMT08}
     assert etree  # lxml is what reads them
+
+
+def test_two_imports_of_one_statement_at_once_store_and_apply_each_entry_once(books: Books) -> None:
+    import threading
+
+    a, b = books.invoice("16.54"), books.invoice("100.00")
+    data = statement(
+        entry("E1", "20.01", name="Anna", reference=a.payment_reference),
+        entry("E2", "21.00", name="Anna", reference=b.payment_reference),
+    )
+    start, reports, errors = threading.Barrier(2), [], []
+
+    def import_once() -> None:
+        start.wait()
+        try:
+            reports.append(camt(books, data))
+        except Exception as error:  # a lost race may be refused (and retried); never applied twice
+            errors.append(error)
+
+    threads = [threading.Thread(target=import_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    outcomes = sorted(line.outcome for report in reports for line in report.lines)
+    assert outcomes.count(Outcome.MATCHED) == 1 and outcomes.count(Outcome.PARTIAL) == 1
+    assert set(outcomes) - {Outcome.MATCHED, Outcome.PARTIAL} <= {Outcome.DUPLICATE}
+    assert len(reports) + len(errors) == 2
+    assert (books.get(a).paid_minor, books.get(b).paid_minor) == (2001, 2100)
+    assert books.balances() == {"bank": 4101, f"receivable:{books.customer_id}": -4101}  # 20.01 + 21.00

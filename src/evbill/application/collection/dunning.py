@@ -358,10 +358,16 @@ def _set_tokens(
     only: tuple[str, ...] | None,
     status: TokenStatus,
 ) -> tuple[str, ...]:
-    """Move the customer's tokens (or ``only`` these) to ``status``; the ids of those that moved."""
+    """Move the tokens of the customer and of their fleet's drivers (or ``only`` these) to ``status``;
+    the ids of those that moved."""
     changed = []
     now = services.clock.now()
-    tokens = uow.tokens.list(operator_id, filters={"customer_id": customer_id}, after=None, limit=10_000)
+    drivers = uow.customers.list(operator_id, filters={"parent_id": customer_id}, after=None, limit=10_000)
+    tokens = [
+        token
+        for holder in (customer_id, *(driver.id for driver in drivers))
+        for token in uow.tokens.list(operator_id, filters={"customer_id": holder}, after=None, limit=10_000)
+    ]
     for token in tokens:
         if token.status is status or (only is not None and token.id not in only):
             continue
