@@ -242,7 +242,7 @@ def test_two_imports_of_one_statement_at_once_store_and_apply_each_entry_once(bo
         thread.join()
 
     outcomes = sorted(line.outcome for report in reports for line in report.lines)
-    assert outcomes.count(Outcome.MATCHED) == 1 and outcomes.count(Outcome.PARTIAL) == 1
+    assert (outcomes.count(Outcome.MATCHED), outcomes.count(Outcome.PARTIAL)) == (1, 1)
     assert set(outcomes) - {Outcome.MATCHED, Outcome.PARTIAL} <= {Outcome.DUPLICATE}
     assert len(reports) + len(errors) == 2
     assert (books.get(a).paid_minor, books.get(b).paid_minor) == (2001, 2100)
