@@ -7,10 +7,13 @@ is 1.4 % (0.28014) + 0.25 = 0.53014 -> 0.53.
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import timedelta
 
 import pytest
 
+from evbill.adapters.mail import SmtpMailer
 from evbill.application.collection import dunning
 from evbill.application.collection.dunning import (
     collect_issued_document,
@@ -29,6 +32,7 @@ from evbill.domain.offers.customers import AuthorizationStatus, TokenStatus
 from evbill.domain.payments.events import PaymentRefused
 from tests.integration.collection_support import Books
 from tests.integration.db_billing_records import a_contract, a_token
+from tests.integration.test_mail_smtp import smtp_server  # noqa: F401 (the fixture)
 
 
 def card(books: Books, token: str) -> None:
@@ -268,3 +272,20 @@ def test_a_crash_after_the_gateway_charged_is_reconciled_by_the_retry_not_charge
     with books.services.uow() as uow:
         assert len(uow.payments.list(books.who.operator_id, after=None, limit=10)) == 1
     assert check_all_books(books.services).ok
+
+
+def test_a_reminder_goes_out_through_a_real_smtp_server(books: Books, smtp_server) -> None:  # noqa: F811
+    inbox, port = smtp_server
+    invoice = books.invoice("16.54")
+    mailer = SmtpMailer(f"smtp://127.0.0.1:{port}", "Alpha Billing <billing@alpha.example>")
+
+    run = run_collection(books.services, books.gateway, mailer, operator_ids=[books.who.operator_id],
+                         now=books.clock.now() + timedelta(days=15))  # fmt: skip
+
+    assert run.reminders == 1
+    [(sender, recipients, raw)] = inbox.messages
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert (sender, recipients) == ("billing@alpha.example", ["anna@example.nl"])
+    assert message["Subject"] == f"Reminder 1: invoice {invoice.number}, 20.01 EUR open"
+    assert invoice.payment_reference in message.get_content()
+    assert "NL91ABNA0417164300" in message.get_content()
