@@ -19,7 +19,7 @@ nothing of theirs is overdue beyond the policy (``dunning.reinstate_if_settled``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -90,10 +90,10 @@ def import_statement(
     lines: list[ImportedLine] = []
     with services.uow() as uow:
         stored = uow.collection.bank_transaction_keys(actor.operator_id, [e.entry_key for e in entries])
-        open_documents = {d.id: d for d in uow.invoices.open_documents(actor.operator_id)}
+        open_invoices = _OpenInvoices(uow.invoices.open_documents(actor.operator_id))
         seen: set[str] = set()
         for entry in entries:
-            lines.append(_import_entry(services, uow, actor, entry, stored | seen, open_documents))
+            lines.append(_import_entry(services, uow, actor, entry, stored | seen, open_invoices))
             seen.add(entry.entry_key)
         uow.commit()
     return ImportReport(tuple(lines))
@@ -105,7 +105,7 @@ def _import_entry(
     actor: Actor,
     entry: StatementEntry,
     known: set[str],
-    open_documents: dict[str, Document],
+    open_invoices: _OpenInvoices,
 ) -> ImportedLine:
     base = ImportedLine(
         entry.entry_key, Outcome.IGNORED, entry.amount_minor, entry.currency,
@@ -115,12 +115,12 @@ def _import_entry(
         return replace(base, outcome=Outcome.DUPLICATE)
     if entry.amount_minor <= 0:
         return base
-    document, matched_by = _find_document(uow, actor.operator_id, entry, open_documents)
+    document, matched_by = _find_document(uow, actor.operator_id, entry, open_invoices)
     if document is not None and document.currency != entry.currency:
         document, matched_by = None, None
     now = services.clock.now()
     if document is None:
-        suggestion = _suggestion(entry, open_documents.values())
+        suggestion = _suggestion(entry, open_invoices.documents.values())
         line = replace(
             base, outcome=Outcome.UNMATCHED,
             suggested_invoice_number=None if suggestion is None else suggestion.number,
@@ -139,7 +139,7 @@ def _import_entry(
     if document is not None and line.applied_minor:
         paid = lifecycle.pay(document, line.applied_minor)
         uow.invoices.update(paid, expected_version=document.version)
-        open_documents[paid.id] = paid
+        open_invoices.documents[paid.id] = paid
     _post_receipt(services, uow, actor.operator_id, transaction)
     if line.customer_id is not None:
         reinstate_if_settled(services, uow, actor.operator_id, line.customer_id)
@@ -147,7 +147,7 @@ def _import_entry(
 
 
 def _find_document(
-    uow: UnitOfWork, operator_id: str, entry: StatementEntry, open_documents: dict[str, Document]
+    uow: UnitOfWork, operator_id: str, entry: StatementEntry, open_invoices: _OpenInvoices
 ) -> tuple[Document | None, MatchedBy | None]:
     references = [normalise(entry.reference)] if entry.reference else []
     references += find_references(entry.remittance.upper())
@@ -156,22 +156,33 @@ def _find_document(
             continue
         document = uow.invoices.find_by_payment_reference(operator_id, reference)
         if document is not None:
-            return open_documents.get(document.id, document), MatchedBy.REFERENCE
-    text = _compact(entry.remittance)
-    named = [d for d in open_documents.values() if d.number and _compact(d.number) in text]
+            return open_invoices.documents.get(document.id, document), MatchedBy.REFERENCE
+    named = {
+        open_invoices.by_number[word] for word in _words(entry.remittance) if word in open_invoices.by_number
+    }
     if len(named) == 1:
-        return named[0], MatchedBy.INVOICE_NUMBER
+        return open_invoices.documents[named.pop()], MatchedBy.INVOICE_NUMBER
     return None, None
 
 
-def _compact(text: str) -> str:
-    return "".join(character for character in text.upper() if character.isalnum() or character == " ")
+def _words(text: str) -> list[str]:
+    """The text's words in capitals without punctuation: "Inv. INV-2026-000001!" -> INV, INV2026000001."""
+    return "".join(c for c in text.upper() if c.isalnum() or c.isspace()).split()
 
 
-def _suggestion(entry: StatementEntry, documents: object) -> Document | None:
+class _OpenInvoices:
+    """The operator's open documents as the import goes (paid ones stay: a second payment is credit),
+    and an index of them by number as ``_words`` writes it, built once per import."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self.documents = {document.id: document for document in documents}
+        self.by_number = {"".join(_words(d.number)): d.id for d in documents if d.number}
+
+
+def _suggestion(entry: StatementEntry, documents: Iterable[Document]) -> Document | None:
     candidates = [
         document
-        for document in documents  # type: ignore[attr-defined]
+        for document in documents
         if document.currency == entry.currency
         and document.open_minor == entry.amount_minor
         and same_name(document.buyer.name, entry.counterparty_name)
