@@ -8,6 +8,7 @@ python -m bench --only api      # REST list endpoints at 200 req/s on PostgreSQL
 python -m bench --only api --fresh   # the same, reloading its PostgreSQL data set first
 python -m bench --only cli      # CLI start-up: evbill --help and evbill rate, whole processes, median
 python -m bench --only ledger   # 1,000,000 ledger entries posted, then `ledger check` over them (PostgreSQL)
+python -m bench --only statements  # a 10,000-line camt.053 statement imported (SQLite and PostgreSQL)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, cli, ledger, ocpp, rating
+from bench import api, batch, cli, ledger, ocpp, rating, statements
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
@@ -28,6 +29,7 @@ SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("api", api.run),
     ("cli", cli.run),
     ("ledger", ledger.run),
+    ("statements", statements.run),
 )
 
 
@@ -37,7 +39,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest one allowed)")
     parser.add_argument(
         "--only",
-        help="run only the suites whose name starts with this (rating, batch, ocpp, api, cli, ledger)",
+        help="run only the suites whose name starts with this (rating, batch, ocpp, api, cli, ledger, ...)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

@@ -609,8 +609,8 @@ class CollectionRepository(Protocol):
     """Getting paid: bank transactions, SEPA mandates and direct debits, cards on file, charge attempts,
     reminders, suspensions and each operator's collection policy."""
 
-    def add_bank_transaction(self, transaction: BankTransaction) -> bool:
-        """Store it; False (and nothing stored) if its (operator, entry key) is stored already."""
+    def add_bank_transactions(self, transactions: Sequence[BankTransaction]) -> set[str]:
+        """Store those whose (operator, entry key) is not stored yet; the entry keys stored."""
         ...
 
     def bank_transaction_keys(self, operator_id: str, keys: Sequence[str]) -> set[str]:

@@ -1,6 +1,7 @@
 """Importing a bank statement: each credit matched to an invoice, applied, posted, reported.
 
-``import_statement`` reads the file (``StatementReader``), then in one transaction, per entry:
+``import_statement`` reads the file (``StatementReader``), decides every entry in order in memory,
+then stores it all in one transaction. Per entry:
 
 1. a debit is not a payment: ``IGNORED``; an entry whose bank reference is stored already (or seen
    earlier in the same file) is a ``DUPLICATE`` and changes nothing;
@@ -10,8 +11,13 @@
    credit on the customer's account (``OVERPAID``), as is a payment for an invoice already paid;
 4. an entry matched to nothing is ``UNMATCHED``, naming as a suggestion the one open invoice of exactly
    its amount and payer name, if there is one (it is never applied on a suggestion);
-5. the transaction is stored (unique per bank reference: a concurrent import of the same file stores
-   it once) and posts its entry: Dr bank, Cr the customer's receivable (suspense if unmatched).
+5. the transaction is stored (unique per bank reference) and posts its entry: Dr bank, Cr the
+   customer's receivable (suspense if unmatched).
+
+The transactions go in with one INSERT per thousand (``ON CONFLICT DO NOTHING``), each paid invoice
+is updated once (under its version), the entries are appended together. Two imports of one file at
+once: the second finds the first's rows at insert and is refused whole (Conflict, "import it
+again"), and imported again it reports every entry a duplicate: nothing is ever applied twice.
 
 A customer suspended for an overdue invoice gets their tokens back in the same transaction once
 nothing of theirs is overdue beyond the policy (``dunning.reinstate_if_settled``).
@@ -26,7 +32,6 @@ from datetime import datetime
 from evbill.application.collection.dunning import reinstate_if_settled
 from evbill.application.collection.ports import StatementReader
 from evbill.application.invoicing.references import find_references, normalise
-from evbill.application.ledger.posting import post
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
@@ -40,10 +45,11 @@ from evbill.domain.collection.statements import (
     outcome_of,
     same_name,
 )
+from evbill.domain.errors import Conflict
 from evbill.domain.invoicing import documents as lifecycle
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.ledger import accounts
-from evbill.domain.ledger.entries import EntryCause, credit, debit
+from evbill.domain.ledger.entries import EntryCause, LedgerEntry, credit, debit, make_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,25 +93,29 @@ def import_statement(
 ) -> ImportReport:
     require(actor, Permission.BILL)
     entries = reader.read(data, statement_format)
-    lines: list[ImportedLine] = []
     with services.uow() as uow:
         stored = uow.collection.bank_transaction_keys(actor.operator_id, [e.entry_key for e in entries])
-        open_invoices = _OpenInvoices(uow.invoices.open_documents(actor.operator_id))
-        seen: set[str] = set()
+        batch = _Batch(_OpenInvoices(uow.invoices.open_documents(actor.operator_id)))
         for entry in entries:
-            lines.append(_import_entry(services, uow, actor, entry, stored | seen, open_invoices))
-            seen.add(entry.entry_key)
+            batch.lines.append(_decide(services, uow, actor, entry, stored, batch))
+            stored.add(entry.entry_key)
+        _store(services, uow, actor, batch)
         uow.commit()
-    return ImportReport(tuple(lines))
+    return ImportReport(tuple(batch.lines))
 
 
-def _import_entry(
-    services: Services,
-    uow: UnitOfWork,
-    actor: Actor,
-    entry: StatementEntry,
-    known: set[str],
-    open_invoices: _OpenInvoices,
+@dataclass
+class _Batch:
+    """One import's decisions, made in order in memory, then stored together."""
+
+    open_invoices: _OpenInvoices
+    lines: list[ImportedLine] = field(default_factory=list)
+    transactions: list[BankTransaction] = field(default_factory=list)
+    originals: dict[str, Document] = field(default_factory=dict)  # each paid invoice as it was read
+
+
+def _decide(
+    services: Services, uow: UnitOfWork, actor: Actor, entry: StatementEntry, known: set[str], batch: _Batch
 ) -> ImportedLine:
     base = ImportedLine(
         entry.entry_key, Outcome.IGNORED, entry.amount_minor, entry.currency,
@@ -115,6 +125,7 @@ def _import_entry(
         return replace(base, outcome=Outcome.DUPLICATE)
     if entry.amount_minor <= 0:
         return base
+    open_invoices = batch.open_invoices
     document, matched_by = _find_document(uow, actor.operator_id, entry, open_invoices)
     if document is not None and document.currency != entry.currency:
         document, matched_by = None, None
@@ -125,25 +136,35 @@ def _import_entry(
             base, outcome=Outcome.UNMATCHED,
             suggested_invoice_number=None if suggestion is None else suggestion.number,
         )  # fmt: skip
-        transaction = _transaction(services, actor, entry, line, now, suggestion)
-    else:
-        applied, excess = apply_amount(open_minor=document.open_minor, amount_minor=entry.amount_minor)
-        line = replace(
-            base, outcome=outcome_of(applied, excess, document.open_minor), invoice_number=document.number,
-            matched_by=matched_by, applied_minor=applied, excess_minor=excess,
-            customer_id=document.customer_id,
-        )  # fmt: skip
-        transaction = replace(_transaction(services, actor, entry, line, now, None), invoice_id=document.id)
-    if not uow.collection.add_bank_transaction(transaction):
-        return replace(base, outcome=Outcome.DUPLICATE)  # a concurrent import stored it first
-    if document is not None and line.applied_minor:
-        paid = lifecycle.pay(document, line.applied_minor)
-        uow.invoices.update(paid, expected_version=document.version)
-        open_invoices.documents[paid.id] = paid
-    _post_receipt(services, uow, actor.operator_id, transaction)
-    if line.customer_id is not None:
-        reinstate_if_settled(services, uow, actor.operator_id, line.customer_id)
+        batch.transactions.append(_transaction(services, actor, entry, line, now, suggestion))
+        return line
+    applied, excess = apply_amount(open_minor=document.open_minor, amount_minor=entry.amount_minor)
+    line = replace(
+        base, outcome=outcome_of(applied, excess, document.open_minor), invoice_number=document.number,
+        matched_by=matched_by, applied_minor=applied, excess_minor=excess, customer_id=document.customer_id,
+    )  # fmt: skip
+    batch.transactions.append(
+        replace(_transaction(services, actor, entry, line, now, None), invoice_id=document.id)
+    )
+    if applied:
+        batch.originals.setdefault(document.id, document)
+        open_invoices.documents[document.id] = lifecycle.pay(document, applied)
     return line
+
+
+def _store(services: Services, uow: UnitOfWork, actor: Actor, batch: _Batch) -> None:
+    """The transactions (each once), each paid invoice's new state, the ledger entries, reinstatements."""
+    stored = uow.collection.add_bank_transactions(batch.transactions)
+    if len(stored) != len(batch.transactions):
+        # another import stored some of these entries since this one read: its payments are in, and
+        # this import's decisions were made without them. Nothing of this one is kept; run it again.
+        raise Conflict("the statement was imported by someone else at the same time; import it again")
+    for invoice_id, original in batch.originals.items():
+        paid = replace(batch.open_invoices.documents[invoice_id], version=original.version + 1)
+        uow.invoices.update(paid, expected_version=original.version)
+    uow.ledger.append_many([_receipt(services, actor.operator_id, t) for t in batch.transactions])
+    for customer_id in sorted({t.customer_id for t in batch.transactions if t.customer_id is not None}):
+        reinstate_if_settled(services, uow, actor.operator_id, customer_id)
 
 
 def _find_document(
@@ -154,9 +175,12 @@ def _find_document(
     for reference in references:
         if reference is None:
             continue
-        document = uow.invoices.find_by_payment_reference(operator_id, reference)
+        known = open_invoices.by_reference.get(reference)
+        if known is not None:
+            return open_invoices.documents[known], MatchedBy.REFERENCE
+        document = uow.invoices.find_by_payment_reference(operator_id, reference)  # paid, void, ...
         if document is not None:
-            return open_invoices.documents.get(document.id, document), MatchedBy.REFERENCE
+            return document, MatchedBy.REFERENCE
     named = {
         open_invoices.by_number[word] for word in _words(entry.remittance) if word in open_invoices.by_number
     }
@@ -177,6 +201,7 @@ class _OpenInvoices:
     def __init__(self, documents: Sequence[Document]) -> None:
         self.documents = {document.id: document for document in documents}
         self.by_number = {"".join(_words(d.number)): d.id for d in documents if d.number}
+        self.by_reference = {d.payment_reference: d.id for d in documents if d.payment_reference}
 
 
 def _suggestion(entry: StatementEntry, documents: Iterable[Document]) -> Document | None:
@@ -209,21 +234,15 @@ def _transaction(
     )  # fmt: skip
 
 
-def _post_receipt(
-    services: Services, uow: UnitOfWork, operator_id: str, transaction: BankTransaction
-) -> None:
+def _receipt(services: Services, operator_id: str, transaction: BankTransaction) -> LedgerEntry:
     """Dr bank, Cr the customer's receivable (an over-payment leaves it in credit), or suspense."""
     amount, currency = transaction.amount_minor, transaction.currency
     counter = (
         accounts.SUSPENSE if transaction.customer_id is None else accounts.receivable(transaction.customer_id)
     )
-    post(
-        uow, services.ids, operator_id=operator_id, at=services.clock.now(), cause=EntryCause.BANK_RECEIPT,
-        reference=bank_reference(transaction.id),
+    return make_entry(
+        entry_id=services.ids.new_id(), operator_id=operator_id, posted_at=services.clock.now(),
+        cause=EntryCause.BANK_RECEIPT, reference=bank_reference(transaction.id),
         description=f"bank {transaction.entry_key} {transaction.outcome.value}",
         postings=(debit(accounts.BANK, amount, currency), credit(counter, amount, currency)),
     )  # fmt: skip
-
-
-def statement_format(name: str) -> StatementFormat:
-    return StatementFormat(name)

@@ -52,14 +52,18 @@ class SqlCollectionRepository:
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
     # bank transactions
-    def add_bank_transaction(self, transaction: BankTransaction) -> bool:
+    def add_bank_transactions(self, transactions: Sequence[BankTransaction]) -> set[str]:
+        if not transactions:
+            return set()
+        # one statement, compiled once, sent as batched multi-row INSERTs ("insertmanyvalues"); the
+        # RETURNING rows are the new ones (psycopg's rowcount is -1 for ON CONFLICT DO NOTHING)
         statement = (
             self._insert(bank_transactions)
-            .values(BANK_TRANSACTIONS.to_row(transaction))
             .on_conflict_do_nothing(index_elements=["operator_id", "entry_key"])
-            .returning(bank_transactions.c.id)  # rowcount is -1 here on psycopg: ask for the row instead
+            .returning(bank_transactions.c.entry_key)
         )
-        return self._connection().execute(statement).first() is not None
+        rows = [BANK_TRANSACTIONS.to_row(transaction) for transaction in transactions]
+        return set(self._connection().execute(statement, rows).scalars())
 
     def bank_transaction_keys(self, operator_id: str, keys: Sequence[str]) -> set[str]:
         query = select(bank_transactions.c.entry_key).where(
