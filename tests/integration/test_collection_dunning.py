@@ -289,3 +289,18 @@ def test_a_reminder_goes_out_through_a_real_smtp_server(books: Books, smtp_serve
     assert message["Subject"] == f"Reminder 1: invoice {invoice.number}, 20.01 EUR open"
     assert invoice.payment_reference in message.get_content()
     assert "NL91ABNA0417164300" in message.get_content()
+
+
+def test_one_invoices_trouble_is_reported_and_the_run_goes_on(books: Books) -> None:
+    # Given a token the gateway does not know on Anna's card (first attempt failed) and a second customer
+    card(books, "tok_insufficient_funds")
+    troubled = books.invoice("16.54")
+    collect_issued_document(books.services, books.gateway, books.who, troubled.id)
+    card(books, "tok_nonsense")
+    other = books.invoice("10.00")
+
+    run = collect(books, 16)  # the retry is due and both invoices are overdue
+
+    assert [problem.split(":")[0] for problem in run.problems] == [f"invoice {troubled.number}"]
+    assert books.get(other).status is DocumentStatus.OVERDUE
+    assert run.reminders == 1  # the other invoice's; the troubled one's comes next run

@@ -29,7 +29,7 @@ from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission, Role
 from evbill.domain.collection.dunning import CardOnFile, ChargeAttempt, Reminder, Suspension
 from evbill.domain.collection.policy import CollectionPolicy, is_hard_decline, retry_day
-from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from evbill.domain.invoicing import documents as lifecycle
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.ledger import accounts
@@ -212,9 +212,12 @@ def run_collection(
             policy = _policy(uow, operator_id)
             documents = uow.invoices.open_documents(operator_id)
         for document in documents:
-            document = _mark_overdue(services, run, document, today)
-            _retry(services, gateway, actor, run, policy, document, today)
-            _remind(services, mailer, run, policy, document.id, operator_id, today)
+            try:
+                document = _mark_overdue(services, run, document, today)
+                _retry(services, gateway, actor, run, policy, document, today)
+                _remind(services, mailer, run, policy, document.id, operator_id, today)
+            except DomainError as error:  # one invoice's trouble (a stale version, a refused card token)
+                run.problems.append(f"invoice {document.number}: {error}")  # is not every invoice's
         _suspend(services, run, policy, operator_id, today)
         _lift(services, run, operator_id, today)
     return run
