@@ -14,14 +14,9 @@ from datetime import timedelta
 import pytest
 
 from evbill.adapters.mail import SmtpMailer
-from evbill.application.collection import dunning
-from evbill.application.collection.dunning import (
-    collect_issued_document,
-    run_collection,
-    save_card,
-    save_policy,
-    write_off_document,
-)
+from evbill.application.collection import charges
+from evbill.application.collection.charges import collect_issued_document, save_card
+from evbill.application.collection.dunning import run_collection, save_policy, write_off_document
 from evbill.application.collection.reconciliation import check_all_books
 from evbill.application.offers.customers import authorize, create_customer
 from evbill.application.payments.payments import refund_payment
@@ -249,17 +244,17 @@ def test_a_crash_after_the_gateway_charged_is_reconciled_by_the_retry_not_charge
     # Given the charge at issue reached the gateway and captured, and the process died before recording it
     card(books, "tok_visa")
     invoice = books.invoice("16.54")
-    original = dunning._record_attempt
+    original = charges._record_attempt
 
     def crash(*args, **kwargs):
         raise RuntimeError("killed")
 
-    dunning._record_attempt = crash
+    charges._record_attempt = crash
     try:
         with pytest.raises(RuntimeError, match="killed"):
             collect_issued_document(books.services, books.gateway, books.who, invoice.id)
     finally:
-        dunning._record_attempt = original
+        charges._record_attempt = original
     assert books.get(invoice).status is DocumentStatus.ISSUED  # not recorded
 
     # When it is asked again

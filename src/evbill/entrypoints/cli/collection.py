@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from evbill.application.collection import direct_debit, dunning
+from evbill.application.collection import charges, direct_debit, dunning
 from evbill.application.collection.statements import ImportedLine, import_statement
 from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
@@ -199,7 +199,7 @@ def build(container: Container) -> typer.Typer:
         who = acting(container, operator)
         gateway = container.payment_gateway.name
         call(
-            lambda: dunning.save_card(
+            lambda: charges.save_card(
                 container.services, who, customer, gateway=gateway, payment_method=payment_method
             )
         )
