@@ -69,7 +69,12 @@ def test_the_back_office_gets_paid_and_the_ledger_stays_sound(operator, tmp_path
     root = etree.fromstring(out.read_bytes())
     assert root.findtext(".//{*}GrpHdr/{*}CtrlSum") == "112.10"
 
-    # When C is written off, and the collection run goes (nothing to charge: no card on file)
+    # When C is written off, the policy set, and the collection run goes (no card on file: no charge)
+    policy = run("payments", "policy-set", "--operator", operator_id, "--reminder-days", "1,7", env=env)
+    refused = run("payments", "policy-set", "--operator", operator_id, "--retry-days", "1,1", env=env)
+    assert policy.returncode == 0, policy.stderr
+    assert refused.returncode == 1
+    assert "$.retry_days" in refused.stderr
     off = run("payments", "write-off", c.id, "--operator", operator_id, "--reason", "goodwill", env=env)
     unmailed = run("payments", "collect", "--operator", operator_id, "--now", "2099-02-01T06:00:00Z",
                    "--json", env=env)  # fmt: skip

@@ -18,6 +18,7 @@ from evbill.application.collection import charges
 from evbill.application.collection.charges import collect_issued_document, save_card
 from evbill.application.collection.dunning import run_collection, save_policy, write_off_document
 from evbill.application.collection.reconciliation import check_all_books
+from evbill.application.invoicing import documents as invoicing
 from evbill.application.offers.customers import authorize, create_customer
 from evbill.application.payments.payments import refund_payment
 from evbill.domain.collection.policy import CollectionPolicy
@@ -299,3 +300,16 @@ def test_one_invoices_trouble_is_reported_and_the_run_goes_on(books: Books) -> N
     assert [problem.split(":")[0] for problem in run.problems] == [f"invoice {troubled.number}"]
     assert books.get(other).status is DocumentStatus.OVERDUE
     assert run.reminders == 1  # the other invoice's; the troubled one's comes next run
+
+
+def test_a_credit_note_is_never_charged_nor_written_off(books: Books) -> None:
+    card(books, "tok_visa")
+    invoice = books.invoice("16.54")
+    note = invoicing.credit_document(books.services, books.who, invoice.id, reason="goodwill")
+
+    outcome = collect_issued_document(books.services, books.gateway, books.who, note.id)
+
+    assert (outcome.attempt, outcome.reason) == (None, "nothing open (issued)")
+    assert books.gateway.calls == []
+    with pytest.raises(Conflict):
+        write_off_document(books.services, books.who, note.id, "no")

@@ -115,8 +115,11 @@ class Document:
 
     @property
     def open_minor(self) -> int:
-        """What is still to be paid (0 once paid, void or written off)."""
-        if self.status not in (*UNPAID, DocumentStatus.PARTIALLY_PAID):
+        """What the customer still has to pay (0 once paid, void or written off; 0 for a credit note)."""
+        if self.kind is DocumentKind.CREDIT_NOTE or self.status not in (
+            *UNPAID,
+            DocumentStatus.PARTIALLY_PAID,
+        ):
             return 0
         return self.total_minor - self.paid_minor
 
@@ -171,8 +174,8 @@ def void(document: Document, reason: str) -> Document:
 
 def write_off(document: Document, reason: str) -> Document:
     """Give up what is still open on an unpaid or partly paid document; what was paid stays paid."""
-    if document.status not in (*UNPAID, DocumentStatus.PARTIALLY_PAID):
-        raise Conflict(f"only an open document can be written off; this one is {document.status.value}")
+    if document.open_minor <= 0:
+        raise Conflict(f"only an open invoice can be written off; this one is {document.status.value}")
     if not reason.strip():
         raise InvalidInput("invalid write-off", (Problem("$.reason", "a write-off says why"),))
     return replace(document, status=DocumentStatus.WRITTEN_OFF, reason=reason, version=document.version + 1)

@@ -6,6 +6,7 @@
     evbill payments collect [--operator ID] [--now 2026-12-20T06:00:00Z]
     evbill payments mandate-add --operator ID --customer C --reference M-1 --iban NL.. --signed-on 2026-11-01
     evbill payments card-save --operator ID --customer C --payment-method tok_visa
+    evbill payments policy-set --operator ID --retry-days 1,3,7,14 --reminder-days 1,7 --suspend-after 21
     evbill payments write-off INVOICE_ID --operator ID --reason "customer insolvent"
 
 ``import-statement --json`` prints ``{"lines": [...], "counts": {...}}``; each line has ``entry_key``,
@@ -25,6 +26,7 @@ from evbill.application.collection import charges, direct_debit, dunning
 from evbill.application.collection.statements import ImportedLine, import_statement
 from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
+from evbill.domain.collection.policy import CollectionPolicy
 from evbill.domain.collection.statements import Outcome, StatementFormat
 from evbill.entrypoints.cli.ledger import acting_on_database
 from evbill.entrypoints.cli.output import EXIT_INVALID, fail, write_json
@@ -66,6 +68,13 @@ def _day(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"{option} {text!r} is not a date (YYYY-MM-DD)")
+
+
+def _days(text: str, option: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        fail(f"{option} {text!r} is not a list of whole days, e.g. 1,3,7")
 
 
 def build(container: Container) -> typer.Typer:
@@ -204,6 +213,32 @@ def build(container: Container) -> typer.Typer:
             )
         )
         typer.echo(f"saved for {customer}")
+
+    @app.command("policy-set")
+    def policy_set(
+        operator: OperatorId,
+        retry_days: Annotated[
+            str, typer.Option("--retry-days", help="Days after the first charge to retry, e.g. 1,3,7,14.")
+        ] = "1,3,7,14",
+        reminder_days: Annotated[
+            str, typer.Option("--reminder-days", help="Days after the due date to remind, e.g. 1,7,14.")
+        ] = "1,7,14",
+        suspend_after: Annotated[
+            int | None, typer.Option("--suspend-after", help="Days overdue before tokens are suspended.")
+        ] = 21,
+    ) -> None:
+        """Set the operator's collection policy: retries, reminders, suspension."""
+        who = acting(container, operator)
+        policy = CollectionPolicy(
+            retry_days=_days(retry_days, "--retry-days"),
+            reminder_days=_days(reminder_days, "--reminder-days"),
+            suspend_after_days=suspend_after,
+        )
+        saved = call(lambda: dunning.save_policy(container.services, who, policy))
+        typer.echo(
+            f"retries on days {list(saved.retry_days)}, reminders {list(saved.reminder_days)} days after due,"
+            f" suspension after {saved.suspend_after_days} days overdue"
+        )
 
     @app.command("write-off")
     def write_off(
