@@ -247,3 +247,20 @@ def test_two_imports_of_one_statement_at_once_store_and_apply_each_entry_once(bo
     assert len(reports) + len(errors) == 2
     assert (books.get(a).paid_minor, books.get(b).paid_minor) == (2001, 2100)
     assert books.balances() == {"bank": 4101, f"receivable:{books.customer_id}": -4101}  # 20.01 + 21.00
+
+
+def test_updating_many_invoices_at_once_is_refused_whole_when_one_was_changed_meanwhile(books: Books) -> None:
+    from dataclasses import replace
+
+    from evbill.domain.errors import Conflict
+
+    a, b = books.invoice("16.54"), books.invoice("10.00")
+    stale = replace(b, paid_minor=1, version=b.version + 1)
+    with books.services.uow() as uow:
+        uow.invoices.update_many([(replace(a, paid_minor=1, version=a.version + 1), a.version)])
+        uow.commit()
+
+    with pytest.raises(Conflict), books.services.uow() as uow:  # a's version moved on
+        uow.invoices.update_many([(stale, b.version), (replace(a, paid_minor=2), a.version)])
+
+    assert (books.get(a).paid_minor, books.get(b).paid_minor) == (1, 0)

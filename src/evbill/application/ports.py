@@ -241,6 +241,10 @@ class InvoiceRepository(Protocol):
 
     def update(self, document: Document, *, expected_version: int, sequence: int | None = None) -> None: ...
 
+    def update_many(self, changes: Sequence[tuple[Document, int]]) -> None:
+        """Several ``update``s at once: (document, expected version); Conflict if any was changed."""
+        ...
+
     def next_number(self, operator_id: str, series: str) -> int:
         """The series' next number, its counter locked until the transaction ends (gapless)."""
         ...

@@ -159,9 +159,15 @@ def _store(services: Services, uow: UnitOfWork, actor: Actor, batch: _Batch) -> 
         # another import stored some of these entries since this one read: its payments are in, and
         # this import's decisions were made without them. Nothing of this one is kept; run it again.
         raise Conflict("the statement was imported by someone else at the same time; import it again")
-    for invoice_id, original in batch.originals.items():
-        paid = replace(batch.open_invoices.documents[invoice_id], version=original.version + 1)
-        uow.invoices.update(paid, expected_version=original.version)
+    uow.invoices.update_many(
+        [
+            (
+                replace(batch.open_invoices.documents[invoice_id], version=original.version + 1),
+                original.version,
+            )
+            for invoice_id, original in batch.originals.items()
+        ]
+    )
     uow.ledger.append_many([_receipt(services, actor.operator_id, t) for t in batch.transactions])
     for customer_id in sorted({t.customer_id for t in batch.transactions if t.customer_id is not None}):
         reinstate_if_settled(services, uow, actor.operator_id, customer_id)

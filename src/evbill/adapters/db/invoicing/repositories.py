@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -146,6 +146,30 @@ class SqlInvoiceRepository:
         )
         if result.rowcount != 1:
             raise Conflict(f"document {document.id!r} was changed by someone else")
+
+    def update_many(self, changes: Sequence[tuple[Document, int]]) -> None:
+        """``update`` for many documents in one statement (executemany): (document, expected version)."""
+        if not changes:
+            return
+        rows = [_row(document, None) for document, _ in changes]
+        names = [name for name in rows[0] if name != "sequence"]
+        statement = (
+            update(invoices)
+            .where(
+                invoices.c.operator_id == bindparam("w_operator_id"),
+                invoices.c.id == bindparam("w_id"),
+                invoices.c.version == bindparam("w_expected"),
+            )
+            .values({name: bindparam(f"v_{name}") for name in names})
+        )
+        parameters = [
+            {"w_operator_id": document.operator_id, "w_id": document.id, "w_expected": expected}
+            | {f"v_{name}": row[name] for name in names}
+            for (document, expected), row in zip(changes, rows, strict=True)
+        ]
+        result = self._connection().execute(statement, parameters)
+        if result.rowcount != len(changes):
+            raise Conflict("a document was changed by someone else meanwhile; try again")
 
     def next_number(self, operator_id: str, series: str) -> int:
         connection = self._connection()
