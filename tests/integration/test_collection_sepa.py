@@ -112,3 +112,31 @@ def test_a_bad_iban_reference_date_or_creditor_id_is_refused_naming_the_field(bo
     assert [p.path for p in bad_iban.value.problems] == ["$.iban"]
     assert [p.path for p in bad_reference.value.problems] == ["$.reference", "$.signed_on"]
     assert [p.path for p in bad_file.value.problems] == ["--collection-date", "--creditor-id"]
+
+
+def test_an_invoice_is_collected_one_way_only_card_or_direct_debit(books: Books) -> None:
+    from datetime import timedelta
+
+    from evbill.application.collection.charges import collect_issued_document, save_card
+    from evbill.application.collection.dunning import run_collection
+
+    # Given Anna has a mandate and a card that is declined; her first invoice was charged to the card
+    mandate(books)
+    save_card(books.services, books.who, books.customer_id, gateway="sandbox", payment_method="tok_declined")
+    by_card = books.invoice("16.54")
+    collect_issued_document(books.services, books.gateway, books.who, by_card.id)
+    by_debit = books.invoice("10.00")
+
+    # When the direct debit file is made, and the card retries fall due
+    made, data = sepa_file(books)
+    calls = len(books.gateway.calls)
+    retried = run_collection(
+        books.services, books.gateway, books.mailer, operator_ids=[books.who.operator_id],
+        now=books.clock.now() + timedelta(days=1),
+    )  # fmt: skip
+
+    # Then the file holds only the invoice not on the card, and the card's is still retried
+    assert made.invoices == 1
+    assert by_debit.number in etree.fromstring(data).findtext(".//p:Ustrd", namespaces=NS)
+    assert retried.declined == 1
+    assert len(books.gateway.calls) > calls

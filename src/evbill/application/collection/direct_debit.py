@@ -1,7 +1,8 @@
 """SEPA direct debit: customers' mandates, and the pain.008 file that collects their open invoices.
 
 ``sepa_collection`` takes every open EUR invoice of a customer with an active mandate that is not in
-a collection file yet, builds the file (``DirectDebitFileWriter``, XSD-checked), hands it to
+a collection file yet (nor being charged to a card on file: one invoice, one way of collecting it),
+builds the file (``DirectDebitFileWriter``, XSD-checked), hands it to
 ``deliver`` (the CLI writes it to disk) and only then records the invoices as collected and each
 mandate's first use, in one transaction: a file that could not be delivered leaves nothing recorded,
 and no invoice is ever in two files. The invoice is paid when the bank's statement shows the money
@@ -94,7 +95,10 @@ def sepa_collection(
         chosen = [
             (document, mandates[document.customer_id])
             for document in uow.invoices.open_documents(actor.operator_id, currency="EUR")
-            if document.customer_id in mandates and document.id not in debited
+            if document.customer_id in mandates
+            and document.id not in debited
+            # one invoice, one way to collect it: one the card on file is being charged for stays there
+            and not uow.collection.attempts(actor.operator_id, document.id)
         ]
         if not chosen:
             return CollectionFile(None, 0, 0)

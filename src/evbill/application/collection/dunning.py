@@ -126,6 +126,8 @@ def _retry(
 ) -> None:
     with services.uow(read_only=True) as uow:
         attempts = uow.collection.attempts(document.operator_id, document.id)
+        if attempts and document.id in uow.collection.debited_invoices(document.operator_id):
+            return  # it is being collected by direct debit: a card retry could take the money twice
     if not attempts or any(a.succeeded for a in attempts) or is_hard_decline(attempts[-1].decline_code):
         return
     day = retry_day(policy, len(attempts))
