@@ -13,6 +13,7 @@ python -m bench --only billing  # a monthly run: 10,000 contracts, 300,000 sessi
 python -m bench --only status   # status history: journal cost of each report, utilisation over 144,000
 python -m bench --only reports  # every report over 1,000,000 sessions on PostgreSQL, median of 7 runs
 python -m bench --only pdf      # Factur-X rendering of typical invoices (20 sessions each) per core
+python -m bench --only statements  # a 10,000-line camt.053 statement imported (SQLite and PostgreSQL)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from bench import api, batch, billing, cli, ledger, ocpp, pdf, rating, reports, rerating, status
+from bench import api, batch, billing, cli, ledger, ocpp, pdf, rating, reports, rerating, statements, status
 from bench.report import Result, cpu_model, environment, save, summary_table
 from bench.timing import Plan
 
@@ -38,6 +39,7 @@ SUITES: tuple[tuple[str, Callable[[Plan], Iterator[Result]]], ...] = (
     ("status", status.run),
     ("reports", reports.run),
     ("pdf", pdf.run),
+    ("statements", statements.run),
 )
 
 
@@ -48,7 +50,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         help="run only the suites whose name starts with this "
-        "(rating, rerating, batch, ocpp, api, cli, ledger, billing, status, reports, pdf)",
+        "(rating, rerating, batch, ocpp, api, cli, ledger, billing, status, reports, pdf, statements)",
     )
     parser.add_argument(
         "--fresh", action="store_true", help="rebuild stored benchmark data (the api suite's PostgreSQL set)"

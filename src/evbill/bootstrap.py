@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
     from sqlalchemy.engine import Engine
 
     from evbill.adapters.banking import SchwiftyIbanChecker
+    from evbill.adapters.banking.sepa import SepaXmlWriter
+    from evbill.adapters.banking.statements import StatementFileReader
     from evbill.adapters.charts.vega import VegaChartRenderer
     from evbill.adapters.documents.renderer import DocumentRenderer
     from evbill.adapters.exports.parquet import ParquetReportWriter
@@ -127,6 +129,20 @@ class Container:
         from evbill.adapters.banking import SchwiftyIbanChecker
 
         return SchwiftyIbanChecker()
+
+    @cached_property
+    def statement_reader(self) -> StatementFileReader:
+        """Bank statements: camt.053 (001.02, 001.08) and evbill's CSV."""
+        from evbill.adapters.banking.statements import StatementFileReader
+
+        return StatementFileReader()
+
+    @cached_property
+    def direct_debit_writer(self) -> SepaXmlWriter:
+        """SEPA direct debit collection files (pain.008.001.08, XSD-checked) with sepaxml."""
+        from evbill.adapters.banking.sepa import SepaXmlWriter
+
+        return SepaXmlWriter()
 
     @cached_property
     def documents(self) -> DocumentRenderer:

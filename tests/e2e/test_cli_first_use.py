@@ -158,7 +158,7 @@ def test_help_lists_every_command_without_loading_any_area(tmp_path: Path) -> No
     assert [line.split()[0] for line in listed if line[:3].strip()] == [
         "rate", "demo", "serve", "simulate", "tariff", "db", "operator", "station", "apikey",
         "customer", "token", "import", "plan", "contract", "promotion", "session", "frames", "ledger",
-        "invoice", "billing", "worker", "analytics", "report", "backtest",
+        "invoice", "billing", "worker", "payments", "analytics", "report", "backtest",
     ]  # fmt: skip
     assert result.stderr.splitlines()[-1] == (
         "loaded: evbill.entrypoints,evbill.entrypoints.cli,evbill.entrypoints.cli.main,"

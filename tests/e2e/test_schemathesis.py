@@ -290,6 +290,7 @@ OPERATIONS = [
     ("GET", "/api/v1/billing-runs"),
     ("GET", "/api/v1/billing-runs/{run_id}"),
     ("POST", "/api/v1/payments"),
+    ("POST", "/api/v1/payments/statements"),
     ("GET", "/api/v1/payments"),
     ("GET", "/api/v1/payments/{payment_id}"),
     ("POST", "/api/v1/payments/{payment_id}/capture"),

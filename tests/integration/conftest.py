@@ -29,3 +29,7 @@ def shop(database_url: str) -> Iterator[Shop]:
     )
     yield Shop(services, SandboxGateway(services.clock.now), who, customer.id)
     container.dispose()
+
+
+# getting paid: an operator with an IBAN, a customer, a clock the test moves (collection_support.py)
+from tests.integration.collection_support import books  # noqa: E402, F401

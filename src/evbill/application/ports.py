@@ -29,6 +29,11 @@ from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
 from evbill.domain.charging.review import ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.charging.status_history import StatusReport
+from evbill.domain.collection import dunning
+from evbill.domain.collection.dunning import ChargeAttempt, DirectDebit, Reminder, Suspension
+from evbill.domain.collection.mandates import Mandate
+from evbill.domain.collection.policy import CollectionPolicy
+from evbill.domain.collection.statements import BankTransaction
 from evbill.domain.errors import Problem
 from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document
@@ -233,6 +238,12 @@ class InvoiceRepository(Protocol):
         self, operator_id: str, *, filters: Filters, after: str | None, limit: int
     ) -> Sequence[Document]: ...
 
+    def find_by_payment_reference(self, operator_id: str, reference: str) -> Document | None: ...
+
+    def open_documents(self, operator_id: str, *, currency: str | None = None) -> Sequence[Document]:
+        """Issued invoices and receipts with something still to pay, oldest first."""
+        ...
+
     def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
         """What credit notes (not void) took from each line of the original so far (precise)."""
         ...
@@ -242,6 +253,10 @@ class InvoiceRepository(Protocol):
         ...
 
     def update(self, document: Document, *, expected_version: int, sequence: int | None = None) -> None: ...
+
+    def update_many(self, changes: Sequence[tuple[Document, int]]) -> None:
+        """Several ``update``s at once: (document, expected version); Conflict if any was changed."""
+        ...
 
     def next_number(self, operator_id: str, series: str) -> int:
         """The series' next number, its counter locked until the transaction ends (gapless)."""
@@ -839,6 +854,65 @@ class Mailer(Protocol):
     def send(self, mail: OutgoingMail) -> str: ...
 
 
+class CollectionRepository(Protocol):
+    """Getting paid: bank transactions, SEPA mandates and direct debits, cards on file, charge attempts,
+    reminders, suspensions and each operator's collection policy."""
+
+    def add_bank_transactions(self, transactions: Sequence[BankTransaction]) -> set[str]:
+        """Store those whose (operator, entry key) is not stored yet; the entry keys stored."""
+        ...
+
+    def bank_transaction_keys(self, operator_id: str, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` stored already."""
+        ...
+
+    def bank_transactions(self, operator_id: str) -> Sequence[BankTransaction]: ...
+
+    def add_mandate(self, mandate: Mandate) -> None: ...
+
+    def mandates(self, operator_id: str, customer_id: str | None = None) -> Sequence[Mandate]: ...
+
+    def mark_first_collected(self, operator_id: str, mandate_id: str, on: date) -> None:
+        """The mandate's first collection was sent (its next ones are RCUR); once only."""
+        ...
+
+    def add_direct_debit(self, debit: DirectDebit) -> None: ...
+
+    def debited_invoices(self, operator_id: str) -> set[str]:
+        """Ids of the invoices already in a collection file."""
+        ...
+
+    def save_card(self, card: dunning.CardOnFile) -> None:
+        """Save the customer's card on file (replacing the one saved before)."""
+        ...
+
+    def card_of(self, operator_id: str, customer_id: str) -> dunning.CardOnFile | None: ...
+
+    def add_attempt(self, attempt: ChargeAttempt) -> None:
+        """Conflict if the invoice's attempt of that number is stored already."""
+        ...
+
+    def attempts(self, operator_id: str, invoice_id: str) -> Sequence[ChargeAttempt]: ...
+
+    def add_reminder(self, reminder: Reminder) -> None:
+        """Conflict if the invoice's reminder of that number is stored already."""
+        ...
+
+    def reminders(self, operator_id: str, invoice_id: str) -> Sequence[Reminder]: ...
+
+    def add_suspension(self, suspension: Suspension) -> None: ...
+
+    def active_suspensions(
+        self, operator_id: str, customer_id: str | None = None
+    ) -> Sequence[Suspension]: ...
+
+    def lift_suspension(self, operator_id: str, suspension_id: str, at: datetime) -> None: ...
+
+    def policy(self, operator_id: str) -> CollectionPolicy | None: ...
+
+    def save_policy(self, policy: CollectionPolicy, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: use cases enter it, work through the repositories, and commit once."""
 
@@ -880,6 +954,7 @@ class UnitOfWork(Protocol):
     session_payments: SessionPaymentRepository
     billing_runs: BillingRunRepository
     document_files: DocumentFiles
+    collection: CollectionRepository
 
     def __enter__(self) -> Self: ...
 

@@ -657,6 +657,10 @@ CUSTOMERS_CSV = (
     "kind,name,email,language,currency,country,address,city,postal_code,vat_id,parent_email\n"
     "INDIVIDUAL,Piet Fleet,piet@bravo.example,nl,EUR,NL,,,,,{parent}\n"
 )
+STATEMENT_CSV = (
+    "entry_id,booked_on,amount,currency,name,reference,remittance\n"
+    "{ids.payment},2026-12-01,-5.00,EUR,Bravo,,refund {ids.customer}\n"
+)
 
 REFERENCES = [
     Reference("POST", "/stations", "/stations", {"location_id": "{ids.location}", **NEW_STATION},
@@ -714,6 +718,8 @@ REFERENCES = [
               "$.customer_id"),
     Reference("PUT", "/hold-amounts", "/hold-amounts",
               {"location_id": "{ids.location}", "amount": "20.00", "currency": "EUR"}, "$.location_id"),
+    # a statement line naming Alpha's customer and payment: a debit, so nothing is stored either way
+    Reference("POST", "/payments/statements", "/payments/statements", STATEMENT_CSV, None),
 ]  # fmt: skip
 
 

@@ -35,6 +35,7 @@ from evbill.adapters.db.analytics import tables as analytics_tables
 from evbill.adapters.db.billing import tables as billing_tables
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.charging_state import tables as charging_state_tables
+from evbill.adapters.db.collection import tables as collection_tables
 from evbill.adapters.db.idempotency import tables as idempotency_tables
 from evbill.adapters.db.invoicing import tables as invoicing_tables
 from evbill.adapters.db.ledger import tables as ledger_tables
@@ -51,6 +52,15 @@ from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Direction, RefusalReason
 from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
+from evbill.domain.collection.dunning import (
+    CardOnFile,
+    ChargeAttempt,
+    DirectDebit,
+    Reminder,
+    Suspension,
+)
+from evbill.domain.collection.mandates import Mandate, SequenceType
+from evbill.domain.collection.statements import BankTransaction, MatchedBy, Outcome
 from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.metering.cleaning import ChargingState, ReadingContext
 from evbill.domain.money import RoundingMode
@@ -407,6 +417,14 @@ ENERGY_PURCHASES = RecordMapping(EnergyPurchaseRow, enums={})
 ENERGY_PRICES = RecordMapping(EnergyPriceRow, enums={})
 
 # Which table holds which records; a test checks every table's columns are its record's fields.
+BANK_TRANSACTIONS = RecordMapping(BankTransaction, enums={"outcome": Outcome, "matched_by": MatchedBy})
+MANDATES = RecordMapping(Mandate, enums={})
+DIRECT_DEBITS = RecordMapping(DirectDebit, enums={"sequence_type": SequenceType})
+CARDS_ON_FILE = RecordMapping(CardOnFile, enums={})
+CHARGE_ATTEMPTS = RecordMapping(ChargeAttempt, enums={})
+REMINDERS = RecordMapping(Reminder, enums={})
+SUSPENSIONS = RecordMapping(Suspension, enums={}, documents={"token_ids": JsonField(list, tuple)})
+
 TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "idempotency_keys": (idempotency_tables.idempotency_keys, IDEMPOTENCY_KEYS),
     "operators": (access_tables.operators, OPERATORS),
@@ -494,10 +512,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         session_payment_tables.hold_amounts,
         RecordMapping(session_payment_tables.HoldAmountRow, enums={}),
     ),
-    "cards_on_file": (
-        session_payment_tables.cards_on_file,
-        RecordMapping(session_payment_tables.CardOnFileRow, enums={}),
-    ),
+    "cards_on_file": (payment_tables.cards_on_file, RecordMapping(payment_tables.CardOnFileRow, enums={})),
     "wallet_reloads": (
         session_payment_tables.wallet_reloads,
         RecordMapping(session_payment_tables.WalletReloadRow, enums={}),
@@ -510,4 +525,14 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         RecordMapping(invoicing_tables.SessionReceiptRow, enums={}),
     ),
     "document_deliveries": (invoicing_tables.document_deliveries, RecordMapping(Delivery, enums={})),
+    "bank_transactions": (collection_tables.bank_transactions, BANK_TRANSACTIONS),
+    "sepa_mandates": (collection_tables.sepa_mandates, MANDATES),
+    "direct_debits": (collection_tables.direct_debits, DIRECT_DEBITS),
+    "charge_attempts": (collection_tables.charge_attempts, CHARGE_ATTEMPTS),
+    "payment_reminders": (collection_tables.payment_reminders, REMINDERS),
+    "suspensions": (collection_tables.suspensions, SUSPENSIONS),
+    "collection_policies": (
+        collection_tables.collection_policies,
+        RecordMapping(collection_tables.PolicyRow, enums={}),
+    ),
 }

@@ -137,4 +137,11 @@ NOUNS: dict[str, tuple[str, str]] = {
     "wallet_reloads": ("wallet reload rule", "wallet reload rules"),
     "session_receipts": ("session receipt", "session receipts"),
     "document_deliveries": ("document delivery", "document deliveries"),
+    "bank_transactions": ("bank transaction", "bank transactions"),
+    "sepa_mandates": ("SEPA mandate", "SEPA mandates"),
+    "direct_debits": ("direct debit", "direct debits"),
+    "charge_attempts": ("charge attempt", "charge attempts"),
+    "payment_reminders": ("payment reminder", "payment reminders"),
+    "suspensions": ("suspension", "suspensions"),
+    "collection_policies": ("collection policy", "collection policies"),
 }

@@ -9,6 +9,7 @@ from evbill.adapters.db.analytics import tables as analytics
 from evbill.adapters.db.billing import tables as billing
 from evbill.adapters.db.charging import tables as charging
 from evbill.adapters.db.charging_state import tables as charging_state
+from evbill.adapters.db.collection import tables as collection
 from evbill.adapters.db.idempotency import tables as idempotency
 from evbill.adapters.db.invoicing import tables as invoicing
 from evbill.adapters.db.ledger import tables as ledger
@@ -28,6 +29,7 @@ __all__ = [
     "billing_runs",
     "charging",
     "charging_state",
+    "collection",
     "idempotency",
     "invoicing",
     "ledger",

@@ -38,6 +38,7 @@ from evbill.adapters.db.charging.ocpp import (
 )
 from evbill.adapters.db.charging.sessions import SqlSessionRepository
 from evbill.adapters.db.charging_state.repositories import SqlConnectorStates, SqlSessionReviewLog
+from evbill.adapters.db.collection.repository import SqlCollectionRepository
 from evbill.adapters.db.engine import READ_ONLY
 from evbill.adapters.db.invoicing.repositories import SqlInvoiceRepository
 from evbill.adapters.db.ledger.repositories import SqlLedgerRepository
@@ -129,6 +130,7 @@ class SqlAlchemyUnitOfWork:
         self.session_payments = SqlSessionPaymentRepository(self._connection)
         self.billing_runs = SqlBillingRunRepository(self._connection)
         self.document_files = SqlDocumentFiles(self._connection)
+        self.collection = SqlCollectionRepository(self._connection)
 
     def __enter__(self) -> Self:
         if self._connection.connection is not None:

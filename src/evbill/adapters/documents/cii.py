@@ -66,6 +66,8 @@ def write_cii(document: Document) -> bytes:
         cii.trade.settlement.period.end = document.period_end
     settlement = cii.trade.settlement
     settlement.currency_code = currency
+    if document.payment_reference:
+        settlement.payment_reference = document.payment_reference  # BT-83, the RF creditor reference
     means = PaymentMeans()
     if document.seller.iban:
         means.type_code = "58"  # SEPA credit transfer

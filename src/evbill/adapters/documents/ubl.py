@@ -111,6 +111,8 @@ def write_ubl(document: Document) -> bytes:
     _party(root, "AccountingCustomerParty", document.buyer)
     means = _cac(root, "PaymentMeans")
     _cbc(means, "PaymentMeansCode", "58" if document.seller.iban else "1")
+    if document.payment_reference:
+        _cbc(means, "PaymentID", document.payment_reference)  # BT-83, the RF creditor reference
     if document.seller.iban:
         _cbc(_cac(means, "PayeeFinancialAccount"), "ID", document.seller.iban)
     if credit:

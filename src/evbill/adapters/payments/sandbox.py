@@ -12,6 +12,7 @@ Test payment methods (tokens, as a real gateway gives them out; no card number i
     tok_visa                 authorised
     tok_declined             declined (card_declined)
     tok_insufficient_funds   declined (insufficient_funds)
+    tok_lost_card            declined (lost_card: a hard decline, never retried)
     tok_3ds                  needs 3-D Secure; ``confirm`` then authorises
     tok_3ds_fail             needs 3-D Secure; ``confirm`` then declines (authentication_failed)
     tok_dispute              authorised and captured as usual; ``raise_dispute`` opens a dispute
@@ -31,7 +32,8 @@ from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import EventKind, PaymentRefused
 
-DECLINES = {"tok_declined": "card_declined", "tok_insufficient_funds": "insufficient_funds"}
+DECLINES = {"tok_declined": "card_declined", "tok_insufficient_funds": "insufficient_funds",
+            "tok_lost_card": "lost_card"}  # fmt: skip
 NEEDS_AUTHENTICATION = {"tok_3ds": None, "tok_3ds_fail": "authentication_failed"}
 KNOWN = {"tok_visa", "tok_dispute", *DECLINES, *NEEDS_AUTHENTICATION}
 FEE_RATE = Decimal("0.014")

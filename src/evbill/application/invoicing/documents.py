@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from evbill.application.invoicing.postings import post_issued
+from evbill.application.invoicing.references import creditor_reference
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Page, Services, checked_limit, get_or_404, page_of, require
 from evbill.domain.access.operators import Actor, Permission
@@ -149,6 +150,8 @@ def _issue(services: Services, uow: UnitOfWork, document: Document) -> Document:
     number = format_number(profile.number_format, series=document.series, year=now.astimezone(zone).year,
                            number=sequence)  # fmt: skip
     issued = lifecycle.issue(document, number=number, issued_at=now, zone=zone)
+    if issued.kind is not DocumentKind.CREDIT_NOTE:  # what the customer pays by bank transfer quotes
+        issued = replace(issued, payment_reference=creditor_reference(number))
     uow.invoices.update(issued, expected_version=document.version, sequence=sequence)
     post_issued(uow, services.ids, issued, now)  # the ledger entry commits with the number, or neither
     if issued.bill_id is not None:

@@ -89,6 +89,7 @@ DATEV_ACCOUNTS: dict[AccountFamily, int] = {
     AccountFamily.GATEWAY_FEES: 6855,
     AccountFamily.WRITE_OFFS: 6930,
     AccountFamily.CHARGEBACK_LOSSES: 6931,
+    AccountFamily.SUSPENSE: 1590,  # SKR03 "Durchlaufende Posten"
 }
 DATEV_REVENUE = {"energy": 4400, "time": 4401, "idle": 4402, "fees": 4403, "subscriptions": 4404}
 DATEV_VAT = {"19": 3806, "7": 3801}
@@ -227,6 +228,7 @@ BEANCOUNT_ROOTS: dict[AccountFamily, str] = {
     AccountFamily.GATEWAY_FEES: "Expenses:GatewayFees",
     AccountFamily.WRITE_OFFS: "Expenses:WriteOffs",
     AccountFamily.CHARGEBACK_LOSSES: "Expenses:ChargebackLosses",
+    AccountFamily.SUSPENSE: "Liabilities:Suspense",
 }
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9-]")
 

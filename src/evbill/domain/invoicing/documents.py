@@ -3,6 +3,7 @@
     DRAFT --issue--> ISSUED --payments--> PARTIALLY_PAID --> PAID
       |                 |  \\--due date passes--> OVERDUE --payments--> PARTIALLY_PAID / PAID
       v                 \\--void (only while nothing is paid)--> VOID
+    ISSUED / OVERDUE / PARTIALLY_PAID --write off (what is still open)--> WRITTEN_OFF
     FAILED (generation failed; the billing run retries it as a new draft)
 
 A draft has no number: the number is assigned when the document is issued (gapless per operator
@@ -51,6 +52,7 @@ class DocumentStatus(enum.StrEnum):
     OVERDUE = "overdue"
     VOID = "void"
     FAILED = "failed"
+    WRITTEN_OFF = "written_off"  # the open amount was given up (ledger: write-off expense)
 
 
 UNPAID = (DocumentStatus.ISSUED, DocumentStatus.OVERDUE)
@@ -101,6 +103,7 @@ class Document:
     credited_lines: tuple[int, ...] = ()  # a credit note's lines: the original's line numbers, in order
     created_at: datetime | None = None
     version: int = 1
+    payment_reference: str | None = None  # ISO 11649 creditor reference (RF..), assigned at issue
 
     @property
     def currency(self) -> str:
@@ -109,6 +112,16 @@ class Document:
     @property
     def total_minor(self) -> int:
         return self.composed.totals.payable_minor
+
+    @property
+    def open_minor(self) -> int:
+        """What the customer still has to pay (0 once paid, void or written off; 0 for a credit note)."""
+        if self.kind is DocumentKind.CREDIT_NOTE or self.status not in (
+            *UNPAID,
+            DocumentStatus.PARTIALLY_PAID,
+        ):
+            return 0
+        return self.total_minor - self.paid_minor
 
 
 def due_date(issued_at: datetime, zone: ZoneInfo, payment_due_days: int) -> date:
@@ -157,6 +170,15 @@ def void(document: Document, reason: str) -> Document:
     if document.status not in UNPAID or document.paid_minor:
         raise Conflict(f"only an unpaid issued document can be voided; this one is {document.status.value}")
     return replace(document, status=DocumentStatus.VOID, reason=reason, version=document.version + 1)
+
+
+def write_off(document: Document, reason: str) -> Document:
+    """Give up what is still open on an unpaid or partly paid document; what was paid stays paid."""
+    if document.open_minor <= 0:
+        raise Conflict(f"only an open invoice can be written off; this one is {document.status.value}")
+    if not reason.strip():
+        raise InvalidInput("invalid write-off", (Problem("$.reason", "a write-off says why"),))
+    return replace(document, status=DocumentStatus.WRITTEN_OFF, reason=reason, version=document.version + 1)
 
 
 def credit_note(
@@ -228,6 +250,7 @@ def credit_note(
         original_number=original.number,
         reason=reason,
         credited_lines=tuple(numbers),
+        payment_reference=None,
         notes=(f"Credit note for invoice {original.number}: {reason}",),
         created_at=created_at,
         version=1,

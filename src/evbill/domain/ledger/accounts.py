@@ -50,6 +50,7 @@ class AccountFamily(enum.StrEnum):
     CHARGEBACK_LOSSES = "chargeback_losses"
     GATEWAY_FEES = "gateway_fees"
     WRITE_OFFS = "write_offs"
+    SUSPENSE = "suspense"  # money in the bank not yet known to be whose (unmatched statement lines)
 
 
 FAMILY_KIND: dict[AccountFamily, AccountKind] = {
@@ -64,6 +65,7 @@ FAMILY_KIND: dict[AccountFamily, AccountKind] = {
     AccountFamily.CHARGEBACK_LOSSES: AccountKind.EXPENSE,
     AccountFamily.GATEWAY_FEES: AccountKind.EXPENSE,
     AccountFamily.WRITE_OFFS: AccountKind.EXPENSE,
+    AccountFamily.SUSPENSE: AccountKind.LIABILITY,
 }
 QUALIFIED = frozenset(
     {
@@ -119,6 +121,7 @@ REFUNDS = Account(AccountFamily.REFUNDS)
 CHARGEBACK_LOSSES = Account(AccountFamily.CHARGEBACK_LOSSES)
 GATEWAY_FEES = Account(AccountFamily.GATEWAY_FEES)
 WRITE_OFFS = Account(AccountFamily.WRITE_OFFS)
+SUSPENSE = Account(AccountFamily.SUSPENSE)
 
 
 def parse_account(code: str, *, path: str = "$.account") -> Account:

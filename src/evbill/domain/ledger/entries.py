@@ -54,6 +54,7 @@ class EntryCause(enum.StrEnum):
     WALLET_SPENT = "wallet_spent"
     WALLET_REFUNDED = "wallet_refunded"
     WRITE_OFF = "write_off"
+    BANK_RECEIPT = "bank_receipt"  # a credit on the operator's bank statement
     SUBSCRIPTION_EARNED = "subscription_earned"
     ADJUSTMENT = "adjustment"
 

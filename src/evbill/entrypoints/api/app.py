@@ -36,6 +36,7 @@ from evbill.entrypoints.api import (
     session_review,
     sessions,
     sites,
+    statements,
     tariffs,
     utilisation,
     wallets,
@@ -89,6 +90,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(backtests.router, prefix=API_PREFIX)
     app.include_router(utilisation.router, prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
+    app.include_router(statements.router, prefix=API_PREFIX)  # before /payments/{payment_id}
     app.include_router(payments.router, prefix=API_PREFIX)
     app.include_router(wallets.router, prefix=API_PREFIX)
     app.include_router(pay.router, prefix=API_PREFIX)

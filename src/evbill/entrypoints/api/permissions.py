@@ -94,6 +94,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("PUT", "/api/v1/invoicing-profile"): Permission.MANAGE_OPERATOR,
     # payments, refunds, wallets: moving money is billing's
     ("POST", "/api/v1/payments"): Permission.BILL,
+    ("POST", "/api/v1/payments/statements"): Permission.BILL,
     ("GET", "/api/v1/payments"): READ,
     ("GET", "/api/v1/payments/{payment_id}"): READ,
     ("POST", "/api/v1/payments/{payment_id}/capture"): Permission.BILL,

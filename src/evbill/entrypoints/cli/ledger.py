@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from evbill.application.access.keys import get_operator
+from evbill.application.collection.reconciliation import check_all_books
 from evbill.application.ledger import exports, queries
-from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container
 from evbill.domain.access.operators import Actor
 from evbill.domain.ledger.entries import LedgerEntry
@@ -39,7 +39,7 @@ def build(container: Container) -> typer.Typer:
             acting(container, operator_id)
         if not operator:
             acting_on_database(container)
-        report = check_books(container.services, operator_ids=operator)
+        report = check_all_books(container.services, operator_ids=operator)
         if json:
             write_json(
                 {

@@ -127,6 +127,12 @@ def _billing(app: typer.Typer, container: Container) -> None:
     billing.register(app, container)
 
 
+def _payments(app: typer.Typer, container: Container) -> None:
+    from evbill.entrypoints.cli import collection
+
+    collection.register(app, container)
+
+
 @dataclass(frozen=True)
 class Command:
     summary: str  # what `evbill --help` shows: the command's own first help line
@@ -161,6 +167,9 @@ COMMANDS: dict[str, Command] = {
     "billing": Command("Billing runs: issue every invoice due for a month.", _billing),
     "worker": Command(
         "Run queued jobs (billing runs, rendering) from EVBILL_QUEUE_URL until stopped.", _billing
+    ),
+    "payments": Command(
+        "Getting paid: bank statements, SEPA direct debit, card collection, reminders, write-offs.", _payments
     ),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
     "report": Command("Utilisation, faults and occupancy from the status history.", _reports),

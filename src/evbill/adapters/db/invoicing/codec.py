@@ -79,7 +79,7 @@ def document_of(data: dict[str, Any]) -> Document:
         original_id=data["original_id"], original_number=data["original_number"], reason=data["reason"],
         credited_lines=tuple(data["credited_lines"]),
         created_at=datetime.fromisoformat(data["created_at"]) if data["created_at"] else None,
-        version=data["version"],
+        version=data["version"], payment_reference=data.get("payment_reference"),
     )  # fmt: skip
 
 

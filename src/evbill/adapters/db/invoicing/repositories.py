@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -33,7 +33,7 @@ from evbill.adapters.db.invoicing.tables import (
 from evbill.adapters.db.repositories import ConnectionSource
 from evbill.domain.errors import Conflict
 from evbill.domain.invoicing.deliveries import Delivery
-from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
+from evbill.domain.invoicing.documents import UNPAID, Document, DocumentKind, DocumentStatus
 from evbill.domain.invoicing.profiles import InvoicingProfile
 
 FILTERS = ("status", "kind", "contract_id", "customer_id")
@@ -51,6 +51,7 @@ def _row(document: Document, sequence: int | None) -> dict[str, Any]:
             total_incl_vat_minor=totals.incl_vat_minor, paid_minor=document.paid_minor,
             issue_date=document.issue_date, due_date=document.due_date, period_start=document.period_start,
             document=plain(document), created_at=document.created_at, version=document.version,
+            payment_reference=document.payment_reference,
         )
     )  # fmt: skip
 
@@ -95,6 +96,25 @@ class SqlInvoiceRepository:
         query = query.order_by(invoices.c.id).limit(limit)
         return [document_of(data) for data in self._connection().scalars(query)]
 
+    def find_by_payment_reference(self, operator_id: str, reference: str) -> Document | None:
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id, invoices.c.payment_reference == reference
+        )
+        data = self._connection().scalar(query)
+        return None if data is None else document_of(data)
+
+    def open_documents(self, operator_id: str, *, currency: str | None = None) -> Sequence[Document]:
+        """Issued invoices and receipts with something still to pay (issued, overdue, partly paid)."""
+        open_states = [s.value for s in (*UNPAID, DocumentStatus.PARTIALLY_PAID)]
+        query = select(invoices.c.document).where(
+            invoices.c.operator_id == operator_id,
+            invoices.c.status.in_(open_states),
+            invoices.c.kind != DocumentKind.CREDIT_NOTE.value,
+        )
+        if currency is not None:
+            query = query.where(invoices.c.currency == currency)
+        return [document_of(data) for data in self._connection().scalars(query.order_by(invoices.c.id))]
+
     def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
         """What credit notes (not void) took from each line of ``original_id`` so far (precise)."""
         query = select(invoices.c.document).where(
@@ -130,6 +150,30 @@ class SqlInvoiceRepository:
         )
         if result.rowcount != 1:
             raise Conflict(f"document {document.id!r} was changed by someone else")
+
+    def update_many(self, changes: Sequence[tuple[Document, int]]) -> None:
+        """``update`` for many documents in one statement (executemany): (document, expected version)."""
+        if not changes:
+            return
+        rows = [_row(document, None) for document, _ in changes]
+        names = [name for name in rows[0] if name != "sequence"]
+        statement = (
+            update(invoices)
+            .where(
+                invoices.c.operator_id == bindparam("w_operator_id"),
+                invoices.c.id == bindparam("w_id"),
+                invoices.c.version == bindparam("w_expected"),
+            )
+            .values({name: bindparam(f"v_{name}") for name in names})
+        )
+        parameters = [
+            {"w_operator_id": document.operator_id, "w_id": document.id, "w_expected": expected}
+            | {f"v_{name}": row[name] for name in names}
+            for (document, expected), row in zip(changes, rows, strict=True)
+        ]
+        result = self._connection().execute(statement, parameters)
+        if result.rowcount != len(changes):
+            raise Conflict("a document was changed by someone else meanwhile; try again")
 
     def next_number(self, operator_id: str, series: str) -> int:
         connection = self._connection()

@@ -61,6 +61,7 @@ invoices = Table(
     Column("document", JsonDocument(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("payment_reference", String(25)),  # ISO 11649 RF reference, matched by statement imports
     belongs_to_operator(),
     UniqueConstraint("operator_id", "id"),
     UniqueConstraint("operator_id", "series", "number"),
@@ -68,6 +69,7 @@ invoices = Table(
     UniqueConstraint("operator_id", "bill_id"),
     Index("ix_invoices_listing", "operator_id", "period_start", "id"),
     Index("ix_invoices_original", "operator_id", "original_id"),
+    Index("ix_invoices_payment_reference", "operator_id", "payment_reference", unique=True),
 )
 
 invoicing_profiles = Table(
@@ -111,6 +113,7 @@ class InvoiceRow:
     document: dict[str, Any]
     created_at: datetime
     version: int
+    payment_reference: str | None
 
 
 @dataclass(frozen=True, slots=True)

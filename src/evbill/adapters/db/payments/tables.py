@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, UniqueConstraint, false
 
 from evbill.adapters.db.schema import (
     belongs_to_operator,
@@ -146,3 +146,29 @@ class WebhookRow:
     outcome: str
     payload: str
     received_at: datetime
+
+
+# A customer's saved payment method (a gateway token, never card data), one per customer: invoices
+# are charged to it (collection) and, with ``charge_sessions``, each session too (session payments).
+cards_on_file = Table(
+    "cards_on_file",
+    metadata,
+    Column("operator_id", String(36), primary_key=True),
+    Column("customer_id", String(36), primary_key=True),
+    Column("gateway", String(32), nullable=False, server_default="sandbox"),
+    Column("payment_method", String(100), nullable=False),
+    Column("charge_sessions", Boolean, nullable=False, server_default=false()),
+    Column("saved_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+    child_of("customer_id", "customers", ondelete="CASCADE"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CardOnFileRow:
+    operator_id: str
+    customer_id: str
+    gateway: str
+    payment_method: str
+    charge_sessions: bool
+    saved_at: datetime

@@ -15,11 +15,10 @@ from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evbill.adapters.db.charging.tables import charging_sessions
-from evbill.adapters.db.payments.tables import wallets
+from evbill.adapters.db.payments.tables import cards_on_file, wallets
 from evbill.adapters.db.repositories import ConnectionSource, insert_row
 from evbill.adapters.db.session_payments.tables import (
     adhoc_starts,
-    cards_on_file,
     hold_amounts,
     wallet_reloads,
 )
@@ -197,7 +196,7 @@ class SqlSessionPaymentRepository:
                 "customer_id": card.customer_id,
                 "payment_method": card.payment_method,
                 "charge_sessions": card.charge_sessions,
-                "updated_at": at,
+                "saved_at": at,
             },
         )
 

@@ -3,7 +3,8 @@
 ``adhoc_starts`` holds one row per driver's request to start and pay at an EVSE (its status moves
 forwards only, under a lock); the money itself is in ``payments`` and ``payment_events``.
 ``hold_amounts`` is what an ad hoc start holds on the card, per operator (``location_id`` '') or
-per location. ``cards_on_file`` keeps a customer's gateway token (never card data);
+per location. ``cards_on_file`` (in ``payments.tables``, shared with collection) keeps a customer's
+gateway token;
 ``wallet_reloads`` when and by how much a wallet is reloaded from it.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text, UniqueConstraint
 
 from evbill.adapters.db.schema import belongs_to_operator, child_of, id_column, metadata, operator_id_column
 from evbill.adapters.db.types import UtcDateTime
@@ -56,18 +57,6 @@ hold_amounts = Table(
     belongs_to_operator(),
 )
 
-cards_on_file = Table(
-    "cards_on_file",
-    metadata,
-    Column("operator_id", String(36), primary_key=True),
-    Column("customer_id", String(36), primary_key=True),
-    Column("payment_method", String(100), nullable=False),
-    Column("charge_sessions", Boolean, nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    belongs_to_operator(),
-    child_of("customer_id", "customers", ondelete="CASCADE"),
-)
-
 wallet_reloads = Table(
     "wallet_reloads",
     metadata,
@@ -87,15 +76,6 @@ class HoldAmountRow:
     location_id: str
     amount: int
     currency: str
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CardOnFileRow:
-    operator_id: str
-    customer_id: str
-    payment_method: str
-    charge_sessions: bool
     updated_at: datetime
 
 

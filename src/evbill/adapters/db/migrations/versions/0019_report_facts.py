@@ -1,7 +1,7 @@
 """Fast reports: a fact row per finished session, a refresh queue, and the triggers that fill it.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03
 
 Every existing finished session is queued, so the first report after the upgrade builds its facts.
@@ -18,7 +18,7 @@ from evbill.adapters.db.types import UtcDateTime
 from evbill.domain.analytics.rollup import MEASURES, PRESENCE
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
