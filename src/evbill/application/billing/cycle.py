@@ -84,6 +84,25 @@ def record_bill(services: Services, actor: Actor, contract_id: str, cycle_start:
     raise Conflict("the promotions of this cycle kept changing under concurrent billing; try again")
 
 
+def record_bill_in(
+    services: Services, uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date
+) -> tuple[RecordedBill, bool]:
+    """``record_bill`` inside the caller's transaction (the billing run's chunk), without committing:
+    the recorded bill and whether it was recorded now. A lost race for a promotion or a concurrent
+    recording raises (Conflict): the caller rolls back and bills the cycle again on its own."""
+    require(actor, Permission.BILL)
+    _check_cycle_start(cycle_start)
+    existing = _recorded(uow, actor.operator_id, contract_id, cycle_start)
+    if existing is not None:
+        return existing, False
+    bill = _bill(uow, actor, contract_id, cycle_start, set())
+    try:
+        _record(services, uow, actor, bill, contract_id)
+    except _LostRace as lost:
+        raise Conflict(f"promotion {lost.promotion_id!r} was redeemed concurrently") from None
+    return _store(services, uow, actor, bill), True
+
+
 def _recorded(uow: UnitOfWork, operator_id: str, contract_id: str, cycle_start: date) -> RecordedBill | None:
     """The bill recorded for this cycle; Conflict if a recorded cycle overlaps it without being it."""
     for recorded in uow.bills.of_contract(operator_id, contract_id):
@@ -241,6 +260,8 @@ def _promotion_states(
 
 
 def _record(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill, contract_id: str) -> None:
+    if not bill.applied:  # no promotion used: nothing to count (and no look for the contract and zone)
+        return
     contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
     zone = _zone(uow, actor.operator_id)
     cycle_start = datetime.combine(bill.cycle_start, datetime.min.time(), zone)

@@ -144,19 +144,32 @@ def issue_bill(services: Services, actor: Actor, bill_id: str) -> tuple[Document
         if existing is not None and existing.status not in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
             return existing, False
         recorded = _found(uow.bills.get(actor.operator_id, bill_id), "bill", bill_id)
-        if existing is None:
-            draft = _draft(services, uow, actor, recorded)
-            uow.invoices.add(draft)
-        elif existing.status is DocumentStatus.FAILED:
-            draft = replace(
-                _draft(services, uow, actor, recorded), id=existing.id, version=existing.version + 1
-            )
-            uow.invoices.update(draft, expected_version=existing.version)
-        else:
-            draft = existing
+        draft = draft_in(services, uow, actor, recorded, existing)
         issued = _issue(services, uow, draft)
         uow.commit()
         return issued, True
+
+
+def draft_in(
+    services: Services, uow: UnitOfWork, actor: Actor, recorded: RecordedBill, existing: Document | None
+) -> Document:
+    """The recorded bill's draft, stored in the caller's transaction: made new (no document yet),
+    made again in place of a FAILED one, or the DRAFT already there. Issue it with ``issue_in``."""
+    if existing is None:
+        draft = _draft(services, uow, actor, recorded)
+        uow.invoices.add(draft)
+        return draft
+    if existing.status is DocumentStatus.FAILED:
+        draft = replace(_draft(services, uow, actor, recorded), id=existing.id, version=existing.version + 1)
+        uow.invoices.update(draft, expected_version=existing.version)
+        return draft
+    return existing
+
+
+def issue_in(services: Services, uow: UnitOfWork, document: Document) -> Document:
+    """Issue a draft in the caller's transaction: its gapless number (under the counter's lock, held
+    till the caller commits), the ledger entry and the bill marked invoiced. Nothing is committed."""
+    return _issue(services, uow, document)
 
 
 def draft_invoice(services: Services, actor: Actor, bill_id: str) -> Document:

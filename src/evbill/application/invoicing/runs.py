@@ -26,9 +26,9 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from evbill.application.billing.cycle import bill_contract, record_bill
+from evbill.application.billing.cycle import bill_contract, record_bill, record_bill_in
 from evbill.application.charging.pricing import most_common_zone
-from evbill.application.invoicing.documents import issue_bill
+from evbill.application.invoicing.documents import draft_in, issue_bill, issue_in
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Permission
@@ -52,9 +52,13 @@ from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTer
 
 PLAN_JOB = "billing.plan"
 INVOICE_JOB = "billing.invoice"
+CHUNK_JOB = "billing.invoice_chunk"
 RENDER_JOB = "documents.render"
 RENDERED_FORMATS = ("pdf", "facturx")
 PAGE = 200
+# A run works in chunks of items, each chunk one transaction: the first chunks small (a run shows
+# progress at once, and a crash early loses little work), then doubling up to CHUNK.
+FIRST_CHUNK, CHUNK = 8, 256
 
 
 class JobQueue(Protocol):
@@ -308,6 +312,80 @@ def _keep_failed(services: Services, actor: Actor, recorded: RecordedBill, reaso
         uow.commit()
 
 
+# --- a chunk of items in one transaction ---------------------------------------------------------
+
+
+def chunked(items: Sequence[RunItem], first: int = FIRST_CHUNK, most: int = CHUNK) -> list[list[RunItem]]:
+    """The items in chunks of growing size: first, 2 first, 4 first, ... at most ``most``."""
+    chunks, size, at = [], first, 0
+    while at < len(items):
+        chunks.append(list(items[at : at + size]))
+        at += size
+        size = min(size * 2, most)
+    return chunks
+
+
+def invoice_chunk(services: Services, actor: Actor, items: Sequence[RunItem]) -> list[RunItem]:
+    """Bill and invoice the items (PENDING) in one transaction; their outcomes (stored).
+
+    The chunk's bills, drafts, numbers (consecutive: the counter's lock is taken at the first issue
+    and held till the commit), ledger entries and item outcomes commit together or not at all. If
+    anything goes wrong (a cycle that cannot be billed, a failed generation, a concurrent run that
+    got there first, a deadlock), the chunk is rolled back whole and each item is then done on its
+    own by ``invoice_item``, which says per item what happened: the guarantees are the same as one
+    item at a time, only the common case is cheaper (one transaction instead of three per item)."""
+    require(actor, Permission.BILL)
+    if not items:
+        return []
+    try:
+        return _invoice_together(services, actor, items)
+    except Exception:  # one by one: each item gets its own outcome (and its own reason)
+        return [invoice_item(services, actor, item) for item in items]
+
+
+def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]) -> list[RunItem]:
+    now = services.clock.now()
+    outcomes: dict[int, RunItem] = {}
+    drafts: list[tuple[int, RunItem, str, Document]] = []
+    with services.uow() as uow:
+        for at, item in enumerate(items):
+            recorded, recorded_now = record_bill_in(services, uow, actor, item.contract_id, item.cycle_start)
+            if not recorded.bill.lines:
+                outcomes[at] = replace(
+                    item,
+                    status=ItemStatus.SKIPPED,
+                    reason="nothing to bill in the cycle",
+                    bill_id=recorded.id,
+                    updated_at=now,
+                )
+                continue
+            existing = None if recorded_now else uow.invoices.find_by_bill(actor.operator_id, recorded.id)
+            if existing is not None and existing.status not in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
+                outcomes[at] = replace(
+                    item,
+                    status=ItemStatus.ALREADY_ISSUED,
+                    bill_id=recorded.id,
+                    updated_at=now,
+                    **_issued(item, existing),  # type: ignore[arg-type]
+                )
+                continue
+            drafts.append((at, item, recorded.id, draft_in(services, uow, actor, recorded, existing)))
+        for at, item, bill_id, draft in drafts:  # numbered last: the counter's lock is held briefly
+            issued = issue_in(services, uow, draft)
+            outcomes[at] = replace(
+                item,
+                status=ItemStatus.ISSUED,
+                bill_id=bill_id,
+                updated_at=now,
+                **_issued(item, issued),  # type: ignore[arg-type]
+            )
+        done = [outcomes[at] for at in range(len(items))]
+        for outcome in done:
+            uow.billing_runs.finish_item(outcome)
+        uow.commit()
+    return done
+
+
 # --- the whole run, in this process --------------------------------------------------------------
 
 
@@ -323,8 +401,9 @@ def run_billing(
     run = start_run(services, actor, period, queued=False)
     pending = plan_run(services, actor, run.id)
     on_planned(len(pending))
-    for item in pending:
-        on_item(invoice_item(services, actor, item))
+    for chunk in chunked(pending):
+        for item in invoice_chunk(services, actor, chunk):
+            on_item(item)
     finish_if_done(services, actor, run.id)
     return get_run(services, actor, run.id)
 
@@ -337,16 +416,15 @@ def enqueue_run(services: Services, actor: Actor, queue: JobQueue, period: str) 
 
 
 def plan_and_enqueue(services: Services, actor: Actor, queue: JobQueue, run_id: str) -> int:
-    """The planning job: store the items, enqueue one invoice job per pending item."""
+    """The planning job: store the items, enqueue one invoice job per chunk of pending items."""
     pending = plan_run(services, actor, run_id)
-    for item in pending:
+    for chunk in chunked(pending, first=CHUNK):  # one job per chunk: the workers share the chunks
         queue.enqueue(
-            INVOICE_JOB,
+            CHUNK_JOB,
             {
                 "operator_id": actor.operator_id,
                 "run_id": run_id,
-                "contract_id": item.contract_id,
-                "cycle_start": item.cycle_start.isoformat(),
+                "items": " ".join(f"{item.contract_id}@{item.cycle_start.isoformat()}" for item in chunk),
             },
         )
     if not pending:
@@ -370,6 +448,28 @@ def invoice_job(
         queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
     finish_if_done(services, actor, run_id)
     return item
+
+
+def invoice_chunk_job(
+    services: Services, actor: Actor, queue: JobQueue | None, payload: Mapping[str, str]
+) -> list[RunItem]:
+    """The per-chunk job: invoice the chunk's items still PENDING (idempotent: a duplicate or retried
+    job finds them done), enqueue the renderings, close the run if it was the last."""
+    run_id = payload["run_id"]
+    keys = [key.rpartition("@") for key in payload["items"].split()]
+    with services.uow(read_only=True) as uow:
+        found = [
+            uow.billing_runs.item(run_id, contract_id, date.fromisoformat(day))
+            for contract_id, _, day in keys
+        ]
+    pending = [item for item in found if item is not None and item.status is ItemStatus.PENDING]
+    done = invoice_chunk(services, actor, pending)
+    if queue is not None:
+        for item in done:
+            if item.status is ItemStatus.ISSUED and item.invoice_id is not None:
+                queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
+    finish_if_done(services, actor, run_id)
+    return done
 
 
 # --- dry run and rendering -----------------------------------------------------------------------
