@@ -230,7 +230,7 @@ class InvoiceRepository(Protocol):
         """What credit notes (not void) took from each line of the original so far (precise)."""
         ...
 
-    def add(self, document: Document) -> None:
+    def add(self, document: Document, *, sequence: int | None = None) -> None:
         """Conflict if the document's bill already has one (the transaction is then done)."""
         ...
 
@@ -691,7 +691,11 @@ class UnitOfWork(Protocol):
         """Roll back whatever was not committed."""
         ...
 
-    def commit(self) -> None: ...
+    def commit(self, *, give_way: bool = False) -> None:
+        """``give_way``: a long batch (a billing run's chunk) that will write again at once pauses a
+        moment after committing, so other processes' writers get their turn on SQLite (whose busy wait
+        polls every 100 ms at the slowest: back-to-back transactions would starve them)."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -19,6 +19,7 @@ the reason; the next run makes it again as a new draft in its place (``invoice_b
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -59,6 +60,9 @@ PAGE = 200
 # A run works in chunks of items, each chunk one transaction: the first chunks small (a run shows
 # progress at once, and a crash early loses little work), then doubling up to CHUNK.
 FIRST_CHUNK, CHUNK = 8, 256
+# ... and a chunk's transaction is cut short after about two seconds (the rest goes in the next one): the
+# run holds the numbering lock (and on SQLite the database's write lock) only that long at a time.
+CHUNK_SECONDS = 2.0
 
 
 class JobQueue(Protocol):
@@ -326,7 +330,8 @@ def chunked(items: Sequence[RunItem], first: int = FIRST_CHUNK, most: int = CHUN
 
 
 def invoice_chunk(services: Services, actor: Actor, items: Sequence[RunItem]) -> list[RunItem]:
-    """Bill and invoice the items (PENDING) in one transaction; their outcomes (stored).
+    """Bill and invoice the items (PENDING) in one transaction (or a few, CHUNK_SECONDS each); their
+    outcomes (stored), in the items' order.
 
     The chunk's bills, drafts, numbers (consecutive: the counter's lock is taken at the first issue
     and held till the commit), ledger entries and item outcomes commit together or not at all. If
@@ -335,20 +340,27 @@ def invoice_chunk(services: Services, actor: Actor, items: Sequence[RunItem]) ->
     own by ``invoice_item``, which says per item what happened: the guarantees are the same as one
     item at a time, only the common case is cheaper (one transaction instead of three per item)."""
     require(actor, Permission.BILL)
-    if not items:
-        return []
-    try:
-        return _invoice_together(services, actor, items)
-    except Exception:  # one by one: each item gets its own outcome (and its own reason)
-        return [invoice_item(services, actor, item) for item in items]
+    done: list[RunItem] = []
+    while len(done) < len(items):
+        rest = items[len(done) :]
+        try:
+            done.extend(_invoice_together(services, actor, rest))
+        except Exception:  # one by one: each item gets its own outcome (and its own reason)
+            done.extend(invoice_item(services, actor, item) for item in rest)
+    return done
 
 
 def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]) -> list[RunItem]:
+    """The first of the items (all, or as many as fit in CHUNK_SECONDS), done in one transaction."""
     now = services.clock.now()
     outcomes: dict[int, RunItem] = {}
-    drafts: list[tuple[int, RunItem, str, Document]] = []
+    drafts: list[tuple[int, RunItem, str, Document, bool]] = []
+    started = time.monotonic()
     with services.uow() as uow:
         for at, item in enumerate(items):
+            if at and time.monotonic() - started > CHUNK_SECONDS:
+                items = items[:at]  # the rest in the next transaction: others get their turn to write
+                break
             recorded, recorded_now = record_bill_in(services, uow, actor, item.contract_id, item.cycle_start)
             if not recorded.bill.lines:
                 outcomes[at] = replace(
@@ -369,9 +381,10 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
                     **_issued(item, existing),  # type: ignore[arg-type]
                 )
                 continue
-            drafts.append((at, item, recorded.id, draft_in(services, uow, actor, recorded, existing)))
-        for at, item, bill_id, draft in drafts:  # numbered last: the counter's lock is held briefly
-            issued = issue_in(services, uow, draft)
+            draft = draft_in(services, uow, actor, recorded, existing, store=existing is not None)
+            drafts.append((at, item, recorded.id, draft, existing is not None))
+        for at, item, bill_id, draft, stored in drafts:  # numbered last: the counter's lock is held briefly
+            issued = issue_in(services, uow, draft, stored=stored)
             outcomes[at] = replace(
                 item,
                 status=ItemStatus.ISSUED,
@@ -382,7 +395,7 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
         done = [outcomes[at] for at in range(len(items))]
         for outcome in done:
             uow.billing_runs.finish_item(outcome)
-        uow.commit()
+        uow.commit(give_way=True)
     return done
 
 

@@ -106,9 +106,9 @@ class SqlInvoiceRepository:
                 taken[number] = taken.get(number, Decimal(0)) + line.net_precise
         return taken
 
-    def add(self, document: Document) -> None:
+    def add(self, document: Document, *, sequence: int | None = None) -> None:
         try:
-            self._connection().execute(invoices.insert().values(_row(document, None)))
+            self._connection().execute(invoices.insert().values(_row(document, sequence)))
         except IntegrityError:
             raise Conflict(f"bill {document.bill_id!r} already has a document") from None
 
