@@ -200,3 +200,12 @@ def test_a_credit_note_posts_the_reverse_entry_and_the_ledger_stays_sound(
     assert note.composed.totals.incl_vat_minor == 2284
     assert {account: amount for (account, _), amount in balances.items() if amount} == {}
     assert check_books(services, operator_ids=[built.operator_id]).ok
+
+
+def test_a_run_works_in_growing_chunks_each_item_once_in_order() -> None:
+    # 700 items, first chunk 8, at most 64: 8 + 16 + 32 + 64 = 120, then 580 = 9 x 64 + 4
+    items = [f"item-{n}" for n in range(700)]
+    chunks = runs.chunked(items, first=8, most=64)
+    assert [len(chunk) for chunk in chunks] == [8, 16, 32, 64] + [64] * 9 + [4]
+    assert [item for chunk in chunks for item in chunk] == items
+    assert runs.chunked([]) == []

@@ -128,11 +128,19 @@ def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: Recorded
     )  # fmt: skip
 
 
-def _issue(services: Services, uow: UnitOfWork, document: Document, *, stored: bool = True) -> Document:
+def _issue(
+    services: Services,
+    uow: UnitOfWork,
+    document: Document,
+    *,
+    stored: bool = True,
+    sequence: int | None = None,
+) -> Document:
     profile = _profile(uow, document.operator_id)
     zone = ZoneInfo(profile.time_zone)
     now = services.clock.now()
-    sequence = uow.invoices.next_number(document.operator_id, document.series)
+    if sequence is None:
+        sequence = uow.invoices.next_number(document.operator_id, document.series)
     number = format_number(profile.number_format, series=document.series, year=now.astimezone(zone).year,
                            number=sequence)  # fmt: skip
     issued = lifecycle.issue(document, number=number, issued_at=now, zone=zone)
@@ -190,10 +198,18 @@ def draft_in(
     return existing
 
 
-def issue_in(services: Services, uow: UnitOfWork, document: Document, *, stored: bool = True) -> Document:
+def issue_in(
+    services: Services,
+    uow: UnitOfWork,
+    document: Document,
+    *,
+    stored: bool = True,
+    sequence: int | None = None,
+) -> Document:
     """Issue a draft in the caller's transaction: its gapless number (under the counter's lock, held
-    till the caller commits), the ledger entry and the bill marked invoiced. Nothing is committed."""
-    return _issue(services, uow, document, stored=stored)
+    till the caller commits), the ledger entry and the bill marked invoiced. Nothing is committed.
+    ``sequence``: a number the caller took for it (``next_numbers``, for many drafts at once)."""
+    return _issue(services, uow, document, stored=stored, sequence=sequence)
 
 
 def draft_invoice(services: Services, actor: Actor, bill_id: str) -> Document:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from evbill.application.billing.cycle import bill_contract, record_bill, record_bill_in
@@ -51,6 +51,7 @@ from evbill.domain.invoicing.runs import (
 from evbill.domain.invoicing.tax import TaxMode
 from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTerms
 
+T = TypeVar("T")
 PLAN_JOB = "billing.plan"
 INVOICE_JOB = "billing.invoice"
 CHUNK_JOB = "billing.invoice_chunk"
@@ -319,9 +320,10 @@ def _keep_failed(services: Services, actor: Actor, recorded: RecordedBill, reaso
 # --- a chunk of items in one transaction ---------------------------------------------------------
 
 
-def chunked(items: Sequence[RunItem], first: int = FIRST_CHUNK, most: int = CHUNK) -> list[list[RunItem]]:
+def chunked(items: Sequence[T], first: int = FIRST_CHUNK, most: int = CHUNK) -> list[list[T]]:
     """The items in chunks of growing size: first, 2 first, 4 first, ... at most ``most``."""
-    chunks, size, at = [], first, 0
+    chunks: list[list[T]] = []
+    size, at = first, 0
     while at < len(items):
         chunks.append(list(items[at : at + size]))
         at += size
@@ -383,8 +385,15 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
                 continue
             draft = draft_in(services, uow, actor, recorded, existing, store=existing is not None)
             drafts.append((at, item, recorded.id, draft, existing is not None))
-        for at, item, bill_id, draft, stored in drafts:  # numbered last: the counter's lock is held briefly
-            issued = issue_in(services, uow, draft, stored=stored)
+        # Numbered last (the counter's lock is held briefly), all in one step when they share a series.
+        series = {draft.series for _, _, _, draft, _ in drafts}
+        numbers: Sequence[int | None] = (
+            uow.invoices.next_numbers(actor.operator_id, series.pop(), len(drafts))
+            if len(series) == 1
+            else [None] * len(drafts)
+        )
+        for (at, item, bill_id, draft, stored), number in zip(drafts, numbers, strict=True):
+            issued = issue_in(services, uow, draft, stored=stored, sequence=number)
             outcomes[at] = replace(
                 item,
                 status=ItemStatus.ISSUED,
