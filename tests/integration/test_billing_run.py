@@ -209,3 +209,19 @@ def test_a_run_works_in_growing_chunks_each_item_once_in_order() -> None:
     assert [len(chunk) for chunk in chunks] == [8, 16, 32, 64] + [64] * 9 + [4]
     assert [item for chunk in chunks for item in chunk] == items
     assert runs.chunked([]) == []
+
+
+def test_the_terms_of_many_contracts_are_read_in_one_look_like_one_by_one(
+    container: Container, database_url: str
+) -> None:
+    # the run's planning and its chunks read a page's terms at once (of_contracts)
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    with container.services.uow(read_only=True) as uow:
+        many = uow.contract_terms.of_contracts(built.operator_id, [*built.contract_ids, "no-such-contract"])
+        one_by_one = {
+            c: list(uow.contract_terms.of_contract(built.operator_id, c)) for c in built.contract_ids
+        }
+        other_operator = uow.contract_terms.of_contracts("someone-else", built.contract_ids)
+    assert many == {**one_by_one, "no-such-contract": []}
+    assert all(len(terms) == 1 for terms in one_by_one.values())
+    assert other_operator == {contract_id: [] for contract_id in built.contract_ids}

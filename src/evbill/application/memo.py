@@ -29,3 +29,8 @@ def once(uow: object, key: Hashable, make: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = make()
     return cast(T, memo[key])
+
+
+def remember(uow: object, key: Hashable, value: object) -> None:
+    """What ``once(uow, key, ...)`` answers from now on, read some other way (many at once)."""
+    once(uow, key, lambda: value)

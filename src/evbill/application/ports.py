@@ -153,6 +153,10 @@ class PlanVersionRepository(Protocol):
 class ContractTermsRepository(Protocol):
     def of_contract(self, operator_id: str, contract_id: str) -> Sequence[ContractTerms]: ...
 
+    def of_contracts(self, operator_id: str, contract_ids: Sequence[str]) -> dict[str, list[ContractTerms]]:
+        """``of_contract`` for many contracts in one look (a billing run); every id is a key."""
+        ...
+
     def add(self, terms: ContractTerms) -> None: ...
 
 

@@ -22,7 +22,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from evbill.application.charging.pricing import most_common_zone
-from evbill.application.memo import once
+from evbill.application.memo import once, remember
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, get_or_404, require
 from evbill.domain.access.operators import Actor, Permission
@@ -219,6 +219,13 @@ def terms_in(uow: UnitOfWork, operator_id: str, contract_id: str) -> Sequence[Co
     return once(
         uow, ("terms", contract_id), partial(uow.contract_terms.of_contract, operator_id, contract_id)
     )
+
+
+def prefetch_terms(uow: UnitOfWork, operator_id: str, contract_ids: Sequence[str]) -> None:
+    """Read the terms of many contracts at once (a billing run's chunk) for ``terms_in`` to find."""
+    wanted = list(dict.fromkeys(contract_ids))
+    for contract_id, terms in uow.contract_terms.of_contracts(operator_id, wanted).items():
+        remember(uow, ("terms", contract_id), terms)
 
 
 def session_starts(uow: UnitOfWork, operator_id: str) -> dict[str, datetime]:

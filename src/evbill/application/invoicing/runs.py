@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from evbill.application.billing.cycle import bill_contract, record_bill, record_bill_in
+from evbill.application.billing.cycle import bill_contract, prefetch_terms, record_bill, record_bill_in
 from evbill.application.charging.pricing import most_common_zone
 from evbill.application.invoicing.documents import draft_in, issue_bill, issue_in
 from evbill.application.ports import UnitOfWork
@@ -84,11 +84,13 @@ def _zone_name(uow: UnitOfWork, operator_id: str) -> str:
     return most_common_zone([location.time_zone for location in locations])
 
 
-def _contracts(uow: UnitOfWork, operator_id: str) -> Iterable[Contract]:
+def _contracts(uow: UnitOfWork, operator_id: str) -> Iterable[tuple[Contract, Sequence[ContractTerms]]]:
+    """The operator's contracts with their terms, a page at a time (one look for a page's terms)."""
     after = None
     while True:
         page = uow.contracts.list(operator_id, filters={}, after=after, limit=PAGE)
-        yield from page
+        terms = uow.contract_terms.of_contracts(operator_id, [contract.id for contract in page])
+        yield from ((contract, terms[contract.id]) for contract in page)
         if len(page) < PAGE:
             return
         after = page[-1].id
@@ -131,10 +133,9 @@ def due_cycles(services: Services, actor: Actor, period: str) -> list[DueCycle]:
         zone = _zone_name(uow, actor.operator_id)
         today = services.clock.now().astimezone(ZoneInfo(zone)).date()
         due: list[DueCycle] = []
-        for contract in _contracts(uow, actor.operator_id):
+        for contract, terms in _contracts(uow, actor.operator_id):
             if contract.status is ContractStatus.DRAFT:
                 continue
-            terms = uow.contract_terms.of_contract(actor.operator_id, contract.id)
             if terms:
                 due.extend(_due_of(contract, terms, zone, bounds, today))
     return due
@@ -359,6 +360,7 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
     drafts: list[tuple[int, RunItem, str, Document, bool]] = []
     started = time.monotonic()
     with services.uow() as uow:
+        prefetch_terms(uow, actor.operator_id, [item.contract_id for item in items[:CHUNK]])
         for at, item in enumerate(items):
             if at and time.monotonic() - started > CHUNK_SECONDS:
                 items = items[:at]  # the rest in the next transaction: others get their turn to write
