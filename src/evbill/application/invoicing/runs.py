@@ -1,8 +1,8 @@
 """Use cases: the billing run. Every contract cycle due in a month, billed and invoiced exactly once.
 
     run = start_run(services, actor, "2026-10", queued=False)
-    for item in plan_run(services, actor, run.id):
-        invoice_item(services, actor, item)           # or enqueued, one job per item
+    for chunk in chunked(plan_run(services, actor, run.id)):
+        invoice_chunk(services, actor, chunk)         # or enqueued, one job per chunk
 
 Why it is exactly once, whatever happens:
 
@@ -12,6 +12,10 @@ Why it is exactly once, whatever happens:
   the bill marked invoiced are one transaction, so a crash anywhere leaves all of it or none of it;
 * a rerun (or a second run at the same moment) finds the recorded bill and the issued invoice and
   says ALREADY_ISSUED; a concurrent issuer that loses the race on the unique key does the same.
+
+A chunk of items is done in one transaction (``invoice_chunk``): all of it commits or none, and when
+anything in it fails it is rolled back and its items are done one by one (``invoice_item``), so each
+guarantee above holds for the chunk as for one item.
 
 Generation that fails (an error while making the document) leaves a FAILED document for the bill with
 the reason; the next run makes it again as a new draft in its place (``invoice_bill``).
