@@ -211,6 +211,21 @@ def test_a_run_works_in_growing_chunks_each_item_once_in_order() -> None:
     assert runs.chunked([]) == []
 
 
+def test_the_bills_of_many_contracts_are_read_in_one_look_like_one_by_one(
+    container: Container, database_url: str
+) -> None:
+    # a chunk reads its contracts' recorded bills at once (bills.of_contracts)
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    runs.run_billing(container.services, platform_actor(built.operator_id), PERIOD)
+    with container.services.uow(read_only=True) as uow:
+        many = uow.bills.of_contracts(built.operator_id, [*built.contract_ids, "no-such-contract"])
+        one_by_one = {c: list(uow.bills.of_contract(built.operator_id, c)) for c in built.contract_ids}
+        other_operator = uow.bills.of_contracts("someone-else", built.contract_ids)
+    assert many == {**one_by_one, "no-such-contract": []}
+    assert all(len(recorded) == 1 for recorded in one_by_one.values())
+    assert other_operator == {contract_id: [] for contract_id in built.contract_ids}
+
+
 def test_the_terms_of_many_contracts_are_read_in_one_look_like_one_by_one(
     container: Container, database_url: str
 ) -> None:

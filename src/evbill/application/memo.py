@@ -34,3 +34,11 @@ def once(uow: object, key: Hashable, make: Callable[[], T]) -> T:
 def remember(uow: object, key: Hashable, value: object) -> None:
     """What ``once(uow, key, ...)`` answers from now on, read some other way (many at once)."""
     once(uow, key, lambda: value)
+
+
+def forget(uow: object, key: Hashable) -> None:
+    """The transaction changed what ``key`` stood for: the next ``once`` reads it again."""
+    try:
+        _MEMOS.get(uow, {}).pop(key, None)
+    except TypeError:
+        return

@@ -212,6 +212,10 @@ class BillRepository(Protocol):
 
     def of_contract(self, operator_id: str, contract_id: str) -> Sequence[RecordedBill]: ...
 
+    def of_contracts(self, operator_id: str, contract_ids: Sequence[str]) -> dict[str, list[RecordedBill]]:
+        """``of_contract`` for many contracts in one look (a billing run's chunk); every id is a key."""
+        ...
+
     def add(self, recorded: RecordedBill) -> None:
         """Conflict if the contract's cycle is already recorded (the transaction is then done)."""
         ...
@@ -280,6 +284,10 @@ class BillingRunRepository(Protocol):
     def has_pending(self, run_id: str) -> bool: ...
 
     def finish_item(self, item: RunItem) -> None: ...
+
+    def finish_items(self, items: Sequence[RunItem]) -> None:
+        """``finish_item`` for many (a billing run's chunk), in one batch."""
+        ...
 
 
 class DocumentFiles(Protocol):

@@ -22,7 +22,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from evbill.application.charging.pricing import most_common_zone
-from evbill.application.memo import once, remember
+from evbill.application.memo import forget, once, remember
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, get_or_404, require
 from evbill.domain.access.operators import Actor, Permission
@@ -95,7 +95,7 @@ def record_bill_in(
     recording raises (Conflict): the caller rolls back and bills the cycle again on its own."""
     require(actor, Permission.BILL)
     _check_cycle_start(cycle_start)
-    others = uow.bills.of_contract(actor.operator_id, contract_id)
+    others = once(uow, ("bills", contract_id), partial(uow.bills.of_contract, actor.operator_id, contract_id))
     for existing in others:
         if existing.cycle_start == cycle_start:
             return existing, False
@@ -105,7 +105,9 @@ def record_bill_in(
     except _LostRace as lost:
         raise Conflict(f"promotion {lost.promotion_id!r} was redeemed concurrently") from None
     # the bills just read, in this transaction (one recorded since by a concurrent run: unique key)
-    return _store(services, uow, actor, bill, others), True
+    recorded = _store(services, uow, actor, bill, others)
+    forget(uow, ("bills", contract_id))  # another cycle of the contract in the chunk reads them again
+    return recorded, True
 
 
 def _recorded(uow: UnitOfWork, operator_id: str, contract_id: str, cycle_start: date) -> RecordedBill | None:
@@ -221,11 +223,14 @@ def terms_in(uow: UnitOfWork, operator_id: str, contract_id: str) -> Sequence[Co
     )
 
 
-def prefetch_terms(uow: UnitOfWork, operator_id: str, contract_ids: Sequence[str]) -> None:
-    """Read the terms of many contracts at once (a billing run's chunk) for ``terms_in`` to find."""
+def prefetch(uow: UnitOfWork, operator_id: str, contract_ids: Sequence[str]) -> None:
+    """Read the terms and recorded bills of many contracts at once (a billing run's chunk), for
+    ``terms_in`` and ``record_bill_in`` to find."""
     wanted = list(dict.fromkeys(contract_ids))
     for contract_id, terms in uow.contract_terms.of_contracts(operator_id, wanted).items():
         remember(uow, ("terms", contract_id), terms)
+    for contract_id, recorded in uow.bills.of_contracts(operator_id, wanted).items():
+        remember(uow, ("bills", contract_id), recorded)
 
 
 def session_starts(uow: UnitOfWork, operator_id: str) -> dict[str, datetime]:

@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from evbill.application.billing.cycle import bill_contract, prefetch_terms, record_bill, record_bill_in
+from evbill.application.billing.cycle import bill_contract, prefetch, record_bill, record_bill_in
 from evbill.application.charging.pricing import most_common_zone
 from evbill.application.invoicing.documents import draft_in, issue_bill, issue_in
 from evbill.application.ports import UnitOfWork
@@ -364,7 +364,7 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
     drafts: list[tuple[int, RunItem, str, Document, bool]] = []
     started = time.monotonic()
     with services.uow() as uow:
-        prefetch_terms(uow, actor.operator_id, [item.contract_id for item in items[:CHUNK]])
+        prefetch(uow, actor.operator_id, [item.contract_id for item in items[:CHUNK]])
         for at, item in enumerate(items):
             if at and time.monotonic() - started > CHUNK_SECONDS:
                 items = items[:at]  # the rest in the next transaction: others get their turn to write
@@ -408,8 +408,7 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
                 **_issued(item, issued),  # type: ignore[arg-type]
             )
         done = [outcomes[at] for at in range(len(items))]
-        for outcome in done:
-            uow.billing_runs.finish_item(outcome)
+        uow.billing_runs.finish_items(done)
         uow.commit(give_way=True)
     return done
 
