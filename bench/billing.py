@@ -3,10 +3,12 @@
 The data (``tests.billing_data``: one operator, 10,000 monthly contracts, 30 priced October sessions
 each) is inserted in bulk first and not timed. Then the run of October is timed from start to done:
 
-* SQLite: ``run_billing`` in this process (what ``evbill billing run`` does without workers): per
-  contract the bill is recorded and the invoice issued (number, ledger entry) in their transactions;
-* PostgreSQL: ``enqueue_run`` on a huey queue (Redis when it answers, else an SQLite queue file) and
-  two ``evbill worker`` processes (unpinned: they may use every CPU), polled until the run is done.
+* SQLite: ``run_billing`` in this process (what ``evbill billing run`` does without workers): the
+  contracts in chunks (8, 16, ... 256), each chunk's bills, invoices (numbers, ledger entries) and
+  item outcomes in one transaction;
+* PostgreSQL: ``enqueue_run`` on a huey queue (Redis when it answers, else an SQLite queue file;
+  one job per chunk of 256 contracts) and two ``evbill worker`` processes (unpinned: they may use
+  every CPU), polled until the run is done.
 
 Documents are rendered separately (``--no-render``; the workers' render jobs are not waited for).
 ``--quick``: 1,000 contracts. ``EVBILL_BENCH_BILLING_CONTRACTS`` sets another count.

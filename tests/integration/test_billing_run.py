@@ -200,3 +200,43 @@ def test_a_credit_note_posts_the_reverse_entry_and_the_ledger_stays_sound(
     assert note.composed.totals.incl_vat_minor == 2284
     assert {account: amount for (account, _), amount in balances.items() if amount} == {}
     assert check_books(services, operator_ids=[built.operator_id]).ok
+
+
+def test_a_run_works_in_growing_chunks_each_item_once_in_order() -> None:
+    # 700 items, first chunk 8, at most 64: 8 + 16 + 32 + 64 = 120, then 580 = 9 x 64 + 4
+    items = [f"item-{n}" for n in range(700)]
+    chunks = runs.chunked(items, first=8, most=64)
+    assert [len(chunk) for chunk in chunks] == [8, 16, 32, 64] + [64] * 9 + [4]
+    assert [item for chunk in chunks for item in chunk] == items
+    assert runs.chunked([]) == []
+
+
+def test_the_bills_of_many_contracts_are_read_in_one_look_like_one_by_one(
+    container: Container, database_url: str
+) -> None:
+    # a chunk reads its contracts' recorded bills at once (bills.of_contracts)
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    runs.run_billing(container.services, platform_actor(built.operator_id), PERIOD)
+    with container.services.uow(read_only=True) as uow:
+        many = uow.bills.of_contracts(built.operator_id, [*built.contract_ids, "no-such-contract"])
+        one_by_one = {c: list(uow.bills.of_contract(built.operator_id, c)) for c in built.contract_ids}
+        other_operator = uow.bills.of_contracts("someone-else", built.contract_ids)
+    assert many == {**one_by_one, "no-such-contract": []}
+    assert all(len(recorded) == 1 for recorded in one_by_one.values())
+    assert other_operator == {contract_id: [] for contract_id in built.contract_ids}
+
+
+def test_the_terms_of_many_contracts_are_read_in_one_look_like_one_by_one(
+    container: Container, database_url: str
+) -> None:
+    # the run's planning and its chunks read a page's terms at once (of_contracts)
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    with container.services.uow(read_only=True) as uow:
+        many = uow.contract_terms.of_contracts(built.operator_id, [*built.contract_ids, "no-such-contract"])
+        one_by_one = {
+            c: list(uow.contract_terms.of_contract(built.operator_id, c)) for c in built.contract_ids
+        }
+        other_operator = uow.contract_terms.of_contracts("someone-else", built.contract_ids)
+    assert many == {**one_by_one, "no-such-contract": []}
+    assert all(len(terms) == 1 for terms in one_by_one.values())
+    assert other_operator == {contract_id: [] for contract_id in built.contract_ids}

@@ -165,6 +165,10 @@ class PlanVersionRepository(Protocol):
 class ContractTermsRepository(Protocol):
     def of_contract(self, operator_id: str, contract_id: str) -> Sequence[ContractTerms]: ...
 
+    def of_contracts(self, operator_id: str, contract_ids: Sequence[str]) -> dict[str, list[ContractTerms]]:
+        """``of_contract`` for many contracts in one look (a billing run); every id is a key."""
+        ...
+
     def add(self, terms: ContractTerms) -> None: ...
 
 
@@ -220,6 +224,10 @@ class BillRepository(Protocol):
 
     def of_contract(self, operator_id: str, contract_id: str) -> Sequence[RecordedBill]: ...
 
+    def of_contracts(self, operator_id: str, contract_ids: Sequence[str]) -> dict[str, list[RecordedBill]]:
+        """``of_contract`` for many contracts in one look (a billing run's chunk); every id is a key."""
+        ...
+
     def add(self, recorded: RecordedBill) -> None:
         """Conflict if the contract's cycle is already recorded (the transaction is then done)."""
         ...
@@ -248,7 +256,7 @@ class InvoiceRepository(Protocol):
         """What credit notes (not void) took from each line of the original so far (precise)."""
         ...
 
-    def add(self, document: Document) -> None:
+    def add(self, document: Document, *, sequence: int | None = None) -> None:
         """Conflict if the document's bill already has one (the transaction is then done)."""
         ...
 
@@ -260,6 +268,11 @@ class InvoiceRepository(Protocol):
 
     def next_number(self, operator_id: str, series: str) -> int:
         """The series' next number, its counter locked until the transaction ends (gapless)."""
+        ...
+
+    def next_numbers(self, operator_id: str, series: str, count: int) -> range:
+        """The series' next ``count`` numbers, consecutive, in one step (a billing run's chunk); the
+        counter locked until the transaction ends (gapless: rolled back with it)."""
         ...
 
     def profile(self, operator_id: str) -> InvoicingProfile | None: ...
@@ -315,6 +328,10 @@ class BillingRunRepository(Protocol):
     def has_pending(self, run_id: str) -> bool: ...
 
     def finish_item(self, item: RunItem) -> None: ...
+
+    def finish_items(self, items: Sequence[RunItem]) -> None:
+        """``finish_item`` for many (a billing run's chunk), in one batch."""
+        ...
 
 
 class DocumentFiles(Protocol):
@@ -967,7 +984,11 @@ class UnitOfWork(Protocol):
         """Roll back whatever was not committed."""
         ...
 
-    def commit(self) -> None: ...
+    def commit(self, *, give_way: bool = False) -> None:
+        """``give_way``: a long batch (a billing run's chunk) that will write again at once pauses a
+        moment after committing, so other processes' writers get their turn on SQLite (whose busy wait
+        polls every 100 ms at the slowest: back-to-back transactions would starve them)."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

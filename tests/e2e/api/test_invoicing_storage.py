@@ -139,3 +139,25 @@ def test_concurrent_issuers_get_every_number_once_without_gap(api):
         thread.join()
 
     assert sorted(taken) == list(range(1, 9))
+
+
+def test_a_chunk_takes_its_numbers_in_one_step_and_a_rollback_gives_them_again(api):
+    """A billing run's chunk takes consecutive numbers at once (``next_numbers``); single issuers and
+    chunks share the counter, and a chunk that rolls back leaves no gap."""
+    alpha = api.tenant()
+    services = api.container.services
+    with services.uow() as uow:
+        assert uow.invoices.next_number(alpha.operator_id, "B") == 1
+        assert list(uow.invoices.next_numbers(alpha.operator_id, "B", 3)) == [2, 3, 4]
+        uow.commit()
+    with services.uow() as uow:
+        assert list(uow.invoices.next_numbers(alpha.operator_id, "B", 5)) == [5, 6, 7, 8, 9]
+        # no commit: the chunk failed after taking its numbers
+    with services.uow() as uow:
+        again = list(uow.invoices.next_numbers(alpha.operator_id, "B", 2))
+        last = uow.invoices.next_number(alpha.operator_id, "B")
+        uow.commit()
+
+    assert (again, last) == ([5, 6], 7)
+    with services.uow() as uow, pytest.raises(ValueError, match="count"):
+        uow.invoices.next_numbers(alpha.operator_id, "B", 0)

@@ -19,6 +19,7 @@ what was committed when it ran (so do not use it where two reads must see the sa
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Self
 
@@ -68,6 +69,8 @@ from evbill.adapters.db.tariffs.repositories import (
     SqlTariffVersionRepository,
     tariff_repository,
 )
+
+GIVE_WAY_S = 0.11  # longer than SQLite's slowest busy-wait poll (100 ms): a waiting writer gets in
 
 
 class _OpenConnection:
@@ -157,8 +160,11 @@ class SqlAlchemyUnitOfWork:
         finally:
             connection.close()
 
-    def commit(self) -> None:
-        self._connection().commit()
+    def commit(self, *, give_way: bool = False) -> None:
+        connection = self._connection()
+        connection.commit()
+        if give_way and connection.dialect.name == "sqlite":
+            time.sleep(GIVE_WAY_S)  # see UnitOfWork.commit; PostgreSQL's lock queue is fair already
 
     def rollback(self) -> None:
         self._connection().rollback()

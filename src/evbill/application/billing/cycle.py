@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from evbill.application.charging.pricing import most_common_zone
+from evbill.application.memo import forget, once, remember
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, get_or_404, require
 from evbill.domain.access.operators import Actor, Permission
@@ -30,6 +32,7 @@ from evbill.domain.billing.records import BillState, RecordedBill
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.offers.contracts import Contract, ContractTerms
+from evbill.domain.offers.customers import Customer
 from evbill.domain.offers.plans import ConnectorClass, Plan, PlanVersion
 from evbill.domain.offers.promotions import PromotionState, Redemption
 
@@ -84,6 +87,29 @@ def record_bill(services: Services, actor: Actor, contract_id: str, cycle_start:
     raise Conflict("the promotions of this cycle kept changing under concurrent billing; try again")
 
 
+def record_bill_in(
+    services: Services, uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date
+) -> tuple[RecordedBill, bool]:
+    """``record_bill`` inside the caller's transaction (the billing run's chunk), without committing:
+    the recorded bill and whether it was recorded now. A lost race for a promotion or a concurrent
+    recording raises (Conflict): the caller rolls back and bills the cycle again on its own."""
+    require(actor, Permission.BILL)
+    _check_cycle_start(cycle_start)
+    others = once(uow, ("bills", contract_id), partial(uow.bills.of_contract, actor.operator_id, contract_id))
+    for existing in others:
+        if existing.cycle_start == cycle_start:
+            return existing, False
+    bill = _bill(uow, actor, contract_id, cycle_start, set())
+    try:
+        _record(services, uow, actor, bill, contract_id)
+    except _LostRace as lost:
+        raise Conflict(f"promotion {lost.promotion_id!r} was redeemed concurrently") from None
+    # the bills just read, in this transaction (one recorded since by a concurrent run: unique key)
+    recorded = _store(services, uow, actor, bill, others)
+    forget(uow, ("bills", contract_id))  # another cycle of the contract in the chunk reads them again
+    return recorded, True
+
+
 def _recorded(uow: UnitOfWork, operator_id: str, contract_id: str, cycle_start: date) -> RecordedBill | None:
     """The bill recorded for this cycle; Conflict if a recorded cycle overlaps it without being it."""
     for recorded in uow.bills.of_contract(operator_id, contract_id):
@@ -92,8 +118,16 @@ def _recorded(uow: UnitOfWork, operator_id: str, contract_id: str, cycle_start: 
     return None
 
 
-def _store(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill) -> RecordedBill:
-    for other in uow.bills.of_contract(actor.operator_id, bill.contract_id):
+def _store(
+    services: Services,
+    uow: UnitOfWork,
+    actor: Actor,
+    bill: Bill,
+    others: Sequence[RecordedBill] | None = None,
+) -> RecordedBill:
+    if others is None:
+        others = uow.bills.of_contract(actor.operator_id, bill.contract_id)
+    for other in others:
         if other.cycle_start == bill.cycle_start:  # recorded by a concurrent run since we looked
             raise Conflict(f"the cycle from {bill.cycle_start} was recorded concurrently")
         if other.overlaps(bill.cycle_start, bill.cycle_end):
@@ -101,7 +135,7 @@ def _store(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill) -> Rec
                 "cannot bill",
                 (Problem("$.cycle_start", f"the days overlap the cycle billed from {other.cycle_start}"),),
             )
-    contract = get_or_404(uow.contracts, actor.operator_id, bill.contract_id, "contract")
+    contract = contract_in(uow, actor.operator_id, bill.contract_id)
     recorded = RecordedBill(
         id=services.ids.new_id(),
         operator_id=actor.operator_id,
@@ -124,19 +158,22 @@ class _LostRace(Exception):
 
 
 def _zone(uow: UnitOfWork, operator_id: str) -> ZoneInfo:
-    locations = uow.locations.list(operator_id, filters={}, after=None, limit=200)
-    return ZoneInfo(most_common_zone([location.time_zone for location in locations]))
+    def look() -> ZoneInfo:
+        locations = uow.locations.list(operator_id, filters={}, after=None, limit=200)
+        return ZoneInfo(most_common_zone([location.time_zone for location in locations]))
+
+    return once(uow, ("zone", operator_id), look)  # a billing run's chunk asks per contract
 
 
 def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, exhausted: set[str]) -> Bill:
     operator_id = actor.operator_id
-    contract = get_or_404(uow.contracts, operator_id, contract_id, "contract")
+    contract = contract_in(uow, operator_id, contract_id)
     zone = _zone(uow, operator_id)
-    terms = uow.contract_terms.of_contract(operator_id, contract_id)
+    terms = terms_in(uow, operator_id, contract_id)
     in_force = _terms_at(terms, cycle_start, zone) or min(terms, key=lambda t: t.effective_from)
     end = check_cycle_start(contract.start.astimezone(zone).date(), in_force.billing_cycle, cycle_start)
     plans, versions = _plans(uow, operator_id, terms)
-    customer = get_or_404(uow.customers, operator_id, contract.customer_id, "customer")
+    customer = customer_in(uow, operator_id, contract.customer_id)
     payers = [customer.id] + [
         driver.id
         for driver in uow.customers.list(
@@ -148,6 +185,7 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     stored = uow.sessions.of_customers(operator_id, payers, started_from=start_utc, started_to=end_utc)
     # Sessions under review (implausible charger data) wait for an operator; voided ones cost nothing.
     stored = [s for s in stored if s.status not in (SessionStatus.REVIEW, SessionStatus.VOIDED)]
+    session_starts(uow, operator_id).update((session.id, session.started_at) for session in stored)
     before = uow.sessions.count_before(operator_id, payers, start_utc)
     charges = [_charge(session, before + n) for n, session in enumerate(stored, start=1)]
     states = _promotion_states(uow, operator_id, customer.id, contract, start_utc, exhausted)
@@ -166,6 +204,41 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     )
 
 
+# What the invoice of a bill reads again in the same transaction (a billing run's chunk): once.
+
+
+def contract_in(uow: UnitOfWork, operator_id: str, contract_id: str) -> Contract:
+    return once(uow, ("contract", contract_id), partial(get_or_404, uow.contracts, operator_id, contract_id,
+                                                        "contract"))  # fmt: skip
+
+
+def customer_in(uow: UnitOfWork, operator_id: str, customer_id: str) -> Customer:
+    return once(uow, ("customer", customer_id), partial(get_or_404, uow.customers, operator_id, customer_id,
+                                                        "customer"))  # fmt: skip
+
+
+def terms_in(uow: UnitOfWork, operator_id: str, contract_id: str) -> Sequence[ContractTerms]:
+    return once(
+        uow, ("terms", contract_id), partial(uow.contract_terms.of_contract, operator_id, contract_id)
+    )
+
+
+def prefetch(uow: UnitOfWork, operator_id: str, contract_ids: Sequence[str]) -> None:
+    """Read the terms and recorded bills of many contracts at once (a billing run's chunk), for
+    ``terms_in`` and ``record_bill_in`` to find."""
+    wanted = list(dict.fromkeys(contract_ids))
+    for contract_id, terms in uow.contract_terms.of_contracts(operator_id, wanted).items():
+        remember(uow, ("terms", contract_id), terms)
+    for contract_id, recorded in uow.bills.of_contracts(operator_id, wanted).items():
+        remember(uow, ("bills", contract_id), recorded)
+
+
+def session_starts(uow: UnitOfWork, operator_id: str) -> dict[str, datetime]:
+    """When the sessions this transaction billed started, by id (filled by ``_bill``)."""
+    starts: dict[str, datetime] = once(uow, ("session starts", operator_id), dict)
+    return starts
+
+
 def _terms_at(terms: Sequence[ContractTerms], day: date, zone: ZoneInfo) -> ContractTerms | None:
     started = [t for t in terms if t.effective_from.astimezone(zone).date() <= day]
     return max(started, key=lambda t: t.effective_from) if started else None
@@ -176,9 +249,13 @@ def _plans(
 ) -> tuple[dict[str, Plan], dict[str, Sequence[PlanVersion]]]:
     plans: dict[str, Plan] = {}
     versions: dict[str, Sequence[PlanVersion]] = {}
-    for plan_id in {t.plan_id for t in terms}:
-        plans[plan_id] = get_or_404(uow.plans, operator_id, plan_id, "plan")
-        versions[plan_id] = uow.plan_versions.of_plan(operator_id, plan_id)
+    for plan_id in {t.plan_id for t in terms}:  # the few plans of a run's contracts: read once a chunk
+        plans[plan_id] = once(
+            uow, ("plan", plan_id), partial(get_or_404, uow.plans, operator_id, plan_id, "plan")
+        )
+        versions[plan_id] = once(
+            uow, ("plan versions", plan_id), partial(uow.plan_versions.of_plan, operator_id, plan_id)
+        )
     return plans, versions
 
 
@@ -241,6 +318,8 @@ def _promotion_states(
 
 
 def _record(services: Services, uow: UnitOfWork, actor: Actor, bill: Bill, contract_id: str) -> None:
+    if not bill.applied:  # no promotion used: nothing to count (and no look for the contract and zone)
+        return
     contract = get_or_404(uow.contracts, actor.operator_id, contract_id, "contract")
     zone = _zone(uow, actor.operator_id)
     cycle_start = datetime.combine(bill.cycle_start, datetime.min.time(), zone)

@@ -17,11 +17,13 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
+from evbill.application.billing.cycle import customer_in, session_starts, terms_in
 from evbill.application.invoicing.postings import post_issued
 from evbill.application.invoicing.references import creditor_reference
+from evbill.application.memo import once
 from evbill.application.ports import UnitOfWork
-from evbill.application.records import Page, Services, checked_limit, get_or_404, page_of, require
-from evbill.domain.access.operators import Actor, Permission
+from evbill.application.records import Page, Services, checked_limit, page_of, require
+from evbill.domain.access.operators import Actor, Operator, Permission
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
 from evbill.domain.invoicing import documents as lifecycle
@@ -96,6 +98,15 @@ def check_branding(logo: str | None, accent_colour: str) -> tuple[Problem, ...]:
 
 
 def _profile(uow: UnitOfWork, operator_id: str) -> InvoicingProfile:
+    return once(uow, ("invoicing profile", operator_id), lambda: _read_profile(uow, operator_id))
+
+
+def _operator(uow: UnitOfWork, operator_id: str) -> Operator:
+    return _found(once(uow, ("operator", operator_id), lambda: uow.operators.get(operator_id)), "operator",
+                  operator_id)  # fmt: skip
+
+
+def _read_profile(uow: UnitOfWork, operator_id: str) -> InvoicingProfile:
     profile = uow.invoices.profile(operator_id)
     if profile is not None:
         return profile
@@ -109,9 +120,9 @@ def _profile(uow: UnitOfWork, operator_id: str) -> InvoicingProfile:
 
 def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: RecordedBill) -> Document:
     profile = _profile(uow, actor.operator_id)
-    operator = _found(uow.operators.get(actor.operator_id), "operator", actor.operator_id)
-    customer = get_or_404(uow.customers, actor.operator_id, recorded.customer_id, "customer")
-    terms = uow.contract_terms.of_contract(actor.operator_id, recorded.contract_id)
+    operator = _operator(uow, actor.operator_id)
+    customer = customer_in(uow, actor.operator_id, recorded.customer_id)
+    terms = terms_in(uow, actor.operator_id, recorded.contract_id)
     due_days = max(terms, key=lambda t: t.number).payment_due_days if terms else 14
     buyer = Party(
         customer.name, customer.country, customer.address, customer.city, customer.postal_code,
@@ -122,10 +133,12 @@ def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: Recorded
     )
     zone = ZoneInfo(profile.time_zone)
     session_ids = sorted({line.session_id for line in recorded.bill.lines if line.session_id is not None})
-    dates = {
-        session_id: started.astimezone(zone).date()
-        for session_id, started in uow.sessions.started_at(actor.operator_id, session_ids).items()
-    }  # one query for the cycle's sessions (a billing run makes thousands of invoices)
+    known = session_starts(uow, actor.operator_id)  # billed in this transaction: no need to look
+    starts = {session_id: known[session_id] for session_id in session_ids if session_id in known}
+    missing = [session_id for session_id in session_ids if session_id not in known]
+    if missing:  # one query for the cycle's sessions (a billing run makes thousands of invoices)
+        starts.update(uow.sessions.started_at(actor.operator_id, missing))
+    dates = {session_id: started.astimezone(zone).date() for session_id, started in starts.items()}
     lines = draft_lines(recorded.bill, session_dates=dates, schedule=profile.schedule)
     composed = compose(
         lines, currency=recorded.bill.currency, mode=operator.rounding_mode, reverse_charge=reverse,
@@ -142,17 +155,28 @@ def _draft(services: Services, uow: UnitOfWork, actor: Actor, recorded: Recorded
     )  # fmt: skip
 
 
-def _issue(services: Services, uow: UnitOfWork, document: Document) -> Document:
+def _issue(
+    services: Services,
+    uow: UnitOfWork,
+    document: Document,
+    *,
+    stored: bool = True,
+    sequence: int | None = None,
+) -> Document:
     profile = _profile(uow, document.operator_id)
     zone = ZoneInfo(profile.time_zone)
     now = services.clock.now()
-    sequence = uow.invoices.next_number(document.operator_id, document.series)
+    if sequence is None:
+        sequence = uow.invoices.next_number(document.operator_id, document.series)
     number = format_number(profile.number_format, series=document.series, year=now.astimezone(zone).year,
                            number=sequence)  # fmt: skip
     issued = lifecycle.issue(document, number=number, issued_at=now, zone=zone)
     if issued.kind is not DocumentKind.CREDIT_NOTE:  # what the customer pays by bank transfer quotes
         issued = replace(issued, payment_reference=creditor_reference(number))
-    uow.invoices.update(issued, expected_version=document.version, sequence=sequence)
+    if stored:
+        uow.invoices.update(issued, expected_version=document.version, sequence=sequence)
+    else:  # a draft made in this transaction and never stored: stored once, issued (one row written)
+        uow.invoices.add(issued, sequence=sequence)
     post_issued(uow, services.ids, issued, now)  # the ledger entry commits with the number, or neither
     if issued.bill_id is not None:
         uow.bills.mark_invoiced(document.operator_id, issued.bill_id, issued.id)
@@ -173,19 +197,48 @@ def issue_bill(services: Services, actor: Actor, bill_id: str) -> tuple[Document
         if existing is not None and existing.status not in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
             return existing, False
         recorded = _found(uow.bills.get(actor.operator_id, bill_id), "bill", bill_id)
-        if existing is None:
-            draft = _draft(services, uow, actor, recorded)
-            uow.invoices.add(draft)
-        elif existing.status is DocumentStatus.FAILED:
-            draft = replace(
-                _draft(services, uow, actor, recorded), id=existing.id, version=existing.version + 1
-            )
-            uow.invoices.update(draft, expected_version=existing.version)
-        else:
-            draft = existing
+        draft = draft_in(services, uow, actor, recorded, existing)
         issued = _issue(services, uow, draft)
         uow.commit()
         return issued, True
+
+
+def draft_in(
+    services: Services,
+    uow: UnitOfWork,
+    actor: Actor,
+    recorded: RecordedBill,
+    existing: Document | None,
+    *,
+    store: bool = True,
+) -> Document:
+    """The recorded bill's draft, stored in the caller's transaction: made new (no document yet),
+    made again in place of a FAILED one, or the DRAFT already there. Issue it with ``issue_in``.
+    ``store=False``: a new draft is not stored (``issue_in(..., stored=False)`` stores it issued)."""
+    if existing is None:
+        draft = _draft(services, uow, actor, recorded)
+        if store:
+            uow.invoices.add(draft)
+        return draft
+    if existing.status is DocumentStatus.FAILED:
+        draft = replace(_draft(services, uow, actor, recorded), id=existing.id, version=existing.version + 1)
+        uow.invoices.update(draft, expected_version=existing.version)
+        return draft
+    return existing
+
+
+def issue_in(
+    services: Services,
+    uow: UnitOfWork,
+    document: Document,
+    *,
+    stored: bool = True,
+    sequence: int | None = None,
+) -> Document:
+    """Issue a draft in the caller's transaction: its gapless number (under the counter's lock, held
+    till the caller commits), the ledger entry and the bill marked invoiced. Nothing is committed.
+    ``sequence``: a number the caller took for it (``next_numbers``, for many drafts at once)."""
+    return _issue(services, uow, document, stored=stored, sequence=sequence)
 
 
 def draft_invoice(services: Services, actor: Actor, bill_id: str) -> Document:
@@ -277,4 +330,3 @@ def credit_document(
 # For the other invoicing use cases (receipts, previews, delivery): the same profile, draft and issue.
 operator_profile = _profile
 draft_of_bill = _draft
-issue_in = _issue

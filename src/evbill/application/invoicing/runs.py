@@ -1,8 +1,8 @@
 """Use cases: the billing run. Every contract cycle due in a month, billed and invoiced exactly once.
 
     run = start_run(services, actor, "2026-10", queued=False)
-    for item in plan_run(services, actor, run.id):
-        invoice_item(services, actor, item)           # or enqueued, one job per item
+    for chunk in chunked(plan_run(services, actor, run.id)):
+        invoice_chunk(services, actor, chunk)         # or enqueued, one job per chunk
 
 Why it is exactly once, whatever happens:
 
@@ -13,22 +13,27 @@ Why it is exactly once, whatever happens:
 * a rerun (or a second run at the same moment) finds the recorded bill and the issued invoice and
   says ALREADY_ISSUED; a concurrent issuer that loses the race on the unique key does the same.
 
+A chunk of items is done in one transaction (``invoice_chunk``): all of it commits or none, and when
+anything in it fails it is rolled back and its items are done one by one (``invoice_item``), so each
+guarantee above holds for the chunk as for one item.
+
 Generation that fails (an error while making the document) leaves a FAILED document for the bill with
 the reason; the next run makes it again as a new draft in its place (``invoice_bill``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from evbill.application.billing.cycle import bill_contract, record_bill
+from evbill.application.billing.cycle import bill_contract, prefetch, record_bill, record_bill_in
 from evbill.application.charging.pricing import most_common_zone
-from evbill.application.invoicing.documents import issue_bill
+from evbill.application.invoicing.documents import draft_in, issue_bill, issue_in
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Permission
@@ -50,11 +55,19 @@ from evbill.domain.invoicing.runs import (
 from evbill.domain.invoicing.tax import TaxMode
 from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTerms
 
+T = TypeVar("T")
 PLAN_JOB = "billing.plan"
 INVOICE_JOB = "billing.invoice"
+CHUNK_JOB = "billing.invoice_chunk"
 RENDER_JOB = "documents.render"
 RENDERED_FORMATS = ("pdf", "facturx")
 PAGE = 200
+# A run works in chunks of items, each chunk one transaction: the first chunks small (a run shows
+# progress at once, and a crash early loses little work), then doubling up to CHUNK.
+FIRST_CHUNK, CHUNK = 8, 256
+# ... and a chunk's transaction is cut short after about two seconds (the rest goes in the next one): the
+# run holds the numbering lock (and on SQLite the database's write lock) only that long at a time.
+CHUNK_SECONDS = 2.0
 
 
 class JobQueue(Protocol):
@@ -75,11 +88,13 @@ def _zone_name(uow: UnitOfWork, operator_id: str) -> str:
     return most_common_zone([location.time_zone for location in locations])
 
 
-def _contracts(uow: UnitOfWork, operator_id: str) -> Iterable[Contract]:
+def _contracts(uow: UnitOfWork, operator_id: str) -> Iterable[tuple[Contract, Sequence[ContractTerms]]]:
+    """The operator's contracts with their terms, a page at a time (one look for a page's terms)."""
     after = None
     while True:
         page = uow.contracts.list(operator_id, filters={}, after=after, limit=PAGE)
-        yield from page
+        terms = uow.contract_terms.of_contracts(operator_id, [contract.id for contract in page])
+        yield from ((contract, terms[contract.id]) for contract in page)
         if len(page) < PAGE:
             return
         after = page[-1].id
@@ -122,10 +137,9 @@ def due_cycles(services: Services, actor: Actor, period: str) -> list[DueCycle]:
         zone = _zone_name(uow, actor.operator_id)
         today = services.clock.now().astimezone(ZoneInfo(zone)).date()
         due: list[DueCycle] = []
-        for contract in _contracts(uow, actor.operator_id):
+        for contract, terms in _contracts(uow, actor.operator_id):
             if contract.status is ContractStatus.DRAFT:
                 continue
-            terms = uow.contract_terms.of_contract(actor.operator_id, contract.id)
             if terms:
                 due.extend(_due_of(contract, terms, zone, bounds, today))
     return due
@@ -308,6 +322,97 @@ def _keep_failed(services: Services, actor: Actor, recorded: RecordedBill, reaso
         uow.commit()
 
 
+# --- a chunk of items in one transaction ---------------------------------------------------------
+
+
+def chunked(items: Sequence[T], first: int = FIRST_CHUNK, most: int = CHUNK) -> list[list[T]]:
+    """The items in chunks of growing size: first, 2 first, 4 first, ... at most ``most``."""
+    chunks: list[list[T]] = []
+    size, at = first, 0
+    while at < len(items):
+        chunks.append(list(items[at : at + size]))
+        at += size
+        size = min(size * 2, most)
+    return chunks
+
+
+def invoice_chunk(services: Services, actor: Actor, items: Sequence[RunItem]) -> list[RunItem]:
+    """Bill and invoice the items (PENDING) in one transaction (or a few, CHUNK_SECONDS each); their
+    outcomes (stored), in the items' order.
+
+    The chunk's bills, drafts, numbers (consecutive: the counter's lock is taken at the first issue
+    and held till the commit), ledger entries and item outcomes commit together or not at all. If
+    anything goes wrong (a cycle that cannot be billed, a failed generation, a concurrent run that
+    got there first, a deadlock), the chunk is rolled back whole and each item is then done on its
+    own by ``invoice_item``, which says per item what happened: the guarantees are the same as one
+    item at a time, only the common case is cheaper (one transaction instead of three per item)."""
+    require(actor, Permission.BILL)
+    done: list[RunItem] = []
+    while len(done) < len(items):
+        rest = items[len(done) :]
+        try:
+            done.extend(_invoice_together(services, actor, rest))
+        except Exception:  # one by one: each item gets its own outcome (and its own reason)
+            done.extend(invoice_item(services, actor, item) for item in rest)
+    return done
+
+
+def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]) -> list[RunItem]:
+    """The first of the items (all, or as many as fit in CHUNK_SECONDS), done in one transaction."""
+    now = services.clock.now()
+    outcomes: dict[int, RunItem] = {}
+    drafts: list[tuple[int, RunItem, str, Document, bool]] = []
+    started = time.monotonic()
+    with services.uow() as uow:
+        prefetch(uow, actor.operator_id, [item.contract_id for item in items[:CHUNK]])
+        for at, item in enumerate(items):
+            if at and time.monotonic() - started > CHUNK_SECONDS:
+                items = items[:at]  # the rest in the next transaction: others get their turn to write
+                break
+            recorded, recorded_now = record_bill_in(services, uow, actor, item.contract_id, item.cycle_start)
+            if not recorded.bill.lines:
+                outcomes[at] = replace(
+                    item,
+                    status=ItemStatus.SKIPPED,
+                    reason="nothing to bill in the cycle",
+                    bill_id=recorded.id,
+                    updated_at=now,
+                )
+                continue
+            existing = None if recorded_now else uow.invoices.find_by_bill(actor.operator_id, recorded.id)
+            if existing is not None and existing.status not in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
+                outcomes[at] = replace(
+                    item,
+                    status=ItemStatus.ALREADY_ISSUED,
+                    bill_id=recorded.id,
+                    updated_at=now,
+                    **_issued(item, existing),  # type: ignore[arg-type]
+                )
+                continue
+            draft = draft_in(services, uow, actor, recorded, existing, store=existing is not None)
+            drafts.append((at, item, recorded.id, draft, existing is not None))
+        # Numbered last (the counter's lock is held briefly), all in one step when they share a series.
+        series = {draft.series for _, _, _, draft, _ in drafts}
+        numbers: Sequence[int | None] = (
+            uow.invoices.next_numbers(actor.operator_id, series.pop(), len(drafts))
+            if len(series) == 1
+            else [None] * len(drafts)
+        )
+        for (at, item, bill_id, draft, stored), number in zip(drafts, numbers, strict=True):
+            issued = issue_in(services, uow, draft, stored=stored, sequence=number)
+            outcomes[at] = replace(
+                item,
+                status=ItemStatus.ISSUED,
+                bill_id=bill_id,
+                updated_at=now,
+                **_issued(item, issued),  # type: ignore[arg-type]
+            )
+        done = [outcomes[at] for at in range(len(items))]
+        uow.billing_runs.finish_items(done)
+        uow.commit(give_way=True)
+    return done
+
+
 # --- the whole run, in this process --------------------------------------------------------------
 
 
@@ -323,8 +428,9 @@ def run_billing(
     run = start_run(services, actor, period, queued=False)
     pending = plan_run(services, actor, run.id)
     on_planned(len(pending))
-    for item in pending:
-        on_item(invoice_item(services, actor, item))
+    for chunk in chunked(pending):
+        for item in invoice_chunk(services, actor, chunk):
+            on_item(item)
     finish_if_done(services, actor, run.id)
     return get_run(services, actor, run.id)
 
@@ -337,16 +443,15 @@ def enqueue_run(services: Services, actor: Actor, queue: JobQueue, period: str) 
 
 
 def plan_and_enqueue(services: Services, actor: Actor, queue: JobQueue, run_id: str) -> int:
-    """The planning job: store the items, enqueue one invoice job per pending item."""
+    """The planning job: store the items, enqueue one invoice job per chunk of pending items."""
     pending = plan_run(services, actor, run_id)
-    for item in pending:
+    for chunk in chunked(pending, first=CHUNK):  # one job per chunk: the workers share the chunks
         queue.enqueue(
-            INVOICE_JOB,
+            CHUNK_JOB,
             {
                 "operator_id": actor.operator_id,
                 "run_id": run_id,
-                "contract_id": item.contract_id,
-                "cycle_start": item.cycle_start.isoformat(),
+                "items": " ".join(f"{item.contract_id}@{item.cycle_start.isoformat()}" for item in chunk),
             },
         )
     if not pending:
@@ -370,6 +475,28 @@ def invoice_job(
         queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
     finish_if_done(services, actor, run_id)
     return item
+
+
+def invoice_chunk_job(
+    services: Services, actor: Actor, queue: JobQueue | None, payload: Mapping[str, str]
+) -> list[RunItem]:
+    """The per-chunk job: invoice the chunk's items still PENDING (idempotent: a duplicate or retried
+    job finds them done), enqueue the renderings, close the run if it was the last."""
+    run_id = payload["run_id"]
+    keys = [key.rpartition("@") for key in payload["items"].split()]
+    with services.uow(read_only=True) as uow:
+        found = [
+            uow.billing_runs.item(run_id, contract_id, date.fromisoformat(day))
+            for contract_id, _, day in keys
+        ]
+    pending = [item for item in found if item is not None and item.status is ItemStatus.PENDING]
+    done = invoice_chunk(services, actor, pending)
+    if queue is not None:
+        for item in done:
+            if item.status is ItemStatus.ISSUED and item.invoice_id is not None:
+                queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
+    finish_if_done(services, actor, run_id)
+    return done
 
 
 # --- dry run and rendering -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The billing run's jobs, as the worker runs them: plan a run, invoice one contract cycle, render.
+"""The billing run's jobs, as the worker runs them: plan a run, invoice a chunk of contract
+cycles (or one), render.
 
 Each job acts as the platform for the operator named in its payload and calls one use case of
 ``application.invoicing.runs``; each is idempotent, so huey's retries and duplicates change nothing.
@@ -24,8 +25,18 @@ def register(container: Container) -> None:
     def invoice(payload: Mapping[str, str]) -> None:
         runs.invoice_job(container.services, platform_actor(payload["operator_id"]), queue, payload)
 
+    def invoice_chunk(payload: Mapping[str, str]) -> None:
+        runs.invoice_chunk_job(container.services, platform_actor(payload["operator_id"]), queue, payload)
+
     def render(payload: Mapping[str, str]) -> None:
         who = platform_actor(payload["operator_id"])
         runs.render_document(container.services, who, container.documents, payload["document_id"])
 
-    queue.handlers.update({runs.PLAN_JOB: plan, runs.INVOICE_JOB: invoice, runs.RENDER_JOB: render})
+    queue.handlers.update(
+        {
+            runs.PLAN_JOB: plan,
+            runs.INVOICE_JOB: invoice,
+            runs.CHUNK_JOB: invoice_chunk,
+            runs.RENDER_JOB: render,
+        }
+    )

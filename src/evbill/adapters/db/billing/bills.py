@@ -105,6 +105,22 @@ class SqlBillRepository:
         )
         return [_recorded(row) for row in self._connection().execute(query).mappings()]
 
+    def of_contracts(self, operator_id: str, contract_ids: Sequence[str]) -> dict[str, list[RecordedBill]]:
+        found: dict[str, list[RecordedBill]] = {contract_id: [] for contract_id in contract_ids}
+        ids = list(found)
+        for offset in range(0, len(ids), 500):  # bound the IN list
+            query = (
+                select(bills)
+                .where(
+                    bills.c.operator_id == operator_id, bills.c.contract_id.in_(ids[offset : offset + 500])
+                )
+                .order_by(bills.c.contract_id, bills.c.cycle_start)
+            )
+            for row in self._connection().execute(query).mappings():
+                recorded = _recorded(row)
+                found[recorded.contract_id].append(recorded)
+        return found
+
     def add(self, recorded: RecordedBill) -> None:
         row = _shallow(
             BillRow(

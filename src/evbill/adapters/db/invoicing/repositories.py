@@ -129,9 +129,9 @@ class SqlInvoiceRepository:
                 taken[number] = taken.get(number, Decimal(0)) + line.net_precise
         return taken
 
-    def add(self, document: Document) -> None:
+    def add(self, document: Document, *, sequence: int | None = None) -> None:
         try:
-            self._connection().execute(invoices.insert().values(_row(document, None)))
+            self._connection().execute(invoices.insert().values(_row(document, sequence)))
         except IntegrityError:
             raise Conflict(f"bill {document.bill_id!r} already has a document") from None
 
@@ -176,6 +176,11 @@ class SqlInvoiceRepository:
             raise Conflict("a document was changed by someone else meanwhile; try again")
 
     def next_number(self, operator_id: str, series: str) -> int:
+        return self.next_numbers(operator_id, series, 1)[0]
+
+    def next_numbers(self, operator_id: str, series: str, count: int) -> range:
+        if count < 1:
+            raise ValueError("count must be at least 1")
         connection = self._connection()
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         connection.execute(
@@ -185,9 +190,9 @@ class SqlInvoiceRepository:
         )
         key = (invoice_counters.c.operator_id == operator_id, invoice_counters.c.series == series)
         last = connection.scalar(select(invoice_counters.c.last_number).where(*key).with_for_update())
-        number = int(last or 0) + 1
-        connection.execute(update(invoice_counters).where(*key).values(last_number=number))
-        return number
+        first = int(last or 0) + 1
+        connection.execute(update(invoice_counters).where(*key).values(last_number=first + count - 1))
+        return range(first, first + count)
 
     def profile(self, operator_id: str) -> InvoicingProfile | None:
         query = select(invoicing_profiles.c.document).where(invoicing_profiles.c.operator_id == operator_id)

@@ -81,5 +81,22 @@ class SqlContractTermsRepository:
         )
         return [CONTRACT_TERMS.from_row(row) for row in self._connection().execute(query).mappings()]
 
+    def of_contracts(self, operator_id: str, contract_ids: Sequence[str]) -> dict[str, list[ContractTerms]]:
+        columns = offer_tables.contract_terms.c
+        found: dict[str, list[ContractTerms]] = {contract_id: [] for contract_id in contract_ids}
+        ids = list(found)
+        for offset in range(0, len(ids), 500):  # bound the IN list
+            query = (
+                select(offer_tables.contract_terms)
+                .where(
+                    columns.operator_id == operator_id, columns.contract_id.in_(ids[offset : offset + 500])
+                )
+                .order_by(columns.contract_id, columns.number)
+            )
+            for row in self._connection().execute(query).mappings():
+                terms = CONTRACT_TERMS.from_row(row)
+                found[terms.contract_id].append(terms)
+        return found
+
     def add(self, terms: ContractTerms) -> None:
         insert_row(self._connection(), offer_tables.contract_terms, CONTRACT_TERMS.to_row(terms))

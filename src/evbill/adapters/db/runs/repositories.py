@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evbill.adapters.db.repositories import ConnectionSource
@@ -162,6 +162,44 @@ class SqlBillingRunRepository:
             items.run_id == run_id, items.status == ItemStatus.PENDING.value
         )
         return self._connection().execute(query.limit(1)).first() is not None
+
+    def finish_items(self, items: Sequence[RunItem]) -> None:
+        if not items:
+            return
+        columns = billing_run_items.c
+        statement = (
+            update(billing_run_items)
+            .where(
+                columns.run_id == bindparam("key_run_id"),
+                columns.contract_id == bindparam("key_contract_id"),
+                columns.cycle_start == bindparam("key_cycle_start"),
+            )
+            .values(
+                status=bindparam("new_status"),
+                reason=bindparam("new_reason"),
+                bill_id=bindparam("new_bill_id"),
+                invoice_id=bindparam("new_invoice_id"),
+                currency=bindparam("new_currency"),
+                total_incl_vat_minor=bindparam("new_total"),
+                updated_at=bindparam("new_updated_at"),
+            )
+        )
+        rows = [
+            {
+                "key_run_id": item.run_id,
+                "key_contract_id": item.contract_id,
+                "key_cycle_start": item.cycle_start,
+                "new_status": item.status.value,
+                "new_reason": item.reason,
+                "new_bill_id": item.bill_id,
+                "new_invoice_id": item.invoice_id,
+                "new_currency": item.currency,
+                "new_total": item.total_incl_vat_minor,
+                "new_updated_at": item.updated_at,
+            }
+            for item in items
+        ]
+        self._connection().execute(statement, rows)  # one executemany (pipelined on psycopg)
 
     def finish_item(self, item: RunItem) -> None:
         items = billing_run_items.c
