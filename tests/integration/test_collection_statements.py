@@ -201,6 +201,27 @@ def test_a_bad_csv_line_is_refused_naming_line_and_column(books: Books) -> None:
     assert books.balances() == {}
 
 
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (
+            "99999999999999999999999.00",
+            "'99999999999999999999999.00' is too large: at most 18 digits in EUR's minor unit",
+        ),
+        ("NaN", "'NaN' is not an amount"),
+        ("Infinity", "'Infinity' is not an amount"),
+    ],
+)
+def test_an_absurd_amount_is_refused_naming_it_not_a_crash(books: Books, amount: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        books.import_csv(f"entry_id,booked_on,amount,currency\nH-1,2026-12-01,{amount},EUR\n")
+    assert [(p.path, p.message) for p in refused.value.problems] == [("line 2.amount", message)]
+    with pytest.raises(InvalidInput) as refused_camt:
+        camt(books, statement(entry("E1", "99999999999999999999.00", name="x")))
+    assert [p.path for p in refused_camt.value.problems] == ["Stmt[1].Ntry[1].Amt"]
+    assert books.balances() == {}
+
+
 def test_camt_with_an_external_entity_is_not_resolved(books: Books) -> None:
     evil = (
         b"<?xml version='1.0'?><!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"

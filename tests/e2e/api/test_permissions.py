@@ -184,3 +184,16 @@ def test_support_cannot_give_a_coupon(shop: dict[str, Any]) -> None:
     response = support.post(f"/customers/{shop['customer']['id']}/promotions", json={"code": "FREE100"})
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
+
+
+def test_support_cannot_put_a_card_on_file_that_is_charged_for_sessions(shop: dict[str, Any]) -> None:
+    # README: support keys can do nothing that moves money; a card charged per session does
+    support, admin, customer = shop["support"], shop["admin"], shop["customer"]
+    path = f"/customers/{customer['id']}/card-on-file"
+    response = support.put(path, json={"payment_method": "tok_visa", "charge_sessions": True})
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+    allowed = admin.with_role(Role.BILLING).put(
+        path, json={"payment_method": "tok_visa", "charge_sessions": True}
+    )
+    assert allowed.status_code == 200, allowed.text

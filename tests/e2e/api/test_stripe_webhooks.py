@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -388,6 +389,62 @@ def test_a_payload_signed_with_another_secret_or_altered_after_signing_is_refuse
     too_old = deliver(api, body, sign(body, at=1_000_000_000))
 
     assert [a.status_code for a in (other_secret, altered, too_old)] == [400, 400, 400]
+    assert alpha.get(f"/payments/{captured['id']}").json()["refunded"] == "0.00"
+
+
+def test_a_signature_dated_in_the_future_is_refused(api: Api) -> None:
+    alpha = api.tenant("Alpha")
+    captured = held_and_captured(alpha)
+    body = payload(
+        "charge.refunded", **ids(captured), OPERATOR=alpha.operator_id, REFUND=f"fut{alpha.operator_id[-6:]}"
+    )
+
+    ahead = deliver(api, body, sign(body, at=int(time.time()) + 3600))
+    skewed = deliver(api, body, sign(body, at=int(time.time()) + 60))
+
+    assert ahead.status_code == 400
+    assert ahead.json()["errors"] == [
+        {
+            "path": "header.Stripe-Signature",
+            "message": "its timestamp is in the future (more than 5 minutes ahead)",
+            "severity": "error",
+        }
+    ]
+    assert skewed.status_code == 200, skewed.text  # a minute of clock skew is not an attack
+    assert alpha.get(f"/payments/{captured['id']}").json()["refunded"] == "10.00"
+
+
+def _reshaped(body: bytes, change: str) -> bytes:
+    event = json.loads(body)
+    if change == "list":
+        return b"[]"
+    if change == "no data":
+        del event["data"]
+    elif change == "object null":
+        event["data"]["object"] = None
+    elif change == "object text":
+        event["data"]["object"] = "ch_1"
+    elif change == "amount text":
+        event["data"]["object"]["amount_refunded"] = "abc"
+        for refund in event["data"]["object"].get("refunds", {}).get("data", []):
+            refund["amount"] = "abc"
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize("change", ["list", "no data", "object null", "object text", "amount text"])
+def test_a_signed_payload_that_is_not_a_stripe_event_is_refused_with_400_not_500(
+    api: Api, change: str
+) -> None:
+    alpha = api.tenant("Alpha")
+    captured = held_and_captured(alpha)
+    body = _reshaped(
+        payload("charge.refunded", **ids(captured), OPERATOR=alpha.operator_id, REFUND=f"bad{change[:4]}"),
+        change,
+    )
+
+    answer = deliver(api, body, sign(body))
+
+    assert (answer.status_code, answer.json()["code"]) == (400, "webhook_refused"), answer.text
     assert alpha.get(f"/payments/{captured['id']}").json()["refunded"] == "0.00"
 
 

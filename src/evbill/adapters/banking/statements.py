@@ -38,6 +38,9 @@ CAMT_NAMESPACES = {
     "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08",
 }
 MAX_BYTES = 50 * 1024 * 1024
+# An amount's minor units as the payments API takes them: 18 digits fit every database's 64-bit integer.
+MAX_DIGITS = 18
+MAX_MINOR = 10**MAX_DIGITS
 
 
 class StatementFileReader:
@@ -58,9 +61,17 @@ def _minor(text: str | None, currency: str | None, where: str, problems: list[Pr
     except InvalidOperation:
         problems.append(Problem(where, f"{text!r} is not an amount"))
         return None
+    if not value.is_finite():
+        problems.append(Problem(where, f"{text!r} is not an amount"))
+        return None
     scaled = value.scaleb(currencies.exponent(currency))
-    if not value.is_finite() or scaled != scaled.to_integral_value():
+    if scaled != scaled.to_integral_value():
         problems.append(Problem(where, f"{text!r} has more decimals than {currency} has"))
+        return None
+    if abs(scaled) >= MAX_MINOR:
+        problems.append(
+            Problem(where, f"{text!r} is too large: at most {MAX_DIGITS} digits in {currency}'s minor unit")
+        )
         return None
     return int(scaled)
 

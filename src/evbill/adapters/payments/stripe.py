@@ -27,6 +27,7 @@ is read as the release, not as money paid back (see ``captured_amount``).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -217,8 +218,11 @@ class StripeGateway:
     # --- webhooks -----------------------------------------------------------------------------
 
     def read_webhook(self, payload: bytes, signature: str | None) -> GatewayWebhook:
-        """Check the ``Stripe-Signature`` (always; a missing or wrong one is refused) and read the
-        event into the payment events it implies."""
+        """Check the ``Stripe-Signature`` (always; a missing or wrong one is refused, and so is one
+        dated in the past beyond Stripe's tolerance or in the future beyond a clock's skew) and read
+        the event into the payment events it implies. A signed payload that is not a Stripe event
+        of the shape its type says is refused too (400: Stripe stops resending a 2xx, keeps
+        resending a 5xx, and a malformed event will not get better)."""
         try:
             event = stripe.Webhook.construct_event(payload, signature or "", self._webhook_secret)
         except (stripe.SignatureVerificationError, ValueError) as refused:
@@ -226,10 +230,19 @@ class StripeGateway:
             if isinstance(refused, ValueError) and signature:
                 reason = "the payload is not a Stripe event"
             raise WebhookRefused("webhook refused", (Problem("header.Stripe-Signature", reason),)) from None
-        data = event.to_dict()
-        request = data.get("request")
-        request_key = _client_key(request.get("idempotency_key")) if isinstance(request, dict) else None
-        reference, events = self.events_of(data["type"], data["data"]["object"], request_key)
+        except (AttributeError, TypeError, KeyError):  # signed, but not a JSON object
+            raise _not_an_event("the payload is not a JSON object") from None
+        _check_not_future(signature or "")
+        try:
+            data = event.to_dict()
+            request = data.get("request")
+            request_key = _client_key(request.get("idempotency_key")) if isinstance(request, dict) else None
+            event_type, item = data["type"], data["data"]["object"]
+            if not isinstance(event_type, str) or not isinstance(item, Mapping) or "id" not in data:
+                raise TypeError("no id, type or data.object")
+            reference, events = self.events_of(event_type, item, request_key)
+        except (AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as bad:
+            raise _not_an_event(f"not a Stripe event of its type: {type(bad).__name__} {bad}") from None
         return GatewayWebhook(
             NAME, str(data["id"]), str(data["type"]), reference, events, payload.decode("utf-8", "replace")
         )
@@ -473,6 +486,29 @@ def dispute_events(dispute: Json, at: datetime, request_key: str | None) -> tupl
     elif status == "won":
         events.append(emit("won", EventKind.DISPUTE_WON))
     return tuple(events)
+
+
+# How far in the future a signature's time may be: the two clocks' skew, not a replay window.
+FUTURE_SKEW_SECONDS = 300
+
+
+def _not_an_event(reason: str) -> WebhookRefused:
+    return WebhookRefused("webhook refused", (Problem("$", reason[:300]),))
+
+
+def _check_not_future(signature: str) -> None:
+    """Stripe's check refuses a signature older than its tolerance; one dated ahead of now is refused
+    here (a replay prepared for later, or a badly wrong clock)."""
+    stamps = [part[2:] for part in signature.split(",") if part.startswith("t=")]
+    if stamps and stamps[0].isdigit() and int(stamps[0]) > time.time() + FUTURE_SKEW_SECONDS:
+        raise WebhookRefused(
+            "webhook refused",
+            (
+                Problem(
+                    "header.Stripe-Signature", "its timestamp is in the future (more than 5 minutes ahead)"
+                ),
+            ),
+        )
 
 
 def _operator(item: Json) -> str | None:

@@ -158,8 +158,9 @@ def _reload(pay: PayAtCharger, who: Actor, reload: WalletReload, card: CardOnFil
 def set_card_on_file(
     svc: Services, who: Actor, customer_id: str, *, payment_method: str, charge_sessions: bool
 ) -> CardOnFile:
-    """Store the customer's payment method (a gateway token such as tok_visa; never a card number)."""
-    require(who, Permission.MANAGE_CUSTOMERS)
+    """Store the customer's payment method (a gateway token such as tok_visa; never a card number).
+    Billing's, not support's: a card on file is charged for sessions, reloads and invoices."""
+    require(who, Permission.BILL)
     if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
         raise InvalidInput(
             "the card on file is refused",

@@ -110,7 +110,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     # paying for sessions: the payment link's QR code, the ad hoc hold, cards on file, wallet reloads
     ("GET", "/api/v1/evses/{evse_id}/payment-qr.{output}"): READ,
     ("PUT", "/api/v1/hold-amounts"): Permission.BILL,
-    ("PUT", "/api/v1/customers/{customer_id}/card-on-file"): Permission.MANAGE_CUSTOMERS,
+    ("PUT", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,  # arranges charges
     ("PUT", "/api/v1/wallets/{wallet_id}/reload"): Permission.BILL,
     # the ledger
     ("GET", "/api/v1/ledger/trial-balance"): READ,
