@@ -27,6 +27,9 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
+from fpdf.enums import TextMode
+from fpdf.fonts import TTFFont
+from fpdf.util import escape_parens
 
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
@@ -57,6 +60,7 @@ class Pdf(FPDF):
         self.watermark = watermark
         self.caption = ""  # the footer's title (the metadata's title may say it otherwise)
         self.mono = "Courier"
+        self._codes: dict[str, dict[str, str]] = {}  # per font: character -> its code in the PDF string
         files = font_files()
         if files is not None:
             install_subset_cache()
@@ -69,6 +73,38 @@ class Pdf(FPDF):
     def style(self, size: float, bold: bool = False, color: tuple[int, int, int] = (0, 0, 0)) -> None:
         self.set_font(self.family, "B" if bold else "", size)
         self.set_text_color(*color)
+
+    def put_text(self, x: float, y: float, text: str) -> None:
+        """``FPDF.text`` for the plain case (a TrueType font, filled, not underlined), writing the same
+        content stream without its machinery: each character is encoded once per font and document
+        (its glyph picked into the font's subset as ``text`` picks it, escaped as ``text`` escapes it).
+        A document writes hundreds of strings; anything else goes through ``text``."""
+        font = self.current_font
+        if (
+            not isinstance(font, TTFFont) or font.color_font or font.is_symbol
+            or self.text_mode != TextMode.FILL or self.underline or self.strikethrough
+            or self._record_text_quad_points or not self.page
+        ):  # fmt: skip
+            self.text(x, y, text)
+            return
+        if not self.current_font_is_set_on_page:
+            self._out(self._set_font_for_page(font, self.font_size_pt))
+        codes = self._codes.setdefault(font.fontkey, {})
+        try:
+            encoded = "".join([codes[character] for character in text])
+        except KeyError:
+            for character in text:
+                if character not in codes:
+                    code = font.subset.pick(ord(character))
+                    codes[character] = (
+                        "" if code is None else escape_parens(chr(code).encode("utf-16-be").decode("latin-1"))
+                    )
+            encoded = "".join([codes[character] for character in text])
+        line = f"BT {x * self.k:.2f} {(self.h - y) * self.k:.2f} Td ({encoded}) Tj ET"
+        if self.fill_color != self.text_color:
+            assert self.text_color is not None  # noqa: S101  (fpdf2 always has one)
+            line = f"q {self.text_color.serialize().lower()} {line} Q"
+        self._out(line)
 
     def header(self) -> None:
         if self.watermark is None:
