@@ -17,6 +17,7 @@ fonts-dejavu-core) covers every script the labels and names use.
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 from collections.abc import Callable
@@ -25,7 +26,13 @@ from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+)
 from fpdf import FPDF
 from fpdf.enums import TextMode
 from fpdf.fonts import TTFFont
@@ -130,6 +137,34 @@ def babel_locale(name: str) -> Locale:
         return Locale.parse("en_GB")
 
 
+@functools.cache
+def _currency_pattern(locale: Locale, currency: str) -> tuple[NumberPattern, str] | None:
+    """The locale's currency pattern with the currency's places, and its symbol; None for a pattern
+    that names the currency otherwise than by its symbol."""
+    standard = locale.currency_formats["standard"]
+    if "¤¤" in standard.pattern:
+        return None
+    pattern = copy.copy(standard)
+    pattern.frac_prec = (get_currency_precision(currency),) * 2
+    return pattern, get_currency_symbol(currency, locale)
+
+
+def money_text(value: Decimal, currency: str, locale: Locale, *, quantize: bool = True) -> str:
+    """``babel.numbers.format_currency(value, currency, locale=locale, decimal_quantization=quantize)``,
+    without the currency's plural name that Babel looks up for every amount (its patterns say ¤¤¤
+    for it, and the standard patterns do not): a document writes hundreds of amounts.
+
+    >>> money_text(Decimal("-1234.5"), "EUR", babel_locale("de_DE")), money_text(Decimal("12.079"), "EUR",
+    ...     babel_locale("en_GB"), quantize=False)
+    ('-1.234,50\xa0€', '€12.079')
+    """
+    known = _currency_pattern(locale, currency)
+    if known is None:
+        return format_currency(value, currency, locale=locale, decimal_quantization=quantize)
+    pattern, symbol = known
+    return pattern.apply(value, locale, decimal_quantization=quantize).replace("¤", symbol)
+
+
 class Formats:
     """Money, dates and numbers in the document's language."""
 
@@ -142,12 +177,12 @@ class Formats:
         return label(key, self.language)
 
     def amount(self, minor: int) -> str:
-        return format_currency(money(minor, self.currency), self.currency, locale=self.locale)
+        return money_text(money(minor, self.currency), self.currency, self.locale)
 
     def exact(self, value: Decimal) -> str:
         """A precise amount with at least the currency's places and at most 6: €12.079, 12,079 €."""
         shown = value.quantize(Decimal("0.000001")).normalize()
-        return format_currency(shown, self.currency, locale=self.locale, decimal_quantization=False)
+        return money_text(shown, self.currency, self.locale, quantize=False)
 
     def day(self, value: date | None) -> str:
         return "" if value is None else format_date(value, format="medium", locale=self.locale)
