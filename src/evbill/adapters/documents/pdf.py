@@ -34,9 +34,10 @@ from babel.numbers import (
     get_currency_symbol,
 )
 from fpdf import FPDF
-from fpdf.enums import TextMode
+from fpdf.enums import OutputIntentSubType, TextMode
 from fpdf.fonts import TTFFont
-from fpdf.util import escape_parens
+from fpdf.output import PDFICCProfile
+from fpdf.util import builtin_srgb2014_bytes, escape_parens
 
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
@@ -57,11 +58,23 @@ def language_of(locale: str) -> str:
     return locale.split("_")[0]
 
 
+@functools.cache
+def _srgb_profile() -> bytes:
+    return builtin_srgb2014_bytes()
+
+
 class Pdf(FPDF):
     """An A4 PDF/A-3B page set in DejaVu, with the operator's accent colour and an optional DRAFT mark."""
 
     def __init__(self, accent: tuple[int, int, int] = ACCENT, watermark: str | None = None) -> None:
         super().__init__(enforce_compliance="PDF/A-3B")
+        # the output intent fpdf2 adds to a PDF/A, with its sRGB profile read once per process (fpdf2
+        # reads the file for every document)
+        self.add_output_intent(
+            OutputIntentSubType.PDFA, output_condition_identifier="sRGB",
+            output_condition="IEC 61966-2-1:1999", registry_name="http://www.color.org", info="sRGB2014 (v2)",
+            dest_output_profile=PDFICCProfile(contents=_srgb_profile(), n=3, alternate="DeviceRGB"),
+        )  # fmt: skip
         self.family = "Helvetica"
         self.accent = accent
         self.watermark = watermark
