@@ -2,8 +2,8 @@
 
 Each invoice has a plan fee, 20 sessions (3 priced periods each, with the time-of-use reasons), an
 allowance and a coupon, mixed VAT; every other session carries an OCMF record. One pass renders 10
-different invoices with ``render_facturx`` (the PDF a person reads, the EN 16931 CII XML, the XSD
-check factur-x makes, the embedding), on one pinned CPU.
+different invoices with ``render_facturx`` (the PDF a person reads, the EN 16931 CII XML, its XSD
+check, the embedding with the Factur-X XMP), on one pinned CPU.
 
 PASS: at least 20 invoices per second (per core).
 """

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from decimal import Decimal
 
 import facturx
+import pytest
+from babel.numbers import format_currency
 from pypdf import PdfReader
 
 from evbill.adapters.documents.cii import write_cii
-from evbill.adapters.documents.pdf import render_facturx, render_pdf
+from evbill.adapters.documents.pdf import babel_locale, money_text, render_facturx, render_pdf
 from tests.einvoices import cii_problems
 from tests.unit.test_einvoices import CREDIT_PARTIAL, MIXED, REVERSE
 
@@ -54,3 +57,16 @@ def test_the_facturx_pdf_carries_the_cii_xml_that_passes_the_en16931_schematron(
     assert name == "factur-x.xml"
     assert xml == write_cii(MIXED)
     assert cii_problems(xml) == []
+
+
+@pytest.mark.parametrize("locale", ["en_GB", "de_DE", "fr_FR", "de_CH", "ja_JP", "ar_EG", "hi_IN", "nl_NL"])
+@pytest.mark.parametrize("currency", ["EUR", "USD", "GBP", "CHF", "JPY", "BHD", "SEK"])
+def test_amounts_read_exactly_as_babel_writes_them(locale, currency):
+    values = [Decimal(text) for text in ("0", "-0.01", "12.079", "-1234.5", "1234567.891234", "0.000001",
+                                         "100", "-99999.999999", "7.5E+3")]  # fmt: skip
+    parsed = babel_locale(locale)
+
+    for value in values:
+        for quantize in (True, False):
+            expected = format_currency(value, currency, locale=parsed, decimal_quantization=quantize)
+            assert money_text(value, currency, parsed, quantize=quantize) == expected

