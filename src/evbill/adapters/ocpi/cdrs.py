@@ -566,34 +566,34 @@ def priced_cdr_line(
     """
     quantum, zero = _minor_unit(currency)
     mode = rounding.decimal_rounding
-    with_vat = totals.with_vat
-
     Fragment = orjson.Fragment  # noqa: N806
+    settled = _SETTLED.get((quantum, mode))
+    if settled is None or len(settled) > _SETTLED_KEPT:
+        settled = _SETTLED[(quantum, mode)] = {}
 
-    def settled(amount: Decimal) -> orjson.Fragment:
+    def amount_json(amount: Decimal) -> orjson.Fragment:
         # _settled's digits: rounding to the minor unit directly gives the same coefficient and
         # exponent as round_to_minor_units(...) scaled back (both exact at this precision); with an
         # exponent of 0 to -4, str() is format(..., "f"). Positional arguments: keywords are slow.
+        # The same amounts come back often (a start fee, whole parking steps): kept by their digits,
+        # since hashing a new Decimal costs more than its str() and rounding it together.
         if not amount:
             return zero
-        rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
-        return Fragment(str(rounded)) if rounded else zero  # never "-0.00"
-
-    prices = _PRICES.get((quantum, mode, with_vat))
-    if prices is None or len(prices) > _PRICES_KEPT:
-        prices = _PRICES[(quantum, mode, with_vat)] = {}
-
-    def price(cost: Cost) -> dict[str, orjson.Fragment]:
-        # The same costs come back often (a start fee, zero, whole parking steps): kept by value.
-        known = prices.get(cost)  # type: ignore[union-attr]
-        if known is not None:
-            return known
-        if with_vat:
-            known = {"excl_vat": settled(cost[0]), "incl_vat": settled(cost[1])}
-        else:
-            known = {"excl_vat": settled(cost[0])}
-        prices[cost] = known  # type: ignore[index]
+        digits = str(amount)
+        known = settled.get(digits)  # type: ignore[union-attr]
+        if known is None:
+            rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
+            known = settled[digits] = Fragment(str(rounded)) if rounded else zero  # type: ignore[index]
         return known
+
+    if totals.with_vat:
+
+        def price(cost: Cost) -> dict[str, orjson.Fragment]:
+            return {"excl_vat": amount_json(cost[0]), "incl_vat": amount_json(cost[1])}
+    else:
+
+        def price(cost: Cost) -> dict[str, orjson.Fragment]:
+            return {"excl_vat": amount_json(cost[0])}
 
     priced = dict(document)
     priced["tariffs"] = [Fragment(tariff_json)]
@@ -610,9 +610,10 @@ def priced_cdr_line(
 
 
 _MINOR_UNITS: dict[str, tuple[Decimal, orjson.Fragment]] = {}
-# Rendered prices by (minor unit, rounding, with VAT) and cost; each table starts over past its size.
-_PRICES: dict[tuple[Decimal, str, bool], dict[Cost, dict[str, orjson.Fragment]]] = {}
-_PRICES_KEPT = 4096
+# Settled amounts as JSON by (minor unit, rounding) and the precise amount's str(); each table
+# starts over past its size.
+_SETTLED: dict[tuple[Decimal, str], dict[str, orjson.Fragment]] = {}
+_SETTLED_KEPT = 4096
 
 
 def _minor_unit(currency: str) -> tuple[Decimal, orjson.Fragment]:

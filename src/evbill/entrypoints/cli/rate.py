@@ -202,6 +202,8 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
     out = sys.stdout.buffer
     tariff_json = dumps(pricer.tariff_document)  # the same on every line: encoded once, embedded
     workers = _workers(size)
+    if size is not None and size >= PARALLEL_FROM_BYTES:
+        _keep_freed_memory()
     priced_count = bad = read = 0
     noted = False
     started = time.perf_counter()
@@ -246,6 +248,31 @@ def _chunks(stream: BinaryIO) -> Iterator[_Chunk]:
             lines, first = [], number + 1
     if lines:
         yield _Chunk(first, lines)
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_KEEP_BYTES = 256 * 1024 * 1024  # free memory at the heap's top kept for reuse, not given back
+_MMAP_FROM_BYTES = 32 * 1024 * 1024  # glibc's largest mmap threshold: a part's buffers stay on the heap
+
+
+def _keep_freed_memory() -> None:
+    """Let malloc keep what a part freed for the next part instead of returning it to the kernel.
+
+    Every part allocates and frees a few MB (the part read, its documents, the priced lines joined);
+    glibc's defaults hand that memory back (an mmap per large buffer, the heap's top trimmed) and the
+    next part takes it again page by page: a quarter of a million page faults for 100,000 CDRs, a
+    seventh of the CPU time. A no-op where the C library has no ``mallopt`` (not glibc).
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (ImportError, OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES)
 
 
 def _workers(size: int | None) -> int:
