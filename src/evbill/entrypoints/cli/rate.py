@@ -204,50 +204,48 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
     workers = _workers(size)
     if size is not None and size >= PARALLEL_FROM_BYTES:
         _keep_freed_memory()
-    priced_count = bad = read = 0
+    priced_count = bad = read = before = 0  # before: the lines in the chunks before this one
     noted = False
     started = time.perf_counter()
     with _progress(size) as progress:
         task = progress.add_task("pricing", total=size)
         for done in _priced_chunks(pricer, stream, tariff_json, workers):
             out.write(done.out)
-            for message in done.messages:
-                if message.startswith("note: "):  # each worker notes the fallback zone once: say it once
+            for number, text in done.messages:
+                if not number:  # each worker notes the fallback zone once: say it once
                     if noted:
                         continue
                     noted = True
-                typer.echo(message, err=True)
+                typer.echo(f"line {before + number}: {text}" if number else text, err=True)
             priced_count += done.priced
             bad += done.bad
             read += done.read
+            before += done.lines
             progress.update(task, completed=read, description=f"priced {priced_count:,}")
     out.flush()
     _summary(priced_count, bad, time.perf_counter() - started)
 
 
-class _Chunk(NamedTuple):
-    first: int  # line number of the first line
-    lines: list[bytes]
-
-
 class _Done(NamedTuple):
     out: bytes  # the priced CDRs, one JSON document a line
-    messages: list[str]  # stderr lines, in line order
+    # What to say on stderr, in line order: (the line's number within its chunk, counted from 1,
+    # and what is wrong with it), or (0, a note that concerns no line).
+    messages: list[tuple[int, str]]
     priced: int
     bad: int
     read: int  # bytes
+    lines: int  # lines in the chunk
 
 
-def _chunks(stream: BinaryIO) -> Iterator[_Chunk]:
+def _chunks(stream: BinaryIO) -> Iterator[list[bytes]]:
     lines: list[bytes] = []
-    first = 1
-    for number, line in enumerate(stream, start=1):
+    for line in stream:
         lines.append(line)
         if len(lines) == CHUNK_LINES:
-            yield _Chunk(first, lines)
-            lines, first = [], number + 1
+            yield lines
+            lines = []
     if lines:
-        yield _Chunk(first, lines)
+        yield lines
 
 
 # glibc's mallopt parameters (malloc.h)
@@ -287,7 +285,8 @@ def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, worker
 
     The workers read their own part of the file (``os.pread`` on the inherited descriptor) and, when
     stdout is a file or a pipe, write their priced lines to it themselves, each part in its turn: only
-    offsets go to them and only counts and messages come back.
+    offsets go to them and only counts and messages come back. This process reads only where a part
+    ends (the first line's end past every PART_BYTES), so the workers have the CPUs to themselves.
     """
     if workers < 2:
         for chunk in _chunks(stream):
@@ -307,7 +306,7 @@ def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, worker
     _INHERITED = _Inherited(pricer, tariff_json, stream.fileno(), out, turn, context.Condition())
     pending: deque[AsyncResult[_Done]] = deque()
     with context.Pool(workers) as pool:
-        for part in _parts(stream):
+        for part in _parts(stream.fileno()):
             pending.append(pool.apply_async(_price_part, (part,)))
             if len(pending) >= 2 * workers:  # bounded read-ahead: memory stays a few chunks
                 yield pending.popleft().get()
@@ -328,28 +327,34 @@ class _Part(NamedTuple):
     index: int
     offset: int
     length: int
-    first: int  # line number of the first line
 
 
-def _parts(stream: BinaryIO) -> Iterator[_Part]:
-    """The file cut into parts of about PART_BYTES, each ending at a line's end (the last as it is)."""
-    index, offset, first, carry = 0, 0, 1, b""
-    while True:
-        block = stream.read(PART_BYTES)
-        if not block:
-            if carry:
-                yield _Part(index, offset, len(carry), first)
-            return
-        data = carry + block
-        cut = data.rfind(b"\n") + 1
-        if not cut:
-            carry = data
-            continue
-        yield _Part(index, offset, cut, first)
+LOOK_BYTES = 65_536  # read at a time to find where a part's last line ends
+
+
+def _parts(source: int) -> Iterator[_Part]:
+    """The file cut into parts of about PART_BYTES, each ending at a line's end (the last as it is).
+
+    Only the bytes around each cut are read: a part ends with the first line that ends at or past
+    PART_BYTES into it.
+    """
+    size = os.fstat(source).st_size
+    index = offset = 0
+    while offset < size:
+        cut = size
+        look = offset + PART_BYTES - 1  # a line ending exactly at PART_BYTES ends the part
+        while look < size:
+            window = os.pread(source, LOOK_BYTES, look)
+            if not window:
+                break
+            end = window.find(b"\n")
+            if end >= 0:
+                cut = look + end + 1
+                break
+            look += len(window)
+        yield _Part(index, offset, cut - offset)
         index += 1
-        first += data.count(b"\n", 0, cut)
-        offset += cut
-        carry = data[cut:]
+        offset = cut
 
 
 _INHERITED: _Inherited | None = None
@@ -367,8 +372,7 @@ def _price_part(part: _Part) -> _Done:
             break
         pieces.append(piece)
         read += len(piece)
-    chunk = _Chunk(part.first, list(io.BytesIO(b"".join(pieces))))
-    done = _price_chunk(inherited.pricer, chunk, inherited.tariff_json)
+    done = _price_chunk(inherited.pricer, list(io.BytesIO(b"".join(pieces))), inherited.tariff_json)
     if inherited.out is None:
         return done
     with inherited.written:
@@ -381,13 +385,13 @@ def _price_part(part: _Part) -> _Done:
     return done._replace(out=b"")
 
 
-def _price_chunk(pricer: Pricers, chunk: _Chunk, tariff_json: bytes) -> _Done:
+def _price_chunk(pricer: Pricers, lines: list[bytes], tariff_json: bytes) -> _Done:
     """Price a chunk of lines; a bad line is counted and reported, never the end of the batch."""
     out: list[bytes] = []
-    messages: list[str] = []
+    messages: list[tuple[int, str]] = []
     priced = bad = read = 0
-    pricer.say = messages.append
-    for number, line in enumerate(chunk.lines, start=chunk.first):
+    pricer.say = lambda text: messages.append((0, text))
+    for number, line in enumerate(lines, start=1):
         read += len(line)
         if not line.strip():
             continue
@@ -396,19 +400,19 @@ def _price_chunk(pricer: Pricers, chunk: _Chunk, tariff_json: bytes) -> _Done:
             out.append(pricer.for_document(document).price_line(document, tariff_json=tariff_json))
         except orjson.JSONDecodeError as error:
             bad += 1
-            messages.append(f"line {number}: not valid JSON: {error}")
+            messages.append((number, f"not valid JSON: {error}"))
             continue
         except DomainError as error:
             bad += 1
-            messages.extend(_line_problems(number, error))
+            messages.extend((number, problem) for problem in _problems(error))
             continue
         except Exception as error:  # a bug must not cost the rest of the batch: report and go on
             bad += 1
-            messages.append(f"line {number}: internal error: {type(error).__name__}: {error}")
+            messages.append((number, f"internal error: {type(error).__name__}: {error}"))
             continue
         out.append(b"\n")
         priced += 1
-    return _Done(b"".join(out), messages, priced, bad, read)
+    return _Done(b"".join(out), messages, priced, bad, read, len(lines))
 
 
 def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
@@ -447,11 +451,15 @@ def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
     _summary(priced_count, bad, time.perf_counter() - started)
 
 
-def _line_problems(number: int, error: DomainError) -> list[str]:
+def _problems(error: DomainError) -> list[str]:
     problems = getattr(error, "problems", ())
     if not problems:
-        return [f"line {number}: {error.message} [{error.code}]"]
-    return [f"line {number}: {problem}" for problem in problems]
+        return [f"{error.message} [{error.code}]"]
+    return [str(problem) for problem in problems]
+
+
+def _line_problems(number: int, error: DomainError) -> list[str]:
+    return [f"line {number}: {problem}" for problem in _problems(error)]
 
 
 def _report_line(number: int, error: DomainError) -> None:
