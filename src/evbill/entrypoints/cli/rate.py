@@ -467,7 +467,27 @@ def _report_line(number: int, error: DomainError) -> None:
         typer.echo(message, err=True)
 
 
-def _progress(size: int | None) -> Progress:
+class _NoProgress:
+    """What ``_progress`` gives when no bar is shown: rich's ``Progress`` (disabled) does nothing more."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        return 0
+
+    def update(self, task: int, *, completed: float, description: str) -> None:
+        return None
+
+
+def _progress(size: int | None) -> Progress | _NoProgress:
+    """A progress bar on stderr when it is a terminal and the size is known; else nothing (and rich,
+    a twentieth of a second of imports, is not loaded)."""
+    if size is None or not sys.stderr.isatty():
+        return _NoProgress()
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     return Progress(
@@ -476,7 +496,6 @@ def _progress(size: int | None) -> Progress:
         TaskProgressColumn(),
         TimeRemainingColumn(),
         transient=True,
-        disable=size is None or not sys.stderr.isatty(),
         console=None,
     )
 
