@@ -586,14 +586,22 @@ def priced_cdr_line(
             known = settled[digits] = Fragment(str(rounded)) if rounded else zero  # type: ignore[index]
         return known
 
+    # A category without lines (no time, no reservation, often no parking) costs nothing: its
+    # price is written from the currency's zero without looking at the amounts any further.
     if totals.with_vat:
+        nothing = {"excl_vat": zero, "incl_vat": zero}
 
         def price(cost: Cost) -> dict[str, orjson.Fragment]:
-            return {"excl_vat": amount_json(cost[0]), "incl_vat": amount_json(cost[1])}
+            excl, incl = cost
+            if not excl and not incl:
+                return nothing
+            return {"excl_vat": amount_json(excl), "incl_vat": amount_json(incl)}
     else:
+        nothing = {"excl_vat": zero}
 
         def price(cost: Cost) -> dict[str, orjson.Fragment]:
-            return {"excl_vat": amount_json(cost[0])}
+            excl = cost[0]
+            return {"excl_vat": amount_json(excl)} if excl else nothing
 
     priced = dict(document)
     priced["tariffs"] = [Fragment(tariff_json)]
@@ -601,9 +609,9 @@ def priced_cdr_line(
     priced["total_fixed_cost"] = price(totals.total_fixed_cost)
     priced["total_energy"] = _quantity(totals.total_energy_wh / WH_PER_KWH)
     priced["total_energy_cost"] = price(totals.total_energy_cost)
-    priced["total_time"] = _quantity(totals.total_time_s / SECONDS_PER_HOUR)
+    priced["total_time"] = _hours(totals.total_time_s)
     priced["total_time_cost"] = price(totals.total_time_cost)
-    priced["total_parking_time"] = _quantity(totals.total_parking_s / SECONDS_PER_HOUR)
+    priced["total_parking_time"] = _hours(totals.total_parking_s)
     priced["total_parking_cost"] = price(totals.total_parking_cost)
     priced["total_reservation_cost"] = price(totals.total_reservation_cost)
     return orjson.dumps(priced, default=_no_default)
@@ -634,6 +642,22 @@ def _quantity(value: Decimal) -> orjson.Fragment:
 
 
 _ZERO_QUANTITY = orjson.Fragment(format(Decimal(0), "f"))
+# Hours as JSON by the seconds' digits: sessions and parking of the same whole seconds come back often.
+_HOURS: dict[str, orjson.Fragment] = {}
+_HOURS_KEPT = 65_536
+
+
+def _hours(seconds: Decimal) -> orjson.Fragment:
+    """``_quantity(seconds / SECONDS_PER_HOUR)``, kept by the seconds' digits."""
+    if not seconds:
+        return _ZERO_QUANTITY
+    digits = str(seconds)
+    known = _HOURS.get(digits)
+    if known is None:
+        if len(_HOURS) >= _HOURS_KEPT:
+            _HOURS.clear()
+        known = _HOURS[digits] = _quantity(seconds / SECONDS_PER_HOUR)
+    return known
 
 
 def _no_default(value: object) -> object:
