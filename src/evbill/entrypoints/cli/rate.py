@@ -77,31 +77,45 @@ def register(app: typer.Typer, container: Container) -> None:
         ] = None,
     ) -> None:
         """Price OCPI CDRs against a tariff and print the priced CDRs as OCPI JSON."""
-        if (cdr is None) == (cdrs is None):
-            fail("give exactly one of --cdr FILE.json or --cdrs FILE.jsonl")
-        from evbill.application.rating.cdrs import CdrPricer  # loaded when a CDR is priced
+        run(container, tariff=tariff, cdr=cdr, cdrs=cdrs, tz=tz, explain=explain, rounding=rounding)
 
-        forced = load_zone(tz) if tz is not None else None
-        fallback = load_zone(container.settings.default_time_zone)
-        tariff_document = read_json_file(tariff, "tariff")
-        try:
-            pricer = Pricers(
-                lambda zone: CdrPricer.for_tariff(
-                    codec=container.ocpi,
-                    tariff_document=tariff_document,
-                    zone=zone,
-                    rounding=rounding or container.settings.rounding_mode,
-                ),
-                forced=forced,
-                fallback=fallback,
-            )
-        except DomainError as error:
-            fail_domain(error, f"tariff {str(tariff)!r}")
-        if cdr is not None:
-            _rate_one(pricer, cdr, explain)
-        else:
-            assert cdrs is not None
-            _rate_stream(pricer, cdrs, explain)
+
+def run(
+    container: Container,
+    *,
+    tariff: Path,
+    cdr: Path | None = None,
+    cdrs: Path | None = None,
+    tz: str | None = None,
+    explain: bool = False,
+    rounding: RoundingMode | None = None,
+) -> None:
+    """The command with its options read: from Typer, or from ``main.batch_options`` (a batch)."""
+    if (cdr is None) == (cdrs is None):
+        fail("give exactly one of --cdr FILE.json or --cdrs FILE.jsonl")
+    from evbill.application.rating.cdrs import CdrPricer  # loaded when a CDR is priced
+
+    forced = load_zone(tz) if tz is not None else None
+    fallback = load_zone(container.settings.default_time_zone)
+    tariff_document = read_json_file(tariff, "tariff")
+    try:
+        pricer = Pricers(
+            lambda zone: CdrPricer.for_tariff(
+                codec=container.ocpi,
+                tariff_document=tariff_document,
+                zone=zone,
+                rounding=rounding or container.settings.rounding_mode,
+            ),
+            forced=forced,
+            fallback=fallback,
+        )
+    except DomainError as error:
+        fail_domain(error, f"tariff {str(tariff)!r}")
+    if cdr is not None:
+        _rate_one(pricer, cdr, explain)
+    else:
+        assert cdrs is not None
+        _rate_stream(pricer, cdrs, explain)
 
 
 class Pricers:
