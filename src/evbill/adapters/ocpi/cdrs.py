@@ -485,6 +485,20 @@ _FAST_SLOTS: dict[str, tuple[int, Decimal] | None] = {
 }
 
 
+# A float volume's value in evbill's unit, by dimension and float: CDRs measure in kWh to a few
+# decimals and hours to the second, so the same volumes come back often. Only floats are kept
+# (an int equal to a float would find the float's Decimal, whose exponent may differ).
+_FLOAT_VOLUMES: dict[str, dict[float, Decimal]] = {kind: {} for kind in _DIMENSION_SLOTS}
+_FLOAT_VOLUMES_KEPT = 65_536  # per dimension; a table starts over past it
+
+
+def _keep_volume(kind: str, value: float, volume: Decimal) -> None:
+    table = _FLOAT_VOLUMES[kind]
+    if len(table) >= _FLOAT_VOLUMES_KEPT:
+        table.clear()
+    table[value] = volume
+
+
 def _read_well_formed(document: object) -> SessionUsage | None:
     """The usage of a CDR with nothing to report; None (or KeyError) at the first thing parse_cdr
     would look into. Required members are read by subscript: cheaper than ``get`` on the hot path."""
@@ -537,8 +551,16 @@ def _read_well_formed(document: object) -> SessionUsage | None:
                 value < 0 and kind not in _MAY_BE_NEGATIVE  # type: ignore[operator]
             ):
                 return None  # also NaN (no comparison holds) and infinities
-            volume = Decimal(repr(value)) if kind_of_value is float else Decimal(value)  # type: ignore[arg-type]
             position, factor = slot
+            if kind_of_value is float and value:  # not 0.0 and -0.0 (equal keys, different Decimals)
+                known = _FLOAT_VOLUMES[kind].get(value)
+                if known is None:
+                    volume = Decimal(repr(value))
+                    known = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
+                    _keep_volume(kind, value, known)
+                values[position] = known
+                continue
+            volume = Decimal(repr(value)) if kind_of_value is float else Decimal(value)  # type: ignore[arg-type]
             values[position] = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
         tariff_id = raw.get("tariff_id")
         periods.append(_RawPeriod(period_start, values, tariff_id if isinstance(tariff_id, str) else None))
