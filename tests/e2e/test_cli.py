@@ -719,3 +719,24 @@ def test_explain_does_not_crash_where_plain_rating_works(cli: Workspace) -> None
     # Then
     assert "internal error" not in explained.stderr
     assert explained.status == plain.status
+
+
+# --- evbill rate --cdrs read without Typer (main.batch_options) -----------------------------------
+
+
+def test_a_plain_batch_writes_what_the_same_batch_read_by_typer_writes(cli: Workspace) -> None:
+    # Given the same batch, once as a plain command line (read by main.batch_options, no Typer) and
+    # once with an option Typer must read (--no-explain: the same batch, since --explain is off)
+    good = evening_cdr()
+    batch = cli.write_lines("cdrs.jsonl", [one_line(good), "{not json", one_line({**good, "id": "X-2"})])
+    plain_args = ["rate", "--tariff", DEMO_TARIFF, "--cdrs", batch, "--tz", AMSTERDAM, "--rounding=down"]
+    # When
+    plain = cli.run(*plain_args)
+    typer_read = cli.run(*plain_args, "--no-explain")
+    # Then
+    assert plain.stdout == typer_read.stdout
+    assert [cdr["id"] for cdr in plain.json_lines()] == ["DEMO-0001", "X-2"]
+    assert plain.stderr_lines[:-1] == typer_read.stderr_lines[:-1]
+    assert plain.stderr_lines[0].startswith("line 2: not valid JSON: ")
+    assert plain.stderr_lines[-1].startswith("priced 2 CDRs, 1 bad line, in ")
+    assert plain.status == typer_read.status == EXIT_INVALID

@@ -257,3 +257,26 @@ def test_a_large_file_is_priced_by_several_processes_in_input_order(
         assert captured.out == expected_out
         assert err[:-1] == expected_err
         assert err[-1].startswith(f"priced {len(expected_out.splitlines()):,} CDRs, ")
+
+
+@pytest.mark.parametrize("part_bytes", [1, 7, 40, 41, 1000])
+@pytest.mark.parametrize("look_bytes", [1, 3, 65_536])
+def test_the_parts_cover_the_file_each_ending_at_a_line_end(
+    part_bytes: int, look_bytes: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setattr(rate_command, "PART_BYTES", part_bytes)
+    monkeypatch.setattr(rate_command, "LOOK_BYTES", look_bytes)  # lines longer than a look: read on
+    rng = random.Random(part_bytes * 31 + look_bytes)
+    lines = [b"x" * rng.randint(0, 60) for _ in range(40)]
+    for content in (b"", b"\n", b"\n".join(lines) + b"\n", b"\n".join(lines)):  # the last without \n
+        path = tmp_path / "cdrs.jsonl"
+        path.write_bytes(content)
+        with path.open("rb") as stream:
+            parts = list(rate_command._parts(stream.fileno()))
+        assert [part.index for part in parts] == list(range(len(parts)))
+        assert b"".join(content[p.offset : p.offset + p.length] for p in parts) == content
+        assert all(p.length > 0 for p in parts)
+        for part in parts[:-1]:  # every part but the last ends a line, at PART_BYTES or just past it
+            assert content[part.offset + part.length - 1 : part.offset + part.length] == b"\n"
+            assert part.length >= part_bytes
+            assert b"\n" not in content[part.offset + part_bytes - 1 : part.offset + part.length - 1]

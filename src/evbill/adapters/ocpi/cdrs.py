@@ -485,6 +485,20 @@ _FAST_SLOTS: dict[str, tuple[int, Decimal] | None] = {
 }
 
 
+# A float volume's value in evbill's unit, by dimension and float: CDRs measure in kWh to a few
+# decimals and hours to the second, so the same volumes come back often. Only floats are kept
+# (an int equal to a float would find the float's Decimal, whose exponent may differ).
+_FLOAT_VOLUMES: dict[str, dict[float, Decimal]] = {kind: {} for kind in _DIMENSION_SLOTS}
+_FLOAT_VOLUMES_KEPT = 65_536  # per dimension; a table starts over past it
+
+
+def _keep_volume(kind: str, value: float, volume: Decimal) -> None:
+    table = _FLOAT_VOLUMES[kind]
+    if len(table) >= _FLOAT_VOLUMES_KEPT:
+        table.clear()
+    table[value] = volume
+
+
 def _read_well_formed(document: object) -> SessionUsage | None:
     """The usage of a CDR with nothing to report; None (or KeyError) at the first thing parse_cdr
     would look into. Required members are read by subscript: cheaper than ``get`` on the hot path."""
@@ -537,8 +551,16 @@ def _read_well_formed(document: object) -> SessionUsage | None:
                 value < 0 and kind not in _MAY_BE_NEGATIVE  # type: ignore[operator]
             ):
                 return None  # also NaN (no comparison holds) and infinities
-            volume = Decimal(repr(value)) if kind_of_value is float else Decimal(value)  # type: ignore[arg-type]
             position, factor = slot
+            if kind_of_value is float and value:  # not 0.0 and -0.0 (equal keys, different Decimals)
+                known = _FLOAT_VOLUMES[kind].get(value)
+                if known is None:
+                    volume = Decimal(repr(value))
+                    known = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
+                    _keep_volume(kind, value, known)
+                values[position] = known
+                continue
+            volume = Decimal(repr(value)) if kind_of_value is float else Decimal(value)  # type: ignore[arg-type]
             values[position] = _seconds(volume) if factor is SECONDS_PER_HOUR else volume * factor
         tariff_id = raw.get("tariff_id")
         periods.append(_RawPeriod(period_start, values, tariff_id if isinstance(tariff_id, str) else None))
@@ -566,34 +588,42 @@ def priced_cdr_line(
     """
     quantum, zero = _minor_unit(currency)
     mode = rounding.decimal_rounding
-    with_vat = totals.with_vat
-
     Fragment = orjson.Fragment  # noqa: N806
+    settled = _SETTLED.get((quantum, mode))
+    if settled is None or len(settled) > _SETTLED_KEPT:
+        settled = _SETTLED[(quantum, mode)] = {}
 
-    def settled(amount: Decimal) -> orjson.Fragment:
+    def amount_json(amount: Decimal) -> orjson.Fragment:
         # _settled's digits: rounding to the minor unit directly gives the same coefficient and
         # exponent as round_to_minor_units(...) scaled back (both exact at this precision); with an
         # exponent of 0 to -4, str() is format(..., "f"). Positional arguments: keywords are slow.
+        # The same amounts come back often (a start fee, whole parking steps): kept by their digits,
+        # since hashing a new Decimal costs more than its str() and rounding it together.
         if not amount:
             return zero
-        rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
-        return Fragment(str(rounded)) if rounded else zero  # never "-0.00"
-
-    prices = _PRICES.get((quantum, mode, with_vat))
-    if prices is None or len(prices) > _PRICES_KEPT:
-        prices = _PRICES[(quantum, mode, with_vat)] = {}
-
-    def price(cost: Cost) -> dict[str, orjson.Fragment]:
-        # The same costs come back often (a start fee, zero, whole parking steps): kept by value.
-        known = prices.get(cost)  # type: ignore[union-attr]
-        if known is not None:
-            return known
-        if with_vat:
-            known = {"excl_vat": settled(cost[0]), "incl_vat": settled(cost[1])}
-        else:
-            known = {"excl_vat": settled(cost[0])}
-        prices[cost] = known  # type: ignore[index]
+        digits = str(amount)
+        known = settled.get(digits)  # type: ignore[union-attr]
+        if known is None:
+            rounded = amount.quantize(quantum, mode, PRECISE_CONTEXT)
+            known = settled[digits] = Fragment(str(rounded)) if rounded else zero  # type: ignore[index]
         return known
+
+    # A category without lines (no time, no reservation, often no parking) costs nothing: its
+    # price is written from the currency's zero without looking at the amounts any further.
+    if totals.with_vat:
+        nothing = {"excl_vat": zero, "incl_vat": zero}
+
+        def price(cost: Cost) -> dict[str, orjson.Fragment]:
+            excl, incl = cost
+            if not excl and not incl:
+                return nothing
+            return {"excl_vat": amount_json(excl), "incl_vat": amount_json(incl)}
+    else:
+        nothing = {"excl_vat": zero}
+
+        def price(cost: Cost) -> dict[str, orjson.Fragment]:
+            excl = cost[0]
+            return {"excl_vat": amount_json(excl)} if excl else nothing
 
     priced = dict(document)
     priced["tariffs"] = [Fragment(tariff_json)]
@@ -601,18 +631,19 @@ def priced_cdr_line(
     priced["total_fixed_cost"] = price(totals.total_fixed_cost)
     priced["total_energy"] = _quantity(totals.total_energy_wh / WH_PER_KWH)
     priced["total_energy_cost"] = price(totals.total_energy_cost)
-    priced["total_time"] = _quantity(totals.total_time_s / SECONDS_PER_HOUR)
+    priced["total_time"] = _hours(totals.total_time_s)
     priced["total_time_cost"] = price(totals.total_time_cost)
-    priced["total_parking_time"] = _quantity(totals.total_parking_s / SECONDS_PER_HOUR)
+    priced["total_parking_time"] = _hours(totals.total_parking_s)
     priced["total_parking_cost"] = price(totals.total_parking_cost)
     priced["total_reservation_cost"] = price(totals.total_reservation_cost)
     return orjson.dumps(priced, default=_no_default)
 
 
 _MINOR_UNITS: dict[str, tuple[Decimal, orjson.Fragment]] = {}
-# Rendered prices by (minor unit, rounding, with VAT) and cost; each table starts over past its size.
-_PRICES: dict[tuple[Decimal, str, bool], dict[Cost, dict[str, orjson.Fragment]]] = {}
-_PRICES_KEPT = 4096
+# Settled amounts as JSON by (minor unit, rounding) and the precise amount's str(); each table
+# starts over past its size.
+_SETTLED: dict[tuple[Decimal, str], dict[str, orjson.Fragment]] = {}
+_SETTLED_KEPT = 4096
 
 
 def _minor_unit(currency: str) -> tuple[Decimal, orjson.Fragment]:
@@ -633,6 +664,22 @@ def _quantity(value: Decimal) -> orjson.Fragment:
 
 
 _ZERO_QUANTITY = orjson.Fragment(format(Decimal(0), "f"))
+# Hours as JSON by the seconds' digits: sessions and parking of the same whole seconds come back often.
+_HOURS: dict[str, orjson.Fragment] = {}
+_HOURS_KEPT = 65_536
+
+
+def _hours(seconds: Decimal) -> orjson.Fragment:
+    """``_quantity(seconds / SECONDS_PER_HOUR)``, kept by the seconds' digits."""
+    if not seconds:
+        return _ZERO_QUANTITY
+    digits = str(seconds)
+    known = _HOURS.get(digits)
+    if known is None:
+        if len(_HOURS) >= _HOURS_KEPT:
+            _HOURS.clear()
+        known = _HOURS[digits] = _quantity(seconds / SECONDS_PER_HOUR)
+    return known
 
 
 def _no_default(value: object) -> object:

@@ -110,6 +110,7 @@ class FastTariff:
         self._bounded = compiled.tariff.min_price is not None or compiled.tariff.max_price is not None
         self._zone = compiled.zone if compiled.needs_local_time else None
         self._offsets: dict[int, timedelta | None] = {}  # UTC hour -> offset (None: it changes)
+        self._fixed: dict[int, _Line] = {}  # a FLAT component's line (billed once), by id(component)
         self.fallbacks = 0  # sessions priced by the scalar engine
 
     @classmethod
@@ -219,7 +220,10 @@ class FastTariff:
                 )
                 if candidate is not None:
                     flat = None
-                    lines.append(_priced(FIXED, candidate, ONE))
+                    line = self._fixed.get(id(candidate))
+                    if line is None:  # the same amounts for every session: priced once
+                        line = self._fixed[id(candidate)] = _priced(FIXED, candidate, ONE)
+                    lines.append(line)
             if energy and energy_dimension is not None:
                 candidate = energy_dimension.always or _choose(
                     energy_dimension.indexed,

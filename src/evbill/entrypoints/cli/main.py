@@ -8,7 +8,12 @@ how long a person waits for it, so nothing is loaded before it is needed:
 * ``evbill <command> ...`` imports that command's area, builds the container (``bootstrap``) and
   lets Typer build that area's options only;
 * help is printed plainly (``rich_markup_mode=None``): Typer's rich help imports rich's markdown
-  and table rendering, a tenth of a second before anything is shown.
+  and table rendering, a tenth of a second before anything is shown;
+* the batch, ``evbill rate --tariff T --cdrs FILE [--tz Z] [--rounding R]`` with nothing else, is
+  run without Typer reading its options (``batch_options``): Typer converts each option through a
+  Pydantic ``TypeAdapter``, and importing Pydantic and building those is a tenth of a second of
+  every batch. Anything else on that command line (help, ``--explain``, an option twice, a value
+  that is not plain) goes through Typer as before, which also reports every mistake.
 
 A summary here must match the command's own help (tests/e2e/test_cli_first_use.py checks it), and
 a new command is added both to its area's ``register`` and to ``COMMANDS``.
@@ -16,11 +21,12 @@ a new command is added both to its area's ``register`` and to ``COMMANDS``.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from typer import _click as click
@@ -225,6 +231,69 @@ def build_app(settings: Settings) -> LazyGroup:
     )
 
 
+_BATCH_OPTIONS = frozenset({"--tariff", "--cdrs", "--tz", "--rounding"})
+_ROUNDING_MODES = frozenset({"half_up", "half_even", "down", "up"})  # RoundingMode's values
+
+
+def batch_options(args: list[str]) -> dict[str, str] | None:
+    """The options of a plain batch (``rate --tariff T --cdrs FILE`` with ``--tz``/``--rounding``
+    or not, each at most once, ``--name value`` or ``--name=value``); None for any other command
+    line, which Typer reads."""
+    if args[:1] != ["rate"] or "_EVBILL_COMPLETE" in os.environ:
+        return None
+    options: dict[str, str] = {}
+    position = 1
+    while position < len(args):
+        name, equals, value = args[position].partition("=")
+        if name not in _BATCH_OPTIONS or name in options:
+            return None
+        if not equals:
+            position += 1
+            if position == len(args):
+                return None
+            value = args[position]
+        if not value or value.startswith("-"):
+            return None
+        options[name] = value
+        position += 1
+    if "--tariff" not in options or "--cdrs" not in options:
+        return None
+    if options.get("--rounding", "half_up") not in _ROUNDING_MODES:
+        return None
+    return options
+
+
+def run_batch(settings: Settings, options: dict[str, str]) -> NoReturn:
+    """``evbill rate`` with the options ``batch_options`` read, ending as Typer's command would."""
+    from pathlib import Path
+
+    from evbill.bootstrap import bootstrap
+    from evbill.domain.money import RoundingMode
+    from evbill.entrypoints.cli import rate
+
+    rounding = options.get("--rounding")
+    try:
+        try:
+            rate.run(
+                bootstrap(settings),
+                tariff=Path(options["--tariff"]),
+                cdrs=Path(options["--cdrs"]),
+                tz=options.get("--tz"),
+                rounding=RoundingMode(rounding) if rounding is not None else None,
+            )
+        except KeyboardInterrupt as error:
+            raise typer.Exit(130) from error
+        except OSError as error:  # as Typer's main: a closed pipe (`| head`) ends quietly
+            if error.errno != errno.EPIPE:
+                raise
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+            sys.exit(1)
+    except typer.Exit as error:
+        sys.exit(error.exit_code)
+    sys.exit(0)
+
+
 def main() -> None:
     try:
         settings = Settings.from_environment()
@@ -232,6 +301,9 @@ def main() -> None:
         typer.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID)
     try:
+        options = batch_options(sys.argv[1:])
+        if options is not None:
+            run_batch(settings, options)
         build_app(settings).main(prog_name="evbill")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
