@@ -224,14 +224,27 @@ def _prepare_demo(container: Container, address: str) -> None:
         typer.echo(
             "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
         )
-        for created in demo.seed_demo(services, now=datetime.now(UTC)):
+        for created in demo.seed_demo(services, now=datetime.now(UTC), payments=_demo_payments(container)):
             typer.echo(
                 f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True
             )
             issued = _render_demo_invoices(container, created.operator_id, created.billing_run_id)
             typer.echo(f"    last month's invoices (PDF and Factur-X kept): {issued}", err=True)
+            for invoice in created.invoices:
+                typer.echo(f"    {invoice.number} {invoice.customer}: {invoice.how}", err=True)
     typer.echo(f"try: curl -H 'Authorization: Bearer <key>' http://{address}/api/v1/sessions", err=True)
     typer.echo(f"and watch chargers: {demo.simulate_command(_program(), address)}", err=True)
+
+
+def _demo_payments(container: Container) -> Any:
+    """The demo pays its invoices through the built-in sandbox gateway (its test tokens); with another
+    gateway configured it leaves them unpaid."""
+    from evbill.application.demo_payments import DemoPayments
+
+    if container.payment_gateway.name != "sandbox":
+        typer.echo("the demo's invoices are left unpaid: its payments need the sandbox gateway", err=True)
+        return None
+    return DemoPayments(container.payment_gateway, container.demo_mailer, container.statement_reader)
 
 
 def _program() -> str:
