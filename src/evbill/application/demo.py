@@ -293,9 +293,7 @@ DRIVER, FLEET, WALLET, OFFICE = "Demo Driver", "Demo Fleet", "Demo Wallet", "Dem
 LATE = "Demo Late Payer"
 
 
-def _payers(
-    services: Services, admin: Actor, run_id: str, customers: dict[str, str], overdue: Any
-) -> Payers:
+def _payers(services: Services, admin: Actor, run_id: str, customers: dict[str, str], overdue: Any) -> Payers:
     """The run's invoices by the role their customer plays in the demo."""
     by_customer = {}
     for invoice_id in issued_invoices(run_items(services, admin, run_id)):
