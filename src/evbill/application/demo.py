@@ -12,6 +12,7 @@ meter values, price explanation and OCPI CDR, exactly as a real one is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +36,7 @@ from evbill.domain.access.keys import ApiKey
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.invoicing.documents import Party
 from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.runs import RunItem
 from evbill.domain.invoicing.tax import TaxMode
 from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
@@ -274,18 +276,19 @@ def _seed_operator(
         overdue = _late_invoice(services, admin, customers[LATE], zone, now)
     for customer_id in (customers[DRIVER], customers[FLEET]):
         save_card(at_now, admin, customer_id, gateway=DEMO_GATEWAY, payment_method=DEMO_CARD)
-    gateway = None if payments is None else payments.gateway
-    # Last month's invoices, issued by the same billing run an operator runs (`evbill billing run`);
-    # each chunk's card-on-file invoices charged once its transaction has committed
-    run = run_billing(
-        at_now, admin, last_month(now),
-        after_chunk=lambda items: gateway and charge_issued(at_now, gateway, admin, issued_invoices(items)),
-    )  # fmt: skip
+
+    def collect(items: Sequence[RunItem]) -> None:
+        if payments is not None:  # each chunk's card-on-file invoices, once its transaction committed
+            charge_issued(at_now, payments.gateway, admin, issued_invoices(items))
+
+    # Last month's invoices, issued by the same billing run an operator runs (`evbill billing run`)
+    run = run_billing(at_now, admin, last_month(now), after_chunk=collect)
     if payments is None:
         return DemoOperator(name, operator.id, presented, tokens, run.id)
     payers = _payers(at_now, admin, run.id, customers, overdue)
     invoices = pay_demo_invoices(at_now, payments, admin, payers)
-    return DemoOperator(name, operator.id, presented, tokens, run.id, tuple(invoices))
+    ordered = tuple(sorted(invoices, key=lambda invoice: invoice.number))
+    return DemoOperator(name, operator.id, presented, tokens, run.id, ordered)
 
 
 DEMO_GATEWAY = "sandbox"
