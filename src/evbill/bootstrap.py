@@ -125,6 +125,13 @@ class Container:
         return build_mailer(self.settings.smtp_url, self.settings.mail_from)
 
     @cached_property
+    def demo_mailer(self) -> Mailer:
+        """The demo's reminders: the configured SMTP server, or kept in memory when none is set."""
+        from evbill.adapters.mail import build_mailer
+
+        return build_mailer(self.settings.smtp_url or "memory", self.settings.mail_from)
+
+    @cached_property
     def ibans(self) -> SchwiftyIbanChecker:
         from evbill.adapters.banking import SchwiftyIbanChecker
 

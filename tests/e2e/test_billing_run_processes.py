@@ -23,11 +23,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from evbill.adapters.db.billing.tables import bills
 from evbill.adapters.db.invoicing.tables import invoices
+from evbill.adapters.db.offers.tables import contract_terms
 from evbill.adapters.db.runs.tables import document_files
+from evbill.application.access.keys import platform_actor
+from evbill.application.collection.charges import save_card
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
@@ -106,6 +109,42 @@ def test_the_command_bills_summarises_and_a_second_run_issues_nothing(
     [report] = orjson.loads(second.stdout)
     assert (report["issued"], report["already_issued"], report["totals_incl_vat"]) == (0, 2, {})
     assert [row[:2] for row in _invoice_rows(container, built.operator_id)] == [("issued", 1), ("issued", 2)]
+
+
+def test_the_command_charges_the_cards_on_file_and_its_summary_says_how_much(
+    container: Container, database_url: str
+) -> None:
+    # Given the two contracts paying by card on file: the first customer's card is authorised, the
+    # second's declined (17.23 and 17.70 incl. VAT, as above)
+    built = build_contracts(database_url, contracts=2, sessions_per_contract=1, period=PERIOD)
+    with container.engine.begin() as connection:
+        connection.execute(
+            update(contract_terms)
+            .where(contract_terms.c.operator_id == built.operator_id)
+            .values(payment_method="CARD_ON_FILE")
+        )
+    who = platform_actor(built.operator_id)
+    with container.services.uow(read_only=True) as uow:
+        named = {c.name: c.id for c in uow.customers.list(built.operator_id, filters={}, after=None, limit=9)}
+    for name, token in (("Driver 0", "tok_visa"), ("Driver 1", "tok_declined")):
+        save_card(container.services, who, named[name], gateway="sandbox", payment_method=token)
+    env = _environment(database_url)
+    # When October is billed by the command, then again
+    first = evbill("billing", "run", "--period", PERIOD, "--operator", built.operator_id, "--quiet", env=env)
+    second = evbill("billing", "run", "--period", PERIOD, "--operator", built.operator_id, "--json", env=env)
+    # Then the summary says one was charged (17.23) and one declined (17.70), and the rerun charged
+    # nothing more: its report reads the same attempts back
+    assert first.returncode == 0, first.stderr
+    assert "  charged to the card on file: 1 (EUR 17.23)" in first.stdout
+    assert "  declined: 1 (EUR 17.70)" in first.stdout
+    [report] = orjson.loads(second.stdout)
+    assert (report["charged"], report["charged_amounts"], report["declined"], report["declined_amounts"]) == (
+        1, {"EUR": "17.23"}, 1, {"EUR": "17.70"},
+    )  # fmt: skip
+    assert [row[0] for row in _invoice_rows(container, built.operator_id)] == ["paid", "issued"]
+    with container.services.uow(read_only=True) as uow:
+        assert len(uow.payments.of_operator(built.operator_id)) == 2  # one each, none twice
+    assert check_books(container.services).ok
 
 
 def test_a_bad_period_is_refused_naming_the_option(database_url: str) -> None:

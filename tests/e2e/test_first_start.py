@@ -79,6 +79,25 @@ def test_make_run_suggests_the_readmes_command_and_a_restart_mints_no_key(tmp_pa
     expected = expected.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     assert f"and watch chargers: {expected}" in first
     assert key is not None
+    # And it says how each demo invoice was paid (the amounts: tests/e2e/api/test_demo_payments.py)
+    summary = "\n".join(first)
+    for pattern in (
+        r"AMS-\d{4}-000001 Demo Late Payer: overdue: 12\.09 EUR open since \d{4}-\d\d-15, "
+        r"1 reminder\(s\) sent",
+        r"AMS-\d{4}-\d{6} Demo Fleet: card on file, charged at issue: \d+\.\d\d EUR paid",
+        r"AMS-\d{4}-\d{6} Demo Wallet: prepaid wallet: 12\.09 EUR paid from wallet ",
+        r"AMS-\d{4}-\d{6} Demo Office: bank transfer: 12\.09 EUR by a camt\.053 statement, matched by its "
+        r"reference RF\d\dAMS\d{10}",
+        r"BAV-\d{4}-\d{6} Demo Fleet: refunded: 5\.00 of the \d+\.\d\d USD charged to the card",
+    ):
+        assert re.search(pattern, summary), pattern
+    # And `evbill ledger check` finds its books sound
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVBILL_")}
+    checked = subprocess.run(
+        [str(EVBILL), "ledger", "check"], env={**env, "EVBILL_DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (checked.returncode, checked.stdout.strip().endswith("sound")) == (0, True), checked.stdout
     prefix = key.split("_")[1]
     # When it is started again
     again, new_key, _ = serve_demo(database, port)

@@ -12,14 +12,21 @@ meter values, price explanation and OCPI CDR, exactly as a real one is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from evbill.application.access.keys import create_api_key, create_operator, list_api_keys, platform_actor
+from evbill.application.billing.cycle import record_bill
+from evbill.application.collection.at_issue import charge_issued, issued_invoices
+from evbill.application.collection.charges import save_card
 from evbill.application.demo_charging import DemoStation, charge_demo_sessions
-from evbill.application.invoicing.runs import run_billing
+from evbill.application.demo_payments import DEMO_CARD, DemoInvoice, DemoPayments, Payers, pay_demo_invoices
+from evbill.application.invoicing.documents import issue_bill
+from evbill.application.invoicing.runs import run_billing, run_items
 from evbill.application.offers.customers import TOKENS, create_customer
 from evbill.application.offers.plans import create_contract, create_plan
 from evbill.application.records import Services, create
@@ -29,6 +36,7 @@ from evbill.domain.access.keys import ApiKey
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.invoicing.documents import Party
 from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.runs import RunItem
 from evbill.domain.invoicing.tax import TaxMode
 from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.offers.customers import CustomerKind, TokenStatus, TokenType
@@ -118,6 +126,7 @@ class DemoOperator:
     api_key: str
     tokens: tuple[str, ...] = ()
     billing_run_id: str | None = None  # last month's billing run: the demo's issued invoices
+    invoices: tuple[DemoInvoice, ...] = ()  # how each demo invoice was paid (with ``payments``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +194,25 @@ _BAY_AREA_SITES = (
 )
 
 
-def seed_demo(services: Services, *, now: datetime, sessions_per_evse: int = 40) -> list[DemoOperator]:
-    """Create the demo operators and everything under them; returns one admin key per operator."""
+@dataclass(frozen=True, slots=True)
+class _FixedClock:
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def seed_demo(
+    services: Services,
+    *,
+    now: datetime,
+    sessions_per_evse: int = 40,
+    payments: DemoPayments | None = None,
+) -> list[DemoOperator]:
+    """Create the demo operators and everything under them; returns one admin key per operator.
+
+    With ``payments`` (the sandbox gateway, a mailer, a statement reader), the billing run charges
+    the cards on file at issue and the other invoices are paid their ways (``demo_payments``)."""
     result = []
     for spec in (
         (
@@ -201,12 +227,19 @@ def seed_demo(services: Services, *, now: datetime, sessions_per_evse: int = 40)
         ),
         ("Bay Area Volts Inc.", "US", "USD", "BAV", _BAY_AREA_SITES, None, "0.45", None),
     ):
-        result.append(_seed_operator(services, spec, now=now, sessions_per_evse=sessions_per_evse))
+        result.append(
+            _seed_operator(services, spec, now=now, sessions_per_evse=sessions_per_evse, payments=payments)
+        )
     return result
 
 
 def _seed_operator(
-    services: Services, spec: tuple[Any, ...], *, now: datetime, sessions_per_evse: int
+    services: Services,
+    spec: tuple[Any, ...],
+    *,
+    now: datetime,
+    sessions_per_evse: int,
+    payments: DemoPayments | None,
 ) -> DemoOperator:
     name, country, currency, party, site_specs, ac_tariff, dc_price, vat = spec
     operator = create_operator(
@@ -233,12 +266,73 @@ def _seed_operator(
                     scope_id=evse.station_id,
                 )
             stations.append(DemoStation(evse.station_id, evse, kilowatts, speaks_201=power_type.is_dc))
-    tokens = _drivers(services, admin, country, currency, party)
+    tokens, customers = _drivers(services, admin, country, currency, party, now)
     charge_demo_sessions(services, operator.id, stations, tokens, now=now, per_evse=sessions_per_evse)
+    zone = site_specs[0].location["time_zone"]
     _invoicing_profile(services, operator.id, name, country, site_specs[0].location)
+    at_now = replace(services, clock=_FixedClock(now))  # the demo's billing and payments happen "now"
+    overdue = None
+    if country == "NL":  # the late payer's invoice of the month before last, issued a month ago
+        overdue = _late_invoice(services, admin, customers[LATE], zone, now)
+    for customer_id in (customers[DRIVER], customers[FLEET]):
+        save_card(at_now, admin, customer_id, gateway=DEMO_GATEWAY, payment_method=DEMO_CARD)
+
+    def collect(items: Sequence[RunItem]) -> None:
+        if payments is not None:  # each chunk's card-on-file invoices, once its transaction committed
+            charge_issued(at_now, payments.gateway, admin, issued_invoices(items))
+
     # Last month's invoices, issued by the same billing run an operator runs (`evbill billing run`)
-    run = run_billing(services, admin, last_month(now))
-    return DemoOperator(name, operator.id, presented, tokens, run.id)
+    run = run_billing(at_now, admin, last_month(now), after_chunk=collect)
+    if payments is None:
+        return DemoOperator(name, operator.id, presented, tokens, run.id)
+    payers = _payers(at_now, admin, run.id, customers, overdue)
+    invoices = pay_demo_invoices(at_now, payments, admin, payers)
+    ordered = tuple(sorted(invoices, key=lambda invoice: invoice.number))
+    return DemoOperator(name, operator.id, presented, tokens, run.id, ordered)
+
+
+DEMO_GATEWAY = "sandbox"
+DRIVER, FLEET, WALLET, OFFICE = "Demo Driver", "Demo Fleet", "Demo Wallet", "Demo Office"
+LATE = "Demo Late Payer"
+
+
+def _payers(services: Services, admin: Actor, run_id: str, customers: dict[str, str], overdue: Any) -> Payers:
+    """The run's invoices by the role their customer plays in the demo."""
+    by_customer = {}
+    for invoice_id in issued_invoices(run_items(services, admin, run_id)):
+        with services.uow(read_only=True) as uow:
+            document = uow.invoices.get(admin.operator_id, invoice_id)
+        if document is not None and document.customer_id is not None:
+            by_customer[document.customer_id] = document
+    card = [by_customer[customers[DRIVER]]] if customers[DRIVER] in by_customer else []
+    fleet = by_customer.get(customers[FLEET])
+    if WALLET not in customers:  # Bay Area: the fleet's card payment is the one partly refunded
+        return Payers(card=card, refunded=fleet)
+    return Payers(
+        card=card + ([fleet] if fleet else []),
+        wallet=by_customer.get(customers[WALLET]),
+        transfer=by_customer.get(customers[OFFICE]),
+        overdue=overdue,
+    )
+
+
+def _month_start(now: datetime, zone: str, back: int) -> datetime:
+    local = now.astimezone(ZoneInfo(zone))
+    months = local.year * 12 + local.month - 1 - back
+    return datetime(months // 12, months % 12 + 1, 1, tzinfo=ZoneInfo(zone))
+
+
+def _late_invoice(services: Services, admin: Actor, customer_id: str, zone: str, now: datetime) -> Any:
+    """The late payer's contract ended when last month began; its last cycle (the month before last)
+    is invoiced as it was then, on the first of last month, due 14 days later and never paid."""
+    then = replace(services, clock=_FixedClock(_month_start(now, zone, 1) + timedelta(hours=9)))
+    with services.uow(read_only=True) as uow:
+        contracts = uow.contracts.list(admin.operator_id, filters={"customer_id": customer_id},
+                                       after=None, limit=1)  # fmt: skip
+    cycle_start: date = _month_start(now, zone, 2).date()
+    recorded = record_bill(then, admin, contracts[0].id, cycle_start)
+    document, _ = issue_bill(then, admin, recorded.id)
+    return document
 
 
 # The demo sellers' legal data as EN 16931 wants it (published test values: the VAT number and IBAN
@@ -287,8 +381,12 @@ def card_terms(plan_id: str) -> dict[str, object]:
     }
 
 
-def _drivers(services: Services, admin: Actor, country: str, currency: str, party: str) -> tuple[str, ...]:
-    """A driver with an RFID card on a pay-per-use contract, and a fleet with two cards on a subscription."""
+def _drivers(
+    services: Services, admin: Actor, country: str, currency: str, party: str, now: datetime
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A driver with an RFID card on a pay-per-use contract, and a fleet with two cards on a subscription;
+    in Amsterdam also three subscribers without cards who pay other ways (wallet, bank transfer, late).
+    Returns the cards' uids and the customers' ids by name."""
     language = "nl" if country == "NL" else "en"
     payg, _ = create_plan(
         services,
@@ -311,9 +409,9 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
             "effective_from": CONTRACT_START,
         },
     )
-    uids = []
+    uids, customers = [], {}
     for number, (kind, name, plan) in enumerate(
-        ((CustomerKind.INDIVIDUAL, "Demo Driver", payg), (CustomerKind.BUSINESS, "Demo Fleet", subscription))
+        ((CustomerKind.INDIVIDUAL, DRIVER, payg), (CustomerKind.BUSINESS, FLEET, subscription))
     ):
         customer = create_customer(
             services,
@@ -339,7 +437,34 @@ def _drivers(services: Services, admin: Actor, country: str, currency: str, part
             services, admin, customer_id=customer.id, start=CONTRACT_START, end=None,
             terms=card_terms(plan.id), activate=True,
         )  # fmt: skip
-    return tuple(uids)
+        customers[name] = customer.id
+    if country == "NL":
+        customers.update(_subscribers(services, admin, country, currency, subscription.id, now))
+    return tuple(uids), customers
+
+
+def _subscribers(
+    services: Services, admin: Actor, country: str, currency: str, plan_id: str, now: datetime
+) -> dict[str, str]:
+    """Commuter subscribers paying by prepaid wallet and by bank transfer, and one whose contract
+    ended when last month began (billed by transfer, never paid)."""
+    customers = {}
+    for name, method, ended in (
+        (WALLET, PaymentMethodKind.PREPAID_WALLET, False),
+        (OFFICE, PaymentMethodKind.INVOICE_BANK_TRANSFER, False),
+        (LATE, PaymentMethodKind.INVOICE_BANK_TRANSFER, True),
+    ):
+        email = f"{name.lower().replace(' ', '.')}@evbill.invalid"
+        customer = create_customer(services, admin, {
+            "kind": CustomerKind.INDIVIDUAL, "name": name, "language": "nl", "currency": currency,
+            "country": country, "email": email,
+        })  # fmt: skip
+        end = _month_start(now, "Europe/Amsterdam", 1) if ended else None
+        terms = {**card_terms(plan_id), "payment_method": method}
+        create_contract(services, admin, customer_id=customer.id, start=CONTRACT_START, end=end,
+                        terms=terms, activate=True)  # fmt: skip
+        customers[name] = customer.id
+    return customers
 
 
 def _station(

@@ -889,6 +889,10 @@ class CollectionRepository(Protocol):
 
     def mandates(self, operator_id: str, customer_id: str | None = None) -> Sequence[Mandate]: ...
 
+    def revoke_mandate(self, operator_id: str, mandate_id: str, at: datetime) -> None:
+        """Mark the mandate revoked (once: a revoked one keeps its first revocation time)."""
+        ...
+
     def mark_first_collected(self, operator_id: str, mandate_id: str, on: date) -> None:
         """The mandate's first collection was sent (its next ones are RCUR); once only."""
         ...
@@ -904,6 +908,18 @@ class CollectionRepository(Protocol):
         ...
 
     def card_of(self, operator_id: str, customer_id: str) -> dunning.CardOnFile | None: ...
+
+    def cards(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[dunning.CardOnFile]:
+        """The operator's cards on file, by customer id (cursor: the last customer id seen)."""
+        ...
+
+    def set_charge_sessions(self, operator_id: str, customer_id: str, charge_sessions: bool) -> bool:
+        """Whether the card also pays each session; False if the customer has no card on file."""
+        ...
+
+    def remove_card(self, operator_id: str, customer_id: str) -> bool:
+        """Forget the customer's card on file; False if there was none."""
+        ...
 
     def add_attempt(self, attempt: ChargeAttempt) -> None:
         """Conflict if the invoice's attempt of that number is stored already."""

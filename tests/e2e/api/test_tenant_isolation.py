@@ -47,6 +47,7 @@ PROBLEM_JSON = "application/problem+json"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NEXT_YEAR = "2027-01-01T00:00:00Z"
 PAYMENT = {"subject": "session:s-1", "amount": "10.00", "currency": "EUR", "payment_method": "tok_visa"}
+MANDATE = {"iban": "NL91ABNA0417164300", "signed_on": "2026-01-15", "debtor_name": "Fleet B.V."}
 SAMPLE_SESSION = {
     "start": "2026-03-02T09:00:00+01:00",
     "time_zone": "Europe/Amsterdam",
@@ -90,6 +91,7 @@ class Ids:
     wallet: str  # the business account's wallet, topped up by card
     billing_run: str  # a billing run, queued (no worker runs in these tests)
     invoice: str  # an issued invoice of the business account's contract
+    mandate: str  # the business account's SEPA mandate (it also has a card on file)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,10 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     run = tenant.post("/billing-runs", json={"period": "2026-02"})
     assert run.status_code == 202, run.text
     invoice = _insert_invoice(api, tenant, customer["id"], contract["id"])
+    card = tenant.put(f"/customers/{customer['id']}/card-on-file", json={"payment_method": "tok_visa"})
+    assert card.status_code == 200, card.text
+    mandate = tenant.created("/payments/mandates", {**MANDATE, "customer_id": customer["id"],
+                                                    "reference": f"M-{label}-1"})  # fmt: skip
     ids = Ids(
         operator=tenant.operator_id, location=site["location"]["id"], station=site["station"]["id"],
         charge_point=site["station"]["charge_point_id"], evse=evse, connector=site["connector"]["id"],
@@ -189,6 +195,7 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
         customer=customer["id"], email=email, driver=driver["id"], token=token["id"], token_uid=token["uid"],
         plan=plan["id"], contract=contract["id"], promotion=promotion["id"], promotion_code=promotion["code"],
         payment=payment["id"], wallet=wallet["id"], billing_run=run.json()["id"], invoice=invoice,
+        mandate=mandate["id"],
     )  # fmt: skip
     seen = view(Owner(tenant, ids, frozenset(), {}))
     return Owner(tenant, ids, _known(tenant, ids, seen), seen)
@@ -258,6 +265,8 @@ def view(owner: Owner) -> dict[str, tuple[int, str | None, Any]]:
         "/ledger/entries", f"/ledger/accounts/wallet:{ids.wallet}/statement?currency=EUR",
         "/billing-runs", f"/billing-runs/{ids.billing_run}",
         "/invoices", f"/invoices/{ids.invoice}",
+        f"/customers/{ids.customer}/card-on-file", "/payments/cards-on-file", "/payments/mandates",
+        f"/payments/mandates/{ids.mandate}", "/payments/collection-policy",
     ]  # fmt: skip
     answers = {path: owner.tenant.get(path) for path in paths}
     return {path: (r.status_code, r.headers.get("etag"), r.json()) for path, r in answers.items()}
@@ -414,6 +423,13 @@ ID_PROBES = [
     ById("GET", "/evses/{evse_id}/payment-qr.{output}", "/evses/{ids.evse}/payment-qr.svg"),
     ById("PUT", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
          {"payment_method": "tok_visa", "charge_sessions": True}),
+    ById("GET", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file"),
+    ById("PATCH", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
+         {"charge_sessions": True}),
+    ById("DELETE", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
+         owner=204),
+    ById("GET", "/payments/mandates/{mandate_id}", "/payments/mandates/{ids.mandate}"),
+    ById("POST", "/payments/mandates/{mandate_id}/revoke", "/payments/mandates/{ids.mandate}/revoke"),
 ]  # fmt: skip
 
 
@@ -566,6 +582,10 @@ LISTINGS = [
     Listing("/invoices", {"customer_id": "{ids.customer}"}, EMPTY),
     Listing("/ledger/entries"),
     Listing("/billing-runs"),
+    Listing("/payments/cards-on-file"),  # items named by their customer
+    Listing("/payments/cards-on-file", {"cursor": "{ids.customer}"}),
+    Listing("/payments/mandates"),
+    Listing("/payments/mandates", {"customer_id": "{ids.customer}"}, EMPTY),
     Listing(
         "/ledger/accounts/{account}/statement",
         {"currency": "EUR"},
@@ -602,7 +622,8 @@ def test_lists_show_only_the_callers_records(world: World, listing: Listing) -> 
         assert items == []
     else:
         assert items != []
-        assert {item.get("entity_id", item["id"]) for item in items} <= bravo.known
+        named = {item.get("entity_id", item.get("id", item.get("customer_id"))) for item in items}
+        assert named <= bravo.known
 
 
 def test_the_trial_balance_sums_only_the_callers_own_ledger(world: World) -> None:
@@ -718,6 +739,8 @@ REFERENCES = [
               "$.customer_id"),
     Reference("PUT", "/hold-amounts", "/hold-amounts",
               {"location_id": "{ids.location}", "amount": "20.00", "currency": "EUR"}, "$.location_id"),
+    Reference("POST", "/payments/mandates", "/payments/mandates",
+              {**MANDATE, "customer_id": "{ids.customer}", "reference": "M-PROBE-1"}, "$.customer_id"),
     # a statement line naming Alpha's customer and payment: a debit, so nothing is stored either way
     Reference("POST", "/payments/statements", "/payments/statements", STATEMENT_CSV, None),
 ]  # fmt: skip
@@ -933,6 +956,8 @@ PUBLIC = [("GET", "/health")]
 SUMMARIES = [("GET", "/ledger/trial-balance")]  # one answer about all the caller's records
 # the operator's one invoicing profile (tests/e2e/api/test_invoices_api.py: another operator's is untouched)
 SUMMARIES += [("GET", "/invoicing-profile"), ("PUT", "/invoicing-profile")]
+# and its one collection policy (tests/e2e/api/test_collection_setup_api.py: each operator's own)
+SUMMARIES += [("GET", "/payments/collection-policy"), ("PUT", "/payments/collection-policy")]
 
 
 def _probed_routes() -> Iterator[tuple[str, str]]:

@@ -22,7 +22,7 @@ from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.dunning import DirectDebit
 from evbill.domain.collection.mandates import Mandate, check_reference
-from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.invoicing.documents import Document
 
 CREDITOR_ID = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{3}[A-Z0-9]{1,28}")
@@ -56,8 +56,8 @@ def add_mandate(
         raise InvalidInput("invalid mandate", (Problem("$.iban", str(error)),)) from None
     with services.uow() as uow:
         customer = uow.customers.get(actor.operator_id, customer_id)
-        if customer is None:
-            raise NotFound(f"customer {customer_id!r} not found")
+        if customer is None:  # named in the request's body: invalid there, as every such reference is
+            raise InvalidInput("invalid mandate", (Problem("$.customer_id", "no such customer"),))
         mandate = Mandate(
             id=services.ids.new_id(), operator_id=actor.operator_id, customer_id=customer_id,
             reference=reference, iban=compact, bic=bic, debtor_name=debtor_name or customer.name,

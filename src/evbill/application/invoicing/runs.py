@@ -60,6 +60,9 @@ PLAN_JOB = "billing.plan"
 INVOICE_JOB = "billing.invoice"
 CHUNK_JOB = "billing.invoice_chunk"
 RENDER_JOB = "documents.render"
+# collecting the issued invoices (card on file charged): ``collection.at_issue``, one job per chunk,
+# enqueued once the chunk's transaction has committed. Its payload: operator_id, run_id, invoices.
+CHARGE_JOB = "collection.charge_issued"
 RENDERED_FORMATS = ("pdf", "facturx")
 PAGE = 200
 # A run works in chunks of items, each chunk one transaction: the first chunks small (a run shows
@@ -423,14 +426,21 @@ def run_billing(
     *,
     on_planned: Callable[[int], None] = lambda total: None,
     on_item: Callable[[RunItem], None] = lambda item: None,
+    after_chunk: Callable[[Sequence[RunItem]], object] = lambda items: None,
 ) -> BillingRun:
-    """Start, plan and work through a run here (no worker): the run as it ended."""
+    """Start, plan and work through a run here (no worker): the run as it ended.
+
+    ``after_chunk`` gets each chunk's items once its transaction has committed: where the issued
+    invoices are collected (``collection.at_issue``: the card on file charged), outside the run's
+    transaction."""
     run = start_run(services, actor, period, queued=False)
     pending = plan_run(services, actor, run.id)
     on_planned(len(pending))
     for chunk in chunked(pending):
-        for item in invoice_chunk(services, actor, chunk):
+        done = invoice_chunk(services, actor, chunk)
+        for item in done:
             on_item(item)
+        after_chunk(done)
     finish_if_done(services, actor, run.id)
     return get_run(services, actor, run.id)
 
@@ -473,8 +483,23 @@ def invoice_job(
         item = invoice_item(services, actor, item)
     if item.status is ItemStatus.ISSUED and item.invoice_id is not None and queue is not None:
         queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
+    if queue is not None:
+        _enqueue_charges(queue, actor, run_id, [item])
     finish_if_done(services, actor, run_id)
     return item
+
+
+def _enqueue_charges(queue: JobQueue, actor: Actor, run_id: str, items: Sequence[RunItem]) -> None:
+    """After the commit: one job that collects the items' invoices (idempotent, as the job is)."""
+    invoices = [
+        item.invoice_id
+        for item in items
+        if item.status in (ItemStatus.ISSUED, ItemStatus.ALREADY_ISSUED) and item.invoice_id
+    ]
+    if invoices:
+        queue.enqueue(
+            CHARGE_JOB, {"operator_id": actor.operator_id, "run_id": run_id, "invoices": " ".join(invoices)}
+        )
 
 
 def invoice_chunk_job(
@@ -495,6 +520,7 @@ def invoice_chunk_job(
         for item in done:
             if item.status is ItemStatus.ISSUED and item.invoice_id is not None:
                 queue.enqueue(RENDER_JOB, {"operator_id": actor.operator_id, "document_id": item.invoice_id})
+        _enqueue_charges(queue, actor, run_id, done)
     finish_if_done(services, actor, run_id)
     return done
 

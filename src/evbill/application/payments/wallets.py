@@ -166,45 +166,62 @@ def _move(
     key: str,
     kind: WalletTransactionKind,
 ) -> WalletView:
-    if not key:
-        raise InvalidInput("an idempotency key is required", (Problem("header.Idempotency-Key", "required"),))
     with svc.uow() as uow:
-        wallet = _wallet(uow, who, wallet_id, lock=True)
-        if uow.wallets.find_transaction(who.operator_id, key) is not None:
-            return _view(uow, wallet)  # the same request again: nothing moves twice
-        balance = uow.wallets.balance(who.operator_id, wallet_id)
-        if kind is WalletTransactionKind.SPEND:
-            _check_available(wallet, balance, amount)
-        elif amount <= 0:
-            raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
-        now = svc.clock.now()
-        signed = -amount if kind is WalletTransactionKind.SPEND else amount
-        uow.wallets.add_transaction(
-            WalletTransaction(svc.ids.new_id(), who.operator_id, wallet.id, kind, signed, reference, key, now)
-        )
-        account = accounts.wallet(wallet.id)
-        if kind is WalletTransactionKind.SPEND:
-            cause = EntryCause.WALLET_SPENT
-            postings = (
-                debit(account, amount, wallet.currency),
-                credit(accounts.receivable(wallet.customer_id), amount, wallet.currency),
-            )
-        else:
-            cause = EntryCause.WALLET_REFUNDED
-            postings = (
-                debit(accounts.REFUNDS, amount, wallet.currency),
-                credit(account, amount, wallet.currency),
-            )
-        post(
-            uow,
-            svc.ids,
-            operator_id=who.operator_id,
-            at=now,
-            cause=cause,
-            reference=wallet_reference(wallet.id),
-            description=f"{kind.value} {reference}",
-            postings=postings,
-        )
-        view = _view(uow, wallet)
+        move_in(svc, uow, who, wallet_id, amount=amount, reference=reference, key=key, kind=kind)
+        view = _view(uow, _wallet(uow, who, wallet_id))
         uow.commit()
     return view
+
+
+def move_in(
+    svc: Services,
+    uow: UnitOfWork,
+    who: Actor,
+    wallet_id: str,
+    *,
+    amount: int,
+    reference: str,
+    key: str,
+    kind: WalletTransactionKind,
+) -> bool:
+    """Spend from or refund into the wallet inside the caller's unit of work (which commits), with its
+    ledger entry; False if ``key`` moved money before (nothing moves twice)."""
+    if not key:
+        raise InvalidInput("an idempotency key is required", (Problem("header.Idempotency-Key", "required"),))
+    wallet = _wallet(uow, who, wallet_id, lock=True)
+    if uow.wallets.find_transaction(who.operator_id, key) is not None:
+        return False  # the same request again: nothing moves twice
+    balance = uow.wallets.balance(who.operator_id, wallet_id)
+    if kind is WalletTransactionKind.SPEND:
+        _check_available(wallet, balance, amount)
+    elif amount <= 0:
+        raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
+    now = svc.clock.now()
+    signed = -amount if kind is WalletTransactionKind.SPEND else amount
+    uow.wallets.add_transaction(
+        WalletTransaction(svc.ids.new_id(), who.operator_id, wallet.id, kind, signed, reference, key, now)
+    )
+    account = accounts.wallet(wallet.id)
+    if kind is WalletTransactionKind.SPEND:
+        cause = EntryCause.WALLET_SPENT
+        postings = (
+            debit(account, amount, wallet.currency),
+            credit(accounts.receivable(wallet.customer_id), amount, wallet.currency),
+        )
+    else:
+        cause = EntryCause.WALLET_REFUNDED
+        postings = (
+            debit(accounts.REFUNDS, amount, wallet.currency),
+            credit(account, amount, wallet.currency),
+        )
+    post(
+        uow,
+        svc.ids,
+        operator_id=who.operator_id,
+        at=now,
+        cause=cause,
+        reference=wallet_reference(wallet.id),
+        description=f"{kind.value} {reference}",
+        postings=postings,
+    )
+    return True

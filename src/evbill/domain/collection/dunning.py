@@ -22,6 +22,7 @@ class CardOnFile:
     gateway: str
     payment_method: str
     saved_at: datetime
+    charge_sessions: bool = False  # also charge each session at its end (contracts paying by card)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from evbill.entrypoints.api import (
     backtests,
     billing_runs,
     bills,
+    collection,
     contracts,
     customers,
     health,
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(utilisation.router, prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(statements.router, prefix=API_PREFIX)  # before /payments/{payment_id}
+    app.include_router(collection.router, prefix=API_PREFIX)  # before /payments/{payment_id} too
     app.include_router(payments.router, prefix=API_PREFIX)
     app.include_router(wallets.router, prefix=API_PREFIX)
     app.include_router(pay.router, prefix=API_PREFIX)

@@ -4,7 +4,8 @@
 plans it (one job per contract cycle due in the month) and works it through. It answers 202 with
 the run at once. ``GET /billing-runs`` lists the operator's runs, newest first;
 ``GET /billing-runs/{id}`` shows one with its counts (issued, already issued, skipped, failed,
-pending), the issued totals per currency and its progress (0 to 1).
+pending), the issued totals per currency, its progress (0 to 1) and its charges at issue (cards
+on file charged and declined, with amounts; invoices waiting for a direct debit file).
 """
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
@@ -15,6 +16,7 @@ from decimal import Decimal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from evbill.application.collection import at_issue
 from evbill.application.invoicing import runs
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
@@ -43,6 +45,28 @@ class RunCountsOut(BaseModel):
     pending: int
 
 
+class RunChargesOut(BaseModel):
+    charged: int = Field(description="Invoices charged to the card on file at issue.")
+    charged_amounts: dict[str, Exact] = Field(description="What was captured, per currency.")
+    declined: int = Field(description="Charges at issue declined (retried on the collection policy).")
+    declined_amounts: dict[str, Exact]
+    direct_debit: int = Field(description="Invoices for the next SEPA direct debit file.")
+
+
+def _amounts(minor: dict[str, int]) -> dict[str, Decimal]:
+    return {c: Decimal(m).scaleb(-currencies.exponent(c)) for c, m in sorted(minor.items())}
+
+
+def charges_out(charges: at_issue.RunCharges) -> RunChargesOut:
+    return RunChargesOut(
+        charged=charges.charged,
+        charged_amounts=_amounts(charges.charged_minor),
+        declined=charges.declined,
+        declined_amounts=_amounts(charges.declined_minor),
+        direct_debit=charges.direct_debit,
+    )
+
+
 class BillingRunOut(BaseModel):
     id: str
     period: str
@@ -53,6 +77,9 @@ class BillingRunOut(BaseModel):
     counts: RunCountsOut
     progress: Exact = Field(description="Share of the cycles finished, 0 to 1.")
     totals_incl_vat: dict[str, Exact] = Field(description="Issued totals incl. VAT per currency.")
+    charges: RunChargesOut | None = Field(
+        default=None, description="The invoices collected at issue (GET of one run; null in lists)."
+    )
 
 
 def run_out(run: BillingRun) -> BillingRunOut:
@@ -106,4 +133,6 @@ def list_billing_runs(
 def get_billing_run(
     run_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> BillingRunOut:
-    return run_out(runs.get_run(svc, who, run_id))
+    found = run_out(runs.get_run(svc, who, run_id))
+    found.charges = charges_out(at_issue.run_charges(svc, who, run_id))
+    return found

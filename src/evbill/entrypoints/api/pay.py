@@ -7,7 +7,7 @@ remotely; the answer says how it went (``status``: starting, requires_action wit
 ``next_action_url``, failed with the reason). ``GET /pay/{evse}/starts/{id}`` follows it (charging,
 finished with the captured amount and a receipt link). Public requests are limited per client
 address. For operators (API key): the link's QR code as PNG or SVG, the hold per operator or
-location, a customer's card on file, a wallet's reload rule.
+location, a wallet's reload rule (cards on file: ``api.collection``).
 """
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
@@ -273,30 +273,6 @@ def set_hold(body: HoldIn, who: Actor = Depends(actor), svc: Services = Depends(
     )
     return HoldOut(location_id=body.location_id, amount=money(amount.minor_units, body.currency),
                    currency=body.currency)  # fmt: skip
-
-
-class CardIn(Strict):
-    payment_method: str = Field(min_length=1, max_length=100, description="A gateway token, e.g. tok_visa")
-    charge_sessions: bool = Field(default=False, description="Charge each session at its end")
-
-
-class CardOut(BaseModel):
-    customer_id: str
-    payment_method: str
-    charge_sessions: bool
-
-
-@router.put(
-    "/customers/{customer_id}/card-on-file", response_model=CardOut, summary="A stored payment method"
-)
-def set_card(
-    customer_id: str, body: CardIn, who: Actor = Depends(actor), svc: Services = Depends(services)
-) -> CardOut:
-    card = session_funding.set_card_on_file(
-        svc, who, customer_id[:36], payment_method=body.payment_method, charge_sessions=body.charge_sessions
-    )
-    return CardOut(customer_id=card.customer_id, payment_method=card.payment_method,
-                   charge_sessions=card.charge_sessions)  # fmt: skip
 
 
 class ReloadIn(Strict):

@@ -110,7 +110,19 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     # paying for sessions: the payment link's QR code, the ad hoc hold, cards on file, wallet reloads
     ("GET", "/api/v1/evses/{evse_id}/payment-qr.{output}"): READ,
     ("PUT", "/api/v1/hold-amounts"): Permission.BILL,
-    ("PUT", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,  # arranges charges
+    # a card on file is charged for sessions, reloads and invoices: billing's, not support's
+    ("PUT", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,
+    ("GET", "/api/v1/customers/{customer_id}/card-on-file"): READ,
+    ("PATCH", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,
+    ("DELETE", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,
+    ("GET", "/api/v1/payments/cards-on-file"): READ,
+    # SEPA mandates and the collection policy: collecting is billing's, the policy the operator's
+    ("POST", "/api/v1/payments/mandates"): Permission.BILL,
+    ("GET", "/api/v1/payments/mandates"): READ,
+    ("GET", "/api/v1/payments/mandates/{mandate_id}"): READ,
+    ("POST", "/api/v1/payments/mandates/{mandate_id}/revoke"): Permission.BILL,
+    ("GET", "/api/v1/payments/collection-policy"): READ,
+    ("PUT", "/api/v1/payments/collection-policy"): Permission.MANAGE_OPERATOR,
     ("PUT", "/api/v1/wallets/{wallet_id}/reload"): Permission.BILL,
     # the ledger
     ("GET", "/api/v1/ledger/trial-balance"): READ,

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from evbill.application.access.keys import get_operator, platform_actor
+from evbill.application.collection import at_issue
 from evbill.application.invoicing import runs
 from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
@@ -36,8 +37,15 @@ def _money(minor: int, currency: str) -> str:
     return format(Decimal(minor).scaleb(-currencies.exponent(currency)), "f")
 
 
-def run_summary(run: BillingRun, failures: list[RunItem]) -> dict[str, Any]:
+def _per_currency(amounts: dict[str, int]) -> dict[str, str]:
+    return {currency: _money(minor, currency) for currency, minor in sorted(amounts.items())}
+
+
+def run_summary(
+    run: BillingRun, failures: list[RunItem], charges: at_issue.RunCharges | None = None
+) -> dict[str, Any]:
     counts = run.counts
+    charges = charges or at_issue.RunCharges()
     return {
         "id": run.id,
         "operator_id": run.operator_id,
@@ -50,6 +58,11 @@ def run_summary(run: BillingRun, failures: list[RunItem]) -> dict[str, Any]:
         "failed": counts.of(ItemStatus.FAILED),
         "pending": counts.of(ItemStatus.PENDING),
         "totals_incl_vat": {c: _money(total, c) for c, total in sorted(counts.issued_totals.items())},
+        "charged": charges.charged,
+        "charged_amounts": _per_currency(charges.charged_minor),
+        "declined": charges.declined,
+        "declined_amounts": _per_currency(charges.declined_minor),
+        "direct_debit": charges.direct_debit,
         "problems": [
             {"contract_id": i.contract_id, "cycle_start": i.cycle_start.isoformat(), "status": i.status.value,
              "reason": i.reason}
@@ -68,6 +81,11 @@ def _print_summary(name: str, summary: dict[str, Any]) -> None:
                    f"{problem['cycle_start']}: {problem['reason']}")  # fmt: skip
     totals = ", ".join(f"{c} {amount}" for c, amount in summary["totals_incl_vat"].items()) or "nothing"
     typer.echo(f"  issued incl. VAT: {totals}")
+    for key, label in (("charged", "charged to the card on file"), ("declined", "declined")):
+        amounts = ", ".join(f"{c} {amount}" for c, amount in summary[f"{key}_amounts"].items())
+        typer.echo(f"  {label}: {summary[key]}" + (f" ({amounts})" if amounts else ""))
+    if summary["direct_debit"]:
+        typer.echo(f"  for the next SEPA direct debit file: {summary['direct_debit']}")
 
 
 def _problems(container: Container, who: Actor, run_id: str) -> list[RunItem]:
@@ -89,6 +107,9 @@ def _here(container: Container, who: Actor, name: str, period: str, quiet: bool)
             container.services, who, period,
             on_planned=lambda total: progress.update(task, total=total),
             on_item=lambda item: progress.advance(task),
+            after_chunk=lambda items: at_issue.charge_issued(
+                container.services, container.payment_gateway, who, at_issue.issued_invoices(items)
+            ),
         )  # fmt: skip
 
 
@@ -191,7 +212,8 @@ def register(app: typer.Typer, container: Container) -> None:
             )
             if render and not queue:
                 _render(container, who, finished, quiet or json)
-            summary = run_summary(finished, _problems(container, who, finished.id))
+            charges = at_issue.run_charges(container.services, who, finished.id)
+            summary = run_summary(finished, _problems(container, who, finished.id), charges)
             failed = failed or summary["failed"] > 0
             reports.append(summary)
             if not json:

@@ -224,14 +224,28 @@ def _prepare_demo(container: Container, address: str) -> None:
         typer.echo(
             "loading demo data (two operators, three locations, AC and DC stations, sessions)...", err=True
         )
-        for created in demo.seed_demo(services, now=datetime.now(UTC)):
+        for created in demo.seed_demo(services, now=datetime.now(UTC), payments=_demo_payments(container)):
             typer.echo(
                 f"  {created.name}: {created.api_key}   RFID cards: {', '.join(created.tokens)}", err=True
             )
-            issued = _render_demo_invoices(container, created.operator_id, created.billing_run_id)
-            typer.echo(f"    last month's invoices (PDF and Factur-X kept): {issued}", err=True)
+            paid = [invoice.invoice_id for invoice in created.invoices]
+            issued = _render_demo_invoices(container, created.operator_id, created.billing_run_id, paid)
+            typer.echo(f"    invoices (PDF and Factur-X kept): {issued}", err=True)
+            for invoice in created.invoices:
+                typer.echo(f"    {invoice.number} {invoice.customer}: {invoice.how}", err=True)
     typer.echo(f"try: curl -H 'Authorization: Bearer <key>' http://{address}/api/v1/sessions", err=True)
     typer.echo(f"and watch chargers: {demo.simulate_command(_program(), address)}", err=True)
+
+
+def _demo_payments(container: Container) -> Any:
+    """The demo pays its invoices through the built-in sandbox gateway (its test tokens); with another
+    gateway configured it leaves them unpaid."""
+    from evbill.application.demo_payments import DemoPayments
+
+    if container.payment_gateway.name != "sandbox":
+        typer.echo("the demo's invoices are left unpaid: its payments need the sandbox gateway", err=True)
+        return None
+    return DemoPayments(container.payment_gateway, container.demo_mailer, container.statement_reader)
 
 
 def _program() -> str:
@@ -245,15 +259,19 @@ def _program() -> str:
         return str(invoked)
 
 
-def _render_demo_invoices(container: Container, operator_id: str, run_id: str | None) -> int:
-    """Render the demo run's invoices once (PDF, Factur-X) and keep them; how many were issued."""
+def _render_demo_invoices(
+    container: Container, operator_id: str, run_id: str | None, others: list[str]
+) -> int:
+    """Render the demo's invoices once (PDF, Factur-X): the run's, and ``others`` (the late payer's of
+    the month before); how many there are."""
     from evbill.application.access.keys import platform_actor
     from evbill.application.invoicing import runs
 
     if run_id is None:
         return 0
     who = platform_actor(operator_id)
-    issued = [item.invoice_id for item in runs.run_items(container.services, who, run_id) if item.invoice_id]
+    in_run = [item.invoice_id for item in runs.run_items(container.services, who, run_id) if item.invoice_id]
+    issued = sorted(set(in_run) | set(others))
     for document_id in issued:
         runs.render_document(container.services, who, container.documents, document_id)
     return len(issued)

@@ -1,5 +1,5 @@
 """The billing run's jobs, as the worker runs them: plan a run, invoice a chunk of contract
-cycles (or one), render.
+cycles (or one), render, and collect the issued invoices (card on file charged after the commit).
 
 Each job acts as the platform for the operator named in its payload and calls one use case of
 ``application.invoicing.runs``; each is idempotent, so huey's retries and duplicates change nothing.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from evbill.application.access.keys import platform_actor
+from evbill.application.collection import at_issue
 from evbill.application.invoicing import runs
 from evbill.bootstrap import Container
 
@@ -32,11 +33,17 @@ def register(container: Container) -> None:
         who = platform_actor(payload["operator_id"])
         runs.render_document(container.services, who, container.documents, payload["document_id"])
 
+    def charge_issued(payload: Mapping[str, str]) -> None:
+        who = platform_actor(payload["operator_id"])
+        invoices = payload["invoices"].split()
+        at_issue.charge_issued(container.services, container.payment_gateway, who, invoices)
+
     queue.handlers.update(
         {
             runs.PLAN_JOB: plan,
             runs.INVOICE_JOB: invoice,
             runs.CHUNK_JOB: invoice_chunk,
             runs.RENDER_JOB: render,
+            runs.CHARGE_JOB: charge_issued,
         }
     )

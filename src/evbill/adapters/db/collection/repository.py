@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evbill.adapters.db.collection.tables import (
@@ -90,6 +90,17 @@ class SqlCollectionRepository:
         rows = self._connection().execute(query.order_by(sepa_mandates.c.id)).mappings()
         return [MANDATES.from_row(row) for row in rows]
 
+    def revoke_mandate(self, operator_id: str, mandate_id: str, at: datetime) -> None:
+        self._connection().execute(
+            update(sepa_mandates)
+            .where(
+                sepa_mandates.c.operator_id == operator_id,
+                sepa_mandates.c.id == mandate_id,
+                sepa_mandates.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+
     def mark_first_collected(self, operator_id: str, mandate_id: str, on: date) -> None:
         self._connection().execute(
             update(sepa_mandates)
@@ -118,6 +129,29 @@ class SqlCollectionRepository:
                 set_={name: statement.excluded[name] for name in ("gateway", "payment_method", "saved_at")},
             )
         )
+
+    def cards(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[CardOnFile]:
+        query = select(cards_on_file).where(cards_on_file.c.operator_id == operator_id)
+        if after is not None:
+            query = query.where(cards_on_file.c.customer_id > after)
+        query = query.order_by(cards_on_file.c.customer_id).limit(limit)
+        return [CARDS_ON_FILE.from_row(row) for row in self._connection().execute(query).mappings()]
+
+    def set_charge_sessions(self, operator_id: str, customer_id: str, charge_sessions: bool) -> bool:
+        result = self._connection().execute(
+            update(cards_on_file)
+            .where(cards_on_file.c.operator_id == operator_id, cards_on_file.c.customer_id == customer_id)
+            .values(charge_sessions=charge_sessions)
+        )
+        return bool(result.rowcount)
+
+    def remove_card(self, operator_id: str, customer_id: str) -> bool:
+        result = self._connection().execute(
+            delete(cards_on_file).where(
+                cards_on_file.c.operator_id == operator_id, cards_on_file.c.customer_id == customer_id
+            )
+        )
+        return bool(result.rowcount)
 
     def card_of(self, operator_id: str, customer_id: str) -> CardOnFile | None:
         query = select(cards_on_file).where(

@@ -1,0 +1,135 @@
+"""Collecting a billing run's invoices as they are issued: card on file charged, direct debit marked.
+
+The billing run issues a chunk of invoices in one transaction (``invoicing.runs``); only once that
+transaction has committed does ``charge_issued`` see the chunk's invoices, so no gateway call is ever
+made inside the run's transaction (a gateway call cannot be rolled back with it). Per invoice, the
+payment method of the contract's terms decides:
+
+* ``CARD_ON_FILE``: ``charges.collect_issued_document`` charges the open amount once (attempt 1;
+  gateway keys ``collect:<invoice>:1:...``). Run again (a rerun of the billing run finds the invoice
+  ALREADY_ISSUED and hands it here again, or a worker retries the job), it finds attempt 1 and
+  charges nothing; a crash between the gateway's answer and the attempt's commit is reconciled by
+  the same keys. A decline is attempt 1 of the operator's retry schedule (``evbill payments collect``).
+* ``DIRECT_DEBIT``: nothing is charged here (a pain.008 is a file for the bank): the invoice is
+  marked for the next SEPA collection file (``evbill payments sepa-file``), which takes every open
+  EUR invoice of a customer with an active mandate.
+* anything else (wallet, bank transfer): nothing to do at issue.
+
+``run_charges`` is the run's summary of it, read back from the stored attempts and payments, so a
+queued run (charged by the workers) reports the same figures as one run in this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from evbill.application.collection.charges import ChargeOutcome, collect_issued_document
+from evbill.application.invoicing import runs
+from evbill.application.ports import PaymentGateway
+from evbill.application.records import Services, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.errors import DomainError, NotFound
+from evbill.domain.invoicing.runs import ItemStatus, RunItem
+from evbill.domain.offers.contracts import ContractTerms, PaymentMethodKind
+from evbill.domain.payments.events import derive_state
+
+CHARGE_JOB = runs.CHARGE_JOB  # the queued form: one job per chunk, enqueued by the run after its commit
+# an item whose invoice exists: issued by this run, or by an earlier one (whose charge may not have run)
+WITH_INVOICE = (ItemStatus.ISSUED, ItemStatus.ALREADY_ISSUED)
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCollection:
+    """What happened at issue to one invoice."""
+
+    invoice_id: str
+    method: PaymentMethodKind | None
+    charge: ChargeOutcome | None = None  # CARD_ON_FILE only
+    problem: str | None = None  # the charge could not be made (a refused token ...): tried again later
+
+
+def issued_invoices(items: Iterable[RunItem]) -> list[str]:
+    """The invoices of the run items that have one (what ``charge_issued`` takes)."""
+    return [item.invoice_id for item in items if item.status in WITH_INVOICE and item.invoice_id]
+
+
+def _terms_on(terms: Sequence[ContractTerms], moment: datetime) -> ContractTerms | None:
+    started = [t for t in terms if t.effective_from <= moment]
+    if started:
+        return max(started, key=lambda t: t.effective_from)
+    return min(terms, key=lambda t: t.effective_from) if terms else None
+
+
+def charge_issued(
+    services: Services, gateway: PaymentGateway, actor: Actor, invoice_ids: Sequence[str]
+) -> list[IssueCollection]:
+    """Charge (card on file) or mark (direct debit) the issued invoices; call after their commit."""
+    require(actor, Permission.BILL)
+    with services.uow(read_only=True) as uow:
+        documents = [uow.invoices.get(actor.operator_id, invoice_id) for invoice_id in invoice_ids]
+        found = [document for document in documents if document is not None]
+        contract_ids = sorted({d.contract_id for d in found if d.contract_id is not None})
+        terms = uow.contract_terms.of_contracts(actor.operator_id, contract_ids) if contract_ids else {}
+    now = services.clock.now()
+    done = []
+    for document in found:
+        chosen = _terms_on(terms.get(document.contract_id or "", []), now)
+        method = None if chosen is None else chosen.payment_method
+        if method is PaymentMethodKind.CARD_ON_FILE:
+            try:
+                outcome = collect_issued_document(services, gateway, actor, document.id)
+            except DomainError as error:  # one customer's refused token is not the run's problem
+                done.append(IssueCollection(document.id, method, problem=str(error)))
+                continue
+            done.append(IssueCollection(document.id, method, outcome))
+        else:
+            done.append(IssueCollection(document.id, method))
+    return done
+
+
+@dataclass
+class RunCharges:
+    """A run's invoices charged at issue: how many and how much, per currency (minor units)."""
+
+    charged: int = 0
+    declined: int = 0
+    direct_debit: int = 0  # marked for the next SEPA collection file
+    charged_minor: dict[str, int] = field(default_factory=dict)
+    declined_minor: dict[str, int] = field(default_factory=dict)
+
+
+def run_charges(services: Services, actor: Actor, run_id: str) -> RunCharges:
+    """The charges at issue of the run's invoices (attempt 1 of each), from the stored records."""
+    require(actor, Permission.READ)
+    summary = RunCharges()
+    with services.uow(read_only=True) as uow:
+        if uow.billing_runs.get(actor.operator_id, run_id) is None:
+            raise NotFound(f"billing run {run_id!r} not found")
+        invoice_ids = issued_invoices(uow.billing_runs.items(run_id))
+        debited = uow.collection.debited_invoices(actor.operator_id)
+        mandated = {m.customer_id for m in uow.collection.mandates(actor.operator_id) if m.active}
+        for invoice_id in invoice_ids:
+            attempts = uow.collection.attempts(actor.operator_id, invoice_id)
+            first = next((a for a in attempts if a.number == 1), None)
+            if first is None or first.payment_id is None:
+                document = uow.invoices.get(actor.operator_id, invoice_id)
+                if document is not None and (invoice_id in debited or document.customer_id in mandated):
+                    summary.direct_debit += 1
+                continue
+            payment = uow.payments.get(actor.operator_id, first.payment_id)
+            if payment is None:
+                continue
+            state = derive_state(uow.payments.events(actor.operator_id, payment.id))
+            if first.succeeded:
+                summary.charged += 1
+                summary.charged_minor[payment.currency] = (
+                    summary.charged_minor.get(payment.currency, 0) + state.captured
+                )
+            else:
+                summary.declined += 1
+                summary.declined_minor[payment.currency] = (
+                    summary.declined_minor.get(payment.currency, 0) + payment.amount
+                )
+    return summary

@@ -1,0 +1,120 @@
+"""How an operator's customers pay, as set up ahead: cards on file, SEPA mandates, the collection policy.
+
+* A card on file is a gateway token (``tok_visa`` on the sandbox, ``pm_...`` on Stripe, obtained by
+  the customer's own SetupIntent with Stripe.js): never a card number. One per customer; it pays the
+  customer's invoices when they are issued (contracts paying by ``CARD_ON_FILE``) and, switched on
+  with ``charge_sessions``, each session at its end.
+* A mandate is revoked, never deleted: the collection files that used it keep naming it.
+* The policy read is the operator's, or the default one when they have set none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from evbill.application.collection.suspensions import policy_of
+from evbill.application.records import Page, Services, checked_limit, page_of, require
+from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.collection.dunning import CardOnFile
+from evbill.domain.collection.mandates import Mandate
+from evbill.domain.collection.policy import CollectionPolicy
+from evbill.domain.errors import InvalidInput, NotFound, Problem
+from evbill.domain.payments.model import looks_like_card_number
+
+
+def save_customer_card(
+    services: Services,
+    actor: Actor,
+    customer_id: str,
+    *,
+    gateway: str,
+    payment_method: str,
+    charge_sessions: bool,
+) -> CardOnFile:
+    """Keep the customer's gateway token (replacing the card before) and whether it pays sessions."""
+    require(actor, Permission.BILL)
+    if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
+        raise InvalidInput(
+            "the card on file is refused",
+            (Problem("$.payment_method", "a gateway token, never a card number"),),
+        )
+    with services.uow() as uow:
+        if uow.customers.get(actor.operator_id, customer_id) is None:
+            raise NotFound(f"customer {customer_id!r} not found")
+        card = CardOnFile(
+            actor.operator_id, customer_id, gateway, payment_method, services.clock.now(), charge_sessions
+        )
+        uow.collection.save_card(card)
+        uow.collection.set_charge_sessions(actor.operator_id, customer_id, charge_sessions)
+        uow.commit()
+    return card
+
+
+def list_cards(services: Services, actor: Actor, *, cursor: str | None, limit: int) -> Page[CardOnFile]:
+    require(actor, Permission.READ)
+    limit = checked_limit(limit)
+    with services.uow(read_only=True) as uow:
+        cards = uow.collection.cards(actor.operator_id, after=cursor, limit=limit + 1)
+    return page_of(cards, limit, lambda card: card.customer_id)
+
+
+def get_card(services: Services, actor: Actor, customer_id: str) -> CardOnFile:
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        card = uow.collection.card_of(actor.operator_id, customer_id)
+    if card is None:
+        raise NotFound(f"customer {customer_id!r} has no card on file")
+    return card
+
+
+def set_session_charging(services: Services, actor: Actor, customer_id: str, on: bool) -> CardOnFile:
+    """Charge each of the customer's sessions to the card on file at its end (on), or not (off)."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        if not uow.collection.set_charge_sessions(actor.operator_id, customer_id, on):
+            raise NotFound(f"customer {customer_id!r} has no card on file")
+        card = uow.collection.card_of(actor.operator_id, customer_id)
+        uow.commit()
+    assert card is not None
+    return card
+
+
+def remove_card(services: Services, actor: Actor, customer_id: str) -> None:
+    """Forget the card: nothing more is charged to it (invoices then wait for another way to pay)."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        if not uow.collection.remove_card(actor.operator_id, customer_id):
+            raise NotFound(f"customer {customer_id!r} has no card on file")
+        uow.commit()
+
+
+def list_mandates(services: Services, actor: Actor, *, customer_id: str | None = None) -> Sequence[Mandate]:
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        return uow.collection.mandates(actor.operator_id, customer_id)
+
+
+def get_mandate(services: Services, actor: Actor, mandate_id: str) -> Mandate:
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        found = [m for m in uow.collection.mandates(actor.operator_id) if m.id == mandate_id]
+    if not found:
+        raise NotFound(f"mandate {mandate_id!r} not found")
+    return found[0]
+
+
+def revoke_mandate(services: Services, actor: Actor, mandate_id: str) -> Mandate:
+    """Revoke the mandate: no later collection file uses it (files already written stand)."""
+    require(actor, Permission.BILL)
+    get_mandate(services, actor, mandate_id)
+    with services.uow() as uow:
+        uow.collection.revoke_mandate(actor.operator_id, mandate_id, services.clock.now())
+        uow.commit()
+    return get_mandate(services, actor, mandate_id)
+
+
+def get_policy(services: Services, actor: Actor) -> CollectionPolicy:
+    """The operator's collection policy (the default one until they set theirs)."""
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        return policy_of(uow, actor.operator_id)
