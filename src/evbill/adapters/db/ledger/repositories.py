@@ -204,7 +204,9 @@ class SqlLedgerRepository:
         )
         return int(self._connection().execute(query).scalar_one())
 
-    def sums_by_reference(self, operator_id: str, account_prefix: str) -> Mapping[tuple[str, str], int]:
+    def sums_by_reference(
+        self, operator_id: str, account_prefix: str, *, reference_prefix: str = ""
+    ) -> Mapping[tuple[str, str], int]:
         query = (
             select(ledger_entries.c.reference, ledger_postings.c.currency, func.sum(ledger_postings.c.amount))
             .join(
@@ -218,6 +220,8 @@ class SqlLedgerRepository:
             )
             .group_by(ledger_entries.c.reference, ledger_postings.c.currency)
         )
+        if reference_prefix:
+            query = query.where(ledger_entries.c.reference.startswith(reference_prefix, autoescape=True))
         return {
             (reference, currency): int(total)
             for reference, currency, total in self._connection().execute(query)
