@@ -196,3 +196,55 @@ def test_entries_appended_in_bulk_are_stored_with_the_unit_of_work_commit(servic
         ("gateway_clearing:sandbox", 1503),
         ("wallet:w-1", -1503),
     ]
+
+
+def test_text_that_copy_would_misread_is_stored_as_written(services, operator_id):
+    # given an entry whose texts hold a tab, a newline, a backslash, COPY's NULL marker and non-ASCII
+    odd = "tab\there\nline 2 \\ back\\slash \\N é€"
+    made = make_entry(
+        entry_id="odd-1",
+        operator_id=operator_id,
+        posted_at=AT,
+        cause=EntryCause.ADJUSTMENT,
+        reference="ref\t\\N",
+        description=odd,
+        postings=(debit(accounts.wallet("w\\1\tx"), 7, "EUR"), credit(accounts.BANK, 7, "EUR")),
+    )
+
+    # when it is appended in bulk (COPY text on PostgreSQL)
+    with services.uow() as uow:
+        uow.ledger.append_many([made])
+        uow.commit()
+
+    # then it reads back exactly
+    assert list(queries.journal(services, platform_actor(operator_id), after=None, limit=10)) == [made]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # a posting of an entry that does not exist
+        "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) "
+        "VALUES (:op, 'no-such-entry', 'bank', 'EUR', 1)",
+        # a posting of an entry of another operator
+        "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) "
+        "VALUES ('another-operator', :entry, 'bank', 'EUR', 1)",
+        # an entry of an operator that does not exist
+        "INSERT INTO ledger_entries (id, operator_id, posted_at, cause, reference, description) "
+        "VALUES ('e-x', 'no-such-operator', '2026-12-01T10:00:00.000000Z', 'adjustment', 'x', 'x')",
+        # an operator that still has ledger entries
+        "DELETE FROM operators WHERE id = :op",
+    ],
+)
+def test_the_database_refuses_postings_and_entries_that_belong_to_nothing(
+    services, operator_id, database_engine, statement
+):
+    invoice(services, operator_id, "inv-1")
+    with database_engine.connect() as connection:
+        entry = connection.execute(text("SELECT id FROM ledger_entries")).scalar_one()
+
+    with database_engine.connect() as connection, pytest.raises(DBAPIError) as refused:
+        connection.execute(text(statement), {"op": operator_id, "entry": entry})
+
+    assert refused.value.orig is not None
+    assert "FOREIGN KEY" in str(refused.value.orig) or getattr(refused.value.orig, "sqlstate", "") == "23503"

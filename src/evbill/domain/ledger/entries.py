@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from evbill.domain import currency as currencies
 from evbill.domain.errors import InvalidInput, Problem
@@ -125,15 +126,29 @@ def _posting_problems(postings: tuple[Posting, ...]) -> list[Problem]:
     if len(postings) < 2:
         problems.append(Problem("$.postings", "an entry needs at least two postings"))
     for index, posting in enumerate(postings):
-        path = f"$.postings[{index}]"
+        # the usual case (a known account, a non-zero integer, a known currency) builds no path
         try:
-            parse_account(posting.account, path=f"{path}.account")
-        except InvalidInput as error:
-            problems.extend(error.problems)
+            _known_account(posting.account)
+        except InvalidInput:
+            try:
+                parse_account(posting.account, path=f"$.postings[{index}].account")
+            except InvalidInput as error:
+                problems.extend(error.problems)
         if not isinstance(posting.amount, int) or isinstance(posting.amount, bool):
-            problems.append(Problem(f"{path}.amount", "must be an integer number of minor units"))
+            problems.append(
+                Problem(f"$.postings[{index}].amount", "must be an integer number of minor units")
+            )
         elif posting.amount == 0:
-            problems.append(Problem(f"{path}.amount", "must not be zero"))
+            problems.append(Problem(f"$.postings[{index}].amount", "must not be zero"))
         if not currencies.is_known(posting.currency):
-            problems.append(Problem(f"{path}.currency", f"{posting.currency!r} is not an ISO 4217 code"))
+            problems.append(
+                Problem(f"$.postings[{index}].currency", f"{posting.currency!r} is not an ISO 4217 code")
+            )
     return problems
+
+
+@lru_cache(maxsize=65_536)  # valid codes only (a refusal raises and is not cached)
+def _known_account(code: str) -> bool:
+    """True for a code in the chart; InvalidInput otherwise (``parse_account`` then names the path)."""
+    parse_account(code)
+    return True
