@@ -19,7 +19,7 @@ work done row by row that the ledger does not need row by row:
 
 Entries and postings stay append-only (migration 0012's UPDATE/DELETE/TRUNCATE triggers are kept).
 
-Revision ID: 0024
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-03
 """
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0024"
+revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
