@@ -281,6 +281,10 @@ class InvoiceRepository(Protocol):
 
     def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None: ...
 
+    def receipted_sessions(self, operator_id: str, session_ids: Sequence[str]) -> set[str]:
+        """Which of these sessions have their own receipt (paid per session)."""
+        ...
+
     def add_session_receipt(self, operator_id: str, session_id: str, document_id: str, at: datetime) -> None:
         """Conflict when the session has its receipt already."""
         ...
@@ -710,6 +714,7 @@ class CardOnFile:
     customer_id: str
     payment_method: str
     charge_sessions: bool  # charge each session at its end (contracts paying by CARD_ON_FILE)
+    gateway: str = "sandbox"  # the gateway whose token it is (the configured one when it was saved)
 
 
 class SessionPaymentRepository(Protocol):
@@ -769,6 +774,15 @@ class QrRenderer(Protocol):
     def render(self, text: str, output: str) -> bytes:
         """The QR code of ``text`` as an image: ``png`` or ``svg``."""
         ...
+
+
+class SessionReceipts(Protocol):
+    """Told by the payment side each time money was taken for one session by itself (a capture at
+    the charger, a card on file charged, a wallet spend): issues that session's receipt, once, and
+    sends it where it can (``application.collection.session_receipts``). Called again after a retry
+    or a crash, it changes nothing more."""
+
+    def after_payment(self, operator_id: str, session_id: str) -> None: ...
 
 
 class StationCommands(Protocol):

@@ -290,11 +290,17 @@ class CardOut(BaseModel):
     "/customers/{customer_id}/card-on-file", response_model=CardOut, summary="A stored payment method"
 )
 def set_card(
-    customer_id: str, body: CardIn, who: Actor = Depends(actor), svc: Services = Depends(services)
+    customer_id: str,
+    body: CardIn,
+    request: Request,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
 ) -> CardOut:
+    gateway = request.app.state.container.payment_gateway.name
     card = session_funding.set_card_on_file(
-        svc, who, customer_id[:36], payment_method=body.payment_method, charge_sessions=body.charge_sessions
-    )
+        svc, who, customer_id[:36], payment_method=body.payment_method, charge_sessions=body.charge_sessions,
+        gateway=gateway,  # the configured gateway's token (Stripe's pm_..., the sandbox's tok_...)
+    )  # fmt: skip
     return CardOut(customer_id=card.customer_id, payment_method=card.payment_method,
                    charge_sessions=card.charge_sessions)  # fmt: skip
 
