@@ -98,6 +98,11 @@ class OcppEndpoint:
             except Exception as error:  # the next run tries again; say why without a trace each time
                 LOGGER.warning("settling due payments failed: %s", str(error).splitlines()[0][:200])
 
+    def start_sweeping(self) -> None:
+        """Begin the payment sweep (once, on the running loop), unless the app is stopping."""
+        if self._sweep is not None and self._sweeper is None and not self._stopping.is_set():
+            self._sweeper = asyncio.create_task(self._sweep_forever())
+
     async def stop_sweeping(self) -> None:
         """Stop the sweep with the app (its lifespan's end): no new run starts, and one under way is
         waited for, so that nothing touches the database after the app said it stopped. A sweep's
@@ -188,8 +193,7 @@ class OcppEndpoint:
             settings=self.settings,
             money=self.money,
         )
-        if self._sweep is not None and self._sweeper is None and not self._stopping.is_set():
-            self._sweeper = asyncio.create_task(self._sweep_forever())
+        self.start_sweeping()
         charge_point_id = context.station.charge_point_id
         previous = self.connected.get(charge_point_id)
         self.connected[charge_point_id] = station
