@@ -263,3 +263,19 @@ def test_a_wallet_paid_session_is_receipted_and_left_off_the_periodic_invoice(wo
     assert posted[f"receivable:{world.wallet_customer}"] == 0
     assert posted[f"wallet:{wallet.id}"] == -486
     assert check_all_books(services, operator_ids=[admin.operator_id]).findings == ()
+
+
+def test_a_receipt_asked_for_before_the_capture_is_marked_paid_by_it(world: World) -> None:
+    # Given a stopped ad hoc session whose receipt link is followed before the payment is settled
+    view, session_id = ended_adhoc_session(world, "rcpt-4")
+    early = issue_session_receipt(world.pay.services, world.admin, session_id)
+
+    # When the sweep captures the session's price
+    settle_due(world.pay)
+
+    # Then it is the same receipt, now paid; it and the capture meet on the start's receivable
+    [receipt] = receipts(world)
+    assert (early.id, early.status, early.paid_minor) == (receipt.id, DocumentStatus.ISSUED, 0)
+    assert (receipt.status, receipt.paid_minor) == (DocumentStatus.PAID, 514)
+    assert balances(world)[f"receivable:adhoc:{view.start.id}"] == 0
+    assert check_all_books(world.pay.services, operator_ids=[world.admin.operator_id]).findings == ()

@@ -62,8 +62,9 @@ def paid_per_session(uow: UnitOfWork, session: ChargingSession) -> SessionPaid |
     operator_id = session.operator_id
     start = uow.session_payments.start_of_session(operator_id, session.id)
     if start is not None and start.payment_id is not None:
+        # the start's receivable even before its capture: a receipt asked for early meets it there
         captured = derive_state(uow.payments.events(operator_id, start.payment_id)).captured
-        return SessionPaid(f"adhoc:{start.id}", captured, None) if captured > 0 else None
+        return SessionPaid(f"adhoc:{start.id}", captured, None)
     payment_id = uow.payments.find_by_idempotency_key(operator_id, f"session:{session.id}:authorise")
     payment = uow.payments.get(operator_id, payment_id) if payment_id else None
     if payment is not None and payment.customer_id is not None:
@@ -103,7 +104,7 @@ def _receipt(services: Services, operator_id: str, session_id: str, *, required:
                     continue  # a concurrent settler marked it: read it again
                 uow.commit()
                 return marked
-            if paid is None and not required:
+            if (paid is None or paid.paid == 0) and not required:
                 return None
             _check_receiptable(session, paid)
             receipt = _draft(services, uow, session, paid)
@@ -134,7 +135,7 @@ def _mark_paid(uow: UnitOfWork, receipt: Document, paid: SessionPaid | None) -> 
 def _check_receiptable(session: ChargingSession, paid: SessionPaid | None) -> None:
     if session.status is not SessionStatus.COMPLETED or session.ended_at is None:
         raise Conflict(f"only a completed session gets a receipt; this one is {session.status.value}")
-    if session.contract_id is not None and paid is None:
+    if session.contract_id is not None and (paid is None or paid.paid == 0):
         raise Conflict("this session is billed on its contract's invoice, not by a receipt")
     if not session.parts:
         raise Conflict("this session has no price breakdown to write on a receipt")
