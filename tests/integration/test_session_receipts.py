@@ -28,6 +28,7 @@ from evbill.application.offers.customers import update_customer
 from evbill.application.payments.adhoc import AdhocView, get_adhoc, settle_due, start_adhoc
 from evbill.application.payments.session_funding import set_card_on_file, settle_session
 from evbill.application.payments.wallets import create_wallet, top_up_wallet
+from evbill.domain.errors import Conflict
 from evbill.domain.invoicing.documents import Document, DocumentStatus
 from evbill.domain.ledger import accounts
 from evbill.domain.ledger.entries import EntryCause, credit, debit
@@ -279,3 +280,28 @@ def test_a_receipt_asked_for_before_the_capture_is_marked_paid_by_it(world: Worl
     assert (receipt.status, receipt.paid_minor) == (DocumentStatus.PAID, 514)
     assert balances(world)[f"receivable:adhoc:{view.start.id}"] == 0
     assert check_all_books(world.pay.services, operator_ids=[world.admin.operator_id]).findings == ()
+
+
+def test_a_session_already_on_its_contracts_bill_gets_no_receipt(world: World) -> None:
+    services, admin = world.pay.services, world.admin
+    # Given a card-on-file session left to the invoice and billed on the contract's cycle
+    set_card_on_file(services, admin, world.card_customer, payment_method="tok_visa", charge_sessions=False)
+    session = world.session(TOKEN)
+    assert session.contract_id is not None
+    with services.uow(read_only=True) as uow:
+        contract = uow.contracts.get(admin.operator_id, session.contract_id)
+        location = uow.locations.get(admin.operator_id, session.location_id)
+    assert contract is not None
+    assert location is not None
+    cycle_start = contract.start.astimezone(ZoneInfo(location.time_zone)).date()
+    billed = record_bill(services, admin, contract.id, cycle_start)
+
+    # When the customer then asks for per-session charging and the session is settled again
+    set_card_on_file(services, admin, world.card_customer, payment_method="tok_visa", charge_sessions=True)
+    settle_session(world.pay, admin.operator_id, session.id)
+
+    # Then the bill keeps the session and no receipt is made for it (one tax document per supply)
+    assert [line.session_id for line in billed.bill.lines if line.session_id] == [session.id]
+    assert receipts(world) == []
+    with pytest.raises(Conflict, match="on its contract's bill already"):
+        issue_session_receipt(services, admin, session.id)

@@ -104,9 +104,11 @@ def _receipt(services: Services, operator_id: str, session_id: str, *, required:
                     continue  # a concurrent settler marked it: read it again
                 uow.commit()
                 return marked
-            if (paid is None or paid.paid == 0) and not required:
-                return None
+            if (paid is None or paid.paid == 0 or _billed(uow, session)) and not required:
+                return None  # nothing taken, or already on the contract's bill: no second tax document
             _check_receiptable(session, paid)
+            if _billed(uow, session):
+                raise Conflict("this session is on its contract's bill already; it gets no receipt")
             receipt = _draft(services, uow, session, paid)
             uow.invoices.add(receipt)
             try:
@@ -130,6 +132,14 @@ def _mark_paid(uow: UnitOfWork, receipt: Document, paid: SessionPaid | None) -> 
     marked = lifecycle.pay(receipt, owed - receipt.paid_minor)
     uow.invoices.update(marked, expected_version=receipt.version)
     return marked
+
+
+def _billed(uow: UnitOfWork, session: ChargingSession) -> bool:
+    """Whether a recorded bill of the session's contract lists it (billed before it was paid)."""
+    if session.contract_id is None:
+        return False
+    recorded = uow.bills.of_contract(session.operator_id, session.contract_id)
+    return any(line.session_id == session.id for bill in recorded for line in bill.bill.lines)
 
 
 def _check_receiptable(session: ChargingSession, paid: SessionPaid | None) -> None:
