@@ -80,7 +80,9 @@ def paid_per_session(uow: UnitOfWork, session: ChargingSession) -> SessionPaid |
 def issue_session_receipt(services: Services, actor: Actor, session_id: str) -> Document:
     """The session's receipt, issued; the same receipt however often (and however concurrently) asked."""
     require(actor, Permission.BILL)
-    return _receipt(services, actor.operator_id, session_id, required=True)  # type: ignore[return-value]
+    receipt = _receipt(services, actor.operator_id, session_id, required=True)
+    assert receipt is not None  # required: made, or refused with the reason
+    return receipt
 
 
 def receipt_for_paid_session(services: Services, operator_id: str, session_id: str) -> Document | None:
@@ -104,8 +106,8 @@ def _receipt(services: Services, operator_id: str, session_id: str, *, required:
                     continue  # a concurrent settler marked it: read it again
                 uow.commit()
                 return marked
-            if (paid is None or paid.paid == 0 or _billed(uow, session)) and not required:
-                return None  # nothing taken, or already on the contract's bill: no second tax document
+            if not required and not _due_by_itself(uow, session, paid):
+                return None
             _check_receiptable(session, paid)
             if _billed(uow, session):
                 raise Conflict("this session is on its contract's bill already; it gets no receipt")
@@ -132,6 +134,18 @@ def _mark_paid(uow: UnitOfWork, receipt: Document, paid: SessionPaid | None) -> 
     marked = lifecycle.pay(receipt, owed - receipt.paid_minor)
     uow.invoices.update(marked, expected_version=receipt.version)
     return marked
+
+
+def _due_by_itself(uow: UnitOfWork, session: ChargingSession, paid: SessionPaid | None) -> bool:
+    """Whether the payment side's call makes a receipt now: money was taken, the session is final
+    with a breakdown, and no bill of its contract lists it already (no second tax document). A
+    session under review is left for the operator (its receipt link, once it is completed): the
+    settlement that took the money does not fail for it."""
+    if paid is None or paid.paid == 0 or not session.parts:
+        return False
+    if session.status is not SessionStatus.COMPLETED or session.ended_at is None:
+        return False
+    return not _billed(uow, session)
 
 
 def _billed(uow: UnitOfWork, session: ChargingSession) -> bool:
