@@ -243,6 +243,11 @@ class Container:
 
         migrate.grant_app_role(self.engine, role)
 
+    def start(self) -> None:
+        """The app begins to serve (its lifespan's start): background work may start again."""
+        if "ocpp_endpoint" in self.__dict__:
+            self.ocpp_endpoint.reopen()
+
     async def stop(self) -> None:
         """What runs in the background of a serving app, stopped at its end (the app's lifespan)
         before the database goes: the OCPP endpoint's payment sweep, if the endpoint was built."""

@@ -62,11 +62,22 @@ def test_stopping_waits_for_the_sweep_under_way_and_starts_no_other(tmp_path: Pa
         await asyncio.sleep(0.1)
         return waited, runs, sweep.runs
 
+    async def served_again() -> int:
+        endpoint.reopen()  # the app's lifespan starts again (on another loop)
+        endpoint.start_sweeping()
+        while sweep.runs < 3:
+            await asyncio.sleep(0.01)
+        await endpoint.stop_sweeping()
+        return sweep.runs
+
     waited, runs_at_stop, runs_later = asyncio.run(scenario())
+    runs_served_again = asyncio.run(served_again())
 
     assert waited
     assert (runs_at_stop, sweep.finished) == (1, 1)
     assert runs_later == 1
+    assert runs_served_again >= 3
+    assert sweep.finished == sweep.runs
 
 
 def test_the_app_lifespan_stops_the_sweep(tmp_path: Path) -> None:

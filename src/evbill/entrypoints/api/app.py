@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        built.start()
         yield
         await built.stop()  # background work ends with the app, before its database is taken away
 
