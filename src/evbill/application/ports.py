@@ -138,9 +138,16 @@ class SessionRepository(Protocol):
         ...
 
     def of_customers(
-        self, operator_id: str, customer_ids: Sequence[str], *, started_from: datetime, started_to: datetime
+        self,
+        operator_id: str,
+        customer_ids: Sequence[str],
+        *,
+        started_from: datetime,
+        started_to: datetime,
+        without_receipt: bool = False,
     ) -> Sequence[ChargingSession]:
-        """Every session of these customers started in [started_from, started_to), oldest first."""
+        """Every session of these customers started in [started_from, started_to), oldest first;
+        ``without_receipt``: only those without a receipt of their own (paid by themselves)."""
         ...
 
     def count_before(self, operator_id: str, customer_ids: Sequence[str], before: datetime) -> int:
@@ -280,10 +287,6 @@ class InvoiceRepository(Protocol):
     def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
 
     def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None: ...
-
-    def receipted_sessions(self, operator_id: str, session_ids: Sequence[str]) -> set[str]:
-        """Which of these sessions have their own receipt (paid per session)."""
-        ...
 
     def add_session_receipt(self, operator_id: str, session_id: str, document_id: str, at: datetime) -> None:
         """Conflict when the session has its receipt already."""

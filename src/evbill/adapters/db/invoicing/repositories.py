@@ -224,17 +224,6 @@ class SqlInvoiceRepository:
         data = self._connection().scalar(query)
         return None if data is None else document_of(data)
 
-    def receipted_sessions(self, operator_id: str, session_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        ids = list(session_ids)
-        for at in range(0, len(ids), 500):  # bound the IN list
-            query = select(session_receipts.c.session_id).where(
-                session_receipts.c.operator_id == operator_id,
-                session_receipts.c.session_id.in_(ids[at : at + 500]),
-            )
-            found.update(self._connection().scalars(query))
-        return found
-
     def add_session_receipt(self, operator_id: str, session_id: str, document_id: str, at: Any) -> None:
         row = {
             "operator_id": operator_id,
