@@ -193,8 +193,10 @@ class Container:
     @cached_property
     def pay_at_charger(self) -> PayAtCharger:
         """Ad hoc payment at the charger (AFIR), cards on file and wallets per session."""
+        from evbill.application.collection.session_receipts import ReceiptsPerSession
         from evbill.application.payments.adhoc import AdhocConfig, PayAtCharger
 
+        mailer = self.mailer if self.settings.smtp_url else None  # unset: receipts are issued, not sent
         return PayAtCharger(
             self.services,
             self.payment_gateway,
@@ -203,6 +205,7 @@ class Container:
                 default_hold=self.settings.adhoc_hold,
                 start_timeout=timedelta(seconds=self.settings.adhoc_start_timeout),
             ),
+            receipts=ReceiptsPerSession(self.services, mailer, self.documents),
         )
 
     @cached_property
@@ -246,6 +249,17 @@ class Container:
         from evbill.adapters.db import migrate
 
         migrate.grant_app_role(self.engine, role)
+
+    def start(self) -> None:
+        """The app begins to serve (its lifespan's start): background work may start again."""
+        if "ocpp_endpoint" in self.__dict__:
+            self.ocpp_endpoint.reopen()
+
+    async def stop(self) -> None:
+        """What runs in the background of a serving app, stopped at its end (the app's lifespan)
+        before the database goes: the OCPP endpoint's payment sweep, if the endpoint was built."""
+        if "ocpp_endpoint" in self.__dict__:
+            await self.ocpp_endpoint.stop_sweeping()
 
     def dispose(self) -> None:
         if "engine" in self.__dict__:

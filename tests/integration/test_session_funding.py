@@ -15,9 +15,11 @@ from decimal import Decimal
 
 import pytest
 
+from evbill.adapters.mail.smtp import MemoryMailer
 from evbill.adapters.payments.sandbox import SandboxGateway
 from evbill.application.access.keys import platform_actor
 from evbill.application.charging.pricing import record_session
+from evbill.application.collection.session_receipts import ReceiptsPerSession
 from evbill.application.offers.customers import TOKENS, authorize, create_customer
 from evbill.application.offers.plans import create_contract
 from evbill.application.payments.adhoc import PayAtCharger
@@ -60,6 +62,7 @@ class World:
     card_customer: str
     wallet_customer: str
     container: Container
+    mailer: MemoryMailer
 
     def session(self, token: str, kwh: int = 10) -> ChargingSession:
         started = self.pay.services.clock.now() + timedelta(minutes=1)  # under the contracts begun now
@@ -75,6 +78,11 @@ class World:
 
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
+    yield from make_world(database_url)
+
+
+def make_world(database_url: str) -> Iterator[World]:
+    """The world of these tests (also ``test_session_receipts``'): built, yielded, disposed."""
     container = bootstrap(Settings(database_url=database_url))
     services = container.services
     operator_id, station_id = seed(container, f"CP-FUND-{secrets.token_hex(2)}")
@@ -96,14 +104,17 @@ def world(database_url: str) -> Iterator[World]:
                "payment_due_days": 14, "grace_days": 7, "credit_limit_minor": None},
     )  # fmt: skip
     gateway = SandboxGateway(services.clock.now)
+    mailer = MemoryMailer()
+    receipts = ReceiptsPerSession(services, mailer, container.documents)  # as bootstrap wires it
     yield World(
-        PayAtCharger(services, gateway, NoStations()),
+        PayAtCharger(services, gateway, NoStations(), receipts=receipts),
         gateway,
         admin,
         evse.id,
         card_customer,
         wallet_customer.id,
         container,
+        mailer,
     )
     container.dispose()
 

@@ -138,9 +138,16 @@ class SessionRepository(Protocol):
         ...
 
     def of_customers(
-        self, operator_id: str, customer_ids: Sequence[str], *, started_from: datetime, started_to: datetime
+        self,
+        operator_id: str,
+        customer_ids: Sequence[str],
+        *,
+        started_from: datetime,
+        started_to: datetime,
+        without_receipt: bool = False,
     ) -> Sequence[ChargingSession]:
-        """Every session of these customers started in [started_from, started_to), oldest first."""
+        """Every session of these customers started in [started_from, started_to), oldest first;
+        ``without_receipt``: only those without a receipt of their own (paid by themselves)."""
         ...
 
     def count_before(self, operator_id: str, customer_ids: Sequence[str], before: datetime) -> int:
@@ -713,6 +720,7 @@ class CardOnFile:
     customer_id: str
     payment_method: str
     charge_sessions: bool  # charge each session at its end (contracts paying by CARD_ON_FILE)
+    gateway: str = "sandbox"  # the gateway whose token it is (the configured one when it was saved)
 
 
 class SessionPaymentRepository(Protocol):
@@ -772,6 +780,15 @@ class QrRenderer(Protocol):
     def render(self, text: str, output: str) -> bytes:
         """The QR code of ``text`` as an image: ``png`` or ``svg``."""
         ...
+
+
+class SessionReceipts(Protocol):
+    """Told by the payment side each time money was taken for one session by itself (a capture at
+    the charger, a card on file charged, a wallet spend): issues that session's receipt, once, and
+    sends it where it can (``application.collection.session_receipts``). Called again after a retry
+    or a crash, it changes nothing more."""
+
+    def after_payment(self, operator_id: str, session_id: str) -> None: ...
 
 
 class StationCommands(Protocol):

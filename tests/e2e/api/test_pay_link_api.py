@@ -83,3 +83,29 @@ def test_bad_settings_are_refused_naming_the_field(api: Api) -> None:
     }
     assert reload_zero.status_code == 422
     assert reload.json() == {"wallet_id": wallet["id"], "threshold": "5.00", "amount": "20.00"}
+
+
+@pytest.mark.parametrize("gateway", ["sandbox", "stripe"])
+def test_a_card_on_file_is_recorded_with_the_configured_gateway(
+    module_database_url: str, gateway: str
+) -> None:
+    # Given evbill configured with the gateway (Stripe is not called to save a token)
+    secrets = (
+        {"stripe_secret_key": "sk_test_x", "stripe_webhook_secret": "whsec_x"} if gateway == "stripe" else {}
+    )
+    for api in build_api(module_database_url, payment_gateway=gateway, **secrets):
+        tenant = api.tenant("Cards")
+        customer = tenant.created(
+            "/customers",
+            {"kind": "INDIVIDUAL", "name": "Jan", "language": "nl", "currency": "EUR", "country": "NL"},
+        )
+        # When a card is saved through the API
+        saved = tenant.put(
+            f"/customers/{customer['id']}/card-on-file", json={"payment_method": "pm_card_visa"}
+        )
+        # Then it is stored as that gateway's token
+        with api.container.services.uow(read_only=True) as uow:
+            card = uow.session_payments.card_on_file(tenant.operator_id, customer["id"])
+        assert saved.status_code == 200
+        assert card is not None
+        assert (card.payment_method, card.gateway) == ("pm_card_visa", gateway)

@@ -364,6 +364,21 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
         ("gateway_fee", "gateway_clearing:sandbox", -32),
     ]
     assert check_books(paying.container.services, operator_ids=[paying.operator_id]).findings == ()
+    # And the session was receipted at the capture, once: the start's receipt link gives that
+    # receipt (5.14, paid by the capture), and its entry nets the start's receivable to 0
+    with paying.container.services.uow(read_only=True) as uow:
+        made = uow.invoices.receipt_of_session(paying.operator_id, finished["session_id"])
+        open_balance = {b.account: b.balance for b in uow.ledger.balances(paying.operator_id)}[subject]
+    assert made is not None
+    linked = httpx.post(paying.http + finished["receipt_url"], headers=admin(paying), timeout=20).json()
+    assert (linked["id"], linked["number"]) == (made.id, made.number)
+    assert (linked["kind"], linked["status"], linked["paid"], linked["totals"]["payable"]) == (
+        "receipt",
+        "paid",
+        "5.14",
+        "5.14",
+    )
+    assert open_balance == 0
 
 
 def test_a_declined_card_starts_nothing(paying: Paying) -> None:

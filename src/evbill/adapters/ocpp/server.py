@@ -81,17 +81,44 @@ class OcppEndpoint:
         self._sweep = sweep
         self._sweep_interval = sweep_interval
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()  # the running sweeper's stop signal (made anew with each)
+        self._closed = False  # the app stopped: no sweep starts until it serves again (``reopen``)
 
     async def _sweep_forever(self) -> None:
         """Finish the payments that are due (holds of starts never begun, sessions stopped unpaid)
         every ``sweep_interval`` seconds, while this process serves stations."""
         assert self._sweep is not None
-        while True:
-            await asyncio.sleep(self._sweep_interval)
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._sweep_interval)
+                return  # the app stops: no new sweep
+            except TimeoutError:
+                pass
             try:
                 await asyncio.to_thread(self._sweep)
             except Exception as error:  # the next run tries again; say why without a trace each time
                 LOGGER.warning("settling due payments failed: %s", str(error).splitlines()[0][:200])
+
+    def start_sweeping(self) -> None:
+        """Begin the payment sweep (once, on the running loop), unless the app is stopping."""
+        if self._sweep is not None and self._sweeper is None and not self._closed:
+            self._stopping = asyncio.Event()  # on this loop (an app may be served again on another)
+            self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    def reopen(self) -> None:
+        """The app serves (again): a station's connection may start the sweep."""
+        self._closed = False
+
+    async def stop_sweeping(self) -> None:
+        """Stop the sweep with the app (its lifespan's end): no new run starts, and one under way is
+        waited for, so that nothing touches the database after the app said it stopped. A sweep's
+        thread cannot be cancelled; cancelling its task would only stop waiting for it."""
+        self._closed = True
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is None:
+            return
+        self._stopping.set()
+        await sweeper
 
     @property
     def subprotocols(self) -> tuple[str, ...]:
@@ -173,8 +200,7 @@ class OcppEndpoint:
             settings=self.settings,
             money=self.money,
         )
-        if self._sweep is not None and self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep_forever())
+        self.start_sweeping()
         charge_point_id = context.station.charge_point_id
         previous = self.connected.get(charge_point_id)
         self.connected[charge_point_id] = station

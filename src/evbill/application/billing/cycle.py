@@ -182,7 +182,11 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     ]
     start_utc = datetime.combine(cycle_start, datetime.min.time(), zone)
     end_utc = datetime.combine(end, datetime.min.time(), zone)
-    stored = uow.sessions.of_customers(operator_id, payers, started_from=start_utc, started_to=end_utc)
+    # A session paid by itself (card on file, wallet) has its receipt: one tax document per supply, so
+    # the periodic invoice leaves it out (``application.invoicing.receipts``).
+    stored = uow.sessions.of_customers(
+        operator_id, payers, started_from=start_utc, started_to=end_utc, without_receipt=True
+    )
     # Sessions under review (implausible charger data) wait for an operator; voided ones cost nothing.
     stored = [s for s in stored if s.status not in (SessionStatus.REVIEW, SessionStatus.VOIDED)]
     session_starts(uow, operator_id).update((session.id, session.started_at) for session in stored)

@@ -162,6 +162,7 @@ def _issue(
     *,
     stored: bool = True,
     sequence: int | None = None,
+    receivable_key: str | None = None,
 ) -> Document:
     profile = _profile(uow, document.operator_id)
     zone = ZoneInfo(profile.time_zone)
@@ -177,7 +178,8 @@ def _issue(
         uow.invoices.update(issued, expected_version=document.version, sequence=sequence)
     else:  # a draft made in this transaction and never stored: stored once, issued (one row written)
         uow.invoices.add(issued, sequence=sequence)
-    post_issued(uow, services.ids, issued, now)  # the ledger entry commits with the number, or neither
+    # the ledger entry commits with the number, or neither
+    post_issued(uow, services.ids, issued, now, receivable_key=receivable_key)
     if issued.bill_id is not None:
         uow.bills.mark_invoiced(document.operator_id, issued.bill_id, issued.id)
     return issued
@@ -234,11 +236,13 @@ def issue_in(
     *,
     stored: bool = True,
     sequence: int | None = None,
+    receivable_key: str | None = None,
 ) -> Document:
     """Issue a draft in the caller's transaction: its gapless number (under the counter's lock, held
     till the caller commits), the ledger entry and the bill marked invoiced. Nothing is committed.
-    ``sequence``: a number the caller took for it (``next_numbers``, for many drafts at once)."""
-    return _issue(services, uow, document, stored=stored, sequence=sequence)
+    ``sequence``: a number the caller took for it (``next_numbers``, for many drafts at once).
+    ``receivable_key``: the receivable the entry debits, if not the customer's (``post_issued``)."""
+    return _issue(services, uow, document, stored=stored, sequence=sequence, receivable_key=receivable_key)
 
 
 def draft_invoice(services: Services, actor: Actor, bill_id: str) -> Document:

@@ -35,9 +35,14 @@ REVENUE_OF_LINE = {
 }
 
 
-def post_issued(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime) -> LedgerEntry | None:
+def post_issued(
+    uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime, *, receivable_key: str | None = None
+) -> LedgerEntry | None:
     """Post ``document`` (just issued, in ``uow``'s open transaction); the caller commits. A document
-    whose every amount is zero moves no money and posts nothing."""
+    whose every amount is zero moves no money and posts nothing. ``receivable_key``: whose receivable
+    it debits when that is not the document's customer: the receipt of a session paid at the charger
+    debits ``receivable:adhoc:<start>``, the account the capture of its hold credits, so the two net
+    out (``application.invoicing.receipts``)."""
     sign = -1 if document.kind is DocumentKind.CREDIT_NOTE else 1
     revenue: dict[RevenueKind, int] = {}
     for line in document.composed.lines:
@@ -49,7 +54,7 @@ def post_issued(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datet
     totals = document.composed.totals
     if not totals.incl_vat_minor and not any(revenue.values()) and not any(vat.values()):
         return None
-    customer = document.customer_id or document.buyer.name
+    customer = receivable_key or document.customer_id or document.buyer.name
     receivable = Receivable(
         document.kind.value,
         document.id,

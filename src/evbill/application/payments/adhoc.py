@@ -32,7 +32,7 @@ from evbill.application.payments.payments import (
     minor_units,
     release_payment,
 )
-from evbill.application.ports import PaymentGateway, StationCommands, UnitOfWork
+from evbill.application.ports import PaymentGateway, SessionReceipts, StationCommands, UnitOfWork
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
@@ -75,6 +75,12 @@ class PayAtCharger:
     gateway: PaymentGateway
     commands: StationCommands
     config: AdhocConfig = AdhocConfig()
+    receipts: SessionReceipts | None = None  # None: no receipt is issued by itself (some unit tests)
+
+    def paid(self, operator_id: str, session_id: str) -> None:
+        """Money was taken for the session: its receipt (issued once, however often told)."""
+        if self.receipts is not None:
+            self.receipts.after_payment(operator_id, session_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +352,8 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
             release_payment(
                 svc, pay.gateway, who, start.payment_id, idempotency_key=f"adhoc:{start.id}:release"
             )
+    if amount > 0:  # before FINISHED: a crash here leaves the start due, and settle_due issues it then
+        pay.paid(start.operator_id, session.id)
     short = f"the session cost {final}, {final - amount} more than the hold" if final > amount else None
     finished = _move(svc, start, AdhocStatus.FINISHED, expected=frozenset({AdhocStatus.CHARGING}),
                      captured=amount, failure=short)  # fmt: skip

@@ -121,6 +121,8 @@ def _charge_card(
             pay.services, pay.gateway, who, held.payment.id, amount=price,
             idempotency_key=f"session:{session.id}:capture",
         )  # fmt: skip
+    if held.state.captured > 0:
+        pay.paid(session.operator_id, session.id)
     return f"card on file: {held.state.status.value} {held.state.captured}"
 
 
@@ -141,6 +143,7 @@ def _pay_from_wallet(
             idempotency_key=f"session:{session.id}",
         )  # fmt: skip
         paid, balance = amount, after.balance
+    pay.paid(session.operator_id, session.id)  # a retry that moves nothing finds the first spend
     text = f"wallet: paid {paid} of {price}"
     if reload is not None and card is not None and balance < reload.threshold:
         text += "; " + _reload(pay, who, reload, card, f"reload:{session.id}")
@@ -156,17 +159,24 @@ def _reload(pay: PayAtCharger, who: Actor, reload: WalletReload, card: CardOnFil
 
 
 def set_card_on_file(
-    svc: Services, who: Actor, customer_id: str, *, payment_method: str, charge_sessions: bool
+    svc: Services,
+    who: Actor,
+    customer_id: str,
+    *,
+    payment_method: str,
+    charge_sessions: bool,
+    gateway: str = "sandbox",
 ) -> CardOnFile:
-    """Store the customer's payment method (a gateway token such as tok_visa; never a card number).
-    Billing's, not support's: a card on file is charged for sessions, reloads and invoices."""
+    """Store the customer's payment method (a gateway token such as tok_visa; never a card number)
+    with the gateway it belongs to (the configured one: ``PaymentGateway.name``). Billing's, not
+    support's: a card on file is charged for sessions, reloads and invoices."""
     require(who, Permission.BILL)
     if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
         raise InvalidInput(
             "the card on file is refused",
             (Problem("$.payment_method", "a gateway token, never a card number"),),
         )
-    card = CardOnFile(customer_id, payment_method, charge_sessions)
+    card = CardOnFile(customer_id, payment_method, charge_sessions, gateway)
     with svc.uow() as uow:
         if uow.customers.get(who.operator_id, customer_id) is None:
             raise NotFound(f"customer {customer_id!r} not found")

@@ -9,6 +9,9 @@ application/problem+json (``problems``); every request but /health needs an API 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from evbill import __version__
@@ -51,7 +54,16 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
     container = container or bootstrap(settings)
+    built = container
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        built.start()
+        yield
+        await built.stop()  # background work ends with the app, before its database is taken away
+
     app = FastAPI(
+        lifespan=lifespan,
         title="evbill",
         version=__version__,
         description=(

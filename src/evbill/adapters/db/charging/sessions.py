@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Select, String, func, literal, select, tuple_
 
 from evbill.adapters.db.charging import tables as charging_tables
+from evbill.adapters.db.invoicing.tables import session_receipts
 from evbill.adapters.db.records import SESSIONS
 from evbill.adapters.db.repositories import (
     ConnectionSource,
@@ -146,7 +147,13 @@ class SqlSessionRepository:
         return session_cursor(session)
 
     def of_customers(
-        self, operator_id: str, customer_ids: Sequence[str], *, started_from: datetime, started_to: datetime
+        self,
+        operator_id: str,
+        customer_ids: Sequence[str],
+        *,
+        started_from: datetime,
+        started_to: datetime,
+        without_receipt: bool = False,
     ) -> Sequence[ChargingSession]:
         if not customer_ids:
             return []
@@ -159,6 +166,15 @@ class SqlSessionRepository:
             )
             .order_by(_COLUMNS.started_at, _COLUMNS.id)
         )
+        if without_receipt:  # in the same query (a billing run asks per contract): an anti-join on its key
+            query = query.where(
+                ~select(session_receipts.c.session_id)
+                .where(
+                    session_receipts.c.operator_id == _COLUMNS.operator_id,
+                    session_receipts.c.session_id == _COLUMNS.id,
+                )
+                .exists()
+            )
         return [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
 
     def started_at(self, operator_id: str, session_ids: Sequence[str]) -> dict[str, datetime]:

@@ -185,7 +185,9 @@ class SqlSessionPaymentRepository:
         )
         if row is None:
             return None
-        return CardOnFile(row["customer_id"], row["payment_method"], bool(row["charge_sessions"]))
+        return CardOnFile(
+            row["customer_id"], row["payment_method"], bool(row["charge_sessions"]), row["gateway"]
+        )
 
     def set_card_on_file(self, operator_id: str, card: CardOnFile, at: datetime) -> None:
         self._upsert(
@@ -194,6 +196,7 @@ class SqlSessionPaymentRepository:
             {
                 "operator_id": operator_id,
                 "customer_id": card.customer_id,
+                "gateway": card.gateway,
                 "payment_method": card.payment_method,
                 "charge_sessions": card.charge_sessions,
                 "saved_at": at,

@@ -1,0 +1,55 @@
+"""The receipt of a session paid by itself, issued when the money is taken, then e-mailed once.
+
+The payment side (``application.payments.adhoc``, ``session_funding``) calls ``after_payment`` each
+time it took money for a session: after the capture of an ad hoc hold, the charge of a card on
+file, a spend from a prepaid wallet. Here, above both invoicing and payments, the receipt is issued
+(``receipt_for_paid_session``: once per session, marked paid from the stored payment events), then,
+where the customer has an e-mail address and a mailer is configured, sent through
+``deliver_document``, which sends a document at most once (asked again, it returns the first
+delivery). An anonymous driver at the charger has no address: their receipt is behind the start's
+receipt link. A mail that fails is logged and left for an operator's resend: the money and the
+receipt stand.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from evbill.application.invoicing.delivery import deliver_document
+from evbill.application.invoicing.queries import DocumentRenderer
+from evbill.application.invoicing.receipts import receipt_for_paid_session
+from evbill.application.ports import Mailer
+from evbill.application.records import Services
+from evbill.domain.access.operators import Actor, Role
+from evbill.domain.errors import Conflict
+
+logger = logging.getLogger("evbill.collection.receipts")
+
+
+def _billing(operator_id: str) -> Actor:
+    return Actor(
+        operator_id=operator_id, role=Role.BILLING, key_id="session-receipts", name="session receipts"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptsPerSession:
+    """``ports.SessionReceipts``: issue, then send where a mailer is configured (None: never sent)."""
+
+    services: Services
+    mailer: Mailer | None = None
+    renderer: DocumentRenderer | None = None
+
+    def after_payment(self, operator_id: str, session_id: str) -> None:
+        receipt = receipt_for_paid_session(self.services, operator_id, session_id)
+        if receipt is None or receipt.buyer.email is None or self.mailer is None or self.renderer is None:
+            return
+        try:
+            deliver_document(
+                self.services, self.mailer, _billing(operator_id), receipt.id, renderer=self.renderer
+            )
+        except Conflict as error:  # another settler is sending it right now (or died doing so)
+            logger.warning("receipt %s of session %s not sent: %s", receipt.number, session_id, error)
+        except Exception:
+            logger.exception("receipt %s of session %s could not be sent", receipt.number, session_id)
