@@ -26,8 +26,10 @@ from evbill.application.invoicing import documents, runs
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
+from evbill.domain.invoicing.profiles import IncompleteSeller, InvoicingProfile
 from evbill.domain.invoicing.runs import ItemStatus, RunStatus
-from tests.billing_data import build_contracts
+from tests.billing_data import SELLER, build_contracts
+from tests.einvoices import cii_problems, ubl_problems
 
 PERIOD = "2026-10"
 
@@ -240,3 +242,59 @@ def test_the_terms_of_many_contracts_are_read_in_one_look_like_one_by_one(
     assert many == {**one_by_one, "no-such-contract": []}
     assert all(len(terms) == 1 for terms in one_by_one.values())
     assert other_operator == {contract_id: [] for contract_id in built.contract_ids}
+
+
+INCOMPLETE = (
+    "the seller's legal data is incomplete ($.seller.address, $.seller.city, $.seller.postal_code, "
+    "$.seller.vat_id): save the seller's legal data with PUT /api/v1/invoicing-profile"
+)
+
+
+def test_without_the_sellers_legal_data_nothing_is_issued_until_the_profile_is_saved(
+    container: Container, database_url: str
+) -> None:
+    # Given an operator that never saved its invoicing profile (its operator record has no VAT id,
+    # no address), with three contracts billed in October
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD, seller=False)
+    who = platform_actor(built.operator_id)
+    services = container.services
+    # When October is billed, and one of its bills is asked for its invoice directly
+    refused = runs.run_billing(services, who, PERIOD)
+    bill_id = runs.run_items(services, who, refused.id)[0].bill_id
+    with pytest.raises(IncompleteSeller) as asked:
+        documents.invoice_bill(services, who, bill_id)
+    kept = _numbers(container, built.operator_id)
+    # Then the run issued nothing and says why, naming each missing field, the same for every cycle
+    assert (refused.status, refused.counts.of(ItemStatus.FAILED), refused.counts.of(ItemStatus.ISSUED)) == (
+        RunStatus.DONE, 3, 0,
+    )  # fmt: skip
+    assert {item.reason for item in runs.run_items(services, who, refused.id)} == {
+        f"cannot make the invoice: {INCOMPLETE}"
+    }
+    assert [(p.path, p.message) for p in asked.value.problems] == [
+        ("$.seller.address", "the seller's street and number is required (BR-08; Art. 226(5) VAT directive)"),
+        ("$.seller.city", "the seller's city is required (BR-08; Art. 226(5) VAT directive)"),
+        ("$.seller.postal_code", "the seller's postal code is required (BR-08; Art. 226(5) VAT directive)"),
+        ("$.seller.vat_id", "the seller's VAT id is required to charge VAT (BR-S-02, BR-CO-26)"),
+    ]
+    # And each bill's document is kept FAILED, with no number taken
+    assert sorted(kept, key=lambda row: row[2]) == [
+        ("failed", None, contract) for contract in sorted(built.contract_ids)
+    ]
+    # When the profile is saved and October is billed again
+    documents.save_profile(
+        services, who, InvoicingProfile(who.operator_id, SELLER, time_zone="Europe/Amsterdam"),
+        ibans=container.ibans,
+    )  # fmt: skip
+    retried = runs.run_billing(services, who, PERIOD)
+    # Then all three are issued, numbered 1, 2, 3 without gap, and each is a valid EN 16931 e-invoice:
+    # 9.99 + 0.35 + 0.39 x 10, 11, 12 kWh = 14.24, 14.63, 15.02; VAT 2.99, 3.07, 3.15; 17.23 + 17.70 + 18.17
+    assert (retried.counts.of(ItemStatus.ISSUED), retried.counts.issued_totals) == (3, {"EUR": 5310})
+    assert [row[:2] for row in _numbers(container, built.operator_id)] == [
+        ("issued", 1), ("issued", 2), ("issued", 3),
+    ]  # fmt: skip
+    for item in runs.run_items(services, who, retried.id):
+        document = documents.get_document(services, who, item.invoice_id)
+        assert document.seller.vat_id == "NL123456782B90"
+        assert cii_problems(container.documents.render(document, "cii")) == []
+        assert ubl_problems(container.documents.render(document, "ubl")) == []
