@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -242,6 +243,33 @@ def test_the_terms_of_many_contracts_are_read_in_one_look_like_one_by_one(
     assert many == {**one_by_one, "no-such-contract": []}
     assert all(len(terms) == 1 for terms in one_by_one.values())
     assert other_operator == {contract_id: [] for contract_id in built.contract_ids}
+
+
+def test_a_chunks_contracts_customers_drivers_and_promotions_are_read_in_one_look_like_one_by_one(
+    container: Container, database_url: str
+) -> None:
+    # a chunk reads its contracts, their customers, the customers' drivers and promotions at once
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    op = built.operator_id
+    with container.services.uow() as uow:
+        contracts = [uow.contracts.get(op, c) for c in built.contract_ids]
+        parent = contracts[0].customer_id
+        driver = replace(uow.customers.get(op, contracts[1].customer_id), id="driver-1", parent_id=parent)
+        uow.customers.add(driver)
+        uow.commit()
+    customer_ids = [contract.customer_id for contract in contracts]
+    with container.services.uow(read_only=True) as uow:
+        many_contracts = uow.contracts.where_in(op, "id", [*reversed(built.contract_ids), "no-such-contract"])
+        many_customers = uow.customers.where_in(op, "id", customer_ids)
+        drivers = uow.customers.where_in(op, "parent_id", customer_ids)
+        promotions = uow.customer_promotions.of_customers(op, customer_ids)
+        other_operator = uow.contracts.where_in("someone-else", "id", built.contract_ids)
+        one_by_one = [uow.customers.get(op, c) for c in customer_ids]
+    assert many_contracts == sorted(contracts, key=lambda contract: contract.id)
+    assert many_customers == sorted(one_by_one, key=lambda customer: customer.id)
+    assert [(d.id, d.parent_id) for d in drivers] == [("driver-1", parent)]
+    assert promotions == {customer_id: [] for customer_id in customer_ids}
+    assert other_operator == []
 
 
 INCOMPLETE = (

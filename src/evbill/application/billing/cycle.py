@@ -174,12 +174,7 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     end = check_cycle_start(contract.start.astimezone(zone).date(), in_force.billing_cycle, cycle_start)
     plans, versions = _plans(uow, operator_id, terms)
     customer = customer_in(uow, operator_id, contract.customer_id)
-    payers = [customer.id] + [
-        driver.id
-        for driver in uow.customers.list(
-            operator_id, filters={"parent_id": customer.id}, after=None, limit=200
-        )
-    ]
+    payers = [customer.id] + [driver.id for driver in drivers_in(uow, operator_id, customer.id)]
     start_utc = datetime.combine(cycle_start, datetime.min.time(), zone)
     end_utc = datetime.combine(end, datetime.min.time(), zone)
     stored = uow.sessions.of_customers(operator_id, payers, started_from=start_utc, started_to=end_utc)
@@ -223,14 +218,38 @@ def terms_in(uow: UnitOfWork, operator_id: str, contract_id: str) -> Sequence[Co
     )
 
 
+def drivers_in(uow: UnitOfWork, operator_id: str, customer_id: str) -> Sequence[Customer]:
+    """The customer's drivers (customers whose parent it is): their sessions are billed to it."""
+    return once(uow, ("drivers", customer_id), partial(uow.customers.list, operator_id,
+                                                       filters={"parent_id": customer_id}, after=None,
+                                                       limit=200))  # fmt: skip
+
+
 def prefetch(uow: UnitOfWork, operator_id: str, contract_ids: Sequence[str]) -> None:
-    """Read the terms and recorded bills of many contracts at once (a billing run's chunk), for
-    ``terms_in`` and ``record_bill_in`` to find."""
+    """Read what billing many contracts reads (a billing run's chunk) at once, one look per kind
+    instead of one per contract: their terms, recorded bills, the contracts, their customers, the
+    customers' drivers and promotions, for ``terms_in``, ``record_bill_in``, ``contract_in``,
+    ``customer_in``, ``drivers_in`` and the promotions to find. None of it changes while billing."""
     wanted = list(dict.fromkeys(contract_ids))
     for contract_id, terms in uow.contract_terms.of_contracts(operator_id, wanted).items():
         remember(uow, ("terms", contract_id), terms)
     for contract_id, recorded in uow.bills.of_contracts(operator_id, wanted).items():
         remember(uow, ("bills", contract_id), recorded)
+    contracts = uow.contracts.where_in(operator_id, "id", wanted)
+    for contract in contracts:
+        remember(uow, ("contract", contract.id), contract)
+    customer_ids = list(dict.fromkeys(contract.customer_id for contract in contracts))
+    for customer in uow.customers.where_in(operator_id, "id", customer_ids):
+        remember(uow, ("customer", customer.id), customer)
+    drivers: dict[str, list[Customer]] = {customer_id: [] for customer_id in customer_ids}
+    for driver in uow.customers.where_in(operator_id, "parent_id", customer_ids):
+        if driver.parent_id in drivers:
+            drivers[driver.parent_id].append(driver)
+    for customer_id, found in drivers.items():
+        if len(found) < 200:  # as ``drivers_in`` reads them (a first page of 200): else it reads them itself
+            remember(uow, ("drivers", customer_id), found)
+    for customer_id, promotion_ids in uow.customer_promotions.of_customers(operator_id, customer_ids).items():
+        remember(uow, ("promotions of", customer_id), list(promotion_ids))
 
 
 def session_starts(uow: UnitOfWork, operator_id: str) -> dict[str, datetime]:
@@ -294,11 +313,15 @@ def _promotion_states(
     cycle_start: datetime,
     exhausted: set[str],
 ) -> list[PromotionState]:
+    look = partial(uow.customer_promotions.of_customer, operator_id, customer_id)
+    given = once(uow, ("promotions of", customer_id), look)
+    if not given:  # no promotion: no redemption of this cycle to look for
+        return []
     mine = {
         r.promotion_id: r for r in uow.redemptions.of_contract_cycle(operator_id, contract.id, cycle_start)
     }
     states = []
-    for promotion_id in uow.customer_promotions.of_customer(operator_id, customer_id):
+    for promotion_id in given:
         promotion = uow.promotions.get(operator_id, promotion_id)
         if promotion is None or promotion_id in exhausted:
             continue

@@ -414,15 +414,16 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
             if len(series) == 1
             else [None] * len(drafts)
         )
-        for (at, item, bill_id, draft, stored), number in zip(drafts, numbers, strict=True):
-            issued = issue_in(services, uow, draft, stored=stored, sequence=number)
-            outcomes[at] = replace(
-                item,
-                status=ItemStatus.ISSUED,
-                bill_id=bill_id,
-                updated_at=now,
-                **_issued(item, issued),  # type: ignore[arg-type]
-            )
+        with uow.ledger.batched():  # the chunk's ledger entries in one write
+            for (at, item, bill_id, draft, stored), number in zip(drafts, numbers, strict=True):
+                issued = issue_in(services, uow, draft, stored=stored, sequence=number)
+                outcomes[at] = replace(
+                    item,
+                    status=ItemStatus.ISSUED,
+                    bill_id=bill_id,
+                    updated_at=now,
+                    **_issued(item, issued),  # type: ignore[arg-type]
+                )
         done = [outcomes[at] for at in range(len(items))]
         uow.billing_runs.finish_items(done)
         uow.commit(give_way=True)
