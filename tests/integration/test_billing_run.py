@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -265,11 +266,16 @@ def test_a_chunks_contracts_customers_drivers_and_promotions_are_read_in_one_loo
         promotions = uow.customer_promotions.of_customers(op, customer_ids)
         other_operator = uow.contracts.where_in("someone-else", "id", built.contract_ids)
         one_by_one = [uow.customers.get(op, c) for c in customer_ids]
+        november = datetime(2026, 11, 1, tzinfo=UTC)
+        counts = uow.sessions.counts_before(op, [*customer_ids, "driver-1"], november)
+        counted = {c: uow.sessions.count_before(op, [c], november) for c in [*customer_ids, "driver-1"]}
     assert many_contracts == sorted(contracts, key=lambda contract: contract.id)
     assert many_customers == sorted(one_by_one, key=lambda customer: customer.id)
     assert [(d.id, d.parent_id) for d in drivers] == [("driver-1", parent)]
     assert promotions == {customer_id: [] for customer_id in customer_ids}
     assert other_operator == []
+    assert counts == counted
+    assert sorted(counts.values()) == [0, 1, 1, 1]  # one October session each, none for the driver
 
 
 INCOMPLETE = (

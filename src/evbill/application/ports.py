@@ -153,6 +153,12 @@ class SessionRepository(Protocol):
         """How many sessions these customers started before ``before`` (for loyalty ordinals)."""
         ...
 
+    def counts_before(
+        self, operator_id: str, customer_ids: Sequence[str], before: datetime
+    ) -> Mapping[str, int]:
+        """``count_before`` of each customer on its own, in one look: every id a key."""
+        ...
+
     def started_at(self, operator_id: str, session_ids: Sequence[str]) -> Mapping[str, datetime]:
         """When each of these sessions started (one query; ids not found are left out)."""
         ...

@@ -22,7 +22,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from evbill.application.charging.pricing import most_common_zone
-from evbill.application.memo import forget, once, remember
+from evbill.application.memo import forget, once, recall, remember
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, get_or_404, require
 from evbill.domain.access.operators import Actor, Permission
@@ -30,7 +30,7 @@ from evbill.domain.billing.anchoring import check_cycle_start
 from evbill.domain.billing.cycle import Bill, SessionCharge, bill_cycle
 from evbill.domain.billing.records import BillState, RecordedBill
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
-from evbill.domain.errors import Conflict, InvalidInput, Problem
+from evbill.domain.errors import Conflict, DomainError, InvalidInput, Problem
 from evbill.domain.offers.contracts import Contract, ContractTerms
 from evbill.domain.offers.customers import Customer
 from evbill.domain.offers.plans import ConnectorClass, Plan, PlanVersion
@@ -177,11 +177,11 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     payers = [customer.id] + [driver.id for driver in drivers_in(uow, operator_id, customer.id)]
     start_utc = datetime.combine(cycle_start, datetime.min.time(), zone)
     end_utc = datetime.combine(end, datetime.min.time(), zone)
-    stored = uow.sessions.of_customers(operator_id, payers, started_from=start_utc, started_to=end_utc)
+    stored = _sessions(uow, operator_id, payers, start_utc, end_utc)
     # Sessions under review (implausible charger data) wait for an operator; voided ones cost nothing.
     stored = [s for s in stored if s.status not in (SessionStatus.REVIEW, SessionStatus.VOIDED)]
     session_starts(uow, operator_id).update((session.id, session.started_at) for session in stored)
-    before = uow.sessions.count_before(operator_id, payers, start_utc)
+    before = _count_before(uow, operator_id, payers, start_utc)
     charges = [_charge(session, before + n) for n, session in enumerate(stored, start=1)]
     states = _promotion_states(uow, operator_id, customer.id, contract, start_utc, exhausted)
     return bill_cycle(
@@ -216,6 +216,65 @@ def terms_in(uow: UnitOfWork, operator_id: str, contract_id: str) -> Sequence[Co
     return once(
         uow, ("terms", contract_id), partial(uow.contract_terms.of_contract, operator_id, contract_id)
     )
+
+
+def _sessions(
+    uow: UnitOfWork, operator_id: str, payers: Sequence[str], start: datetime, end: datetime
+) -> Sequence[ChargingSession]:
+    """The payers' sessions started in [start, end), oldest first: as ``prefetch_sessions`` read them
+    for the chunk, else one look."""
+    known = [recall(uow, ("sessions", payer, start, end)) for payer in payers]
+    if not all(isinstance(found, list) for found in known):
+        return uow.sessions.of_customers(operator_id, payers, started_from=start, started_to=end)
+    merged: list[ChargingSession] = [s for found in known if isinstance(found, list) for s in found]
+    return sorted(merged, key=lambda session: (session.started_at, session.id))
+
+
+def _count_before(uow: UnitOfWork, operator_id: str, payers: Sequence[str], start: datetime) -> int:
+    known = [recall(uow, ("sessions before", payer, start)) for payer in payers]
+    if not all(isinstance(found, int) for found in known):
+        return uow.sessions.count_before(operator_id, payers, start)
+    return sum(found for found in known if isinstance(found, int))
+
+
+def prefetch_sessions(uow: UnitOfWork, actor: Actor, cycles: Sequence[tuple[str, date]]) -> None:
+    """Read the sessions the cycles will bill (and the counts before them), one look per cycle window
+    for every payer in it instead of two per contract, for ``_bill`` to find. A cycle whose window
+    cannot be told here (not billable) is left to ``_bill``, which reads it itself and says why."""
+    operator_id = actor.operator_id
+    windows: dict[tuple[datetime, datetime], list[str]] = {}
+    for contract_id, cycle_start in cycles:
+        billed = recall(uow, ("bills", contract_id))
+        if isinstance(billed, list) and any(bill.cycle_start == cycle_start for bill in billed):
+            continue  # recorded before: not billed again
+        try:
+            contract = contract_in(uow, operator_id, contract_id)
+            zone = _zone(uow, operator_id)
+            terms = terms_in(uow, operator_id, contract_id)
+            in_force = _terms_at(terms, cycle_start, zone) or min(terms, key=lambda t: t.effective_from)
+            anchor = contract.start.astimezone(zone).date()
+            end = check_cycle_start(anchor, in_force.billing_cycle, cycle_start)
+            customer = customer_in(uow, operator_id, contract.customer_id)
+        except (DomainError, ValueError):
+            continue
+        window = (
+            datetime.combine(cycle_start, datetime.min.time(), zone),
+            datetime.combine(end, datetime.min.time(), zone),
+        )
+        payers = windows.setdefault(window, [])
+        payers += [customer.id] + [driver.id for driver in drivers_in(uow, operator_id, customer.id)]
+    for (start, end), payers in windows.items():
+        wanted = list(dict.fromkeys(payers))
+        found: dict[str, list[ChargingSession]] = {payer: [] for payer in wanted}
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            some = wanted[offset : offset + 500]
+            for session in uow.sessions.of_customers(operator_id, some, started_from=start, started_to=end):
+                if session.customer_id in found:
+                    found[session.customer_id].append(session)
+        for payer, sessions in found.items():
+            remember(uow, ("sessions", payer, start, end), sessions)
+        for payer, count in uow.sessions.counts_before(operator_id, wanted, start).items():
+            remember(uow, ("sessions before", payer, start), count)
 
 
 def drivers_in(uow: UnitOfWork, operator_id: str, customer_id: str) -> Sequence[Customer]:
