@@ -7,7 +7,8 @@ one subscription plan (9.99 a month + 21 % VAT, no included kWh); then, inserted
 transaction each through the repositories and the sessions' own row mapping: ``contracts`` customers,
 each with an ACTIVE monthly contract since 1 January 2026 (cycles are calendar months in Amsterdam),
 and ``sessions_per_contract`` completed sessions per customer inside ``period``, priced at
-0.35 + 0.39 per kWh excl. 21 % VAT with ``10 + n % 20`` kWh for the n-th session of the run.
+0.35 + 0.39 per kWh excl. 21 % VAT with ``10 + n % 20`` kWh for the n-th session of the run. The
+operator's invoicing profile (``SELLER``: complete legal data) is saved, unless ``seller=False``.
 
 So a contract's October invoice is, by hand, with ``k`` sessions of energies e_1..e_k kWh:
 fee 9.99 + sum(0.35 + 0.39 e_i), plus 21 % VAT on the one category's net base.
@@ -15,7 +16,7 @@ fee 9.99 + sum(0.35 + 0.39 e_i), plus 21 % VAT on the one category's net base.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -29,6 +30,8 @@ from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
+from evbill.domain.invoicing.documents import Party
+from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.invoicing.runs import period_bounds
 from evbill.domain.offers.contracts import Contract, ContractStatus, ContractTerms, PaymentMethodKind
 from evbill.domain.offers.customers import Customer, CustomerKind
@@ -55,8 +58,18 @@ def session_kwh(index: int) -> int:
     return 10 + index % 20
 
 
+SELLER = Party("Bench Charging B.V.", "NL", "Parnassusweg 10", "Amsterdam", "1077 DC", "NL123456782B90",
+               registration="KvK 12345678", iban="NL91ABNA0417164300", bic="ABNANL2A")  # fmt: skip
+
+
 def build_contracts(
-    database_url: str, *, contracts: int, sessions_per_contract: int, period: str, name: str = "Bench"
+    database_url: str,
+    *,
+    contracts: int,
+    sessions_per_contract: int,
+    period: str,
+    name: str = "Bench",
+    seller: bool = True,
 ) -> Built:
     container = bootstrap(Settings(database_url=database_url))
     try:
@@ -70,6 +83,13 @@ def build_contracts(
         )
         key, _ = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name="billing data")
         admin = Actor(operator.id, Role.ADMIN, key.id, key.name)
+        if seller:
+            profile = InvoicingProfile(
+                operator.id, replace(SELLER, name=f"{name} Charging B.V."), time_zone="Europe/Amsterdam"
+            )
+            with services.uow() as uow:
+                uow.invoices.save_profile(profile, services.clock.now())
+                uow.commit()
         place = _place(
             "Bench P1",
             "Parnassusweg 10",

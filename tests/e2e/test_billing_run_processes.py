@@ -31,10 +31,12 @@ from evbill.adapters.db.offers.tables import contract_terms
 from evbill.adapters.db.runs.tables import document_files
 from evbill.application.access.keys import platform_actor
 from evbill.application.collection.charges import save_card
+from evbill.application.invoicing.documents import save_profile
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
-from tests.billing_data import build_contracts
+from evbill.domain.invoicing.profiles import InvoicingProfile
+from tests.billing_data import SELLER, build_contracts
 
 EVBILL = Path(sys.executable).with_name("evbill")
 PERIOD = "2026-10"
@@ -275,3 +277,38 @@ def test_the_embedded_default_queue_is_an_sqlite_file_beside_the_database(tmp_pa
     finally:
         built.dispose()
     assert (tmp_path / "evbill.queue.sqlite3").exists()
+
+
+def test_without_the_sellers_legal_data_the_command_fails_saying_why_once_and_takes_no_number(
+    container: Container, database_url: str
+) -> None:
+    # Given five contracts of an operator that never saved its invoicing profile
+    built = build_contracts(database_url, contracts=5, sessions_per_contract=1, period=PERIOD, seller=False)
+    env = _environment(database_url)
+    run = ["billing", "run", "--period", PERIOD, "--operator", built.operator_id, "--quiet"]
+    # When a dry run and a run go through the command
+    dry = evbill(*run, "--dry-run", env=env)
+    refused = evbill(*run, env=env)
+    rows_refused = _invoice_rows(container, built.operator_id)
+    # And, once the profile is saved, the run again
+    who = platform_actor(built.operator_id)
+    profile = InvoicingProfile(who.operator_id, SELLER, time_zone="Europe/Amsterdam")
+    save_profile(container.services, who, profile, ibans=container.ibans)
+    issued = evbill(*run, env=env)
+    # Then the dry run warned, naming each missing field
+    assert dry.returncode == 0, dry.stderr
+    assert "  warning: no invoice can be issued: the seller's legal data is incomplete" in dry.stdout
+    assert "    $.seller.vat_id: the seller's VAT id is required to charge VAT (BR-S-02" in dry.stdout
+    # And the run failed (exit 1), saying why once for the five cycles, and took no number
+    assert refused.returncode == 1
+    assert "  failed                5" in refused.stdout
+    assert refused.stdout.count("the seller's legal data is incomplete") == 1
+    assert "    failed: 5 cycles (contracts " in refused.stdout
+    assert "and 2 more): cannot make the invoice: the seller's legal data is incomplete" in refused.stdout
+    assert [row[:2] for row in rows_refused] == [("failed", None)] * 5
+    # And after the profile was saved the next run issued all five, numbered 1..5
+    assert issued.returncode == 0, issued.stderr
+    assert "  issued                5" in issued.stdout
+    assert [row[:2] for row in _invoice_rows(container, built.operator_id)] == [
+        ("issued", n) for n in range(1, 6)
+    ]

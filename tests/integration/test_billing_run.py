@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -26,8 +28,10 @@ from evbill.application.invoicing import documents, runs
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
+from evbill.domain.invoicing.profiles import IncompleteSeller, InvoicingProfile
 from evbill.domain.invoicing.runs import ItemStatus, RunStatus
-from tests.billing_data import build_contracts
+from tests.billing_data import SELLER, build_contracts
+from tests.einvoices import cii_problems, ubl_problems
 
 PERIOD = "2026-10"
 
@@ -240,3 +244,91 @@ def test_the_terms_of_many_contracts_are_read_in_one_look_like_one_by_one(
     assert many == {**one_by_one, "no-such-contract": []}
     assert all(len(terms) == 1 for terms in one_by_one.values())
     assert other_operator == {contract_id: [] for contract_id in built.contract_ids}
+
+
+def test_a_chunks_contracts_customers_drivers_and_promotions_are_read_in_one_look_like_one_by_one(
+    container: Container, database_url: str
+) -> None:
+    # a chunk reads its contracts, their customers, the customers' drivers and promotions at once
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    op = built.operator_id
+    with container.services.uow() as uow:
+        contracts = [uow.contracts.get(op, c) for c in built.contract_ids]
+        parent = contracts[0].customer_id
+        driver = replace(uow.customers.get(op, contracts[1].customer_id), id="driver-1", parent_id=parent)
+        uow.customers.add(driver)
+        uow.commit()
+    customer_ids = [contract.customer_id for contract in contracts]
+    with container.services.uow(read_only=True) as uow:
+        many_contracts = uow.contracts.where_in(op, "id", [*reversed(built.contract_ids), "no-such-contract"])
+        many_customers = uow.customers.where_in(op, "id", customer_ids)
+        drivers = uow.customers.where_in(op, "parent_id", customer_ids)
+        promotions = uow.customer_promotions.of_customers(op, customer_ids)
+        other_operator = uow.contracts.where_in("someone-else", "id", built.contract_ids)
+        one_by_one = [uow.customers.get(op, c) for c in customer_ids]
+        november = datetime(2026, 11, 1, tzinfo=UTC)
+        counts = uow.sessions.counts_before(op, [*customer_ids, "driver-1"], november)
+        counted = {c: uow.sessions.count_before(op, [c], november) for c in [*customer_ids, "driver-1"]}
+    assert many_contracts == sorted(contracts, key=lambda contract: contract.id)
+    assert many_customers == sorted(one_by_one, key=lambda customer: customer.id)
+    assert [(d.id, d.parent_id) for d in drivers] == [("driver-1", parent)]
+    assert promotions == {customer_id: [] for customer_id in customer_ids}
+    assert other_operator == []
+    assert counts == counted
+    assert sorted(counts.values()) == [0, 1, 1, 1]  # one October session each, none for the driver
+
+
+INCOMPLETE = (
+    "the seller's legal data is incomplete ($.seller.address, $.seller.city, $.seller.postal_code, "
+    "$.seller.vat_id): save the seller's legal data with PUT /api/v1/invoicing-profile"
+)
+
+
+def test_without_the_sellers_legal_data_nothing_is_issued_until_the_profile_is_saved(
+    container: Container, database_url: str
+) -> None:
+    # Given an operator that never saved its invoicing profile (its operator record has no VAT id,
+    # no address), with three contracts billed in October
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD, seller=False)
+    who = platform_actor(built.operator_id)
+    services = container.services
+    # When October is billed, and one of its bills is asked for its invoice directly
+    refused = runs.run_billing(services, who, PERIOD)
+    bill_id = runs.run_items(services, who, refused.id)[0].bill_id
+    with pytest.raises(IncompleteSeller) as asked:
+        documents.invoice_bill(services, who, bill_id)
+    kept = _numbers(container, built.operator_id)
+    # Then the run issued nothing and says why, naming each missing field, the same for every cycle
+    assert (refused.status, refused.counts.of(ItemStatus.FAILED), refused.counts.of(ItemStatus.ISSUED)) == (
+        RunStatus.DONE, 3, 0,
+    )  # fmt: skip
+    assert {item.reason for item in runs.run_items(services, who, refused.id)} == {
+        f"cannot make the invoice: {INCOMPLETE}"
+    }
+    assert [(p.path, p.message) for p in asked.value.problems] == [
+        ("$.seller.address", "the seller's street and number is required (BR-08; Art. 226(5) VAT directive)"),
+        ("$.seller.city", "the seller's city is required (BR-08; Art. 226(5) VAT directive)"),
+        ("$.seller.postal_code", "the seller's postal code is required (BR-08; Art. 226(5) VAT directive)"),
+        ("$.seller.vat_id", "the seller's VAT id is required to charge VAT (BR-S-02, BR-CO-26)"),
+    ]
+    # And each bill's document is kept FAILED, with no number taken
+    assert sorted(kept, key=lambda row: row[2]) == [
+        ("failed", None, contract) for contract in sorted(built.contract_ids)
+    ]
+    # When the profile is saved and October is billed again
+    documents.save_profile(
+        services, who, InvoicingProfile(who.operator_id, SELLER, time_zone="Europe/Amsterdam"),
+        ibans=container.ibans,
+    )  # fmt: skip
+    retried = runs.run_billing(services, who, PERIOD)
+    # Then all three are issued, numbered 1, 2, 3 without gap, and each is a valid EN 16931 e-invoice:
+    # 9.99 + 0.35 + 0.39 x 10, 11, 12 kWh = 14.24, 14.63, 15.02; VAT 2.99, 3.07, 3.15; 17.23 + 17.70 + 18.17
+    assert (retried.counts.of(ItemStatus.ISSUED), retried.counts.issued_totals) == (3, {"EUR": 5310})
+    assert [row[:2] for row in _numbers(container, built.operator_id)] == [
+        ("issued", 1), ("issued", 2), ("issued", 3),
+    ]  # fmt: skip
+    for item in runs.run_items(services, who, retried.id):
+        document = documents.get_document(services, who, item.invoice_id)
+        assert document.seller.vat_id == "NL123456782B90"
+        assert cii_problems(container.documents.render(document, "cii")) == []
+        assert ubl_problems(container.documents.render(document, "ubl")) == []

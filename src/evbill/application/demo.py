@@ -341,7 +341,7 @@ _SELLERS: dict[str, dict[str, Any]] = {
     "NL": {"vat_id": "NL123456782B90", "registration": "KvK 12345678", "iban": "NL91ABNA0417164300",
            "bic": "ABNANL2A", "series": "AMS", "tax_mode": TaxMode.VAT},
     "US": {"vat_id": None, "registration": "EIN 12-3456789", "iban": None, "bic": None, "series": "BAV",
-           "tax_mode": TaxMode.VAT},
+           "tax_mode": TaxMode.SALES_TAX},  # no VAT id: identified by its EIN (BR-CO-26), prices untaxed
 }  # fmt: skip
 
 

@@ -36,6 +36,14 @@ def remember(uow: object, key: Hashable, value: object) -> None:
     once(uow, key, lambda: value)
 
 
+def recall(uow: object, key: Hashable) -> object | None:
+    """What ``once(uow, key, ...)`` holds already, or None (nothing read yet)."""
+    try:
+        return _MEMOS.get(uow, {}).get(key)
+    except TypeError:
+        return None
+
+
 def forget(uow: object, key: Hashable) -> None:
     """The transaction changed what ``key`` stood for: the next ``once`` reads it again."""
     try:

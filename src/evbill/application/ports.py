@@ -8,6 +8,7 @@ use keyset (cursor) pagination: ``after`` is the last id of the previous page; i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -75,6 +76,11 @@ class Repository(Protocol[T]):
     def get(self, operator_id: str, record_id: str) -> T | None: ...
 
     def list(self, operator_id: str, *, filters: Filters, after: str | None, limit: int) -> Sequence[T]: ...
+
+    def where_in(self, operator_id: str, column: str, values: Sequence[str]) -> Sequence[T]:
+        """The operator's records whose ``column`` (e.g. ``id``, ``parent_id``) is one of ``values``, in
+        one look (a billing run's chunk reads its contracts and customers so), ordered by id."""
+        ...
 
     def add(self, record: T) -> None: ...
 
@@ -154,6 +160,12 @@ class SessionRepository(Protocol):
         """How many sessions these customers started before ``before`` (for loyalty ordinals)."""
         ...
 
+    def counts_before(
+        self, operator_id: str, customer_ids: Sequence[str], before: datetime
+    ) -> Mapping[str, int]:
+        """``count_before`` of each customer on its own, in one look: every id a key."""
+        ...
+
     def started_at(self, operator_id: str, session_ids: Sequence[str]) -> Mapping[str, datetime]:
         """When each of these sessions started (one query; ids not found are left out)."""
         ...
@@ -188,6 +200,10 @@ class CustomerPromotionRepository(Protocol):
 
     def of_customer(self, operator_id: str, customer_id: str) -> Sequence[str]:
         """The promotion ids, in the order they were given."""
+        ...
+
+    def of_customers(self, operator_id: str, customer_ids: Sequence[str]) -> Mapping[str, Sequence[str]]:
+        """``of_customer`` of many customers in one look: every id a key."""
         ...
 
     def add(self, operator_id: str, customer_id: str, promotion_id: str, at: datetime) -> bool:
@@ -617,6 +633,12 @@ class LedgerRepository(Protocol):
 
     def append_many(self, entries: Sequence[LedgerEntry]) -> None:
         """Many entries at once (bulk loads, benchmarks); each already checked by ``make_entry``."""
+        ...
+
+    def batched(self) -> AbstractContextManager[None]:
+        """Entries appended inside are written when it ends, all in one ``append_many`` (a billing
+        run's chunk: two statements, COPY on PostgreSQL, instead of two per invoice); nothing is
+        written if it ends by an error (the transaction is rolled back anyway)."""
         ...
 
     def entries(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[LedgerEntry]:

@@ -131,11 +131,13 @@ def test_an_unpaid_invoice_is_voided_once_and_a_paid_one_is_not(api):
     assert read_only.status_code == 403
 
 
-def _ad_hoc_session(api, tenant, *, signed=True):
+def _ad_hoc_session(api, tenant, *, signed=True, seller=True):
     """An ad-hoc (no token) session on 20 November 2026, 10 kWh in an hour at 0.35 + 0.39 per kWh:
-    0.35 + 3.90 = 4.25 excl. VAT, with its evidence as the OCPP system stores it."""
+    0.35 + 3.90 = 4.25 excl. VAT, with its evidence as the OCPP system stores it. ``seller``: the
+    operator's invoicing profile (its legal data) is saved first."""
     services, actor = api.container.services, platform_actor(tenant.operator_id)
-    invoicing.save_profile(services, actor, profile(tenant), ibans=api.container.ibans)  # the seller's VAT id
+    if seller:
+        invoicing.save_profile(services, actor, profile(tenant), ibans=api.container.ibans)
     site = make_site(tenant)
     tariff = tenant.created("/tariffs", SIMPLE_TARIFF)
     tenant.created("/tariff-assignments", {"tariff_id": tariff["id"], "scope": "operator"})
@@ -190,6 +192,60 @@ def test_a_closed_ad_hoc_session_gets_one_receipt_listed_with_the_invoices(api):
     assert "Signed meter data (OCMF) · Meter 17619300" in text
     assert "transparency software" in text
     assert cii_problems(facturx.get_facturx_xml_from_pdf(pdf.content)[1]) == []
+
+
+SELLER_BODY = {
+    "seller": {"name": "Alpha Charging B.V.", "country": "NL", "address": "Parnassusweg 10",
+               "city": "Amsterdam", "postal_code": "1077 DC", "vat_id": "NL123456782B90"},
+    "time_zone": "Europe/Amsterdam",
+}  # fmt: skip
+
+
+def test_without_the_sellers_legal_data_nothing_is_issued_and_the_error_names_each_field(api):
+    # Given an operator that never saved its invoicing profile, and an ad hoc session to receipt
+    alpha = api.tenant()
+    session = _ad_hoc_session(api, alpha, seller=False)
+    # When the receipt is asked for, then the profile is saved and it is asked for again
+    before = alpha.get("/invoicing-profile").json()
+    refused = alpha.post(f"/sessions/{session.id}/receipt")
+    listed = alpha.get("/invoices").json()["items"]
+    saved = alpha.put("/invoicing-profile", json=SELLER_BODY)
+    issued = alpha.post(f"/sessions/{session.id}/receipt")
+    # And the VAT id is dropped from the profile before a credit note is asked for
+    no_vat_id = {**SELLER_BODY, "seller": {**SELLER_BODY["seller"], "vat_id": None}}
+    without_vat = alpha.put("/invoicing-profile", json=no_vat_id)
+    credit = alpha.post(f"/invoices/{issued.json()['id']}/credit-notes", json={"reason": "goodwill"})
+
+    # Then the profile said it was incomplete, and what it lacks
+    assert (before["complete"], [m["path"] for m in before["missing"]]) == (
+        False, ["$.seller.address", "$.seller.city", "$.seller.postal_code", "$.seller.vat_id"],
+    )  # fmt: skip
+    # And the receipt was refused (422) naming each field, with the way out; nothing was stored
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [error["path"] for error in refused.json()["errors"]] == [
+        "$.seller.address", "$.seller.city", "$.seller.postal_code", "$.seller.vat_id",
+    ]  # fmt: skip
+    assert refused.json()["detail"].endswith(
+        "save the seller's legal data with PUT /api/v1/invoicing-profile"
+    )
+    assert listed == []
+    # And once saved the profile is complete and the receipt takes the series' first number
+    assert (saved.json()["complete"], saved.json()["missing"]) == (True, [])
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["number"] == "RCP-2026-000001"
+    document_id = issued.json()["id"]
+    assert ubl_problems(alpha.get(f"/invoices/{document_id}/ubl").content) == []
+    assert cii_problems(alpha.get(f"/invoices/{document_id}/cii").content) == []
+    # And without the VAT id no credit note is issued either
+    assert without_vat.json()["missing"] == [
+        {
+            "path": "$.seller.vat_id",
+            "message": "the seller's VAT id is required to charge VAT (BR-S-02, BR-CO-26)",
+        }
+    ]
+    assert credit.status_code == 422, credit.text
+    assert [error["path"] for error in credit.json()["errors"]] == ["$.seller.vat_id"]
 
 
 def test_a_session_of_a_contract_or_unknown_gets_no_receipt(api):

@@ -39,8 +39,11 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from httpx import Response
 
+from evbill.application.access.keys import platform_actor
+from evbill.application.invoicing.documents import save_profile
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant, make_site
+from tests.e2e.api.test_invoicing_storage import profile
 from tests.unit.test_einvoices import MIXED
 
 PROBLEM_JSON = "application/problem+json"
@@ -149,6 +152,8 @@ def _insert_invoice(api: Api, tenant: Tenant, customer_id: str, contract_id: str
 
 def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     """One of everything for the tenant; ``label`` makes its uid, coupon code and e-mail its own."""
+    services, who = api.container.services, platform_actor(tenant.operator_id)
+    save_profile(services, who, profile(tenant), ibans=api.container.ibans)  # the seller's legal data
     site = make_site(tenant)
     tariff = tenant.created("/tariffs", {**SIMPLE_TARIFF, "id": tariff_id})
     evse = site["evse"]["id"]

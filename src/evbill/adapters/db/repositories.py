@@ -168,6 +168,18 @@ class VersionedRepository(Generic[V]):
         query = query.order_by(table.c.id).limit(limit)
         return [self._mapping.from_row(row) for row in self._connection().execute(query).mappings()]
 
+    def where_in(self, operator_id: str, column: str, values: Sequence[str]) -> Sequence[V]:
+        table, found = self._table, []
+        wanted = list(dict.fromkeys(values))
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            query = (
+                select(table)
+                .where(table.c.operator_id == operator_id, table.c[column].in_(wanted[offset : offset + 500]))
+                .order_by(table.c.id)
+            )
+            found += [self._mapping.from_row(row) for row in self._connection().execute(query).mappings()]
+        return found
+
     def add(self, record: V) -> None:
         insert_row(self._connection(), self._table, self._mapping.to_row(record))
 

@@ -31,7 +31,7 @@ from evbill.domain.invoicing.compose import compose
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
 from evbill.domain.invoicing.from_bill import draft_lines
 from evbill.domain.invoicing.numbering import check_format, format_number
-from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.profiles import IncompleteSeller, InvoicingProfile, seller_problems
 from evbill.domain.invoicing.statement import COLOUR
 from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, is_reverse_charge
 
@@ -101,6 +101,19 @@ def _profile(uow: UnitOfWork, operator_id: str) -> InvoicingProfile:
     return once(uow, ("invoicing profile", operator_id), lambda: _read_profile(uow, operator_id))
 
 
+def missing_seller_data(uow: UnitOfWork, operator_id: str) -> tuple[Problem, ...]:
+    """What the operator's seller data lacks to issue anything (``profiles.seller_problems``), once
+    per transaction; () when complete."""
+    return once(uow, ("seller problems", operator_id), lambda: seller_problems(_profile(uow, operator_id)))
+
+
+def check_seller_in(uow: UnitOfWork, operator_id: str) -> None:
+    """IncompleteSeller (422, naming each missing field) unless the operator may issue documents."""
+    problems = missing_seller_data(uow, operator_id)
+    if problems:
+        raise IncompleteSeller(problems)
+
+
 def _operator(uow: UnitOfWork, operator_id: str) -> Operator:
     return _found(once(uow, ("operator", operator_id), lambda: uow.operators.get(operator_id)), "operator",
                   operator_id)  # fmt: skip
@@ -165,6 +178,7 @@ def _issue(
     receivable_key: str | None = None,
 ) -> Document:
     profile = _profile(uow, document.operator_id)
+    check_seller_in(uow, document.operator_id)  # an issued document never changes: refused before a number
     zone = ZoneInfo(profile.time_zone)
     now = services.clock.now()
     if sequence is None:

@@ -19,6 +19,10 @@ guarantee above holds for the chunk as for one item.
 
 Generation that fails (an error while making the document) leaves a FAILED document for the bill with
 the reason; the next run makes it again as a new draft in its place (``invoice_bill``).
+
+An operator whose seller data is incomplete (``profiles.seller_problems``) gets no invoice at all: each
+bill is recorded and its document kept FAILED with the reason naming the missing fields, and no number
+is taken; once the profile is saved the next run issues them (numbered on from where the series was).
 """
 
 from __future__ import annotations
@@ -31,18 +35,25 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from evbill.application.billing.cycle import bill_contract, prefetch, record_bill, record_bill_in
+from evbill.application.billing.cycle import (
+    bill_contract,
+    prefetch,
+    prefetch_sessions,
+    record_bill,
+    record_bill_in,
+)
 from evbill.application.charging.pricing import most_common_zone
-from evbill.application.invoicing.documents import draft_in, issue_bill, issue_in
+from evbill.application.invoicing.documents import draft_in, issue_bill, issue_in, missing_seller_data
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.billing.anchoring import cycle_of, cycles_starting_in
 from evbill.domain.billing.cycle import Bill
 from evbill.domain.billing.records import RecordedBill
-from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from evbill.domain.invoicing.compose import Composed, Totals
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
+from evbill.domain.invoicing.profiles import IncompleteSeller
 from evbill.domain.invoicing.runs import (
     BillingRun,
     DueCycle,
@@ -71,6 +82,8 @@ FIRST_CHUNK, CHUNK = 8, 256
 # ... and a chunk's transaction is cut short after about two seconds (the rest goes in the next one): the
 # run holds the numbering lock (and on SQLite the database's write lock) only that long at a time.
 CHUNK_SECONDS = 2.0
+# The sessions of the next SESSIONS_AHEAD cycles are read at once (two statements instead of two each).
+SESSIONS_AHEAD = 32
 
 
 class JobQueue(Protocol):
@@ -224,6 +237,8 @@ def finish_if_done(services: Services, actor: Actor, run_id: str) -> bool:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, IncompleteSeller):  # the same words for every item (said once in a summary)
+        return error.message
     if isinstance(error, InvalidInput) and error.problems:
         return "; ".join(f"{problem.path}: {problem.message}" for problem in error.problems)
     return str(error) or type(error).__name__
@@ -368,10 +383,15 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
     started = time.monotonic()
     with services.uow() as uow:
         prefetch(uow, actor.operator_id, [item.contract_id for item in items[:CHUNK]])
+        missing = missing_seller_data(uow, actor.operator_id)
+        gaps = IncompleteSeller(missing) if missing else None
         for at, item in enumerate(items):
             if at and time.monotonic() - started > CHUNK_SECONDS:
                 items = items[:at]  # the rest in the next transaction: others get their turn to write
                 break
+            if at % SESSIONS_AHEAD == 0:  # the next few cycles' sessions in one look (not all: cut short,
+                ahead = items[at : at + SESSIONS_AHEAD]  # the transaction would have read them in vain)
+                prefetch_sessions(uow, actor, [(i.contract_id, i.cycle_start) for i in ahead])
             recorded, recorded_now = record_bill_in(services, uow, actor, item.contract_id, item.cycle_start)
             if not recorded.bill.lines:
                 outcomes[at] = replace(
@@ -392,6 +412,13 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
                     **_issued(item, existing),  # type: ignore[arg-type]
                 )
                 continue
+            if gaps:  # nothing can be issued: the document is kept FAILED with the reason, no number taken
+                _fail_in(services, uow, actor, recorded, existing, gaps)
+                outcomes[at] = replace(
+                    item, status=ItemStatus.FAILED, reason=f"cannot make the invoice: {gaps.message}",
+                    bill_id=recorded.id, updated_at=now,
+                )  # fmt: skip
+                continue
             draft = draft_in(services, uow, actor, recorded, existing, store=existing is not None)
             drafts.append((at, item, recorded.id, draft, existing is not None))
         # Numbered last (the counter's lock is held briefly), all in one step when they share a series.
@@ -401,19 +428,39 @@ def _invoice_together(services: Services, actor: Actor, items: Sequence[RunItem]
             if len(series) == 1
             else [None] * len(drafts)
         )
-        for (at, item, bill_id, draft, stored), number in zip(drafts, numbers, strict=True):
-            issued = issue_in(services, uow, draft, stored=stored, sequence=number)
-            outcomes[at] = replace(
-                item,
-                status=ItemStatus.ISSUED,
-                bill_id=bill_id,
-                updated_at=now,
-                **_issued(item, issued),  # type: ignore[arg-type]
-            )
+        with uow.ledger.batched():  # the chunk's ledger entries in one write
+            for (at, item, bill_id, draft, stored), number in zip(drafts, numbers, strict=True):
+                issued = issue_in(services, uow, draft, stored=stored, sequence=number)
+                outcomes[at] = replace(
+                    item,
+                    status=ItemStatus.ISSUED,
+                    bill_id=bill_id,
+                    updated_at=now,
+                    **_issued(item, issued),  # type: ignore[arg-type]
+                )
         done = [outcomes[at] for at in range(len(items))]
         uow.billing_runs.finish_items(done)
         uow.commit(give_way=True)
     return done
+
+
+def _fail_in(
+    services: Services,
+    uow: UnitOfWork,
+    actor: Actor,
+    recorded: RecordedBill,
+    existing: Document | None,
+    error: IncompleteSeller,
+) -> None:
+    """The bill's document kept FAILED saying why (the next run makes it again in its place); a draft
+    someone made by hand stays a draft (the run's item says why it was not issued)."""
+    reason = error.message[:500]
+    if existing is None:
+        draft = draft_in(services, uow, actor, recorded, None, store=False)
+        uow.invoices.add(replace(draft, status=DocumentStatus.FAILED, reason=reason))
+    elif existing.status is DocumentStatus.FAILED and existing.reason != reason:
+        failed = replace(existing, reason=reason, version=existing.version + 1)
+        uow.invoices.update(failed, expected_version=existing.version)
 
 
 # --- the whole run, in this process --------------------------------------------------------------
@@ -530,8 +577,11 @@ def invoice_chunk_job(
 
 def preview_run(services: Services, actor: Actor, period: str) -> list[tuple[DueCycle, Bill | None, str]]:
     """What a run would do, storing nothing: per due cycle the bill it would record (None when the
-    cycle was billed already, or cannot be) and what would happen."""
+    cycle was billed already, or cannot be) and what would happen. With the seller's data incomplete
+    every invoice would fail (``seller_gaps`` says why, once)."""
     result: list[tuple[DueCycle, Bill | None, str]] = []
+    gaps = seller_gaps(services, actor)
+    issuing = "would fail: the seller's legal data is incomplete" if gaps else "would issue"
     for due in due_cycles(services, actor, period):
         with services.uow(read_only=True) as uow:
             billed = [
@@ -549,8 +599,15 @@ def preview_run(services: Services, actor: Actor, period: str) -> list[tuple[Due
         except DomainError as error:
             result.append((due, None, f"would fail: {_reason(error)}"))
             continue
-        result.append((due, bill, "would issue" if bill.lines else "would skip: nothing to bill"))
+        result.append((due, bill, issuing if bill.lines else "would skip: nothing to bill"))
     return result
+
+
+def seller_gaps(services: Services, actor: Actor) -> tuple[Problem, ...]:
+    """What the operator's seller data lacks to issue invoices (() when it may issue)."""
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        return missing_seller_data(uow, actor.operator_id)
 
 
 def render_document(

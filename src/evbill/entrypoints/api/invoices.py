@@ -33,7 +33,7 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
-from evbill.domain.invoicing.profiles import InvoicingProfile
+from evbill.domain.invoicing.profiles import InvoicingProfile, seller_problems
 from evbill.domain.invoicing.tax import TaxMode, VatCategory
 from evbill.entrypoints.api.common import Cursor, Exact, Limit, PageOut, Strict
 from evbill.entrypoints.api.resources import with_etag
@@ -399,8 +399,15 @@ class SellerOut(PartyOut):
     bic: str | None
 
 
+class MissingOut(BaseModel):
+    path: str = Field(description="The field, e.g. $.seller.vat_id.")
+    message: str
+
+
 class ProfileOut(BaseModel):
     seller: SellerOut
+    complete: bool = Field(description="Whether documents can be issued (the seller's data is complete).")
+    missing: list[MissingOut] = Field(description="What the seller's data lacks for EN 16931 documents.")
     series: str
     credit_series: str
     receipt_series: str
@@ -414,7 +421,9 @@ class ProfileOut(BaseModel):
 
 def profile_out(profile: InvoicingProfile) -> ProfileOut:
     seller = profile.seller
+    missing = seller_problems(profile)
     return ProfileOut(
+        complete=not missing, missing=[MissingOut(path=p.path, message=p.message) for p in missing],
         seller=SellerOut(
             name=seller.name, country=seller.country, address=seller.address, city=seller.city,
             postal_code=seller.postal_code, vat_id=seller.vat_id, email=seller.email,

@@ -26,6 +26,7 @@ from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import DomainError
+from evbill.domain.invoicing.profiles import IncompleteSeller
 from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunItem, RunStatus, period_bounds
 from evbill.entrypoints.cli.output import EXIT_INVALID, fail, write_json
 from evbill.entrypoints.cli.records import Json, acting, call
@@ -71,14 +72,26 @@ def run_summary(
     }  # fmt: skip
 
 
+SHOWN = 3  # contracts named per reason; a reason shared by many (say, the seller's data) is said once
+
+
 def _print_summary(name: str, summary: dict[str, Any]) -> None:
     typer.echo(f"{name}, {summary['period']}: {summary['cycles']} cycle(s) due (run {summary['id']})")
     for key, label in (("issued", "issued"), ("already_issued", "already issued"), ("skipped", "skipped"),
                        ("failed", "failed")):  # fmt: skip
         typer.echo(f"  {label:<15}{summary[key]:>8}")
+    by_reason: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for problem in summary["problems"]:
-        typer.echo(f"    {problem['status']}: contract {problem['contract_id']} cycle from "
-                   f"{problem['cycle_start']}: {problem['reason']}")  # fmt: skip
+        by_reason.setdefault((problem["status"], problem["reason"] or ""), []).append(problem)
+    for (status, reason), problems in by_reason.items():
+        if len(problems) == 1:
+            problem = problems[0]
+            typer.echo(f"    {status}: contract {problem['contract_id']} cycle from "
+                       f"{problem['cycle_start']}: {reason}")  # fmt: skip
+            continue
+        named = ", ".join(problem["contract_id"] for problem in problems[:SHOWN])
+        more = f" and {len(problems) - SHOWN:,} more" if len(problems) > SHOWN else ""
+        typer.echo(f"    {status}: {len(problems):,} cycles (contracts {named}{more}): {reason}")
     totals = ", ".join(f"{c} {amount}" for c, amount in summary["totals_incl_vat"].items()) or "nothing"
     typer.echo(f"  issued incl. VAT: {totals}")
     for key, label in (("charged", "charged to the card on file"), ("declined", "declined")):
@@ -138,6 +151,8 @@ def _render(container: Container, who: Actor, run: BillingRun, quiet: bool) -> N
 
 def _dry_run(container: Container, who: Actor, name: str, period: str, json: bool) -> dict[str, Any]:
     previews = call(lambda: runs.preview_run(container.services, who, period))
+    gaps = call(lambda: runs.seller_gaps(container.services, who))
+    warnings = [IncompleteSeller(gaps).message] if gaps else []
     rows = []
     for due, bill, verdict in previews:
         excl = None if bill is None else bill.total_excl_vat
@@ -156,12 +171,17 @@ def _dry_run(container: Container, who: Actor, name: str, period: str, json: boo
         )
     if not json:
         typer.echo(f"{name}, {period} (dry run, nothing stored): {len(rows)} cycle(s) due")
+        for warning in warnings:
+            typer.echo(f"  warning: no invoice can be issued: {warning}")
+            for gap in gaps:
+                typer.echo(f"    {gap.path}: {gap.message}")
         for row in rows:
             amount = "" if row["excl_vat"] is None else f" {row['currency']} {row['excl_vat']:.2f} excl. VAT"
             typer.echo(
                 f"  {row['contract_id']} {row['cycle_start']}..{row['cycle_end']}: {row['outcome']}{amount}"
             )
-    return {"operator_id": who.operator_id, "period": period, "dry_run": True, "cycles": rows}
+    return {"operator_id": who.operator_id, "period": period, "dry_run": True, "warnings": warnings,
+            "cycles": rows}  # fmt: skip
 
 
 def register(app: typer.Typer, container: Container) -> None:

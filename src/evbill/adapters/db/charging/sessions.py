@@ -196,6 +196,23 @@ class SqlSessionRepository:
         )
         return int(self._connection().scalar(query) or 0)
 
+    def counts_before(
+        self, operator_id: str, customer_ids: Sequence[str], before: datetime
+    ) -> dict[str, int]:
+        wanted = list(dict.fromkeys(customer_ids))
+        counts = dict.fromkeys(wanted, 0)
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            query = (
+                select(_COLUMNS.customer_id, func.count())
+                .where(
+                    *_of_customers(operator_id, wanted[offset : offset + 500]),
+                    _COLUMNS.started_at < _moment(before, "before"),
+                )
+                .group_by(_COLUMNS.customer_id)
+            )
+            counts.update({row[0]: int(row[1]) for row in self._connection().execute(query)})
+        return counts
+
 
 def _of_customers(operator_id: str, customer_ids: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
     if isinstance(customer_ids, str):  # a lone id would be read as a sequence of characters

@@ -14,6 +14,7 @@ postings' text is built, so the client's work overlaps the server's.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -58,8 +59,25 @@ def _posting_rows(entry: LedgerEntry) -> Iterator[dict[str, Any]]:
 class SqlLedgerRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
+        self._held: list[LedgerEntry] | None = None
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        if self._held is not None:  # already batching: the outer one writes
+            yield
+            return
+        self._held = []
+        try:
+            yield
+            held = self._held
+        finally:
+            self._held = None
+        self.append_many(held)
 
     def append(self, entry: LedgerEntry) -> None:
+        if self._held is not None:
+            self._held.append(entry)
+            return
         connection = self._connection()
         connection.execute(insert(ledger_entries), [_entry_row(entry)])
         connection.execute(insert(ledger_postings), list(_posting_rows(entry)))

@@ -27,7 +27,7 @@ List filters for promotions: kind, code (exact; the application stores codes upp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -77,6 +77,21 @@ class SqlCustomerPromotionRepository:
             .order_by(columns.given_at, columns.promotion_id)
         )
         return list(self._connection().scalars(query))
+
+    def of_customers(self, operator_id: str, customer_ids: Sequence[str]) -> Mapping[str, Sequence[str]]:
+        columns = offer_tables.customer_promotions.c
+        wanted = list(dict.fromkeys(customer_ids))
+        found: dict[str, list[str]] = {customer_id: [] for customer_id in wanted}
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            some = wanted[offset : offset + 500]
+            query = (
+                select(columns.customer_id, columns.promotion_id)
+                .where(columns.operator_id == operator_id, columns.customer_id.in_(some))
+                .order_by(columns.customer_id, columns.given_at, columns.promotion_id)
+            )
+            for row in self._connection().execute(query):
+                found[row.customer_id].append(row.promotion_id)
+        return found
 
     def add(self, operator_id: str, customer_id: str, promotion_id: str, at: datetime) -> bool:
         table, connection = offer_tables.customer_promotions, self._connection()
