@@ -25,6 +25,7 @@ from evbill.adapters.db.records import SESSIONS
 from evbill.application.access.keys import create_api_key, create_operator
 from evbill.application.demo import _place, _station
 from evbill.application.offers.plans import create_plan
+from evbill.application.records import Services
 from evbill.application.sites import records as sites
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
@@ -84,12 +85,7 @@ def build_contracts(
         key, _ = create_api_key(services, operator_id=operator.id, role=Role.ADMIN, name="billing data")
         admin = Actor(operator.id, Role.ADMIN, key.id, key.name)
         if seller:
-            profile = InvoicingProfile(
-                operator.id, replace(SELLER, name=f"{name} Charging B.V."), time_zone="Europe/Amsterdam"
-            )
-            with services.uow() as uow:
-                uow.invoices.save_profile(profile, services.clock.now())
-                uow.commit()
+            save_seller(services, operator.id, f"{name} Charging B.V.")
         place = _place(
             "Bench P1",
             "Parnassusweg 10",
@@ -239,3 +235,12 @@ def _session(
         parts=(ChargePart(TariffDimension.FLAT, VAT, FLAT), ChargePart(TariffDimension.ENERGY, VAT, energy)),
         charging_s=Decimal(3600),
     )
+
+
+def save_seller(services: Services, operator_id: str, name: str = SELLER.name) -> None:
+    """The operator's invoicing profile with complete legal data (``SELLER`` under ``name``): no
+    document is issued without it."""
+    profile = InvoicingProfile(operator_id, replace(SELLER, name=name), time_zone="Europe/Amsterdam")
+    with services.uow() as uow:
+        uow.invoices.save_profile(profile, services.clock.now())
+        uow.commit()

@@ -40,6 +40,7 @@ from evbill.domain.errors import InvalidInput, NotFound
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.offers.customers import AuthorizationStatus
 from evbill.domain.payments.adhoc import CommandAnswer
+from tests.billing_data import save_seller
 from tests.e2e.ocpp.conftest import TOKEN, seed
 
 WALLET_TOKEN = "WALLET-1"
@@ -87,6 +88,7 @@ def make_world(database_url: str) -> Iterator[World]:
     services = container.services
     operator_id, station_id = seed(container, f"CP-FUND-{secrets.token_hex(2)}")
     admin = platform_actor(operator_id)
+    save_seller(services, operator_id)  # receipts are issued at each paid session's end
     with services.uow() as uow:
         evse = uow.evses.list(operator_id, filters={"station_id": station_id}, after=None, limit=1)[0]
         card_customer = uow.tokens.find_by_uid(operator_id, TOKEN).customer_id  # type: ignore[union-attr]

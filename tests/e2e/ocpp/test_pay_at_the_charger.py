@@ -45,6 +45,7 @@ from evbill.config import Settings
 from evbill.domain.access.operators import Role
 from evbill.domain.payments.adhoc import CommandAnswer
 from evbill.entrypoints.api.app import create_app
+from tests.billing_data import save_seller
 from tests.conftest import _postgres_schema, postgres_url
 from tests.e2e.ocpp.conftest import SUFFIXES, add_station, basic, free_port, seed
 
@@ -96,6 +97,7 @@ def paying(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         )
         container = bootstrap(settings)
         operator_id, _ = seed(container, f"CP-PAYSEED-{secrets.token_hex(2)}", subprotocols=tuple(SUFFIXES))
+        save_seller(container.services, operator_id)  # a receipt is issued at each captured session's end
         with container.services.uow() as uow:
             location_id = uow.locations.list(operator_id, filters={}, after=None, limit=1)[0].id
         port = free_port()

@@ -8,7 +8,8 @@ where the customer has an e-mail address and a mailer is configured, sent throug
 ``deliver_document``, which sends a document at most once (asked again, it returns the first
 delivery). An anonymous driver at the charger has no address: their receipt is behind the start's
 receipt link. A mail that fails is logged and left for an operator's resend: the money and the
-receipt stand.
+receipt stand. An operator whose seller data is incomplete gets no receipt (refused, logged, and
+issued when asked for once the profile is complete); the settlement finishes all the same.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from evbill.application.invoicing.receipts import receipt_for_paid_session
 from evbill.application.ports import Mailer
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor, Role
-from evbill.domain.errors import Conflict
+from evbill.domain.errors import Conflict, InvalidInput
 
 logger = logging.getLogger("evbill.collection.receipts")
 
@@ -42,7 +43,17 @@ class ReceiptsPerSession:
     renderer: DocumentRenderer | None = None
 
     def after_payment(self, operator_id: str, session_id: str) -> None:
-        receipt = receipt_for_paid_session(self.services, operator_id, session_id)
+        try:
+            receipt = receipt_for_paid_session(self.services, operator_id, session_id)
+        except InvalidInput as refused:
+            # The operator's seller data is incomplete (no receipt may be issued without it): the money
+            # stands, the settlement finishes, and the receipt is issued when asked for
+            # (``POST /sessions/{id}/receipt``) once the invoicing profile is complete.
+            logger.warning(
+                "receipt of session %s not issued: %s (%s)", session_id, refused,
+                "; ".join(f"{problem.path}: {problem.message}" for problem in refused.problems),
+            )  # fmt: skip
+            return
         if receipt is None or receipt.buyer.email is None or self.mailer is None or self.renderer is None:
             return
         try:
