@@ -305,3 +305,35 @@ def test_a_session_already_on_its_contracts_bill_gets_no_receipt(world: World) -
     assert receipts(world) == []
     with pytest.raises(Conflict, match="on its contract's bill already"):
         issue_session_receipt(services, admin, session.id)
+
+
+def test_without_the_sellers_legal_data_the_session_settles_and_its_receipt_waits_for_the_profile(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given an operator whose invoicing profile lost its VAT id, and an ad hoc session that stopped
+    services, operator_id = world.pay.services, world.admin.operator_id
+    with services.uow() as uow:
+        profile = uow.invoices.profile(operator_id)
+        assert profile is not None
+        uow.invoices.save_profile(
+            replace(profile, seller=replace(profile.seller, vat_id=None)), services.clock.now()
+        )
+        uow.commit()
+    _, session_id = ended_adhoc_session(world, "rcpt-noseller")
+
+    # When it is settled
+    with caplog.at_level("WARNING", logger="evbill.collection.receipts"):
+        settled = settle_due(world.pay)
+
+    # Then the money is taken and the start finished (not retried for ever), and no receipt is made
+    assert [(v.start.status, v.start.captured) for v in settled] == [(AdhocStatus.FINISHED, 514)]
+    assert settle_due(world.pay) == []
+    assert receipts(world) == []
+    assert "$.seller.vat_id" in caplog.text
+    # And once the profile is complete again, the receipt asked for is issued, paid by the capture
+    with services.uow() as uow:
+        uow.invoices.save_profile(profile, services.clock.now())
+        uow.commit()
+    receipt = issue_session_receipt(services, world.admin, session_id)
+    assert (receipt.total_minor, receipt.paid_minor, receipt.status) == (514, 514, DocumentStatus.PAID)
+    assert balances(world)[f"receivable:adhoc:{settled[0].start.id}"] == 0
