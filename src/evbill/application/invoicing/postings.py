@@ -14,14 +14,16 @@ balances. For example an invoice of a 9.99 plan fee and 6.55 of charging at 21 %
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
+from evbill.application.ledger.check import Finding
 from evbill.application.ledger.posting import Receivable, post_invoice_issued
 from evbill.application.ports import IdGenerator, UnitOfWork
-from evbill.domain.invoicing.documents import Document, DocumentKind
-from evbill.domain.ledger.accounts import RevenueKind
-from evbill.domain.ledger.entries import LedgerEntry
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
+from evbill.domain.ledger.accounts import AccountFamily, RevenueKind
+from evbill.domain.ledger.entries import EntryCause, LedgerEntry
 from evbill.domain.money import SettledMoney
 
 # What an invoice line sold, by the bill line's kind (domain.billing.cycle.LineKind).
@@ -38,7 +40,22 @@ REVENUE_OF_LINE = {
 def post_issued(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime) -> LedgerEntry | None:
     """Post ``document`` (just issued, in ``uow``'s open transaction); the caller commits. A document
     whose every amount is zero moves no money and posts nothing."""
+    return _post(uow, ids, document, at, void=False)
+
+
+def post_voided(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime) -> LedgerEntry | None:
+    """Reverse ``document``'s issue entry (just voided, in ``uow``'s transaction): every posting of
+    the issue with its sign flipped, under the same reference, so the document's receivable, revenue
+    and VAT come back to zero (``reconcile_documents`` checks that)."""
+    return _post(uow, ids, document, at, void=True)
+
+
+def _post(
+    uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime, *, void: bool
+) -> LedgerEntry | None:
     sign = -1 if document.kind is DocumentKind.CREDIT_NOTE else 1
+    if void:
+        sign = -sign
     revenue: dict[RevenueKind, int] = {}
     for line in document.composed.lines:
         kind = REVENUE_OF_LINE.get(line.kind, RevenueKind.ENERGY)
@@ -64,4 +81,28 @@ def post_issued(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datet
         revenue_by_kind=revenue,
         vat_by_rate=vat,
         at=at,
+        cause=EntryCause.DOCUMENT_VOIDED if void else None,
     )
+
+
+def reconcile_documents(uow: UnitOfWork, operator_id: str) -> Iterator[Finding]:
+    """``evbill ledger check``: every void invoice or receipt's receivable nets to zero under its
+    reference (the issue entry and its reversal); a void document whose reversal is missing is named."""
+    posted = uow.ledger.sums_by_reference(operator_id, f"{AccountFamily.RECEIVABLE.value}:")
+    after: str | None = None
+    while True:
+        page = uow.invoices.list(
+            operator_id, filters={"status": DocumentStatus.VOID.value}, after=after, limit=500
+        )
+        for document in page:
+            left = posted.get((f"{document.kind.value}:{document.id}", document.currency), 0)
+            if left:
+                yield Finding(
+                    operator_id,
+                    f"{document.kind.value} {document.number or document.id}",
+                    f"is void but its receivable still holds {left} {document.currency} minor units "
+                    "(the reversing entry is missing)",
+                )
+        if len(page) < 500:
+            return
+        after = page[-1].id
