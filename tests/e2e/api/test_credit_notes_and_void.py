@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
+from evbill.adapters.db import migrate
+from evbill.adapters.db.invoicing.tables import invoices
 from evbill.application.access.keys import platform_actor
 from evbill.application.collection.reconciliation import check_all_books
 from evbill.application.invoicing import documents as invoicing
@@ -192,3 +194,31 @@ def test_the_invoice_json_lists_the_notes_the_pdf_prints(api):
     assert notes[-1] == (
         "Amounts are rounded once for this document; the exact sum of the sessions differs by -0.0034 EUR."
     )
+
+
+def test_migration_0026_gives_invoices_credited_before_it_their_credited_amount_and_status(api):
+    """Last in the module: it downgrades the module's database to 0020 and upgrades it again."""
+    alpha, bravo = api.tenant(), api.tenant("Bravo")
+    invoice, _ = issued_invoice(api, alpha)
+    other, _ = issued_invoice(api, bravo)
+    assert alpha.post(f"/invoices/{invoice.id}/credit-notes", json={"reason": "all"}).status_code == 201
+    part = bravo.post(f"/invoices/{other.id}/credit-notes",
+                      json={"reason": "fee", "lines": [{"line": 1, "amount": "9.99"}]})  # fmt: skip
+    assert part.status_code == 201
+    key = (invoices.c.id.in_([invoice.id, other.id]),)
+    with api.container.engine.begin() as connection:  # as the code before 0026 left them
+        for document_id, data in connection.execute(select(invoices.c.id, invoices.c.document).where(*key)):
+            old = {name: value for name, value in data.items() if name != "credited_minor"}
+            connection.execute(
+                update(invoices).where(invoices.c.id == document_id).values(
+                    status="partially_paid", document={**old, "status": "partially_paid"}
+                )
+            )  # fmt: skip
+
+    migrate.downgrade(api.container.settings.database_url, "0020")
+    migrate.upgrade(api.container.settings.database_url)
+
+    full, partial = alpha.get(f"/invoices/{invoice.id}").json(), bravo.get(f"/invoices/{other.id}").json()
+    assert (full["status"], full["credited"], full["open"]) == ("credited", "20.01", "0.00")
+    # 12.09 of 20.01 credited; nothing paid, so the status stays what it was
+    assert (partial["status"], partial["credited"], partial["open"]) == ("partially_paid", "12.09", "7.92")
