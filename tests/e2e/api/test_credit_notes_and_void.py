@@ -16,7 +16,7 @@ from evbill.application.access.keys import platform_actor
 from evbill.application.collection.reconciliation import check_all_books
 from evbill.application.invoicing import documents as invoicing
 from evbill.domain.errors import Conflict, InvalidInput
-from tests.e2e.api.test_invoices_api import issued_invoice
+from tests.e2e.api.test_invoices_api import issued_invoice, text_of
 
 
 def _race(count, attempt):
@@ -189,11 +189,14 @@ def test_the_invoice_json_lists_the_notes_the_pdf_prints(api):
     invoice, _ = issued_invoice(api, alpha)
 
     notes = alpha.get(f"/invoices/{invoice.id}").json()["notes"]
+    printed = text_of(alpha.get(f"/invoices/{invoice.id}/pdf").content)
 
     # precise incl. VAT 16.54 x 1.21 = 20.0134; the document shows 20.01
     assert notes[-1] == (
         "Amounts are rounded once for this document; the exact sum of the sessions differs by -0.0034 EUR."
     )
+    # the PDF prints it too, its number in the customer's (Dutch) format
+    assert "the exact sum of the sessions differs by -0,0034 EUR." in printed
 
 
 def test_migration_0026_gives_invoices_credited_before_it_their_credited_amount_and_status(api):

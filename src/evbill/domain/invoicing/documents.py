@@ -405,7 +405,7 @@ def credit_note(
         reason=reason,
         credited_lines=tuple(numbers),
         payment_reference=None,
-        notes=(f"Credit note for invoice {original.number}: {reason}",),
+        notes=(CREDIT_NOTE_NOTE.format(original.number, reason),),
         created_at=created_at,
         version=1,
     )
@@ -442,6 +442,7 @@ def _credit_rate(line: DocumentLine) -> Decimal | None:
 
 
 CREDITS_NOTE = "Corrects invoice {0}: {1}"
+CREDIT_NOTE_NOTE = "Credit note for invoice {0}: {1}"  # stored on the note (the e-invoices' note)
 ROUNDING_NOTE = "Amounts are rounded once for this document; the exact sum of the sessions differs by {0}."
 
 
@@ -463,6 +464,8 @@ def printed_notes(
     if reverse:
         notes.extend(reverse_charge)
     if document.kind is DocumentKind.CREDIT_NOTE and document.original_number:
+        stored = CREDIT_NOTE_NOTE.format(document.original_number, document.reason or "")
+        notes = [note for note in notes if note != stored]  # said once, in the document's language
         notes.insert(0, credits.format(document.original_number, document.reason or ""))
     difference = document.composed.rounding_difference
     if difference:
