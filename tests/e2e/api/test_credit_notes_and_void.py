@@ -63,6 +63,9 @@ def test_ten_parallel_full_credits_issue_exactly_one_credit_note(api):
     assert (len(done), len(refused)) == (1, 9)
     assert {str(error.problems[0].message) for error in refused} == {"nothing to credit"}
     assert done[0].composed.totals.incl_vat_minor == 2001
+    again = alpha.post(f"/invoices/{invoice.id}/credit-notes", json={"reason": "once more"})
+    assert again.status_code == 422
+    assert [(e["path"], e["message"]) for e in again.json()["errors"]] == [("$.lines", "nothing to credit")]
     read = alpha.get(f"/invoices/{invoice.id}").json()
     assert (read["status"], read["credited"], read["open"], read["paid"]) == (
         "credited",
