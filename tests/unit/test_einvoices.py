@@ -32,11 +32,9 @@ MIXED = issued(invoice(line("10.004", "21", "Charging 2026-10-03"), line("9.99",
                        line("2.333", "9", "Parking"), line("-1.50", "21", "Coupon WELCOME")))  # fmt: skip
 REVERSE = issued(invoice(line("100.00", "21", "Charging"), line("2.50", "21", "Card"), reverse_charge=True))
 ZERO_AND_EXEMPT = issued(invoice(line("3.00", "0", "Zero rated"), line("4.00", "0", "Exempt", exempt=True)))
-CREDIT_FULL = issued(
-    credit_note(MIXED, new_id="cn1", reason="charged twice", credited_before={}, created_at=AT), "CN-0001"
-)
+CREDIT_FULL = issued(credit_note(MIXED, new_id="cn1", reason="charged twice", created_at=AT), "CN-0001")
 CREDIT_PARTIAL = issued(
-    credit_note(MIXED, new_id="cn2", reason="fee waived", credited_before={}, amounts={2: Decimal("9.99")},
+    credit_note(MIXED, new_id="cn2", reason="fee waived", amounts={2: Decimal("9.99")},
                 created_at=AT),
     "CN-0002",
 )  # fmt: skip

@@ -261,7 +261,10 @@ class BillRepository(Protocol):
 class InvoiceRepository(Protocol):
     """Invoices, receipts and credit notes, their per-series counters, and invoicing profiles."""
 
-    def get(self, operator_id: str, document_id: str) -> Document | None: ...
+    def get(self, operator_id: str, document_id: str, *, lock: bool = False) -> Document | None:
+        """``lock``: the row is locked till the transaction ends (``FOR UPDATE``; SQLite's write
+        transaction already serialises), so a decision on it (credit, void, payment) is not raced."""
+        ...
 
     def find_by_bill(self, operator_id: str, bill_id: str) -> Document | None: ...
 
@@ -275,8 +278,8 @@ class InvoiceRepository(Protocol):
         """Issued invoices and receipts with something still to pay, oldest first."""
         ...
 
-    def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
-        """What credit notes (not void) took from each line of the original so far (precise)."""
+    def credit_notes(self, operator_id: str, original_id: str) -> Sequence[Document]:
+        """The credit notes of the original (not void), in the order issued."""
         ...
 
     def add(self, document: Document, *, sequence: int | None = None) -> None:

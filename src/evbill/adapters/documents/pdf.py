@@ -45,9 +45,9 @@ from evbill.adapters.documents.facturx_pdf import write_facturx
 from evbill.adapters.documents.fonts import font_files, fresh_font, install_subset_cache
 from evbill.adapters.documents.labels import LABELS, label
 from evbill.adapters.documents.pdf_sessions import paragraph, put, wrap, write_sessions
-from evbill.domain.invoicing.documents import Document, DocumentKind
+from evbill.domain.invoicing.documents import Document, DocumentKind, printed_notes
 from evbill.domain.invoicing.statement import Branding, DocumentView
-from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, VatCategory
+from evbill.domain.invoicing.tax import TaxMode, VatCategory
 
 ACCENT = (0, 92, 130)
 GREY = (90, 90, 90)
@@ -318,18 +318,13 @@ def _totals(pdf: Pdf, document: Document, formats: Formats) -> None:
 
 def _notes(pdf: Pdf, document: Document, formats: Formats) -> None:
     text = formats.text
-    notes = list(document.notes)
-    reverse = any(part.category is VatCategory.REVERSE_CHARGE for part in document.composed.breakdown)
-    if reverse and REVERSE_CHARGE_NOTE not in notes:
-        notes.append(REVERSE_CHARGE_NOTE)
-    if reverse and formats.language == "de":
-        notes.append("Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG, Art. 196 MwStSystRL)")
-    if document.kind is DocumentKind.CREDIT_NOTE and document.original_number:
-        notes.insert(0, text("credits").format(document.original_number, document.reason or ""))
-    difference = document.composed.rounding_difference
-    if difference:
-        shown = format_decimal(difference.normalize(), locale=formats.locale, decimal_quantization=False)
-        notes.append(text("rounding").format(f"{shown} {document.currency}"))
+    locale = formats.locale
+    german = ("Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG, Art. 196 MwStSystRL)",)
+    notes = printed_notes(
+        document, credits=text("credits"), rounding=text("rounding"),
+        reverse_charge=german if formats.language == "de" else (),
+        amount=lambda value: format_decimal(value.normalize(), locale=locale, decimal_quantization=False),
+    )  # fmt: skip
     if not notes:
         return
     pdf.ln(3)

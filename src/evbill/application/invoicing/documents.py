@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from evbill.application.billing.cycle import customer_in, session_starts, terms_in
-from evbill.application.invoicing.postings import post_issued
+from evbill.application.invoicing.postings import post_issued, post_voided
 from evbill.application.invoicing.references import creditor_reference
 from evbill.application.memo import once
 from evbill.application.ports import UnitOfWork
@@ -303,7 +303,7 @@ def _change(
 ) -> Document:
     require(actor, Permission.BILL)
     with services.uow() as uow:
-        document = _found(uow.invoices.get(actor.operator_id, document_id), "invoice", document_id)
+        document = _found(uow.invoices.get(actor.operator_id, document_id, lock=True), "invoice", document_id)
         changed = change(document)
         uow.invoices.update(changed, expected_version=document.version)
         uow.commit()
@@ -311,7 +311,23 @@ def _change(
 
 
 def void_document(services: Services, actor: Actor, document_id: str, reason: str) -> Document:
-    return _change(services, actor, document_id, lambda d: lifecycle.void(d, reason))
+    """Void an unpaid issued invoice or receipt: its status, and the ledger entry that reverses its
+    issue (receivable, revenue and VAT back to what they were), in one transaction. Refused (409)
+    for a credit note, and for a document that credit notes took from (credit the rest instead)."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        document = _found(uow.invoices.get(actor.operator_id, document_id, lock=True), "invoice", document_id)
+        if document.kind is not DocumentKind.CREDIT_NOTE and uow.invoices.credit_notes(
+            actor.operator_id, document.id
+        ):
+            raise Conflict(
+                "credit notes were issued for this document; credit what is left instead of voiding it"
+            )
+        voided = lifecycle.void(document, reason)
+        uow.invoices.update(voided, expected_version=document.version)
+        post_voided(uow, services.ids, voided, services.clock.now())
+        uow.commit()
+        return voided
 
 
 def record_payment(services: Services, actor: Actor, document_id: str, amount_minor: int) -> Document:
@@ -325,22 +341,28 @@ def credit_document(
     *,
     reason: str,
     amounts: Mapping[int, Decimal] | None = None,
+    positions: Mapping[int, int] | None = None,
 ) -> Document:
-    """Issue a credit note for an issued invoice: in full, or ``amounts`` by line number (excl. VAT)."""
+    """Issue a credit note for an issued invoice: in full, or ``amounts`` by line number (excl. VAT).
+
+    The original's row is locked first (``FOR UPDATE``) and what earlier notes took is read under
+    that lock, so concurrent credit notes wait for each other: together they never take more than
+    the invoice shows. The original then records what was credited (its status follows)."""
     require(actor, Permission.BILL)
     with services.uow() as uow:
-        original = _found(uow.invoices.get(actor.operator_id, document_id), "invoice", document_id)
+        original = _found(uow.invoices.get(actor.operator_id, document_id, lock=True), "invoice", document_id)
         if original.status in (DocumentStatus.DRAFT, DocumentStatus.FAILED):
             raise Conflict("a draft is not credited; change or drop it instead")
         profile = _profile(uow, actor.operator_id)
         note = lifecycle.credit_note(
             original, new_id=services.ids.new_id(), reason=reason,
-            credited_before=uow.invoices.credited(actor.operator_id, original.id), amounts=amounts,
-            created_at=services.clock.now(),
+            credited_before=lifecycle.credited_by(uow.invoices.credit_notes(actor.operator_id, original.id)),
+            amounts=amounts, created_at=services.clock.now(), positions=positions,
         )  # fmt: skip
         note = replace(note, series=profile.credit_series)
         uow.invoices.add(note)
         issued = _issue(services, uow, note)
+        uow.invoices.update(lifecycle.credited(original, issued), expected_version=original.version)
         uow.commit()
         return issued
 

@@ -14,14 +14,16 @@ balances. For example an invoice of a 9.99 plan fee and 6.55 of charging at 21 %
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
+from evbill.application.ledger.check import Finding
 from evbill.application.ledger.posting import Receivable, post_invoice_issued
 from evbill.application.ports import IdGenerator, UnitOfWork
-from evbill.domain.invoicing.documents import Document, DocumentKind
-from evbill.domain.ledger.accounts import RevenueKind
-from evbill.domain.ledger.entries import LedgerEntry
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
+from evbill.domain.ledger.accounts import AccountFamily, RevenueKind
+from evbill.domain.ledger.entries import EntryCause, LedgerEntry
 from evbill.domain.money import SettledMoney
 
 # What an invoice line sold, by the bill line's kind (domain.billing.cycle.LineKind).
@@ -42,8 +44,42 @@ def post_issued(
     whose every amount is zero moves no money and posts nothing. ``receivable_key``: whose receivable
     it debits when that is not the document's customer: the receipt of a session paid at the charger
     debits ``receivable:adhoc:<start>``, the account the capture of its hold credits, so the two net
-    out (``application.invoicing.receipts``)."""
+    out (``application.invoicing.receipts``); without it, ``receivable_key_of`` finds it."""
+    return _post(uow, ids, document, at, void=False, receivable_key=receivable_key)
+
+
+def post_voided(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime) -> LedgerEntry | None:
+    """Reverse ``document``'s issue entry (just voided, in ``uow``'s transaction): every posting of
+    the issue with its sign flipped, under the same reference, so the document's receivable, revenue
+    and VAT come back to zero (``reconcile_documents`` checks that)."""
+    return _post(uow, ids, document, at, void=True)
+
+
+def receivable_key_of(uow: UnitOfWork, document: Document) -> str:
+    """Whose receivable a document moves: its customer's; for a document of a session paid at the
+    charger by an anonymous driver (its receipt, a credit note or void of it), the ad hoc start's,
+    where the capture of the hold meets it."""
+    if document.customer_id:
+        return document.customer_id
+    for session_id in dict.fromkeys(line.session_id for line in document.composed.lines if line.session_id):
+        start = uow.session_payments.start_of_session(document.operator_id, session_id)
+        if start is not None:
+            return f"adhoc:{start.id}"
+    return document.buyer.name
+
+
+def _post(
+    uow: UnitOfWork,
+    ids: IdGenerator,
+    document: Document,
+    at: datetime,
+    *,
+    void: bool,
+    receivable_key: str | None = None,
+) -> LedgerEntry | None:
     sign = -1 if document.kind is DocumentKind.CREDIT_NOTE else 1
+    if void:
+        sign = -sign
     revenue: dict[RevenueKind, int] = {}
     for line in document.composed.lines:
         kind = REVENUE_OF_LINE.get(line.kind, RevenueKind.ENERGY)
@@ -69,4 +105,28 @@ def post_issued(
         revenue_by_kind=revenue,
         vat_by_rate=vat,
         at=at,
+        cause=EntryCause.DOCUMENT_VOIDED if void else None,
     )
+
+
+def reconcile_documents(uow: UnitOfWork, operator_id: str) -> Iterator[Finding]:
+    """``evbill ledger check``: every void invoice or receipt's receivable nets to zero under its
+    reference (the issue entry and its reversal); a void document whose reversal is missing is named."""
+    posted = uow.ledger.sums_by_reference(operator_id, f"{AccountFamily.RECEIVABLE.value}:")
+    after: str | None = None
+    while True:
+        page = uow.invoices.list(
+            operator_id, filters={"status": DocumentStatus.VOID.value}, after=after, limit=500
+        )
+        for document in page:
+            left = posted.get((f"{document.kind.value}:{document.id}", document.currency), 0)
+            if left:
+                yield Finding(
+                    operator_id,
+                    f"{document.kind.value} {document.number or document.id}",
+                    f"is void but its receivable still holds {left} {document.currency} minor units "
+                    "(the reversing entry is missing)",
+                )
+        if len(page) < 500:
+            return
+        after = page[-1].id

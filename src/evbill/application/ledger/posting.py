@@ -103,10 +103,14 @@ def post_invoice_issued(
     revenue_by_kind: Mapping[RevenueKind, int],
     vat_by_rate: Mapping[Decimal, int],
     at: datetime,
+    cause: EntryCause | None = None,
 ) -> LedgerEntry:
-    cause = (
-        EntryCause.INVOICE_ISSUED if receivable_.amount.minor_units >= 0 else EntryCause.CREDIT_NOTE_ISSUED
-    )
+    if cause is None:
+        cause = (
+            EntryCause.INVOICE_ISSUED
+            if receivable_.amount.minor_units >= 0
+            else EntryCause.CREDIT_NOTE_ISSUED
+        )
     return post(
         uow,
         ids,
@@ -114,6 +118,7 @@ def post_invoice_issued(
         at=at,
         cause=cause,
         reference=receivable_.reference,
-        description=f"{receivable_.kind} {receivable_.id}",
+        description=f"{receivable_.kind} {receivable_.id}"
+        + (" void" if cause is EntryCause.DOCUMENT_VOIDED else ""),
         postings=invoice_postings(receivable_, revenue_by_kind, vat_by_rate),
     )

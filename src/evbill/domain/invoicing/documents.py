@@ -1,10 +1,18 @@
 """Receipts, invoices and credit notes, and the life of a document.
 
     DRAFT --issue--> ISSUED --payments--> PARTIALLY_PAID --> PAID
-      |                 |  \\--due date passes--> OVERDUE --payments--> PARTIALLY_PAID / PAID
-      v                 \\--void (only while nothing is paid)--> VOID
+      |                 |  \\--due date passes--> OVERDUE --payments--> OVERDUE (paid > 0) / PAID
+      v                 \\--void (only while nothing is paid or credited)--> VOID
     ISSUED / OVERDUE / PARTIALLY_PAID --write off (what is still open)--> WRITTEN_OFF
+    ISSUED / OVERDUE / PARTIALLY_PAID / PAID --credit notes for the whole total--> CREDITED
     FAILED (generation failed; the billing run retries it as a new draft)
+
+The payment state is recomputed from the amounts and the due date (``settled``): what is left to
+pay is the total less what was paid and what credit notes took (``credited_minor``, incl. VAT);
+nothing left: PAID, or CREDITED when credit notes took the whole total; something left: OVERDUE
+once the due date has passed (a part payment does not hide that: ``paid_minor`` says how much was
+paid), else PARTIALLY_PAID when something was paid, else ISSUED. A void document moves the books
+back (the application posts the reversing ledger entry); a credit note is never voided.
 
 A draft has no number: the number is assigned when the document is issued (gapless per operator
 and series, by the storage under a lock). Once issued a document never changes except its payment
@@ -21,15 +29,16 @@ Due dates are counted in the operator's time zone from the local day of issue:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from evbill.domain import currency as currencies
 from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.invoicing.compose import Composed, DocumentLine, DraftLine, compose
-from evbill.domain.invoicing.tax import TaxMode, VatCategory
+from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, VatCategory
 from evbill.domain.money import RoundingMode
 
 
@@ -52,6 +61,7 @@ class DocumentStatus(enum.StrEnum):
     OVERDUE = "overdue"
     VOID = "void"
     FAILED = "failed"
+    CREDITED = "credited"  # credit notes took the whole total: nothing is owed on it
     WRITTEN_OFF = "written_off"  # the open amount was given up (ledger: write-off expense)
 
 
@@ -104,6 +114,7 @@ class Document:
     created_at: datetime | None = None
     version: int = 1
     payment_reference: str | None = None  # ISO 11649 creditor reference (RF..), assigned at issue
+    credited_minor: int = 0  # what issued credit notes took from the total incl. VAT (an invoice's)
 
     @property
     def currency(self) -> str:
@@ -115,13 +126,14 @@ class Document:
 
     @property
     def open_minor(self) -> int:
-        """What the customer still has to pay (0 once paid, void or written off; 0 for a credit note)."""
+        """What the customer still has to pay: the total less payments and credit notes (0 once paid,
+        credited, void or written off; 0 for a credit note)."""
         if self.kind is DocumentKind.CREDIT_NOTE or self.status not in (
             *UNPAID,
             DocumentStatus.PARTIALLY_PAID,
         ):
             return 0
-        return self.total_minor - self.paid_minor
+        return max(0, self.total_minor - self.paid_minor - self.credited_minor)
 
 
 def due_date(issued_at: datetime, zone: ZoneInfo, payment_due_days: int) -> date:
@@ -141,34 +153,70 @@ def issue(document: Document, *, number: str, issued_at: datetime, zone: ZoneInf
     )
 
 
+SETTLING = (*UNPAID, DocumentStatus.PARTIALLY_PAID, DocumentStatus.PAID, DocumentStatus.CREDITED)
+
+
+def settled(document: Document, today: date | None = None) -> DocumentStatus:
+    """The payment state from the amounts and the due date (see the module's docstring). Without
+    ``today`` an OVERDUE document with something left stays OVERDUE (its due date only recedes)."""
+    if document.kind is DocumentKind.CREDIT_NOTE or document.status not in SETTLING:
+        return document.status
+    left = document.total_minor - document.paid_minor - document.credited_minor
+    if left <= 0:
+        if document.credited_minor >= document.total_minor and document.credited_minor > 0:
+            return DocumentStatus.CREDITED
+        return DocumentStatus.PAID
+    late = document.status is DocumentStatus.OVERDUE
+    if today is not None and document.due_date is not None:
+        late = today > document.due_date
+    if late:
+        return DocumentStatus.OVERDUE
+    return DocumentStatus.PARTIALLY_PAID if document.paid_minor else DocumentStatus.ISSUED
+
+
 def pay(document: Document, amount_minor: int) -> Document:
-    """Record a payment; the status follows what is paid of the payable total."""
-    if document.status not in (*UNPAID, DocumentStatus.PARTIALLY_PAID):
-        raise Conflict(f"a {document.status.value} document takes no payment")
+    """Record a payment; the status follows what is paid of the total less credit notes."""
+    if document.kind is DocumentKind.CREDIT_NOTE or document.status not in (
+        *UNPAID,
+        DocumentStatus.PARTIALLY_PAID,
+    ):
+        raise Conflict(f"a {document.status.value} {document.kind.value} takes no payment")
     if amount_minor <= 0:
         raise InvalidInput("invalid payment", (Problem("$.amount", "must be positive"),))
-    paid = document.paid_minor + amount_minor
-    if paid > document.total_minor:
+    if amount_minor > document.open_minor:
         raise InvalidInput("invalid payment", (Problem("$.amount", "more than the document's open amount"),))
-    status = DocumentStatus.PAID if paid == document.total_minor else DocumentStatus.PARTIALLY_PAID
-    return replace(document, paid_minor=paid, status=status, version=document.version + 1)
+    paid = replace(document, paid_minor=document.paid_minor + amount_minor)
+    return replace(paid, status=settled(paid), version=document.version + 1)
 
 
 def overdue(document: Document, today: date) -> Document:
-    """ISSUED past its due date (in the operator's calendar) becomes OVERDUE; anything else stays."""
-    if (
-        document.status is DocumentStatus.ISSUED
-        and document.due_date is not None
-        and today > document.due_date
-    ):
-        return replace(document, status=DocumentStatus.OVERDUE, version=document.version + 1)
+    """ISSUED or PARTIALLY_PAID past its due date (in the operator's calendar) with something left to
+    pay becomes OVERDUE; anything else stays."""
+    if document.status in (DocumentStatus.ISSUED, DocumentStatus.PARTIALLY_PAID):
+        status = settled(document, today)
+        if status is DocumentStatus.OVERDUE:
+            return replace(document, status=status, version=document.version + 1)
     return document
 
 
+def credited(document: Document, note: Document) -> Document:
+    """``document`` after ``note`` (an issued credit note for it) took its total incl. VAT."""
+    taken = replace(document, credited_minor=document.credited_minor + note.composed.totals.incl_vat_minor)
+    return replace(taken, status=settled(taken), version=document.version + 1)
+
+
 def void(document: Document, reason: str) -> Document:
-    """Void an issued document while nothing is paid on it (a credit note then replaces it)."""
+    """Void an issued invoice or receipt while nothing is paid on it and no credit note took from
+    it (credit what is left instead); the caller posts the reversing ledger entry. A credit note is
+    not voided: it would put back what it took (issue a new invoice for that)."""
+    if document.kind is DocumentKind.CREDIT_NOTE:
+        raise Conflict("a credit note is not voided; invoice the amount again instead")
     if document.status not in UNPAID or document.paid_minor:
         raise Conflict(f"only an unpaid issued document can be voided; this one is {document.status.value}")
+    if document.credited_minor:
+        raise Conflict(
+            "credit notes were issued for this document; credit what is left instead of voiding it"
+        )
     return replace(document, status=DocumentStatus.VOID, reason=reason, version=document.version + 1)
 
 
@@ -181,43 +229,106 @@ def write_off(document: Document, reason: str) -> Document:
     return replace(document, status=DocumentStatus.WRITTEN_OFF, reason=reason, version=document.version + 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Credited:
+    """What earlier credit notes took from an original, as they show it (rounded on each note)."""
+
+    lines: Mapping[int, int]  # original line number -> shown net minor units
+    tax: Mapping[tuple[VatCategory, Decimal], int]  # VAT minor units per category and rate
+    incl_vat_minor: int = 0
+
+
+def credited_by(notes: Sequence[Document]) -> Credited:
+    """Sum what the issued (not void) credit notes ``notes`` of one original show."""
+    lines: dict[int, int] = {}
+    tax: dict[tuple[VatCategory, Decimal], int] = {}
+    total = 0
+    for note in notes:
+        if note.kind is not DocumentKind.CREDIT_NOTE or note.status is DocumentStatus.VOID:
+            continue
+        for number, line in zip(note.credited_lines, note.composed.lines, strict=True):
+            lines[number] = lines.get(number, 0) + line.net_minor
+        for part in note.composed.breakdown:
+            tax[part.category, part.rate] = tax.get((part.category, part.rate), 0) + part.tax_minor
+        total += note.composed.totals.incl_vat_minor
+    return Credited(lines, tax, total)
+
+
+def _within(value: int, limit: int) -> bool:
+    """``value`` between 0 and ``limit`` (a discount line's limit is negative)."""
+    return 0 <= value <= limit if limit >= 0 else limit <= value <= 0
+
+
 def credit_note(
     original: Document,
     *,
     new_id: str,
     reason: str,
-    credited_before: Mapping[int, Decimal],
+    credited_before: Credited | None = None,
     amounts: Mapping[int, Decimal] | None = None,
     created_at: datetime,
+    positions: Mapping[int, int] | None = None,
 ) -> Document:
-    """A draft credit note for ``original``: every line in full, or ``amounts`` by line number.
+    """A draft credit note for ``original``: what is left of every line, or ``amounts`` by line number.
 
-    ``credited_before`` is what earlier credit notes took per line (precise); no line is credited
-    beyond its own amount."""
+    A credit note is an ordinary document with its own rounding (EN 16931): each line's amount (excl.
+    VAT, any number of decimals) is rounded on the note like an invoice line. What the notes SHOW is
+    capped, so rounding never credits more than the invoice shows: per line, the shown amounts of all
+    credit notes stay within the original's shown line; per VAT category and rate, their VAT within
+    the original's; and their totals incl. VAT within its total. A line whose amount rounds to zero is
+    refused (it would take a number and credit nothing). The full credit (``amounts`` None) credits
+    what is left of each line as shown: the original's precise lines when nothing was credited before
+    (the note mirrors the invoice), else the shown remainders, with the VAT that is left of each rate
+    (which may differ from rate x base by a cent or so: the notes together then cancel the invoice's
+    VAT exactly). ``positions``: line number -> index in the request, for the problems' paths."""
     if original.kind is DocumentKind.CREDIT_NOTE or original.number is None:
         raise Conflict("only an issued invoice or receipt can be credited")
+    if original.status is DocumentStatus.VOID:
+        raise Conflict("a void document is not credited: voiding already cancelled it")
     if not reason.strip():
         raise InvalidInput("invalid credit note", (Problem("$.reason", "a credit note says why"),))
+    credited_before = credited_before or Credited({}, {})
+    scale = currencies.exponent(original.currency)
     by_number = {line.number: line for line in original.composed.lines}
-    wanted = (
-        amounts
-        if amounts is not None
-        else {n: line.net_precise - credited_before.get(n, Decimal(0)) for n, line in by_number.items()}
-    )
+    before = credited_before.lines
+    fresh = not before and not credited_before.incl_vat_minor
+    full = amounts is None
+    wanted: Mapping[int, Decimal]
+    if amounts is None:
+        wanted = {
+            n: line.net_precise if fresh else _decimal(line.net_minor - before.get(n, 0), scale)
+            for n, line in by_number.items()
+            if line.net_minor - before.get(n, 0) or (fresh and line.net_precise)
+        }
+    else:
+        wanted = amounts
+    where = dict(positions or {})
+
+    def path(number: int) -> str:
+        return f"$.lines[{where[number]}].amount" if number in where else "$.lines"
+
     problems, drafts, numbers = [], [], []
     for number, amount in sorted(wanted.items()):
         line = by_number.get(number)
         if line is None:
-            problems.append(Problem(f"$.lines[{number}]", f"the invoice has no line {number}"))
-            continue
-        left = line.net_precise - credited_before.get(number, Decimal(0))
-        if amounts is None and not left:
-            continue  # credited in full before
-        # a discount line (negative) is credited negative: the credit note mirrors the invoice
-        if not (0 < amount <= left if line.net_precise >= 0 else left <= amount < 0):
+            index = where.get(number)
             problems.append(
-                Problem(f"$.lines[{number}]", f"must be above 0 and at most {left} (not yet credited)")
+                Problem(
+                    f"$.lines[{index}].line" if index is not None else "$.lines",
+                    f"the invoice has no line {number}",
+                )
             )
+            continue
+        left = line.net_minor - before.get(number, 0)
+        if not amount or (amount < 0) != (
+            line.net_minor < 0 or (line.net_minor == 0 and line.net_precise < 0)
+        ):
+            # a discount line (negative) is credited negative: the credit note mirrors the invoice
+            sign = "below" if line.net_minor < 0 else "above"
+            problems.append(
+                Problem(path(number), f"line {number}: must be {sign} 0 and at most {_decimal(left, scale)} "
+                                      "(what the invoice shows for it, less earlier credit notes)")
+            )  # fmt: skip
             continue
         numbers.append(number)
         drafts.append(
@@ -235,6 +346,48 @@ def credit_note(
         drafts, currency=original.currency, mode=original.rounding_mode, reverse_charge=reverse,
         tax_mode=original.composed.tax_mode,
     )  # fmt: skip
+    if full and not fresh:
+        composed = _rest_of_vat(composed, original, credited_before)
+    for number, shown in zip(numbers, composed.lines, strict=True):
+        line = by_number[number]
+        left = line.net_minor - before.get(number, 0)
+        if not shown.net_minor and not full:  # a full credit mirrors a line shown as 0.00 too
+            problems.append(
+                Problem(path(number), f"line {number}: {shown.net_precise} rounds to "
+                                      f"{_decimal(0, scale)} {original.currency}; nothing would be credited")
+            )  # fmt: skip
+        elif not _within(before.get(number, 0) + shown.net_minor, line.net_minor):
+            problems.append(
+                Problem(path(number), f"line {number}: {shown.net_precise} rounds to "
+                                      f"{_decimal(shown.net_minor, scale)}, more than the "
+                                      f"{_decimal(left, scale)} left to credit (what the invoice shows for "
+                                      "it, less earlier credit notes)")
+            )  # fmt: skip
+    if not problems:
+        original_tax = {(p.category, p.rate): p.tax_minor for p in original.composed.breakdown}
+        for part in composed.breakdown:
+            key = (part.category, part.rate)
+            taken = credited_before.tax.get(key, 0) + part.tax_minor
+            if not _within(taken, original_tax.get(key, 0)):
+                problems.append(
+                    Problem("$.lines", f"the VAT at {part.rate.normalize():f} % would come to "
+                                       f"{_decimal(taken, scale)} over all credit notes, more than the "
+                                       f"invoice's {_decimal(original_tax.get(key, 0), scale)}")
+                )  # fmt: skip
+        total, cap = credited_before.incl_vat_minor + composed.totals.incl_vat_minor, original.total_minor
+        if not problems and not _within(total, cap):
+            problems.append(
+                Problem("$.lines", f"the credit notes would come to {_decimal(total, scale)}, more than "
+                                   f"the invoice's {_decimal(cap, scale)}")
+            )  # fmt: skip
+        if (
+            not problems
+            and not composed.totals.incl_vat_minor
+            and not any(line.net_minor for line in composed.lines)
+        ):
+            problems.append(Problem("$.lines", "nothing to credit: the credit note rounds to zero"))
+    if problems:
+        raise InvalidInput("invalid credit note", tuple(problems))
     return replace(
         original,
         id=new_id,
@@ -246,15 +399,39 @@ def credit_note(
         issue_date=None,
         due_date=None,
         paid_minor=0,
+        credited_minor=0,
         original_id=original.id,
         original_number=original.number,
         reason=reason,
         credited_lines=tuple(numbers),
         payment_reference=None,
-        notes=(f"Credit note for invoice {original.number}: {reason}",),
+        notes=(CREDIT_NOTE_NOTE.format(original.number, reason),),
         created_at=created_at,
         version=1,
     )
+
+
+def _decimal(minor: int, scale: int) -> Decimal:
+    return Decimal(minor).scaleb(-scale)
+
+
+def _rest_of_vat(composed: Composed, original: Document, before: Credited) -> Composed:
+    """The full credit after partial ones: each rate's VAT is what is left of the invoice's."""
+    original_tax = {(p.category, p.rate): p.tax_minor for p in original.composed.breakdown}
+    breakdown = tuple(
+        replace(part, tax_minor=original_tax.get((part.category, part.rate), 0)
+                - before.tax.get((part.category, part.rate), 0))
+        for part in composed.breakdown
+    )  # fmt: skip
+    vat = sum(part.tax_minor for part in breakdown)
+    totals = composed.totals
+    incl = totals.excl_vat_minor + vat
+    changed = replace(totals, vat_minor=vat, incl_vat_minor=incl, payable_minor=incl - totals.prepaid_minor)
+    shown = _decimal(incl, currencies.exponent(composed.currency))
+    return replace(
+        composed, breakdown=breakdown, totals=changed,
+        rounding_difference=shown - composed.precise_incl_vat,
+    )  # fmt: skip
 
 
 def _credit_rate(line: DocumentLine) -> Decimal | None:
@@ -262,6 +439,38 @@ def _credit_rate(line: DocumentLine) -> Decimal | None:
     if line.category is VatCategory.OUTSIDE_SCOPE:
         return None
     return line.rate if line.category in (VatCategory.STANDARD, VatCategory.ZERO) else Decimal(0)
+
+
+CREDITS_NOTE = "Corrects invoice {0}: {1}"
+CREDIT_NOTE_NOTE = "Credit note for invoice {0}: {1}"  # stored on the note (the e-invoices' note)
+ROUNDING_NOTE = "Amounts are rounded once for this document; the exact sum of the sessions differs by {0}."
+
+
+def printed_notes(
+    document: Document,
+    *,
+    credits: str = CREDITS_NOTE,
+    rounding: str = ROUNDING_NOTE,
+    reverse_charge: tuple[str, ...] = (),
+    amount: Callable[[Decimal], str] = lambda value: f"{value.normalize():f}",
+) -> list[str]:
+    """The notes a document prints (the PDF, in its language) and shows (the API, in English): its
+    own, the reverse charge, what a credit note corrects, the rounding difference. ``reverse_charge``:
+    notes added in the document's language when the reverse charge applies."""
+    notes = list(document.notes)
+    reverse = any(part.category is VatCategory.REVERSE_CHARGE for part in document.composed.breakdown)
+    if reverse and REVERSE_CHARGE_NOTE not in notes:
+        notes.append(REVERSE_CHARGE_NOTE)
+    if reverse:
+        notes.extend(reverse_charge)
+    if document.kind is DocumentKind.CREDIT_NOTE and document.original_number:
+        stored = CREDIT_NOTE_NOTE.format(document.original_number, document.reason or "")
+        notes = [note for note in notes if note != stored]  # said once, in the document's language
+        notes.insert(0, credits.format(document.original_number, document.reason or ""))
+    difference = document.composed.rounding_difference
+    if difference:
+        notes.append(rounding.format(f"{amount(difference)} {document.currency}"))
+    return notes
 
 
 def is_sales_tax(document: Document) -> bool:

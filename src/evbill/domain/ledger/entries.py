@@ -46,6 +46,7 @@ class EntryCause(enum.StrEnum):
 
     INVOICE_ISSUED = "invoice_issued"
     CREDIT_NOTE_ISSUED = "credit_note_issued"
+    DOCUMENT_VOIDED = "document_voided"  # an issued invoice or receipt voided: its issue reversed
     PAYMENT_CAPTURED = "payment_captured"
     PAYMENT_REFUNDED = "payment_refunded"
     GATEWAY_FEE = "gateway_fee"

@@ -32,7 +32,7 @@ from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.invoicing.deliveries import Delivery
-from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party, printed_notes
 from evbill.domain.invoicing.profiles import InvoicingProfile, seller_problems
 from evbill.domain.invoicing.tax import TaxMode, VatCategory
 from evbill.entrypoints.api.common import Cursor, Exact, Limit, PageOut, Strict
@@ -121,6 +121,8 @@ class InvoiceOut(BaseModel):
     tax: list[TaxOut]
     totals: TotalsOut
     paid: Exact
+    credited: Exact = Field(description="What issued credit notes took from this document (incl. VAT).")
+    open: Exact = Field(description="What is still to pay: the total less payments and credit notes.")
     rounding_difference: Exact = Field(description="The document incl. VAT minus the exact sum of its lines.")
     notes: list[str]
 
@@ -160,8 +162,9 @@ def invoice_out(document: Document, *, draft: bool = False) -> InvoiceOut:
             incl_vat=_money(totals.incl_vat_minor, currency), prepaid=_money(totals.prepaid_minor, currency),
             payable=_money(totals.payable_minor, currency),
         ),
-        paid=_money(document.paid_minor, currency), rounding_difference=composed.rounding_difference,
-        notes=list(document.notes),
+        paid=_money(document.paid_minor, currency), credited=_money(document.credited_minor, currency),
+        open=_money(document.open_minor, currency), rounding_difference=composed.rounding_difference,
+        notes=printed_notes(document),
     )  # fmt: skip
 
 
@@ -277,13 +280,27 @@ class CreditNoteIn(Strict):
 def credit_invoice(
     invoice_id: str, body: CreditNoteIn, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> InvoiceOut:
-    amounts = None
+    amounts, positions = None, None
     if body.lines is not None:
         numbers = [item.line for item in body.lines]
         if len(set(numbers)) != len(numbers):
-            raise InvalidInput("invalid credit note", (Problem("$.lines", "each line at most once"),))
+            index = next(i for i, n in enumerate(numbers) if numbers.index(n) != i)
+            raise InvalidInput(
+                "invalid credit note",
+                (
+                    Problem(
+                        f"$.lines[{index}].line",
+                        f"line {numbers[index]} is named twice: each line at most once",
+                    ),
+                ),
+            )
         amounts = {item.line: item.amount for item in body.lines}
-    return invoice_out(use_cases.credit_document(svc, who, invoice_id, reason=body.reason, amounts=amounts))
+        positions = {item.line: index for index, item in enumerate(body.lines)}
+    return invoice_out(
+        use_cases.credit_document(
+            svc, who, invoice_id, reason=body.reason, amounts=amounts, positions=positions
+        )
+    )
 
 
 class VoidIn(Strict):

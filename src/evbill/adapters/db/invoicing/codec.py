@@ -80,6 +80,7 @@ def document_of(data: dict[str, Any]) -> Document:
         credited_lines=tuple(data["credited_lines"]),
         created_at=datetime.fromisoformat(data["created_at"]) if data["created_at"] else None,
         version=data["version"], payment_reference=data.get("payment_reference"),
+        credited_minor=data.get("credited_minor", 0),
     )  # fmt: skip
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -66,10 +65,12 @@ class SqlInvoiceRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
 
-    def get(self, operator_id: str, document_id: str) -> Document | None:
+    def get(self, operator_id: str, document_id: str, *, lock: bool = False) -> Document | None:
         query = select(invoices.c.document).where(
             invoices.c.operator_id == operator_id, invoices.c.id == document_id
         )
+        if lock:
+            query = query.with_for_update()
         data = self._connection().scalar(query)
         return None if data is None else document_of(data)
 
@@ -115,19 +116,14 @@ class SqlInvoiceRepository:
             query = query.where(invoices.c.currency == currency)
         return [document_of(data) for data in self._connection().scalars(query.order_by(invoices.c.id))]
 
-    def credited(self, operator_id: str, original_id: str) -> dict[int, Decimal]:
-        """What credit notes (not void) took from each line of ``original_id`` so far (precise)."""
+    def credit_notes(self, operator_id: str, original_id: str) -> Sequence[Document]:
+        """The credit notes of ``original_id`` (not void), in the order issued."""
         query = select(invoices.c.document).where(
             invoices.c.operator_id == operator_id,
             invoices.c.original_id == original_id,
             invoices.c.status != DocumentStatus.VOID.value,
         )
-        taken: dict[int, Decimal] = {}
-        for data in self._connection().scalars(query):
-            note = document_of(data)
-            for number, line in zip(note.credited_lines, note.composed.lines, strict=True):
-                taken[number] = taken.get(number, Decimal(0)) + line.net_precise
-        return taken
+        return [document_of(data) for data in self._connection().scalars(query.order_by(invoices.c.id))]
 
     def add(self, document: Document, *, sequence: int | None = None) -> None:
         try:
