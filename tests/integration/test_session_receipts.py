@@ -21,7 +21,7 @@ import pytest
 from evbill.application.billing.cycle import bill_contract, record_bill
 from evbill.application.charging import central_system
 from evbill.application.collection.reconciliation import check_all_books
-from evbill.application.invoicing.documents import invoice_bill
+from evbill.application.invoicing.documents import credit_document, invoice_bill
 from evbill.application.invoicing.receipts import issue_session_receipt
 from evbill.application.ledger.posting import post
 from evbill.application.offers.customers import update_customer
@@ -337,3 +337,21 @@ def test_without_the_sellers_legal_data_the_session_settles_and_its_receipt_wait
     receipt = issue_session_receipt(services, world.admin, session_id)
     assert (receipt.total_minor, receipt.paid_minor, receipt.status) == (514, 514, DocumentStatus.PAID)
     assert balances(world)[f"receivable:adhoc:{settled[0].start.id}"] == 0
+
+
+def test_a_credit_note_of_an_ad_hoc_receipt_moves_the_starts_receivable_not_a_name(world: World) -> None:
+    # Given a settled ad hoc session with its paid receipt (5.14)
+    view, session_id = ended_adhoc_session(world, "rcpt-credit")
+    settle_due(world.pay)
+    receipt = issue_session_receipt(world.pay.services, world.admin, session_id)
+
+    # When it is credited in full
+    note = credit_document(world.pay.services, world.admin, receipt.id, reason="charger fault")
+
+    # Then the note's 5.14 is owed back to that driver on the start's receivable (to be refunded),
+    # never on an account named after the buyer's display name shared by every anonymous driver
+    posted = balances(world)
+    assert note.total_minor == 514
+    assert posted[f"receivable:adhoc:{view.start.id}"] == -514
+    assert not any(account.startswith("receivable:Driver") for account in posted)
+    assert (posted["revenue:energy"], posted["vat_payable:21"]) == (0, 0)

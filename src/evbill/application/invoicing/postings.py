@@ -90,7 +90,7 @@ def _post(
     totals = document.composed.totals
     if not totals.incl_vat_minor and not any(revenue.values()) and not any(vat.values()):
         return None
-    customer = receivable_key or document.customer_id or document.buyer.name
+    customer = receivable_key or receivable_key_of(uow, document)
     receivable = Receivable(
         document.kind.value,
         document.id,
