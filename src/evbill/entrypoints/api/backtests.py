@@ -19,11 +19,12 @@ from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.facts import SessionFilter
 from evbill.domain.errors import InvalidInput, Problem
+from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response, loads_exact
 from evbill.entrypoints.api.security import actor, services
 from evbill.entrypoints.api.sessions import EARLIEST, LATEST
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(tags=["analytics"], dependencies=[Depends(known_query_names)])
 FILTERS = ("location_id", "station_id", "evse_id", "connector_class", "tariff_id", "customer_id")
 
 
