@@ -89,6 +89,7 @@ class RunRow:
     created_at: datetime
     planned_at: datetime | None
     finished_at: datetime | None
+    owner: str | None
 
 
 @dataclass(frozen=True, slots=True)
