@@ -196,3 +196,10 @@ def test_the_known_query_parameters_still_answer(container: Container, network: 
     client, headers = _client(container, network)
     answer = client.get("/api/v1/analytics/report", params={"group_by": "month", **WINDOW}, headers=headers)
     assert answer.status_code == 200, answer.text
+
+
+def test_a_backtest_over_a_reversed_range_is_refused(container: Container, network: Network) -> None:
+    client, headers = _client(container, network)
+    answer = client.post("/api/v1/backtests", json={"tariff": {}, **REVERSED}, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert [problem["path"] for problem in answer.json()["errors"]] == ["$.started_to"]

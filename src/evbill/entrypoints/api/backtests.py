@@ -44,6 +44,9 @@ def _query(body: dict[str, Any]) -> SessionFilter:
         elif moment is not None and not EARLIEST <= moment <= LATEST:
             problems.append(Problem(f"$.{name}", "must be between 1970 and 9000"))
         moments[name] = moment
+    start, end = moments["started_from"], moments["started_to"]
+    if start is not None and end is not None and start.tzinfo and end.tzinfo and end <= start:
+        problems.append(Problem("$.started_to", "must be after started_from"))
     if not isinstance(body.get("tariff"), dict):
         problems.append(Problem("$.tariff", "an OCPI 2.2.1 tariff object is required"))
     if problems:
