@@ -196,7 +196,7 @@ def test_a_command_where_there_is_no_database_says_so_and_creates_no_file(
     # Then it says there is no database, where, and how to make one; and leaves no file behind
     assert result.returncode == 1
     assert f"no database at {tmp_path / 'evbill.db'}" in result.stderr
-    assert "`evbill db upgrade` creates it" in result.stderr
+    assert "run `evbill db upgrade` first (it creates it)" in result.stderr
     assert "schema is not current" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -53,8 +53,8 @@ class MissingDatabase(DomainError):
 
     def __init__(self, path: str) -> None:
         super().__init__(
-            f"no database at {path} (EVBILL_DATABASE_URL); `evbill db upgrade` creates it, "
-            "or set EVBILL_DATABASE_URL to the existing one"
+            f"no database at {path}; run `evbill db upgrade` first (it creates it), "
+            "or point EVBILL_DATABASE_URL at the existing one"
         )
         self.path = path
 
