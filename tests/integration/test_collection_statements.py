@@ -345,3 +345,22 @@ def test_absurd_booking_dates_are_refused(books: Books, day: str, message: str) 
 
     assert [(p.path, p.message) for p in refused.value.problems] == [("line 3.booked_on", message)]
     assert books.balances() == {}
+
+
+def test_a_csv_credit_debit_column_must_say_crdt_or_dbit_and_other_columns_are_refused(books: Books) -> None:
+    with pytest.raises(InvalidInput) as indicator:
+        books.import_csv("entry_id,booked_on,amount,currency,CdtDbtInd\nA,2026-12-02,5.00,EUR,XXX\n")
+    with pytest.raises(InvalidInput) as extra:
+        books.import_csv("entry_id,booked_on,amount,currency,memo\nA,2026-12-02,5.00,EUR,hello\n")
+    report = books.import_csv(
+        "entry_id,booked_on,amount,currency,CdtDbtInd\nA,2026-12-02,5.00,EUR,DBIT\nB,2026-12-02,2.00,EUR,CRDT\n"
+    )
+
+    assert [(p.path, p.message) for p in indicator.value.problems] == [
+        ("line 2.CdtDbtInd", "'XXX': CRDT or DBIT (or empty)")
+    ]
+    assert [p.path for p in extra.value.problems] == ["header.memo"]
+    assert [(line.outcome, line.amount_minor) for line in report.lines] == [
+        (Outcome.IGNORED, -500), (Outcome.UNMATCHED, 200),
+    ]  # fmt: skip
+    assert books.balances() == {"bank": 200, "suspense": -200}

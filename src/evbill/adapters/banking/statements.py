@@ -16,9 +16,10 @@ CSV (UTF-8, comma-separated, a header row; the columns by name, in any order)::
 
 ``entry_id`` (the bank's unique id of the line), ``booked_on`` (YYYY-MM-DD), ``amount`` (a decimal with
 a point; negative for a debit) and ``currency`` are required; ``name``, ``iban``, ``reference`` (a
-structured RF reference) and ``remittance`` (free text) may be empty or absent. The same ``entry_id``
-twice in one file with different content refuses the file, naming both lines (twice the same line is
-read once; the second is a duplicate).
+structured RF reference) and ``remittance`` (free text) may be empty or absent; so may ``CdtDbtInd``
+(CRDT or DBIT: then the amount is not negative, DBIT makes it a debit). Any other column is
+refused. The same ``entry_id`` twice in one file with different content refuses the file, naming both
+lines (twice the same line is read once; the second is a duplicate).
 
 A booking date before 2000-01-01 is refused (the import refuses one in the future as well).
 
@@ -213,6 +214,7 @@ def _party_name(transaction: etree._Element, ns: dict[str, str], sign: int) -> s
 # --- CSV --------------------------------------------------------------------------------------------
 
 REQUIRED = ("entry_id", "booked_on", "amount", "currency")
+OPTIONAL = ("name", "iban", "reference", "remittance", "CdtDbtInd")
 
 
 def read_csv(data: bytes) -> list[StatementEntry]:
@@ -222,10 +224,15 @@ def read_csv(data: bytes) -> list[StatementEntry]:
         raise InvalidInput("not a CSV statement", (Problem("$.file", "not UTF-8 text"),)) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [name for name in REQUIRED if name not in (reader.fieldnames or ())]
-    if missing:
+    unknown = [name for name in reader.fieldnames or () if name not in REQUIRED + OPTIONAL]
+    if missing or unknown:
         raise InvalidInput(
             "not a CSV statement",
-            tuple(Problem(f"header.{name}", "required column missing") for name in missing),
+            tuple(Problem(f"header.{name}", "required column missing") for name in missing)
+            + tuple(
+                Problem(f"header.{name}", f"unknown column; the columns are {', '.join(REQUIRED + OPTIONAL)}")
+                for name in unknown
+            ),
         )
     problems: list[Problem] = []
     entries: list[StatementEntry] = []
@@ -238,8 +245,17 @@ def read_csv(data: bytes) -> list[StatementEntry]:
         currency = (row.get("currency") or "").strip().upper()
         amount = _minor(row.get("amount"), currency, f"{where}.amount", problems)
         booked = _day(row.get("booked_on"), f"{where}.booked_on", problems)
+        indicator = (row.get("CdtDbtInd") or "").strip()
+        if indicator and indicator not in ("CRDT", "DBIT"):
+            problems.append(Problem(f"{where}.CdtDbtInd", f"{indicator!r}: CRDT or DBIT (or empty)"))
+            continue
         if amount is None or booked is None or not key:
             continue
+        if indicator and amount < 0:
+            problems.append(Problem(f"{where}.amount", "not negative when CdtDbtInd says which it is"))
+            continue
+        if indicator == "DBIT":
+            amount = -amount
         read = StatementEntry(
             entry_key=key,
             booked_on=booked,
