@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the use cases' interfaces load with the first thing built, 
 @dataclass
 class Container:
     settings: Settings
+    create_database: bool = True  # False (the CLI): a missing SQLite file is an error, never made empty
 
     @cached_property
     def ocpi(self) -> OcpiCodec:
@@ -54,7 +55,7 @@ class Container:
     def engine(self) -> Engine:
         from evbill.adapters.db.engine import create_database_engine
 
-        return create_database_engine(self.settings.database_url)
+        return create_database_engine(self.settings.database_url, create=self.create_database)
 
     @cached_property
     def services(self) -> Services:
@@ -266,5 +267,5 @@ class Container:
             self.engine.dispose()
 
 
-def bootstrap(settings: Settings) -> Container:
-    return Container(settings=settings)
+def bootstrap(settings: Settings, *, create_database: bool = True) -> Container:
+    return Container(settings=settings, create_database=create_database)

@@ -141,3 +141,65 @@ def test_a_backtest_through_the_api_and_the_cli(
     assert json.loads(shown.stdout)["left_out"] == {"no stored periods": 5}
     text = runner.invoke(app, ["backtest", "--operator", network.operator_id, "--tariff", str(target)])
     assert "Assumption: Same behaviour" in text.output
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "named"),
+    [
+        ("/api/v1/analytics/report", {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"},
+         ["query.from", "query.to"]),
+        ("/api/v1/analytics/report.csv", {"group_by": "month", "groupby": "day"}, ["query.groupby"]),
+        ("/api/v1/analytics/heatmap", {"location": "x"}, ["query.location"]),
+        ("/api/v1/analytics/margin", {"started_after": "2026-03-01T00:00:00Z"}, ["query.started_after"]),
+        ("/api/v1/reports/utilisation", {"from": "2026-03-01T00:00:00Z"}, ["query.from"]),
+        ("/api/v1/reports/faults", {"since": "2026-03-01T00:00:00Z"}, ["query.since"]),
+    ],
+)  # fmt: skip
+def test_an_unknown_query_parameter_is_refused_naming_it(
+    container: Container, network: Network, path: str, params: dict[str, str], named: list[str]
+) -> None:
+    client, headers = _client(container, network)
+    answer = client.get(path, params=params, headers=headers)
+    assert answer.status_code == 422, answer.text
+    problems = answer.json()["errors"]
+    assert [problem["path"] for problem in problems] == named
+    assert "started_from" in problems[0]["message"] or "start" in problems[0]["message"]
+
+
+REVERSED = {"started_from": "2026-05-01T00:00:00Z", "started_to": "2026-03-01T00:00:00Z"}
+EMPTY = {"started_from": "2026-05-01T00:00:00Z", "started_to": "2026-05-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/analytics/report", REVERSED,
+         "query.started_to"),
+        ("/api/v1/analytics/heatmap", EMPTY,
+         "query.started_to"),
+        ("/api/v1/analytics/margin", REVERSED,
+         "query.started_to"),
+        ("/api/v1/reports/utilisation", {"start": "2026-05-01T00:00:00Z", "end": "2026-03-01T00:00:00Z"},
+         "query.end"),
+    ],
+)  # fmt: skip
+def test_a_reversed_range_is_refused_on_every_report(
+    container: Container, network: Network, path: str, params: dict[str, str], field: str
+) -> None:
+    client, headers = _client(container, network)
+    answer = client.get(path, params=params, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert [problem["path"] for problem in answer.json()["errors"]] == [field]
+
+
+def test_the_known_query_parameters_still_answer(container: Container, network: Network) -> None:
+    client, headers = _client(container, network)
+    answer = client.get("/api/v1/analytics/report", params={"group_by": "month", **WINDOW}, headers=headers)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_backtest_over_a_reversed_range_is_refused(container: Container, network: Network) -> None:
+    client, headers = _client(container, network)
+    answer = client.post("/api/v1/backtests", json={"tariff": {}, **REVERSED}, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert [problem["path"] for problem in answer.json()["errors"]] == ["$.started_to"]

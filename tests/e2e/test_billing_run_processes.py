@@ -312,3 +312,97 @@ def test_without_the_sellers_legal_data_the_command_fails_saying_why_once_and_ta
     assert [row[:2] for row in _invoice_rows(container, built.operator_id)] == [
         ("issued", n) for n in range(1, 6)
     ]
+
+
+def _runs(container: Container, operator_id: str) -> list[tuple[str, bool, str | None]]:
+    from evbill.adapters.db.runs.tables import billing_runs
+
+    with container.engine.connect() as connection:
+        query = (
+            select(billing_runs.c.status, billing_runs.c.queued, billing_runs.c.owner)
+            .where(billing_runs.c.operator_id == operator_id)
+            .order_by(billing_runs.c.id)
+        )
+        return [(row.status, row.queued, row.owner) for row in connection.execute(query)]
+
+
+def _kill_when_issued(
+    command: list[str], env: dict[str, str], container: Container, operator_id: str, at_least: int
+) -> int:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(_invoice_rows(container, operator_id)) >= at_least:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return len(_invoice_rows(container, operator_id))
+
+
+def test_a_run_killed_mid_way_is_marked_interrupted_by_the_next_run_which_finishes_the_work(
+    container: Container, database_url: str
+) -> None:
+    # Given 60 contracts and `evbill billing run` killed (SIGKILL) once some invoices are issued
+    contracts = 60
+    built = build_contracts(database_url, contracts=contracts, sessions_per_contract=2, period=PERIOD)
+    env = _environment(database_url)
+    run = ["billing", "run", "--period", PERIOD, "--operator", built.operator_id, "--quiet", "--no-render"]
+    killed_at = _kill_when_issued([str(EVBILL), *run], env, container, built.operator_id, 5)
+    killed = _runs(container, built.operator_id)
+    # When the run is started again
+    final = evbill(*run, "--json", env=env)
+    # Then the killed run was shown running, with this machine's process as its owner
+    assert 0 < killed_at < contracts, killed_at
+    assert [(status, queued) for status, queued, _ in killed] == [("running", False)]
+    assert (killed[0][2] or "").rpartition(":")[2].isdigit()
+    # And the new run marked it interrupted, said so, and finished the work: each contract once
+    assert final.returncode == 0, final.stderr
+    assert "was interrupted (its process is gone)" in final.stderr
+    assert [(status, queued) for status, queued, _ in _runs(container, built.operator_id)] == [
+        ("interrupted", False), ("done", False),
+    ]  # fmt: skip
+    [report] = orjson.loads(final.stdout)
+    assert (report["status"], report["issued"] + killed_at, report["pending"]) == ("done", contracts, 0)
+    rows = _invoice_rows(container, built.operator_id)
+    assert [(status, sequence) for status, sequence, _ in rows] == [
+        ("issued", n) for n in range(1, contracts + 1)
+    ]
+    assert check_books(container.services, operator_ids=[built.operator_id]).ok
+
+
+def test_a_queued_run_whose_worker_was_killed_is_finished_by_the_restarted_worker(
+    container: Container, database_url: str, tmp_path: Path
+) -> None:
+    # Given a queued run of 300 contracts (chunks of 256: the second chunk is still queued) on the
+    # embedded SQLite queue, and its worker killed (SIGKILL) in the middle of the first chunk
+    contracts = 300
+    built = build_contracts(database_url, contracts=contracts, sessions_per_contract=1, period=PERIOD)
+    env = _environment(database_url, EVBILL_QUEUE_URL=f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    queue_run = subprocess.Popen(
+        [str(EVBILL), "billing", "run", "--period", PERIOD, "--operator", built.operator_id, "--queue",
+         "--quiet"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        killed_at = _kill_when_issued([str(EVBILL), "worker"], env, container, built.operator_id, 3)
+        # When the worker is started again (a run is stalled after 2 s without progress)
+        worker = subprocess.Popen([str(EVBILL), "worker", "--stale-after", "2"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            queue_run.wait(timeout=300)
+        finally:
+            _stop([worker])
+    finally:
+        if queue_run.poll() is None:
+            queue_run.kill()
+            queue_run.wait()
+    # Then the run finished: every contract issued exactly once, numbered without gap
+    assert 0 < killed_at < contracts, killed_at
+    assert queue_run.returncode == 0
+    assert [(status, queued) for status, queued, _ in _runs(container, built.operator_id)] == [("done", True)]
+    rows = _invoice_rows(container, built.operator_id)
+    assert [(status, sequence) for status, sequence, _ in rows] == [
+        ("issued", n) for n in range(1, contracts + 1)
+    ]
+    assert check_books(container.services, operator_ids=[built.operator_id]).ok

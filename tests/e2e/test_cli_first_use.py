@@ -180,3 +180,28 @@ def test_each_summary_in_help_is_the_commands_own_help_and_every_command_is_list
     assert sorted(registered) == sorted(COMMANDS)
     for name, command in COMMANDS.items():
         assert command.summary == registered[name].get_short_help_str(limit=200), name
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("ledger", "check"), ("billing", "run", "--period", "2026-09"), ("worker",), ("db", "status"),
+     ("invoice", "list", "--operator", "x")],
+)  # fmt: skip
+def test_a_command_where_there_is_no_database_says_so_and_creates_no_file(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # Given a folder without evbill.db and no EVBILL_DATABASE_URL (the default sqlite:///evbill.db)
+    # When a command that reads the database is run there
+    result = evbill(*command, folder=tmp_path)
+    # Then it says there is no database, where, and how to make one; and leaves no file behind
+    assert result.returncode == 1
+    assert f"no database at {tmp_path / 'evbill.db'}" in result.stderr
+    assert "run `evbill db upgrade` first (it creates it)" in result.stderr
+    assert "schema is not current" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_db_upgrade_creates_the_database_and_then_commands_find_it(tmp_path: Path) -> None:
+    assert evbill("db", "upgrade", folder=tmp_path).returncode == 0
+    result = evbill("ledger", "check", folder=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "ledger: 0 entries of 0 operator(s): sound\n")

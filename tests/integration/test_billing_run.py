@@ -13,9 +13,9 @@ for the n-th session (n = 0..5). By hand, per contract, excl. VAT, then VAT 21 %
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from evbill.adapters.db.invoicing.tables import invoices
 from evbill.adapters.db.ledger.tables import ledger_entries
 from evbill.application.access.keys import platform_actor
-from evbill.application.invoicing import documents, runs
+from evbill.application.invoicing import documents, run_recovery, runs
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
@@ -332,3 +332,88 @@ def test_without_the_sellers_legal_data_nothing_is_issued_until_the_profile_is_s
         assert document.seller.vat_id == "NL123456782B90"
         assert cii_problems(container.documents.render(document, "cii")) == []
         assert ubl_problems(container.documents.render(document, "ubl")) == []
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, dict[str, str]]] = []
+
+    def enqueue(self, job: str, payload: Mapping[str, str]) -> None:
+        self.jobs.append((job, dict(payload)))
+
+
+def test_a_run_with_no_cycles_is_done_with_progress_one(container: Container, database_url: str) -> None:
+    built = build_contracts(database_url, contracts=1, sessions_per_contract=1, period=PERIOD)
+    run = runs.run_billing(container.services, platform_actor(built.operator_id), "2025-01")
+    assert (run.status, run.counts.total, run.progress) == (RunStatus.DONE, 0, 1.0)
+
+
+def test_a_queued_run_whose_chunk_job_was_lost_is_enqueued_again_and_finishes(
+    container: Container, database_url: str
+) -> None:
+    # Given a queued run of three contracts, planned, whose one chunk job was lost (a worker killed)
+    built = build_contracts(database_url, contracts=3, sessions_per_contract=1, period=PERIOD)
+    who, services = platform_actor(built.operator_id), container.services
+    lost = RecordingQueue()
+    run = runs.enqueue_run(services, who, lost, PERIOD)
+    runs.plan_and_enqueue(services, who, lost, run.id)
+    assert [job for job, _ in lost.jobs] == [runs.PLAN_JOB, runs.CHUNK_JOB]
+    # When the worker looks for stalled runs: not yet stalled, then stalled
+    queue = RecordingQueue()
+    not_yet = run_recovery.requeue_stalled(services, queue, stale_after=timedelta(hours=1))
+    count = run_recovery.requeue_stalled(services, queue, stale_after=timedelta(0))
+    # Then the run's three pending items are enqueued again, in one chunk job, which finishes the run
+    assert (not_yet, count) == (0, 3)
+    [(job, payload)] = queue.jobs
+    assert (job, payload) == (runs.CHUNK_JOB, lost.jobs[1][1])
+    done = runs.invoice_chunk_job(services, who, None, payload)
+    assert [item.status for item in done] == [ItemStatus.ISSUED] * 3
+    assert runs.get_run(services, who, run.id).status is RunStatus.DONE
+    # And the lost job turning up after all, or the look again, changes nothing
+    assert runs.invoice_chunk_job(services, who, None, lost.jobs[1][1]) == []
+    assert run_recovery.requeue_stalled(services, RecordingQueue(), stale_after=timedelta(0)) == 0
+    assert [row[:2] for row in _numbers(container, built.operator_id)] == [("issued", n) for n in (1, 2, 3)]
+
+
+def test_an_items_first_outcome_stands_when_a_duplicate_job_does_it_again(
+    container: Container, database_url: str
+) -> None:
+    built = build_contracts(database_url, contracts=2, sessions_per_contract=1, period=PERIOD)
+    who, services = platform_actor(built.operator_id), container.services
+    run = runs.start_run(services, who, PERIOD, queued=True)
+    pending = runs.plan_run(services, who, run.id)
+    runs.invoice_chunk(services, who, pending)
+    # a duplicate job that read the items while they were still pending
+    again = runs.invoice_chunk(services, who, pending)
+    assert [item.status for item in again] == [ItemStatus.ALREADY_ISSUED] * 2
+    stored = runs.get_run(services, who, run.id)
+    assert (stored.counts.of(ItemStatus.ISSUED), stored.counts.of(ItemStatus.ALREADY_ISSUED)) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("alive", "stale_after", "status"),
+    [(False, timedelta(hours=1), RunStatus.INTERRUPTED), (True, timedelta(0), RunStatus.RUNNING),
+     (None, timedelta(hours=1), RunStatus.RUNNING), (None, timedelta(0), RunStatus.INTERRUPTED)],
+)  # fmt: skip
+def test_a_run_in_place_whose_process_is_gone_is_marked_interrupted(
+    container: Container, database_url: str, alive: bool | None, stale_after: timedelta, status: RunStatus
+) -> None:
+    built = build_contracts(database_url, contracts=1, sessions_per_contract=1, period=PERIOD)
+    who, services = platform_actor(built.operator_id), container.services
+    run = runs.start_run(services, who, PERIOD, queued=False, owner="elsewhere:123")
+    runs.plan_run(services, who, run.id)
+    owners: list[str] = []
+
+    def is_alive(owner: str) -> bool | None:
+        owners.append(owner)
+        return alive
+
+    marked = run_recovery.interrupt_dead(services, who, PERIOD, is_alive, stale_after=stale_after)
+    other_period = run_recovery.interrupt_dead(services, who, "2026-09", lambda owner: False)
+
+    assert owners == ["elsewhere:123"]
+    assert [m.id for m in marked] == ([run.id] if status is RunStatus.INTERRUPTED else [])
+    assert other_period == []
+    stored = runs.get_run(services, who, run.id)
+    assert (stored.status, stored.owner) == (status, "elsewhere:123")
+    assert (stored.finished_at is not None) == (status is RunStatus.INTERRUPTED)

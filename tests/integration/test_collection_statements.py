@@ -285,3 +285,103 @@ def test_updating_many_invoices_at_once_is_refused_whole_when_one_was_changed_me
         uow.invoices.update_many([(stale, b.version), (replace(a, paid_minor=2), a.version)])
 
     assert (books.get(a).paid_minor, books.get(b).paid_minor) == (1, 0)
+
+
+def without_references(data: bytes, key: str) -> bytes:
+    return data.replace(f"<AcctSvcrRef>{key}</AcctSvcrRef>".encode(), b"")
+
+
+def test_a_camt_statement_without_an_id_is_refused(books: Books) -> None:
+    data = statement(entry("E1", "5.00", name="Anna")).replace(b"<Id>S-2026-12-02</Id><Acct>", b"<Acct>")
+
+    with pytest.raises(InvalidInput) as refused:
+        camt(books, data)
+
+    assert [problem.path for problem in refused.value.problems] == ["Stmt[1].Id"]
+    assert books.balances() == {}
+
+
+def test_entries_without_references_are_keyed_on_their_content_not_taken_for_duplicates(books: Books) -> None:
+    b = books.invoice("10.00")  # 12.10
+    first = without_references(statement(entry("E1", "5.00", name="Anna")), "E1")
+    # another statement of the same shape (same id, first entry) paying b by its number
+    second = without_references(statement(entry("E1", "12.10", name="Bob", text=b.number)), "E1")
+
+    one = camt(books, first)
+    two = camt(books, second)
+    again = camt(books, first)
+
+    assert [line.outcome for line in one.lines] == [Outcome.UNMATCHED]
+    assert [(line.outcome, line.applied_minor) for line in two.lines] == [(Outcome.MATCHED, 1210)]
+    assert one.lines[0].entry_key != two.lines[0].entry_key
+    assert one.lines[0].entry_key.startswith("S-2026-12-02#1~")
+    assert [line.outcome for line in again.lines] == [Outcome.DUPLICATE]
+    assert books.balances() == {"bank": 1710, "suspense": -500, f"receivable:{books.customer_id}": -1210}
+    assert books.get(b).status is DocumentStatus.PAID
+
+
+def test_the_same_csv_entry_id_twice_with_different_content_refuses_the_file_naming_both_lines(
+    books: Books,
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        books.import_csv(
+            "entry_id,booked_on,amount,currency\nH-1,2026-12-02,5.00,EUR\nH-2,2026-12-02,1.00,EUR\n"
+            "H-1,2026-12-02,77.00,EUR\n"
+        )
+
+    assert [(p.path, p.message) for p in refused.value.problems] == [
+        ("line 4.entry_id", "'H-1' is on line 2 as well, with different content")
+    ]
+    assert books.balances() == {}
+
+
+def test_the_same_csv_line_twice_is_read_once(books: Books) -> None:
+    report = books.import_csv(
+        "entry_id,booked_on,amount,currency\nH-1,2026-12-02,5.00,EUR\nH-1,2026-12-02,5.00,EUR\n"
+    )
+
+    assert [line.outcome for line in report.lines] == [Outcome.UNMATCHED, Outcome.DUPLICATE]
+    assert books.balances() == {"bank": 500, "suspense": -500}
+
+
+def test_a_credit_debit_indicator_other_than_crdt_or_dbit_is_refused(books: Books) -> None:
+    data = statement(entry("E1", "5.00", name="Anna")).replace(b">CRDT<", b">XXX<")
+
+    with pytest.raises(InvalidInput) as refused:
+        camt(books, data)
+
+    assert [(p.path, p.message) for p in refused.value.problems] == [
+        ("Stmt[1].Ntry[1].CdtDbtInd", "'XXX': CRDT or DBIT")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [("1900-01-01", "1900-01-01 is before 2000-01-01"), ("9999-12-31", "9999-12-31 is in the future"),
+     ("2026-12-09", "2026-12-09 is in the future")],
+)  # fmt: skip
+def test_absurd_booking_dates_are_refused(books: Books, day: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        books.import_csv(f"entry_id,booked_on,amount,currency\nA,2026-12-08,1.00,EUR\nB,{day},1.00,EUR\n")
+
+    assert [(p.path, p.message) for p in refused.value.problems] == [("line 3.booked_on", message)]
+    assert books.balances() == {}
+
+
+def test_a_csv_credit_debit_column_must_say_crdt_or_dbit_and_other_columns_are_refused(books: Books) -> None:
+    with pytest.raises(InvalidInput) as indicator:
+        books.import_csv("entry_id,booked_on,amount,currency,CdtDbtInd\nA,2026-12-02,5.00,EUR,XXX\n")
+    with pytest.raises(InvalidInput) as extra:
+        books.import_csv("entry_id,booked_on,amount,currency,memo\nA,2026-12-02,5.00,EUR,hello\n")
+    report = books.import_csv(
+        "entry_id,booked_on,amount,currency,CdtDbtInd\nA,2026-12-02,5.00,EUR,DBIT\nB,2026-12-02,2.00,EUR,CRDT\n"
+    )
+
+    assert [(p.path, p.message) for p in indicator.value.problems] == [
+        ("line 2.CdtDbtInd", "'XXX': CRDT or DBIT (or empty)")
+    ]
+    assert [p.path for p in extra.value.problems] == ["header.memo"]
+    assert [(line.outcome, line.amount_minor) for line in report.lines] == [
+        (Outcome.IGNORED, -500), (Outcome.UNMATCHED, 200),
+    ]  # fmt: skip
+    assert books.balances() == {"bank": 200, "suspense": -200}

@@ -4,7 +4,10 @@ camt.053: every booked entry (``Sts`` BOOK) of every statement in the file; an e
 transactions at once (a batch) gives one entry per transaction (``TxDtls``), each with its own amount,
 references and remittance. The key that identifies an entry at the bank is the transaction's
 ``AcctSvcrRef``, else the entry's ``AcctSvcrRef`` or ``NtryRef`` (with the transaction's position in
-a batch), else the statement id and the entry's position.
+a batch), else (an entry with no reference at all) its content: the statement id, the entry's position,
+booking date, amount, counterparty and remittance, hashed, so a different statement's entry is never
+taken for one imported already. A statement without ``Id`` (the camt.053 XSD requires it) is refused,
+as is a ``CdtDbtInd`` other than CRDT or DBIT.
 
 CSV (UTF-8, comma-separated, a header row; the columns by name, in any order)::
 
@@ -13,7 +16,12 @@ CSV (UTF-8, comma-separated, a header row; the columns by name, in any order)::
 
 ``entry_id`` (the bank's unique id of the line), ``booked_on`` (YYYY-MM-DD), ``amount`` (a decimal with
 a point; negative for a debit) and ``currency`` are required; ``name``, ``iban``, ``reference`` (a
-structured RF reference) and ``remittance`` (free text) may be empty or absent.
+structured RF reference) and ``remittance`` (free text) may be empty or absent; so may ``CdtDbtInd``
+(CRDT or DBIT: then the amount is not negative, DBIT makes it a debit). Any other column is
+refused. The same ``entry_id`` twice in one file with different content refuses the file, naming both
+lines (twice the same line is read once; the second is a duplicate).
+
+A booking date before 2000-01-01 is refused (the import refuses one in the future as well).
 
 Every problem is reported with where it is (``line 3.amount``, ``Ntry[2].Amt``); nothing is read from a
 file that has one.
@@ -22,8 +30,10 @@ file that has one.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -41,6 +51,7 @@ MAX_BYTES = 50 * 1024 * 1024
 # An amount's minor units as the payments API takes them: 18 digits fit every database's 64-bit integer.
 MAX_DIGITS = 18
 MAX_MINOR = 10**MAX_DIGITS
+EARLIEST = date(2000, 1, 1)  # a booking date before it is a mistake, not a bank statement
 
 
 class StatementFileReader:
@@ -78,10 +89,14 @@ def _minor(text: str | None, currency: str | None, where: str, problems: list[Pr
 
 def _day(text: str | None, where: str, problems: list[Problem]) -> date | None:
     try:
-        return date.fromisoformat((text or "").strip()[:10])
+        day = date.fromisoformat((text or "").strip()[:10])
     except ValueError:
         problems.append(Problem(where, f"{text!r} is not a date (YYYY-MM-DD)"))
         return None
+    if day < EARLIEST:
+        problems.append(Problem(where, f"{day.isoformat()} is before {EARLIEST.isoformat()}"))
+        return None
+    return day
 
 
 # --- camt.053 ---------------------------------------------------------------------------------------
@@ -103,7 +118,10 @@ def read_camt053(data: bytes) -> list[StatementEntry]:
     problems: list[Problem] = []
     entries: list[StatementEntry] = []
     for statement_number, statement in enumerate(root.iterfind("c:BkToCstmrStmt/c:Stmt", ns), 1):
-        statement_id = statement.findtext("c:Id", default=f"statement-{statement_number}", namespaces=ns)
+        statement_id = _text(statement, "c:Id", ns)
+        if statement_id is None:
+            problems.append(Problem(f"Stmt[{statement_number}].Id", "required (the statement's id)"))
+            continue
         for entry_number, entry in enumerate(statement.iterfind("c:Ntry", ns), 1):
             where = f"Stmt[{statement_number}].Ntry[{entry_number}]"
             entries.extend(_camt_entry(entry, ns, f"{statement_id}#{entry_number}", where, problems))
@@ -128,18 +146,22 @@ def _camt_entry(
     total = _minor(
         None if amount_element is None else amount_element.text, currency, f"{where}.Amt", problems
     )
-    sign = -1 if _text(entry, "c:CdtDbtInd", ns) == "DBIT" else 1
+    indicator = _text(entry, "c:CdtDbtInd", ns)
+    if indicator not in ("CRDT", "DBIT"):
+        problems.append(Problem(f"{where}.CdtDbtInd", f"{indicator!r}: CRDT or DBIT"))
+    sign = -1 if indicator == "DBIT" else 1
     booked = _day(
         _text(entry, "c:BookgDt/c:Dt", ns) or _text(entry, "c:BookgDt/c:DtTm", ns),
         f"{where}.BookgDt",
         problems,
     )
-    entry_key = _text(entry, "c:AcctSvcrRef", ns) or _text(entry, "c:NtryRef", ns) or fallback_key
+    bank_key = _text(entry, "c:AcctSvcrRef", ns) or _text(entry, "c:NtryRef", ns)
     details = entry.findall("c:NtryDtls/c:TxDtls", ns)
-    if total is None or booked is None or currency is None:
+    if total is None or booked is None or currency is None or indicator not in ("CRDT", "DBIT"):
         return
     if not details:
-        yield StatementEntry(entry_key, booked, sign * total, currency)
+        entry_key = bank_key or _content_key(fallback_key, booked, sign * total, currency, None, "")
+        yield StatementEntry(entry_key, booked, sign * total, currency, where=where)
         return
     for number, transaction in enumerate(details, 1):
         amount = total
@@ -150,20 +172,42 @@ def _camt_entry(
                 continue
             amount = found
         own_key = _text(transaction, "c:Refs/c:AcctSvcrRef", ns)
-        key = own_key or (entry_key if len(details) == 1 else f"{entry_key}/{number}")
+        name = _party_name(transaction, ns, sign)
+        iban = _text(transaction, f"c:RltdPties/c:{_side(sign)}Acct/c:Id/c:IBAN", ns)
+        reference = _text(transaction, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns)
+        remittance = " ".join(
+            (line.text or "").strip() for line in transaction.iterfind("c:RmtInf/c:Ustrd", ns)
+        ).strip()
+        position = fallback_key if len(details) == 1 else f"{fallback_key}/{number}"
+        entry_key = bank_key or _content_key(
+            position, booked, sign * amount, currency, f"{name}|{iban}|{reference}", remittance
+        )
+        key = own_key or (entry_key if len(details) == 1 or not bank_key else f"{entry_key}/{number}")
         yield StatementEntry(
             entry_key=key,
             booked_on=booked,
             amount_minor=sign * amount,
             currency=currency,
-            counterparty_name=_party_name(transaction, ns, sign),
-            counterparty_iban=_text(transaction, f"c:RltdPties/c:{_side(sign)}Acct/c:Id/c:IBAN", ns),
-            reference=_text(transaction, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns),
-            remittance=" ".join(
-                (line.text or "").strip() for line in transaction.iterfind("c:RmtInf/c:Ustrd", ns)
-            ).strip(),
+            counterparty_name=name,
+            counterparty_iban=iban,
+            reference=reference,
+            remittance=remittance,
             end_to_end_id=_text(transaction, "c:Refs/c:EndToEndId", ns),
+            where=where if len(details) == 1 else f"{where}.TxDtls[{number}]",
         )
+
+
+def _content_key(
+    position: str, booked: date, amount_minor: int, currency: str, party: str | None, remittance: str
+) -> str:
+    """The key of an entry without any bank reference: where it is (statement id and position) and
+    what it says, so the same entry of the same statement imported again is a duplicate and any
+    other is not. At most 100 characters (the position is cut to 60)."""
+    content = "\x1f".join(
+        (position, booked.isoformat(), str(amount_minor), currency, party or "", remittance)
+    )
+    digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+    return f"{position[:60]}~{digest}"
 
 
 def _side(sign: int) -> str:
@@ -181,6 +225,7 @@ def _party_name(transaction: etree._Element, ns: dict[str, str], sign: int) -> s
 # --- CSV --------------------------------------------------------------------------------------------
 
 REQUIRED = ("entry_id", "booked_on", "amount", "currency")
+OPTIONAL = ("name", "iban", "reference", "remittance", "CdtDbtInd")
 
 
 def read_csv(data: bytes) -> list[StatementEntry]:
@@ -190,13 +235,19 @@ def read_csv(data: bytes) -> list[StatementEntry]:
         raise InvalidInput("not a CSV statement", (Problem("$.file", "not UTF-8 text"),)) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [name for name in REQUIRED if name not in (reader.fieldnames or ())]
-    if missing:
+    unknown = [name for name in reader.fieldnames or () if name not in REQUIRED + OPTIONAL]
+    if missing or unknown:
         raise InvalidInput(
             "not a CSV statement",
-            tuple(Problem(f"header.{name}", "required column missing") for name in missing),
+            tuple(Problem(f"header.{name}", "required column missing") for name in missing)
+            + tuple(
+                Problem(f"header.{name}", f"unknown column; the columns are {', '.join(REQUIRED + OPTIONAL)}")
+                for name in unknown
+            ),
         )
     problems: list[Problem] = []
-    entries = []
+    entries: list[StatementEntry] = []
+    first_line: dict[str, tuple[int, StatementEntry]] = {}
     for line_number, row in enumerate(reader, 2):
         where = f"line {line_number}"
         key = (row.get("entry_id") or "").strip()
@@ -205,20 +256,41 @@ def read_csv(data: bytes) -> list[StatementEntry]:
         currency = (row.get("currency") or "").strip().upper()
         amount = _minor(row.get("amount"), currency, f"{where}.amount", problems)
         booked = _day(row.get("booked_on"), f"{where}.booked_on", problems)
+        indicator = (row.get("CdtDbtInd") or "").strip()
+        if indicator and indicator not in ("CRDT", "DBIT"):
+            problems.append(Problem(f"{where}.CdtDbtInd", f"{indicator!r}: CRDT or DBIT (or empty)"))
+            continue
         if amount is None or booked is None or not key:
             continue
-        entries.append(
-            StatementEntry(
-                entry_key=key,
-                booked_on=booked,
-                amount_minor=amount,
-                currency=currency,
-                counterparty_name=(row.get("name") or "").strip() or None,
-                counterparty_iban=(row.get("iban") or "").replace(" ", "").upper() or None,
-                reference=(row.get("reference") or "").strip() or None,
-                remittance=(row.get("remittance") or "").strip(),
-            )
+        if indicator and amount < 0:
+            problems.append(Problem(f"{where}.amount", "not negative when CdtDbtInd says which it is"))
+            continue
+        if indicator == "DBIT":
+            amount = -amount
+        read = StatementEntry(
+            entry_key=key,
+            booked_on=booked,
+            amount_minor=amount,
+            currency=currency,
+            counterparty_name=(row.get("name") or "").strip() or None,
+            counterparty_iban=(row.get("iban") or "").replace(" ", "").upper() or None,
+            reference=(row.get("reference") or "").strip() or None,
+            remittance=(row.get("remittance") or "").strip(),
+            where=where,
         )
+        if key in first_line:
+            earlier_line, earlier = first_line[key]
+            if replace(earlier, where=where) != read:
+                problems.append(
+                    Problem(
+                        f"{where}.entry_id",
+                        f"{key!r} is on line {earlier_line} as well, with different content",
+                    )
+                )
+                continue
+        else:
+            first_line[key] = (line_number, read)
+        entries.append(read)
     if problems:
         raise InvalidInput("the statement cannot be read", tuple(problems))
     return entries

@@ -16,6 +16,11 @@ one before it is done (``tests/integration/test_db_engine.py``). A read-only uni
 (``uow(read_only=True)``) begins a plain deferred transaction instead: a WAL snapshot, which neither
 waits for the writer nor holds it up.
 
+An SQLite engine made with ``create=False`` refuses to connect when its database file does not exist
+(``MissingDatabase``, naming the file) instead of leaving an empty one behind: the CLI's commands
+make theirs so (``evbill ledger check`` in the wrong directory says "no database"); only migrating
+(``evbill db upgrade``, ``serve --demo``) creates the file.
+
 PostgreSQL runs on psycopg 3 with a pool that checks a connection before handing it out, so one the
 server dropped (a restart, an idle timeout) is replaced rather than handed out. The check
 costs no round trip: an idle connection's socket has nothing to read unless the server has closed it
@@ -27,6 +32,7 @@ disconnect handling then discards it (and the pool's older connections).
 
 from __future__ import annotations
 
+import os
 import select
 import sqlite3
 import threading
@@ -36,16 +42,50 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
+from evbill.domain.errors import DomainError
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 READ_ONLY = "evbill_read_only"  # execution option of a read-only unit of work's connection
 
 
-def create_database_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql+psycopg://...`` (``postgresql://`` means psycopg)."""
+class MissingDatabase(DomainError):
+    """An SQLite database file that is not there (and the engine may not create it)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"no database at {path}; run `evbill db upgrade` first (it creates it), "
+            "or point EVBILL_DATABASE_URL at the existing one"
+        )
+        self.path = path
+
+
+def sqlite_file(url: str) -> str | None:
+    """The absolute path of an SQLite URL's database file; None for another database or in memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or parsed.query.get("uri"):
+        return None
+    return os.path.abspath(database)
+
+
+def create_database_engine(url: str, *, echo: bool = False, create: bool = True) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql+psycopg://...`` (``postgresql://`` means psycopg);
+    ``create=False``: an SQLite file that does not exist is not created (``MissingDatabase``)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed, echo=echo)
+        engine = _sqlite_engine(parsed, echo=echo)
+        path = sqlite_file(url)
+        if not create and path is not None:
+
+            def refuse_missing(*_: object) -> None:
+                if not os.path.exists(path):
+                    raise MissingDatabase(path)
+
+            event.listen(engine, "do_connect", refuse_missing)
+        return engine
     if backend == "postgresql":
         return _postgresql_engine(parsed, echo=echo)
     raise ValueError(f"unsupported database {backend!r}: use sqlite:///path or postgresql+psycopg://...")

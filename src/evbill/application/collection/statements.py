@@ -3,6 +3,7 @@
 ``import_statement`` reads the file (``StatementReader``), decides every entry in order in memory,
 then stores it all in one transaction. Per entry:
 
+0. a file with an entry booked more than a week after today is refused whole;
 1. a debit is not a payment: ``IGNORED``; an entry whose bank reference is stored already (or seen
    earlier in the same file) is a ``DUPLICATE`` and changes nothing;
 2. the invoice is found by the entry's structured RF reference, else by an RF reference in its
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from evbill.application.collection.ports import StatementReader
 from evbill.application.collection.suspensions import reinstate_if_settled
@@ -45,7 +46,7 @@ from evbill.domain.collection.statements import (
     outcome_of,
     same_name,
 )
-from evbill.domain.errors import Conflict
+from evbill.domain.errors import Conflict, InvalidInput, Problem
 from evbill.domain.invoicing import documents as lifecycle
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.ledger import accounts
@@ -93,6 +94,7 @@ def import_statement(
 ) -> ImportReport:
     require(actor, Permission.BILL)
     entries = reader.read(data, statement_format)
+    _refuse_future(services, entries)
     with services.uow() as uow:
         stored = uow.collection.bank_transaction_keys(actor.operator_id, [e.entry_key for e in entries])
         batch = _Batch(_OpenInvoices(uow.invoices.open_documents(actor.operator_id)))
@@ -102,6 +104,20 @@ def import_statement(
         _store(services, uow, actor, batch)
         uow.commit()
     return ImportReport(tuple(batch.lines))
+
+
+FUTURE = timedelta(days=7)  # a booking date further ahead than this is a mistake in the file
+
+
+def _refuse_future(services: Services, entries: Sequence[StatementEntry]) -> None:
+    latest = (services.clock.now() + FUTURE).date()
+    problems = tuple(
+        Problem(f"{entry.where or entry.entry_key}.booked_on", f"{entry.booked_on} is in the future")
+        for entry in entries
+        if entry.booked_on > latest
+    )
+    if problems:
+        raise InvalidInput("the statement cannot be read", problems)
 
 
 @dataclass

@@ -164,13 +164,16 @@ def due_cycles(services: Services, actor: Actor, period: str) -> list[DueCycle]:
 # --- the run record ------------------------------------------------------------------------------
 
 
-def start_run(services: Services, actor: Actor, period: str, *, queued: bool) -> BillingRun:
-    """Record a new run (QUEUED); nothing is billed yet."""
+def start_run(
+    services: Services, actor: Actor, period: str, *, queued: bool, owner: str | None = None
+) -> BillingRun:
+    """Record a new run (QUEUED); nothing is billed yet. ``owner``: the process working it in place."""
     require(actor, Permission.BILL)
     period_bounds(period)
     run = BillingRun(
-        services.ids.new_id(), actor.operator_id, period, RunStatus.QUEUED, queued, services.clock.now()
-    )
+        services.ids.new_id(), actor.operator_id, period, RunStatus.QUEUED, queued, services.clock.now(),
+        owner=owner,
+    )  # fmt: skip
     with services.uow() as uow:
         uow.billing_runs.add(run)
         uow.commit()
@@ -474,13 +477,15 @@ def run_billing(
     on_planned: Callable[[int], None] = lambda total: None,
     on_item: Callable[[RunItem], None] = lambda item: None,
     after_chunk: Callable[[Sequence[RunItem]], object] = lambda items: None,
+    owner: str | None = None,
 ) -> BillingRun:
     """Start, plan and work through a run here (no worker): the run as it ended.
 
     ``after_chunk`` gets each chunk's items once its transaction has committed: where the issued
     invoices are collected (``collection.at_issue``: the card on file charged), outside the run's
-    transaction."""
-    run = start_run(services, actor, period, queued=False)
+    transaction. ``owner``: this process ("host:pid"), so a run whose process died can be told
+    interrupted (``run_recovery``)."""
+    run = start_run(services, actor, period, queued=False, owner=owner)
     pending = plan_run(services, actor, run.id)
     on_planned(len(pending))
     for chunk in chunked(pending):

@@ -56,6 +56,7 @@ class StatementEntry:
     reference: str | None = None  # a structured creditor reference (CdtrRefInf/Ref)
     remittance: str = ""  # unstructured remittance text
     end_to_end_id: str | None = None
+    where: str = ""  # where it is in the file ("line 3", "Stmt[1].Ntry[2]"), for problems
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class RunStatus(enum.StrEnum):
     QUEUED = "queued"  # recorded, waiting for a worker to plan it
     RUNNING = "running"  # planned: its items are being worked through
     DONE = "done"  # every item has its outcome
+    INTERRUPTED = "interrupted"  # its process died part way (kill -9); a new run finishes the work
 
 
 class ItemStatus(enum.StrEnum):
@@ -126,9 +127,12 @@ class BillingRun:
     planned_at: datetime | None = None
     finished_at: datetime | None = None
     counts: RunCounts = RunCounts()
+    owner: str | None = None  # "host:pid" of the command working it in place (None: queued)
 
     @property
     def progress(self) -> float:
-        """Share of items finished, 0 to 1 (0 while not yet planned)."""
+        """Share of items finished, 0 to 1 (0 while not yet planned; 1 for a done run of no items)."""
         total = self.counts.total
-        return 0.0 if not total else self.counts.finished / total
+        if not total:
+            return 1.0 if self.status is RunStatus.DONE else 0.0
+        return self.counts.finished / total

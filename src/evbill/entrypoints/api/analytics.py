@@ -28,6 +28,8 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
+from evbill.domain.errors import InvalidInput, Problem
+from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 from evbill.entrypoints.api.sessions import _check_window
@@ -41,7 +43,7 @@ class Period(enum.StrEnum):
     MONTH = "month"
 
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[Depends(known_query_names)])
 Id = Annotated[str | None, Query(max_length=36)]
 
 
@@ -56,6 +58,10 @@ def session_filter(
     customer_id: Id = None,
 ) -> SessionFilter:
     _check_window(started_from=started_from, started_to=started_to)
+    if started_from is not None and started_to is not None and started_to <= started_from:
+        raise InvalidInput(
+            "the request is invalid", (Problem("query.started_to", "must be after started_from"),)
+        )
     return SessionFilter(
         started_from, started_to, location_id, station_id, evse_id, connector_class, tariff_id, customer_id
     )

@@ -26,10 +26,11 @@ from evbill.domain.analytics.price_files import PriceUnit, purchase_from, read_p
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.entrypoints.api.analytics import session_filter
 from evbill.entrypoints.api.problems import problem
+from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[Depends(known_query_names)])
 DECIMAL = r"^-?\d{1,13}(\.\d{1,10})?$"
 LocationId = Annotated[str, Path(max_length=36)]
 CSV_TYPES = ("text/csv", "text/plain", "application/csv")

@@ -19,11 +19,12 @@ from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.facts import SessionFilter
 from evbill.domain.errors import InvalidInput, Problem
+from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response, loads_exact
 from evbill.entrypoints.api.security import actor, services
 from evbill.entrypoints.api.sessions import EARLIEST, LATEST
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(tags=["analytics"], dependencies=[Depends(known_query_names)])
 FILTERS = ("location_id", "station_id", "evse_id", "connector_class", "tariff_id", "customer_id")
 
 
@@ -43,6 +44,9 @@ def _query(body: dict[str, Any]) -> SessionFilter:
         elif moment is not None and not EARLIEST <= moment <= LATEST:
             problems.append(Problem(f"$.{name}", "must be between 1970 and 9000"))
         moments[name] = moment
+    start, end = moments["started_from"], moments["started_to"]
+    if start is not None and end is not None and start.tzinfo and end.tzinfo and end <= start:
+        problems.append(Problem("$.started_to", "must be after started_from"))
     if not isinstance(body.get("tariff"), dict):
         problems.append(Problem("$.tariff", "an OCPI 2.2.1 tariff object is required"))
     if problems:

@@ -70,7 +70,10 @@ def charges_out(charges: at_issue.RunCharges) -> RunChargesOut:
 class BillingRunOut(BaseModel):
     id: str
     period: str
-    status: RunStatus = Field(description="queued (waiting for a worker), running, done.")
+    status: RunStatus = Field(
+        description="queued (waiting for a worker), running, done, interrupted (its process died; "
+        "a new run for the period finishes the work)."
+    )
     created_at: datetime
     planned_at: datetime | None
     finished_at: datetime | None
@@ -86,7 +89,9 @@ def run_out(run: BillingRun) -> BillingRunOut:
     counts = run.counts
     total = counts.total
     progress = (
-        Decimal(0) if not total else (Decimal(counts.finished) / Decimal(total)).quantize(Decimal("0.0001"))
+        (Decimal(counts.finished) / Decimal(total)).quantize(Decimal("0.0001"))
+        if total
+        else Decimal(run.progress)  # no cycles: 1 once done, 0 before
     )
     return BillingRunOut(
         id=run.id,

@@ -29,12 +29,13 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.utilisation_report import COLUMNS, UtilisationGroup
 from evbill.domain.errors import InvalidInput, Problem
+from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 from evbill.entrypoints.api.sessions import _check_window
 
 DEFAULT_DAYS = 30
-router = APIRouter(prefix="/reports", tags=["analytics"])
+router = APIRouter(prefix="/reports", tags=["analytics"], dependencies=[Depends(known_query_names)])
 Id = Annotated[str | None, Query(max_length=36)]
 
 

@@ -13,7 +13,11 @@ again once the cause is fixed; what was issued stays issued and is not issued tw
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -21,7 +25,7 @@ import typer
 
 from evbill.application.access.keys import get_operator, platform_actor
 from evbill.application.collection import at_issue
-from evbill.application.invoicing import runs
+from evbill.application.invoicing import run_recovery, runs
 from evbill.bootstrap import Container
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor
@@ -113,7 +117,29 @@ def _progress(quiet: bool) -> Any:
                     TimeRemainingColumn(), disable=quiet, transient=False)  # fmt: skip
 
 
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def process_alive(owner: str) -> bool | None:
+    """Whether the process "host:pid" runs (None: on another host, this one cannot tell)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but another user's
+        return True
+    return True
+
+
 def _here(container: Container, who: Actor, name: str, period: str, quiet: bool) -> BillingRun:
+    for dead in run_recovery.interrupt_dead(container.services, who, period, process_alive):
+        typer.echo(
+            f"run {dead.id} of {period} was interrupted (its process is gone); finishing its work", err=True
+        )
     with _progress(quiet) as progress:
         task = progress.add_task(f"billing {name} {period}", total=None)
         return runs.run_billing(
@@ -123,6 +149,7 @@ def _here(container: Container, who: Actor, name: str, period: str, quiet: bool)
             after_chunk=lambda items: at_issue.charge_issued(
                 container.services, container.payment_gateway, who, at_issue.issued_invoices(items)
             ),
+            owner=this_process(),
         )  # fmt: skip
 
 
@@ -248,6 +275,13 @@ def register(app: typer.Typer, container: Container) -> None:
     @app.command("worker")
     def worker(
         workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process.")] = 1,
+        stale_after: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                help="Seconds without progress before a queued run's pending work is enqueued again.",
+            ),
+        ] = int(run_recovery.STALE_AFTER.total_seconds()),
     ) -> None:
         """Run queued jobs (billing runs, rendering) from EVBILL_QUEUE_URL until stopped."""
         from evbill.entrypoints.jobs import billing as billing_jobs
@@ -256,7 +290,30 @@ def register(app: typer.Typer, container: Container) -> None:
         billing_jobs.register(container)
         url = container.settings.queue_url or "an SQLite file beside the database"
         typer.echo(f"evbill worker: {workers} thread(s) on {url} ({container.settings.queue_name})", err=True)
+        _watch_stalled_runs(container, timedelta(seconds=stale_after))
         container.queue.run_worker(workers=workers)
+
+
+def _watch_stalled_runs(container: Container, stale_after: timedelta) -> None:
+    """Now and then (at start-up, then every minute or ``stale_after`` if shorter), enqueue again the
+    work of queued runs that stalled: a job taken by a worker killed with -9 is gone from the queue."""
+    every = min(60.0, stale_after.total_seconds())
+
+    def requeue() -> None:
+        try:
+            count = run_recovery.requeue_stalled(container.services, container.queue, stale_after=stale_after)
+        except Exception as error:  # the database away for a moment: the next round tries again
+            typer.echo(f"evbill worker: cannot look for stalled billing runs: {error}", err=True)
+            return
+        if count:
+            typer.echo(f"evbill worker: {count} item(s) of stalled billing runs enqueued again", err=True)
+
+    def loop() -> None:
+        while True:
+            requeue()
+            time.sleep(every)
+
+    threading.Thread(target=loop, name="evbill-stalled-runs", daemon=True).start()
 
 
 def acting_any(container: Container) -> None:

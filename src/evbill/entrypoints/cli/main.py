@@ -210,7 +210,8 @@ class LazyGroup(TyperGroup):
         if self._container is None:
             from evbill.bootstrap import bootstrap
 
-            self._container = bootstrap(self._settings)
+            # a command never leaves an empty SQLite file behind: only migrating creates the database
+            self._container = bootstrap(self._settings, create_database=False)
         return self._container
 
 
@@ -308,6 +309,9 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except DomainError as error:  # e.g. no database where EVBILL_DATABASE_URL says
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_INVALID)
     except Exception as error:  # a bug, not bad input: say so plainly, full traceback on request
         if os.environ.get("EVBILL_DEBUG"):
             raise

@@ -55,6 +55,7 @@ class SqlBillingRunRepository:
                 created_at=run.created_at,
                 planned_at=run.planned_at,
                 finished_at=run.finished_at,
+                owner=run.owner,
             )
         )
 
@@ -83,7 +84,26 @@ class SqlBillingRunRepository:
             planned_at=row["planned_at"],
             finished_at=row["finished_at"],
             counts=self.counts(row["id"]),
+            owner=row["owner"],
         )
+
+    def running(self, operator_id: str | None = None, period: str | None = None) -> Sequence[BillingRun]:
+        """The runs RUNNING (or QUEUED) now: of every operator (None), or of one, for a period."""
+        query = select(billing_runs).where(
+            billing_runs.c.status.in_([RunStatus.RUNNING.value, RunStatus.QUEUED.value])
+        )
+        if operator_id is not None:
+            query = query.where(billing_runs.c.operator_id == operator_id)
+        if period is not None:
+            query = query.where(billing_runs.c.period == period)
+        query = query.order_by(billing_runs.c.id)
+        return [self._run(row) for row in self._connection().execute(query).mappings().all()]
+
+    def last_progress(self, run_id: str) -> datetime | None:
+        """When an item of the run last got its outcome (None: none yet)."""
+        items = billing_run_items.c
+        found = self._connection().scalar(select(func.max(items.updated_at)).where(items.run_id == run_id))
+        return found  # type: ignore[no-any-return]
 
     def counts(self, run_id: str) -> RunCounts:
         connection = self._connection()
@@ -110,7 +130,7 @@ class SqlBillingRunRepository:
         values: dict[str, Any] = {"status": status.value}
         if planned:
             values["planned_at"] = at
-        if status is RunStatus.DONE:
+        if status in (RunStatus.DONE, RunStatus.INTERRUPTED):
             values["finished_at"] = at
         self._connection().execute(
             update(billing_runs)
@@ -173,6 +193,7 @@ class SqlBillingRunRepository:
                 columns.run_id == bindparam("key_run_id"),
                 columns.contract_id == bindparam("key_contract_id"),
                 columns.cycle_start == bindparam("key_cycle_start"),
+                columns.status == ItemStatus.PENDING.value,  # a duplicate job's outcome: the first stands
             )
             .values(
                 status=bindparam("new_status"),
@@ -209,6 +230,7 @@ class SqlBillingRunRepository:
                 items.run_id == item.run_id,
                 items.contract_id == item.contract_id,
                 items.cycle_start == item.cycle_start,
+                items.status == ItemStatus.PENDING.value,
             )
             .values(
                 status=item.status.value,

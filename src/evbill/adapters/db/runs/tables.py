@@ -42,6 +42,7 @@ billing_runs = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("planned_at", UtcDateTime()),
     Column("finished_at", UtcDateTime()),
+    Column("owner", String(100)),  # "host:pid" of the command working the run in place; None if queued
     belongs_to_operator(),
     Index("ix_billing_runs_listing", "operator_id", "id"),
 )
@@ -88,6 +89,7 @@ class RunRow:
     created_at: datetime
     planned_at: datetime | None
     finished_at: datetime | None
+    owner: str | None
 
 
 @dataclass(frozen=True, slots=True)
