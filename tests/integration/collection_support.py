@@ -27,6 +27,7 @@ from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentSt
 from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.ledger.entries import EntryCause
 from evbill.domain.money import RoundingMode
+from tests.billing_data import save_seller
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SELLER = Party("Alpha Charging B.V.", "NL", "Parnassusweg 10", "Amsterdam", "1077 DC", "NL123456782B90",
@@ -48,7 +49,12 @@ class MovingClock:
 def issue_invoice(
     services: Services, who: Actor, customer_id: str, net: str, *, due_days: int = 14
 ) -> Document:
-    """An invoice of one line of ``net`` EUR excl. VAT at 21 % to the customer, issued now."""
+    """An invoice of one line of ``net`` EUR excl. VAT at 21 % to the customer, issued now (the
+    operator's invoicing profile saved first if it has none: no document is issued without it)."""
+    with services.uow(read_only=True) as uow:
+        profiled = uow.invoices.profile(who.operator_id) is not None
+    if not profiled:
+        save_seller(services, who.operator_id)
     composed = compose(
         [DraftLine("Charging", Decimal(net), Decimal("21"))],
         currency="EUR", mode=RoundingMode.HALF_UP, reverse_charge=False,
