@@ -26,15 +26,23 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-import typer
 
 from evbill.domain.errors import DomainError, InvalidInput, Problem
 from evbill.domain.money import RoundingMode
-from evbill.entrypoints.cli.output import EXIT_INVALID, dumps, fail, fail_domain, read_json_file, write_json
+from evbill.entrypoints.cli.output import (
+    EXIT_INVALID,
+    dumps,
+    exit_with,
+    fail,
+    fail_domain,
+    read_json_file,
+    say,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult
@@ -56,29 +64,6 @@ def load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         fail(f"--tz: {name!r} is not an IANA time zone (e.g. Europe/Amsterdam, America/New_York, UTC)")
-
-
-def register(app: typer.Typer, container: Container) -> None:
-    @app.command()
-    def rate(
-        tariff: Annotated[Path, typer.Option(help="OCPI 2.2.1 Tariff JSON file.")],
-        cdr: Annotated[Path | None, typer.Option(help="One OCPI CDR JSON file.")] = None,
-        cdrs: Annotated[
-            Path | None, typer.Option(help="JSONL file, one OCPI CDR per line ('-' for stdin).")
-        ] = None,
-        tz: Annotated[
-            str | None,
-            typer.Option(help="IANA time zone of the location [default: EVBILL_TIME_ZONE or UTC]."),
-        ] = None,
-        explain: Annotated[
-            bool, typer.Option(help="Add the price explanation (JSON; text on stderr).")
-        ] = False,
-        rounding: Annotated[
-            RoundingMode | None, typer.Option(help="Rounding of document totals (default: settings).")
-        ] = None,
-    ) -> None:
-        """Price OCPI CDRs against a tariff and print the priced CDRs as OCPI JSON."""
-        run(container, tariff=tariff, cdr=cdr, cdrs=cdrs, tz=tz, explain=explain, rounding=rounding)
 
 
 def run(
@@ -134,7 +119,7 @@ class Pricers:
         self._fallback = fallback
         self._compiled: dict[str, CdrPricer] = {}
         self._fallback_said = False
-        self.say: Callable[[str], None] = lambda text: typer.echo(text, err=True)
+        self.say: Callable[[str], None] = say
         first = forced or fallback
         self._compiled[first.key] = compile_for(first)
 
@@ -191,10 +176,10 @@ def _rate_one(pricer: Pricers, path: Path, explain: bool) -> None:
     except DomainError as error:
         fail_domain(error, f"CDR {str(path)!r}")
     for warning in priced.warnings:
-        typer.echo(f"  {warning}", err=True)
+        say(f"  {warning}")
     write_json(_output(priced, explain))
     if explain and priced.explanation is not None:
-        typer.echo(priced.explanation.as_text(), err=True)
+        say(priced.explanation.as_text())
 
 
 def _rate_stream(pricer: Pricers, path: Path, explain: bool) -> None:
@@ -231,7 +216,7 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
                     if noted:
                         continue
                     noted = True
-                typer.echo(f"line {before + number}: {text}" if number else text, err=True)
+                say(f"line {before + number}: {text}" if number else text)
             priced_count += done.priced
             bad += done.bad
             read += done.read
@@ -520,7 +505,7 @@ def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
                 priced = pricer.price(orjson.loads(line), explain_price=True)
             except orjson.JSONDecodeError as error:
                 bad += 1
-                typer.echo(f"line {number}: not valid JSON: {error}", err=True)
+                say(f"line {number}: not valid JSON: {error}")
                 continue
             except DomainError as error:
                 bad += 1
@@ -528,7 +513,7 @@ def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
                 continue
             except Exception as error:  # a bug must not cost the rest of the batch: report and go on
                 bad += 1
-                typer.echo(f"line {number}: internal error: {type(error).__name__}: {error}", err=True)
+                say(f"line {number}: internal error: {type(error).__name__}: {error}")
                 continue
             priced.document["tariffs"] = [tariff_fragment]
             out.write(dumps(_output(priced, True)) + b"\n")
@@ -551,7 +536,7 @@ def _line_problems(number: int, error: DomainError) -> list[str]:
 
 def _report_line(number: int, error: DomainError) -> None:
     for message in _line_problems(number, error):
-        typer.echo(message, err=True)
+        say(message)
 
 
 class _NoProgress:
@@ -589,10 +574,9 @@ def _progress(size: int | None) -> Progress | _NoProgress:
 
 def _summary(priced: int, bad: int, seconds: float) -> None:
     rate = priced / seconds if seconds > 0 else 0.0
-    typer.echo(
+    say(
         f"priced {priced:,} CDRs, {bad:,} bad line{'s' if bad != 1 else ''}, "
-        f"in {seconds:.2f} s ({rate:,.0f} CDRs/s)",
-        err=True,
+        f"in {seconds:.2f} s ({rate:,.0f} CDRs/s)"
     )
     if bad:
-        raise typer.Exit(EXIT_INVALID)
+        exit_with(EXIT_INVALID)
