@@ -343,3 +343,37 @@ def test_a_part_finished_ahead_of_its_turn_is_spooled_and_written_in_its_turn(tm
     assert turn.value == 2
     assert list(spool.iterdir()) == []
     assert out_path.read_bytes() == expected
+
+
+def test_a_part_that_cannot_be_spooled_comes_back_and_is_written_in_its_turn(tmp_path: Any) -> None:
+    import threading
+
+    class Turn:
+        value = 0
+
+    rng = random.Random(6)
+    lines = [orjson.dumps(cdr_document(random_session(rng, n), n, rng)) for n in range(30)]
+    content = b"\n".join(lines) + b"\n"
+    source_path, out_path = tmp_path / "cdrs.jsonl", tmp_path / "out.jsonl"
+    source_path.write_bytes(content)
+    cut = len(b"\n".join(lines[:10])) + 1
+    parts = [rate_command._Part(0, 0, cut), rate_command._Part(1, cut, len(content) - cut)]
+    expected, _ = previous_batch(pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN), content)
+    turn = Turn()
+    with source_path.open("rb") as source, out_path.open("wb") as out:
+        inherited = rate_command._Inherited(
+            pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN), dumps(simple_tariff()), source.fileno(),
+            out.fileno(), turn, threading.Lock(), str(tmp_path / "no such spool"),
+        )  # fmt: skip
+        rate_command._INHERITED = inherited
+        try:
+            ahead = rate_command._price_part(parts[1])  # not its turn, and the spool cannot be written
+            assert ahead.spooled == ""
+            assert ahead.out != b""
+            in_turn = rate_command._price_part(parts[0])
+            assert rate_command._written(in_turn, inherited) == in_turn  # written by the worker
+            written = rate_command._written(ahead, inherited)
+        finally:
+            rate_command._INHERITED = None
+    assert (written.out, written.spooled, turn.value) == (b"", None, 2)
+    assert out_path.read_bytes() == expected

@@ -18,6 +18,7 @@ one zone.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -235,7 +236,9 @@ class _Done(NamedTuple):
     bad: int
     read: int  # bytes
     lines: int  # lines in the chunk
-    spooled: str | None = None  # the file holding ``out`` until it is written (a worker's part)
+    # A worker's part not yet written to stdout: the file holding its lines ("": they are in ``out``,
+    # the spool was full); None when there is nothing left to write but ``out``.
+    spooled: str | None = None
 
 
 def _chunks(stream: BinaryIO) -> Iterator[list[bytes]]:
@@ -340,14 +343,17 @@ def _written(done: _Done, inherited: _Inherited) -> _Done:
         return done
     assert inherited.out is not None
     with inherited.lock:
-        source = os.open(done.spooled, os.O_RDONLY)
-        try:
-            _copy(source, inherited.out, os.fstat(source).st_size)
-        finally:
-            os.close(source)
-            os.unlink(done.spooled)
+        if not done.spooled:
+            _write_all(inherited.out, done.out)
+        else:
+            source = os.open(done.spooled, os.O_RDONLY)
+            try:
+                _copy(source, inherited.out, os.fstat(source).st_size)
+            finally:
+                os.close(source)
+                os.unlink(done.spooled)
         inherited.turn.value += 1
-    return done._replace(spooled=None)
+    return done._replace(out=b"", spooled=None)
 
 
 def _copy(source: int, target: int, size: int) -> None:
@@ -449,11 +455,16 @@ def _price_part(part: _Part) -> _Done:
             inherited.turn.value = part.index + 1
             return done._replace(out=b"")
     spooled = os.path.join(inherited.spool, f"part-{part.index}")
-    target = os.open(spooled, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        _write_all(target, done.out)
-    finally:
-        os.close(target)
+        target = os.open(spooled, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _write_all(target, done.out)
+        finally:
+            os.close(target)
+    except OSError:  # the spool is full (a small /dev/shm) or not writable: send the lines back
+        with contextlib.suppress(OSError):
+            os.unlink(spooled)
+        return done._replace(spooled="")
     return done._replace(out=b"", spooled=spooled)
 
 
