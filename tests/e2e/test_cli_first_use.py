@@ -161,9 +161,9 @@ def test_help_lists_every_command_without_loading_any_area(tmp_path: Path) -> No
         "invoice", "billing", "worker", "payments", "analytics", "report", "backtest",
     ]  # fmt: skip
     assert result.stderr.splitlines()[-1] == (
-        "loaded: evbill.entrypoints,evbill.entrypoints.cli,evbill.entrypoints.cli.main,"
-        "evbill.entrypoints.cli.output"
-    )
+        "loaded: evbill.entrypoints,evbill.entrypoints.cli,evbill.entrypoints.cli.group,"
+        "evbill.entrypoints.cli.main,evbill.entrypoints.cli.output"
+    )  # cli.group: the top-level click group, apart from main so that a plain batch loads no Typer
 
 
 def test_each_summary_in_help_is_the_commands_own_help_and_every_command_is_listed() -> None:
@@ -205,3 +205,36 @@ def test_db_upgrade_creates_the_database_and_then_commands_find_it(tmp_path: Pat
     assert evbill("db", "upgrade", folder=tmp_path).returncode == 0
     result = evbill("ledger", "check", folder=tmp_path)
     assert (result.returncode, result.stdout) == (0, "ledger: 0 entries of 0 operator(s): sound\n")
+
+
+def test_a_plain_batch_does_not_import_typer_and_a_bad_one_still_fails_as_before(tmp_path: Path) -> None:
+    # Given a batch whose second line is not JSON, run in a fresh interpreter
+    lines = EVENING_CDR.read_text().replace("\n", " ") + "\n{not json\n"
+    (tmp_path / "cdrs.jsonl").write_text(lines)
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['evbill', 'rate', '--tariff', {str(DEMO_TARIFF)!r}, '--cdrs', 'cdrs.jsonl']\n"
+        "import evbill.entrypoints.cli.main as main\n"
+        "import evbill.entrypoints.cli.output as output\n"
+        "def exit_with(code):\n"
+        "    sys.stderr.write('typer before the exit: ' + str('typer' in sys.modules) + '\\n')\n"
+        "    real(code)\n"
+        "real, output.exit_with = output.exit_with, exit_with\n"
+        "import evbill.entrypoints.cli.rate as rate\n"
+        "rate.exit_with = exit_with\n"
+        "main.main()\n"
+    )
+    # When
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    # Then the good line is priced, the bad one named, Typer loaded only to end with exit status 1
+    assert result.returncode == 1
+    assert result.stdout.count("\n") == 1
+    said = result.stderr.splitlines()
+    assert (
+        said[0]
+        == "line 2: not valid JSON: unexpected character, expected a string key: line 1 column 2 (char 1)"
+    )
+    assert said[1].startswith("priced 1 CDRs, 1 bad line, in ")
+    assert said[2:] == ["typer before the exit: False"]

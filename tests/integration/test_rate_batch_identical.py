@@ -280,3 +280,100 @@ def test_the_parts_cover_the_file_each_ending_at_a_line_end(
             assert content[part.offset + part.length - 1 : part.offset + part.length] == b"\n"
             assert part.length >= part_bytes
             assert b"\n" not in content[part.offset + part_bytes - 1 : part.offset + part.length - 1]
+
+
+def test_the_last_parts_shrink_so_the_workers_finish_together(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setattr(rate_command, "PART_BYTES", 1000)
+    monkeypatch.setattr(rate_command, "MIN_PART_BYTES", 100)
+    content = b"".join(b"x" * (n % 13) + b"\n" for n in range(3000))  # lines of 1-13 bytes
+    path = tmp_path / "cdrs.jsonl"
+    path.write_bytes(content)
+    with path.open("rb") as stream:
+        parts = list(rate_command._parts(stream.fileno(), 2))
+    assert b"".join(content[p.offset : p.offset + p.length] for p in parts) == content
+    lengths = [part.length for part in parts]
+    assert all(1000 <= length < 1013 for length in lengths[:10])  # far from the end: PART_BYTES
+    # then, once less than 8 parts are left, a quarter of a worker's share: 950, 831, ... down to 100
+    tail = lengths[lengths.index(next(n for n in lengths if n < 1000)) :]
+    assert tail[0] < 1000
+    assert all(later <= earlier + 12 for earlier, later in zip(tail, tail[1:], strict=False))
+    assert all(100 <= length < 113 for length in tail[-4:-1])
+    assert sum(tail) < 8 * 1000 + 13
+
+
+def test_a_part_finished_ahead_of_its_turn_is_spooled_and_written_in_its_turn(tmp_path: Any) -> None:
+    import threading
+
+    class Turn:
+        value = 0
+
+    rng = random.Random(5)
+    lines = [orjson.dumps(cdr_document(random_session(rng, n), n, rng)) for n in range(40)]
+    content = b"\n".join(lines) + b"\n"
+    source_path, out_path, spool = tmp_path / "cdrs.jsonl", tmp_path / "out.jsonl", tmp_path / "spool"
+    source_path.write_bytes(content)
+    spool.mkdir()
+    cut = len(b"\n".join(lines[:25])) + 1
+    first = rate_command._Part(0, 0, cut)
+    second = rate_command._Part(1, cut, len(content) - cut)
+    pricer = pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN)
+    expected, _ = previous_batch(pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN), content)
+    turn = Turn()
+    with source_path.open("rb") as source, out_path.open("wb") as out:
+        inherited = rate_command._Inherited(
+            pricer, dumps(simple_tariff()), source.fileno(), out.fileno(), turn, threading.Lock(), str(spool)
+        )
+        rate_command._INHERITED = inherited
+        try:
+            ahead = rate_command._price_part(second)  # part 0 is not written yet: spooled
+            assert ahead.spooled is not None
+            assert out_path.read_bytes() == b""
+            assert turn.value == 0
+            in_turn = rate_command._price_part(first)  # its turn: written at once
+            assert in_turn.spooled is None
+            assert turn.value == 1
+            assert (in_turn.lines, ahead.lines) == (25, 15)
+            assert in_turn.priced + ahead.priced == expected.count(b"\n") >= 35
+            written = rate_command._written(ahead, inherited)
+        finally:
+            rate_command._INHERITED = None
+    assert written.spooled is None
+    assert turn.value == 2
+    assert list(spool.iterdir()) == []
+    assert out_path.read_bytes() == expected
+
+
+def test_a_part_that_cannot_be_spooled_comes_back_and_is_written_in_its_turn(tmp_path: Any) -> None:
+    import threading
+
+    class Turn:
+        value = 0
+
+    rng = random.Random(6)
+    lines = [orjson.dumps(cdr_document(random_session(rng, n), n, rng)) for n in range(30)]
+    content = b"\n".join(lines) + b"\n"
+    source_path, out_path = tmp_path / "cdrs.jsonl", tmp_path / "out.jsonl"
+    source_path.write_bytes(content)
+    cut = len(b"\n".join(lines[:10])) + 1
+    parts = [rate_command._Part(0, 0, cut), rate_command._Part(1, cut, len(content) - cut)]
+    expected, _ = previous_batch(pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN), content)
+    turn = Turn()
+    with source_path.open("rb") as source, out_path.open("wb") as out:
+        inherited = rate_command._Inherited(
+            pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN), dumps(simple_tariff()), source.fileno(),
+            out.fileno(), turn, threading.Lock(), str(tmp_path / "no such spool"),
+        )  # fmt: skip
+        rate_command._INHERITED = inherited
+        try:
+            ahead = rate_command._price_part(parts[1])  # not its turn, and the spool cannot be written
+            assert ahead.spooled == ""
+            assert ahead.out != b""
+            in_turn = rate_command._price_part(parts[0])
+            assert rate_command._written(in_turn, inherited) == in_turn  # written by the worker
+            written = rate_command._written(ahead, inherited)
+        finally:
+            rate_command._INHERITED = None
+    assert (written.out, written.spooled, turn.value) == (b"", None, 2)
+    assert out_path.read_bytes() == expected

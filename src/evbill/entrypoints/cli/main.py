@@ -28,25 +28,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-import typer
-from typer import _click as click
-from typer.core import TyperGroup
-
 from evbill.config import Settings
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli.output import EXIT_INVALID
+from evbill.entrypoints.cli.output import EXIT_INVALID, say
 
 if TYPE_CHECKING:
+    import typer
+    from typer import _click as click
+
     from evbill.bootstrap import Container
+    from evbill.entrypoints.cli.group import LazyGroup
 
 HELP = "evbill: billing for EV charging operators. Exact OCPI 2.2.1 rating, explained."
-Registrar = Callable[[typer.Typer, "Container"], None]
+Registrar = Callable[["typer.Typer", "Container"], None]
 
 
 def _rate(app: typer.Typer, container: Container) -> None:
-    from evbill.entrypoints.cli import rate
+    from evbill.entrypoints.cli import rate_options
 
-    rate.register(app, container)
+    rate_options.register(app, container)
 
 
 def _tariff(app: typer.Typer, container: Container) -> None:
@@ -185,44 +185,18 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-class LazyGroup(TyperGroup):
-    """The top-level group: lists ``COMMANDS`` from their summaries, loads one when it is run."""
-
-    def __init__(self, settings: Settings, **attributes: object) -> None:
-        super().__init__(**attributes)  # type: ignore[arg-type]
-        self._settings = settings
-        self._container: Container | None = None
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = COMMANDS.get(cmd_name)
-        if command is None:
-            return None
-        return load_area(command.register, self.container()).get_command(ctx, cmd_name)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, command.summary) for name, command in COMMANDS.items()])
-
-    def container(self) -> Container:
-        if self._container is None:
-            from evbill.bootstrap import bootstrap
-
-            # a command never leaves an empty SQLite file behind: only migrating creates the database
-            self._container = bootstrap(self._settings, create_database=False)
-        return self._container
-
-
 def load_area(register: Registrar, container: Container) -> click.Group:
     """The click group of one area's commands, as Typer builds it (options, validators, help)."""
+    import typer
+
     area = typer.Typer(rich_markup_mode=None, add_completion=False)
     register(area, container)
     return typer.main.get_group(area)
 
 
 def build_app(settings: Settings) -> LazyGroup:
+    from evbill.entrypoints.cli.group import LazyGroup  # Typer: not loaded for a plain batch
+
     return LazyGroup(
         settings,
         name="evbill",
@@ -276,21 +250,26 @@ def run_batch(settings: Settings, options: dict[str, str]) -> NoReturn:
     try:
         try:
             rate.run(
-                bootstrap(settings),
+                bootstrap(settings, create_database=False),
                 tariff=Path(options["--tariff"]),
                 cdrs=Path(options["--cdrs"]),
                 tz=options.get("--tz"),
                 rounding=RoundingMode(rounding) if rounding is not None else None,
             )
-        except KeyboardInterrupt as error:
-            raise typer.Exit(130) from error
+        except KeyboardInterrupt:
+            sys.exit(130)
         except OSError as error:  # as Typer's main: a closed pipe (`| head`) ends quietly
             if error.errno != errno.EPIPE:
                 raise
+            from typer import _click as click
+
             sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
             sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
             sys.exit(1)
-    except typer.Exit as error:
+    except Exception as error:  # ``output.exit_with`` raised Typer's Exit (loading Typer then)
+        typer = sys.modules.get("typer")
+        if typer is None or not isinstance(error, typer.Exit):
+            raise
         sys.exit(error.exit_code)
     sys.exit(0)
 
@@ -299,7 +278,7 @@ def main() -> None:
     try:
         settings = Settings.from_environment()
     except DomainError as error:
-        typer.echo(f"error: {error}", err=True)
+        say(f"error: {error}")
         sys.exit(EXIT_INVALID)
     try:
         options = batch_options(sys.argv[1:])
@@ -307,7 +286,7 @@ def main() -> None:
             run_batch(settings, options)
         build_app(settings).main(prog_name="evbill")
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        say("interrupted")
         sys.exit(130)
     except DomainError as error:  # e.g. no database where EVBILL_DATABASE_URL says
         typer.echo(f"error: {error}", err=True)
@@ -315,7 +294,5 @@ def main() -> None:
     except Exception as error:  # a bug, not bad input: say so plainly, full traceback on request
         if os.environ.get("EVBILL_DEBUG"):
             raise
-        typer.echo(
-            f"internal error: {type(error).__name__}: {error} (set EVBILL_DEBUG=1 for details)", err=True
-        )
+        say(f"internal error: {type(error).__name__}: {error} (set EVBILL_DEBUG=1 for details)")
         sys.exit(70)

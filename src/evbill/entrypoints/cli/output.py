@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import orjson
-import typer
 
 from evbill.domain.errors import DomainError, Problem
 
@@ -38,12 +37,39 @@ def write_json(value: Any, *, pretty: bool = True) -> None:
     sys.stdout.buffer.flush()
 
 
+def say(text: str) -> None:
+    """``typer.echo(text, err=True)`` without importing Typer (a batch does not load it): the line
+    on stderr, flushed, with ANSI escapes removed when stderr is not a terminal, as click does."""
+    stream = sys.stderr
+    if "\x1b" in text and not _is_terminal(stream):
+        import re
+
+        text = re.sub(r"\033\[[;?0-9]*[a-zA-Z]", "", text)  # click's _ansi_re
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def exit_with(code: int) -> NoReturn:
+    """End the command with this exit status: Typer's ``Exit``, which its commands raise (Typer is
+    loaded here, when a command fails, if it was not yet)."""
+    import typer
+
+    raise typer.Exit(code)
+
+
 def fail(message: str, problems: Iterable[Problem] = ()) -> NoReturn:
     """Print an error (and every problem under it) to stderr and exit non-zero."""
-    typer.echo(f"error: {message}", err=True)
+    say(f"error: {message}")
     for problem in problems:
-        typer.echo(f"  {problem}", err=True)
-    raise typer.Exit(EXIT_INVALID)
+        say(f"  {problem}")
+    exit_with(EXIT_INVALID)
 
 
 def fail_domain(error: DomainError, context: str = "") -> NoReturn:

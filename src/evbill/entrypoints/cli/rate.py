@@ -18,6 +18,8 @@ one zone.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
 import sys
@@ -25,15 +27,23 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-import typer
 
 from evbill.domain.errors import DomainError, InvalidInput, Problem
 from evbill.domain.money import RoundingMode
-from evbill.entrypoints.cli.output import EXIT_INVALID, dumps, fail, fail_domain, read_json_file, write_json
+from evbill.entrypoints.cli.output import (
+    EXIT_INVALID,
+    dumps,
+    exit_with,
+    fail,
+    fail_domain,
+    read_json_file,
+    say,
+    write_json,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult
@@ -55,29 +65,6 @@ def load_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         fail(f"--tz: {name!r} is not an IANA time zone (e.g. Europe/Amsterdam, America/New_York, UTC)")
-
-
-def register(app: typer.Typer, container: Container) -> None:
-    @app.command()
-    def rate(
-        tariff: Annotated[Path, typer.Option(help="OCPI 2.2.1 Tariff JSON file.")],
-        cdr: Annotated[Path | None, typer.Option(help="One OCPI CDR JSON file.")] = None,
-        cdrs: Annotated[
-            Path | None, typer.Option(help="JSONL file, one OCPI CDR per line ('-' for stdin).")
-        ] = None,
-        tz: Annotated[
-            str | None,
-            typer.Option(help="IANA time zone of the location [default: EVBILL_TIME_ZONE or UTC]."),
-        ] = None,
-        explain: Annotated[
-            bool, typer.Option(help="Add the price explanation (JSON; text on stderr).")
-        ] = False,
-        rounding: Annotated[
-            RoundingMode | None, typer.Option(help="Rounding of document totals (default: settings).")
-        ] = None,
-    ) -> None:
-        """Price OCPI CDRs against a tariff and print the priced CDRs as OCPI JSON."""
-        run(container, tariff=tariff, cdr=cdr, cdrs=cdrs, tz=tz, explain=explain, rounding=rounding)
 
 
 def run(
@@ -133,7 +120,7 @@ class Pricers:
         self._fallback = fallback
         self._compiled: dict[str, CdrPricer] = {}
         self._fallback_said = False
-        self.say: Callable[[str], None] = lambda text: typer.echo(text, err=True)
+        self.say: Callable[[str], None] = say
         first = forced or fallback
         self._compiled[first.key] = compile_for(first)
 
@@ -190,10 +177,10 @@ def _rate_one(pricer: Pricers, path: Path, explain: bool) -> None:
     except DomainError as error:
         fail_domain(error, f"CDR {str(path)!r}")
     for warning in priced.warnings:
-        typer.echo(f"  {warning}", err=True)
+        say(f"  {warning}")
     write_json(_output(priced, explain))
     if explain and priced.explanation is not None:
-        typer.echo(priced.explanation.as_text(), err=True)
+        say(priced.explanation.as_text())
 
 
 def _rate_stream(pricer: Pricers, path: Path, explain: bool) -> None:
@@ -230,7 +217,7 @@ def _price_lines(pricer: Pricers, stream: BinaryIO, size: int | None, explain: b
                     if noted:
                         continue
                     noted = True
-                typer.echo(f"line {before + number}: {text}" if number else text, err=True)
+                say(f"line {before + number}: {text}" if number else text)
             priced_count += done.priced
             bad += done.bad
             read += done.read
@@ -249,6 +236,9 @@ class _Done(NamedTuple):
     bad: int
     read: int  # bytes
     lines: int  # lines in the chunk
+    # A worker's part not yet written to stdout: the file holding its lines ("": they are in ``out``,
+    # the spool was full); None when there is nothing left to write but ``out``.
+    spooled: str | None = None
 
 
 def _chunks(stream: BinaryIO) -> Iterator[list[bytes]]:
@@ -297,16 +287,21 @@ def _workers(size: int | None) -> int:
 def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, workers: int) -> Iterator[_Done]:
     """Each chunk priced, in input order: here, or by ``workers`` forked processes.
 
-    The workers read their own part of the file (``os.pread`` on the inherited descriptor) and, when
-    stdout is a file or a pipe, write their priced lines to it themselves, each part in its turn: only
-    offsets go to them and only counts and messages come back. This process reads only where a part
-    ends (the first line's end past every PART_BYTES), so the workers have the CPUs to themselves.
+    The workers take the parts one at a time as they become free (a pool's queue of byte ranges:
+    ``_parts``, smaller towards the end so the workers finish together) and read them themselves
+    (``os.pread`` on the inherited descriptor): only offsets go to them and only counts and
+    messages come back. When stdout is a file or a pipe, a worker whose part is next in line writes
+    it there itself; a part finished ahead of its turn is spooled to a file (``_SPOOL_ROOTS``) and
+    the worker goes on with the next part at once, and this process copies the spooled part to
+    stdout (``os.sendfile``) when its turn comes. This process reads only where a part ends, so the
+    workers have the CPUs to themselves.
     """
     if workers < 2:
         for chunk in _chunks(stream):
             yield _price_chunk(pricer, chunk, tariff_json)
         return
     import multiprocessing  # only for a large file: not on every start-up
+    import tempfile
 
     context = multiprocessing.get_context("fork")
     out: int | None
@@ -316,16 +311,70 @@ def _priced_chunks(pricer: Pricers, stream: BinaryIO, tariff_json: bytes, worker
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
         out = None  # stdout is not a file (a test's capture): the parts come back here
     turn = context.Value("q", 0, lock=False)  # the part whose turn it is to be written
+    lock = context.Lock()  # held while a part is written to stdout and the turn moved on
     global _INHERITED  # the forked workers inherit the compiled tariff, the files and the turn
-    _INHERITED = _Inherited(pricer, tariff_json, stream.fileno(), out, turn, context.Condition())
     pending: deque[AsyncResult[_Done]] = deque()
-    with context.Pool(workers) as pool:
-        for part in _parts(stream.fileno()):
-            pending.append(pool.apply_async(_price_part, (part,)))
-            if len(pending) >= 2 * workers:  # bounded read-ahead: memory stays a few chunks
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    with tempfile.TemporaryDirectory(prefix="evbill-rate-", dir=_spool_root()) as spool:
+        _INHERITED = _Inherited(pricer, tariff_json, stream.fileno(), out, turn, lock, spool)
+        with context.Pool(workers) as pool:
+            for part in _parts(stream.fileno(), workers):
+                pending.append(pool.apply_async(_price_part, (part,)))
+                if len(pending) >= 4 * workers:  # bounded read-ahead: a few parts spooled at most
+                    yield _written(pending.popleft().get(), _INHERITED)
+            while pending:
+                yield _written(pending.popleft().get(), _INHERITED)
+
+
+_SPOOL_ROOTS = ("/dev/shm",)  # memory-backed where there is one; else the default temp directory
+
+
+def _spool_root() -> str | None:
+    for root in _SPOOL_ROOTS:
+        if os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK):
+            return root
+    return None
+
+
+def _written(done: _Done, inherited: _Inherited) -> _Done:
+    """A part's result with its spooled lines (if any) written to stdout, in their turn.
+
+    Called in input order: every part before this one is written, so it is this part's turn."""
+    if done.spooled is None:
+        return done
+    assert inherited.out is not None
+    with inherited.lock:
+        if not done.spooled:
+            _write_all(inherited.out, done.out)
+        else:
+            source = os.open(done.spooled, os.O_RDONLY)
+            try:
+                _copy(source, inherited.out, os.fstat(source).st_size)
+            finally:
+                os.close(source)
+                os.unlink(done.spooled)
+        inherited.turn.value += 1
+    return done._replace(out=b"", spooled=None)
+
+
+def _copy(source: int, target: int, size: int) -> None:
+    """``size`` bytes of ``source`` appended to ``target``: in the kernel, else read and written."""
+    sent = 0
+    try:
+        while sent < size:
+            count = os.sendfile(target, source, sent, size - sent)
+            if count == 0:
+                break
+            sent += count
+    except OSError as error:
+        if sent or error.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise
+        _write_all(target, os.pread(source, size, 0))
+
+
+def _write_all(target: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(target, view) :]
 
 
 class _Inherited(NamedTuple):
@@ -334,7 +383,8 @@ class _Inherited(NamedTuple):
     source: int  # the CDR file's descriptor
     out: int | None  # stdout's descriptor (None: return the lines)
     turn: Any  # multiprocessing Value: the index of the part to be written next
-    written: Any  # multiprocessing Condition, notified when a part was written
+    lock: Any  # multiprocessing Lock: held while a part is written and the turn moved on
+    spool: str  # the directory of the parts finished ahead of their turn
 
 
 class _Part(NamedTuple):
@@ -344,19 +394,28 @@ class _Part(NamedTuple):
 
 
 LOOK_BYTES = 65_536  # read at a time to find where a part's last line ends
+MIN_PART_BYTES = 250_000  # the last parts shrink down to this, so the workers finish together
 
 
-def _parts(source: int) -> Iterator[_Part]:
-    """The file cut into parts of about PART_BYTES, each ending at a line's end (the last as it is).
+def _part_bytes(remaining: int, workers: int) -> int:
+    """How far into the rest of the file the next part reaches (before its line ends): PART_BYTES,
+    and once less than 2 x PART_BYTES per worker is left, a quarter of a worker's share of the rest
+    (at least MIN_PART_BYTES): a worker that takes the last part does not price it alone long."""
+    return min(PART_BYTES, max(MIN_PART_BYTES, remaining // (4 * workers)))
+
+
+def _parts(source: int, workers: int = 1) -> Iterator[_Part]:
+    """The file cut into parts of about ``_part_bytes``, each ending at a line's end (the last as
+    it is).
 
     Only the bytes around each cut are read: a part ends with the first line that ends at or past
-    PART_BYTES into it.
+    ``_part_bytes`` into it.
     """
     size = os.fstat(source).st_size
     index = offset = 0
     while offset < size:
         cut = size
-        look = offset + PART_BYTES - 1  # a line ending exactly at PART_BYTES ends the part
+        look = offset + _part_bytes(size - offset, workers) - 1  # a line ending there ends the part
         while look < size:
             window = os.pread(source, LOOK_BYTES, look)
             if not window:
@@ -375,7 +434,8 @@ _INHERITED: _Inherited | None = None
 
 
 def _price_part(part: _Part) -> _Done:
-    """In a worker: read the part from the inherited file, price its lines, write them in turn."""
+    """In a worker: read the part from the inherited file and price its lines; write them to stdout
+    if it is their turn, else spool them and go on (``_written`` writes them in their turn)."""
     inherited = _INHERITED
     assert inherited is not None
     pieces = []
@@ -389,14 +449,23 @@ def _price_part(part: _Part) -> _Done:
     done = _price_chunk(inherited.pricer, list(io.BytesIO(b"".join(pieces))), inherited.tariff_json)
     if inherited.out is None:
         return done
-    with inherited.written:
-        inherited.written.wait_for(lambda: inherited.turn.value == part.index)
-        view = memoryview(done.out)
-        while view:
-            view = view[os.write(inherited.out, view) :]
-        inherited.turn.value = part.index + 1
-        inherited.written.notify_all()
-    return done._replace(out=b"")
+    with inherited.lock:
+        if inherited.turn.value == part.index:
+            _write_all(inherited.out, done.out)
+            inherited.turn.value = part.index + 1
+            return done._replace(out=b"")
+    spooled = os.path.join(inherited.spool, f"part-{part.index}")
+    try:
+        target = os.open(spooled, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            _write_all(target, done.out)
+        finally:
+            os.close(target)
+    except OSError:  # the spool is full (a small /dev/shm) or not writable: send the lines back
+        with contextlib.suppress(OSError):
+            os.unlink(spooled)
+        return done._replace(spooled="")
+    return done._replace(out=b"", spooled=spooled)
 
 
 def _price_chunk(pricer: Pricers, lines: list[bytes], tariff_json: bytes) -> _Done:
@@ -447,7 +516,7 @@ def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
                 priced = pricer.price(orjson.loads(line), explain_price=True)
             except orjson.JSONDecodeError as error:
                 bad += 1
-                typer.echo(f"line {number}: not valid JSON: {error}", err=True)
+                say(f"line {number}: not valid JSON: {error}")
                 continue
             except DomainError as error:
                 bad += 1
@@ -455,7 +524,7 @@ def _explain_lines(pricer: Pricers, stream: BinaryIO, size: int | None) -> None:
                 continue
             except Exception as error:  # a bug must not cost the rest of the batch: report and go on
                 bad += 1
-                typer.echo(f"line {number}: internal error: {type(error).__name__}: {error}", err=True)
+                say(f"line {number}: internal error: {type(error).__name__}: {error}")
                 continue
             priced.document["tariffs"] = [tariff_fragment]
             out.write(dumps(_output(priced, True)) + b"\n")
@@ -478,7 +547,7 @@ def _line_problems(number: int, error: DomainError) -> list[str]:
 
 def _report_line(number: int, error: DomainError) -> None:
     for message in _line_problems(number, error):
-        typer.echo(message, err=True)
+        say(message)
 
 
 class _NoProgress:
@@ -516,10 +585,9 @@ def _progress(size: int | None) -> Progress | _NoProgress:
 
 def _summary(priced: int, bad: int, seconds: float) -> None:
     rate = priced / seconds if seconds > 0 else 0.0
-    typer.echo(
+    say(
         f"priced {priced:,} CDRs, {bad:,} bad line{'s' if bad != 1 else ''}, "
-        f"in {seconds:.2f} s ({rate:,.0f} CDRs/s)",
-        err=True,
+        f"in {seconds:.2f} s ({rate:,.0f} CDRs/s)"
     )
     if bad:
-        raise typer.Exit(EXIT_INVALID)
+        exit_with(EXIT_INVALID)
