@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import pytest
 
+from evbill.application.analytics import reports as reports_module
 from evbill.application.analytics.reports import (
     peak_heatmap,
     reference_heatmap,
@@ -210,6 +211,19 @@ WINDOWS = (
     SessionFilter(),
     SessionFilter(start=datetime(2026, 3, 1, tzinfo=UTC), end=datetime(2026, 11, 15, tzinfo=UTC)),
 )
+# Windows the rollups answer in parts: open on one side (distinct customers from the per-customer
+# rollup), cut inside UTC days and 28-day periods (edges from the facts), inside one day (no whole
+# bucket), across Amsterdam's autumn night; filtered by connector class and tariff.
+CUT_WINDOWS = (
+    SessionFilter(start=datetime(2026, 6, 17, 13, 5, 7, 123456, tzinfo=UTC)),
+    SessionFilter(end=datetime(2026, 8, 2, 22, 0, 0, 1, tzinfo=UTC)),
+    SessionFilter(start=datetime(2026, 2, 3, 7, 30, tzinfo=UTC), end=datetime(2026, 9, 9, 9, 9, tzinfo=UTC)),
+    SessionFilter(start=datetime(2026, 5, 1, 3, tzinfo=UTC), end=datetime(2026, 5, 1, 20, tzinfo=UTC)),
+    SessionFilter(start=datetime(2026, 10, 24, 23, tzinfo=UTC), end=datetime(2026, 10, 25, 3, tzinfo=UTC)),
+    SessionFilter(connector_class=ConnectorClass.DC),
+    SessionFilter(start=datetime(2026, 4, 1, tzinfo=UTC), tariff_id="T-AC"),
+    SessionFilter(end=datetime(2026, 7, 1, 12, tzinfo=UTC), connector_class=ConnectorClass.AC),
+)
 
 
 @pytest.mark.parametrize("group_by", list(GroupBy))
@@ -223,6 +237,32 @@ def test_every_report_from_the_database_equals_the_python_reference(
         assert fast == reference_report(services, network.actor, query=query, group_by=group_by)
     assert fast.totals
     assert fast.totals[0].sessions > 100
+
+
+@pytest.mark.parametrize("group_by", list(GroupBy))
+def test_reports_from_the_rollups_equal_the_reference_in_windows_cut_anywhere(
+    database_url: str, uow_factory: UnitOfWorkFactory, group_by: GroupBy
+) -> None:
+    network = given_generated(uow_factory)
+    services = bootstrap(Settings(database_url=database_url)).services
+    usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+    with uow_factory() as uow:  # the first report built the rollups: the next ones read them
+        assert uow.analytics.build_report_rollups(network.operator_id, YEAR) is False
+    for query in CUT_WINDOWS:
+        fast = usage_report(services, network.actor, query=query, group_by=group_by)
+        assert fast == reference_report(services, network.actor, query=query, group_by=group_by), query
+        assert fast.totals, query
+
+
+def test_the_heatmap_from_the_rollups_equals_the_reference_in_windows_cut_anywhere(
+    database_url: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    network = given_generated(uow_factory)
+    services = bootstrap(Settings(database_url=database_url)).services
+    for query in CUT_WINDOWS:
+        fast = peak_heatmap(services, network.actor, query=query)
+        assert fast == reference_heatmap(services, network.actor, query=query), query
+    assert sum(map(sum, fast.starts)) > 10
 
 
 def test_the_heatmap_from_the_database_equals_the_reference_across_both_dst_nights(
@@ -288,8 +328,42 @@ def test_a_report_sees_what_was_written_since_the_last_one(
             paid, PaymentEvent(new_id(), EventKind.REFUNDED, 7, YEAR), idempotency_key=None, recorded_at=YEAR
         )
         uow.commit()
-    # Then the next report is again the reference, and differs from the first
-    for group_by in (GroupBy.PAYMENT_METHOD, GroupBy.SEGMENT):
-        after = usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
-        assert after == reference_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+    # Then the next report is again the reference (every grouping, window and the heatmap, from the
+    # rollups kept by the refresh), and differs from the first
+    for query in (*WINDOWS, *CUT_WINDOWS):
+        for group_by in GroupBy:
+            after = usage_report(services, network.actor, query=query, group_by=group_by)
+            assert after == reference_report(services, network.actor, query=query, group_by=group_by)
+        assert peak_heatmap(services, network.actor, query=query) == reference_heatmap(
+            services, network.actor, query=query
+        )
+    after = usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.PAYMENT_METHOD)
     assert after != before
+
+
+def test_a_long_catch_up_builds_the_rollups_whole_and_reports_stay_exact(
+    database_url: str, uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given rollups built, then more queued sessions than the catch-up threshold (lowered for the
+    # test), some earlier than their customer's first session (which moves for the customer's others)
+    network = given_generated(uow_factory, sessions=60)
+    services = bootstrap(Settings(database_url=database_url)).services
+    usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.TOTAL)
+    monkeypatch.setattr(reports_module, "CATCH_UP", 5)
+    rng = random.Random(8)
+    with uow_factory() as uow:
+        for day in range(10):
+            site = network.sites["America/New_York"][0]
+            added = replace(
+                _session(rng, network, site, YEAR + timedelta(days=30 + day)), status=SessionStatus.COMPLETED
+            )
+            uow.sessions.add(added)
+        uow.commit()
+    # When the next report folds them in (rollups let go, then built whole)
+    for query in WINDOWS:
+        for group_by in GroupBy:
+            fast = usage_report(services, network.actor, query=query, group_by=group_by)
+            # Then every report is the reference's
+            assert fast == reference_report(services, network.actor, query=query, group_by=group_by)
+    with uow_factory() as uow:
+        assert uow.analytics.build_report_rollups(network.operator_id, YEAR) is False

@@ -542,6 +542,18 @@ class AnalyticsRepository(Protocol):
         the last queue id done, None when none is left."""
         ...
 
+    def queued_for_reports(self, operator_id: str) -> int:
+        """How many sessions wait in the refresh queue."""
+        ...
+
+    def forget_report_rollups(self, operator_id: str) -> None:
+        """Stop keeping the report rollups (reports read the facts until they are built again)."""
+        ...
+
+    def build_report_rollups(self, operator_id: str, now: datetime) -> bool:
+        """Build the report rollups from the facts unless they are built; True if it did."""
+        ...
+
     def report_sums(
         self, operator_id: str, query: SessionFilter, group_by: GroupBy
     ) -> tuple[list[GroupSums], list[GroupSums]]:

@@ -18,19 +18,31 @@ from evbill.domain.analytics.rollup import heatmap_of, report_of
 from evbill.domain.analytics.tables import heatmap_text, report_text
 from evbill.domain.money import RoundingMode
 
+CATCH_UP = 20_000  # queued sessions from which the rollups are rebuilt whole rather than kept per batch
+
 
 def refresh_facts(services: Services, operator_id: str) -> int:
-    """Fold what was written since the last report into the report facts (the batches done).
+    """Fold what was written since the last report into the report facts and rollups (the batches done).
 
-    One short transaction per batch: a long catch-up (after an upgrade) keeps what it did."""
+    One short transaction per batch: a long catch-up (after an upgrade) keeps what it did. Past
+    ``CATCH_UP`` queued sessions the rollups are let go during the catch-up and built whole after it
+    (one GROUP BY each rather than the keys of every batch); reports read the facts meanwhile."""
+    with services.uow() as uow:
+        if uow.analytics.queued_for_reports(operator_id) >= CATCH_UP:
+            uow.analytics.forget_report_rollups(operator_id)
+            uow.commit()
     batches, last = 0, 0
     while True:
         with services.uow() as uow:
             done = uow.analytics.refresh_report_facts(operator_id, last)
             uow.commit()
         if done is None:
-            return batches
+            break
         batches, last = batches + 1, done
+    with services.uow() as uow:
+        if uow.analytics.build_report_rollups(operator_id, services.clock.now()):
+            uow.commit()
+    return batches
 
 
 def usage_report(services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy) -> Report:

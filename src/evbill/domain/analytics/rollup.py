@@ -195,6 +195,13 @@ def _occupied_quarters(sums: QuarterSums) -> Iterable[tuple[int, int]]:
         before = after
 
 
+def hour_of_week(zone: str, quarter: int) -> int:
+    """The local weekday x 24 + hour of a UTC quarter hour's start (0 = Monday 00h): that of every
+    moment in the quarter, as offsets change only at whole quarter hours."""
+    local = quarter * QUARTER_S + _offset(zone, quarter)
+    return (local // 86400 + EPOCH_WEEKDAY) % 7 * 24 + local % 86400 // 3600
+
+
 _OFFSETS: dict[tuple[str, int], int] = {}
 
 

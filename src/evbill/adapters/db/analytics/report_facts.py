@@ -18,6 +18,8 @@ sums per (zone, UTC quarter hour) (``rollup.heatmap_of``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -30,11 +32,23 @@ from sqlalchemy import (
     literal,
     select,
     tuple_,
+    update,
 )
 
+from evbill.adapters.db.analytics import rollups
 from evbill.adapters.db.analytics.facts import read_facts
-from evbill.adapters.db.analytics.tables import report_refresh_queue, session_report_facts
+from evbill.adapters.db.analytics.tables import (
+    report_customer_sums,
+    report_day_sums,
+    report_heat_sums,
+    report_key_customers,
+    report_place_sums,
+    report_refresh_queue,
+    session_report_facts,
+)
+from evbill.adapters.db.charging.tables import charging_sessions
 from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.types import UtcDateTime
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.rollup import (
     MEASURES,
@@ -43,6 +57,7 @@ from evbill.domain.analytics.rollup import (
     GroupSums,
     QuarterSums,
     fact_row,
+    hour_of_week,
 )
 
 BATCH = 2000
@@ -162,6 +177,45 @@ def _totals(groups: list[GroupSums], customers: dict[str, tuple[int, int]]) -> l
     ]
 
 
+def _align_first_sessions(connection: Connection, operator_id: str, session_ids: Sequence[str]) -> set[str]:
+    """A session earlier than its customer's first one (finished or not) moves the customer's first
+    session: the customer's other fact rows (not queued) take the new one, as the reference reads it.
+    The customers whose rows changed."""
+    s, f = charging_sessions.c, session_report_facts.c
+    changed: set[str] = set()
+    for first in range(0, len(session_ids), 500):
+        of_batch = select(s.customer_id).where(
+            s.operator_id == operator_id,
+            s.id.in_(session_ids[first : first + 500]),
+            s.customer_id.is_not(None),
+        )
+        customers = sorted({row[0] for row in connection.execute(of_batch)})
+        if not customers:
+            continue
+        firsts = dict(
+            connection.execute(
+                select(s.customer_id, func.min(s.started_at, type_=UtcDateTime()))
+                .where(s.operator_id == operator_id, s.customer_id.in_(customers))
+                .group_by(s.customer_id)
+            ).all()
+        )
+        statement = (
+            select(f.customer_id, func.min(f.customer_first_at), func.max(f.customer_first_at))
+            .where(f.operator_id == operator_id, f.customer_id.in_(customers))
+            .group_by(f.customer_id)
+        )
+        for customer, low, high in connection.execute(statement).all():
+            known = firsts.get(customer)
+            if low != known or high != known:
+                changed.add(customer)
+                connection.execute(
+                    update(session_report_facts)
+                    .where(f.operator_id == operator_id, f.customer_id == customer)
+                    .values(customer_first_at=known)
+                )
+    return changed
+
+
 class SqlReportFacts:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
@@ -184,6 +238,8 @@ class SqlReportFacts:
         session_ids = sorted({row.session_id for row in queued})
         rows = [fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)]
         f = session_report_facts.c
+        kept = rollups.is_built(connection, operator_id)
+        touched = rollups.touched_before(connection, operator_id, session_ids) if kept else None
         connection.execute(
             delete(session_report_facts).where(f.operator_id == operator_id, f.session_id.in_(session_ids))
         )
@@ -191,10 +247,42 @@ class SqlReportFacts:
             connection.execute(
                 insert(session_report_facts), [{"operator_id": operator_id, **row} for row in rows]
             )
+        moved = _align_first_sessions(connection, operator_id, session_ids)
+        if touched is not None:
+            for row in rows:
+                touched.add(row)
+            touched.customers |= moved
+            rollups.refresh(connection, operator_id, touched, _prepared(connection))
         connection.execute(delete(report_refresh_queue).where(q.id.in_([row.id for row in queued])))
         return int(queued[-1].id)
 
+    def queued_for_reports(self, operator_id: str) -> int:
+        q = report_refresh_queue.c
+        found = self._connection().execute(select(func.count()).where(q.operator_id == operator_id))
+        return int(found.scalar_one())
+
+    def forget_report_rollups(self, operator_id: str) -> None:
+        """The rollups no longer kept (a long catch-up goes faster without): reports read the facts."""
+        rollups.forget(self._connection(), operator_id)
+
+    def build_report_rollups(self, operator_id: str, now: datetime) -> bool:
+        """Build the operator's rollups from its facts unless they are built; True if it did."""
+        connection = self._connection()
+        if rollups.is_built(connection, operator_id):
+            return False
+        rollups.build(connection, operator_id, now, _prepared(connection))
+        return True
+
     def report_sums(
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy
+    ) -> tuple[list[GroupSums], list[GroupSums]]:
+        connection = self._connection()
+        postgresql = _prepared(connection)
+        if _by_rollups(query) and rollups.is_built(connection, operator_id):
+            return _rolled_report(connection, operator_id, query, group_by, postgresql)
+        return self._fact_report_sums(operator_id, query, group_by)
+
+    def _fact_report_sums(
         self, operator_id: str, query: SessionFilter, group_by: GroupBy
     ) -> tuple[list[GroupSums], list[GroupSums]]:
         """Group sums by the report's key and currency, and the totals per currency.
@@ -224,53 +312,300 @@ class SqlReportFacts:
     def heatmap_sums(
         self, operator_id: str, query: SessionFilter
     ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
-        """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum).
-
-        PostgreSQL reads the table once for the three (GROUPING SETS); SQLite, which has none, three times."""
         connection = self._connection()
         postgresql = _prepared(connection)
-        f = session_report_facts.c
-        where = _conditions(operator_id, query)
-        # integer division on both dialects (bigint / integer): the seconds are whole and positive
-        start_q = f.start_s.op("/")(literal(QUARTER_S))
-        end_q = f.end_s.op("/")(literal(QUARTER_S))
-        starts: dict[int, int] = {}
-        quarters: dict[str, QuarterSums] = {}
-        if postgresql:
-            statement = (
-                select(
-                    f.local_hour,
-                    f.zone,
-                    start_q.label("start_q"),
-                    end_q.label("end_q"),
-                    func.count(),
-                    func.sum(f.start_s),
-                    func.sum(f.end_s),
+        if _by_rollups(query) and rollups.is_built(connection, operator_id):
+            return _rolled_heatmap(connection, operator_id, query, postgresql)
+        return self._fact_heatmap_sums(operator_id, query)
+
+    def _fact_heatmap_sums(
+        self, operator_id: str, query: SessionFilter
+    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+        connection = self._connection()
+        postgresql = _prepared(connection)
+        return _fact_heatmap(connection, _conditions(operator_id, query), postgresql)
+
+
+# ---------------------------------------------------------------- from the rollups (see ``rollups``)
+
+_ROLLED_FILTERS = ("connector_class", "tariff_id")  # the filters a rollup row can answer
+
+
+def _by_rollups(query: SessionFilter) -> bool:
+    """A filter on a place or a customer reads the facts by its index (a few thousand rows at most)."""
+    return all(getattr(query, name) is None for name in _FILTERED if name not in _ROLLED_FILTERS)
+
+
+def _filters(table: Any, query: SessionFilter) -> list[ColumnElement[bool]]:
+    return [
+        table.c[name] == getattr(query, name) for name in _ROLLED_FILTERS if getattr(query, name) is not None
+    ]
+
+
+def _fact_filters(
+    operator_id: str, query: SessionFilter, edges: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    return [session_report_facts.c.operator_id == operator_id, edges, *_filters(session_report_facts, query)]
+
+
+class _Adder:
+    """Group sums added up from several sources (rollup buckets, fact edges), per (key, currency)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[Any, str], list[int]] = {}
+
+    def add(self, rows: Any) -> None:
+        width = 1 + len(MEASURES) + len(PRESENCE)
+        for row in rows:
+            values = [int(value or 0) for value in list(row)[2:]]
+            known = self.groups.get((row[0], row[1]))
+            if known is None:
+                self.groups[(row[0], row[1])] = values
+            else:
+                self.groups[(row[0], row[1])] = [a + b for a, b in zip(known, values, strict=True)]
+            assert len(values) == width
+
+    def sums(self, customers: dict[tuple[Any, str], tuple[int, int]]) -> list[GroupSums]:
+        found = []
+        for (key, currency), values in self.groups.items():
+            if values[0] <= 0:
+                continue
+            measures = values[1 : 1 + len(MEASURES)]
+            present = values[1 + len(MEASURES) :]
+            found.append(
+                GroupSums(
+                    key,
+                    currency,
+                    values[0],
+                    dict(zip(MEASURES, measures, strict=True)),
+                    {name: value > 0 for name, value in zip(PRESENCE, present, strict=True)},
+                    *customers.get((key, currency), (0, 0)),
                 )  # fmt: skip
-                .where(*where)
-                .group_by(
-                    func.grouping_sets(tuple_(f.local_hour), tuple_(f.zone, start_q), tuple_(f.zone, end_q))
-                )
             )
-            for hour, zone, start, end, count, start_sum, end_sum in connection.execute(statement):
-                if hour is not None:
-                    starts[int(hour)] = int(count)
-                elif start is not None:
-                    quarters.setdefault(zone, QuarterSums()).starts[int(start)] = (int(count), int(start_sum))
-                else:
-                    quarters.setdefault(zone, QuarterSums()).ends[int(end)] = (int(count), int(end_sum))
-            return starts, quarters
-        hours = select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
-        starts = {int(hour): int(count) for hour, count in connection.execute(hours)}
-        for column, quarter, attribute in ((f.start_s, start_q, "starts"), (f.end_s, end_q, "ends")):
+        return found
+
+
+def _rollup_rows(
+    connection: Connection, table: Any, bucket: Any, key: Any, cut: rollups.Cut, query: SessionFilter,
+    operator_id: str, postgresql: bool, extra: list[ColumnElement[bool]] | None = None,
+) -> Any:  # fmt: skip
+    total = func.sum if postgresql else func.evbill_sum
+    columns = [
+        key.label("key"), table.c.currency, total(table.c.sessions),
+        *(total(table.c[name]) for name in MEASURES), *(total(table.c[name]) for name in PRESENCE),
+    ]  # fmt: skip
+    where = [table.c.operator_id == operator_id, *cut.bucket_conditions(bucket), *_filters(table, query)]
+    statement = select(*columns).where(*where, *(extra or [])).group_by(key, table.c.currency)
+    return connection.execute(statement).all()
+
+
+def _fact_rows(connection: Connection, where: list[ColumnElement[bool]], key: Any, postgresql: bool) -> Any:
+    f = session_report_facts.c
+    total = func.sum if postgresql else func.evbill_sum
+    columns = [
+        key.label("key"), f.currency, func.count(),
+        *(total(f[name]) for name in MEASURES), *(func.max(f[name]) for name in PRESENCE),
+    ]  # fmt: skip
+    return connection.execute(select(*columns).where(*where).group_by(key, f.currency)).all()
+
+
+def _rolled_customers(
+    connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy
+) -> dict[tuple[Any, str], tuple[int, int]]:
+    """Distinct customers and new ones per (key, currency) of a grouping in the query's window."""
+    f = session_report_facts.c
+    unbounded = query.start is None and query.end is None
+    if group_by in rollups.LOW and (query.start is None or query.end is None):
+        c = report_customer_sums.c
+        where = [c.operator_id == operator_id, *_filters(report_customer_sums, query)]
+        if query.start is not None:
+            where.append(c.last_started_at >= query.start)
+        if query.end is not None:
+            where.append(c.first_started_at < query.end)
+        first = c.customer_first_at
+        new = case((first.is_not(None) if query.start is None else first >= query.start, 1))
+        key = rollups_key(report_customer_sums, group_by)
+        per_customer = (
+            select(key.label("k"), c.currency.label("c"), func.max(new).label("n"))
+            .where(*where)
+            .group_by(key, c.currency, c.customer_id)
+            .subquery()
+        )
+        statement = select(
+            per_customer.c.k, per_customer.c.c, func.count(), func.count(per_customer.c.n)
+        ).group_by(per_customer.c.k, per_customer.c.c)
+        return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in connection.execute(statement)}
+    if group_by in rollups.KEYED and unbounded and query.connector_class is None and query.tariff_id is None:
+        k = report_key_customers.c
+        statement = select(k.key, k.currency, k.customers, k.new_customers).where(
+            k.operator_id == operator_id, k.kind == group_by.value
+        )
+        return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in connection.execute(statement)}
+    where = _conditions(operator_id, query)
+    first = f.customer_first_at
+    new = case((first.is_not(None) if query.start is None else first >= query.start, 1))
+    key = rollups.key_of_facts(group_by)
+    return {
+        (row[0], row[1]): (int(row[2]), int(row[3]))
+        for row in connection.execute(rollups.distinct_customers(where, key, new))
+    }
+
+
+def rollups_key(table: Any, group_by: GroupBy) -> Any:
+    if group_by is GroupBy.TOTAL:
+        return literal("total")
+    return table.c[_KEYS[group_by]]
+
+
+def _rolled_report(
+    connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool
+) -> tuple[list[GroupSums], list[GroupSums]]:
+    adder = _Adder()
+    if group_by is GroupBy.CUSTOMER:
+        if query.start is not None or query.end is not None:
+            # a customer's sums in a window: the facts of the window (no rollup per customer and day)
+            key = rollups.key_of_facts(group_by)
+            adder.add(_fact_rows(connection, _conditions(operator_id, query), key, postgresql))
+            customers = _rolled_customers(connection, operator_id, query, group_by)
+        else:
+            c = report_customer_sums.c
+            every = rollups.Cut(None, None, ())
+            adder.add(_rollup_rows(connection, report_customer_sums, c.customer_id, c.customer_id, every,
+                                   query, operator_id, postgresql))  # fmt: skip
+            # the sessions without a customer: all of them less those of customers
+            everything = _Adder()
+            d = report_day_sums
+            everything.add(_rollup_rows(connection, d, d.c.day, literal(None), every, query, operator_id,
+                                        postgresql))  # fmt: skip
+            for (key, currency), values in everything.groups.items():
+                known = [values]
+                for (customer, in_currency), sums in adder.groups.items():
+                    if in_currency == currency and customer is not None:
+                        known.append([-value for value in sums])
+                adder.groups[(key, currency)] = [sum(column) for column in zip(*known, strict=True)]
+            first = func.max(c.customer_first_at)
             statement = (
-                select(f.zone, quarter, func.count(), func.evbill_sum(column))
-                .where(*where)
-                .group_by(f.zone, quarter)
+                select(c.customer_id, c.currency, first)
+                .where(c.operator_id == operator_id, *_filters(report_customer_sums, query))
+                .group_by(c.customer_id, c.currency)
             )
-            for zone, index, count, summed in connection.execute(statement):
-                getattr(quarters.setdefault(zone, QuarterSums()), attribute)[int(index)] = (
-                    int(count),
-                    int(summed),
-                )
+            customers = {
+                (row[0], row[1]): (1, 0 if row[2] is None else 1) for row in connection.execute(statement)
+            }
+    else:
+        table, size, bucket_name = (
+            (report_place_sums, rollups.PERIOD_S, "period")
+            if group_by in rollups.PLACES
+            else (report_day_sums, rollups.DAY_S, "day")
+        )
+        cut = rollups.cut(query.start, query.end, size)
+        if cut.whole:
+            key = (
+                rollups_key(table, group_by)
+                if group_by is not GroupBy.MONTH
+                else func.substr(table.c.local_day, 1, 7)
+            )
+            adder.add(_rollup_rows(connection, table, table.c[bucket_name], key, cut, query, operator_id,
+                                   postgresql))  # fmt: skip
+        if cut.edges:
+            where = _fact_filters(operator_id, query, rollups.edge_condition(cut.edges))
+            adder.add(_fact_rows(connection, where, rollups.key_of_facts(group_by), postgresql))
+        customers = _rolled_customers(connection, operator_id, query, group_by)
+    groups = adder.sums(customers)
+    if group_by is GroupBy.TOTAL:
+        return groups, groups
+    counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
+    return groups, _totals(groups, {currency: count for (_, currency), count in counted.items()})
+
+
+def _rolled_heatmap(
+    connection: Connection, operator_id: str, query: SessionFilter, postgresql: bool
+) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+    h = report_heat_sums.c
+    cut = rollups.cut(query.start, query.end, rollups.DAY_S)
+    starts: dict[int, int] = {}
+    quarters: dict[str, QuarterSums] = {}
+    if cut.whole:
+        total = func.sum if postgresql else func.evbill_sum
+        statement = (
+            select(h.zone, h.side, h.quarter, total(h.sessions), total(h.seconds))
+            .where(
+                h.operator_id == operator_id,
+                *cut.bucket_conditions(h.day),
+                *_filters(report_heat_sums, query),
+            )
+            .group_by(h.zone, h.side, h.quarter)
+        )
+        for zone, side, quarter, count, seconds in connection.execute(statement):
+            sums = quarters.setdefault(zone, QuarterSums())
+            if side == 0:
+                sums.starts[int(quarter)] = (int(count), int(seconds))
+                hour = hour_of_week(zone, int(quarter))
+                starts[hour] = starts.get(hour, 0) + int(count)
+            else:
+                sums.ends[int(quarter)] = (int(count), int(seconds))
+    if cut.edges:
+        edge_starts, edge_quarters = _fact_heatmap(
+            connection, _fact_filters(operator_id, query, rollups.edge_condition(cut.edges)), postgresql
+        )
+        for hour, count in edge_starts.items():
+            starts[hour] = starts.get(hour, 0) + count
+        for zone, sums in edge_quarters.items():
+            mine = quarters.setdefault(zone, QuarterSums())
+            for theirs, ours in ((sums.starts, mine.starts), (sums.ends, mine.ends)):
+                for quarter, (count, seconds) in theirs.items():
+                    known = ours.get(quarter, (0, 0))
+                    ours[quarter] = (known[0] + count, known[1] + seconds)
+    return starts, quarters
+
+
+def _fact_heatmap(
+    connection: Connection, where: list[ColumnElement[bool]], postgresql: bool
+) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+    """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum).
+
+    PostgreSQL reads the table once for the three (GROUPING SETS); SQLite, which has none, three times."""
+    f = session_report_facts.c
+    # integer division on both dialects (bigint / integer): the seconds are whole and positive
+    start_q = f.start_s.op("/")(literal(QUARTER_S))
+    end_q = f.end_s.op("/")(literal(QUARTER_S))
+    starts: dict[int, int] = {}
+    quarters: dict[str, QuarterSums] = {}
+    if postgresql:
+        statement = (
+            select(
+                f.local_hour,
+                f.zone,
+                start_q.label("start_q"),
+                end_q.label("end_q"),
+                func.count(),
+                func.sum(f.start_s),
+                func.sum(f.end_s),
+            )  # fmt: skip
+            .where(*where)
+            .group_by(
+                func.grouping_sets(tuple_(f.local_hour), tuple_(f.zone, start_q), tuple_(f.zone, end_q))
+            )
+        )
+        for hour, zone, start, end, count, start_sum, end_sum in connection.execute(statement):
+            if hour is not None:
+                starts[int(hour)] = int(count)
+            elif start is not None:
+                quarters.setdefault(zone, QuarterSums()).starts[int(start)] = (int(count), int(start_sum))
+            else:
+                quarters.setdefault(zone, QuarterSums()).ends[int(end)] = (int(count), int(end_sum))
         return starts, quarters
+    hours = select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
+    starts = {int(hour): int(count) for hour, count in connection.execute(hours)}
+    for column, quarter, attribute in ((f.start_s, start_q, "starts"), (f.end_s, end_q, "ends")):
+        statement = (
+            select(f.zone, quarter, func.count(), func.evbill_sum(column))
+            .where(*where)
+            .group_by(f.zone, quarter)
+        )
+        for zone, index, count, summed in connection.execute(statement):
+            getattr(quarters.setdefault(zone, QuarterSums()), attribute)[int(index)] = (
+                int(count),
+                int(summed),
+            )
+    return starts, quarters
