@@ -562,8 +562,9 @@ class AnalyticsRepository(Protocol):
 
     def heatmap_sums(
         self, operator_id: str, query: SessionFilter
-    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
-        """Starts per local hour of the week, and per zone the starts and ends per UTC quarter hour."""
+    ) -> tuple[dict[int, int], dict[str, QuarterSums], dict[int, int]]:
+        """Starts per local hour of the week, per zone the starts and ends per UTC quarter hour of
+        some sessions, and seconds occupied per local hour of the week of the others."""
         ...
 
     def add_usage(self, operator_id: str, session_id: str, usage: SessionUsage) -> None:

@@ -479,6 +479,10 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         analytics_tables.report_place_sums,
         RecordMapping(analytics_tables.ReportPlaceSumsRow, enums={}),
     ),
+    "report_place_totals": (
+        analytics_tables.report_place_totals,
+        RecordMapping(analytics_tables.ReportPlaceTotalsRow, enums={}),
+    ),
     "report_customer_sums": (
         analytics_tables.report_customer_sums,
         RecordMapping(analytics_tables.ReportCustomerSumsRow, enums={}),

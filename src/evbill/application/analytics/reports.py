@@ -58,8 +58,8 @@ def peak_heatmap(services: Services, actor: Actor, *, query: SessionFilter) -> H
     require(actor, Permission.READ)
     refresh_facts(services, actor.operator_id)
     with services.uow(read_only=True) as uow:
-        starts, quarters = uow.analytics.heatmap_sums(actor.operator_id, query)
-    return heatmap_of(starts, quarters)
+        starts, quarters, occupied = uow.analytics.heatmap_sums(actor.operator_id, query)
+    return heatmap_of(starts, quarters, occupied)
 
 
 def reference_report(services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy) -> Report:

@@ -163,12 +163,19 @@ class QuarterSums:
     ends: dict[int, tuple[int, int]] = field(default_factory=dict)  # quarter -> (count, sum of end_s)
 
 
-def heatmap_of(starts_by_hour: Mapping[int, int], quarters: Mapping[str, QuarterSums]) -> Heatmap:
-    """The heatmap from start counts per local hour of the week and per-zone quarter sums."""
+def heatmap_of(
+    starts_by_hour: Mapping[int, int],
+    quarters: Mapping[str, QuarterSums],
+    occupied_by_hour: Mapping[int, int] | None = None,
+) -> Heatmap:
+    """The heatmap from start counts per local hour of the week and per-zone quarter sums, plus
+    seconds occupied per local hour of the week already summed (``occupancy``, from a rollup)."""
     starts = [[0] * 24 for _ in range(7)]
     for hour_of_week, count in starts_by_hour.items():
         starts[hour_of_week // 24][hour_of_week % 24] += count
     occupied = [[0] * 24 for _ in range(7)]
+    for hour_of_week, seconds in (occupied_by_hour or {}).items():
+        occupied[hour_of_week // 24][hour_of_week % 24] += seconds
     for zone, sums in quarters.items():
         for quarter, seconds in _occupied_quarters(sums):
             local = quarter * QUARTER_S + _offset(zone, quarter)
@@ -193,6 +200,17 @@ def _occupied_quarters(sums: QuarterSums) -> Iterable[tuple[int, int]]:
         if after != before:
             yield quarter, after - before
         before = after
+
+
+def occupancy(zone: str, start_s: int, end_s: int) -> Iterable[tuple[int, int]]:
+    """(local hour of the week, seconds) a session occupied, quarter hour by quarter hour: the very
+    split ``heatmap_of`` makes from quarter sums (offsets change only at whole quarter hours)."""
+    quarter = start_s // QUARTER_S
+    while quarter * QUARTER_S < end_s:
+        seconds = min(end_s, (quarter + 1) * QUARTER_S) - max(start_s, quarter * QUARTER_S)
+        if seconds > 0:
+            yield hour_of_week(zone, quarter), seconds
+        quarter += 1
 
 
 def hour_of_week(zone: str, quarter: int) -> int:

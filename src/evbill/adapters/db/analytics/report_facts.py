@@ -43,6 +43,7 @@ from evbill.adapters.db.analytics.tables import (
     report_heat_sums,
     report_key_customers,
     report_place_sums,
+    report_place_totals,
     report_refresh_queue,
     session_report_facts,
 )
@@ -57,7 +58,6 @@ from evbill.domain.analytics.rollup import (
     GroupSums,
     QuarterSums,
     fact_row,
-    hour_of_week,
 )
 
 BATCH = 2000
@@ -311,19 +311,12 @@ class SqlReportFacts:
 
     def heatmap_sums(
         self, operator_id: str, query: SessionFilter
-    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+    ) -> tuple[dict[int, int], dict[str, QuarterSums], dict[int, int]]:
         connection = self._connection()
         postgresql = _prepared(connection)
         if _by_rollups(query) and rollups.is_built(connection, operator_id):
             return _rolled_heatmap(connection, operator_id, query, postgresql)
-        return self._fact_heatmap_sums(operator_id, query)
-
-    def _fact_heatmap_sums(
-        self, operator_id: str, query: SessionFilter
-    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
-        connection = self._connection()
-        postgresql = _prepared(connection)
-        return _fact_heatmap(connection, _conditions(operator_id, query), postgresql)
+        return (*_fact_heatmap(connection, _conditions(operator_id, query), postgresql), {})
 
 
 # ---------------------------------------------------------------- from the rollups (see ``rollups``)
@@ -499,7 +492,11 @@ def _rolled_report(
             else (report_day_sums, rollups.DAY_S, "day")
         )
         cut = rollups.cut(query.start, query.end, size)
-        if cut.whole:
+        if group_by in rollups.PLACES and query.start is None and query.end is None:
+            t = report_place_totals
+            adder.add(_rollup_rows(connection, t, None, rollups_key(t, group_by), cut, query, operator_id,
+                                   postgresql))  # fmt: skip
+        elif cut.whole:
             key = (
                 rollups_key(table, group_by)
                 if group_by is not GroupBy.MONTH
@@ -520,43 +517,36 @@ def _rolled_report(
 
 def _rolled_heatmap(
     connection: Connection, operator_id: str, query: SessionFilter, postgresql: bool
-) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+) -> tuple[dict[int, int], dict[str, QuarterSums], dict[int, int]]:
+    """Whole UTC days from ``report_heat_sums`` (starts and seconds per local hour of the week), the
+    window's edges from the facts (quarter sums)."""
     h = report_heat_sums.c
     cut = rollups.cut(query.start, query.end, rollups.DAY_S)
     starts: dict[int, int] = {}
+    occupied: dict[int, int] = {}
     quarters: dict[str, QuarterSums] = {}
     if cut.whole:
         total = func.sum if postgresql else func.evbill_sum
         statement = (
-            select(h.zone, h.side, h.quarter, total(h.sessions), total(h.seconds))
+            select(h.hour, total(h.starts), total(h.seconds))
             .where(
                 h.operator_id == operator_id,
                 *cut.bucket_conditions(h.day),
                 *_filters(report_heat_sums, query),
             )
-            .group_by(h.zone, h.side, h.quarter)
+            .group_by(h.hour)
         )
-        for zone, side, quarter, count, seconds in connection.execute(statement):
-            sums = quarters.setdefault(zone, QuarterSums())
-            if side == 0:
-                sums.starts[int(quarter)] = (int(count), int(seconds))
-                hour = hour_of_week(zone, int(quarter))
-                starts[hour] = starts.get(hour, 0) + int(count)
-            else:
-                sums.ends[int(quarter)] = (int(count), int(seconds))
+        for hour, count, seconds in connection.execute(statement):
+            if int(count):
+                starts[int(hour)] = int(count)
+            occupied[int(hour)] = int(seconds)
     if cut.edges:
-        edge_starts, edge_quarters = _fact_heatmap(
+        edge_starts, quarters = _fact_heatmap(
             connection, _fact_filters(operator_id, query, rollups.edge_condition(cut.edges)), postgresql
         )
         for hour, count in edge_starts.items():
             starts[hour] = starts.get(hour, 0) + count
-        for zone, sums in edge_quarters.items():
-            mine = quarters.setdefault(zone, QuarterSums())
-            for theirs, ours in ((sums.starts, mine.starts), (sums.ends, mine.ends)):
-                for quarter, (count, seconds) in theirs.items():
-                    known = ours.get(quarter, (0, 0))
-                    ours[quarter] = (known[0] + count, known[1] + seconds)
-    return starts, quarters
+    return starts, quarters, occupied
 
 
 def _fact_heatmap(

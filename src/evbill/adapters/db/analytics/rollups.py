@@ -6,9 +6,9 @@ made ahead, exactly (integers), if the buckets fit the report's window:
     report_day_sums       per UTC day of the start (start_s // 86400), local day and week, currency,
                           connector class, tariff, plan, segment, payment method: sessions and measures
     report_place_sums     per 28-day UTC period of the start, currency and EVSE (station, location,
-                          class, tariff with it)
-    report_heat_sums      per UTC day, zone and quarter hour of the start (side 0) or of the end (1):
-                          sessions and the sum of their epoch seconds (``rollup.heatmap_of``)
+                          class, tariff with it); report_place_totals the same of all time
+    report_heat_sums      per UTC day of the start, local hour of the week, class and tariff: starts
+                          and seconds occupied (each session split in Python, ``rollup.occupancy``)
     report_customer_sums  per customer, currency and low-cardinality key, of all time: sums, the first
                           and the last start, the customer's first session
     report_key_customers  distinct customers (and new ones) of all time per local day, week, month,
@@ -63,11 +63,12 @@ from evbill.adapters.db.analytics.tables import (
     report_heat_sums,
     report_key_customers,
     report_place_sums,
+    report_place_totals,
     report_rollup_state,
     session_report_facts,
 )
 from evbill.domain.analytics.facts import GroupBy
-from evbill.domain.analytics.rollup import MEASURES, PRESENCE, QUARTER_S
+from evbill.domain.analytics.rollup import MEASURES, PRESENCE, occupancy
 
 DAY_S = 86400
 PERIOD_S = 28 * DAY_S
@@ -291,44 +292,57 @@ def _refresh_days(connection: Connection, operator_id: str, days: Sequence[int] 
         day = _div(f.start_s, DAY_S).label("day")
         _refill(connection, report_day_sums, ["day", *_DAY_KEYS],
                 [day, *(f[name] for name in _DAY_KEYS)], (), where, pg)  # fmt: skip
-        total = _total(pg)
-        for side, seconds in ((0, f.start_s), (1, f.end_s)):
-            quarter = _div(seconds, QUARTER_S).label("quarter")
-            statement = (
-                select(
-                    f.operator_id,
-                    day,
-                    f.zone,
-                    literal(side),
-                    quarter,
-                    f.connector_class,
-                    f.tariff_id,
-                    func.count(),
-                    total(seconds),
-                )  # fmt: skip
-                .where(*where)
-                .group_by(f.operator_id, day, f.zone, quarter, f.connector_class, f.tariff_id)
-            )
-            connection.execute(insert(report_heat_sums).from_select(_HEAT, statement))
+        _refill_heat(connection, operator_id, where)
 
 
-_HEAT = (
-    "operator_id",
-    "day",
-    "zone",
-    "side",
-    "quarter",
-    "connector_class",
-    "tariff_id",
-    "sessions",
-    "seconds",
-)
+def _refill_heat(connection: Connection, operator_id: str, where: Sequence[ColumnElement[bool]]) -> None:
+    """Starts and seconds occupied per (UTC day, local hour of the week, class, tariff): each session
+    split by quarter hours in Python (``rollup.occupancy``), streamed, inserted in pages."""
+    f = _f()
+    statement = select(f.zone, f.start_s, f.end_s, f.local_hour, f.connector_class, f.tariff_id).where(*where)
+    sums: dict[tuple[int, int, str | None, str | None], list[int]] = {}
+    for zone, start_s, end_s, local_hour, connector_class, tariff_id in connection.execute(
+        statement.execution_options(yield_per=20_000)
+    ):
+        day = start_s // DAY_S
+        known = sums.setdefault((day, local_hour, connector_class, tariff_id), [0, 0])
+        known[0] += 1
+        for hour, seconds in occupancy(zone, start_s, end_s):
+            known = sums.setdefault((day, hour, connector_class, tariff_id), [0, 0])
+            known[1] += seconds
+    rows = [
+        {"operator_id": operator_id, "day": day, "hour": hour, "connector_class": connector_class,
+         "tariff_id": tariff_id, "starts": starts, "seconds": seconds}
+        for (day, hour, connector_class, tariff_id), (starts, seconds) in sums.items()
+    ]  # fmt: skip
+    for first in range(0, len(rows), 10_000):
+        connection.execute(insert(report_heat_sums), rows[first : first + 10_000])
+
+
+def _refresh_place_totals(
+    connection: Connection, operator_id: str, evses: Sequence[str] | None, pg: bool
+) -> None:
+    f, p = _f(), report_place_totals.c
+    chunks = [None] if evses is None else [evses[i : i + _CHUNK] for i in range(0, len(evses), _CHUNK)]
+    for chunk in chunks:
+        gone = delete(report_place_totals).where(p.operator_id == operator_id)
+        where = [f.operator_id == operator_id]
+        if chunk is not None:
+            gone = gone.where(p.evse_id.in_(chunk))
+            where.append(f.evse_id.in_(chunk))
+        connection.execute(gone)
+        _refill(
+            connection, report_place_totals, _PLACE_KEYS, [f[name] for name in _PLACE_KEYS], (), where, pg
+        )
 
 
 def _refresh_places(
     connection: Connection, operator_id: str, places: set[tuple[str, int]] | None, pg: bool
 ) -> None:
     f, p = _f(), report_place_sums.c
+    _refresh_place_totals(
+        connection, operator_id, None if places is None else sorted({e for e, _ in places}), pg
+    )
     period = _div(f.start_s, PERIOD_S).label("period")
     if places is None:
         connection.execute(delete(report_place_sums).where(p.operator_id == operator_id))

@@ -247,6 +247,22 @@ report_place_sums = Table(
     Index("ix_report_place_sums_evse", "operator_id", "evse_id", "period"),
 )
 
+# the same of all time (a report over the whole history reads 10,000 EVSE rows, not 250,000)
+report_place_totals = Table(
+    "report_place_totals",
+    metadata,
+    operator_id_column(),
+    Column("currency", String(3), nullable=False),
+    Column("location_id", String(36), nullable=False),
+    Column("station_id", String(36), nullable=False),
+    Column("evse_id", String(36), nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    *_sums(),
+    belongs_to_operator(),
+    Index("ix_report_place_totals_evse", "operator_id", "evse_id"),
+)
+
 # per customer and low-cardinality key, of all time: the first and last start, for windows open on a side
 report_customer_sums = Table(
     "report_customer_sums",
@@ -267,18 +283,16 @@ report_customer_sums = Table(
     Index("ix_report_customer_sums_customer", "operator_id", "customer_id"),
 )
 
-# the heatmap's sums: per UTC day of the start, zone and quarter hour of the start (side 0) or end (1)
+# the heatmap's sums per UTC day of the start and local hour of the week: starts, and seconds occupied
 report_heat_sums = Table(
     "report_heat_sums",
     metadata,
     operator_id_column(),
     Column("day", Integer, nullable=False),
-    Column("zone", String(64), nullable=False),
-    Column("side", SmallInteger, nullable=False),
-    Column("quarter", Integer, nullable=False),
+    Column("hour", SmallInteger, nullable=False),
     Column("connector_class", String(8)),
     Column("tariff_id", String(36)),
-    Column("sessions", Integer, nullable=False),
+    Column("starts", Integer, nullable=False),
     Column("seconds", BigInteger, nullable=False),
     belongs_to_operator(),
     Index("ix_report_heat_sums_day", "operator_id", "day"),
@@ -321,6 +335,12 @@ ReportPlaceSumsRow = make_dataclass(
      ("evse_id", str), ("connector_class", str | None), ("tariff_id", str | None), *_SUMS],
     frozen=True, slots=True,
 )  # fmt: skip
+ReportPlaceTotalsRow = make_dataclass(
+    "ReportPlaceTotalsRow",
+    [("operator_id", str), ("currency", str), ("location_id", str), ("station_id", str), ("evse_id", str),
+     ("connector_class", str | None), ("tariff_id", str | None), *_SUMS],
+    frozen=True, slots=True,
+)  # fmt: skip
 ReportCustomerSumsRow = make_dataclass(
     "ReportCustomerSumsRow",
     [("operator_id", str), ("customer_id", str), ("currency", str), ("connector_class", str | None),
@@ -331,8 +351,8 @@ ReportCustomerSumsRow = make_dataclass(
 )  # fmt: skip
 ReportHeatSumsRow = make_dataclass(
     "ReportHeatSumsRow",
-    [("operator_id", str), ("day", int), ("zone", str), ("side", int), ("quarter", int),
-     ("connector_class", str | None), ("tariff_id", str | None), ("sessions", int), ("seconds", int)],
+    [("operator_id", str), ("day", int), ("hour", int), ("connector_class", str | None),
+     ("tariff_id", str | None), ("starts", int), ("seconds", int)],
     frozen=True, slots=True,
 )  # fmt: skip
 

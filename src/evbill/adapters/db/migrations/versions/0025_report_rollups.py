@@ -83,6 +83,19 @@ def upgrade() -> None:
     op.create_index("ix_report_place_sums_period", "report_place_sums", ["operator_id", "period"])
     op.create_index("ix_report_place_sums_evse", "report_place_sums", ["operator_id", "evse_id", "period"])
     op.create_table(
+        "report_place_totals",
+        _string("operator_id", 36),
+        _string("currency", 3),
+        _string("location_id", 36),
+        _string("station_id", 36),
+        _string("evse_id", 36),
+        _string("connector_class", 8, nullable=True),
+        _string("tariff_id", 36, nullable=True),
+        *_sums(),
+        _operator("report_place_totals"),
+    )
+    op.create_index("ix_report_place_totals_evse", "report_place_totals", ["operator_id", "evse_id"])
+    op.create_table(
         "report_customer_sums",
         _string("operator_id", 36),
         _string("customer_id", 36),
@@ -105,12 +118,10 @@ def upgrade() -> None:
         "report_heat_sums",
         _string("operator_id", 36),
         sa.Column("day", sa.Integer(), nullable=False),
-        _string("zone", 64),
-        sa.Column("side", sa.SmallInteger(), nullable=False),
-        sa.Column("quarter", sa.Integer(), nullable=False),
+        sa.Column("hour", sa.SmallInteger(), nullable=False),
         _string("connector_class", 8, nullable=True),
         _string("tariff_id", 36, nullable=True),
-        sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("starts", sa.Integer(), nullable=False),
         sa.Column("seconds", sa.BigInteger(), nullable=False),
         _operator("report_heat_sums"),
     )
@@ -142,6 +153,6 @@ def downgrade() -> None:
         op.drop_index(f"ix_session_report_facts_{name}", "session_report_facts")
     for table in (
         "report_rollup_state", "report_key_customers", "report_heat_sums", "report_customer_sums",
-        "report_place_sums", "report_day_sums",
+        "report_place_totals", "report_place_sums", "report_day_sums",
     ):  # fmt: skip
         op.drop_table(table)
