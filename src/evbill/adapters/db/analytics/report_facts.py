@@ -238,7 +238,7 @@ class SqlReportFacts:
         session_ids = sorted({row.session_id for row in queued})
         rows = [fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)]
         f = session_report_facts.c
-        kept = rollups.is_built(connection, operator_id)
+        kept = rollups.is_built(connection, operator_id, lock=True)
         touched = rollups.touched_before(connection, operator_id, session_ids) if kept else None
         connection.execute(
             delete(session_report_facts).where(f.operator_id == operator_id, f.session_id.in_(session_ids))
@@ -268,7 +268,7 @@ class SqlReportFacts:
     def build_report_rollups(self, operator_id: str, now: datetime) -> bool:
         """Build the operator's rollups from its facts unless they are built; True if it did."""
         connection = self._connection()
-        if rollups.is_built(connection, operator_id):
+        if rollups.is_built(connection, operator_id, lock=True):
             return False
         rollups.build(connection, operator_id, now, _prepared(connection))
         return True

@@ -208,10 +208,15 @@ class Touched:
             keys[GroupBy.EVSE].add(row["evse_id"])
 
 
-def is_built(connection: Connection, operator_id: str) -> bool:
+def is_built(connection: Connection, operator_id: str, *, lock: bool = False) -> bool:
+    """Whether the operator's rollups are built. ``lock``: and hold its state row until the end of the
+    transaction (PostgreSQL), so two refreshes never recompute the same keys at once (each would
+    delete the rows it sees and insert its own: the key twice)."""
     state = report_rollup_state.c
-    found = connection.execute(select(state.operator_id).where(state.operator_id == operator_id)).first()
-    return found is not None
+    statement = select(state.operator_id).where(state.operator_id == operator_id)
+    if lock and connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return connection.execute(statement).first() is not None
 
 
 def forget(connection: Connection, operator_id: str) -> None:
