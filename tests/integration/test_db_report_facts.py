@@ -13,6 +13,7 @@ then each equals, field by field, the reference computed in Python from the same
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -367,3 +368,42 @@ def test_a_long_catch_up_builds_the_rollups_whole_and_reports_stay_exact(
             assert fast == reference_report(services, network.actor, query=query, group_by=group_by)
     with uow_factory() as uow:
         assert uow.analytics.build_report_rollups(network.operator_id, YEAR) is False
+
+
+def test_two_first_builds_at_once_one_builds_the_other_waits_and_finds_them_built(
+    database_url: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time")
+    # Given facts folded but no rollups yet (as after an upgrade)
+    network = given_generated(uow_factory, sessions=60)
+    services = bootstrap(Settings(database_url=database_url)).services
+    reports_module.refresh_facts(services, network.operator_id)
+    with uow_factory() as uow:
+        uow.analytics.forget_report_rollups(network.operator_id)
+        uow.commit()
+    # When two first builds start together
+    barrier = threading.Barrier(2)
+    built: list[bool] = []
+    failed: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            with uow_factory() as uow:
+                barrier.wait()
+                built.append(uow.analytics.build_report_rollups(network.operator_id, YEAR))
+                uow.commit()
+        except BaseException as error:  # noqa: BLE001 - the test reports it
+            failed.append(error)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # Then one built them, the other waited and found them built; the reports are the reference's
+    assert failed == []
+    assert sorted(built) == [False, True]
+    for group_by in (GroupBy.TOTAL, GroupBy.EVSE, GroupBy.CUSTOMER):
+        fast = usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+        assert fast == reference_report(services, network.actor, query=SessionFilter(), group_by=group_by)

@@ -55,6 +55,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Select
 
 from evbill.adapters.db.analytics.tables import (
@@ -74,6 +76,7 @@ DAY_S = 86400
 PERIOD_S = 28 * DAY_S
 KEY_LIMIT = 64  # more touched keys of a kind than this: rebuild the kind whole (one GROUP BY)
 _CHUNK = 500
+_LOCK_KEY = "evbill report rollups "
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 LOW = (
@@ -215,6 +218,11 @@ def is_built(connection: Connection, operator_id: str, *, lock: bool = False) ->
     state = report_rollup_state.c
     statement = select(state.operator_id).where(state.operator_id == operator_id)
     if lock and connection.dialect.name == "postgresql":
+        # No state row to lock before the first build: the operator's rollup lock, held to the end of
+        # the transaction, makes a second first build wait, then find the rollups built (SQLite
+        # already runs one writer at a time).
+        key = func.hashtext(literal(_LOCK_KEY + operator_id))
+        connection.execute(select(func.pg_advisory_xact_lock(key)))
         statement = statement.with_for_update()
     return connection.execute(statement).first() is not None
 
@@ -467,4 +475,8 @@ def build(connection: Connection, operator_id: str, now: datetime, postgresql: b
     for kind in KEYED:
         _refresh_keys(connection, operator_id, kind, None)
     forget(connection, operator_id)
-    connection.execute(insert(report_rollup_state).values(operator_id=operator_id, built_at=now))
+    state = {"operator_id": operator_id, "built_at": now}
+    if connection.dialect.name == "postgresql":
+        connection.execute(pg_insert(report_rollup_state).values(**state).on_conflict_do_nothing())
+    else:
+        connection.execute(sqlite_insert(report_rollup_state).values(**state).on_conflict_do_nothing())
