@@ -407,3 +407,22 @@ def test_two_first_builds_at_once_one_builds_the_other_waits_and_finds_them_buil
     for group_by in (GroupBy.TOTAL, GroupBy.EVSE, GroupBy.CUSTOMER):
         fast = usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
         assert fast == reference_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+
+
+@pytest.mark.parametrize("group_by", [GroupBy.CUSTOMER, GroupBy.EVSE, GroupBy.DAY])
+def test_a_report_of_its_top_rows_has_the_groups_of_highest_revenue_and_totals_of_every_session(
+    database_url: str, uow_factory: UnitOfWorkFactory, group_by: GroupBy
+) -> None:
+    network = given_generated(uow_factory)
+    services = bootstrap(Settings(database_url=database_url)).services
+    for query in (SessionFilter(), CUT_WINDOWS[2], SessionFilter(connector_class=ConnectorClass.DC)):
+        reference = reference_report(services, network.actor, query=query, group_by=group_by)
+        limited = usage_report(services, network.actor, query=query, group_by=group_by, limit=5)
+        by_revenue = sorted(reference.rows, key=lambda row: (-row.revenue.gross, row.key, row.currency))
+        assert len(reference.rows) > 5
+        assert limited.rows == tuple(by_revenue[:5])
+        assert limited.rows[0].revenue.gross >= limited.rows[4].revenue.gross
+        assert limited.left_out == len(reference.rows) - 5
+        assert limited.totals == reference.totals
+        everything = usage_report(services, network.actor, query=query, group_by=group_by, limit=10_000)
+        assert everything == reference

@@ -112,8 +112,8 @@ def _sums(rows: list[dict[str, object]], key: str | None, window_start: datetime
                 group_key,
                 str(currency),
                 len(members),  # type: ignore[arg-type]
-                {name: sum(row[name] for row in members) for name in MEASURES},  # type: ignore[misc]
-                {name: any(row[name] for row in members) for name in PRESENCE},
+                tuple(sum(row[name] for row in members) for name in MEASURES),  # type: ignore[misc]
+                tuple(any(row[name] for row in members) for name in PRESENCE),
                 len(customers),
                 len(new),
             )  # fmt: skip

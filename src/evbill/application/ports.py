@@ -555,9 +555,11 @@ class AnalyticsRepository(Protocol):
         ...
 
     def report_sums(
-        self, operator_id: str, query: SessionFilter, group_by: GroupBy
-    ) -> tuple[list[GroupSums], list[GroupSums]]:
-        """The database's sums of the report facts per group and currency, and per currency."""
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy, *, limit: int | None = None
+    ) -> tuple[list[GroupSums], list[GroupSums], int]:
+        """The database's sums of the report facts per group and currency, per currency, and how many
+        groups there are. ``limit``: at least the ``limit`` groups of highest gross revenue
+        (``rollup.top_order``), perhaps not the others."""
         ...
 
     def heatmap_sums(

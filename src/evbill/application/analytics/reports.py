@@ -18,7 +18,10 @@ from evbill.domain.analytics.rollup import heatmap_of, report_of
 from evbill.domain.analytics.tables import heatmap_text, report_text
 from evbill.domain.money import RoundingMode
 
-CATCH_UP = 20_000  # queued sessions from which the rollups are rebuilt whole rather than kept per batch
+CATCH_UP = 20_000
+# The rows a report answers with unless every row is asked for (the API's and CLI's default): the
+# groups of highest gross revenue. A report by customer of a large operator has tens of thousands.
+DEFAULT_ROWS = 1_000  # queued sessions from which the rollups are rebuilt whole rather than kept per batch
 
 
 def refresh_facts(services: Services, operator_id: str) -> int:
@@ -45,13 +48,18 @@ def refresh_facts(services: Services, operator_id: str) -> int:
     return batches
 
 
-def usage_report(services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy) -> Report:
-    """Sessions, time, energy and revenue per group; customers are new if first seen in the window."""
+def usage_report(
+    services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy, limit: int | None = None
+) -> Report:
+    """Sessions, time, energy and revenue per group; customers are new if first seen in the window.
+
+    ``limit``: only the ``limit`` rows of highest gross revenue (in that order; ``left_out`` says how
+    many more groups there are); the totals are always of every session."""
     require(actor, Permission.READ)
     refresh_facts(services, actor.operator_id)
     with services.uow(read_only=True) as uow:
-        groups, totals = uow.analytics.report_sums(actor.operator_id, query, group_by)
-    return report_of(group_by, groups, totals)
+        groups, totals, found = uow.analytics.report_sums(actor.operator_id, query, group_by, limit=limit)
+    return report_of(group_by, groups, totals, limit=limit, found=found)
 
 
 def peak_heatmap(services: Services, actor: Actor, *, query: SessionFilter) -> Heatmap:
@@ -83,10 +91,10 @@ def rounding_of(services: Services, actor: Actor) -> RoundingMode:
 
 
 def shown_report(
-    services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy
+    services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy, limit: int | None = None
 ) -> dict[str, object]:
     """The report as text rows, each amount rounded once with the operator's rounding mode."""
-    report = usage_report(services, actor, query=query, group_by=group_by)
+    report = usage_report(services, actor, query=query, group_by=group_by, limit=limit)
     return report_text(report, rounding_of(services, actor))
 
 

@@ -18,8 +18,10 @@ sums per (zone, UTC quarter hour) (``rollup.heatmap_of``).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Context, localcontext
 from typing import Any
 
 from sqlalchemy import (
@@ -58,6 +60,7 @@ from evbill.domain.analytics.rollup import (
     GroupSums,
     QuarterSums,
     fact_row,
+    top_order,
 )
 
 BATCH = 2000
@@ -146,21 +149,22 @@ def _customers(
     return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in connection.execute(statement)}
 
 
+_WIDTH = len(MEASURES)
+_PRESENT_END = 3 + _WIDTH + len(PRESENCE)
+
+
 def _group_sums(row: Any, customers: tuple[int, int]) -> GroupSums:
-    values = list(row)
-    key, currency, sessions = values[0], values[1], values[2]
-    sums = values[3 : 3 + len(MEASURES)]
-    present = values[3 + len(MEASURES) : 3 + len(MEASURES) + len(PRESENCE)]
+    """A fact GROUP BY row (key, currency, count, sums..., max of presence...) as group sums."""
     return GroupSums(
-        key, currency, int(sessions),
-        {name: int(value or 0) for name, value in zip(MEASURES, sums, strict=True)},
-        {name: bool(value) for name, value in zip(PRESENCE, present, strict=True)},
+        row[0], row[1], int(row[2]),
+        tuple(int(value or 0) for value in row[3 : 3 + _WIDTH]),
+        tuple(bool(value) for value in row[3 + _WIDTH : _PRESENT_END]),
         *customers,
     )  # fmt: skip
 
 
 def _totals(groups: list[GroupSums], customers: dict[str, tuple[int, int]]) -> list[GroupSums]:
-    """Per currency: the groups' sums added up, with the distinct customers counted apart."""
+    """Per currency: the groups' sums added up column by column, the distinct customers counted apart."""
     by_currency: dict[str, list[GroupSums]] = {}
     for group in groups:
         by_currency.setdefault(group.currency, []).append(group)
@@ -169,8 +173,8 @@ def _totals(groups: list[GroupSums], customers: dict[str, tuple[int, int]]) -> l
             None,
             currency,
             sum(group.sessions for group in members),
-            {name: sum(group.sums[name] for group in members) for name in MEASURES},
-            {name: any(group.present[name] for group in members) for name in PRESENCE},
+            tuple(map(sum, zip(*(group.sums for group in members), strict=True))),
+            tuple(map(any, zip(*(group.present for group in members), strict=True))),
             *customers.get(currency, (0, 0)),
         )  # fmt: skip
         for currency, members in by_currency.items()
@@ -274,13 +278,14 @@ class SqlReportFacts:
         return True
 
     def report_sums(
-        self, operator_id: str, query: SessionFilter, group_by: GroupBy
-    ) -> tuple[list[GroupSums], list[GroupSums]]:
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy, *, limit: int | None = None
+    ) -> tuple[list[GroupSums], list[GroupSums], int]:
         connection = self._connection()
         postgresql = _prepared(connection)
         if _by_rollups(query) and rollups.is_built(connection, operator_id):
-            return _rolled_report(connection, operator_id, query, group_by, postgresql)
-        return self._fact_report_sums(operator_id, query, group_by)
+            return _rolled_report(connection, operator_id, query, group_by, postgresql, limit)
+        groups, totals = self._fact_report_sums(operator_id, query, group_by)
+        return groups, totals, len(groups)
 
     def _fact_report_sums(
         self, operator_id: str, query: SessionFilter, group_by: GroupBy
@@ -342,53 +347,91 @@ def _fact_filters(
 
 
 class _Adder:
-    """Group sums added up from several sources (rollup buckets, fact edges), per (key, currency)."""
+    """Group sums added up from several sources (rollup buckets, fact edges), per (key, currency).
+
+    A row is (key, currency, sessions, sums..., presence...) as the SQL returns it; a group seen once
+    keeps the row's own tuple (the common case: one source), a group seen again is added up."""
 
     def __init__(self) -> None:
-        self.groups: dict[tuple[Any, str], list[int]] = {}
+        self.groups: dict[tuple[Any, str], Sequence[Any]] = {}
 
     def add(self, rows: Any) -> None:
-        width = 1 + len(MEASURES) + len(PRESENCE)
+        groups = self.groups
         for row in rows:
-            values = [int(value or 0) for value in list(row)[2:]]
-            known = self.groups.get((row[0], row[1]))
-            if known is None:
-                self.groups[(row[0], row[1])] = values
-            else:
-                self.groups[(row[0], row[1])] = [a + b for a, b in zip(known, values, strict=True)]
-            assert len(values) == width
-
-    def sums(self, customers: dict[tuple[Any, str], tuple[int, int]]) -> list[GroupSums]:
-        found = []
-        for (key, currency), values in self.groups.items():
-            if values[0] <= 0:
-                continue
-            measures = values[1 : 1 + len(MEASURES)]
-            present = values[1 + len(MEASURES) :]
-            found.append(
-                GroupSums(
-                    key,
-                    currency,
-                    values[0],
-                    dict(zip(MEASURES, measures, strict=True)),
-                    {name: value > 0 for name, value in zip(PRESENCE, present, strict=True)},
-                    *customers.get((key, currency), (0, 0)),
-                )  # fmt: skip
+            values = tuple(row)[2:]
+            known = groups.get((row[0], row[1]))
+            groups[(row[0], row[1])] = (
+                values
+                if known is None
+                else tuple(int(a or 0) + int(b or 0) for a, b in zip(known, values, strict=True))
             )
-        return found
+
+    def result(
+        self, customers: dict[tuple[Any, str], tuple[int, int]], limit: int | None
+    ) -> tuple[list[GroupSums], int, dict[str, tuple[int, ...]]]:
+        """The groups (with ``limit``, only the ``limit`` of highest gross revenue), how many there
+        are, and per currency every group's (sessions, measures..., presence...) added up."""
+        live = [(pair, values) for pair, values in self.groups.items() if values[0] and values[0] > 0]
+        by_currency: dict[str, list[Sequence[Any]]] = {}
+        for (_, currency), values in live:
+            by_currency.setdefault(currency, []).append(values)
+        with localcontext(_EXACT):  # numeric sums from PostgreSQL: added without rounding
+            summed = {
+                currency: tuple(int(sum(filter(None, column))) for column in zip(*rows, strict=True))
+                for currency, rows in by_currency.items()
+            }
+        found = len(live)
+        if limit is not None and found > limit:
+            gross = 1 + MEASURES.index("gross_u")
+            live = heapq.nsmallest(
+                limit, live, key=lambda item: top_order(item[1][gross] or 0, item[0][0], item[0][1])
+            )
+        none = (0, 0)
+        groups = [
+            GroupSums(
+                key,
+                currency,
+                int(values[0]),
+                tuple(int(value or 0) for value in values[1 : 1 + _WIDTH]),
+                tuple(bool(value and value > 0) for value in values[1 + _WIDTH :]),
+                *customers.get((key, currency), none),
+            )  # fmt: skip
+            for (key, currency), values in live
+        ]
+        return groups, found, summed
+
+
+_EXACT = Context(prec=200)
+
+
+def _currency_totals(
+    summed: dict[str, tuple[int, ...]], customers: dict[str, tuple[int, int]]
+) -> list[GroupSums]:
+    return [
+        GroupSums(
+            None,
+            currency,
+            values[0],
+            values[1 : 1 + _WIDTH],
+            tuple(value > 0 for value in values[1 + _WIDTH :]),
+            *customers.get(currency, (0, 0)),
+        )  # fmt: skip
+        for currency, values in summed.items()
+    ]
 
 
 def _rollup_rows(
     connection: Connection, table: Any, bucket: Any, key: Any, cut: rollups.Cut, query: SessionFilter,
-    operator_id: str, postgresql: bool, extra: list[ColumnElement[bool]] | None = None,
+    operator_id: str, postgresql: bool, more: Sequence[Any] = (),
 ) -> Any:  # fmt: skip
+    """(key, currency, sessions, sums..., presence counts..., *more) per key and currency of a rollup."""
     total = func.sum if postgresql else func.evbill_sum
     columns = [
         key.label("key"), table.c.currency, total(table.c.sessions),
-        *(total(table.c[name]) for name in MEASURES), *(total(table.c[name]) for name in PRESENCE),
+        *(total(table.c[name]) for name in MEASURES), *(total(table.c[name]) for name in PRESENCE), *more,
     ]  # fmt: skip
     where = [table.c.operator_id == operator_id, *cut.bucket_conditions(bucket), *_filters(table, query)]
-    statement = select(*columns).where(*where, *(extra or [])).group_by(key, table.c.currency)
+    statement = select(*columns).where(*where).group_by(key, table.c.currency)
     return connection.execute(statement).all()
 
 
@@ -451,8 +494,9 @@ def rollups_key(table: Any, group_by: GroupBy) -> Any:
 
 
 def _rolled_report(
-    connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool
-) -> tuple[list[GroupSums], list[GroupSums]]:
+    connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool,
+    limit: int | None,
+) -> tuple[list[GroupSums], list[GroupSums], int]:  # fmt: skip
     adder = _Adder()
     if group_by is GroupBy.CUSTOMER:
         if query.start is not None or query.end is not None:
@@ -463,28 +507,25 @@ def _rolled_report(
         else:
             c = report_customer_sums.c
             every = rollups.Cut(None, None, ())
-            adder.add(_rollup_rows(connection, report_customer_sums, c.customer_id, c.customer_id, every,
-                                   query, operator_id, postgresql))  # fmt: skip
-            # the sessions without a customer: all of them less those of customers
-            everything = _Adder()
+            # per customer: its sums and whether its first session is known (new of all time), one scan
+            rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
+                                operator_id, postgresql, (func.max(c.customer_first_at),))  # fmt: skip
+            customers = {(row[0], row[1]): (1, 0 if row[-1] is None else 1) for row in rows}
+            adder.add(row[:-1] for row in rows)
+            # the sessions without a customer: all of them (per currency) less those of customers
             d = report_day_sums
-            everything.add(_rollup_rows(connection, d, d.c.day, literal(None), every, query, operator_id,
-                                        postgresql))  # fmt: skip
-            for (key, currency), values in everything.groups.items():
-                known = [values]
-                for (customer, in_currency), sums in adder.groups.items():
-                    if in_currency == currency and customer is not None:
-                        known.append([-value for value in sums])
-                adder.groups[(key, currency)] = [sum(column) for column in zip(*known, strict=True)]
-            first = func.max(c.customer_first_at)
-            statement = (
-                select(c.customer_id, c.currency, first)
-                .where(c.operator_id == operator_id, *_filters(report_customer_sums, query))
-                .group_by(c.customer_id, c.currency)
-            )
-            customers = {
-                (row[0], row[1]): (1, 0 if row[2] is None else 1) for row in connection.execute(statement)
-            }
+            everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id,
+                                      postgresql)  # fmt: skip
+            of_customers = {
+                row[1]: row for row in _rollup_rows(connection, report_customer_sums, None, literal(None),
+                                                    every, query, operator_id, postgresql)
+            }  # fmt: skip
+            for _, currency, *values in everything:
+                known = of_customers.get(currency)
+                less = [0] * len(values) if known is None else known[2:]
+                adder.groups[(None, currency)] = tuple(
+                    int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True)
+                )
     else:
         table, size, bucket_name = (
             (report_place_sums, rollups.PERIOD_S, "period")
@@ -508,11 +549,12 @@ def _rolled_report(
             where = _fact_filters(operator_id, query, rollups.edge_condition(cut.edges))
             adder.add(_fact_rows(connection, where, rollups.key_of_facts(group_by), postgresql))
         customers = _rolled_customers(connection, operator_id, query, group_by)
-    groups = adder.sums(customers)
+    groups, found, summed = adder.result(customers, None if group_by is GroupBy.TOTAL else limit)
     if group_by is GroupBy.TOTAL:
-        return groups, groups
+        return groups, groups, found
     counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
-    return groups, _totals(groups, {currency: count for (_, currency), count in counted.items()})
+    totals = _currency_totals(summed, {currency: count for (_, currency), count in counted.items()})
+    return groups, totals, found
 
 
 def _rolled_heatmap(
