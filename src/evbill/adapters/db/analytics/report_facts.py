@@ -422,9 +422,12 @@ def _currency_totals(
 
 def _rollup_rows(
     connection: Connection, table: Any, bucket: Any, key: Any, cut: rollups.Cut, query: SessionFilter,
-    operator_id: str, postgresql: bool, more: Sequence[Any] = (),
+    operator_id: str, postgresql: bool, more: Sequence[Any] = (), top: int | None = None,
 ) -> Any:  # fmt: skip
-    """(key, currency, sessions, sums..., presence counts..., *more) per key and currency of a rollup."""
+    """(key, currency, sessions, sums..., presence counts..., *more) per key and currency of a rollup.
+
+    ``top`` (PostgreSQL): only the groups of the ``top`` highest gross revenues (ties kept: the exact
+    order of ties is ``rollup.top_order``'s, in Python), each row ending with how many groups there are."""
     total = func.sum if postgresql else func.evbill_sum
     columns = [
         key.label("key"), table.c.currency, total(table.c.sessions),
@@ -432,6 +435,12 @@ def _rollup_rows(
     ]  # fmt: skip
     where = [table.c.operator_id == operator_id, *cut.bucket_conditions(bucket), *_filters(table, query)]
     statement = select(*columns).where(*where).group_by(key, table.c.currency)
+    if top is not None:
+        statement = (
+            statement.add_columns(func.count().over())
+            .order_by(total(table.c.gross_u).desc())
+            .fetch(top, with_ties=True)
+        )
     return connection.execute(statement).all()
 
 
@@ -498,6 +507,11 @@ def _rolled_report(
     limit: int | None,
 ) -> tuple[list[GroupSums], list[GroupSums], int]:  # fmt: skip
     adder = _Adder()
+    # With a limit, PostgreSQL returns only the top groups of a single rollup source (no window edge to
+    # add to them): ``found`` and the totals per currency then come from the database too.
+    top = limit if postgresql and group_by is not GroupBy.TOTAL else None
+    found: int | None = None
+    totals_rows: Any = None
     if group_by is GroupBy.CUSTOMER:
         if query.start is not None or query.end is not None:
             # a customer's sums in a window: the facts of the window (no rollup per customer and day)
@@ -509,7 +523,10 @@ def _rolled_report(
             every = rollups.Cut(None, None, ())
             # per customer: its sums and whether its first session is known (new of all time), one scan
             rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
-                                operator_id, postgresql, (func.max(c.customer_first_at),))  # fmt: skip
+                                operator_id, postgresql, (func.max(c.customer_first_at),), top)  # fmt: skip
+            if top is not None:
+                found = int(rows[0][-1]) if rows else 0
+                rows = [row[:-1] for row in rows]
             customers = {(row[0], row[1]): (1, 0 if row[-1] is None else 1) for row in rows}
             adder.add(row[:-1] for row in rows)
             # the sessions without a customer: all of them (per currency) less those of customers
@@ -523,9 +540,12 @@ def _rolled_report(
             for _, currency, *values in everything:
                 known = of_customers.get(currency)
                 less = [0] * len(values) if known is None else known[2:]
-                adder.groups[(None, currency)] = tuple(
-                    int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True)
-                )
+                rest = tuple(int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True))
+                adder.groups[(None, currency)] = rest
+                if found is not None and rest[0] > 0:
+                    found += 1
+            if top is not None:
+                totals_rows = everything
     else:
         table, size, bucket_name = (
             (report_place_sums, rollups.PERIOD_S, "period")
@@ -533,28 +553,39 @@ def _rolled_report(
             else (report_day_sums, rollups.DAY_S, "day")
         )
         cut = rollups.cut(query.start, query.end, size)
+        source: tuple[Any, Any, Any] | None = None  # (table, bucket, key) of the rollup read
         if group_by in rollups.PLACES and query.start is None and query.end is None:
             t = report_place_totals
-            adder.add(_rollup_rows(connection, t, None, rollups_key(t, group_by), cut, query, operator_id,
-                                   postgresql))  # fmt: skip
+            source = (t, None, rollups_key(t, group_by))
         elif cut.whole:
             key = (
                 rollups_key(table, group_by)
                 if group_by is not GroupBy.MONTH
                 else func.substr(table.c.local_day, 1, 7)
             )
-            adder.add(_rollup_rows(connection, table, table.c[bucket_name], key, cut, query, operator_id,
-                                   postgresql))  # fmt: skip
+            source = (table, table.c[bucket_name], key)
+        if source is not None:
+            single = None if cut.edges else top
+            rows = _rollup_rows(connection, source[0], source[1], source[2], cut, query, operator_id,
+                                postgresql, (), single)  # fmt: skip
+            if single is not None:
+                found = int(rows[0][-1]) if rows else 0
+                rows = [row[:-1] for row in rows]
+                totals_rows = _rollup_rows(connection, source[0], source[1], literal(None), cut, query,
+                                           operator_id, postgresql)  # fmt: skip
+            adder.add(rows)
         if cut.edges:
             where = _fact_filters(operator_id, query, rollups.edge_condition(cut.edges))
             adder.add(_fact_rows(connection, where, rollups.key_of_facts(group_by), postgresql))
         customers = _rolled_customers(connection, operator_id, query, group_by)
-    groups, found, summed = adder.result(customers, None if group_by is GroupBy.TOTAL else limit)
+    groups, counted_groups, summed = adder.result(customers, None if group_by is GroupBy.TOTAL else limit)
     if group_by is GroupBy.TOTAL:
-        return groups, groups, found
+        return groups, groups, counted_groups
+    if totals_rows is not None:
+        summed = {row[1]: tuple(int(value or 0) for value in row[2:]) for row in totals_rows if row[2]}
     counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
     totals = _currency_totals(summed, {currency: count for (_, currency), count in counted.items()})
-    return groups, totals, found
+    return groups, totals, counted_groups if found is None else found
 
 
 def _rolled_heatmap(
