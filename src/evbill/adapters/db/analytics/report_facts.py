@@ -502,6 +502,41 @@ def rollups_key(table: Any, group_by: GroupBy) -> Any:
     return table.c[_KEYS[group_by]]
 
 
+def _top_customers(
+    connection: Connection, operator_id: str, query: SessionFilter, top: int
+) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
+    """The customers of the ``top`` highest gross revenues of all time (PostgreSQL, one scan of the
+    per-customer rollup): their rows (key, currency, sums..., first session), how many customers there
+    are, per currency every customer's sums added up and (distinct customers, new ones) -- per currency
+    from window sums over the same groups, known only for the currencies of the top rows."""
+    c = report_customer_sums.c
+    sums = [func.sum(c.sessions), *(func.sum(c[name]) for name in MEASURES),
+            *(func.sum(c[name]) for name in PRESENCE)]  # fmt: skip
+    first = func.max(c.customer_first_at)
+    statement = (
+        select(
+            c.customer_id,
+            c.currency,
+            *sums,
+            first,
+            func.count().over(),
+            func.count().over(partition_by=c.currency),
+            func.count(first).over(partition_by=c.currency),
+            *(func.sum(column).over(partition_by=c.currency) for column in sums),
+        )  # fmt: skip
+        .where(c.operator_id == operator_id, *_filters(report_customer_sums, query))
+        .group_by(c.customer_id, c.currency)
+        .order_by(func.sum(c.gross_u).desc())
+        .fetch(top, with_ties=True)
+    )
+    found = connection.execute(statement).all()
+    width = len(sums)
+    rows = [row[: 3 + width] for row in found]
+    of_customers = {row[1]: row[6 + width :] for row in found}
+    counted = {row[1]: (int(row[4 + width]), int(row[5 + width])) for row in found}
+    return rows, int(found[0][3 + width]) if found else 0, of_customers, counted
+
+
 def _rolled_report(
     connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool,
     limit: int | None,
@@ -512,6 +547,7 @@ def _rolled_report(
     top = limit if postgresql and group_by is not GroupBy.TOTAL else None
     found: int | None = None
     totals_rows: Any = None
+    counted_customers: dict[str, tuple[int, int]] | None = None  # distinct customers per currency
     if group_by is GroupBy.CUSTOMER:
         if query.start is not None or query.end is not None:
             # a customer's sums in a window: the facts of the window (no rollup per customer and day)
@@ -521,30 +557,33 @@ def _rolled_report(
         else:
             c = report_customer_sums.c
             every = rollups.Cut(None, None, ())
-            # per customer: its sums and whether its first session is known (new of all time), one scan
-            rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
-                                operator_id, postgresql, (func.max(c.customer_first_at),), top)  # fmt: skip
-            if top is not None:
-                found = int(rows[0][-1]) if rows else 0
-                rows = [row[:-1] for row in rows]
-            customers = {(row[0], row[1]): (1, 0 if row[-1] is None else 1) for row in rows}
-            adder.add(row[:-1] for row in rows)
-            # the sessions without a customer: all of them (per currency) less those of customers
             d = report_day_sums
             everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id,
                                       postgresql)  # fmt: skip
-            of_customers = {
-                row[1]: row for row in _rollup_rows(connection, report_customer_sums, None, literal(None),
-                                                    every, query, operator_id, postgresql)
-            }  # fmt: skip
+            top_customers = _top_customers(connection, operator_id, query, top) if top is not None else None
+            if top_customers is not None and {row[1] for row in everything} <= set(top_customers[2]):
+                rows, found, of_customers, counted_customers = top_customers
+            else:
+                # per customer: its sums and whether its first session is known (new of all time)
+                rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
+                                    operator_id, postgresql, (func.max(c.customer_first_at),))  # fmt: skip
+                found, counted_customers = None, None
+                of_customers = {
+                    row[1]: row[2:] for row in _rollup_rows(connection, report_customer_sums, None,
+                                                            literal(None), every, query, operator_id,
+                                                            postgresql)
+                }  # fmt: skip
+            customers = {(row[0], row[1]): (1, 0 if row[-1] is None else 1) for row in rows}
+            adder.add(row[:-1] for row in rows)
+            # the sessions without a customer: all of them (per currency) less those of customers
             for _, currency, *values in everything:
                 known = of_customers.get(currency)
-                less = [0] * len(values) if known is None else known[2:]
+                less = [0] * len(values) if known is None else known
                 rest = tuple(int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True))
                 adder.groups[(None, currency)] = rest
                 if found is not None and rest[0] > 0:
                     found += 1
-            if top is not None:
+            if found is not None:
                 totals_rows = everything
     else:
         table, size, bucket_name = (
@@ -583,8 +622,10 @@ def _rolled_report(
         return groups, groups, counted_groups
     if totals_rows is not None:
         summed = {row[1]: tuple(int(value or 0) for value in row[2:]) for row in totals_rows if row[2]}
-    counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
-    totals = _currency_totals(summed, {currency: count for (_, currency), count in counted.items()})
+    if counted_customers is None:
+        counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
+        counted_customers = {currency: count for (_, currency), count in counted.items()}
+    totals = _currency_totals(summed, counted_customers)
     return groups, totals, counted_groups if found is None else found
 
 
