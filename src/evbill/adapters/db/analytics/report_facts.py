@@ -25,13 +25,17 @@ from decimal import Context, localcontext
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     case,
+    cast,
     delete,
     func,
     insert,
     literal,
+    literal_column,
+    null,
     select,
     tuple_,
     update,
@@ -505,36 +509,66 @@ def rollups_key(table: Any, group_by: GroupBy) -> Any:
 def _top_customers(
     connection: Connection, operator_id: str, query: SessionFilter, top: int
 ) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
-    """The customers of the ``top`` highest gross revenues of all time (PostgreSQL, one scan of the
-    per-customer rollup): their rows (key, currency, sums..., first session), how many customers there
-    are, per currency every customer's sums added up and (distinct customers, new ones) -- per currency
-    from window sums over the same groups, known only for the currencies of the top rows."""
+    """The customers of the ``top`` highest gross revenues of all time (PostgreSQL, one hash aggregate
+    of the per-customer rollup with GROUPING SETS per customer and per currency): their rows (key,
+    currency, sums..., first session), how many customers there are, per currency every customer's
+    sums added up and (distinct customers, new ones)."""
     c = report_customer_sums.c
     sums = [func.sum(c.sessions), *(func.sum(c[name]) for name in MEASURES),
             *(func.sum(c[name]) for name in PRESENCE)]  # fmt: skip
-    first = func.max(c.customer_first_at)
-    statement = (
+    width = len(sums)
+    grouped = (
         select(
-            c.customer_id,
-            c.currency,
-            *sums,
-            first,
-            func.count().over(),
-            func.count().over(partition_by=c.currency),
-            func.count(first).over(partition_by=c.currency),
-            *(func.sum(column).over(partition_by=c.currency) for column in sums),
+            c.customer_id.label("customer"),
+            c.currency.label("currency"),
+            func.grouping(c.customer_id).label("whole"),
+            *(column.label(f"s{number}") for number, column in enumerate(sums)),
+            func.max(c.customer_first_at).label("first"),
         )  # fmt: skip
         .where(c.operator_id == operator_id, *_filters(report_customer_sums, query))
-        .group_by(c.customer_id, c.currency)
-        .order_by(func.sum(c.gross_u).desc())
-        .fetch(top, with_ties=True)
+        .group_by(func.grouping_sets(tuple_(c.customer_id, c.currency), tuple_(c.currency)))
+        .cte("grouped")
     )
-    found = connection.execute(statement).all()
-    width = len(sums)
-    rows = [row[: 3 + width] for row in found]
-    of_customers = {row[1]: row[6 + width :] for row in found}
-    counted = {row[1]: (int(row[4 + width]), int(row[5 + width])) for row in found}
-    return rows, int(found[0][3 + width]) if found else 0, of_customers, counted
+    g = grouped.c
+    measured = [g[f"s{number}"] for number in range(width)]
+    none = null()
+    # (the first session's column carries a timestamp in every part: a NULL alone would be typed text)
+    per_currency = select(literal_column("0"), none, g.currency, *measured, g.first, none, none).where(
+        g.whole == 1
+    )
+    counts = (
+        select(literal_column("1"), none, g.currency, *(none for _ in measured), func.max(g.first),
+               func.count(), func.count(g.first))
+        .where(g.whole == 0)
+        .group_by(g.currency)
+    )  # fmt: skip
+    best = (
+        select(
+            literal_column("2").label("part"),
+            g.customer,
+            g.currency,
+            *measured,
+            g.first,
+            cast(null(), BigInteger).label("customers"),
+            cast(null(), BigInteger).label("new"),
+        )  # fmt: skip
+        .where(g.whole == 0)
+        .order_by(g[f"s{1 + MEASURES.index('gross_u')}"].desc())
+        .fetch(top, with_ties=True)
+        .subquery()
+    )
+    statement = per_currency.union_all(counts, select(*best.c))
+    rows: list[Any] = []
+    of_customers: dict[str, Sequence[Any]] = {}
+    counted: dict[str, tuple[int, int]] = {}
+    for row in connection.execute(statement):
+        if row[0] == 0:
+            of_customers[row[2]] = row[3 : 3 + width]
+        elif row[0] == 1:
+            counted[row[2]] = (int(row[4 + width]), int(row[5 + width]))
+        else:
+            rows.append(row[1 : 4 + width])
+    return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
 
 
 def _rolled_report(
