@@ -122,6 +122,13 @@ def test_the_cli_prints_a_table_json_and_csv(container: Container, network: Netw
         ("DC", "1", "15.00"),
         ("total", "4", "26.12"),
     ]
+    # the top row by gross revenue (the table says how many more), every row with --all
+    top = runner.invoke(app, [*base, "--by", "month", "--limit", "1"])
+    assert "top 1 by gross revenue; 1 more with --all" in top.output
+    assert "2026-03" in top.output
+    assert "2026-04" not in top.output
+    every = runner.invoke(app, [*base, "--by", "month", "--limit", "1", "--all", "--json"])
+    assert [row["key"] for row in json.loads(every.stdout)["rows"]] == ["2026-03", "2026-04"]
     heat = runner.invoke(app, ["analytics", "heatmap", "--operator", network.operator_id])
     assert heat.exit_code == 0, heat.output
     assert "Mon" in heat.output
