@@ -61,6 +61,24 @@ def test_the_api_reports_by_month_with_amounts_rounded_once(container: Container
     assert body["totals"][0]["gross"] == "26.12"
 
 
+def test_the_api_answers_the_top_rows_by_gross_revenue_unless_all_are_asked_for(
+    container: Container, network: Network
+) -> None:
+    client, headers = _client(container, network)
+    params = {"group_by": "month", **WINDOW}
+    top = client.get("/api/v1/analytics/report", params={**params, "limit": 1}, headers=headers).json()
+    # March (21.31) before April (4.81); the totals still of both
+    assert [(row["key"], row["gross"]) for row in top["rows"]] == [("2026-03", "21.31")]
+    assert (top["rows_left_out"], top["totals"][0]["gross"]) == (1, "26.12")
+    every = client.get(
+        "/api/v1/analytics/report", params={**params, "limit": 1, "all": "true"}, headers=headers
+    )
+    assert [row["key"] for row in every.json()["rows"]] == ["2026-03", "2026-04"]
+    assert every.json()["rows_left_out"] == 0
+    refused = client.get("/api/v1/analytics/report", params={**params, "limit": 0}, headers=headers)
+    assert refused.status_code == 422
+
+
 def test_the_api_exports_csv_and_the_heatmap(container: Container, network: Network) -> None:
     client, headers = _client(container, network)
     params = {"group_by": "location", "location_id": network.ids["L2"], **WINDOW}
@@ -104,6 +122,13 @@ def test_the_cli_prints_a_table_json_and_csv(container: Container, network: Netw
         ("DC", "1", "15.00"),
         ("total", "4", "26.12"),
     ]
+    # the top row by gross revenue (the table says how many more), every row with --all
+    top = runner.invoke(app, [*base, "--by", "month", "--limit", "1"])
+    assert "top 1 by gross revenue; 1 more with --all" in top.output
+    assert "2026-03" in top.output
+    assert "2026-04" not in top.output
+    every = runner.invoke(app, [*base, "--by", "month", "--limit", "1", "--all", "--json"])
+    assert [row["key"] for row in json.loads(every.stdout)["rows"]] == ["2026-03", "2026-04"]
     heat = runner.invoke(app, ["analytics", "heatmap", "--operator", network.operator_id])
     assert heat.exit_code == 0, heat.output
     assert "Mon" in heat.output

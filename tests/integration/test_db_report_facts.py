@@ -13,12 +13,14 @@ then each equals, field by field, the reference computed in Python from the same
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from evbill.application.analytics import reports as reports_module
 from evbill.application.analytics.reports import (
     peak_heatmap,
     reference_heatmap,
@@ -210,6 +212,19 @@ WINDOWS = (
     SessionFilter(),
     SessionFilter(start=datetime(2026, 3, 1, tzinfo=UTC), end=datetime(2026, 11, 15, tzinfo=UTC)),
 )
+# Windows the rollups answer in parts: open on one side (distinct customers from the per-customer
+# rollup), cut inside UTC days and 28-day periods (edges from the facts), inside one day (no whole
+# bucket), across Amsterdam's autumn night; filtered by connector class and tariff.
+CUT_WINDOWS = (
+    SessionFilter(start=datetime(2026, 6, 17, 13, 5, 7, 123456, tzinfo=UTC)),
+    SessionFilter(end=datetime(2026, 8, 2, 22, 0, 0, 1, tzinfo=UTC)),
+    SessionFilter(start=datetime(2026, 2, 3, 7, 30, tzinfo=UTC), end=datetime(2026, 9, 9, 9, 9, tzinfo=UTC)),
+    SessionFilter(start=datetime(2026, 5, 1, 3, tzinfo=UTC), end=datetime(2026, 5, 1, 20, tzinfo=UTC)),
+    SessionFilter(start=datetime(2026, 10, 24, 23, tzinfo=UTC), end=datetime(2026, 10, 25, 3, tzinfo=UTC)),
+    SessionFilter(connector_class=ConnectorClass.DC),
+    SessionFilter(start=datetime(2026, 4, 1, tzinfo=UTC), tariff_id="T-AC"),
+    SessionFilter(end=datetime(2026, 7, 1, 12, tzinfo=UTC), connector_class=ConnectorClass.AC),
+)
 
 
 @pytest.mark.parametrize("group_by", list(GroupBy))
@@ -223,6 +238,32 @@ def test_every_report_from_the_database_equals_the_python_reference(
         assert fast == reference_report(services, network.actor, query=query, group_by=group_by)
     assert fast.totals
     assert fast.totals[0].sessions > 100
+
+
+@pytest.mark.parametrize("group_by", list(GroupBy))
+def test_reports_from_the_rollups_equal_the_reference_in_windows_cut_anywhere(
+    database_url: str, uow_factory: UnitOfWorkFactory, group_by: GroupBy
+) -> None:
+    network = given_generated(uow_factory)
+    services = bootstrap(Settings(database_url=database_url)).services
+    usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+    with uow_factory() as uow:  # the first report built the rollups: the next ones read them
+        assert uow.analytics.build_report_rollups(network.operator_id, YEAR) is False
+    for query in CUT_WINDOWS:
+        fast = usage_report(services, network.actor, query=query, group_by=group_by)
+        assert fast == reference_report(services, network.actor, query=query, group_by=group_by), query
+        assert fast.totals, query
+
+
+def test_the_heatmap_from_the_rollups_equals_the_reference_in_windows_cut_anywhere(
+    database_url: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    network = given_generated(uow_factory)
+    services = bootstrap(Settings(database_url=database_url)).services
+    for query in CUT_WINDOWS:
+        fast = peak_heatmap(services, network.actor, query=query)
+        assert fast == reference_heatmap(services, network.actor, query=query), query
+    assert sum(map(sum, fast.starts)) > 10
 
 
 def test_the_heatmap_from_the_database_equals_the_reference_across_both_dst_nights(
@@ -288,8 +329,100 @@ def test_a_report_sees_what_was_written_since_the_last_one(
             paid, PaymentEvent(new_id(), EventKind.REFUNDED, 7, YEAR), idempotency_key=None, recorded_at=YEAR
         )
         uow.commit()
-    # Then the next report is again the reference, and differs from the first
-    for group_by in (GroupBy.PAYMENT_METHOD, GroupBy.SEGMENT):
-        after = usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
-        assert after == reference_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+    # Then the next report is again the reference (every grouping, window and the heatmap, from the
+    # rollups kept by the refresh), and differs from the first
+    for query in (*WINDOWS, *CUT_WINDOWS):
+        for group_by in GroupBy:
+            after = usage_report(services, network.actor, query=query, group_by=group_by)
+            assert after == reference_report(services, network.actor, query=query, group_by=group_by)
+        assert peak_heatmap(services, network.actor, query=query) == reference_heatmap(
+            services, network.actor, query=query
+        )
+    after = usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.PAYMENT_METHOD)
     assert after != before
+
+
+def test_a_long_catch_up_builds_the_rollups_whole_and_reports_stay_exact(
+    database_url: str, uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given rollups built, then more queued sessions than the catch-up threshold (lowered for the
+    # test), some earlier than their customer's first session (which moves for the customer's others)
+    network = given_generated(uow_factory, sessions=60)
+    services = bootstrap(Settings(database_url=database_url)).services
+    usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.TOTAL)
+    monkeypatch.setattr(reports_module, "CATCH_UP", 5)
+    rng = random.Random(8)
+    with uow_factory() as uow:
+        for day in range(10):
+            site = network.sites["America/New_York"][0]
+            added = replace(
+                _session(rng, network, site, YEAR + timedelta(days=30 + day)), status=SessionStatus.COMPLETED
+            )
+            uow.sessions.add(added)
+        uow.commit()
+    # When the next report folds them in (rollups let go, then built whole)
+    for query in WINDOWS:
+        for group_by in GroupBy:
+            fast = usage_report(services, network.actor, query=query, group_by=group_by)
+            # Then every report is the reference's
+            assert fast == reference_report(services, network.actor, query=query, group_by=group_by)
+    with uow_factory() as uow:
+        assert uow.analytics.build_report_rollups(network.operator_id, YEAR) is False
+
+
+def test_two_first_builds_at_once_one_builds_the_other_waits_and_finds_them_built(
+    database_url: str, uow_factory: UnitOfWorkFactory
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time")
+    # Given facts folded but no rollups yet (as after an upgrade)
+    network = given_generated(uow_factory, sessions=60)
+    services = bootstrap(Settings(database_url=database_url)).services
+    reports_module.refresh_facts(services, network.operator_id)
+    with uow_factory() as uow:
+        uow.analytics.forget_report_rollups(network.operator_id)
+        uow.commit()
+    # When two first builds start together
+    barrier = threading.Barrier(2)
+    built: list[bool] = []
+    failed: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            with uow_factory() as uow:
+                barrier.wait()
+                built.append(uow.analytics.build_report_rollups(network.operator_id, YEAR))
+                uow.commit()
+        except BaseException as error:  # noqa: BLE001 - the test reports it
+            failed.append(error)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # Then one built them, the other waited and found them built; the reports are the reference's
+    assert failed == []
+    assert sorted(built) == [False, True]
+    for group_by in (GroupBy.TOTAL, GroupBy.EVSE, GroupBy.CUSTOMER):
+        fast = usage_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+        assert fast == reference_report(services, network.actor, query=SessionFilter(), group_by=group_by)
+
+
+@pytest.mark.parametrize("group_by", [GroupBy.CUSTOMER, GroupBy.EVSE, GroupBy.DAY])
+def test_a_report_of_its_top_rows_has_the_groups_of_highest_revenue_and_totals_of_every_session(
+    database_url: str, uow_factory: UnitOfWorkFactory, group_by: GroupBy
+) -> None:
+    network = given_generated(uow_factory)
+    services = bootstrap(Settings(database_url=database_url)).services
+    for query in (SessionFilter(), CUT_WINDOWS[2], SessionFilter(connector_class=ConnectorClass.DC)):
+        reference = reference_report(services, network.actor, query=query, group_by=group_by)
+        limited = usage_report(services, network.actor, query=query, group_by=group_by, limit=5)
+        by_revenue = sorted(reference.rows, key=lambda row: (-row.revenue.gross, row.key, row.currency))
+        assert len(reference.rows) > 5
+        assert limited.rows == tuple(by_revenue[:5])
+        assert limited.rows[0].revenue.gross >= limited.rows[4].revenue.gross
+        assert limited.left_out == len(reference.rows) - 5
+        assert limited.totals == reference.totals
+        everything = usage_report(services, network.actor, query=query, group_by=group_by, limit=10_000)
+        assert everything == reference

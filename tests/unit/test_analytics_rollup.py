@@ -26,6 +26,7 @@ from evbill.domain.analytics.rollup import (
     QuarterSums,
     fact_row,
     heatmap_of,
+    occupancy,
     report_of,
     units,
 )
@@ -111,8 +112,8 @@ def _sums(rows: list[dict[str, object]], key: str | None, window_start: datetime
                 group_key,
                 str(currency),
                 len(members),  # type: ignore[arg-type]
-                {name: sum(row[name] for row in members) for name in MEASURES},  # type: ignore[misc]
-                {name: any(row[name] for row in members) for name in PRESENCE},
+                tuple(sum(row[name] for row in members) for name in MEASURES),  # type: ignore[misc]
+                tuple(any(row[name] for row in members) for name in PRESENCE),
                 len(customers),
                 len(new),
             )  # fmt: skip
@@ -150,6 +151,41 @@ def test_the_heatmap_from_quarter_sums_equals_the_walk_over_every_session() -> N
             count, total = into.get(value // QUARTER_S, (0, 0))
             into[value // QUARTER_S] = (count + 1, total + value)
     assert heatmap_of(starts, quarters) == heatmap(facts)
+
+
+def test_the_heatmap_from_hour_sums_and_quarter_sums_equals_the_walk_over_every_session() -> None:
+    # half the sessions as a rollup keeps them (starts and seconds per local hour, ``occupancy``),
+    # the other half as the window's edges are read (quarter sums): together, the reference
+    facts = _facts(300, seed=13)
+    starts: dict[int, int] = defaultdict(int)
+    occupied: dict[int, int] = defaultdict(int)
+    quarters: dict[str, QuarterSums] = {}
+    for index, row in enumerate(map(fact_row, facts)):
+        starts[row["local_hour"]] += 1  # type: ignore[index]
+        zone, start_s, end_s = str(row["zone"]), int(row["start_s"]), int(row["end_s"])  # type: ignore[call-overload]
+        if index % 2:
+            for hour, seconds in occupancy(zone, start_s, end_s):
+                occupied[hour] += seconds
+            continue
+        sums = quarters.setdefault(zone, QuarterSums())
+        for value, into in ((start_s, sums.starts), (end_s, sums.ends)):
+            count, total = into.get(value // QUARTER_S, (0, 0))
+            into[value // QUARTER_S] = (count + 1, total + value)
+    assert heatmap_of(starts, quarters, occupied) == heatmap(facts)
+    assert sum(occupied.values()) > 0
+
+
+def test_occupancy_splits_a_session_at_local_hours_across_the_autumn_night() -> None:
+    # Amsterdam, 2026-10-25: 00:40 UTC is 02:40 CEST; clocks go back at 01:00 UTC to 02:00 CET.
+    # A session 00:40-01:50 UTC: 20 min in Sunday 02h (CEST), 50 min in Sunday 02h again (CET).
+    start = int(datetime(2026, 10, 25, 0, 40, tzinfo=UTC).timestamp())
+    found: dict[int, int] = defaultdict(int)
+    for hour, seconds in occupancy("Europe/Amsterdam", start, start + 70 * 60):
+        found[hour] += seconds
+    assert dict(found) == {6 * 24 + 2: 70 * 60}
+    # and Kathmandu (UTC+05:45): 00:00-00:30 UTC is 05:45-06:15 local, 15 min in 05h, 15 in 06h
+    midnight = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp())  # a Monday
+    assert list(occupancy("Asia/Kathmandu", midnight, midnight + 1800)) == [(5, 900), (6, 900)]
 
 
 def test_a_vat_rate_with_three_decimals_is_rounded_at_1e_14_per_session() -> None:

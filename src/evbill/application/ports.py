@@ -572,16 +572,31 @@ class AnalyticsRepository(Protocol):
         the last queue id done, None when none is left."""
         ...
 
+    def queued_for_reports(self, operator_id: str) -> int:
+        """How many sessions wait in the refresh queue."""
+        ...
+
+    def forget_report_rollups(self, operator_id: str) -> None:
+        """Stop keeping the report rollups (reports read the facts until they are built again)."""
+        ...
+
+    def build_report_rollups(self, operator_id: str, now: datetime) -> bool:
+        """Build the report rollups from the facts unless they are built; True if it did."""
+        ...
+
     def report_sums(
-        self, operator_id: str, query: SessionFilter, group_by: GroupBy
-    ) -> tuple[list[GroupSums], list[GroupSums]]:
-        """The database's sums of the report facts per group and currency, and per currency."""
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy, *, limit: int | None = None
+    ) -> tuple[list[GroupSums], list[GroupSums], int]:
+        """The database's sums of the report facts per group and currency, per currency, and how many
+        groups there are. ``limit``: at least the ``limit`` groups of highest gross revenue
+        (``rollup.top_order``), perhaps not the others."""
         ...
 
     def heatmap_sums(
         self, operator_id: str, query: SessionFilter
-    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
-        """Starts per local hour of the week, and per zone the starts and ends per UTC quarter hour."""
+    ) -> tuple[dict[int, int], dict[str, QuarterSums], dict[int, int]]:
+        """Starts per local hour of the week, per zone the starts and ends per UTC quarter hour of
+        some sessions, and seconds occupied per local hour of the week of the others."""
         ...
 
     def add_usage(self, operator_id: str, session_id: str, usage: SessionUsage) -> None:

@@ -471,6 +471,34 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         analytics_tables.report_refresh_queue,
         RecordMapping(analytics_tables.RefreshQueueRow, enums={}),
     ),
+    "report_day_sums": (
+        analytics_tables.report_day_sums,
+        RecordMapping(analytics_tables.ReportDaySumsRow, enums={}),
+    ),
+    "report_place_sums": (
+        analytics_tables.report_place_sums,
+        RecordMapping(analytics_tables.ReportPlaceSumsRow, enums={}),
+    ),
+    "report_place_totals": (
+        analytics_tables.report_place_totals,
+        RecordMapping(analytics_tables.ReportPlaceTotalsRow, enums={}),
+    ),
+    "report_customer_sums": (
+        analytics_tables.report_customer_sums,
+        RecordMapping(analytics_tables.ReportCustomerSumsRow, enums={}),
+    ),
+    "report_heat_sums": (
+        analytics_tables.report_heat_sums,
+        RecordMapping(analytics_tables.ReportHeatSumsRow, enums={}),
+    ),
+    "report_key_customers": (
+        analytics_tables.report_key_customers,
+        RecordMapping(analytics_tables.ReportKeyCustomersRow, enums={}),
+    ),
+    "report_rollup_state": (
+        analytics_tables.report_rollup_state,
+        RecordMapping(analytics_tables.ReportRollupStateRow, enums={}),
+    ),
     "station_requests": (charging_tables.station_requests, STATION_REQUESTS),
     "session_reviews": (charging_state_tables.session_reviews, SESSION_REVIEWS),
     "connector_states": (charging_state_tables.connector_states, CONNECTOR_STATES),

@@ -18,36 +18,56 @@ from evbill.domain.analytics.rollup import heatmap_of, report_of
 from evbill.domain.analytics.tables import heatmap_text, report_text
 from evbill.domain.money import RoundingMode
 
+CATCH_UP = 20_000
+# The rows a report answers with unless every row is asked for (the API's and CLI's default): the
+# groups of highest gross revenue. A report by customer of a large operator has tens of thousands.
+DEFAULT_ROWS = 1_000  # queued sessions from which the rollups are rebuilt whole rather than kept per batch
+
 
 def refresh_facts(services: Services, operator_id: str) -> int:
-    """Fold what was written since the last report into the report facts (the batches done).
+    """Fold what was written since the last report into the report facts and rollups (the batches done).
 
-    One short transaction per batch: a long catch-up (after an upgrade) keeps what it did."""
+    One short transaction per batch: a long catch-up (after an upgrade) keeps what it did. Past
+    ``CATCH_UP`` queued sessions the rollups are let go during the catch-up and built whole after it
+    (one GROUP BY each rather than the keys of every batch); reports read the facts meanwhile."""
+    with services.uow() as uow:
+        if uow.analytics.queued_for_reports(operator_id) >= CATCH_UP:
+            uow.analytics.forget_report_rollups(operator_id)
+            uow.commit()
     batches, last = 0, 0
     while True:
         with services.uow() as uow:
             done = uow.analytics.refresh_report_facts(operator_id, last)
             uow.commit()
         if done is None:
-            return batches
+            break
         batches, last = batches + 1, done
+    with services.uow() as uow:
+        if uow.analytics.build_report_rollups(operator_id, services.clock.now()):
+            uow.commit()
+    return batches
 
 
-def usage_report(services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy) -> Report:
-    """Sessions, time, energy and revenue per group; customers are new if first seen in the window."""
+def usage_report(
+    services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy, limit: int | None = None
+) -> Report:
+    """Sessions, time, energy and revenue per group; customers are new if first seen in the window.
+
+    ``limit``: only the ``limit`` rows of highest gross revenue (in that order; ``left_out`` says how
+    many more groups there are); the totals are always of every session."""
     require(actor, Permission.READ)
     refresh_facts(services, actor.operator_id)
     with services.uow(read_only=True) as uow:
-        groups, totals = uow.analytics.report_sums(actor.operator_id, query, group_by)
-    return report_of(group_by, groups, totals)
+        groups, totals, found = uow.analytics.report_sums(actor.operator_id, query, group_by, limit=limit)
+    return report_of(group_by, groups, totals, limit=limit, found=found)
 
 
 def peak_heatmap(services: Services, actor: Actor, *, query: SessionFilter) -> Heatmap:
     require(actor, Permission.READ)
     refresh_facts(services, actor.operator_id)
     with services.uow(read_only=True) as uow:
-        starts, quarters = uow.analytics.heatmap_sums(actor.operator_id, query)
-    return heatmap_of(starts, quarters)
+        starts, quarters, occupied = uow.analytics.heatmap_sums(actor.operator_id, query)
+    return heatmap_of(starts, quarters, occupied)
 
 
 def reference_report(services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy) -> Report:
@@ -71,10 +91,10 @@ def rounding_of(services: Services, actor: Actor) -> RoundingMode:
 
 
 def shown_report(
-    services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy
+    services: Services, actor: Actor, *, query: SessionFilter, group_by: GroupBy, limit: int | None = None
 ) -> dict[str, object]:
     """The report as text rows, each amount rounded once with the operator's rounding mode."""
-    report = usage_report(services, actor, query=query, group_by=group_by)
+    report = usage_report(services, actor, query=query, group_by=group_by, limit=limit)
     return report_text(report, rounding_of(services, actor))
 
 

@@ -113,6 +113,9 @@ class Report:
     group_by: GroupBy
     rows: tuple[ReportRow, ...]
     totals: tuple[ReportRow, ...]  # one per currency
+    # rows not shown: a report asked for its top N rows (by gross revenue) had this many more groups;
+    # its rows are then in order of gross revenue (highest first), otherwise by key and currency
+    left_out: int = 0
 
 
 @dataclass(slots=True)

@@ -27,10 +27,12 @@ then counts for the local weekday and hour at its start (every zone's offset is 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from evbill.domain.analytics.facts import GroupBy, SessionFact
 from evbill.domain.analytics.heatmap import Heatmap
@@ -108,50 +110,86 @@ PRESENCE = tuple(f"{component}_parts" for component in Component)
 
 @dataclass(frozen=True, slots=True)
 class GroupSums:
-    """What the database summed for one group: ``sums`` by MEASURES name, ``present`` by PRESENCE."""
+    """What the database summed for one group: ``sums`` in MEASURES order, ``present`` in PRESENCE order
+    (tuples of the SQL row's values: no dict per group)."""
 
     key: str | None
     currency: str
     sessions: int
-    sums: Mapping[str, int]
-    present: Mapping[str, bool]
+    sums: tuple[int, ...]
+    present: tuple[bool, ...]
     customers: int
     new_customers: int
 
 
-def _decimal(value: int, places: int) -> Decimal:
-    return Decimal(value).scaleb(-places)
+# Where each measure sits in ``GroupSums.sums`` (a row is built by position, not by name).
+_DURATION, _CHARGED, _ENERGY, _NET, _GROSS = (MEASURES.index(name) for name in MEASURES[:5])
+_REFUNDED, _DISPUTED, _CHARGED_BACK = (
+    MEASURES.index(name) for name in ("refunded_minor", "disputed_minor", "charged_back_minor")
+)
+_COMPONENTS = tuple(
+    (component, PRESENCE.index(f"{component}_parts"), MEASURES.index(f"{component}_net_u"),
+     MEASURES.index(f"{component}_tax_u"))
+    for component in Component
+)  # fmt: skip
 
 
 def row_of(group: GroupSums, key: str) -> ReportRow:
-    sums = group.sums
-    duration, charged = _decimal(sums["duration_us"], MICRO), _decimal(sums["charged_us"], MICRO)
-    net, gross = _decimal(sums["net_u"], PRECISE), _decimal(sums["gross_u"], PRECISE)
+    """One report row from the integer sums: Decimal only here, at the edge."""
+    sums, present = group.sums, group.present
+    duration = Decimal(sums[_DURATION]).scaleb(-MICRO)
+    charged = Decimal(sums[_CHARGED]).scaleb(-MICRO)
+    net = Decimal(sums[_NET]).scaleb(-PRECISE)
     components = {
-        component: Revenue(
-            _decimal(sums[f"{component}_net_u"], PRECISE), _decimal(sums[f"{component}_tax_u"], TAX)
-        )
-        for component in Component
-        if group.present[f"{component}_parts"]
+        component: Revenue(Decimal(sums[net_at]).scaleb(-PRECISE), Decimal(sums[tax_at]).scaleb(-TAX))
+        for component, present_at, net_at, tax_at in _COMPONENTS
+        if present[present_at]
     }
     return ReportRow(
         key, group.currency, group.sessions, duration, charged, duration - charged,
-        _decimal(sums["energy_mwh"], MILLI), Revenue(net, gross - net), components, group.customers,
-        group.new_customers, group.customers - group.new_customers, sums["refunded_minor"],
-        sums["disputed_minor"], sums["charged_back_minor"],
+        Decimal(sums[_ENERGY]).scaleb(-MILLI), Revenue(net, Decimal(sums[_GROSS]).scaleb(-PRECISE) - net),
+        components, group.customers, group.new_customers, group.customers - group.new_customers,
+        sums[_REFUNDED], sums[_DISPUTED], sums[_CHARGED_BACK],
     )  # fmt: skip
 
 
-def report_of(group_by: GroupBy, groups: Iterable[GroupSums], totals: Iterable[GroupSums]) -> Report:
-    """The report from the database's group sums (rows sorted by key then currency, as the reference)."""
-    rows = sorted(
-        (row_of(group, TOTAL_KEY if group_by is GroupBy.TOTAL else group.key or UNKNOWN) for group in groups),
-        key=lambda row: (row.key, row.currency),
-    )
+def top_order(gross: Any, key: str | None, currency: str) -> tuple[Any, str, str]:
+    """The order of a report's top rows: gross revenue highest first, then key and currency."""
+    return (-gross, key or UNKNOWN, currency)
+
+
+def report_of(
+    group_by: GroupBy,
+    groups: Iterable[GroupSums],
+    totals: Iterable[GroupSums],
+    *,
+    limit: int | None = None,
+    found: int | None = None,
+) -> Report:
+    """The report from the database's group sums: every row sorted by key then currency, as the
+    reference; or with ``limit``, the ``limit`` rows of highest gross revenue in that order (``found``:
+    how many groups there were, if the database already left some out)."""
+    groups = list(groups)
+    found = len(groups) if found is None else found
+    if limit is not None and found > limit:
+        chosen = heapq.nsmallest(
+            limit, groups, key=lambda group: top_order(group.sums[_GROSS], group.key, group.currency)
+        )
+        rows = tuple(row_of(group, group.key or UNKNOWN) for group in chosen)
+        left_out = found - len(rows)
+    else:
+        if group_by is GroupBy.TOTAL:
+            keyed = [(TOTAL_KEY, group) for group in groups]
+        else:
+            keyed = [(group.key or UNKNOWN, group) for group in groups]
+        keyed.sort(key=lambda pair: (pair[0], pair[1].currency))
+        rows = tuple(row_of(group, key) for key, group in keyed)
+        left_out = 0
     return Report(
         group_by,
-        tuple(rows),
+        rows,
         tuple(row_of(total, TOTAL_KEY) for total in sorted(totals, key=lambda total: total.currency)),
+        left_out,
     )
 
 
@@ -163,12 +201,19 @@ class QuarterSums:
     ends: dict[int, tuple[int, int]] = field(default_factory=dict)  # quarter -> (count, sum of end_s)
 
 
-def heatmap_of(starts_by_hour: Mapping[int, int], quarters: Mapping[str, QuarterSums]) -> Heatmap:
-    """The heatmap from start counts per local hour of the week and per-zone quarter sums."""
+def heatmap_of(
+    starts_by_hour: Mapping[int, int],
+    quarters: Mapping[str, QuarterSums],
+    occupied_by_hour: Mapping[int, int] | None = None,
+) -> Heatmap:
+    """The heatmap from start counts per local hour of the week and per-zone quarter sums, plus
+    seconds occupied per local hour of the week already summed (``occupancy``, from a rollup)."""
     starts = [[0] * 24 for _ in range(7)]
     for hour_of_week, count in starts_by_hour.items():
         starts[hour_of_week // 24][hour_of_week % 24] += count
     occupied = [[0] * 24 for _ in range(7)]
+    for hour_of_week, seconds in (occupied_by_hour or {}).items():
+        occupied[hour_of_week // 24][hour_of_week % 24] += seconds
     for zone, sums in quarters.items():
         for quarter, seconds in _occupied_quarters(sums):
             local = quarter * QUARTER_S + _offset(zone, quarter)
@@ -193,6 +238,24 @@ def _occupied_quarters(sums: QuarterSums) -> Iterable[tuple[int, int]]:
         if after != before:
             yield quarter, after - before
         before = after
+
+
+def occupancy(zone: str, start_s: int, end_s: int) -> Iterable[tuple[int, int]]:
+    """(local hour of the week, seconds) a session occupied, quarter hour by quarter hour: the very
+    split ``heatmap_of`` makes from quarter sums (offsets change only at whole quarter hours)."""
+    quarter = start_s // QUARTER_S
+    while quarter * QUARTER_S < end_s:
+        seconds = min(end_s, (quarter + 1) * QUARTER_S) - max(start_s, quarter * QUARTER_S)
+        if seconds > 0:
+            yield hour_of_week(zone, quarter), seconds
+        quarter += 1
+
+
+def hour_of_week(zone: str, quarter: int) -> int:
+    """The local weekday x 24 + hour of a UTC quarter hour's start (0 = Monday 00h): that of every
+    moment in the quarter, as offsets change only at whole quarter hours."""
+    local = quarter * QUARTER_S + _offset(zone, quarter)
+    return (local // 86400 + EPOCH_WEEKDAY) % 7 * 24 + local % 86400 // 3600
 
 
 _OFFSETS: dict[tuple[str, int], int] = {}

@@ -94,6 +94,8 @@ def report_text(report: Report, rounding: RoundingMode) -> dict[str, object]:
         "group_by": report.group_by.value,
         "rows": [row_text(row, rounding, sessions.get(row.currency, 0)) for row in report.rows],
         "totals": [row_text(row, rounding) for row in report.totals],
+        # groups not in "rows" (a report of its top rows by gross revenue); the totals count them
+        "rows_left_out": report.left_out,
     }
 
 

@@ -7,6 +7,10 @@
     GET /api/v1/analytics/revenue.png?group_by=week (.svg, .html)   net revenue stacked by component
 
 Amounts are decimal strings, each the group's exact sum rounded once with the operator's rounding mode.
+``/report`` answers with the 1,000 groups of highest gross revenue (highest first) when there are
+more (``rows_left_out`` says how many more; the totals are of every session): ``limit`` for another
+number, ``all=true`` for every group in key order. ``report.csv`` and ``report.parquet`` (exports)
+have every group.
 """
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
@@ -71,10 +75,15 @@ def session_filter(
 def report(
     group_by: GroupBy = GroupBy.TOTAL,
     query: SessionFilter = Depends(session_filter),
+    limit: Annotated[
+        int, Query(ge=1, le=100_000, description="At most this many groups, highest gross revenue first.")
+    ] = use_cases.DEFAULT_ROWS,
+    every: Annotated[bool, Query(alias="all", description="Every group, in key order (no limit).")] = False,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
 ) -> Response:
-    return json_response(use_cases.shown_report(svc, who, query=query, group_by=group_by))
+    rows = None if every else limit
+    return json_response(use_cases.shown_report(svc, who, query=query, group_by=group_by, limit=rows))
 
 
 @router.get("/report.csv", summary="The report as CSV (one row per group, then the totals)")

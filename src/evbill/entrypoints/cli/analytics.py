@@ -66,11 +66,20 @@ def build(container: Container) -> typer.Typer:
         to_parquet: Annotated[
             Path | None, typer.Option("--parquet", help="Write the rows to this Parquet file.")
         ] = None,
+        limit: Annotated[
+            int, typer.Option("--limit", min=1, help="At most this many rows, highest gross revenue first.")
+        ] = use_cases.DEFAULT_ROWS,
+        every: Annotated[
+            bool, typer.Option("--all", help="Every row, in key order (exports with --csv always are).")
+        ] = False,
     ) -> None:
-        """Sessions, charging and idle time, energy, revenue by component, new vs returning customers."""
+        """Sessions, charging and idle time, energy, revenue by component, new vs returning customers.
+
+        With more groups than --limit (1,000), the rows of highest gross revenue (totals of all)."""
         who = acting(container, operator)
         query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location, station, evse)
-        shown = use_cases.shown_report(container.services, who, query=query, group_by=by)
+        rows_asked = None if every or to_csv is not None else limit
+        shown = use_cases.shown_report(container.services, who, query=query, group_by=by, limit=rows_asked)
         rows: list[dict[str, str]] = [*shown["rows"], *shown["totals"]]  # type: ignore[misc]
         if to_csv is not None:
             with to_csv.open("w", newline="") as file:
@@ -86,7 +95,9 @@ def build(container: Container) -> typer.Typer:
         if as_json:
             write_json(shown)
         elif to_csv is None and to_parquet is None:
-            _print_table(f"Sessions by {by.value}", rows)
+            left_out = int(shown["rows_left_out"])  # type: ignore[call-overload]
+            more = f" (top {limit:,} by gross revenue; {left_out:,} more with --all)" if left_out else ""
+            _print_table(f"Sessions by {by.value}{more}", rows)
 
     @app.command("heatmap")
     def heatmap(

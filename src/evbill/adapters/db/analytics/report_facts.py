@@ -18,23 +18,44 @@ sums per (zone, UTC quarter hour) (``rollup.heatmap_of``).
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Context, localcontext
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     case,
+    cast,
     delete,
     func,
     insert,
     literal,
+    literal_column,
+    null,
     select,
     tuple_,
+    update,
 )
 
+from evbill.adapters.db.analytics import rollups
 from evbill.adapters.db.analytics.facts import read_facts
-from evbill.adapters.db.analytics.tables import report_refresh_queue, session_report_facts
+from evbill.adapters.db.analytics.tables import (
+    report_customer_sums,
+    report_day_sums,
+    report_heat_sums,
+    report_key_customers,
+    report_place_sums,
+    report_place_totals,
+    report_refresh_queue,
+    session_report_facts,
+)
+from evbill.adapters.db.charging.tables import charging_sessions
 from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.types import UtcDateTime
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.rollup import (
     MEASURES,
@@ -43,6 +64,7 @@ from evbill.domain.analytics.rollup import (
     GroupSums,
     QuarterSums,
     fact_row,
+    top_order,
 )
 
 BATCH = 2000
@@ -131,21 +153,22 @@ def _customers(
     return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in connection.execute(statement)}
 
 
+_WIDTH = len(MEASURES)
+_PRESENT_END = 3 + _WIDTH + len(PRESENCE)
+
+
 def _group_sums(row: Any, customers: tuple[int, int]) -> GroupSums:
-    values = list(row)
-    key, currency, sessions = values[0], values[1], values[2]
-    sums = values[3 : 3 + len(MEASURES)]
-    present = values[3 + len(MEASURES) : 3 + len(MEASURES) + len(PRESENCE)]
+    """A fact GROUP BY row (key, currency, count, sums..., max of presence...) as group sums."""
     return GroupSums(
-        key, currency, int(sessions),
-        {name: int(value or 0) for name, value in zip(MEASURES, sums, strict=True)},
-        {name: bool(value) for name, value in zip(PRESENCE, present, strict=True)},
+        row[0], row[1], int(row[2]),
+        tuple(int(value or 0) for value in row[3 : 3 + _WIDTH]),
+        tuple(bool(value) for value in row[3 + _WIDTH : _PRESENT_END]),
         *customers,
     )  # fmt: skip
 
 
 def _totals(groups: list[GroupSums], customers: dict[str, tuple[int, int]]) -> list[GroupSums]:
-    """Per currency: the groups' sums added up, with the distinct customers counted apart."""
+    """Per currency: the groups' sums added up column by column, the distinct customers counted apart."""
     by_currency: dict[str, list[GroupSums]] = {}
     for group in groups:
         by_currency.setdefault(group.currency, []).append(group)
@@ -154,12 +177,51 @@ def _totals(groups: list[GroupSums], customers: dict[str, tuple[int, int]]) -> l
             None,
             currency,
             sum(group.sessions for group in members),
-            {name: sum(group.sums[name] for group in members) for name in MEASURES},
-            {name: any(group.present[name] for group in members) for name in PRESENCE},
+            tuple(map(sum, zip(*(group.sums for group in members), strict=True))),
+            tuple(map(any, zip(*(group.present for group in members), strict=True))),
             *customers.get(currency, (0, 0)),
         )  # fmt: skip
         for currency, members in by_currency.items()
     ]
+
+
+def _align_first_sessions(connection: Connection, operator_id: str, session_ids: Sequence[str]) -> set[str]:
+    """A session earlier than its customer's first one (finished or not) moves the customer's first
+    session: the customer's other fact rows (not queued) take the new one, as the reference reads it.
+    The customers whose rows changed."""
+    s, f = charging_sessions.c, session_report_facts.c
+    changed: set[str] = set()
+    for first in range(0, len(session_ids), 500):
+        of_batch = select(s.customer_id).where(
+            s.operator_id == operator_id,
+            s.id.in_(session_ids[first : first + 500]),
+            s.customer_id.is_not(None),
+        )
+        customers = sorted({row[0] for row in connection.execute(of_batch)})
+        if not customers:
+            continue
+        firsts = dict(
+            connection.execute(
+                select(s.customer_id, func.min(s.started_at, type_=UtcDateTime()))
+                .where(s.operator_id == operator_id, s.customer_id.in_(customers))
+                .group_by(s.customer_id)
+            ).all()
+        )
+        statement = (
+            select(f.customer_id, func.min(f.customer_first_at), func.max(f.customer_first_at))
+            .where(f.operator_id == operator_id, f.customer_id.in_(customers))
+            .group_by(f.customer_id)
+        )
+        for customer, low, high in connection.execute(statement).all():
+            known = firsts.get(customer)
+            if low != known or high != known:
+                changed.add(customer)
+                connection.execute(
+                    update(session_report_facts)
+                    .where(f.operator_id == operator_id, f.customer_id == customer)
+                    .values(customer_first_at=known)
+                )
+    return changed
 
 
 class SqlReportFacts:
@@ -184,6 +246,8 @@ class SqlReportFacts:
         session_ids = sorted({row.session_id for row in queued})
         rows = [fact_row(fact) for fact in read_facts(connection, operator_id, SessionFilter(), session_ids)]
         f = session_report_facts.c
+        kept = rollups.is_built(connection, operator_id, lock=True)
+        touched = rollups.touched_before(connection, operator_id, session_ids) if kept else None
         connection.execute(
             delete(session_report_facts).where(f.operator_id == operator_id, f.session_id.in_(session_ids))
         )
@@ -191,10 +255,43 @@ class SqlReportFacts:
             connection.execute(
                 insert(session_report_facts), [{"operator_id": operator_id, **row} for row in rows]
             )
+        moved = _align_first_sessions(connection, operator_id, session_ids)
+        if touched is not None:
+            for row in rows:
+                touched.add(row)
+            touched.customers |= moved
+            rollups.refresh(connection, operator_id, touched, _prepared(connection))
         connection.execute(delete(report_refresh_queue).where(q.id.in_([row.id for row in queued])))
         return int(queued[-1].id)
 
+    def queued_for_reports(self, operator_id: str) -> int:
+        q = report_refresh_queue.c
+        found = self._connection().execute(select(func.count()).where(q.operator_id == operator_id))
+        return int(found.scalar_one())
+
+    def forget_report_rollups(self, operator_id: str) -> None:
+        """The rollups no longer kept (a long catch-up goes faster without): reports read the facts."""
+        rollups.forget(self._connection(), operator_id)
+
+    def build_report_rollups(self, operator_id: str, now: datetime) -> bool:
+        """Build the operator's rollups from its facts unless they are built; True if it did."""
+        connection = self._connection()
+        if rollups.is_built(connection, operator_id, lock=True):
+            return False
+        rollups.build(connection, operator_id, now, _prepared(connection))
+        return True
+
     def report_sums(
+        self, operator_id: str, query: SessionFilter, group_by: GroupBy, *, limit: int | None = None
+    ) -> tuple[list[GroupSums], list[GroupSums], int]:
+        connection = self._connection()
+        postgresql = _prepared(connection)
+        if _by_rollups(query) and rollups.is_built(connection, operator_id):
+            return _rolled_report(connection, operator_id, query, group_by, postgresql, limit)
+        groups, totals = self._fact_report_sums(operator_id, query, group_by)
+        return groups, totals, len(groups)
+
+    def _fact_report_sums(
         self, operator_id: str, query: SessionFilter, group_by: GroupBy
     ) -> tuple[list[GroupSums], list[GroupSums]]:
         """Group sums by the report's key and currency, and the totals per currency.
@@ -223,54 +320,430 @@ class SqlReportFacts:
 
     def heatmap_sums(
         self, operator_id: str, query: SessionFilter
-    ) -> tuple[dict[int, int], dict[str, QuarterSums]]:
-        """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum).
-
-        PostgreSQL reads the table once for the three (GROUPING SETS); SQLite, which has none, three times."""
+    ) -> tuple[dict[int, int], dict[str, QuarterSums], dict[int, int]]:
         connection = self._connection()
         postgresql = _prepared(connection)
-        f = session_report_facts.c
-        where = _conditions(operator_id, query)
-        # integer division on both dialects (bigint / integer): the seconds are whole and positive
-        start_q = f.start_s.op("/")(literal(QUARTER_S))
-        end_q = f.end_s.op("/")(literal(QUARTER_S))
-        starts: dict[int, int] = {}
-        quarters: dict[str, QuarterSums] = {}
-        if postgresql:
-            statement = (
-                select(
-                    f.local_hour,
-                    f.zone,
-                    start_q.label("start_q"),
-                    end_q.label("end_q"),
-                    func.count(),
-                    func.sum(f.start_s),
-                    func.sum(f.end_s),
-                )  # fmt: skip
-                .where(*where)
-                .group_by(
-                    func.grouping_sets(tuple_(f.local_hour), tuple_(f.zone, start_q), tuple_(f.zone, end_q))
-                )
+        if _by_rollups(query) and rollups.is_built(connection, operator_id):
+            return _rolled_heatmap(connection, operator_id, query, postgresql)
+        return (*_fact_heatmap(connection, _conditions(operator_id, query), postgresql), {})
+
+
+# ---------------------------------------------------------------- from the rollups (see ``rollups``)
+
+_ROLLED_FILTERS = ("connector_class", "tariff_id")  # the filters a rollup row can answer
+
+
+def _by_rollups(query: SessionFilter) -> bool:
+    """A filter on a place or a customer reads the facts by its index (a few thousand rows at most)."""
+    return all(getattr(query, name) is None for name in _FILTERED if name not in _ROLLED_FILTERS)
+
+
+def _filters(table: Any, query: SessionFilter) -> list[ColumnElement[bool]]:
+    return [
+        table.c[name] == getattr(query, name) for name in _ROLLED_FILTERS if getattr(query, name) is not None
+    ]
+
+
+def _fact_filters(
+    operator_id: str, query: SessionFilter, edges: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    return [session_report_facts.c.operator_id == operator_id, edges, *_filters(session_report_facts, query)]
+
+
+class _Adder:
+    """Group sums added up from several sources (rollup buckets, fact edges), per (key, currency).
+
+    A row is (key, currency, sessions, sums..., presence...) as the SQL returns it; a group seen once
+    keeps the row's own tuple (the common case: one source), a group seen again is added up."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[Any, str], Sequence[Any]] = {}
+
+    def add(self, rows: Any) -> None:
+        groups = self.groups
+        for row in rows:
+            values = tuple(row)[2:]
+            known = groups.get((row[0], row[1]))
+            groups[(row[0], row[1])] = (
+                values
+                if known is None
+                else tuple(int(a or 0) + int(b or 0) for a, b in zip(known, values, strict=True))
             )
-            for hour, zone, start, end, count, start_sum, end_sum in connection.execute(statement):
-                if hour is not None:
-                    starts[int(hour)] = int(count)
-                elif start is not None:
-                    quarters.setdefault(zone, QuarterSums()).starts[int(start)] = (int(count), int(start_sum))
-                else:
-                    quarters.setdefault(zone, QuarterSums()).ends[int(end)] = (int(count), int(end_sum))
-            return starts, quarters
-        hours = select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
-        starts = {int(hour): int(count) for hour, count in connection.execute(hours)}
-        for column, quarter, attribute in ((f.start_s, start_q, "starts"), (f.end_s, end_q, "ends")):
-            statement = (
-                select(f.zone, quarter, func.count(), func.evbill_sum(column))
-                .where(*where)
-                .group_by(f.zone, quarter)
+
+    def result(
+        self, customers: dict[tuple[Any, str], tuple[int, int]], limit: int | None
+    ) -> tuple[list[GroupSums], int, dict[str, tuple[int, ...]]]:
+        """The groups (with ``limit``, only the ``limit`` of highest gross revenue), how many there
+        are, and per currency every group's (sessions, measures..., presence...) added up."""
+        live = [(pair, values) for pair, values in self.groups.items() if values[0] and values[0] > 0]
+        by_currency: dict[str, list[Sequence[Any]]] = {}
+        for (_, currency), values in live:
+            by_currency.setdefault(currency, []).append(values)
+        with localcontext(_EXACT):  # numeric sums from PostgreSQL: added without rounding
+            summed = {
+                currency: tuple(int(sum(filter(None, column))) for column in zip(*rows, strict=True))
+                for currency, rows in by_currency.items()
+            }
+        found = len(live)
+        if limit is not None and found > limit:
+            gross = 1 + MEASURES.index("gross_u")
+            live = heapq.nsmallest(
+                limit, live, key=lambda item: top_order(item[1][gross] or 0, item[0][0], item[0][1])
             )
-            for zone, index, count, summed in connection.execute(statement):
-                getattr(quarters.setdefault(zone, QuarterSums()), attribute)[int(index)] = (
-                    int(count),
-                    int(summed),
-                )
+        none = (0, 0)
+        groups = [
+            GroupSums(
+                key,
+                currency,
+                int(values[0]),
+                tuple(int(value or 0) for value in values[1 : 1 + _WIDTH]),
+                tuple(bool(value and value > 0) for value in values[1 + _WIDTH :]),
+                *customers.get((key, currency), none),
+            )  # fmt: skip
+            for (key, currency), values in live
+        ]
+        return groups, found, summed
+
+
+_EXACT = Context(prec=200)
+
+
+def _currency_totals(
+    summed: dict[str, tuple[int, ...]], customers: dict[str, tuple[int, int]]
+) -> list[GroupSums]:
+    return [
+        GroupSums(
+            None,
+            currency,
+            values[0],
+            values[1 : 1 + _WIDTH],
+            tuple(value > 0 for value in values[1 + _WIDTH :]),
+            *customers.get(currency, (0, 0)),
+        )  # fmt: skip
+        for currency, values in summed.items()
+    ]
+
+
+def _rollup_rows(
+    connection: Connection, table: Any, bucket: Any, key: Any, cut: rollups.Cut, query: SessionFilter,
+    operator_id: str, postgresql: bool, more: Sequence[Any] = (), top: int | None = None,
+) -> Any:  # fmt: skip
+    """(key, currency, sessions, sums..., presence counts..., *more) per key and currency of a rollup.
+
+    ``top`` (PostgreSQL): only the groups of the ``top`` highest gross revenues (ties kept: the exact
+    order of ties is ``rollup.top_order``'s, in Python), each row ending with how many groups there are."""
+    total = func.sum if postgresql else func.evbill_sum
+    columns = [
+        key.label("key"), table.c.currency, total(table.c.sessions),
+        *(total(table.c[name]) for name in MEASURES), *(total(table.c[name]) for name in PRESENCE), *more,
+    ]  # fmt: skip
+    where = [table.c.operator_id == operator_id, *cut.bucket_conditions(bucket), *_filters(table, query)]
+    statement = select(*columns).where(*where).group_by(key, table.c.currency)
+    if top is not None:
+        statement = (
+            statement.add_columns(func.count().over())
+            .order_by(total(table.c.gross_u).desc())
+            .fetch(top, with_ties=True)
+        )
+    return connection.execute(statement).all()
+
+
+def _fact_rows(connection: Connection, where: list[ColumnElement[bool]], key: Any, postgresql: bool) -> Any:
+    f = session_report_facts.c
+    total = func.sum if postgresql else func.evbill_sum
+    columns = [
+        key.label("key"), f.currency, func.count(),
+        *(total(f[name]) for name in MEASURES), *(func.max(f[name]) for name in PRESENCE),
+    ]  # fmt: skip
+    return connection.execute(select(*columns).where(*where).group_by(key, f.currency)).all()
+
+
+def _rolled_customers(
+    connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy
+) -> dict[tuple[Any, str], tuple[int, int]]:
+    """Distinct customers and new ones per (key, currency) of a grouping in the query's window."""
+    f = session_report_facts.c
+    unbounded = query.start is None and query.end is None
+    if group_by in rollups.LOW and (query.start is None or query.end is None):
+        c = report_customer_sums.c
+        where = [c.operator_id == operator_id, *_filters(report_customer_sums, query)]
+        if query.start is not None:
+            where.append(c.last_started_at >= query.start)
+        if query.end is not None:
+            where.append(c.first_started_at < query.end)
+        first = c.customer_first_at
+        new = case((first.is_not(None) if query.start is None else first >= query.start, 1))
+        key = rollups_key(report_customer_sums, group_by)
+        per_customer = (
+            select(key.label("k"), c.currency.label("c"), func.max(new).label("n"))
+            .where(*where)
+            .group_by(key, c.currency, c.customer_id)
+            .subquery()
+        )
+        statement = select(
+            per_customer.c.k, per_customer.c.c, func.count(), func.count(per_customer.c.n)
+        ).group_by(per_customer.c.k, per_customer.c.c)
+        return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in connection.execute(statement)}
+    if group_by in rollups.KEYED and unbounded and query.connector_class is None and query.tariff_id is None:
+        k = report_key_customers.c
+        statement = select(k.key, k.currency, k.customers, k.new_customers).where(
+            k.operator_id == operator_id, k.kind == group_by.value
+        )
+        return {(row[0], row[1]): (int(row[2]), int(row[3])) for row in connection.execute(statement)}
+    where = _conditions(operator_id, query)
+    first = f.customer_first_at
+    new = case((first.is_not(None) if query.start is None else first >= query.start, 1))
+    key = rollups.key_of_facts(group_by)
+    return {
+        (row[0], row[1]): (int(row[2]), int(row[3]))
+        for row in connection.execute(rollups.distinct_customers(where, key, new))
+    }
+
+
+def rollups_key(table: Any, group_by: GroupBy) -> Any:
+    if group_by is GroupBy.TOTAL:
+        return literal("total")
+    return table.c[_KEYS[group_by]]
+
+
+def _top_customers(
+    connection: Connection, operator_id: str, query: SessionFilter, top: int
+) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
+    """The customers of the ``top`` highest gross revenues of all time (PostgreSQL, one hash aggregate
+    of the per-customer rollup with GROUPING SETS per customer and per currency): their rows (key,
+    currency, sums..., first session), how many customers there are, per currency every customer's
+    sums added up and (distinct customers, new ones)."""
+    c = report_customer_sums.c
+    sums = [func.sum(c.sessions), *(func.sum(c[name]) for name in MEASURES),
+            *(func.sum(c[name]) for name in PRESENCE)]  # fmt: skip
+    width = len(sums)
+    grouped = (
+        select(
+            c.customer_id.label("customer"),
+            c.currency.label("currency"),
+            func.grouping(c.customer_id).label("whole"),
+            *(column.label(f"s{number}") for number, column in enumerate(sums)),
+            func.max(c.customer_first_at).label("first"),
+        )  # fmt: skip
+        .where(c.operator_id == operator_id, *_filters(report_customer_sums, query))
+        .group_by(func.grouping_sets(tuple_(c.customer_id, c.currency), tuple_(c.currency)))
+        .cte("grouped")
+    )
+    g = grouped.c
+    measured = [g[f"s{number}"] for number in range(width)]
+    none = null()
+    # (the first session's column carries a timestamp in every part: a NULL alone would be typed text)
+    per_currency = select(literal_column("0"), none, g.currency, *measured, g.first, none, none).where(
+        g.whole == 1
+    )
+    counts = (
+        select(literal_column("1"), none, g.currency, *(none for _ in measured), func.max(g.first),
+               func.count(), func.count(g.first))
+        .where(g.whole == 0)
+        .group_by(g.currency)
+    )  # fmt: skip
+    best = (
+        select(
+            literal_column("2").label("part"),
+            g.customer,
+            g.currency,
+            *measured,
+            g.first,
+            cast(null(), BigInteger).label("customers"),
+            cast(null(), BigInteger).label("new"),
+        )  # fmt: skip
+        .where(g.whole == 0)
+        .order_by(g[f"s{1 + MEASURES.index('gross_u')}"].desc())
+        .fetch(top, with_ties=True)
+        .subquery()
+    )
+    statement = per_currency.union_all(counts, select(*best.c))
+    rows: list[Any] = []
+    of_customers: dict[str, Sequence[Any]] = {}
+    counted: dict[str, tuple[int, int]] = {}
+    for row in connection.execute(statement):
+        if row[0] == 0:
+            of_customers[row[2]] = row[3 : 3 + width]
+        elif row[0] == 1:
+            counted[row[2]] = (int(row[4 + width]), int(row[5 + width]))
+        else:
+            rows.append(row[1 : 4 + width])
+    return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
+
+
+def _rolled_report(
+    connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool,
+    limit: int | None,
+) -> tuple[list[GroupSums], list[GroupSums], int]:  # fmt: skip
+    adder = _Adder()
+    # With a limit, PostgreSQL returns only the top groups of a single rollup source (no window edge to
+    # add to them): ``found`` and the totals per currency then come from the database too.
+    top = limit if postgresql and group_by is not GroupBy.TOTAL else None
+    found: int | None = None
+    totals_rows: Any = None
+    counted_customers: dict[str, tuple[int, int]] | None = None  # distinct customers per currency
+    if group_by is GroupBy.CUSTOMER:
+        if query.start is not None or query.end is not None:
+            # a customer's sums in a window: the facts of the window (no rollup per customer and day)
+            key = rollups.key_of_facts(group_by)
+            adder.add(_fact_rows(connection, _conditions(operator_id, query), key, postgresql))
+            customers = _rolled_customers(connection, operator_id, query, group_by)
+        else:
+            c = report_customer_sums.c
+            every = rollups.Cut(None, None, ())
+            d = report_day_sums
+            everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id,
+                                      postgresql)  # fmt: skip
+            top_customers = _top_customers(connection, operator_id, query, top) if top is not None else None
+            if top_customers is not None and {row[1] for row in everything} <= set(top_customers[2]):
+                rows, found, of_customers, counted_customers = top_customers
+            else:
+                # per customer: its sums and whether its first session is known (new of all time)
+                rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
+                                    operator_id, postgresql, (func.max(c.customer_first_at),))  # fmt: skip
+                found, counted_customers = None, None
+                of_customers = {
+                    row[1]: row[2:] for row in _rollup_rows(connection, report_customer_sums, None,
+                                                            literal(None), every, query, operator_id,
+                                                            postgresql)
+                }  # fmt: skip
+            customers = {(row[0], row[1]): (1, 0 if row[-1] is None else 1) for row in rows}
+            adder.add(row[:-1] for row in rows)
+            # the sessions without a customer: all of them (per currency) less those of customers
+            for _, currency, *values in everything:
+                known = of_customers.get(currency)
+                less = [0] * len(values) if known is None else known
+                rest = tuple(int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True))
+                adder.groups[(None, currency)] = rest
+                if found is not None and rest[0] > 0:
+                    found += 1
+            if found is not None:
+                totals_rows = everything
+    else:
+        table, size, bucket_name = (
+            (report_place_sums, rollups.PERIOD_S, "period")
+            if group_by in rollups.PLACES
+            else (report_day_sums, rollups.DAY_S, "day")
+        )
+        cut = rollups.cut(query.start, query.end, size)
+        source: tuple[Any, Any, Any] | None = None  # (table, bucket, key) of the rollup read
+        if group_by in rollups.PLACES and query.start is None and query.end is None:
+            t = report_place_totals
+            source = (t, None, rollups_key(t, group_by))
+        elif cut.whole:
+            key = (
+                rollups_key(table, group_by)
+                if group_by is not GroupBy.MONTH
+                else func.substr(table.c.local_day, 1, 7)
+            )
+            source = (table, table.c[bucket_name], key)
+        if source is not None:
+            single = None if cut.edges else top
+            rows = _rollup_rows(connection, source[0], source[1], source[2], cut, query, operator_id,
+                                postgresql, (), single)  # fmt: skip
+            if single is not None:
+                found = int(rows[0][-1]) if rows else 0
+                rows = [row[:-1] for row in rows]
+                totals_rows = _rollup_rows(connection, source[0], source[1], literal(None), cut, query,
+                                           operator_id, postgresql)  # fmt: skip
+            adder.add(rows)
+        if cut.edges:
+            where = _fact_filters(operator_id, query, rollups.edge_condition(cut.edges))
+            adder.add(_fact_rows(connection, where, rollups.key_of_facts(group_by), postgresql))
+        customers = _rolled_customers(connection, operator_id, query, group_by)
+    groups, counted_groups, summed = adder.result(customers, None if group_by is GroupBy.TOTAL else limit)
+    if group_by is GroupBy.TOTAL:
+        return groups, groups, counted_groups
+    if totals_rows is not None:
+        summed = {row[1]: tuple(int(value or 0) for value in row[2:]) for row in totals_rows if row[2]}
+    if counted_customers is None:
+        counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
+        counted_customers = {currency: count for (_, currency), count in counted.items()}
+    totals = _currency_totals(summed, counted_customers)
+    return groups, totals, counted_groups if found is None else found
+
+
+def _rolled_heatmap(
+    connection: Connection, operator_id: str, query: SessionFilter, postgresql: bool
+) -> tuple[dict[int, int], dict[str, QuarterSums], dict[int, int]]:
+    """Whole UTC days from ``report_heat_sums`` (starts and seconds per local hour of the week), the
+    window's edges from the facts (quarter sums)."""
+    h = report_heat_sums.c
+    cut = rollups.cut(query.start, query.end, rollups.DAY_S)
+    starts: dict[int, int] = {}
+    occupied: dict[int, int] = {}
+    quarters: dict[str, QuarterSums] = {}
+    if cut.whole:
+        total = func.sum if postgresql else func.evbill_sum
+        statement = (
+            select(h.hour, total(h.starts), total(h.seconds))
+            .where(
+                h.operator_id == operator_id,
+                *cut.bucket_conditions(h.day),
+                *_filters(report_heat_sums, query),
+            )
+            .group_by(h.hour)
+        )
+        for hour, count, seconds in connection.execute(statement):
+            if int(count):
+                starts[int(hour)] = int(count)
+            occupied[int(hour)] = int(seconds)
+    if cut.edges:
+        edge_starts, quarters = _fact_heatmap(
+            connection, _fact_filters(operator_id, query, rollups.edge_condition(cut.edges)), postgresql
+        )
+        for hour, count in edge_starts.items():
+            starts[hour] = starts.get(hour, 0) + count
+    return starts, quarters, occupied
+
+
+def _fact_heatmap(
+    connection: Connection, where: list[ColumnElement[bool]], postgresql: bool
+) -> tuple[dict[int, int], dict[str, QuarterSums]]:
+    """Starts per local hour of the week; per zone and UTC quarter, starts and ends (count, sum).
+
+    PostgreSQL reads the table once for the three (GROUPING SETS); SQLite, which has none, three times."""
+    f = session_report_facts.c
+    # integer division on both dialects (bigint / integer): the seconds are whole and positive
+    start_q = f.start_s.op("/")(literal(QUARTER_S))
+    end_q = f.end_s.op("/")(literal(QUARTER_S))
+    starts: dict[int, int] = {}
+    quarters: dict[str, QuarterSums] = {}
+    if postgresql:
+        statement = (
+            select(
+                f.local_hour,
+                f.zone,
+                start_q.label("start_q"),
+                end_q.label("end_q"),
+                func.count(),
+                func.sum(f.start_s),
+                func.sum(f.end_s),
+            )  # fmt: skip
+            .where(*where)
+            .group_by(
+                func.grouping_sets(tuple_(f.local_hour), tuple_(f.zone, start_q), tuple_(f.zone, end_q))
+            )
+        )
+        for hour, zone, start, end, count, start_sum, end_sum in connection.execute(statement):
+            if hour is not None:
+                starts[int(hour)] = int(count)
+            elif start is not None:
+                quarters.setdefault(zone, QuarterSums()).starts[int(start)] = (int(count), int(start_sum))
+            else:
+                quarters.setdefault(zone, QuarterSums()).ends[int(end)] = (int(count), int(end_sum))
         return starts, quarters
+    hours = select(f.local_hour, func.count()).where(*where).group_by(f.local_hour)
+    starts = {int(hour): int(count) for hour, count in connection.execute(hours)}
+    for column, quarter, attribute in ((f.start_s, start_q, "starts"), (f.end_s, end_q, "ends")):
+        statement = (
+            select(f.zone, quarter, func.count(), func.evbill_sum(column))
+            .where(*where)
+            .group_by(f.zone, quarter)
+        )
+        for zone, index, count, summed in connection.execute(statement):
+            getattr(quarters.setdefault(zone, QuarterSums()), attribute)[int(index)] = (
+                int(count),
+                int(summed),
+            )
+    return starts, quarters

@@ -32,7 +32,7 @@ from dataclasses import dataclass, make_dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Index, SmallInteger, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text
 
 from evbill.adapters.db.schema import (
     belongs_to_operator,
@@ -138,6 +138,10 @@ session_report_facts = Table(
     Index("ix_session_report_facts_started", "operator_id", "started_at"),
     Index("ix_session_report_facts_location", "operator_id", "location_id", "started_at"),
     Index("ix_session_report_facts_customer", "operator_id", "customer_id", "started_at"),
+    Index("ix_session_report_facts_station", "operator_id", "station_id", "started_at"),
+    Index("ix_session_report_facts_evse", "operator_id", "evse_id", "started_at"),
+    Index("ix_session_report_facts_local_day", "operator_id", "local_day"),
+    Index("ix_session_report_facts_local_week", "operator_id", "local_week"),
 )
 
 report_refresh_queue = Table(
@@ -193,3 +197,177 @@ class RefreshQueueRow:
     id: int
     operator_id: str
     session_id: str
+
+
+# Rollups of the fact rows (0025, see ``rollups``): each kept equal to a GROUP BY over
+# session_report_facts by recomputing the keys a batch of facts touched. Presence columns count the
+# sessions with a part of the component (a count adds and subtracts; a flag would not).
+def _sums() -> list[Column[int]]:
+    return [
+        Column("sessions", Integer, nullable=False),
+        *(Column(name, BigInteger, nullable=False) for name in MEASURES),
+        *(Column(name, Integer, nullable=False) for name in PRESENCE),
+    ]
+
+
+# per UTC day of the start (epoch seconds // 86400) and every low-cardinality key
+report_day_sums = Table(
+    "report_day_sums",
+    metadata,
+    operator_id_column(),
+    Column("day", Integer, nullable=False),
+    Column("local_day", String(10), nullable=False),
+    Column("local_week", String(8), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    Column("plan_id", String(36)),
+    Column("segment", String(16)),
+    Column("payment_method", String(32), nullable=False),
+    *_sums(),
+    belongs_to_operator(),
+    Index("ix_report_day_sums_day", "operator_id", "day"),
+)
+
+# per 28-day UTC period of the start and EVSE (with its station, location, class and tariff)
+report_place_sums = Table(
+    "report_place_sums",
+    metadata,
+    operator_id_column(),
+    Column("period", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("location_id", String(36), nullable=False),
+    Column("station_id", String(36), nullable=False),
+    Column("evse_id", String(36), nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    *_sums(),
+    belongs_to_operator(),
+    Index("ix_report_place_sums_period", "operator_id", "period"),
+    Index("ix_report_place_sums_evse", "operator_id", "evse_id", "period"),
+)
+
+# the same of all time (a report over the whole history reads 10,000 EVSE rows, not 250,000)
+report_place_totals = Table(
+    "report_place_totals",
+    metadata,
+    operator_id_column(),
+    Column("currency", String(3), nullable=False),
+    Column("location_id", String(36), nullable=False),
+    Column("station_id", String(36), nullable=False),
+    Column("evse_id", String(36), nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    *_sums(),
+    belongs_to_operator(),
+    Index("ix_report_place_totals_evse", "operator_id", "evse_id"),
+)
+
+# per customer and low-cardinality key, of all time: the first and last start, for windows open on a side
+report_customer_sums = Table(
+    "report_customer_sums",
+    metadata,
+    operator_id_column(),
+    Column("customer_id", String(36), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    Column("plan_id", String(36)),
+    Column("segment", String(16)),
+    Column("payment_method", String(32), nullable=False),
+    Column("first_started_at", UtcDateTime(), nullable=False),
+    Column("last_started_at", UtcDateTime(), nullable=False),
+    Column("customer_first_at", UtcDateTime()),
+    *_sums(),
+    belongs_to_operator(),
+    Index("ix_report_customer_sums_customer", "operator_id", "customer_id"),
+)
+
+# the heatmap's sums per UTC day of the start and local hour of the week: starts, and seconds occupied
+report_heat_sums = Table(
+    "report_heat_sums",
+    metadata,
+    operator_id_column(),
+    Column("day", Integer, nullable=False),
+    Column("hour", SmallInteger, nullable=False),
+    Column("connector_class", String(8)),
+    Column("tariff_id", String(36)),
+    Column("starts", Integer, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+    belongs_to_operator(),
+    Index("ix_report_heat_sums_day", "operator_id", "day"),
+)
+
+# distinct customers of all time per key of a high-cardinality grouping (day, week, month, place)
+report_key_customers = Table(
+    "report_key_customers",
+    metadata,
+    operator_id_column(),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(36), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("customers", Integer, nullable=False),
+    Column("new_customers", Integer, nullable=False),
+    belongs_to_operator(),
+    Index("ix_report_key_customers_key", "operator_id", "kind", "key"),
+)
+
+# an operator's rollups are complete when its row is here (a catch-up removes it, a rebuild puts it back)
+report_rollup_state = Table(
+    "report_rollup_state",
+    metadata,
+    Column("operator_id", String(36), primary_key=True),
+    Column("built_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+)
+
+_SUMS: tuple[tuple[str, type], ...] = tuple((name, int) for name in ("sessions", *MEASURES, *PRESENCE))
+ReportDaySumsRow = make_dataclass(
+    "ReportDaySumsRow",
+    [("operator_id", str), ("day", int), ("local_day", str), ("local_week", str), ("currency", str),
+     ("connector_class", str | None), ("tariff_id", str | None), ("plan_id", str | None),
+     ("segment", str | None), ("payment_method", str), *_SUMS],
+    frozen=True, slots=True,
+)  # fmt: skip
+ReportPlaceSumsRow = make_dataclass(
+    "ReportPlaceSumsRow",
+    [("operator_id", str), ("period", int), ("currency", str), ("location_id", str), ("station_id", str),
+     ("evse_id", str), ("connector_class", str | None), ("tariff_id", str | None), *_SUMS],
+    frozen=True, slots=True,
+)  # fmt: skip
+ReportPlaceTotalsRow = make_dataclass(
+    "ReportPlaceTotalsRow",
+    [("operator_id", str), ("currency", str), ("location_id", str), ("station_id", str), ("evse_id", str),
+     ("connector_class", str | None), ("tariff_id", str | None), *_SUMS],
+    frozen=True, slots=True,
+)  # fmt: skip
+ReportCustomerSumsRow = make_dataclass(
+    "ReportCustomerSumsRow",
+    [("operator_id", str), ("customer_id", str), ("currency", str), ("connector_class", str | None),
+     ("tariff_id", str | None), ("plan_id", str | None), ("segment", str | None), ("payment_method", str),
+     ("first_started_at", datetime), ("last_started_at", datetime), ("customer_first_at", datetime | None),
+     *_SUMS],
+    frozen=True, slots=True,
+)  # fmt: skip
+ReportHeatSumsRow = make_dataclass(
+    "ReportHeatSumsRow",
+    [("operator_id", str), ("day", int), ("hour", int), ("connector_class", str | None),
+     ("tariff_id", str | None), ("starts", int), ("seconds", int)],
+    frozen=True, slots=True,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReportKeyCustomersRow:
+    operator_id: str
+    kind: str
+    key: str
+    currency: str
+    customers: int
+    new_customers: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRollupStateRow:
+    operator_id: str
+    built_at: datetime
