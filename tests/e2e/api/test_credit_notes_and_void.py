@@ -202,8 +202,8 @@ def test_the_invoice_json_lists_the_notes_the_pdf_prints(api):
     assert "the exact sum of the sessions differs by -0,0034 EUR." in printed
 
 
-def test_migration_0022_gives_invoices_credited_before_it_their_credited_amount_and_status(api):
-    """Last in the module: it downgrades the module's database to 0021 and upgrades it again."""
+def test_migration_0023_gives_invoices_credited_before_it_their_credited_amount_and_status(api):
+    """Last in the module: it downgrades the module's database to 0022 and upgrades it again."""
     alpha, bravo = api.tenant(), api.tenant("Bravo")
     invoice, _ = issued_invoice(api, alpha)
     other, _ = issued_invoice(api, bravo)
@@ -212,7 +212,7 @@ def test_migration_0022_gives_invoices_credited_before_it_their_credited_amount_
                       json={"reason": "fee", "lines": [{"line": 1, "amount": "9.99"}]})  # fmt: skip
     assert part.status_code == 201
     key = (invoices.c.id.in_([invoice.id, other.id]),)
-    with api.container.engine.begin() as connection:  # as the code before 0022 left them
+    with api.container.engine.begin() as connection:  # as the code before 0023 left them
         for document_id, data in connection.execute(select(invoices.c.id, invoices.c.document).where(*key)):
             old = {name: value for name, value in data.items() if name != "credited_minor"}
             connection.execute(
@@ -221,7 +221,7 @@ def test_migration_0022_gives_invoices_credited_before_it_their_credited_amount_
                 )
             )  # fmt: skip
 
-    migrate.downgrade(api.container.settings.database_url, "0021")
+    migrate.downgrade(api.container.settings.database_url, "0022")
     migrate.upgrade(api.container.settings.database_url)
 
     full, partial = alpha.get(f"/invoices/{invoice.id}").json(), bravo.get(f"/invoices/{other.id}").json()

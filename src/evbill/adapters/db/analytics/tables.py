@@ -199,7 +199,7 @@ class RefreshQueueRow:
     session_id: str
 
 
-# Rollups of the fact rows (0025, see ``rollups``): each kept equal to a GROUP BY over
+# Rollups of the fact rows (migration 0021, see ``rollups``): each kept equal to a GROUP BY over
 # session_report_facts by recomputing the keys a batch of facts touched. Presence columns count the
 # sessions with a part of the component (a count adds and subtracts; a flag would not).
 def _sums() -> list[Column[int]]:

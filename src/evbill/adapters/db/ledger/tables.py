@@ -1,6 +1,6 @@
 """Tables of the ledger: entries and their postings, both append-only (migration 0012's triggers).
 
-A posting belongs to an entry of its operator, and an entry to an operator: migration 0021 checks
+A posting belongs to an entry of its operator, and an entry to an operator: migration 0022 checks
 both with triggers once per statement (PostgreSQL; per row on SQLite) instead of foreign keys that
 looked up each row, so a bulk append of millions of postings pays one check per COPY.
 

@@ -4,8 +4,8 @@ credit notes cover it ``paid``. Before, a credited invoice stayed open for its w
 
 No column changes: the amount lives in the JSON document (read with a default of 0).
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-03
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from evbill.adapters.db.types import JsonDocument
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

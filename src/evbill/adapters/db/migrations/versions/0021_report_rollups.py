@@ -1,7 +1,7 @@
 """Report rollups: sums per UTC day, per 28-day period and EVSE, per customer, the heatmap's quarter
 hours and distinct customers per key, kept by the reports' refresh (``analytics.rollups``).
 
-Revision ID: 0025
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-03
 
@@ -19,7 +19,7 @@ from alembic import op
 from evbill.adapters.db.types import UtcDateTime
 from evbill.domain.analytics.rollup import MEASURES, PRESENCE
 
-revision: str = "0025"
+revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
