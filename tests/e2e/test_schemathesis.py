@@ -320,6 +320,7 @@ OPERATIONS = [
     ("GET", "/pay/{evse}"),
     ("POST", "/pay/{evse}/start"),
     ("GET", "/pay/{evse}/starts/{start_id}"),
+    ("GET", "/pay/{evse}/starts/{start_id}/receipt"),
     ("POST", "/pay/{evse}/starts/{start_id}/confirm"),
     ("POST", "/webhooks/stripe"),
 ]

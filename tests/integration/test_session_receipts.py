@@ -118,7 +118,7 @@ def test_an_ad_hoc_session_gets_one_paid_receipt_and_its_receivable_nets_to_zero
     assert receipt.open_minor == 0
     assert receipt.buyer.name == "Driver"  # anonymous: no e-mail, nothing sent
     assert world.mailer.sent == []
-    assert settled[0].receipt_url == f"/api/v1/sessions/{session_id}/receipt"
+    assert settled[0].receipt_url == f"/pay/{world.evse_id}/starts/{view.start.id}/receipt"
     # And the books: the capture and the receipt meet on the start's receivable
     assert view.start.payment_id is not None
     posted = balances(world)

@@ -109,3 +109,22 @@ def test_a_card_on_file_is_recorded_with_the_configured_gateway(
         assert saved.status_code == 200
         assert card is not None
         assert (card.payment_method, card.gateway) == ("pm_card_visa", gateway)
+
+
+def test_a_receipt_link_of_an_unknown_or_unfinished_start_is_not_found(api: Api) -> None:
+    tenant = api.tenant("PayReceipt")
+    site = make_site(tenant)
+    tariff = tenant.created("/tariffs", SIMPLE_TARIFF)
+    tenant.created("/tariff-assignments", {"tariff_id": tariff["id"], "scope": "operator"})
+    evse = site["evse"]["id"]
+    held = api.client.post(f"/pay/{evse}/start", json={"payment_method": "tok_visa"},
+                           headers={"Idempotency-Key": "receipt-early"})  # fmt: skip
+    assert held.status_code == 201, held.text
+
+    unknown = api.client.get(f"/pay/{evse}/starts/{NOWHERE}/receipt")
+    other_evse = api.client.get(f"/pay/{NOWHERE}/starts/{held.json()['id']}/receipt")
+    early = api.client.get(f"/pay/{evse}/starts/{held.json()['id']}/receipt")
+
+    assert [r.status_code for r in (unknown, other_evse, early)] == [404, 404, 404]
+    assert early.json()["detail"] == "no receipt yet: the session has not ended and been paid"
+    assert held.json()["receipt_url"] is None

@@ -356,7 +356,7 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
         "44.86",
         "0.32",
     )
-    assert finished["receipt_url"] == f"/api/v1/sessions/{finished['session_id']}/receipt"
+    assert finished["receipt_url"] == f"/pay/{finished['evse_uid']}/starts/{finished['id']}/receipt"
     # And each money event posted its balanced entry; the books reconcile
     subject = f"receivable:adhoc:{finished['id']}"
     assert payment_entries(paying, payment["id"]) == [
@@ -372,7 +372,14 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
         made = uow.invoices.receipt_of_session(paying.operator_id, finished["session_id"])
         open_balance = {b.account: b.balance for b in uow.ledger.balances(paying.operator_id)}[subject]
     assert made is not None
-    linked = httpx.post(paying.http + finished["receipt_url"], headers=admin(paying), timeout=20).json()
+    # the driver, who has no API key, opens the receipt link: the receipt's PDF
+    pdf = httpx.get(paying.http + finished["receipt_url"], timeout=20)
+    assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf"), pdf.text
+    assert pdf.content.startswith(b"%PDF-")
+    assert f'filename="{made.number}.pdf"' in pdf.headers["content-disposition"]
+    # and the operator's API gives the same receipt for the session
+    session_receipt = f"/api/v1/sessions/{finished['session_id']}/receipt"
+    linked = httpx.post(paying.http + session_receipt, headers=admin(paying), timeout=20).json()
     assert (linked["id"], linked["number"]) == (made.id, made.number)
     assert (linked["kind"], linked["status"], linked["paid"], linked["totals"]["payable"]) == (
         "receipt",

@@ -18,12 +18,15 @@ import logging
 from dataclasses import dataclass
 
 from evbill.application.invoicing.delivery import deliver_document
-from evbill.application.invoicing.queries import DocumentRenderer
+from evbill.application.invoicing.queries import DocumentRenderer, document_file
 from evbill.application.invoicing.receipts import receipt_for_paid_session
+from evbill.application.payments.adhoc import get_adhoc
 from evbill.application.ports import Mailer
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor, Role
-from evbill.domain.errors import Conflict, InvalidInput
+from evbill.domain.errors import Conflict, InvalidInput, NotFound
+from evbill.domain.invoicing.documents import Document
+from evbill.domain.payments.adhoc import AdhocStatus
 
 logger = logging.getLogger("evbill.collection.receipts")
 
@@ -64,3 +67,20 @@ class ReceiptsPerSession:
             logger.warning("receipt %s of session %s not sent: %s", receipt.number, session_id, error)
         except Exception:
             logger.exception("receipt %s of session %s could not be sent", receipt.number, session_id)
+
+
+def adhoc_receipt_file(
+    services: Services, renderer: DocumentRenderer, evse: str, start_id: str
+) -> tuple[Document, bytes]:
+    """The receipt PDF of a finished ad hoc start, for the driver who paid at the charger and has no
+    account: the EVSE and the start's unguessable id are the key. NotFound until the session is
+    settled and its receipt issued (a released hold, a session that delivered nothing, or an
+    operator whose seller data is incomplete has none)."""
+    start = get_adhoc(services, evse, start_id).start
+    if start.status is not AdhocStatus.FINISHED or start.session_id is None:
+        raise NotFound("no receipt yet: the session has not ended and been paid")
+    with services.uow(read_only=True) as uow:
+        receipt = uow.invoices.receipt_of_session(start.operator_id, start.session_id)
+    if receipt is None:
+        raise NotFound("this start has no receipt")
+    return document_file(services, renderer, _billing(start.operator_id), receipt.id, "facturx")

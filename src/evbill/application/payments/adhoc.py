@@ -52,7 +52,8 @@ from evbill.domain.tariffs.model import Tariff
 from evbill.domain.tariffs.text import describe_tariff
 
 MAX_KEY = 150
-RECEIPT = "/api/v1/sessions/{session_id}/receipt"
+# The driver's receipt, public: the start's unguessable id is the key (an anonymous driver has no API key)
+RECEIPT = "/pay/{evse}/starts/{start_id}/receipt"
 _FAILURES = {
     CommandAnswer.REJECTED: "the station rejected the start",
     CommandAnswer.TIMEOUT: "the station did not answer the start in time",
@@ -102,7 +103,7 @@ class AdhocView:
     @property
     def receipt_url(self) -> str | None:
         finished = self.start.status is AdhocStatus.FINISHED and self.start.session_id
-        return RECEIPT.format(session_id=self.start.session_id) if finished else None
+        return RECEIPT.format(evse=self.start.evse_id, start_id=self.start.id) if finished else None
 
 
 def driver(operator_id: str) -> Actor:

@@ -13,6 +13,7 @@ location, a wallet's reload rule (cards on file: ``api.collection``).
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
 
 import enum
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -22,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from evbill.application.collection import session_receipts
 from evbill.application.payments import adhoc as use_cases
 from evbill.application.payments import adhoc_setup, session_funding
 from evbill.application.payments.payments import minor_units
@@ -225,6 +227,32 @@ async def confirm(
 ) -> AdhocOut:
     _check_code(evse)
     return _adhoc_out(await run_in_threadpool(use_cases.confirm_adhoc, at, evse, start_id[:36]))
+
+
+@public.get(
+    "/pay/{evse}/starts/{start_id}/receipt",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The receipt (PDF/A-3, Factur-X)."}},
+    summary="The driver's receipt of a finished start",
+)
+async def receipt(
+    evse: str,
+    start_id: str,
+    request: Request,
+    _: None = Depends(limited),
+    at: use_cases.PayAtCharger = Depends(pay),
+) -> Response:
+    _check_code(evse)
+    drawer = request.app.state.container.documents
+    document, content = await run_in_threadpool(
+        session_receipts.adhoc_receipt_file, at.services, drawer, evse, start_id[:36]
+    )
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", document.number or document.id)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
+    )
 
 
 class QrFormat(enum.StrEnum):

@@ -173,6 +173,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/pay/{evse}"): "none: the price and place of a public EVSE",
     ("POST", "/pay/{evse}/start"): "the payment method token, held at the gateway before any start",
     ("GET", "/pay/{evse}/starts/{start_id}"): "the start's unguessable id",
+    ("GET", "/pay/{evse}/starts/{start_id}/receipt"): "the start's unguessable id: the driver's own receipt",
     (
         "POST",
         "/pay/{evse}/starts/{start_id}/confirm",
