@@ -36,7 +36,7 @@ from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import UNPAID, Document, DocumentKind, DocumentStatus
 from evbill.domain.invoicing.profiles import InvoicingProfile
 
-FILTERS = ("status", "kind", "contract_id", "customer_id")
+FILTERS = ("status", "kind", "contract_id", "customer_id", "number")
 
 
 def _row(document: Document, sequence: int | None) -> dict[str, Any]:
