@@ -677,6 +677,10 @@ class WalletRepository(Protocol):
 
     def get(self, operator_id: str, wallet_id: str, *, lock: bool = False) -> Wallet | None: ...
 
+    def find(self, operator_id: str, customer_id: str, currency: str) -> Wallet | None:
+        """The customer's wallet in ``currency`` (one at most)."""
+        ...
+
     def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[Wallet]: ...
 
     def balance(self, operator_id: str, wallet_id: str) -> int:
