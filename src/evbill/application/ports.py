@@ -277,7 +277,12 @@ class InvoiceRepository(Protocol):
 
     def profile(self, operator_id: str) -> InvoicingProfile | None: ...
 
-    def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
+    def save_profile(
+        self, profile: InvoicingProfile, at: datetime, *, expected_version: int | None = None
+    ) -> InvoicingProfile:
+        """Store it as the next version; StaleVersion if ``expected_version`` is not the stored one
+        (0: none stored). Returns the profile as stored (its new version)."""
+        ...
 
     def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None: ...
 

@@ -85,7 +85,7 @@ def test_bad_settings_are_refused_naming_the_field(api: Api) -> None:
 
 
 def test_a_hold_below_what_a_start_already_costs_is_refused(api: Api) -> None:
-    """SIMPLE_TARIFF starts at 0.35 + 21 % VAT = 0.4235 EUR: a hold needs 0.43 at least (tester finding 12)."""
+    """SIMPLE_TARIFF starts at 0.35 + 21 % VAT = 0.4235 EUR: a hold needs 0.43 at least (finding 12)."""
     tenant = api.tenant("Floor")
     site = make_site(tenant)
     tariff = tenant.created("/tariffs", SIMPLE_TARIFF)
