@@ -625,8 +625,18 @@ class LedgerRepository(Protocol):
         """Every account's debit, credit and balance per currency (the trial balance)."""
         ...
 
-    def statement(self, operator_id: str, account: str, currency: str) -> Sequence[StatementLine]:
-        """The account's postings in that currency, in the order posted, with the running balance."""
+    def statement(
+        self,
+        operator_id: str,
+        account: str,
+        currency: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[StatementLine]:
+        """The account's postings in that currency, in the order posted, with the running balance:
+        those after the line whose ``posting_id`` is ``after`` (the balance runs on from it), at most
+        ``limit``."""
         ...
 
     def imbalances(self, operator_id: str) -> Sequence[Imbalance]:
