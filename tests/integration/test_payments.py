@@ -66,7 +66,7 @@ def test_a_partial_capture_releases_the_rest_and_posts_capture_and_fee(shop):
 def test_a_capture_above_the_authorisation_is_refused_before_the_gateway_is_called(shop):
     held = shop.authorise(5000)
 
-    with pytest.raises(PaymentRefused, match="capture of 5001 exceeds the authorisation of 5000"):
+    with pytest.raises(PaymentRefused, match="capture of 50.01 EUR exceeds the authorisation of 50.00 EUR"):
         capture(shop, held.payment.id, 5001)
 
     assert [operation for operation, _ in shop.gateway.calls] == ["authorise"]
@@ -89,7 +89,9 @@ def test_refunds_add_up_to_the_capture_and_never_beyond(shop):
 
     refund(shop, held.payment.id, 1000, "ref-1")
     done = refund(shop, held.payment.id, 2210, "ref-2")
-    with pytest.raises(PaymentRefused, match="refund of 1 exceeds the 0 captured and not refunded"):
+    with pytest.raises(
+        PaymentRefused, match="refund of 0.01 EUR exceeds the 0.00 EUR captured and not refunded"
+    ):
         refund(shop, held.payment.id, 1, "ref-3")
 
     assert (done.state.status, done.state.refunded) == (PaymentStatus.REFUNDED, 3210)

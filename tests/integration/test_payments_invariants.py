@@ -102,7 +102,11 @@ def _run(services, gateway, who, wallet_id, payments, operation, key):
         wallets.pay_from_wallet(
             services, who, wallet_id, amount=amount, receivable=f"session:{key}", idempotency_key=key
         )
-    else:
+    else:  # a refund of the latest spend (refused when there is none, or above what is left of it)
+        spends = [
+            t.id for t in wallets.get_wallet(services, who, wallet_id).transactions if t.kind.value == "spend"
+        ]
         wallets.refund_to_wallet(
-            services, who, wallet_id, amount=amount, reference="goodwill", idempotency_key=key
-        )
+            services, who, wallet_id, amount=amount, spend_id=(spends or ["none"])[-1], reason="goodwill",
+            idempotency_key=key,
+        )  # fmt: skip

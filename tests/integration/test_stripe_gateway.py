@@ -171,7 +171,7 @@ def test_every_post_to_stripe_carries_an_idempotency_key(shop: StripeShop) -> No
 def test_a_capture_is_never_above_the_hold_and_a_second_capture_is_refused(shop: StripeShop) -> None:
     held = shop.authorise(1000, shop.stand_in.card(VISA))
 
-    with pytest.raises(PaymentRefused, match="capture of 1001 exceeds the authorisation of 1000"):
+    with pytest.raises(PaymentRefused, match="capture of 10.01 EUR exceeds the authorisation of 10.00 EUR"):
         shop.capture(held.payment.id, 1001, key="cap-over")
     shop.capture(held.payment.id, 1000, key="cap-1")
     with pytest.raises(PaymentRefused, match="cannot capture a payment that is captured"):

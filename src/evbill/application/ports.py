@@ -303,7 +303,12 @@ class InvoiceRepository(Protocol):
 
     def profile(self, operator_id: str) -> InvoicingProfile | None: ...
 
-    def save_profile(self, profile: InvoicingProfile, at: datetime) -> None: ...
+    def save_profile(
+        self, profile: InvoicingProfile, at: datetime, *, expected_version: int | None = None
+    ) -> InvoicingProfile:
+        """Store it as the next version; StaleVersion if ``expected_version`` is not the stored one
+        (0: none stored). Returns the profile as stored (its new version)."""
+        ...
 
     def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None: ...
 
@@ -671,8 +676,18 @@ class LedgerRepository(Protocol):
         """Every account's debit, credit and balance per currency (the trial balance)."""
         ...
 
-    def statement(self, operator_id: str, account: str, currency: str) -> Sequence[StatementLine]:
-        """The account's postings in that currency, in the order posted, with the running balance."""
+    def statement(
+        self,
+        operator_id: str,
+        account: str,
+        currency: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[StatementLine]:
+        """The account's postings in that currency, in the order posted, with the running balance:
+        those after the line whose ``posting_id`` is ``after`` (the balance runs on from it), at most
+        ``limit``."""
         ...
 
     def imbalances(self, operator_id: str) -> Sequence[Imbalance]:
@@ -730,6 +745,10 @@ class WalletRepository(Protocol):
     def add(self, wallet: Wallet) -> None: ...
 
     def get(self, operator_id: str, wallet_id: str, *, lock: bool = False) -> Wallet | None: ...
+
+    def find(self, operator_id: str, customer_id: str, currency: str) -> Wallet | None:
+        """The customer's wallet in ``currency`` (one at most)."""
+        ...
 
     def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[Wallet]: ...
 

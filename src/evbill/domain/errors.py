@@ -91,6 +91,17 @@ class PermissionDenied(DomainError):
     code = "forbidden"
 
 
+class RequestInProgress(Conflict):
+    """Another request with this Idempotency-Key is still running: retry after ``retry_after``
+    seconds, and get its answer then (a finished request's answer is replayed, never run again)."""
+
+    code = "request_in_progress"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StaleVersion(Conflict):
     """The record was changed since the caller read it (optimistic locking): reload and retry."""
 

@@ -79,3 +79,38 @@ def test_the_answer_is_kept_in_the_database_with_an_expiry(api: Api) -> None:
     assert (row["key"], row["status"]) == ("create-jan-0001", 201)
     assert (row["expires_at"] - row["created_at"]).total_seconds() == 24 * 3600
     assert first.status_code == 201
+
+
+def test_a_duplicate_while_the_first_request_runs_gets_409_with_retry_after_then_the_answer(api: Api) -> None:
+    """Tester finding 15: parallel reuse of one key. The second request while the first still runs
+    is told so (409 request_in_progress, Retry-After: 1); once the first finished, its answer."""
+    import hashlib
+    import json
+
+    from evbill.application.access import idempotency
+
+    alpha = api.tenant()
+    body = json.dumps(JAN).encode()
+    fingerprint = hashlib.sha256(b"POST /api/v1/customers?\n" + body).hexdigest()
+    container = api.container
+    # the first request has claimed the key and not answered yet
+    assert (
+        idempotency.claim(
+            container.idempotency, container.services.clock, operator_id=alpha.operator_id,
+            key="parallel-1", fingerprint=fingerprint,
+        )
+        is None
+    )  # fmt: skip
+
+    second = alpha.post(
+        "/customers",
+        content=body,
+        headers={"Idempotency-Key": "parallel-1", "Content-Type": "application/json"},
+    )
+
+    assert (second.status_code, second.json()["code"]) == (409, "request_in_progress")
+    assert second.headers["retry-after"] == "1"
+    assert second.json()["detail"] == (
+        "a request with this Idempotency-Key is still running; retry after a second to get its answer"
+    )
+    assert alpha.get("/customers").json()["items"] == []

@@ -339,10 +339,15 @@ def test_the_invoicing_profile_sets_the_brand_on_the_operators_documents_and_no_
         "series": "AMS", "time_zone": "Europe/Amsterdam", "logo": _png(), "accent_colour": "#2E7D32",
     }  # fmt: skip
 
-    saved = alpha.put("/invoicing-profile", json=body)
-    bad = alpha.put("/invoicing-profile", json={**body, "accent_colour": "green", "logo": "bm90IGFuIGltYWdl"})
-    bad_iban = alpha.put("/invoicing-profile", json={**body, "seller": {**body["seller"], "iban": "NL00X"}})
-    read_only = alpha.with_role(Role.READ_ONLY).put("/invoicing-profile", json=body)
+    first = {"If-Match": '"0"'}  # the GET's ETag before the first save
+    saved = alpha.put("/invoicing-profile", json=body, headers=first)
+    bad = alpha.put("/invoicing-profile", json={**body, "accent_colour": "green", "logo": "bm90IGFuIGltYWdl"},
+                    headers={"If-Match": '"1"'})  # fmt: skip
+    bad_iban = alpha.put("/invoicing-profile", json={**body, "seller": {**body["seller"], "iban": "NL00X"}},
+                         headers={"If-Match": '"1"'})  # fmt: skip
+    read_only = alpha.with_role(Role.READ_ONLY).put(
+        "/invoicing-profile", json=body, headers={"If-Match": '"1"'}
+    )
     session = _ad_hoc_session(api, bravo)  # Bravo's own profile (saved in the helper), not Alpha's brand
 
     assert saved.status_code == 200, saved.text
@@ -369,3 +374,40 @@ def issued_invoice_keeping_profile(api, tenant):
     return invoicing.invoice_bill(
         api.container.services, platform_actor(tenant.operator_id), bill_id
     ), contract
+
+
+def test_the_invoicing_profile_is_changed_with_if_match_and_keeps_numbers_unambiguous(api):
+    """Tester finding 12: PUT needs If-Match (428 without, 412 stale), GET gives the ETag; the series
+    differ and the number format names {series} and {number} (each series counts on its own, never reset)."""
+    alpha = api.tenant()
+    body = {"seller": {"name": "Alpha Charging B.V.", "country": "NL"}, "series": "AMS"}
+
+    before = alpha.get("/invoicing-profile")
+    without = alpha.put("/invoicing-profile", json=body)
+    saved = alpha.put("/invoicing-profile", json=body, headers={"If-Match": before.headers["etag"]})
+    stale = alpha.put("/invoicing-profile", json={**body, "series": "AMX"}, headers={"If-Match": '"0"'})
+    again = alpha.put("/invoicing-profile", json={**body, "series": "AMX"}, headers={"If-Match": '"1"'})
+    same_series = alpha.put(
+        "/invoicing-profile", json={**body, "credit_series": "AMS", "receipt_series": "AMS"},
+        headers={"If-Match": '"2"'},
+    )  # fmt: skip
+    no_series = alpha.put(
+        "/invoicing-profile", json={**body, "number_format": "{number}"}, headers={"If-Match": '"2"'}
+    )
+
+    assert before.headers["etag"] == '"0"'
+    assert (without.status_code, without.json()["code"]) == (428, "precondition_required")
+    assert (saved.status_code, saved.headers["etag"]) == (200, '"1"')
+    assert stale.status_code == 412
+    assert (again.status_code, again.headers["etag"], again.json()["series"]) == (200, '"2"', "AMX")
+    assert alpha.get("/invoicing-profile").headers["etag"] == '"2"'
+    assert (same_series.status_code, [e["path"] for e in same_series.json()["errors"]]) == (
+        422,
+        ["$.credit_series", "$.receipt_series"],
+    )
+    assert (no_series.status_code, [e["path"] for e in no_series.json()["errors"]]) == (
+        422,
+        ["$.number_format"],
+    )
+    assert "use {series} too" in no_series.json()["errors"][0]["message"]
+    assert alpha.get("/invoicing-profile").json()["series"] == "AMX"

@@ -69,10 +69,43 @@ def test_a_statement_lists_postings_with_the_running_balance(api):
     response = alpha.get("/ledger/accounts/receivable:cus-1/statement", params={"currency": "EUR"})
 
     assert response.status_code == 200, response.text
-    assert [(line["reference"], line["amount"], line["balance"]) for line in response.json()] == [
+    assert [(line["reference"], line["amount"], line["balance"]) for line in response.json()["items"]] == [
         ("invoice:INV-1", "12.10", "12.10"),
         ("invoice:INV-2", "6.05", "18.15"),
     ]
+    assert response.json()["next_cursor"] is None
+
+
+def test_a_statement_comes_in_cursor_pages_and_the_balance_runs_on_across_them(api):
+    """Tester finding 15: a statement of 554 lines came as one bare list."""
+    alpha = api.tenant("Alpha")
+    for number, total in enumerate((1210, 605, 121, 242, 363), start=1):
+        issue(api, alpha, f"INV-{number}", total, total * 100 // 121, total - total * 100 // 121)
+    path, lines, cursor, pages = "/ledger/accounts/receivable:cus-1/statement", [], None, 0
+
+    while True:
+        params = {"currency": "EUR", "limit": 2} | ({} if cursor is None else {"cursor": cursor})
+        page = alpha.get(path, params=params).json()
+        lines += [(line["reference"], line["balance"]) for line in page["items"]]
+        pages, cursor = pages + 1, page["next_cursor"]
+        if cursor is None or pages > 5:
+            break
+    unknown = alpha.get(path, params={"currency": "EUR", "cursor": "999999999"}).json()
+    too_many = alpha.get(path, params={"currency": "EUR", "limit": 201})
+
+    assert pages == 3
+    assert lines == [
+        ("invoice:INV-1", "12.10"),
+        ("invoice:INV-2", "18.15"),
+        ("invoice:INV-3", "19.36"),
+        ("invoice:INV-4", "21.78"),
+        ("invoice:INV-5", "25.41"),
+    ]
+    assert unknown == {"items": [], "next_cursor": None}
+    assert too_many.status_code == 422
+    journal = alpha.get("/ledger/entries", params={"limit": 3}).json()
+    rest = alpha.get("/ledger/entries", params={"limit": 3, "cursor": journal["next_cursor"]}).json()
+    assert [len(journal["items"]), len(rest["items"]), rest["next_cursor"]] == [3, 2, None]
 
 
 def test_another_operators_ledger_is_never_shown(api):

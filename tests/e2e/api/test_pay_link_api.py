@@ -128,3 +128,27 @@ def test_a_receipt_link_of_an_unknown_or_unfinished_start_is_not_found(api: Api)
     assert [r.status_code for r in (unknown, other_evse, early)] == [404, 404, 404]
     assert early.json()["detail"] == "no receipt yet: the session has not ended and been paid"
     assert held.json()["receipt_url"] is None
+
+
+def test_a_hold_below_what_a_start_already_costs_is_refused(api: Api) -> None:
+    """SIMPLE_TARIFF starts at 0.35 + 21 % VAT = 0.4235 EUR: a hold needs 0.43 at least (finding 12)."""
+    tenant = api.tenant("Floor")
+    site = make_site(tenant)
+    tariff = tenant.created("/tariffs", SIMPLE_TARIFF)
+    tenant.created("/tariff-assignments", {"tariff_id": tariff["id"], "scope": "operator"})
+    location = site["location"]["id"]
+
+    everywhere = tenant.put("/hold-amounts", json={"location_id": None, "amount": "0.01", "currency": "EUR"})
+    here = tenant.put("/hold-amounts", json={"location_id": location, "amount": "0.42", "currency": "EUR"})
+    enough = tenant.put("/hold-amounts", json={"location_id": location, "amount": "0.43", "currency": "EUR"})
+    other_currency = tenant.put("/hold-amounts", json={"amount": "0.01", "currency": "SEK"})
+
+    assert (everywhere.status_code, fields_of(everywhere)) == (422, ["$.amount"])
+    assert everywhere.json()["errors"][0]["message"] == (
+        f"0.01 EUR is below the 0.43 EUR a session at EVSE {site['evse']['id']} costs as soon as it "
+        "starts (start fee or minimum price incl. VAT)"
+    )
+    assert (here.status_code, fields_of(here)) == (422, ["$.amount"])
+    assert enough.json() == {"location_id": location, "amount": "0.43", "currency": "EUR"}
+    assert other_currency.status_code == 200  # no EVSE charges in SEK: nothing to compare with
+    assert api.client.get(f"/pay/{site['evse']['id']}").json()["hold"] == "0.43"

@@ -71,7 +71,7 @@ def test_money_moves_only_with_an_idempotency_key_and_never_above_the_hold(api):
 
     assert (without_key.status_code, without_key.json()["code"]) == (422, "invalid_input")
     assert (too_much.status_code, too_much.json()["code"]) == (409, "payment_refused")
-    assert too_much.json()["detail"] == "capture of 1001 exceeds the authorisation of 1000"
+    assert too_much.json()["detail"] == "capture of 10.01 EUR exceeds the authorisation of 10.00 EUR"
     assert too_precise.status_code == 422
     assert alpha.get(f"/payments/{held['id']}").json()["captured"] == "0.00"
 
@@ -117,8 +117,11 @@ def test_a_wallet_is_topped_up_spent_down_to_its_minimum_and_refunded_into(api):
         json={"amount": "2.51", "receivable": "session:s-5"},
         headers=key("p-2"),
     )
+    spend_id = next(t["id"] for t in spent.json()["transactions"] if t["kind"] == "spend")
     refunded = alpha.post(
-        f"/wallets/{wallet_id}/refunds", json={"amount": "1.00", "reference": "goodwill"}, headers=key("r-1")
+        f"/wallets/{wallet_id}/refunds",
+        json={"amount": "1.00", "spend_id": spend_id, "reason": "goodwill"},
+        headers=key("r-1"),
     )
 
     assert topped.status_code == 201, topped.text

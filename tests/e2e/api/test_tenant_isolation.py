@@ -419,7 +419,7 @@ ID_PROBES = [
     ById("POST", "/wallets/{wallet_id}/payments", "/wallets/{ids.wallet}/payments",
          {"amount": "1.00", "receivable": "session:probe"}),
     ById("POST", "/wallets/{wallet_id}/refunds", "/wallets/{ids.wallet}/refunds",
-         {"amount": "1.00", "reference": "goodwill"}),
+         {"amount": "1.00", "spend_id": "probe"}, owner=422),
     ById("POST", "/wallets/{wallet_id}/authorisations", "/wallets/{ids.wallet}/authorisations",
          {"amount": "1.00"}),
     ById("PUT", "/wallets/{wallet_id}/reload", "/wallets/{ids.wallet}/reload",

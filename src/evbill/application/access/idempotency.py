@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from evbill.application.ports import Clock, IdempotencyStore
 from evbill.domain.access.idempotency import KEPT_FOR, MAX_KEY_LENGTH, Decision, IdempotentRequest, decide
-from evbill.domain.errors import Conflict, InvalidInput, Problem
+from evbill.domain.errors import InvalidInput, Problem, RequestInProgress
 
 
 def claim(
@@ -34,5 +34,7 @@ def claim(
             ),
         )
     if decision is Decision.IN_PROGRESS:
-        raise Conflict("a request with this Idempotency-Key is still running; retry in a moment")
+        raise RequestInProgress(
+            "a request with this Idempotency-Key is still running; retry after a second to get its answer"
+        )
     return stored if decision is Decision.REPLAY else None

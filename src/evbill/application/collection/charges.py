@@ -17,7 +17,6 @@ from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.dunning import CardOnFile, ChargeAttempt
 from evbill.domain.errors import InvalidInput, NotFound, Problem
-from evbill.domain.invoicing import documents as lifecycle
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import PaymentStatus
@@ -115,10 +114,8 @@ def _record_attempt(
         document = uow.invoices.get(actor.operator_id, document_id)
         assert document is not None
         succeeded = decline is None
-        if succeeded and document.open_minor > 0:
-            # the capture already credited the receivable; paid meanwhile by transfer, the rest is credit
-            paid = lifecycle.pay(document, min(captured, document.open_minor))
-            uow.invoices.update(paid, expected_version=document.version)
+        # the capture credited the receivable and recorded the payment on the invoice (at most what
+        # was open; paid meanwhile by transfer, the rest is credit): nothing more to record here
         uow.collection.add_attempt(
             ChargeAttempt(
                 services.ids.new_id(), actor.operator_id, document_id, number, payment_id, succeeded, decline,

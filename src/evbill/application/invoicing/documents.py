@@ -30,7 +30,7 @@ from evbill.domain.invoicing import documents as lifecycle
 from evbill.domain.invoicing.compose import compose
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party
 from evbill.domain.invoicing.from_bill import draft_lines
-from evbill.domain.invoicing.numbering import check_format, format_number
+from evbill.domain.invoicing.numbering import check_format, check_series, format_number
 from evbill.domain.invoicing.profiles import IncompleteSeller, InvoicingProfile, seller_problems
 from evbill.domain.invoicing.statement import COLOUR
 from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, is_reverse_charge
@@ -51,11 +51,20 @@ class IbanChecker(Protocol):
 
 
 def save_profile(
-    services: Services, actor: Actor, profile: InvoicingProfile, *, ibans: IbanChecker
+    services: Services,
+    actor: Actor,
+    profile: InvoicingProfile,
+    *,
+    ibans: IbanChecker,
+    expected_version: int | None = None,
 ) -> InvoicingProfile:
-    """Store the operator's seller data and numbering; the IBAN is checked (and the BIC filled in)."""
+    """Store the operator's seller data and numbering; the IBAN is checked (and the BIC filled in).
+    ``expected_version``: the version the caller read (the API's If-Match; 0 before the first save),
+    StaleVersion when another save came first. Series must differ; the number format needs
+    ``{series}`` and ``{number}`` (see ``numbering.check_format``)."""
     require(actor, Permission.MANAGE_OPERATOR)
     check_format(profile.number_format)
+    check_series(profile.series, profile.credit_series, profile.receipt_series)
     seller = profile.seller
     if seller.iban is not None:
         try:
@@ -72,9 +81,9 @@ def save_profile(
         raise InvalidInput("invalid profile", brand_problems)
     stored = replace(profile, operator_id=actor.operator_id, seller=seller)
     with services.uow() as uow:
-        uow.invoices.save_profile(stored, services.clock.now())
+        saved = uow.invoices.save_profile(stored, services.clock.now(), expected_version=expected_version)
         uow.commit()
-    return stored
+    return saved
 
 
 MAX_LOGO_BYTES = 512 * 1024

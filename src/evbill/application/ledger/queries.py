@@ -32,11 +32,21 @@ def trial_balance(svc: Services, who: Actor) -> TrialBalance:
     return TrialBalance(accounts, dict(sorted(totals.items())))
 
 
-def account_statement(svc: Services, who: Actor, account: str, currency: str) -> Sequence[StatementLine]:
+def account_statement(
+    svc: Services,
+    who: Actor,
+    account: str,
+    currency: str,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Sequence[StatementLine]:
+    """The account's lines in that currency with the running balance: all, or a page (``limit``)
+    after the line ``after`` names (a line's ``posting_id``), the balance running on from it."""
     require(who, Permission.READ)
     parse_account(account, path="path.account")
     with svc.uow(read_only=True) as uow:
-        return uow.ledger.statement(who.operator_id, account, currency)
+        return uow.ledger.statement(who.operator_id, account, currency, after=after, limit=limit)
 
 
 def journal(svc: Services, who: Actor, *, after: str | None, limit: int) -> Sequence[LedgerEntry]:

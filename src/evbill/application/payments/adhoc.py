@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from evbill.application.charging.pricing import Quote, price_now
 from evbill.application.payments.payments import (
@@ -34,6 +34,7 @@ from evbill.application.payments.payments import (
 )
 from evbill.application.ports import PaymentGateway, SessionReceipts, StationCommands, UnitOfWork
 from evbill.application.records import Services
+from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Role
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
@@ -48,7 +49,7 @@ from evbill.domain.payments.adhoc import (
 from evbill.domain.payments.events import PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose, looks_like_card_number
 from evbill.domain.sites.model import ChargingStation, Evse, Location
-from evbill.domain.tariffs.model import Tariff
+from evbill.domain.tariffs.model import Tariff, TariffDimension
 from evbill.domain.tariffs.text import describe_tariff
 
 MAX_KEY = 150
@@ -126,14 +127,38 @@ def _quote(svc: Services, evse: Evse) -> tuple[Quote, Tariff]:
     return quote, svc.ocpi.read_tariff(quote.version.document).tariff
 
 
-def _hold(uow: UnitOfWork, config: AdhocConfig, location: Location, currency: str) -> int:
+def start_cost(tariff: Tariff) -> int:
+    """What a session costs as soon as it starts, incl. VAT, in minor units rounded up: the largest
+    start fee (FLAT, outside reservations) or the tariff's minimum price, whichever is more. A hold
+    below it could never cover the session, so it is refused when set and raised to it at a start."""
+    fees = [
+        component.price * (1 + (component.vat or Decimal(0)) / 100)
+        for element in tariff.elements
+        if not (element.restrictions and element.restrictions.reservation)
+        for component in element.price_components
+        if component.dimension is TariffDimension.FLAT
+    ]
+    minimum = tariff.min_price
+    floor = max(
+        [*fees, Decimal(0)]
+        + (
+            []
+            if minimum is None
+            else [minimum.incl_vat if minimum.incl_vat is not None else minimum.excl_vat]
+        )
+    )
+    scaled = floor.scaleb(currencies.exponent(tariff.currency))
+    return int(scaled.to_integral_value(rounding=ROUND_CEILING))
+
+
+def _hold(uow: UnitOfWork, config: AdhocConfig, location: Location, currency: str, floor: int = 0) -> int:
     stored = uow.session_payments.hold_amount(location.operator_id, location.id)
     if stored is None:
-        return minor_units(str(config.default_hold), currency).minor_units
+        return max(minor_units(str(config.default_hold), currency).minor_units, floor)
     amount, stored_currency = stored
     if stored_currency != currency:
         raise Conflict(f"the hold is set in {stored_currency}, but this EVSE charges in {currency}")
-    return amount
+    return max(amount, floor)
 
 
 def pay_link(pay: PayAtCharger, code: str) -> PayLink:
@@ -143,7 +168,7 @@ def pay_link(pay: PayAtCharger, code: str) -> PayLink:
         location, station, evse = _place(uow, code)
     quote, tariff = _quote(svc, evse)
     with svc.uow(read_only=True) as uow:
-        hold = _hold(uow, pay.config, location, tariff.currency)
+        hold = _hold(uow, pay.config, location, tariff.currency, start_cost(tariff))
     return PayLink(location, station, evse, tariff, describe_tariff(tariff), hold, tariff.currency)
 
 
@@ -164,7 +189,7 @@ def start_adhoc(pay: PayAtCharger, code: str, *, payment_method: str, idempotenc
     with svc.uow(read_only=True) as uow:
         location, _, evse = _place(uow, code)
     _, tariff = _quote(svc, evse)
-    claimed, new = _claim(pay, location, evse, tariff.currency, idempotency_key)
+    claimed, new = _claim(pay, location, evse, tariff.currency, idempotency_key, start_cost(tariff))
     if not new:
         return view_of(svc, claimed)  # the same request again: its answer as it stands now
     try:
@@ -186,7 +211,7 @@ def start_adhoc(pay: PayAtCharger, code: str, *, payment_method: str, idempotenc
 
 
 def _claim(
-    pay: PayAtCharger, location: Location, evse: Evse, currency: str, key: str
+    pay: PayAtCharger, location: Location, evse: Evse, currency: str, key: str, floor: int
 ) -> tuple[AdhocStart, bool]:
     """The start for this request: the one stored for the key (False), or a new one if the EVSE is
     free (True): only the request that made it goes on to hold and start."""
@@ -211,7 +236,7 @@ def _claim(
             idempotency_key=key,
             id_tag=id_tag_for(start_id),
             status=AdhocStatus.AUTHORISING,
-            amount=_hold(uow, pay.config, location, currency),
+            amount=_hold(uow, pay.config, location, currency, floor),
             currency=currency,
             created_at=now,
             updated_at=now,

@@ -17,6 +17,7 @@ The gateway is called with ``<operator id>:<key>``, so two operators' keys never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,8 @@ from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.invoicing import documents as invoice_lifecycle
+from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import (
     EventKind,
@@ -101,7 +104,21 @@ def apply_gateway_events(
         stored += 1
         key = None  # the key marks the request's first stored event
         _post_money_event(svc, uow, payment, event)
+        if payment.purpose is PaymentPurpose.INVOICE and event.kind is EventKind.CAPTURED:
+            _pay_invoice(uow, payment, event.amount)
     return stored
+
+
+def _pay_invoice(uow: UnitOfWork, payment: Payment, captured: int) -> None:
+    """Record a capture on the invoice it pays, in the capture's transaction: at most what is still
+    open (the capture credited the customer's receivable in full; any excess stays there as credit,
+    as a bank transfer's excess does). An invoice voided or paid meanwhile takes nothing."""
+    document = uow.invoices.get(payment.operator_id, payment.subject.removeprefix(INVOICE_PREFIX))
+    if document is None or captured <= 0:
+        return
+    applied = min(captured, document.open_minor)
+    if applied > 0:
+        uow.invoices.update(invoice_lifecycle.pay(document, applied), expected_version=document.version)
 
 
 def _post_money_event(svc: Services, uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> None:
@@ -160,6 +177,15 @@ def authorise_payment(
             return replay
         if customer_id is not None and uow.customers.get(who.operator_id, customer_id) is None:
             raise InvalidInput("the payment is refused", (Problem("$.customer_id", "no such customer"),))
+        if purpose is PaymentPurpose.INVOICE:
+            invoice = payable_invoice(uow, who.operator_id, subject, amount.currency)
+            if customer_id is not None and customer_id != invoice.customer_id:
+                raise InvalidInput(
+                    "the payment is refused", (Problem("$.customer_id", "not the invoice's customer"),)
+                )
+            customer_id, subject = invoice.customer_id, f"{INVOICE_PREFIX}{invoice.id}"
+        elif purpose is PaymentPurpose.SESSION:
+            check_session_subject(subject)
         result = gateway.authorise(
             amount=amount,
             payment_method=payment_method,
@@ -185,6 +211,53 @@ def authorise_payment(
         view = _view(uow, payment, result.next_action_url)
         uow.commit()
     return view
+
+
+INVOICE_PREFIX = "invoice:"
+SESSION_SUBJECT = re.compile(r"(session|adhoc):[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
+PAYABLE = (*invoice_lifecycle.UNPAID, DocumentStatus.PARTIALLY_PAID)
+
+
+def payable_invoice(uow: UnitOfWork, operator_id: str, subject: str, currency: str) -> Document:
+    """The issued invoice ``invoice:<id or number>`` names, still open, in ``currency``: a payment of
+    it credits its customer's receivable (the account the invoice debited). Another operator's
+    invoice is not found, like one that does not exist."""
+    if not subject.startswith(INVOICE_PREFIX) or len(subject) == len(INVOICE_PREFIX):
+        raise InvalidInput(
+            "the payment is refused", (Problem("$.subject", 'name the invoice: "invoice:<id or number>"'),)
+        )
+    named = subject.removeprefix(INVOICE_PREFIX)
+    document = uow.invoices.get(operator_id, named)
+    if document is None:
+        found = uow.invoices.list(operator_id, filters={"number": named}, after=None, limit=2)
+        document = found[0] if len(found) == 1 else None
+    if document is None or document.kind is not DocumentKind.INVOICE:
+        raise InvalidInput("the payment is refused", (Problem("$.subject", f"no invoice {named!r}"),))
+    if document.status not in PAYABLE or document.customer_id is None:
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem("$.subject", f"invoice {document.number or named} is {document.status.value}"),),
+        )
+    if document.open_minor <= 0:
+        raise InvalidInput(
+            "the payment is refused", (Problem("$.subject", f"invoice {document.number} is paid"),)
+        )
+    if document.currency != currency:
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem("$.currency", f"invoice {document.number} is in {document.currency}"),),
+        )
+    return document
+
+
+def check_session_subject(subject: str) -> None:
+    """A session payment's subject is ``session:<id>`` (or ``adhoc:<start id>`` at the charger): it
+    may name the receivable account when no customer is given, so it is never free text."""
+    if not SESSION_SUBJECT.fullmatch(subject):
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem("$.subject", 'a session payment names "session:<session id>" (letters, digits, ._-)'),),
+        )
 
 
 def _check_request(amount: SettledMoney, payment_method: str) -> None:
@@ -234,7 +307,7 @@ def capture_payment(
     """Capture ``amount`` (<= the authorisation); the rest of the hold is released."""
 
     def decide(uow: UnitOfWork, payment: Payment, state: PaymentState) -> Callable[[str], GatewayResult]:
-        check_capture(state, amount)
+        check_capture(state, amount, payment.currency)
         money = SettledMoney(amount, payment.currency)
         return lambda key: gateway.capture(
             reference=payment.gateway_reference, amount=money, idempotency_key=key
@@ -274,7 +347,7 @@ def refund_payment(
     """Refund ``amount`` of what was captured (several refunds may add up to the capture, no more)."""
 
     def decide(uow: UnitOfWork, payment: Payment, state: PaymentState) -> Callable[[str], GatewayResult]:
-        check_refund(state, amount)
+        check_refund(state, amount, payment.currency)
         if payment.purpose is PaymentPurpose.WALLET_TOP_UP:
             _check_wallet_covers(uow, payment, amount)
         money = SettledMoney(amount, payment.currency)
@@ -290,7 +363,10 @@ def _check_wallet_covers(uow: UnitOfWork, payment: Payment, amount: int) -> None
     uow.wallets.get(payment.operator_id, payment.subject, lock=True)
     balance = uow.wallets.balance(payment.operator_id, payment.subject)
     if amount > balance:
-        raise Conflict(f"the wallet holds {balance}; a refund of {amount} of its top-up would overdraw it")
+        raise Conflict(
+            f"the wallet holds {SettledMoney(balance, payment.currency)}; a refund of "
+            f"{SettledMoney(amount, payment.currency)} of its top-up would overdraw it"
+        )
 
 
 def record_gateway_events(svc: Services, gateway_name: str, events: Iterable[GatewayEvent]) -> int:

@@ -1,11 +1,18 @@
 """Prepaid wallets: create, top up through the gateway, pay from, refund into, authorise against.
 
 A wallet's balance is the sum of its append-only transactions, recomputed under a lock on the wallet
-whenever money leaves it, so two spends at once can never take it below its minimum balance.
+whenever money moves, so two spends at once can never take it below its minimum balance, and two
+refunds of one spend at once never give back more than was spent. A customer has one wallet per
+currency (which wallet pays is never ambiguous).
 
-    top up 20.00 (card)    -> +2000  Dr gateway_clearing  Cr wallet   (through a captured payment)
-    pay 7.50 for a session -> -750   Dr wallet            Cr receivable:<customer>
-    refund 2.00 into it    -> +200   Dr refunds           Cr wallet
+    top up 20.00 (card)       -> +2000  Dr gateway_clearing  Cr wallet   (through a captured payment)
+    pay 7.50 for a session    -> -750   Dr wallet            Cr receivable:<customer>
+    refund 2.00 of that spend -> +200   Dr refunds           Cr wallet   (at most the 7.50 spent)
+
+A refund into the wallet names the spend it gives back (capped by what that spend took and earlier
+refunds of it did not give back). Money paid back OUT of the wallet to the customer is a refund of
+its top-up payment (POST /refunds of the top-up): Dr wallet, Cr gateway_clearing, capped by the
+balance.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from evbill.application.ports import PaymentGateway, UnitOfWork
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
-from evbill.domain.errors import InvalidInput, NotFound, Problem
+from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
 from evbill.domain.ledger import accounts
 from evbill.domain.ledger.entries import EntryCause, credit, debit
 from evbill.domain.money import SettledMoney
@@ -58,6 +65,9 @@ def create_wallet(
     with svc.uow() as uow:
         if uow.customers.get(who.operator_id, customer_id) is None:
             raise InvalidInput("the wallet is invalid", (Problem("$.customer_id", "no such customer"),))
+        if uow.wallets.find(who.operator_id, customer_id, currency) is not None:
+            # the database's unique index decides between two creations at once (409 as well)
+            raise Conflict(f"customer {customer_id!r} has a {currency} wallet already")
         wallet = Wallet(
             svc.ids.new_id(), who.operator_id, customer_id, currency, minimum_balance, svc.clock.now()
         )
@@ -149,12 +159,65 @@ def pay_from_wallet(
     return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
 
 
+SPEND_PREFIX = "spend:"
+
+
 def refund_to_wallet(
-    svc: Services, who: Actor, wallet_id: str, *, amount: int, reference: str, idempotency_key: str
+    svc: Services,
+    who: Actor,
+    wallet_id: str,
+    *,
+    amount: int,
+    spend_id: str,
+    reason: str,
+    idempotency_key: str,
 ) -> WalletView:
-    """Pay a refund into the wallet (instead of back to a card)."""
+    """Give back into the wallet ``amount`` of an earlier spend from it (``spend_id``: the spend's
+    transaction id): never more than the spend took less what refunds of it gave back already."""
     require(who, Permission.BILL)
-    return _move(svc, who, wallet_id, amount, reference, idempotency_key, WalletTransactionKind.REFUND)
+    return _move(
+        svc, who, wallet_id, amount, f"{SPEND_PREFIX}{spend_id}", idempotency_key,
+        WalletTransactionKind.REFUND, reason=reason,
+    )  # fmt: skip
+
+
+def refundable(transactions: Sequence[WalletTransaction], spend_id: str) -> int | None:
+    """What of the spend may still be refunded into the wallet; None when it is not a spend of it."""
+    spend = next(
+        (t for t in transactions if t.id == spend_id and t.kind is WalletTransactionKind.SPEND), None
+    )
+    if spend is None:
+        return None
+    given_back = sum(
+        t.amount
+        for t in transactions
+        if t.kind is WalletTransactionKind.REFUND and t.reference == f"{SPEND_PREFIX}{spend_id}"
+    )
+    return -spend.amount - given_back
+
+
+def _check_refund(
+    wallet: Wallet, transactions: Sequence[WalletTransaction], reference: str, amount: int
+) -> None:
+    if amount <= 0:
+        raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
+    spend_id = reference.removeprefix(SPEND_PREFIX)
+    left = refundable(transactions, spend_id)
+    if left is None:
+        raise InvalidInput(
+            "the refund is invalid", (Problem("$.spend_id", f"no spend {spend_id!r} from this wallet"),)
+        )
+    if amount > left:
+        raise InvalidInput(
+            "the refund is invalid",
+            (
+                Problem(
+                    "$.amount",
+                    f"{SettledMoney(amount, wallet.currency)} is more than the "
+                    f"{SettledMoney(left, wallet.currency)} of that spend not refunded yet",
+                ),
+            ),
+        )
 
 
 def _move(
@@ -165,9 +228,13 @@ def _move(
     reference: str,
     key: str,
     kind: WalletTransactionKind,
+    *,
+    reason: str = "",
 ) -> WalletView:
     with svc.uow() as uow:
-        move_in(svc, uow, who, wallet_id, amount=amount, reference=reference, key=key, kind=kind)
+        move_in(
+            svc, uow, who, wallet_id, amount=amount, reference=reference, key=key, kind=kind, reason=reason
+        )
         view = _view(uow, _wallet(uow, who, wallet_id))
         uow.commit()
     return view
@@ -183,19 +250,21 @@ def move_in(
     reference: str,
     key: str,
     kind: WalletTransactionKind,
+    reason: str = "",
 ) -> bool:
     """Spend from or refund into the wallet inside the caller's unit of work (which commits), with its
-    ledger entry; False if ``key`` moved money before (nothing moves twice)."""
+    ledger entry; False if ``key`` moved money before (nothing moves twice). A refund gives back an
+    earlier spend (``reference``: ``spend:<id>``), at most what it took less its earlier refunds,
+    checked under the wallet's lock (two refunds of one spend at once are checked one after the other)."""
     if not key:
         raise InvalidInput("an idempotency key is required", (Problem("header.Idempotency-Key", "required"),))
     wallet = _wallet(uow, who, wallet_id, lock=True)
     if uow.wallets.find_transaction(who.operator_id, key) is not None:
         return False  # the same request again: nothing moves twice
-    balance = uow.wallets.balance(who.operator_id, wallet_id)
     if kind is WalletTransactionKind.SPEND:
-        _check_available(wallet, balance, amount)
-    elif amount <= 0:
-        raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
+        _check_available(wallet, uow.wallets.balance(who.operator_id, wallet_id), amount)
+    else:
+        _check_refund(wallet, uow.wallets.transactions(who.operator_id, wallet_id), reference, amount)
     now = svc.clock.now()
     signed = -amount if kind is WalletTransactionKind.SPEND else amount
     uow.wallets.add_transaction(
@@ -221,7 +290,7 @@ def move_in(
         at=now,
         cause=cause,
         reference=wallet_reference(wallet.id),
-        description=f"{kind.value} {reference}",
+        description=f"{kind.value} {reference} {reason}".strip()[:200],
         postings=postings,
     )
     return True

@@ -27,11 +27,30 @@ def format_number(template: str, *, series: str, year: int, number: int) -> str:
 
 
 def check_format(template: str) -> None:
+    """``{number}`` and ``{series}`` are required: each series (invoices, credit notes, receipts) has
+    its own counter, never reset (not yearly either), so a number is unique only with its series;
+    ``{year}`` is optional (the counter runs on across years)."""
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
         unknown = names - FIELDS
         if "number" not in names or unknown:
             raise ValueError(f"use {{number}} and only {sorted(FIELDS)}")
+        if "series" not in names:
+            raise ValueError(
+                "use {series} too: invoices, credit notes and receipts are numbered by their own "
+                "counters, so without it two documents would show the same number"
+            )
         format_number(template, series="X", year=2026, number=1)
     except (ValueError, KeyError, IndexError) as error:
         raise InvalidInput("invalid number format", (Problem("$.number_format", str(error)),)) from None
+
+
+def check_series(series: str, credit_series: str, receipt_series: str) -> None:
+    """Invoices, credit notes and receipts each need a series of their own (their own counter)."""
+    problems = []
+    if credit_series == series:
+        problems.append(Problem("$.credit_series", "must differ from series (the invoices' series)"))
+    if receipt_series in (series, credit_series):
+        problems.append(Problem("$.receipt_series", "must differ from series and credit_series"))
+    if problems:
+        raise InvalidInput("invalid numbering", tuple(problems))

@@ -53,6 +53,7 @@ class InvoicingProfile:
     receipt_series: str = "RCP"
     logo: str | None = None  # the operator's logo on its documents: PNG or JPEG, base64
     accent_colour: str = "#005C82"  # the colour of headings and the totals band, "#RRGGBB"
+    version: int = 0  # 0 until first saved; each save adds one (the API's ETag, If-Match on PUT)
 
     @property
     def schedule(self) -> RateSchedule | None:

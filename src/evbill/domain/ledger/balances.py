@@ -37,6 +37,7 @@ class StatementLine:
     description: str
     amount: int
     running_balance: int
+    posting_id: str = ""  # the line's place in the statement (a page's cursor)
 
 
 def trial_balance(postings: Iterable[Posting]) -> dict[tuple[str, str], int]:

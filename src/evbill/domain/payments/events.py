@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from evbill.domain.errors import Conflict, DomainError, InvalidInput
+from evbill.domain.money import SettledMoney
 
 
 class EventKind(enum.StrEnum):
@@ -144,14 +145,22 @@ def _after_dispute(captured: int, refunded: int) -> PaymentStatus:
     return PaymentStatus.REFUNDED if refunded >= captured else PaymentStatus.PARTIALLY_REFUNDED
 
 
-def check_capture(state: PaymentState, amount: int) -> None:
+def _shown(amount: int, currency: str | None) -> str:
+    """Minor units as the API shows them ("100.01 EUR"); bare minor units when no currency is known."""
+    return str(amount) if currency is None else str(SettledMoney(amount, currency))
+
+
+def check_capture(state: PaymentState, amount: int, currency: str | None = None) -> None:
     """A capture of ``amount`` is allowed: the payment is authorised, and 0 < amount <= the hold."""
     if state.status is not PaymentStatus.AUTHORISED:
         raise PaymentRefused(f"cannot capture a payment that is {state.status.value}")
     if amount <= 0:
         raise PaymentRefused("a capture must be positive (release the hold instead)")
     if amount > state.authorised:
-        raise PaymentRefused(f"capture of {amount} exceeds the authorisation of {state.authorised}")
+        raise PaymentRefused(
+            f"capture of {_shown(amount, currency)} exceeds the authorisation of "
+            f"{_shown(state.authorised, currency)}"
+        )
 
 
 def check_release(state: PaymentState) -> None:
@@ -159,14 +168,17 @@ def check_release(state: PaymentState) -> None:
         raise PaymentRefused(f"cannot release a payment that is {state.status.value}")
 
 
-def check_refund(state: PaymentState, amount: int) -> None:
+def check_refund(state: PaymentState, amount: int, currency: str | None = None) -> None:
     """A refund of ``amount`` is allowed: 0 < amount <= what was captured and not yet refunded."""
     if state.status is PaymentStatus.DISPUTED:
         raise PaymentRefused("cannot refund a disputed payment (the dispute decides)")
     if amount <= 0:
         raise PaymentRefused("a refund must be positive")
     if amount > state.refundable:
-        raise PaymentRefused(f"refund of {amount} exceeds the {state.refundable} captured and not refunded")
+        raise PaymentRefused(
+            f"refund of {_shown(amount, currency)} exceeds the {_shown(state.refundable, currency)} "
+            "captured and not refunded"
+        )
 
 
 def event(kind: EventKind, amount: int, event_id: str = "", detail: str | None = None) -> PaymentEvent:

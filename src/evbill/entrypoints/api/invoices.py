@@ -35,7 +35,16 @@ from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus, Party, printed_notes
 from evbill.domain.invoicing.profiles import InvoicingProfile, seller_problems
 from evbill.domain.invoicing.tax import TaxMode, VatCategory
-from evbill.entrypoints.api.common import Cursor, Exact, Limit, PageOut, Strict
+from evbill.entrypoints.api.common import (
+    Cursor,
+    Exact,
+    IfMatch,
+    Limit,
+    PageOut,
+    Strict,
+    etag,
+    expected_version,
+)
 from evbill.entrypoints.api.resources import with_etag
 from evbill.entrypoints.api.security import actor, services
 
@@ -458,18 +467,27 @@ def ibans(request: Request) -> use_cases.IbanChecker:
 
 @router.get("/invoicing-profile", response_model=ProfileOut,
             summary="The seller's data, numbering, logo and colour on the operator's documents")  # fmt: skip
-def get_invoicing_profile(who: Actor = Depends(actor), svc: Services = Depends(services)) -> ProfileOut:
-    return profile_out(queries.get_profile(svc, who))
+def get_invoicing_profile(
+    response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
+) -> ProfileOut:
+    profile = queries.get_profile(svc, who)
+    response.headers["ETag"] = etag(profile.version)  # "0" until first saved
+    return profile_out(profile)
 
 
 @router.put("/invoicing-profile", response_model=ProfileOut,
             summary="Set the seller's data (IBAN checked), numbering, logo and colour")  # fmt: skip
 def put_invoicing_profile(
     body: ProfileIn,
+    response: Response,
+    if_match: IfMatch = None,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
     checker: use_cases.IbanChecker = Depends(ibans),
 ) -> ProfileOut:
+    version = expected_version(if_match)  # 428 without If-Match; the GET's ETag ("0" before any save)
     values = body.model_dump()
     profile = InvoicingProfile(operator_id=who.operator_id, **{**values, "seller": Party(**values["seller"])})
-    return profile_out(use_cases.save_profile(svc, who, profile, ibans=checker))
+    saved = use_cases.save_profile(svc, who, profile, ibans=checker, expected_version=version)
+    response.headers["ETag"] = etag(saved.version)
+    return profile_out(saved)

@@ -90,17 +90,21 @@ def trial_balance(who: Actor = Depends(actor), svc: Services = Depends(services)
 
 @router.get(
     "/accounts/{account}/statement",
-    response_model=list[StatementLineOut],
-    summary="An account's postings in one currency, with the running balance",
+    response_model=PageOut[StatementLineOut],
+    summary="An account's postings in one currency, with the running balance, a page at a time",
 )
 def statement(
     account: str,
     currency: Annotated[str, Query(min_length=3, max_length=3, description="ISO 4217, e.g. EUR.")],
+    limit: Limit = 50,
+    cursor: Cursor = None,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
-) -> list[StatementLineOut]:
-    lines = queries.account_statement(svc, who, account, currency)
-    return [
+) -> PageOut[StatementLineOut]:
+    lines = queries.account_statement(svc, who, account, currency, after=cursor, limit=limit + 1)
+    kept = lines[:limit]
+    next_cursor = kept[-1].posting_id if len(lines) > limit else None
+    items = [
         StatementLineOut(
             entry_id=line.entry_id,
             posted_at=line.posted_at,
@@ -110,8 +114,9 @@ def statement(
             amount=money(line.amount, currency),
             balance=money(line.running_balance, currency),
         )
-        for line in lines
+        for line in kept
     ]
+    return PageOut[StatementLineOut](items=items, next_cursor=next_cursor)
 
 
 @router.get("/entries", response_model=PageOut[EntryOut], summary="The journal, in the order posted")

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from evbill.domain.errors import DomainError, Problem, RateLimited
+from evbill.domain.errors import DomainError, Problem, RateLimited, RequestInProgress
 from evbill.entrypoints.api.responses import json_response
 
 PROBLEM_JSON = "application/problem+json"
@@ -28,6 +28,7 @@ _STATUS = {
     "meter_data_error": 422,
     "not_found": 404,
     "conflict": 409,
+    "request_in_progress": 409,
     "stale_version": 412,
     "precondition_required": 428,
     "forbidden": 403,
@@ -88,7 +89,7 @@ async def _domain_error(request: Request, error: Exception) -> Response:
     status = _STATUS.get(error.code, 400)
     problems: tuple[Problem, ...] = getattr(error, "problems", ())
     headers = None
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | RequestInProgress):
         headers = {"Retry-After": str(error.retry_after)}
     elif status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="evbill"'}

@@ -1,5 +1,10 @@
 """/api/v1/wallets: prepaid wallets; top-ups through the gateway, spending, refunds into them.
 
+One wallet per customer and currency (a second: 409). A refund into a wallet names the spend it
+gives back (``spend_id``) and is capped by what that spend took less earlier refunds of it (422
+naming ``$.amount``); paying the balance back out to the customer is a refund of the top-up
+(POST /refunds), capped by the balance.
+
 A wallet's balance is recomputed from its transactions. Spending, and authorising a session against
 the wallet, are refused (409 ``insufficient_balance``) when they would leave less than its minimum.
 """
@@ -72,7 +77,10 @@ class SpendIn(Strict):
 
 class WalletRefundIn(Strict):
     amount: MoneyIn
-    reference: str = Field(min_length=1, max_length=100, description="What the refund is for.")
+    spend_id: str = Field(
+        min_length=1, max_length=36, description="The spend from this wallet given back (its transaction id)."
+    )
+    reason: str = Field(default="", max_length=100, description="Why, for the ledger entry.")
 
 
 class AuthorisationIn(Strict):
@@ -162,7 +170,11 @@ def pay(
     return wallet_out(view)
 
 
-@router.post("/{wallet_id}/refunds", response_model=WalletOut, summary="Refund into the wallet")
+@router.post(
+    "/{wallet_id}/refunds",
+    response_model=WalletOut,
+    summary="Give back into the wallet (part of) an earlier spend from it, never more than it took",
+)
 def refund(
     wallet_id: str,
     body: WalletRefundIn,
@@ -175,7 +187,8 @@ def refund(
         who,
         wallet_id,
         amount=_amount(svc, who, wallet_id, body.amount),
-        reference=body.reference,
+        spend_id=body.spend_id,
+        reason=body.reason,
         idempotency_key=idempotency_key or "",
     )
     return wallet_out(view)

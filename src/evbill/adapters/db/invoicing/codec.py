@@ -85,6 +85,12 @@ def document_of(data: dict[str, Any]) -> Document:
 
 
 def profile_of(data: dict[str, Any]) -> InvoicingProfile:
+    # a profile stored before profiles had versions is version 1 (it was saved once at least)
     return InvoicingProfile(
-        **{**data, "seller": party_of(data["seller"]), "tax_mode": TaxMode(data["tax_mode"])}
+        **{
+            **data,
+            "seller": party_of(data["seller"]),
+            "tax_mode": TaxMode(data["tax_mode"]),
+            "version": data.get("version", 1),
+        }
     )

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -30,12 +30,12 @@ from evbill.adapters.db.invoicing.tables import (
     session_receipts,
 )
 from evbill.adapters.db.repositories import ConnectionSource
-from evbill.domain.errors import Conflict
+from evbill.domain.errors import Conflict, StaleVersion
 from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import UNPAID, Document, DocumentKind, DocumentStatus
 from evbill.domain.invoicing.profiles import InvoicingProfile
 
-FILTERS = ("status", "kind", "contract_id", "customer_id")
+FILTERS = ("status", "kind", "contract_id", "customer_id", "number")
 
 
 def _row(document: Document, sequence: int | None) -> dict[str, Any]:
@@ -195,17 +195,35 @@ class SqlInvoiceRepository:
         data = self._connection().scalar(query)
         return None if data is None else profile_of(data)
 
-    def save_profile(self, profile: InvoicingProfile, at: Any) -> None:
+    def save_profile(
+        self, profile: InvoicingProfile, at: Any, *, expected_version: int | None = None
+    ) -> InvoicingProfile:
+        """Store the profile as the next version (the stored one locked meanwhile); StaleVersion when
+        ``expected_version`` is given and is not the stored one's (0: none stored yet)."""
         connection = self._connection()
-        row = dataclasses.asdict(ProfileRow(profile.operator_id, plain(profile), at))
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(invoicing_profiles).values(row)
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["operator_id"], set_={"document": statement.excluded.document,
-                                                      "updated_at": statement.excluded.updated_at}
+        query = select(invoicing_profiles.c.document).where(
+            invoicing_profiles.c.operator_id == profile.operator_id
+        )
+        data = connection.scalar(query.with_for_update())
+        stored = 0 if data is None else profile_of(data).version
+        if expected_version is not None and expected_version != stored:
+            raise StaleVersion(
+                f'the invoicing profile is at version "{stored}", not "{expected_version}"; read it again'
             )
-        )  # fmt: skip
+        saved = dataclasses.replace(profile, version=stored + 1)
+        row = dataclasses.asdict(ProfileRow(profile.operator_id, plain(saved), at))
+        if data is None:
+            try:
+                connection.execute(insert(invoicing_profiles).values(row))
+            except IntegrityError as error:  # saved by another request at the same moment
+                raise StaleVersion("the invoicing profile was saved meanwhile; read it again") from error
+        else:
+            connection.execute(
+                update(invoicing_profiles)
+                .where(invoicing_profiles.c.operator_id == profile.operator_id)
+                .values(document=row["document"], updated_at=at)
+            )
+        return saved
 
     def receipt_of_session(self, operator_id: str, session_id: str) -> Document | None:
         query = (

@@ -56,6 +56,10 @@ def _posting_rows(entry: LedgerEntry) -> Iterator[dict[str, Any]]:
         }
 
 
+def _posting_id(cursor: str) -> int | None:
+    return int(cursor) if cursor.isascii() and cursor.isdecimal() and len(cursor) <= 18 else None
+
+
 class SqlLedgerRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
@@ -110,7 +114,11 @@ class SqlLedgerRepository:
             ).first()
             if mark is not None:
                 query = query.where(
-                    tuple_(ledger_entries.c.posted_at, ledger_entries.c.id) > tuple_(mark[0], mark[1])
+                    tuple_(ledger_entries.c.posted_at, ledger_entries.c.id)
+                    > tuple_(
+                        literal(mark[0], ledger_entries.c.posted_at.type),
+                        literal(mark[1], ledger_entries.c.id.type),
+                    )
                 )
         query = query.order_by(ledger_entries.c.posted_at, ledger_entries.c.id).limit(limit)
         heads = connection.execute(query).mappings().all()
@@ -155,9 +163,29 @@ class SqlLedgerRepository:
             for account, currency, debits, credits in self._connection().execute(query)
         ]
 
-    def statement(self, operator_id: str, account: str, currency: str) -> Sequence[StatementLine]:
+    def statement(
+        self,
+        operator_id: str,
+        account: str,
+        currency: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Sequence[StatementLine]:
+        joined = ledger_postings.join(
+            ledger_entries,
+            (ledger_entries.c.operator_id == ledger_postings.c.operator_id)
+            & (ledger_entries.c.id == ledger_postings.c.entry_id),
+        )
+        mine = (
+            ledger_postings.c.operator_id == operator_id,
+            ledger_postings.c.account == account,
+            ledger_postings.c.currency == currency,
+        )
+        place = tuple_(ledger_entries.c.posted_at, ledger_entries.c.id, ledger_postings.c.id)
         query = (
             select(
+                ledger_postings.c.id,
                 ledger_entries.c.id,
                 ledger_entries.c.posted_at,
                 ledger_entries.c.cause,
@@ -165,23 +193,45 @@ class SqlLedgerRepository:
                 ledger_entries.c.description,
                 ledger_postings.c.amount,
             )
-            .join(
-                ledger_entries,
-                (ledger_entries.c.operator_id == ledger_postings.c.operator_id)
-                & (ledger_entries.c.id == ledger_postings.c.entry_id),
-            )
-            .where(
-                ledger_postings.c.operator_id == operator_id,
-                ledger_postings.c.account == account,
-                ledger_postings.c.currency == currency,
-            )
+            .select_from(joined)
+            .where(*mine)
             .order_by(ledger_entries.c.posted_at, ledger_entries.c.id, ledger_postings.c.id)
         )
-        lines: list[StatementLine] = []
+        connection = self._connection()
         running = 0
-        for entry_id, posted_at, cause, reference, description, amount in self._connection().execute(query):
+        if after is not None:
+            mark = (
+                connection.execute(
+                    select(ledger_entries.c.posted_at, ledger_entries.c.id, ledger_postings.c.id)
+                    .select_from(joined)
+                    .where(*mine, ledger_postings.c.id == _posting_id(after))
+                ).first()
+                if _posting_id(after) is not None
+                else None
+            )
+            if mark is None:
+                return []  # not a line of this statement: nothing after it
+            bound = tuple_(  # typed, so the moment is bound as stored (SQLite keeps it as text)
+                literal(mark[0], ledger_entries.c.posted_at.type),
+                literal(mark[1], ledger_entries.c.id.type),
+                literal(mark[2], ledger_postings.c.id.type),
+            )
+            opening = select(func.coalesce(func.sum(ledger_postings.c.amount), 0)).select_from(joined)
+            running = int(connection.scalar(opening.where(*mine, place <= bound)) or 0)
+            query = query.where(place > bound)
+        if limit is not None:
+            check_limit(limit)
+            query = query.limit(limit)
+        lines: list[StatementLine] = []
+        for posting_id, entry_id, posted_at, cause, reference, description, amount in connection.execute(
+            query
+        ):
             running += amount
-            lines.append(StatementLine(entry_id, posted_at, cause, reference, description, amount, running))
+            lines.append(
+                StatementLine(
+                    entry_id, posted_at, cause, reference, description, amount, running, str(posting_id)
+                )
+            )
         return lines
 
     def imbalances(self, operator_id: str) -> Sequence[Imbalance]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from evbill.adapters.db.payments.tables import (
     gateway_webhooks,
@@ -25,6 +26,7 @@ from evbill.adapters.db.payments.tables import (
 )
 from evbill.adapters.db.repositories import ConnectionSource, check_limit
 from evbill.application.ports import ReceivedWebhook
+from evbill.domain.errors import Conflict
 from evbill.domain.payments.events import EventKind, PaymentEvent
 from evbill.domain.payments.model import (
     Payment,
@@ -162,12 +164,27 @@ class SqlWalletRepository:
         self._connection = connection
 
     def add(self, wallet: Wallet) -> None:
+        """Conflict when the customer has a wallet in its currency already (two created at once)."""
         row = {field: getattr(wallet, field) for field in Wallet.__dataclass_fields__}
-        self._connection().execute(insert(wallets), [row])
+        try:
+            self._connection().execute(insert(wallets), [row])
+        except IntegrityError as error:
+            raise Conflict(
+                f"customer {wallet.customer_id!r} has a {wallet.currency} wallet already"
+            ) from error
 
     def get(self, operator_id: str, wallet_id: str, *, lock: bool = False) -> Wallet | None:
         query = select(wallets).where(wallets.c.operator_id == operator_id, wallets.c.id == wallet_id)
         row = self._connection().execute(query.with_for_update() if lock else query).mappings().first()
+        return None if row is None else _wallet(row)
+
+    def find(self, operator_id: str, customer_id: str, currency: str) -> Wallet | None:
+        query = select(wallets).where(
+            wallets.c.operator_id == operator_id,
+            wallets.c.customer_id == customer_id,
+            wallets.c.currency == currency,
+        )
+        row = self._connection().execute(query).mappings().first()
         return None if row is None else _wallet(row)
 
     def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[Wallet]:

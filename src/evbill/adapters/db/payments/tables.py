@@ -76,6 +76,8 @@ wallets = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     belongs_to_operator(),
     UniqueConstraint("operator_id", "id"),
+    # one wallet per customer and currency: which wallet pays is never ambiguous (migration 0025)
+    Index("uq_wallets_customer_currency", "operator_id", "customer_id", "currency", unique=True),
 )
 
 wallet_transactions = Table(
