@@ -300,6 +300,8 @@ def with_charging(
 
     ``charging``: EVSE id -> the intervals its sessions were charging, in time order, not overlapping.
     """
+    if not charging:  # no session charged in the window (or 1.6 only): nothing turns into charging
+        return list(segments)
     result: list[Segment] = []
     for segment in segments:
         intervals = charging.get(segment.place.evse_id, ())
