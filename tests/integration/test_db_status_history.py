@@ -89,3 +89,63 @@ def test_the_history_is_append_only(uow_factory, database_engine: Engine, statem
     with database_engine.connect() as connection, pytest.raises(DBAPIError, match="append-only"):
         connection.execute(change)
     assert [row[4] for row in _rows(database_engine)] == ["Available"]
+
+
+def test_utilisation_reads_both_clocks_as_aware_utc_and_the_last_report_before(uow_factory) -> None:
+    operator_id, station_id = _given_station(uow_factory)
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    before = StatusReport(operator_id, station_id, 1, None, "Charging", start - timedelta(days=3),
+                          start - timedelta(days=3), "NoError")  # fmt: skip
+    older = before._replace(status="Available", received_at=before.received_at - timedelta(hours=1))
+    stored = [
+        older,
+        before,
+        StatusReport(
+            operator_id,
+            station_id,
+            1,
+            None,
+            "Faulted",
+            RECEIVED,
+            datetime(2026, 11, 21, 11, 0, tzinfo=PLUS_ONE),
+            "OtherError",
+            "fan",
+        ),  # fmt: skip
+        StatusReport(operator_id, station_id, 2, 1, "Occupied", RECEIVED + timedelta(microseconds=1), None),
+        StatusReport(
+            operator_id,
+            station_id,
+            2,
+            1,
+            "Available",
+            RECEIVED + timedelta(hours=1),
+            RECEIVED + timedelta(hours=1),
+            "NoError",
+        ),  # fmt: skip
+        StatusReport(operator_id, station_id, 2, 1, "Charging", start + timedelta(days=5), None),  # after
+    ]
+    with uow_factory() as uow:
+        uow.status_history.add(stored)
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        found = uow.status_history.reports(operator_id, [station_id], start, start + timedelta(days=1),
+                                           timedelta(days=1))  # fmt: skip
+    # Then the last report before the margin, those inside it, each time aware UTC to the microsecond
+    assert found == [
+        before,
+        StatusReport(
+            operator_id,
+            station_id,
+            1,
+            None,
+            "Faulted",
+            RECEIVED,
+            datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
+            "OtherError",
+            "fan",
+        ),  # fmt: skip
+        stored[3],
+        stored[4],
+    ]
+    assert all(report.received_at.tzinfo is UTC for report in found)
+    assert all(report.reported_at is None or report.reported_at.tzinfo is UTC for report in found)

@@ -126,7 +126,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return _sqlite_time(value)
+            return sqlite_time(value)
         if isinstance(value, datetime):
             if value.tzinfo is None:  # a naive value written by hand: it is UTC by convention
                 return value.replace(tzinfo=UTC)
@@ -134,7 +134,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         raise TypeError(f"expected a timestamp from the database, got {type(value).__name__}")
 
 
-def _sqlite_time(value: str) -> datetime:
+def sqlite_time(value: str) -> datetime:
     """A stored SQLite time back: fromisoformat where the text has the one stored shape (fifty times
     faster than strptime, and each meter sample read passes here), strptime's exact check otherwise."""
     if len(value) == _SQLITE_TIME_LENGTH and value[10] == "T" and value[19] == "." and value[26] == "Z":

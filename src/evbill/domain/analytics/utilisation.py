@@ -167,6 +167,17 @@ def timelines(
     return result
 
 
+_ZERO = timedelta(0)
+
+
+def _received(report: StatusReport) -> datetime:
+    return report.received_at
+
+
+def _placed_order(item: tuple[datetime, int, StatusReport]) -> tuple[datetime, int]:
+    return item[0], item[1]
+
+
 class _StationWalk:
     """One station's reports applied in time order, closing a segment whenever an EVSE's state changes."""
 
@@ -182,61 +193,79 @@ class _StationWalk:
         }
 
     def run(self, reports: list[StatusReport]) -> None:
-        placed = []
+        placed: list[tuple[datetime, int, StatusReport]] = []
         latest_seen: dict[tuple[int, int | None], datetime] = {}
-        cleaning = self.out.cleaning
-        for arrival, report in enumerate(sorted(reports, key=lambda r: r.received_at)):
-            at, corrected = placed_at(report, self.tolerance)
-            cleaning.reports += 1
-            cleaning.clock_corrected += corrected
+        tolerance = self.tolerance
+        agreed_ok = tolerance >= _ZERO  # a charger's time equal to the received time is then its own
+        corrected = out_of_order = 0
+        # placed_at inlined: this loop runs once per report (144,000 in a month of 200 EVSEs)
+        for arrival, report in enumerate(sorted(reports, key=_received)):
+            received, at = report.received_at, report.reported_at
+            if at is None or (at is received and agreed_ok):
+                at = received
+            else:
+                ahead = at - received
+                if ahead > tolerance or -ahead > MAX_DELAY:
+                    at = received
+                    corrected += 1
             key = (report.evse_number, report.connector_number)
-            if key in latest_seen and at < latest_seen[key]:
-                cleaning.out_of_order += 1
-            latest_seen[key] = max(at, latest_seen.get(key, at))
+            last = latest_seen.get(key)
+            if last is not None and at < last:
+                out_of_order += 1
+            else:
+                latest_seen[key] = at
             placed.append((at, arrival, report))
-        placed.sort(key=lambda item: (item[0], item[1]))
+        cleaning = self.out.cleaning
+        cleaning.reports += len(placed)
+        cleaning.clock_corrected += corrected
+        cleaning.out_of_order += out_of_order
+        placed.sort(key=_placed_order)
         seen: set[tuple[int, int | None, str, datetime, str | None]] = set()
+        end = self.end
         for at, _, report in placed:
             identity = (report.evse_number, report.connector_number, report.status, at, report.error_code)
             if identity in seen:
                 cleaning.duplicates += 1
                 continue
             seen.add(identity)
-            if at >= self.end:
+            if at >= end:
                 break
             self.apply(report, at)
         for number in self.evses:
-            self.close(number, self.end)
+            self.close(number, end)
 
     def apply(self, report: StatusReport, at: datetime) -> None:
         """Apply one report placed at ``at`` (one before the window counts from its start)."""
-        state = occupancy_of(report.status)
-        shown_at = max(at, self.start)
-        if report.status == OFFLINE:
+        status = report.status
+        state = _STATUSES.get(status, Occupancy.UNKNOWN)
+        shown_at = at if at > self.start else self.start
+        if status == OFFLINE:
             self.station_hold = None
-            for connectors in self.connectors.values():
-                connectors.clear()
+            for states in self.connectors.values():
+                states.clear()
             self.refresh(self.evses, shown_at)
             return
-        if report.evse_number == STATION:
+        number = report.evse_number
+        if number == STATION:
             before = self.station_hold
             self.station_hold = state if state in (Occupancy.UNAVAILABLE, Occupancy.FAULTED) else None
             self.note_fault(report, at, entered=state is Occupancy.FAULTED and before is not state)
             self.refresh(self.evses, shown_at)
             return
-        if report.evse_number not in self.evses:
+        connectors = self.connectors.get(number)
+        if connectors is None:
             self.out.cleaning.unknown_evse += 1
             return
-        connectors = self.connectors[report.evse_number]
         before_connector = connectors.get(report.connector_number)
         connectors[report.connector_number] = state
         entered = state is Occupancy.FAULTED and before_connector is not Occupancy.FAULTED
         if entered or report.error_code not in (None, NO_ERROR):
             self.note_fault(report, at, entered=entered)
-        number = report.evse_number
         new = self.station_hold or (state if len(connectors) == 1 else self.state_of(number))
-        if new is not self.shown[number][0]:
-            self.close(number, shown_at)
+        shown, since = self.shown[number]
+        if new is not shown:
+            if shown_at > since:  # close(number, shown_at) inlined
+                self.out.segments.append(Segment(self.evses[number], shown, since, shown_at))
             self.shown[number] = (new, shown_at)
 
     def note_fault(self, report: StatusReport, at: datetime, *, entered: bool) -> None:
@@ -271,6 +300,8 @@ def with_charging(
 
     ``charging``: EVSE id -> the intervals its sessions were charging, in time order, not overlapping.
     """
+    if not charging:  # no session charged in the window (or 1.6 only): nothing turns into charging
+        return list(segments)
     result: list[Segment] = []
     for segment in segments:
         intervals = charging.get(segment.place.evse_id, ())

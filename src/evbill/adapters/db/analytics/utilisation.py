@@ -11,11 +11,12 @@ The history is read by ``ix_connector_status_history_station (operator_id, stati
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import DateTime, String, func, or_, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 
 from evbill.adapters.db.analytics.tables import session_usage
 from evbill.adapters.db.charging.rows import status_row
@@ -23,11 +24,31 @@ from evbill.adapters.db.charging.tables import charging_sessions
 from evbill.adapters.db.charging_state.tables import connector_status_history
 from evbill.adapters.db.repositories import ConnectionSource
 from evbill.adapters.db.sites.tables import charging_stations, connectors, evses, locations
+from evbill.adapters.db.types import sqlite_time
 from evbill.domain.analytics.utilisation import EvsePlace
 from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.offers.plans import connector_class
 
 _CHUNK = 500
+
+
+def _utc_naive(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def _raw_times(
+    postgresql: bool,
+) -> tuple[Callable[[ColumnElement[datetime]], ColumnElement[object]], Callable[[object], datetime]]:
+    """How to read a UtcDateTime column as the driver gives it (no TypeDecorator per row: 144,000
+    reports are two timestamps each), and the aware UTC datetime from that value.
+
+    PostgreSQL: the naive UTC timestamp (``timezone('UTC', at)``) made aware; SQLite: the stored text."""
+    if postgresql:
+        return (
+            lambda column: type_coerce(func.timezone("UTC", column), DateTime()),
+            _utc_naive,  # type: ignore[return-value,arg-type]
+        )
+    return lambda column: type_coerce(column, String()), sqlite_time  # type: ignore[return-value]
 
 
 class SqlStatusHistory:
@@ -98,6 +119,8 @@ class SqlStatusHistory:
     ) -> list[StatusReport]:
         """Reports received in [start - margin, end + margin), and the last one before of each connector."""
         h = connector_status_history.c
+        connection = self._connection()
+        raw, time = _raw_times(connection.dialect.name == "postgresql")
         found: list[StatusReport] = []
         stations = sorted(set(station_ids))
         for first in range(0, len(stations), _CHUNK):
@@ -110,13 +133,12 @@ class SqlStatusHistory:
             )
             statement = (
                 select(
-                    h.operator_id,
                     h.station_id,
                     h.evse_number,
                     h.connector_number,
                     h.status,
-                    h.received_at,
-                    h.reported_at,
+                    raw(h.received_at),
+                    raw(h.reported_at),
                     h.error_code,
                     h.info,
                 )  # fmt: skip
@@ -129,7 +151,16 @@ class SqlStatusHistory:
                 )
                 .order_by(h.id)
             )
-            found.extend(StatusReport(*row) for row in self._connection().execute(statement).all())
+            # the driver's own tuples: no column here has a result processor left, and a Row per report
+            # would cost as much again as the driver's fetch
+            result = connection.execute(statement)
+            rows = result.cursor.fetchall()
+            result.close()
+            for station, evse, connector, status, received, reported, error, info in rows:
+                at = time(received)  # a charger's clock mostly agrees: then one datetime serves both
+                charger = at if reported == received else None if reported is None else time(reported)
+                report = StatusReport(operator_id, station, evse, connector, status, at, charger, error, info)
+                found.append(report)
         return found
 
     def charging_intervals(
