@@ -149,3 +149,34 @@ def test_utilisation_reads_both_clocks_as_aware_utc_and_the_last_report_before(u
     ]
     assert all(report.received_at.tzinfo is UTC for report in found)
     assert all(report.reported_at is None or report.reported_at.tzinfo is UTC for report in found)
+
+
+def test_report_utilisation_by_total_prints_its_one_row_once(database_url, uow_factory, tmp_path) -> None:
+    # Given one EVSE Available for the first 6 hours of a day and Occupied for the next 6
+    from evbill.config import Settings
+    from evbill.entrypoints.cli.main import build_app
+    from tests.support import CliRunner
+
+    operator_id, station_id = _given_station(uow_factory)
+    day = datetime(2026, 11, 21, tzinfo=UTC)
+    with uow_factory() as uow:
+        uow.status_history.add([
+            StatusReport(operator_id, station_id, 1, None, "Available", day, day, "NoError"),
+            StatusReport(operator_id, station_id, 1, None, "Occupied", day + timedelta(hours=6),
+                         day + timedelta(hours=6), "NoError"),
+        ])  # fmt: skip
+        uow.commit()
+    # When the report by total is asked for as CSV and as a table
+    out = tmp_path / "total.csv"
+    cli, runner = build_app(Settings(database_url=database_url)), CliRunner()
+    base = ["report", "utilisation", "--operator", operator_id, "--by", "total",
+            "--from", "2026-11-21T00:00:00Z", "--to", "2026-11-21T12:00:00Z"]  # fmt: skip
+    written = runner.invoke(cli, [*base, "--csv", str(out)])
+    shown = runner.invoke(cli, base)
+    # Then the one row (the total) is there once, not a second time as the totals line
+    assert written.exit_code == 0, written.output
+    assert shown.exit_code == 0, shown.output
+    assert out.read_text().splitlines()[1:] == [
+        "total,1,12.00,0.5000,0.0000,0.5000,0.0000,0.0000,0.0000,0.0000,6.00,0.00"
+    ]
+    assert shown.output.count("│ total │") == 1

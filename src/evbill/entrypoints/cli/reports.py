@@ -82,7 +82,9 @@ def build(container: Container) -> typer.Typer:
             shown = use_cases.shown_utilisation(container.services, who, query=query, group_by=by)
         except DomainError as error:
             fail_domain(error, "utilisation")
-        rows: list[dict[str, object]] = [*shown["rows"], *shown["totals"]]  # type: ignore[misc]
+        rows: list[dict[str, object]] = [*shown["rows"]]  # type: ignore[list-item]
+        if by is not UtilisationGroup.TOTAL:  # by total, the one row is the total: printed once
+            rows += shown["totals"]  # type: ignore[arg-type]
         if to_csv is not None:
             _write_csv(to_csv, COLUMNS, rows)
         if as_json:
