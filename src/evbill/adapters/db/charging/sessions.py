@@ -157,14 +157,14 @@ class SqlSessionRepository:
     ) -> Sequence[ChargingSession]:
         if not customer_ids:
             return []
-        query = (
-            select(charging_tables.charging_sessions)
-            .where(
-                *_of_customers(operator_id, customer_ids),
-                _COLUMNS.started_at >= _moment(started_from, "started_from"),
-                _COLUMNS.started_at < _moment(started_to, "started_to"),
-            )
-            .order_by(_COLUMNS.started_at, _COLUMNS.id)
+        # No ORDER BY in SQL: with one, SQLite walks the (operator, started_at) index over every
+        # session of the window and filters the customers (a billing run asks once per 32 cycles, so
+        # the whole month was read again and again); without, it searches the customer index. The
+        # few rows are sorted here.
+        query = select(charging_tables.charging_sessions).where(
+            *_of_customers(operator_id, customer_ids),
+            _COLUMNS.started_at >= _moment(started_from, "started_from"),
+            _COLUMNS.started_at < _moment(started_to, "started_to"),
         )
         if without_receipt:  # in the same query (a billing run asks per contract): an anti-join on its key
             query = query.where(
@@ -175,7 +175,8 @@ class SqlSessionRepository:
                 )
                 .exists()
             )
-        return [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
+        found = [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
+        return sorted(found, key=lambda session: (session.started_at, session.id))
 
     def started_at(self, operator_id: str, session_ids: Sequence[str]) -> dict[str, datetime]:
         found: dict[str, datetime] = {}
