@@ -543,14 +543,20 @@ def invoice_job(
 
 def _enqueue_charges(queue: JobQueue, actor: Actor, run_id: str, items: Sequence[RunItem]) -> None:
     """After the commit: one job that collects the items' invoices (idempotent, as the job is)."""
-    invoices = [
-        item.invoice_id
+    issued = [
+        item
         for item in items
         if item.status in (ItemStatus.ISSUED, ItemStatus.ALREADY_ISSUED) and item.invoice_id
     ]
-    if invoices:
+    if issued:
         queue.enqueue(
-            CHARGE_JOB, {"operator_id": actor.operator_id, "run_id": run_id, "invoices": " ".join(invoices)}
+            CHARGE_JOB,
+            {
+                "operator_id": actor.operator_id,
+                "run_id": run_id,
+                "invoices": " ".join(item.invoice_id or "" for item in issued),
+                "contracts": " ".join(item.contract_id for item in issued),
+            },
         )
 
 

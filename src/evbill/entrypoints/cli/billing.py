@@ -147,7 +147,11 @@ def _here(container: Container, who: Actor, name: str, period: str, quiet: bool)
             on_planned=lambda total: progress.update(task, total=total),
             on_item=lambda item: progress.advance(task),
             after_chunk=lambda items: at_issue.charge_issued(
-                container.services, container.payment_gateway, who, at_issue.issued_invoices(items)
+                container.services,
+                container.payment_gateway,
+                who,
+                at_issue.issued_invoices(items),
+                at_issue.issued_contracts(items),
             ),
             owner=this_process(),
         )  # fmt: skip

@@ -36,7 +36,8 @@ def register(container: Container) -> None:
     def charge_issued(payload: Mapping[str, str]) -> None:
         who = platform_actor(payload["operator_id"])
         invoices = payload["invoices"].split()
-        at_issue.charge_issued(container.services, container.payment_gateway, who, invoices)
+        contracts = payload["contracts"].split() if "contracts" in payload else None
+        at_issue.charge_issued(container.services, container.payment_gateway, who, invoices, contracts)
 
     queue.handlers.update(
         {
