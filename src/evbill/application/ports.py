@@ -54,6 +54,8 @@ from evbill.domain.payments.events import EventKind, PaymentEvent
 from evbill.domain.payments.model import Payment, Wallet, WalletTransaction
 from evbill.domain.rating import RatedSession
 from evbill.domain.rating.fast import FastTotals
+from evbill.domain.rating.fixed_point import FixedTotals
+from evbill.domain.rating.fixed_point import Period as FixedPeriod
 from evbill.domain.sites.model import ChargingStation, Connector, Evse, Location, StationRequest
 from evbill.domain.tariffs.catalog import TariffAssignment, TariffRecord, TariffVersion
 from evbill.domain.tariffs.model import Tariff
@@ -1164,6 +1166,23 @@ class OcpiCodec(Protocol):
         rounding: RoundingMode,
     ) -> bytes:
         """``write_priced_cdr`` from a session's totals, as one JSON line (``tariffs``: the tariff's JSON)."""
+        ...
+
+    def read_cdr_periods(self, document: object, currency: str) -> tuple[list[FixedPeriod], datetime] | None:
+        """A well-formed CDR in ``currency`` as fixed-point periods and its end; None for anything
+        else (``read_cdr_usage`` reads it, naming every problem)."""
+        ...
+
+    def priced_line_writer(
+        self, *, currency: str, tariff_json: bytes, rounding: RoundingMode
+    ) -> PricedLineWriting:
+        """Writes ``write_priced_cdr_line`` from fixed-point totals (``rating.fixed_point``)."""
+        ...
+
+
+class PricedLineWriting(Protocol):
+    def line(self, document: Mapping[str, Any], totals: FixedTotals) -> bytes:
+        """The priced CDR as one JSON line, byte for byte what ``write_priced_cdr_line`` writes."""
         ...
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from evbill.adapters.ocpi.cdr_lines import PricedLineWriter, read_cdr_periods
 from evbill.adapters.ocpi.cdrs import (
     CdrPlace,
     ParsedCdr,
@@ -87,3 +88,11 @@ class Ocpi221Codec:
         return priced_cdr_line(
             document, totals, currency=currency, tariff_json=tariff_json, rounding=rounding
         )
+
+    # the function itself, not a method calling it: this is called for every CDR of a batch
+    read_cdr_periods = staticmethod(read_cdr_periods)
+
+    def priced_line_writer(
+        self, *, currency: str, tariff_json: bytes, rounding: RoundingMode
+    ) -> PricedLineWriter:
+        return PricedLineWriter(currency=currency, tariff_json=tariff_json, rounding=rounding)
