@@ -161,3 +161,18 @@ def random_session(rng: random.Random, number: int) -> SessionUsage:
     return SessionUsage(
         start, moment + timedelta(seconds=rng.choice((0, 0, 120))), "EUR", tuple(periods), f"S{number}"
     )
+
+
+def random_unrestricted_tariff(rng: random.Random, number: int) -> Tariff:
+    """A tariff whose session components apply to every period (what ``rating.fixed_point`` takes):
+    1-3 elements without restrictions (only the first component of each dimension is used), now and
+    then a reservation element, and prices with 0-4 decimals, any VAT and step sizes."""
+    elements = []
+    for _ in range(rng.randint(1, 3)):
+        dimensions = rng.sample(DIMENSIONS, rng.randint(1, 4))
+        elements.append(TariffElement(tuple(_component(rng, dimension) for dimension in dimensions)))
+    if rng.random() < 0.1:
+        reservation = Restrictions(reservation=ReservationRestriction.RESERVATION)
+        component = _component(rng, TariffDimension.TIME)
+        elements.insert(rng.randint(0, len(elements)), TariffElement((component,), reservation))
+    return Tariff(id=f"U{number}", currency="EUR", elements=tuple(elements))

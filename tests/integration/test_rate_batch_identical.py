@@ -29,7 +29,7 @@ from evbill.domain.errors import DomainError
 from evbill.domain.money import RoundingMode
 from evbill.entrypoints.cli import rate as rate_command
 from evbill.entrypoints.cli.output import dumps
-from tests.rating_samples import random_session, random_tariff
+from tests.rating_samples import random_session, random_tariff, random_unrestricted_tariff
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -198,17 +198,30 @@ def ugly_lines() -> list[bytes]:
 
 
 def tariff_documents() -> list[dict[str, Any]]:
+    """The simple and hourly tariffs, 4 random ones and 4 random ones without restrictions (those
+    without restrictions are priced in integer fixed point, the others with Decimal)."""
     rng = random.Random(7)
     documents = [simple_tariff(), hourly_tariff()]
-    for number in range(4):
-        document = orjson.loads(dumps(render_tariff(random_tariff(rng, number))))
+    tariffs = [random_tariff(rng, number) for number in range(4)]
+    tariffs += [random_unrestricted_tariff(rng, number) for number in range(4)]
+    for tariff in tariffs:
+        document = orjson.loads(dumps(render_tariff(tariff)))
         document.update(country_code="DE", party_id="EVB", last_updated="2026-01-01T00:00:00Z")
         documents.append(document)
     return documents
 
 
+FIXED_POINT_TARIFFS = (0, 2, 6, 7, 8, 9)  # the random tariff 2 has no restrictions either
+
+
+def test_the_tariffs_without_restrictions_are_priced_in_fixed_point() -> None:
+    for number, document in enumerate(tariff_documents()):
+        pricer = pricers(document, RoundingMode.HALF_UP, BERLIN).for_document({})
+        assert (pricer.fixed_point is not None) is (number in FIXED_POINT_TARIFFS), number
+
+
 @pytest.mark.parametrize("rounding", list(RoundingMode))
-@pytest.mark.parametrize("tariff_number", range(6))
+@pytest.mark.parametrize("tariff_number", range(10))
 def test_batch_output_is_byte_identical_to_the_previous_implementation(
     tariff_number: int, rounding: RoundingMode, capsysbinary: Any
 ) -> None:
@@ -377,3 +390,21 @@ def test_a_part_that_cannot_be_spooled_comes_back_and_is_written_in_its_turn(tmp
             rate_command._INHERITED = None
     assert (written.out, written.spooled, turn.value) == (b"", None, 2)
     assert out_path.read_bytes() == expected
+
+
+@pytest.mark.parametrize("currency", ["JPY", "KWD", "EUR"])
+def test_fixed_point_lines_in_currencies_of_0_2_and_3_decimals(currency: str, capsysbinary: Any) -> None:
+    tariff_document = {**simple_tariff(), "currency": currency}
+    rng = random.Random(len(currency) + ord(currency[0]))
+    lines = []
+    for number in range(300):
+        document = cdr_document(random_session(rng, number), number, rng)
+        document["currency"] = currency
+        lines.append(orjson.dumps(document))
+    content = b"\n".join(lines) + b"\n"
+    for rounding in RoundingMode:
+        expected_out, expected_err = previous_batch(pricers(tariff_document, rounding, BERLIN), content)
+        out, err = current_batch(pricers(tariff_document, rounding, BERLIN), content, capsysbinary)
+        assert out == expected_out
+        assert err == expected_err
+        assert out.count(b"\n") >= 290  # a generated period without any measured value is refused

@@ -118,8 +118,8 @@ def _price(candidate: Candidate) -> _Price | None:
             return None
     else:
         vat_numerator = 0
-    if candidate.step_size < 1:
-        return None
+    if candidate.step_size < 1 and candidate.dimension is not TariffDimension.FLAT:
+        return None  # (FLAT is never stepped)
     return _Price(
         numerator // common,
         denominator // common,
