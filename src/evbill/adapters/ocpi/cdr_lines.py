@@ -21,14 +21,7 @@ from typing import Any
 
 import orjson
 
-from evbill.adapters.ocpi.cdrs import (
-    _INFORMATIVE,
-    MAX_VOLUME_NUMBER,
-    SECONDS_PER_HOUR,
-    _no_default,
-    _quantity,
-    _seconds,
-)
+from evbill.adapters.ocpi.cdrs import _INFORMATIVE, MAX_VOLUME_NUMBER, _no_default, _seconds
 from evbill.domain import currency as currencies
 from evbill.domain.money import RoundingMode
 from evbill.domain.rating.fixed_point import VOLUME_SCALE, FixedTotals, Period
@@ -182,10 +175,9 @@ class PricedLineWriter:
         self._settle = _SETTLE[rounding](divisor)
         self._tariffs = [orjson.Fragment(tariff_json)]
         self._zero = format(Decimal(0).scaleb(-self._places), "f")
-        # price objects by their precise amounts (a start fee, whole parking steps and nothing come
-        # back on most lines), then by their settled amounts; without and with VAT apart
-        self._by_precise: tuple[_Prices, _Prices] = ({}, {})
-        self._by_settled: tuple[_Prices, _Prices] = ({}, {})
+        # price objects by their settled amounts (far fewer than the precise ones), without and
+        # with VAT apart
+        self._prices: tuple[_Prices, _Prices] = ({}, {})
         self._hours: dict[int, orjson.Fragment] = {}
 
     def line(self, document: Mapping[str, Any], totals: FixedTotals) -> bytes:
@@ -194,47 +186,61 @@ class PricedLineWriter:
             total_excl, total_incl, fixed_excl, fixed_incl, energy_excl, energy_incl, time_excl,
             time_incl, parking_excl, parking_incl, energy_uwh, parking_us, session_us, with_vat,
         ) = totals  # fmt: skip
-        known = self._by_precise[with_vat].get
-        price = self._price
+        settle = self._settle
         hours = self._hours.get
         priced = dict(document)
         priced["tariffs"] = self._tariffs
-        priced["total_cost"] = known((total_excl, total_incl)) or price(total_excl, total_incl, with_vat)
-        priced["total_fixed_cost"] = known((fixed_excl, fixed_incl)) or price(
-            fixed_excl, fixed_incl, with_vat
-        )
-        priced["total_energy"] = _kilowatt_hours(energy_uwh)
-        priced["total_energy_cost"] = known((energy_excl, energy_incl)) or price(
-            energy_excl, energy_incl, with_vat
-        )
-        priced["total_time"] = hours(session_us) or self._hours_of(session_us)
-        priced["total_time_cost"] = known((time_excl, time_incl)) or price(time_excl, time_incl, with_vat)
-        priced["total_parking_time"] = hours(parking_us) or self._hours_of(parking_us)
-        priced["total_parking_cost"] = known((parking_excl, parking_incl)) or price(
-            parking_excl, parking_incl, with_vat
-        )
-        priced["total_reservation_cost"] = known((0, 0)) or price(0, 0, with_vat)
+        if with_vat:
+            known = self._prices[True].get
+            price = self._price_with_vat
+            priced["total_cost"] = price(known, settle(total_excl), settle(total_incl))
+            priced["total_fixed_cost"] = price(known, settle(fixed_excl), settle(fixed_incl))
+            priced["total_energy"] = _kilowatt_hours(energy_uwh)
+            priced["total_energy_cost"] = price(known, settle(energy_excl), settle(energy_incl))
+            priced["total_time"] = hours(session_us) or self._hours_of(session_us)
+            priced["total_time_cost"] = price(known, settle(time_excl), settle(time_incl))
+            priced["total_parking_time"] = hours(parking_us) or self._hours_of(parking_us)
+            priced["total_parking_cost"] = price(known, settle(parking_excl), settle(parking_incl))
+            priced["total_reservation_cost"] = price(known, 0, 0)
+        else:
+            known = self._prices[False].get
+            price = self._price_without_vat
+            priced["total_cost"] = price(known, settle(total_excl))
+            priced["total_fixed_cost"] = price(known, settle(fixed_excl))
+            priced["total_energy"] = _kilowatt_hours(energy_uwh)
+            priced["total_energy_cost"] = price(known, settle(energy_excl))
+            priced["total_time"] = hours(session_us) or self._hours_of(session_us)
+            priced["total_time_cost"] = price(known, settle(time_excl))
+            priced["total_parking_time"] = hours(parking_us) or self._hours_of(parking_us)
+            priced["total_parking_cost"] = price(known, settle(parking_excl))
+            priced["total_reservation_cost"] = price(known, 0)
         return orjson.dumps(priced, default=_no_default)
 
-    def _price(self, excl: int, incl: int, with_vat: bool) -> orjson.Fragment:
-        """``{"excl_vat": ..., "incl_vat": ...}`` (incl. only with VAT), each amount settled."""
-        settle = self._settle
-        key = (settle(excl), settle(incl) if with_vat else 0)
-        by_settled = self._by_settled[with_vat]
-        known = by_settled.get(key)
-        if known is None:
-            text = f'{{"excl_vat":{self._amount(key[0])}'
-            if with_vat:
-                text += f',"incl_vat":{self._amount(key[1])}'
-            known = orjson.Fragment(text + "}")
-            if len(by_settled) >= _VOLUMES_KEPT:
-                by_settled.clear()
-            by_settled[key] = known
-        by_precise = self._by_precise[with_vat]
-        if len(by_precise) >= _VOLUMES_KEPT:
-            by_precise.clear()
-        by_precise[(excl, incl)] = known
-        return known
+    def _price_with_vat(self, known: _Lookup, excl: int, incl: int) -> orjson.Fragment:
+        """``{"excl_vat": ..., "incl_vat": ...}`` of settled amounts."""
+        key = (excl, incl)
+        fragment = known(key)
+        if fragment is None:
+            text = f'{{"excl_vat":{self._amount(excl)},"incl_vat":{self._amount(incl)}}}'
+            fragment = self._keep(self._prices[True], key, orjson.Fragment(text))
+        return fragment
+
+    def _price_without_vat(self, known: _Lookup, excl: int) -> orjson.Fragment:
+        """``{"excl_vat": ...}`` of a settled amount."""
+        key = (excl, 0)
+        fragment = known(key)
+        if fragment is None:
+            fragment = self._keep(
+                self._prices[False], key, orjson.Fragment(f'{{"excl_vat":{self._amount(excl)}}}')
+            )
+        return fragment
+
+    @staticmethod
+    def _keep(prices: _Prices, key: tuple[int, int], fragment: orjson.Fragment) -> orjson.Fragment:
+        if len(prices) >= _VOLUMES_KEPT:
+            prices.clear()
+        prices[key] = fragment
+        return fragment
 
     def _amount(self, minor: int) -> str:
         """Minor units as the settled Decimal's digits (``str`` of a Decimal with the currency's
@@ -252,12 +258,12 @@ class PricedLineWriter:
         """``cdrs._hours`` of the same seconds, kept by the microseconds."""
         if len(self._hours) >= _VOLUMES_KEPT:
             self._hours.clear()
-        seconds = Decimal(microseconds).scaleb(-6)
-        known = self._hours[microseconds] = _quantity(seconds / SECONDS_PER_HOUR)
+        known = self._hours[microseconds] = _quantity_of(microseconds, _MICROSECONDS_PER_HOUR)
         return known
 
 
 _Prices = dict[tuple[int, int], orjson.Fragment]
+_Lookup = Callable[[tuple[int, int]], orjson.Fragment | None]
 
 
 def _half_up(divisor: int) -> Callable[[int], int]:
@@ -305,7 +311,17 @@ _SETTLE: dict[RoundingMode, Callable[[int], Callable[[int], int]]] = {
 
 def _kilowatt_hours(microwatt_hours: int) -> orjson.Fragment:
     """``cdrs._quantity(Wh / 1000)``: kWh to 4 decimals half-up, without trailing zeros."""
-    units = (microwatt_hours + 50_000) // 100_000  # 10^-4 kWh, half up (never negative)
+    return _quantity_of(microwatt_hours, _ENERGY_SCALE)
+
+
+def _quantity_of(millionths: int, per_unit: int) -> orjson.Fragment:
+    """``cdrs._quantity`` of ``millionths / per_unit`` units (µWh in kWh, µs in hours): 4 decimals
+    half-up, without trailing zeros. Decimal divides to 28 digits before it rounds to 4 decimals;
+    that cannot move a quotient of whole µs or µWh across a half at the 5th decimal (it is either
+    exactly there or at least 1 / per_unit of a unit away), so the integers round the same."""
+    units, remainder = divmod(millionths * 10_000, per_unit)  # 10^-4 kWh or h (never negative)
+    if 2 * remainder >= per_unit:
+        units += 1
     whole, fraction = divmod(units, 10_000)
     if not fraction:
         return orjson.Fragment(str(whole))
