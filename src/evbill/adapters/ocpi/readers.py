@@ -7,7 +7,6 @@ stopping at the first. ``tariffs`` builds OCPI Tariffs from these.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 from collections.abc import Callable, Mapping
@@ -84,6 +83,8 @@ def read_object(
         return None
     for key in value:
         if key not in fields:
+            import difflib  # only for a typo's hint: not on every start-up (evbill rate)
+
             guess = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
             problems.warn(member(path, str(key)), f"unknown field, ignored{hint}")
