@@ -408,3 +408,20 @@ def test_fixed_point_lines_in_currencies_of_0_2_and_3_decimals(currency: str, ca
         assert out == expected_out
         assert err == expected_err
         assert out.count(b"\n") >= 290  # a generated period without any measured value is refused
+
+
+def test_a_bad_line_under_a_fixed_point_tariff_is_named_by_its_line_and_field(capsysbinary: Any) -> None:
+    rng = random.Random(8)
+    good = cdr_document(random_session(rng, 1), 1, rng)
+    good.pop("cdr_location", None)
+    bad = orjson.loads(orjson.dumps(good))
+    bad["charging_periods"][0]["dimensions"] = [{"type": "ENERGY", "volume": -1.5}]
+    content = b"\n".join([orjson.dumps(good), orjson.dumps(bad), orjson.dumps(good)]) + b"\n"
+    pricer = pricers(simple_tariff(), RoundingMode.HALF_UP, BERLIN)
+    assert pricer.for_document(good).fixed_point is not None
+    out, err = current_batch(pricer, content, capsysbinary)
+    assert err == [
+        "line 2: error: $.charging_periods[0].dimensions[0].volume: "
+        "ENERGY volume must not be negative, got -1.5"
+    ]
+    assert out.count(b"\n") == 2
