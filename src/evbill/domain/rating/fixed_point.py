@@ -14,11 +14,12 @@ computed with Python integers at a fixed scale, several times faster:
 Each integer is the engine's Decimal scaled by a power of ten: the same operations, the same rounding,
 the same order. The one place the engine could round differently is a division that does not end
 (``price x Wh / 1000`` does, ``price x s / 3600`` may not): Decimal rounds the quotient to the
-context's 28 digits before holding it to 10 places, which changes the result only when the exact
-quotient lies within 10^-18 of a half at the 11th decimal without being one. ``FixedPointTariff``
-returns None for such a line (and for amounts or volumes too large for that argument), and the caller
-prices the CDR with ``rating.fast`` instead. ``tests/unit/test_fixed_point_rating.py`` compares it with
-``rate`` on generated sessions, every total to the digit.
+context's 28 digits before holding it to 10 places. Below 10 million in the currency that first
+rounding moves the quotient by less than 10^-21, so it changes the result only when the exact quotient
+lies that close to a half at the 11th decimal without being one. ``FixedPointTariff`` returns None for
+any line within 5 x 10^-20 of such a half (and for amounts or volumes too large for that argument),
+and the caller prices the CDR with ``rating.fast`` instead. ``tests/unit/test_fixed_point_rating.py``
+compares it with ``rate`` on generated sessions, every total to the digit.
 
     >>> from datetime import UTC, datetime
     >>> from decimal import Decimal
