@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +135,44 @@ def test_the_cli_prints_a_table_json_and_csv(container: Container, network: Netw
     heat = runner.invoke(app, ["analytics", "heatmap", "--operator", network.operator_id])
     assert heat.exit_code == 0, heat.output
     assert "Mon" in heat.output
+
+
+def test_cli_dates_are_the_operators_local_days(container: Container, network: Network) -> None:
+    """Found by an outside tester: ``--to 2026-04-01`` was UTC midnight, so session C (started 00:30 on
+    1 April in Amsterdam, 22:30 UTC on 31 March) was counted, as a spilled April row, in a March window."""
+    runner = CliRunner()
+    app = build_app(container.settings)
+    march = [
+        "analytics", "report", "--operator", network.operator_id, "--by", "month",
+        "--from", "2026-03-01", "--to", "2026-04-01", "--json",
+    ]  # fmt: skip
+    shown = json.loads(runner.invoke(app, march).stdout)
+    assert [(row["key"], row["sessions"]) for row in shown["rows"]] == [("2026-03", "2")]
+    april = [*march[:6], "--from", "2026-04-01", "--to", "2026-05-01", "--json"]
+    shown = json.loads(runner.invoke(app, april).stdout)
+    assert [(row["key"], row["sessions"]) for row in shown["rows"]] == [("2026-04", "2")]
+    # an instant with its offset is taken as it is
+    exact = [*march[:6], "--from", "2026-03-01T00:00:00Z", "--to", "2026-04-01T00:00:00Z", "--json"]
+    shown = json.loads(runner.invoke(app, exact).stdout)
+    assert [(row["key"], row["sessions"]) for row in shown["rows"]] == [("2026-03", "2"), ("2026-04", "1")]
+
+
+def test_a_chart_into_a_missing_folder_is_a_plain_error(
+    container: Container, network: Network, tmp_path: Path
+) -> None:
+    """Found by an outside tester: ``--chart`` into a folder that does not exist printed "internal error:
+    FileNotFoundError"; a file the user named is a plain error naming it (the command, as run)."""
+    target = tmp_path / "no-such-folder" / "heat.png"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("EVBILL_")}
+    shown = subprocess.run(
+        [str(Path(sys.executable).with_name("evbill")), "report", "occupancy", "--operator",
+         network.operator_id, "--chart", str(target)],
+        env={**environment, "EVBILL_DATABASE_URL": container.settings.database_url},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 1, shown.stderr
+    assert "internal error" not in shown.stderr
+    assert f"error: cannot use {target}: No such file or directory" in shown.stderr
 
 
 CANDIDATE = {

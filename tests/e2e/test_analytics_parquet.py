@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
+from evbill.adapters.exports.parquet import ParquetReportWriter
 from evbill.application.access.keys import create_api_key
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
@@ -83,3 +84,17 @@ def test_the_cli_writes_the_same_parquet_file(container: Container, network: Net
     assert shown.output == ""  # the file is the output; no table printed over it
     table = pq.read_table(target)
     assert _monthly(table)[-1] == ("total", 4, Decimal("21.68"), Decimal("26.12"), Decimal("43.000"))
+
+
+def test_a_share_of_four_places_is_exported_exactly() -> None:
+    """Found by an outside tester: a share such as 1/3 (0.3333) was rescaled to the money's 2 places and
+    Parquet refused it (ArrowInvalid), so almost every grouped report failed to export."""
+    row = dict.fromkeys(COLUMNS, "0")
+    shown = {
+        "group_by": "location",
+        "rows": [{**row, "key": "L1", "currency": "EUR", "sessions": "1", "share": "0.3333"}],
+        "totals": [{**row, "key": "total", "currency": "EUR", "sessions": "3", "share": "1.0000"}],
+    }
+    table = pq.read_table(io.BytesIO(ParquetReportWriter().report(shown, COLUMNS, 2)))
+    assert table.schema.field("share").type == pa.decimal128(28, 4)
+    assert table.column("share").to_pylist() == [Decimal("0.3333"), Decimal("1.0000")]

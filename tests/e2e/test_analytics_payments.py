@@ -18,6 +18,7 @@ from evbill.application.access.keys import create_api_key
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
 from evbill.domain.access.operators import Role
+from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus
 from evbill.domain.payments.events import EventKind, PaymentEvent
 from evbill.domain.payments.model import Payment, PaymentPurpose
 from evbill.entrypoints.api.app import create_app
@@ -37,15 +38,29 @@ def container(database_url: str) -> Iterator[Container]:
     container.dispose()
 
 
-@pytest.fixture
-def network(container: Container) -> Network:
+@pytest.fixture(params=["session", "adhoc"])
+def network(container: Container, request: pytest.FixtureRequest) -> Network:
+    """D's payment as a card-on-file charge names it (``session:<id>``), or as the pay-at-the-charger
+    flow does: ``adhoc:<start>``, the start naming the session (found by an outside tester: such
+    sessions were reported unpaid)."""
     network = given_network(container.services.uow)
     with container.services.uow() as uow:
+        subject, payment_id = f"session:{network.ids['D']}", new_id()
+        if request.param == "adhoc":
+            session = uow.sessions.get(network.operator_id, network.ids["D"])
+            assert session is not None
+            start = AdhocStart(
+                new_id(), network.operator_id, session.evse_id, session.station_id, new_id(), "AH1",
+                AdhocStatus.FINISHED, 2500, "EUR", PAID, PAID, payment_id, session.id, captured=227,
+            )  # fmt: skip
+            subject = f"adhoc:{start.id}"
         payment = Payment(
-            new_id(), network.operator_id, None, PaymentPurpose.SESSION, f"session:{network.ids['D']}",
+            payment_id, network.operator_id, None, PaymentPurpose.SESSION, subject,
             "sandbox", new_id(), "EUR", 2500, PAID,
         )  # fmt: skip
         uow.payments.add(payment)
+        if request.param == "adhoc":
+            uow.session_payments.add_start(start)
         for kind, amount in (
             (EventKind.AUTHORISED, 2500),
             (EventKind.CAPTURED, 227),

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 COUNTS = frozenset({"sessions", "customers", "new_customers", "returning_customers"})
 TEXTS = frozenset({"key", "currency"})
-PLACES = {"duration_h": 2, "charging_h": 2, "idle_h": 2, "energy_kwh": 3, "net_per_kwh": 4}
+PLACES = {"duration_h": 2, "charging_h": 2, "idle_h": 2, "energy_kwh": 3, "net_per_kwh": 4, "share": 4}
 PRECISION = 28
 
 

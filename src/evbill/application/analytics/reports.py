@@ -8,7 +8,10 @@ reference ``summarise`` / ``heatmap`` over the same sessions, which ``reference_
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from evbill.application.access.keys import get_operator
+from evbill.application.charging.pricing import most_common_zone
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
@@ -22,6 +25,15 @@ CATCH_UP = 20_000
 # The rows a report answers with unless every row is asked for (the API's and CLI's default): the
 # groups of highest gross revenue. A report by customer of a large operator has tens of thousands.
 DEFAULT_ROWS = 1_000  # queued sessions from which the rollups are rebuilt whole rather than kept per batch
+
+
+def calendar_zone(services: Services, actor: Actor) -> ZoneInfo:
+    """The zone a bare date of a report window is read in: the operator's billing calendar's (that of
+    most of its locations; UTC if it has none), so ``--from 2026-12-01`` is the local day's midnight."""
+    require(actor, Permission.READ)
+    with services.uow(read_only=True) as uow:
+        locations = uow.locations.list(actor.operator_id, filters={}, after=None, limit=200)
+    return ZoneInfo(most_common_zone([location.time_zone for location in locations]))
 
 
 def refresh_facts(services: Services, operator_id: str) -> int:

@@ -55,7 +55,7 @@ class UtilisationQuery:
 def _checked(query: UtilisationQuery, now: datetime) -> tuple[datetime, datetime]:
     problems = []
     if query.end <= query.start:
-        problems.append(Problem("end", "the window ends after it starts"))
+        problems.append(Problem("end", "must be after the start (the window ends before it starts)"))
     elif query.end - query.start > MAX_WINDOW:
         problems.append(Problem("end", f"a window is at most {MAX_WINDOW.days} days"))
     if query.start >= now:

@@ -50,7 +50,7 @@ from evbill.domain.payments.events import PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose, looks_like_card_number
 from evbill.domain.sites.model import ChargingStation, Evse, Location
 from evbill.domain.tariffs.model import Tariff, TariffDimension
-from evbill.domain.tariffs.text import describe_tariff
+from evbill.domain.tariffs.text import price_in_words
 
 MAX_KEY = 150
 # The driver's receipt, public: the start's unguessable id is the key (an anonymous driver has no API key)
@@ -169,7 +169,7 @@ def pay_link(pay: PayAtCharger, code: str) -> PayLink:
     quote, tariff = _quote(svc, evse)
     with svc.uow(read_only=True) as uow:
         hold = _hold(uow, pay.config, location, tariff.currency, start_cost(tariff))
-    return PayLink(location, station, evse, tariff, describe_tariff(tariff), hold, tariff.currency)
+    return PayLink(location, station, evse, tariff, price_in_words(tariff), hold, tariff.currency)
 
 
 def _check(payment_method: str, idempotency_key: str) -> None:

@@ -30,9 +30,16 @@ _ORDER = (TariffDimension.FLAT, TariffDimension.ENERGY, TariffDimension.TIME, Ta
 
 
 def describe_tariff(tariff: Tariff, language: str = "en") -> str:
+    """The operator's own words for the tariff (its ``tariff_alt_text`` in ``language``), else ours."""
     for text in tariff.alt_text:
         if text.language == language:
             return text.text
+    return price_in_words(tariff)
+
+
+def price_in_words(tariff: Tariff) -> str:
+    """Every price component in words, incl. VAT where the tariff states it (what a consumer is shown
+    before an ad hoc start: AFIR wants the price incl. VAT, whatever the operator's alt text says)."""
     parts = []
     with_vat = False
     for dimension in _ORDER:

@@ -5,7 +5,7 @@
     evbill analytics report --operator 0190... --by evse --csv evse.csv
     evbill analytics heatmap --operator 0190... --location 0190...
 
-``--from``/``--to`` take a date (midnight UTC) or an RFC 3339 instant; sessions started in
+``--from``/``--to`` take a date (the operator's local midnight) or an RFC 3339 instant; sessions started in
 [from, to) count. Amounts are exact sums rounded once with the operator's rounding mode.
 """
 
@@ -34,7 +34,7 @@ from evbill.entrypoints.cli.analytics_options import (
     Station,
     To,
     acting,
-    instant,
+    window,
 )
 from evbill.entrypoints.cli.output import write_json
 
@@ -77,7 +77,7 @@ def build(container: Container) -> typer.Typer:
 
         With more groups than --limit (1,000), the rows of highest gross revenue (totals of all)."""
         who = acting(container, operator)
-        query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location, station, evse)
+        query = SessionFilter(*window(container, who, start, end), location, station, evse)
         rows_asked = None if every or to_csv is not None else limit
         shown = use_cases.shown_report(container.services, who, query=query, group_by=by, limit=rows_asked)
         rows: list[dict[str, str]] = [*shown["rows"], *shown["totals"]]  # type: ignore[misc]
@@ -111,7 +111,7 @@ def build(container: Container) -> typer.Typer:
     ) -> None:
         """Hours occupied per local weekday x hour (and sessions started), DST-correct."""
         who = acting(container, operator)
-        query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location, station, evse)
+        query = SessionFilter(*window(container, who, start, end), location, station, evse)
         shown = use_cases.shown_heatmap(container.services, who, query=query)
         if as_json:
             write_json(shown)

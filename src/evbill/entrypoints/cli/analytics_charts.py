@@ -29,7 +29,7 @@ from evbill.entrypoints.cli.analytics_options import (
     Station,
     To,
     acting,
-    instant,
+    window,
 )
 from evbill.entrypoints.cli.output import fail, fail_domain
 
@@ -59,7 +59,7 @@ def build(container: Container) -> typer.Typer:
         """Hours occupied per local weekday x hour (DST-correct), each occupied cell labelled."""
         chosen = output_format(out)
         who = acting(container, operator)
-        query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location, station, evse)
+        query = SessionFilter(*window(container, who, start, end), location, station, evse)
         services, renderer = container.services, container.charts
         _write(
             out, lambda: use_cases.heatmap_chart(services, who, query=query, renderer=renderer, output=chosen)
@@ -79,7 +79,7 @@ def build(container: Container) -> typer.Typer:
         """Net revenue per day, week or month, stacked by component (energy, time, idle, fees)."""
         chosen = output_format(out)
         who = acting(container, operator)
-        query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location, station, evse)
+        query = SessionFilter(*window(container, who, start, end), location, station, evse)
         services, renderer = container.services, container.charts
 
         def draw() -> bytes:

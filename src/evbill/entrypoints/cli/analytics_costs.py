@@ -42,7 +42,7 @@ from evbill.entrypoints.cli.analytics_options import (
     Place,
     To,
     acting,
-    instant,
+    window,
 )
 from evbill.entrypoints.cli.output import fail, fail_domain, read_json_file, write_json
 
@@ -114,7 +114,7 @@ def register(app: typer.Typer, container: Container) -> None:
     ) -> None:
         """Net revenue minus energy cost and fees per session, location or month; who loses money."""
         who = acting(container, operator)
-        query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location)
+        query = SessionFilter(*window(container, who, start, end), location)
         report = use_cases.margin_report(container.services, who, query=query)
         shown = margin_text(report, get_operator(container.services, who).rounding_mode)
         if as_json:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated
 
 import typer
 
 from evbill.application.access.keys import get_operator, platform_actor
+from evbill.application.analytics.reports import calendar_zone
 from evbill.bootstrap import Container
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import DomainError
@@ -15,25 +16,43 @@ from evbill.entrypoints.cli.output import fail, fail_domain
 
 OperatorId = Annotated[str, typer.Option("--operator", help="The operator's id.")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-From = Annotated[str | None, typer.Option("--from", help="Started at or after: DATE or RFC 3339.")]
-To = Annotated[str | None, typer.Option("--to", help="Started before: DATE or RFC 3339.")]
+From = Annotated[
+    str | None,
+    typer.Option("--from", help="Started at or after: DATE (the operator's local midnight) or RFC 3339."),
+]
+To = Annotated[
+    str | None, typer.Option("--to", help="Started before: DATE (the operator's local midnight) or RFC 3339.")
+]
 Place = Annotated[str | None, typer.Option("--location", help="Only this location.")]
 Station = Annotated[str | None, typer.Option("--station", help="Only this station.")]
 Evse = Annotated[str | None, typer.Option("--evse", help="Only this EVSE.")]
 
 
-def instant(text: str | None, option: str) -> datetime | None:
+def instant(text: str | None, option: str, zone: tzinfo) -> datetime | None:
+    """``text`` as a UTC instant: a DATE is midnight in ``zone`` (the operator's calendar, see
+    ``zone_of``), an RFC 3339 instant must carry its offset."""
     if text is None:
         return None
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), zone).astimezone(UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         fail(f"{option} {text!r} is not a date (2026-03-01) or an RFC 3339 instant")
     if moment.tzinfo is None:
         fail(f"{option} {text!r} needs a UTC offset, e.g. 2026-03-01T00:00:00+01:00")
     return moment.astimezone(UTC)
+
+
+def window(
+    container: Container, who: Actor, start: str | None, end: str | None
+) -> tuple[datetime | None, datetime | None]:
+    """``--from`` and ``--to`` as instants; their dates are the operator's local days (its calendar
+    zone: that of most of its locations)."""
+    if start is None and end is None:
+        return None, None
+    zone = calendar_zone(container.services, who)
+    return instant(start, "--from", zone), instant(end, "--to", zone)
 
 
 def acting(container: Container, operator_id: str) -> Actor:

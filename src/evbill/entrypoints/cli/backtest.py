@@ -22,7 +22,7 @@ from evbill.application.analytics.backtests import backtest_report
 from evbill.bootstrap import Container
 from evbill.domain.analytics.facts import SessionFilter
 from evbill.domain.errors import DomainError
-from evbill.entrypoints.cli.analytics_options import From, Json, OperatorId, Place, To, acting, instant
+from evbill.entrypoints.cli.analytics_options import From, Json, OperatorId, Place, To, acting, window
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
 
 
@@ -48,7 +48,7 @@ def register(app: typer.Typer, container: Container) -> None:
             fail(f"tariff file {str(tariff)!r} does not exist")
         document = _exact(document)
         who = acting(container, operator)
-        query = SessionFilter(instant(start, "--from"), instant(end, "--to"), location)
+        query = SessionFilter(*window(container, who, start, end), location)
         try:
             result = backtest_report(container.services, who, candidate=document, query=query, top=top)
         except DomainError as error:

@@ -291,8 +291,18 @@ def main() -> None:
     except DomainError as error:  # e.g. no database where EVBILL_DATABASE_URL says
         typer.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID)
+    except OSError as error:
+        if error.filename is None or os.environ.get("EVBILL_DEBUG"):
+            _internal(error)
+        # a file the user named: no such folder, no permission, a disk full
+        say(f"error: cannot use {error.filename}: {error.strerror or error}")
+        sys.exit(EXIT_INVALID)
     except Exception as error:  # a bug, not bad input: say so plainly, full traceback on request
-        if os.environ.get("EVBILL_DEBUG"):
-            raise
-        say(f"internal error: {type(error).__name__}: {error} (set EVBILL_DEBUG=1 for details)")
-        sys.exit(70)
+        _internal(error)
+
+
+def _internal(error: Exception) -> NoReturn:
+    if os.environ.get("EVBILL_DEBUG"):
+        raise error
+    say(f"internal error: {type(error).__name__}: {error} (set EVBILL_DEBUG=1 for details)")
+    sys.exit(70)

@@ -24,6 +24,7 @@ from rich.table import Table
 from evbill.application.analytics import utilisation as use_cases
 from evbill.application.analytics.utilisation import UtilisationQuery
 from evbill.bootstrap import Container
+from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.utilisation_report import COLUMNS, FAULT_COLUMNS, WEEKDAYS, UtilisationGroup
 from evbill.domain.errors import DomainError
 from evbill.entrypoints.cli.analytics_charts import output_format
@@ -34,13 +35,18 @@ from evbill.entrypoints.cli.analytics_options import (
     Place,
     Station,
     acting,
-    instant,
+    window,
 )
 from evbill.entrypoints.cli.output import fail_domain, write_json
 
 DEFAULT_DAYS = 30
-From = Annotated[str | None, typer.Option("--from", help="From: DATE or RFC 3339 (default: 30 days ago).")]
-To = Annotated[str | None, typer.Option("--to", help="Until, excluded: DATE or RFC 3339 (default: now).")]
+From = Annotated[
+    str | None, typer.Option("--from", help="From: DATE (local midnight) or RFC 3339 (default: 30 days ago).")
+]
+To = Annotated[
+    str | None,
+    typer.Option("--to", help="Until, excluded: DATE (local midnight) or RFC 3339 (default: now)."),
+]
 ConnectorClass = Annotated[
     str | None, typer.Option("--connector-class", help="Only EVSEs of this class: AC, DC or HPC.")
 ]
@@ -55,10 +61,10 @@ def register(app: typer.Typer, container: Container) -> None:
 def build(container: Container) -> typer.Typer:
     app = typer.Typer(help="Utilisation, faults and occupancy from the status history.", no_args_is_help=True)
 
-    def query_of(start: str | None, end: str | None, *places: str | None) -> UtilisationQuery:
-        until = instant(end, "--to") or container.services.clock.now()
-        since = instant(start, "--from") or until - timedelta(days=DEFAULT_DAYS)
-        return UtilisationQuery(since, until, *places)
+    def query_of(who: Actor, start: str | None, end: str | None, *places: str | None) -> UtilisationQuery:
+        since, until = window(container, who, start, end)
+        until = until or container.services.clock.now()
+        return UtilisationQuery(since or until - timedelta(days=DEFAULT_DAYS), until, *places)
 
     @app.command("utilisation")
     def utilisation(
@@ -77,7 +83,7 @@ def build(container: Container) -> typer.Typer:
     ) -> None:
         """Share of EVSE time occupied, charging, available, reserved, unavailable, faulted, unknown."""
         who = acting(container, operator)
-        query = query_of(start, end, location, station, evse, connector_class)
+        query = query_of(who, start, end, location, station, evse, connector_class)
         try:
             shown = use_cases.shown_utilisation(container.services, who, query=query, group_by=by)
         except DomainError as error:
@@ -105,7 +111,7 @@ def build(container: Container) -> typer.Typer:
     ) -> None:
         """Stations with faults: times faulted, faulted EVSE hours, the last error code."""
         who = acting(container, operator)
-        query = query_of(start, end, location, station)
+        query = query_of(who, start, end, location, station)
         try:
             shown = use_cases.shown_faults(container.services, who, query=query)
         except DomainError as error:
@@ -132,7 +138,7 @@ def build(container: Container) -> typer.Typer:
         """Busy EVSE hours per local weekday x hour (DST-correct), as a table, JSON or a chart."""
         chosen = output_format(chart) if chart is not None else None
         who = acting(container, operator)
-        query = query_of(start, end, location, station, evse)
+        query = query_of(who, start, end, location, station, evse)
         try:
             if chart is not None and chosen is not None:
                 content = use_cases.occupancy_chart(

@@ -6,7 +6,8 @@
 
 The plan and the payment method are those of the contract's terms in force when the session started
 (the terms with the latest ``effective_from`` not after it); a session without contract terms was paid
-ad hoc if a session payment names it (subject ``<id>`` or ``session:<id>``), else it is unpaid.
+ad hoc if a session payment names it (subject ``<id>`` or ``session:<id>``, or ``adhoc:<start>`` of an
+ad hoc start that names the session), else it is unpaid.
 Refunds and disputes are the sums of those session payments' events. A filter on started_at reads the index
 ``(operator_id, started_at, id)``; a place filter its own ``(operator_id, <place>, started_at, id)``.
 """
@@ -23,6 +24,7 @@ from evbill.adapters.db.offers.tables import contract_terms, customers
 from evbill.adapters.db.payments.tables import payment_events, payments
 from evbill.adapters.db.records import CHARGE_PARTS
 from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.session_payments.tables import adhoc_starts
 from evbill.adapters.db.sites.tables import locations
 from evbill.adapters.db.types import UtcDateTime
 from evbill.domain.analytics.facts import SessionFact, SessionFilter, payment_method_of
@@ -150,8 +152,24 @@ def session_payments(
         .where(*where)
         .group_by(subject, e.kind)
     )
+    a = adhoc_starts.c
+    # an ad hoc driver's payment names its start (``adhoc:<start>``); the start names the session
+    adhoc = (
+        select(a.session_id, e.kind, func.coalesce(func.sum(e.amount), literal(0)))
+        .select_from(
+            adhoc_starts.join(payments, and_(p.operator_id == a.operator_id, p.id == a.payment_id)).outerjoin(
+                payment_events, and_(e.operator_id == p.operator_id, e.payment_id == p.id)
+            )
+        )
+        .where(
+            a.operator_id == operator_id,
+            a.session_id.in_(session_ids) if session_ids is not None else a.session_id.is_not(None),
+        )
+        .group_by(a.session_id, e.kind)
+    )
     found: dict[str, dict[str, int]] = {}
-    for name, kind, amount in connection.execute(statement):
+    rows = [*connection.execute(statement), *connection.execute(adhoc)]
+    for name, kind, amount in rows:
         session_id = name.removeprefix(_SESSION_PREFIX)
         sums = found.setdefault(session_id, dict.fromkeys(_PAYMENT_SUMS.values(), 0))
         column = _PAYMENT_SUMS.get(kind)

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from evbill.adapters.db.analytics.tables import location_fees, operator_fees
 from evbill.adapters.db.charging.tables import charging_sessions
 from evbill.adapters.db.offers.tables import tokens
 from evbill.adapters.db.payments.tables import payment_events, payments
 from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.session_payments.tables import adhoc_starts
 from evbill.domain import currency as currencies
 from evbill.domain.analytics.fees import FeeBook, LocationFees, OperatorFees, RoamingRule, SessionPayment
 
@@ -95,12 +96,30 @@ class SqlFees:
             )
             .group_by(p.id, p.subject, p.currency, p.amount)
         )
+        a = adhoc_starts.c
+        adhoc = (  # an ad hoc driver's payment: its start names the session
+            select(
+                a.session_id.label("subject"),
+                p.currency,
+                p.amount,
+                captured.label("captured"),
+                fees.label("fees"),
+            )
+            .select_from(
+                adhoc_starts.join(
+                    payments, and_(p.operator_id == a.operator_id, p.id == a.payment_id)
+                ).outerjoin(payment_events, e.payment_id == p.id)
+            )
+            .where(a.operator_id == operator_id, a.session_id.in_(session_ids))
+            .group_by(p.id, a.session_id, p.currency, p.amount)
+        )
         result: dict[str, SessionPayment] = {}
-        for row in self._connection().execute(statement):
+        connection = self._connection()
+        for row in [*connection.execute(statement), *connection.execute(adhoc)]:
             places = currencies.exponent(row.currency)
             amount = Decimal(row.captured if row.captured is not None else row.amount).scaleb(-places)
             fee = None if row.fees is None else Decimal(row.fees).scaleb(-places)
-            session_id = row.subject[len(SESSION_SUBJECT) :]
+            session_id = row.subject.removeprefix(SESSION_SUBJECT)
             before = result.get(session_id)
             if before is not None:  # two payments for one session: their sums
                 fee = fee if before.recorded_fee is None else (before.recorded_fee + (fee or 0))
