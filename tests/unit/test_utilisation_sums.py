@@ -4,7 +4,7 @@ Generated histories of two stations (one in UTC with two EVSEs, one in Amsterdam
 clocks go back) with everything the walk has rules for: 1.6 connectors and 2.0.1 EVSEs with two
 connectors, connector 0 holds, Offline, unknown EVSEs and statuses, duplicates, late reports, clocks
 ahead, behind and far off, reports before and after the window, charging sessions. Every grouping,
-the faults and the cleaning counts must be the same, to the microsecond.
+the faults, the cleaning counts and the occupancy heatmap must be the same, to the microsecond.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from evbill.domain.analytics.utilisation_report import (
     faults_of_sums,
     faults_text,
     occupancy_heatmap,
+    occupancy_heatmap_of,
     row_text,
     state_sums_of,
     utilisation,
     utilisation_of_sums,
 )
-from evbill.domain.analytics.utilisation_sums import Reading, micros, summed_timelines
+from evbill.domain.analytics.utilisation_sums import Reading, micros, summed_timelines, walked_stretches
 from evbill.domain.charging.status_history import StatusReport
 
 OP = "op"
@@ -149,6 +150,10 @@ def test_summing_gives_what_the_segments_give(seed: int) -> None:
     assert faults_text(faults_of_sums(whole, places)) == expected_faults
     assert whole.faults == found.faults
     assert whole.cleaning == found.cleaning == daily.cleaning
+    stretches, _ = walked_stretches(_readings(reports), places, start=start, end=end, tolerance=tolerance,
+                                    charging=charging)  # fmt: skip
+    zones = {place.evse_id: place.zone for place in places}
+    assert occupancy_heatmap_of(stretches, zones) == occupancy_heatmap(segments)
 
 
 def test_the_segments_summed_in_python_give_the_same_rows() -> None:

@@ -33,12 +33,12 @@ from evbill.domain.analytics.utilisation_report import (
     faults_of_sums,
     faults_text,
     heatmap_text,
-    occupancy_heatmap,
+    occupancy_heatmap_of,
     total_of,
     utilisation_of_sums,
     utilisation_text,
 )
-from evbill.domain.analytics.utilisation_sums import summed_timelines
+from evbill.domain.analytics.utilisation_sums import Reading, summed_timelines, walked_stretches
 from evbill.domain.errors import InvalidInput, Problem
 
 MAX_WINDOW = timedelta(days=400)
@@ -101,11 +101,12 @@ def _walked(
     return found
 
 
-def _summed(
-    services: Services, actor: Actor, query: UtilisationQuery, *, by_local_day: bool
-) -> tuple[list[EvsePlace], StateSums]:
-    """The timelines' sums (``utilisation_sums``): the same walk as ``find_timelines``, on integer
-    times, without a segment per change."""
+def _read(
+    services: Services, actor: Actor, query: UtilisationQuery
+) -> tuple[
+    list[EvsePlace], dict[str, list[Reading]], dict[str, list[tuple[datetime, datetime]]], datetime, datetime
+]:
+    """The places, their stations' readings and their sessions' charging time, and the window."""
     require(actor, Permission.READ)
     start, end = _checked(query, services.clock.now())
     with services.uow(read_only=True) as uow:
@@ -115,6 +116,15 @@ def _summed(
         charging = uow.status_history.charging_intervals(
             actor.operator_id, [place.evse_id for place in places], start, end
         )
+    return places, readings, charging, start, end
+
+
+def _summed(
+    services: Services, actor: Actor, query: UtilisationQuery, *, by_local_day: bool
+) -> tuple[list[EvsePlace], StateSums]:
+    """The timelines' sums (``utilisation_sums``): the same walk as ``find_timelines``, on integer
+    times, without a segment per change."""
+    places, readings, charging, start, end = _read(services, actor, query)
     sums = summed_timelines(
         readings, places, start=start, end=end, tolerance=query.tolerance, charging=charging,
         by_local_day=by_local_day,
@@ -137,7 +147,11 @@ def shown_faults(services: Services, actor: Actor, *, query: UtilisationQuery) -
 
 
 def shown_occupancy(services: Services, actor: Actor, *, query: UtilisationQuery) -> dict[str, object]:
-    return heatmap_text(occupancy_heatmap(find_timelines(services, actor, query).segments))
+    places, readings, charging, start, end = _read(services, actor, query)
+    stretches, _ = walked_stretches(
+        readings, places, start=start, end=end, tolerance=query.tolerance, charging=charging
+    )
+    return heatmap_text(occupancy_heatmap_of(stretches, {place.evse_id: place.zone for place in places}))
 
 
 def occupancy_chart(

@@ -20,7 +20,7 @@ Finishing for 15 min gives occupied 45 min of 120, an occupied share of 0.3750, 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -182,22 +182,34 @@ class OccupancyHeatmap:
 
 
 def occupancy_heatmap(segments: Iterable[Segment]) -> OccupancyHeatmap:
+    zones: dict[str, str] = {}
+    stretches = []
+    for segment in segments:
+        zones[segment.place.evse_id] = segment.place.zone
+        stretches.append((segment.place.evse_id, segment.state, _micros(segment.start), _micros(segment.end)))
+    return occupancy_heatmap_of(stretches, zones)
+
+
+def occupancy_heatmap_of(
+    stretches: Iterable[tuple[str, Occupancy, int, int]], zones: Mapping[str, str]
+) -> OccupancyHeatmap:
+    """The heatmap of (EVSE id, state, since, until) stretches, UTC microseconds; ``zones``: EVSE id ->
+    its location's zone."""
     busy = [[0] * 24 for _ in range(7)]  # microseconds
     known = [[0] * 24 for _ in range(7)]
     arrivals = [[0] * 24 for _ in range(7)]
-    busy_until: dict[str, datetime] = {}
+    busy_until: dict[str, int] = {}
     offsets = _Offsets()
-    for segment in sorted(segments, key=lambda s: (s.place.evse_id, s.start)):
-        if segment.state is Occupancy.UNKNOWN:
+    for evse_id, state, start, end in sorted(stretches, key=_evse_and_start):
+        if state is Occupancy.UNKNOWN:
             continue
-        zone = segment.place.zone
-        start, end = _micros(segment.start), _micros(segment.end)
-        is_busy = segment.state in BUSY
+        zone = zones[evse_id]
+        is_busy = state in BUSY
         if is_busy:
-            if busy_until.get(segment.place.evse_id) != segment.start:
+            if busy_until.get(evse_id) != start:
                 weekday, hour = _weekday_hour(start + offsets.at(zone, start))
                 arrivals[weekday][hour] += 1
-            busy_until[segment.place.evse_id] = segment.end
+            busy_until[evse_id] = end
         for weekday, hour, length in _local_hours(start, end, zone, offsets):
             known[weekday][hour] += length
             if is_busy:
@@ -207,6 +219,10 @@ def occupancy_heatmap(segments: Iterable[Segment]) -> OccupancyHeatmap:
         tuple(tuple(_seconds(value) for value in day) for day in known),
         tuple(map(tuple, arrivals)),
     )
+
+
+def _evse_and_start(stretch: tuple[str, Occupancy, int, int]) -> tuple[str, int]:
+    return stretch[0], stretch[2]
 
 
 def _seconds(micros: int) -> Decimal:

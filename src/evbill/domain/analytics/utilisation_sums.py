@@ -75,6 +75,25 @@ def summed_timelines(
 
     ``readings``: station id -> its reports in arrival order (received time, then storage order), as
     ``StatusHistoryRepository.readings`` gives them."""
+    stretches, sums = walked_stretches(
+        readings, places, start=start, end=end, tolerance=tolerance, charging=charging
+    )
+    zones = {place.evse_id: place.zone for place in places}
+    sums.times = _summed(stretches, zones, start, end) if by_local_day else _summed_whole(stretches)
+    return sums
+
+
+def walked_stretches(
+    readings: Mapping[str, Sequence[Reading]],
+    places: Sequence[EvsePlace],
+    *,
+    start: datetime,
+    end: datetime,
+    tolerance: timedelta,
+    charging: Mapping[str, Sequence[tuple[datetime, datetime]]],
+) -> tuple[list[Stretch], StateSums]:
+    """``timelines`` + ``with_charging`` on integer times: the stretches (what ``Segment``s would say),
+    and the fault notes and cleaning counts (no times summed yet)."""
     stations: dict[str, dict[int, str]] = {}
     for place in places:
         stations.setdefault(place.station_id, {})[place.evse_number] = place.evse_id
@@ -83,10 +102,7 @@ def summed_timelines(
     walk = _Walk(micros(start), micros(end), tolerance // MICROSECOND, stretches, sums)
     for station_id, evses in stations.items():
         walk.run(station_id, evses, readings.get(station_id, ()))
-    stretches = _with_charging(stretches, charging)
-    zones = {place.evse_id: place.zone for place in places}
-    sums.times = _summed(stretches, zones, start, end) if by_local_day else _summed_whole(stretches)
-    return sums
+    return _with_charging(stretches, charging), sums
 
 
 class _Walk:
