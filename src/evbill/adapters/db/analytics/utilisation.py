@@ -3,6 +3,8 @@
     places:   evses JOIN charging_stations JOIN locations LEFT JOIN connectors   (one row per connector)
     reports:  connector_status_history WHERE station IN (...) AND received_at IN [from - margin, to + margin)
               UNION the last report of each (station, evse, connector) received before that
+    readings: the same rows as reports, the times as integer microseconds (``extract(epoch ...)``), what
+              utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``)
     charging: charging_sessions JOIN session_usage WHERE evse IN (...) AND the session overlaps the window
 
 The history is read by ``ix_connector_status_history_station (operator_id, station_id, received_at)``.
