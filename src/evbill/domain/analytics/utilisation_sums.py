@@ -118,19 +118,23 @@ class _Walk:
         connectors: dict[int, dict[int | None, Occupancy]] = {number: {} for number in evses}
         shown: dict[int, tuple[Occupancy, int]] = {number: (_UNKNOWN, start) for number in evses}
         hold: Occupancy | None = None
-        # a duplicate has the same placed time: only the reports of the current placed time are kept
-        seen: set[tuple[int, int | None, str, str | None]] = set()
-        seen_at = None
+        # a duplicate has the same placed time: the reports of the current placed time are compared,
+        # only when there is more than one (the first of a time is never a duplicate)
+        seen: set[tuple[int, int | None, str, str | None]] | None = None
+        first: Reading | None = None
+        first_at = 0
         for at, _, reading in placed:
             _, number, connector, status, _, _, error, _ = reading
-            identity = (number, connector, status, error)
-            if at != seen_at:
-                seen_at = at
-                seen.clear()
-            elif identity in seen:
-                cleaning.duplicates += 1
-                continue
-            seen.add(identity)
+            if first is None or at != first_at:
+                first, first_at, seen = reading, at, None
+            else:
+                identity = (number, connector, status, error)
+                if seen is None:
+                    seen = {(first[1], first[2], first[3], first[6])}
+                if identity in seen:
+                    cleaning.duplicates += 1
+                    continue
+                seen.add(identity)
             if at >= end:
                 break
             state = _STATUSES.get(status, _UNKNOWN)
