@@ -11,7 +11,7 @@ with one operator, 100 stations of 2 EVSEs each:
    then utilisation by EVSE, faults and the occupancy heatmap over the 30 days, median of 3 runs.
 
 PASS: the journal with status reports keeps >= 90 % of the frames-only throughput, and each report
-answers in < 2 s. ``--quick``: 20 concurrent stations, 3 days.
+answers in < 500 ms (issue 15). ``--quick``: 20 concurrent stations, 3 days.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ EVSES = 2
 MESSAGES = 100
 CYCLE = ("Available", "Preparing", "Charging", "SuspendedEV", "Charging", "Finishing")
 START = datetime(2026, 10, 1, tzinfo=UTC)
+REPORT_TARGET_SECONDS = 0.5
 
 
 def run(plan: Plan) -> Iterator[Result]:
@@ -196,10 +197,11 @@ def _measure(url: str, quick: bool) -> Iterator[Result]:
         "occupancy": _median_seconds(lambda: shown_occupancy(services, who, query=query)),
     }
     container.dispose()
-    passed = max(timings.values()) < 2.0
+    passed = max(timings.values()) < REPORT_TARGET_SECONDS
     measured = ", ".join(f"{name} {seconds * 1000:,.0f} ms" for name, seconds in timings.items())
     yield Result(
-        name="status/reports", passed=passed, measured=measured, target="each < 2 s",
+        name="status/reports", passed=passed, measured=measured,
+        target=f"each < {REPORT_TARGET_SECONDS * 1000:.0f} ms",
         line=f"status/reports over {rows:,} reports, {STATIONS * EVSES} EVSEs, {days} days: {measured} "
         f"-> {verdict(passed)}",
         figures={"reports": rows, "evses": STATIONS * EVSES, "days": days,

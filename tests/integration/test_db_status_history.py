@@ -180,3 +180,116 @@ def test_report_utilisation_by_total_prints_its_one_row_once(database_url, uow_f
         "total,1,12.00,0.5000,0.0000,0.5000,0.0000,0.0000,0.0000,0.0000,6.00,0.00"
     ]
     assert shown.output.count("│ total │") == 1
+
+
+def test_readings_are_the_reports_as_integer_microseconds_in_arrival_order(uow_factory) -> None:
+    # Given reports stored out of arrival order (a late one stored last), one long before the window
+    from evbill.domain.analytics.utilisation_sums import micros
+
+    operator_id, station_id = _given_station(uow_factory)
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    stored = [
+        StatusReport(operator_id, station_id, 1, None, "Charging", start - timedelta(days=3), None,
+                     "NoError"),
+        StatusReport(operator_id, station_id, 1, None, "Available", RECEIVED + timedelta(hours=1),
+                     RECEIVED + timedelta(hours=1), "NoError"),
+        StatusReport(operator_id, station_id, 2, 1, "Occupied", RECEIVED, RECEIVED - timedelta(minutes=5),
+                     None),
+        StatusReport(operator_id, station_id, 0, None, "Faulted", RECEIVED, RECEIVED, "GroundFailure"),
+    ]  # fmt: skip
+    with uow_factory() as uow:
+        uow.status_history.add(stored)
+        uow.commit()
+    with uow_factory(read_only=True) as uow:
+        found = uow.status_history.readings(operator_id, [station_id], start, start + timedelta(days=1),
+                                            timedelta(days=1))  # fmt: skip
+    # Then per station, by received time then as stored, each time to the microsecond
+    readings = found[station_id]
+    assert [reading[:7] for reading in readings] == [
+        (station_id, 1, None, "Charging", micros(start - timedelta(days=3)), None, "NoError"),
+        (station_id, 2, 1, "Occupied", micros(RECEIVED), micros(RECEIVED - timedelta(minutes=5)), None),
+        (station_id, 0, None, "Faulted", micros(RECEIVED), micros(RECEIVED), "GroundFailure"),
+        (station_id, 1, None, "Available", micros(RECEIVED + timedelta(hours=1)),
+         micros(RECEIVED + timedelta(hours=1)), "NoError"),
+    ]  # fmt: skip
+    assert readings[1][7] < readings[2][7]  # same received time: in the order stored
+    assert micros(RECEIVED) % 1_000_000 == 250_000
+
+
+def test_utilisation_and_faults_equal_the_walked_segments_and_a_late_report_moves_them(
+    database_url, uow_factory
+) -> None:
+    # Given a day of one station: both EVSEs Available, EVSE 1 Charging 06:00-08:00, the station
+    # Faulted 09:00-09:30 and offline from 20:00
+    from evbill.application.access.keys import platform_actor
+    from evbill.application.analytics.utilisation import (
+        UtilisationQuery,
+        find_timelines,
+        shown_faults,
+        shown_utilisation,
+    )
+    from evbill.bootstrap import bootstrap
+    from evbill.config import Settings
+    from evbill.domain.analytics.utilisation_report import (
+        UtilisationGroup,
+        faults,
+        faults_text,
+        total_of,
+        utilisation,
+        utilisation_text,
+    )
+    from evbill.domain.charging.status_history import offline_report
+
+    operator_id, station_id = _given_station(uow_factory)
+    day = datetime(2026, 11, 21, tzinfo=UTC)
+
+    def at(hours: float) -> datetime:
+        return day + timedelta(hours=hours)
+
+    def status(evse: int, name: str, hours: float, received: float | None = None, error: str = "NoError"):
+        arrived = at(hours if received is None else received)
+        return StatusReport(operator_id, station_id, evse, None, name, arrived, at(hours), error)
+
+    with uow_factory() as uow:
+        # the site has EVSE 1 only: EVSE 2's reports count as unknown
+        uow.status_history.add([
+            status(1, "Available", 0), status(2, "Available", 0), status(1, "Charging", 6),
+            status(1, "Available", 8), status(0, "Faulted", 9, error="GroundFailure"),
+            status(0, "Available", 9.5),
+            offline_report(operator_id, station_id, at(20)),
+        ])  # fmt: skip
+        uow.commit()
+    container = bootstrap(Settings(database_url=database_url))
+    services = container.services
+    who = platform_actor(operator_id)
+    query = UtilisationQuery(at(0), at(24))
+
+    def expected(group_by: UtilisationGroup) -> dict[str, object]:
+        found = find_timelines(services, who, query)
+        rows = utilisation(found.segments, group_by)
+        return utilisation_text(rows, total_of(rows), found.cleaning)
+
+    def check() -> dict[str, object]:
+        for group_by in UtilisationGroup:
+            assert shown_utilisation(services, who, query=query, group_by=group_by) == expected(group_by)
+        assert shown_faults(services, who, query=query) == faults_text(
+            faults(find_timelines(services, who, query))
+        )
+        return shown_utilisation(services, who, query=query, group_by=UtilisationGroup.TOTAL)
+
+    # Then the sums equal the walked segments: charging 2 h, faulted 0.5 h, unknown 4 h (offline)
+    total = check()["rows"][0]
+    assert (total["charging_share"], total["faulted_share"], total["unknown_share"]) == (
+        "0.0833",
+        "0.0208",
+        "0.1667",
+    )
+    assert shown_faults(services, who, query=query)["rows"][0]["faulted_hours"] == "0.50"
+    # When a report sent at 12:00 (Charging) arrives late, at 13:30, and its Finishing at 14:00
+    with uow_factory() as uow:
+        uow.status_history.add([status(1, "Charging", 12, received=13.5), status(1, "Finishing", 14)])
+        uow.commit()
+    # Then it counts from 12:00: 4 h charging, 10 h busy (Finishing from 14:00 until the offline at 20:00)
+    total = check()["rows"][0]
+    assert (total["charging_share"], total["occupied_share"]) == ("0.1667", "0.4167")
+    container.dispose()

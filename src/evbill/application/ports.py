@@ -24,6 +24,7 @@ from evbill.domain.analytics.facts import GroupBy, SessionFact, SessionFilter
 from evbill.domain.analytics.fees import FeeBook, LocationFees, OperatorFees
 from evbill.domain.analytics.rollup import GroupSums, QuarterSums
 from evbill.domain.analytics.utilisation import EvsePlace
+from evbill.domain.analytics.utilisation_sums import Reading
 from evbill.domain.billing.records import RecordedBill
 from evbill.domain.charging.connectors import ConnectorState
 from evbill.domain.charging.frames import Frame, StoredFrame, StoredSample
@@ -566,6 +567,13 @@ class StatusHistoryRepository(Protocol):
         self, operator_id: str, evse_ids: Sequence[str], start: datetime, end: datetime
     ) -> dict[str, list[tuple[datetime, datetime]]]:
         """EVSE id -> the periods its sessions were charging, in time order."""
+        ...
+
+    def readings(
+        self, operator_id: str, station_ids: Sequence[str], start: datetime, end: datetime, margin: timedelta
+    ) -> dict[str, list[Reading]]:
+        """The same reports as ``reports`` as integer microseconds (what summing walks): station id ->
+        its reports in arrival order (received time, then storage order)."""
         ...
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from evbill.application.analytics.ports import ChartRenderer
+from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.analytics import charts
@@ -21,20 +22,23 @@ from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.utilisation import (
     DEFAULT_TOLERANCE,
     MAX_DELAY,
+    EvsePlace,
+    StateSums,
     Timelines,
     timelines,
     with_charging,
 )
 from evbill.domain.analytics.utilisation_report import (
     UtilisationGroup,
-    faults,
+    faults_of_sums,
     faults_text,
     heatmap_text,
-    occupancy_heatmap,
+    occupancy_heatmap_of,
     total_of,
-    utilisation,
+    utilisation_of_sums,
     utilisation_text,
 )
+from evbill.domain.analytics.utilisation_sums import Reading, summed_timelines, walked_stretches
 from evbill.domain.errors import InvalidInput, Problem
 
 MAX_WINDOW = timedelta(days=400)
@@ -70,35 +74,84 @@ def find_timelines(services: Services, actor: Actor, query: UtilisationQuery) ->
     require(actor, Permission.READ)
     start, end = _checked(query, services.clock.now())
     with services.uow(read_only=True) as uow:
-        places = uow.status_history.places(
-            actor.operator_id, location_id=query.location_id, station_id=query.station_id,
-            evse_id=query.evse_id, connector_class_name=query.connector_class,
-        )  # fmt: skip
+        places = _places(uow, actor, query)
+        return _walked(uow, actor.operator_id, places, start, end, query.tolerance)
+
+
+def _places(uow: UnitOfWork, actor: Actor, query: UtilisationQuery) -> list[EvsePlace]:
+    return uow.status_history.places(
+        actor.operator_id, location_id=query.location_id, station_id=query.station_id,
+        evse_id=query.evse_id, connector_class_name=query.connector_class,
+    )  # fmt: skip
+
+
+def _walked(
+    uow: UnitOfWork, operator_id: str, places: list[EvsePlace], start: datetime, end: datetime,
+    tolerance: timedelta,
+) -> Timelines:  # fmt: skip
+    """The places' timelines walked here, from their stations' reports."""
+    stations = sorted({place.station_id for place in places})
+    # a report received up to a day after the window may have happened in it (a charger's queue)
+    reports = uow.status_history.reports(operator_id, stations, start, end, MAX_DELAY)
+    charging = uow.status_history.charging_intervals(
+        operator_id, [place.evse_id for place in places], start, end
+    )
+    found = timelines(reports, places, start=start, end=end, tolerance=tolerance)
+    found.segments = with_charging(found.segments, charging)
+    return found
+
+
+def _read(
+    services: Services, actor: Actor, query: UtilisationQuery
+) -> tuple[
+    list[EvsePlace], dict[str, list[Reading]], dict[str, list[tuple[datetime, datetime]]], datetime, datetime
+]:
+    """The places, their stations' readings and their sessions' charging time, and the window."""
+    require(actor, Permission.READ)
+    start, end = _checked(query, services.clock.now())
+    with services.uow(read_only=True) as uow:
+        places = _places(uow, actor, query)
         stations = sorted({place.station_id for place in places})
-        # a report received up to a day after the window may have happened in it (a charger's queue)
-        reports = uow.status_history.reports(actor.operator_id, stations, start, end, MAX_DELAY)
+        readings = uow.status_history.readings(actor.operator_id, stations, start, end, MAX_DELAY)
         charging = uow.status_history.charging_intervals(
             actor.operator_id, [place.evse_id for place in places], start, end
         )
-    found = timelines(reports, places, start=start, end=end, tolerance=query.tolerance)
-    found.segments = with_charging(found.segments, charging)
-    return found
+    return places, readings, charging, start, end
+
+
+def _summed(
+    services: Services, actor: Actor, query: UtilisationQuery, *, by_local_day: bool
+) -> tuple[list[EvsePlace], StateSums]:
+    """The timelines' sums (``utilisation_sums``): the same walk as ``find_timelines``, on integer
+    times, without a segment per change."""
+    places, readings, charging, start, end = _read(services, actor, query)
+    sums = summed_timelines(
+        readings, places, start=start, end=end, tolerance=query.tolerance, charging=charging,
+        by_local_day=by_local_day,
+    )  # fmt: skip
+    return places, sums
 
 
 def shown_utilisation(
     services: Services, actor: Actor, *, query: UtilisationQuery, group_by: UtilisationGroup
 ) -> dict[str, object]:
-    found = find_timelines(services, actor, query)
-    rows = utilisation(found.segments, group_by)
-    return utilisation_text(rows, total_of(rows), found)
+    by_local_day = group_by in (UtilisationGroup.DAY, UtilisationGroup.MONTH)
+    places, sums = _summed(services, actor, query, by_local_day=by_local_day)
+    rows = utilisation_of_sums(sums.times, places, group_by)
+    return utilisation_text(rows, total_of(rows), sums.cleaning)
 
 
 def shown_faults(services: Services, actor: Actor, *, query: UtilisationQuery) -> dict[str, object]:
-    return faults_text(faults(find_timelines(services, actor, query)))
+    places, sums = _summed(services, actor, query, by_local_day=False)
+    return faults_text(faults_of_sums(sums, places))
 
 
 def shown_occupancy(services: Services, actor: Actor, *, query: UtilisationQuery) -> dict[str, object]:
-    return heatmap_text(occupancy_heatmap(find_timelines(services, actor, query).segments))
+    places, readings, charging, start, end = _read(services, actor, query)
+    stretches, _ = walked_stretches(
+        readings, places, start=start, end=end, tolerance=query.tolerance, charging=charging
+    )
+    return heatmap_text(occupancy_heatmap_of(stretches, {place.evse_id: place.zone for place in places}))
 
 
 def occupancy_chart(

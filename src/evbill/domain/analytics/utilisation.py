@@ -135,6 +135,24 @@ class Timelines:
     cleaning: Cleaning = field(default_factory=Cleaning)
 
 
+class StateTime(NamedTuple):
+    """EVSE time in one state, summed (by a database that walks the history itself)."""
+
+    evse_id: str
+    day: str | None  # the location's local date (YYYY-MM-DD) when summed per local day
+    state: Occupancy
+    micros: int  # EVSE-microseconds
+
+
+@dataclass(slots=True)
+class StateSums:
+    """The timelines' sums instead of their segments: what utilisation and faults need of them."""
+
+    times: list[StateTime] = field(default_factory=list)
+    faults: list[FaultNote] = field(default_factory=list)  # in the walk's order per station
+    cleaning: Cleaning = field(default_factory=Cleaning)
+
+
 def placed_at(report: StatusReport, tolerance: timedelta) -> tuple[datetime, bool]:
     """Where the report goes in time, and whether the charger's clock was set aside."""
     if report.reported_at is None:

@@ -20,14 +20,24 @@ Finishing for 15 min gives occupied 45 min of 120, an occupied share of 0.3750, 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from evbill.domain.analytics.facts import ZERO, seconds
+from evbill.domain.analytics.facts import ZERO
 from evbill.domain.analytics.reports import zone_of
-from evbill.domain.analytics.utilisation import BUSY, Occupancy, Segment, Timelines
+from evbill.domain.analytics.utilisation import (
+    BUSY,
+    Cleaning,
+    EvsePlace,
+    FaultNote,
+    Occupancy,
+    Segment,
+    StateSums,
+    StateTime,
+    Timelines,
+)
 from evbill.domain.money import PRECISE_CONTEXT
 
 QUARTER = timedelta(minutes=15)
@@ -101,6 +111,46 @@ def utilisation(segments: Iterable[Segment], group_by: UtilisationGroup) -> tupl
     return tuple(rows[key] for key in sorted(rows))
 
 
+def utilisation_of_sums(
+    times: Iterable[StateTime], places: Sequence[EvsePlace], group_by: UtilisationGroup
+) -> tuple[UtilisationRow, ...]:
+    """``utilisation`` from EVSE time already summed per (EVSE, state[, local day]): the same rows."""
+    place_of = {place.evse_id: place for place in places}
+    keys: dict[UtilisationGroup, Callable[[StateTime], str]] = {
+        UtilisationGroup.TOTAL: lambda t: "total",
+        UtilisationGroup.LOCATION: lambda t: place_of[t.evse_id].location_id,
+        UtilisationGroup.STATION: lambda t: place_of[t.evse_id].station_id,
+        UtilisationGroup.EVSE: lambda t: t.evse_id,
+        UtilisationGroup.CONNECTOR_CLASS: lambda t: place_of[t.evse_id].connector_class,
+        UtilisationGroup.DAY: lambda t: str(t.day),
+        UtilisationGroup.MONTH: lambda t: str(t.day)[:7],
+    }
+    key_of = keys[group_by]
+    rows: dict[str, UtilisationRow] = {}
+    for time_in_state in times:
+        key = key_of(time_in_state)
+        row = rows.get(key) or rows.setdefault(key, UtilisationRow(key))
+        row.evses.add(time_in_state.evse_id)
+        row.micros[time_in_state.state] += time_in_state.micros
+    return tuple(rows[key] for key in sorted(rows))
+
+
+def state_sums_of(found: Timelines, *, by_local_day: bool) -> StateSums:
+    """The walked timelines summed per (EVSE, state[, local day]): what ``utilisation_of_sums`` reads."""
+    micros: dict[tuple[str, str | None, Occupancy], int] = {}
+    for whole in found.segments:
+        for segment in _local_days(whole) if by_local_day else (whole,):
+            day = (
+                segment.start.astimezone(zone_of(segment.place.zone)).strftime("%Y-%m-%d")
+                if by_local_day
+                else None
+            )
+            key = (segment.place.evse_id, day, segment.state)
+            micros[key] = micros.get(key, 0) + (segment.end - segment.start) // MICROSECOND
+    times = [StateTime(evse_id, day, state, value) for (evse_id, day, state), value in micros.items()]
+    return StateSums(times, list(found.faults), found.cleaning)
+
+
 def total_of(rows: Iterable[UtilisationRow]) -> tuple[UtilisationRow, ...]:
     """The rows' sums as one row (none when there are no rows), without walking the segments again."""
     total = UtilisationRow("total")
@@ -132,22 +182,34 @@ class OccupancyHeatmap:
 
 
 def occupancy_heatmap(segments: Iterable[Segment]) -> OccupancyHeatmap:
+    zones: dict[str, str] = {}
+    stretches = []
+    for segment in segments:
+        zones[segment.place.evse_id] = segment.place.zone
+        stretches.append((segment.place.evse_id, segment.state, _micros(segment.start), _micros(segment.end)))
+    return occupancy_heatmap_of(stretches, zones)
+
+
+def occupancy_heatmap_of(
+    stretches: Iterable[tuple[str, Occupancy, int, int]], zones: Mapping[str, str]
+) -> OccupancyHeatmap:
+    """The heatmap of (EVSE id, state, since, until) stretches, UTC microseconds; ``zones``: EVSE id ->
+    its location's zone."""
     busy = [[0] * 24 for _ in range(7)]  # microseconds
     known = [[0] * 24 for _ in range(7)]
     arrivals = [[0] * 24 for _ in range(7)]
-    busy_until: dict[str, datetime] = {}
+    busy_until: dict[str, int] = {}
     offsets = _Offsets()
-    for segment in sorted(segments, key=lambda s: (s.place.evse_id, s.start)):
-        if segment.state is Occupancy.UNKNOWN:
+    for evse_id, state, start, end in sorted(stretches, key=_evse_and_start):
+        if state is Occupancy.UNKNOWN:
             continue
-        zone = segment.place.zone
-        start, end = _micros(segment.start), _micros(segment.end)
-        is_busy = segment.state in BUSY
+        zone = zones[evse_id]
+        is_busy = state in BUSY
         if is_busy:
-            if busy_until.get(segment.place.evse_id) != segment.start:
+            if busy_until.get(evse_id) != start:
                 weekday, hour = _weekday_hour(start + offsets.at(zone, start))
                 arrivals[weekday][hour] += 1
-            busy_until[segment.place.evse_id] = segment.end
+            busy_until[evse_id] = end
         for weekday, hour, length in _local_hours(start, end, zone, offsets):
             known[weekday][hour] += length
             if is_busy:
@@ -157,6 +219,10 @@ def occupancy_heatmap(segments: Iterable[Segment]) -> OccupancyHeatmap:
         tuple(tuple(_seconds(value) for value in day) for day in known),
         tuple(map(tuple, arrivals)),
     )
+
+
+def _evse_and_start(stretch: tuple[str, Occupancy, int, int]) -> tuple[str, int]:
+    return stretch[0], stretch[2]
 
 
 def _seconds(micros: int) -> Decimal:
@@ -220,20 +286,40 @@ class StationFaults:
 
 def faults(found: Timelines) -> tuple[StationFaults, ...]:
     """Stations with a fault or an error code in the window, the most faulted time first."""
+    faulted: dict[str, int] = {}
+    for segment in found.segments:
+        if segment.state is Occupancy.FAULTED:
+            station_id = segment.place.station_id
+            faulted[station_id] = faulted.get(station_id, 0) + (segment.end - segment.start) // MICROSECOND
+    return faults_of(found.faults, faulted)
+
+
+def faults_of_sums(sums: StateSums, places: Sequence[EvsePlace]) -> tuple[StationFaults, ...]:
+    station_of = {place.evse_id: place.station_id for place in places}
+    faulted: dict[str, int] = {}
+    for time_in_state in sums.times:
+        if time_in_state.state is Occupancy.FAULTED:
+            station_id = station_of[time_in_state.evse_id]
+            faulted[station_id] = faulted.get(station_id, 0) + time_in_state.micros
+    return faults_of(sums.faults, faulted)
+
+
+def faults_of(notes: Iterable[FaultNote], faulted_micros: dict[str, int]) -> tuple[StationFaults, ...]:
+    """``faults`` from the fault notes (in the walk's order) and each station's faulted EVSE-microseconds."""
     stations: dict[str, StationFaults] = {}
 
     def of(station_id: str) -> StationFaults:
         return stations.get(station_id) or stations.setdefault(station_id, StationFaults(station_id))
 
-    for note in found.faults:
+    for note in notes:
         entry = of(note.station_id)
         entry.faults += note.entered_fault
         if note.error_code is not None and note.error_code != "NoError":
             if entry.last_error_at is None or note.at >= entry.last_error_at:
                 entry.last_error_code, entry.last_error_at = note.error_code, note.at
-    for segment in found.segments:
-        if segment.state is Occupancy.FAULTED:
-            of(segment.place.station_id).faulted_s += seconds(segment.end - segment.start)
+    for station_id, micros in faulted_micros.items():
+        if micros > 0:
+            of(station_id).faulted_s = _seconds(micros)
     return tuple(sorted(stations.values(), key=lambda e: (-e.faulted_s, -e.faults, e.station_id)))
 
 
@@ -270,12 +356,11 @@ FAULT_COLUMNS = ("station_id", "faults", "faulted_hours", "last_error_code", "la
 
 
 def utilisation_text(
-    rows: Iterable[UtilisationRow], totals: Iterable[UtilisationRow], found: Timelines
+    rows: Iterable[UtilisationRow], totals: Iterable[UtilisationRow], cleaning: Cleaning
 ) -> dict[str, object]:
-    cleaning = found.cleaning
     return {
-        "rows": [{column: row_text(row)[column] for column in COLUMNS} for row in rows],
-        "totals": [{column: row_text(row)[column] for column in COLUMNS} for row in totals],
+        "rows": [_in_columns(row_text(row)) for row in rows],
+        "totals": [_in_columns(row_text(row)) for row in totals],
         "reports": {
             "used": cleaning.reports,
             "clock_corrected": cleaning.clock_corrected,
@@ -285,6 +370,10 @@ def utilisation_text(
         },  # fmt: skip
         "basis": BASIS,
     }
+
+
+def _in_columns(text: dict[str, object]) -> dict[str, object]:
+    return {column: text[column] for column in COLUMNS}
 
 
 def faults_text(entries: Iterable[StationFaults]) -> dict[str, object]:
