@@ -27,7 +27,7 @@ COLUMNS = (
     "net", "tax", "gross",
     *(f"{component}_{part}" for component in Component for part in ("net", "tax", "gross")),
     "gross_per_session", "net_per_kwh", "customers", "new_customers", "returning_customers",
-    "share", "refunded", "disputed", "charged_back",
+    "share", "refunded", "disputed", "charged_back", "billed_net", "billed_gross",
 )  # fmt: skip
 SHARE = Decimal("0.0001")
 
@@ -77,6 +77,8 @@ def row_text(row: ReportRow, rounding: RoundingMode, of_sessions: int | None = N
         "refunded": _minor(row.refunded_minor, row.currency),
         "disputed": _minor(row.disputed_minor, row.currency),
         "charged_back": _minor(row.charged_back_minor, row.currency),
+        "billed_net": _minor(row.billed_net_minor, row.currency),
+        "billed_gross": _minor(row.billed_gross_minor, row.currency),
     }
 
 
