@@ -91,6 +91,23 @@ class ReportRow:
     charged_back_minor: int = 0
     billed_net_minor: int = 0  # the sessions' settled totals, as their receipts / invoice lines show
     billed_gross_minor: int = 0
+    # corrections in the row's period (``corrections``): credit notes issued, documents voided
+    credited_net_minor: int = 0
+    credited_tax_minor: int = 0
+    voided_net_minor: int = 0
+    voided_tax_minor: int = 0
+
+    @property
+    def corrected_net_minor(self) -> int:
+        """Net revenue after corrections: billed, less credit notes and voids (the ledger's revenue)."""
+        return self.billed_net_minor - self.credited_net_minor - self.voided_net_minor
+
+    @property
+    def corrected_gross_minor(self) -> int:
+        taken = (
+            self.credited_net_minor + self.credited_tax_minor + self.voided_net_minor + self.voided_tax_minor
+        )
+        return self.billed_gross_minor - taken
 
     @property
     def energy_kwh(self) -> Decimal:

@@ -8,6 +8,9 @@ Create Date: 2026-12-03
 them (``charging_sessions.total_excl_vat_minor`` / ``total_incl_vat_minor``). The fact rows get them
 from their sessions here; the rollups are let go (``report_rollup_state`` emptied), so the next report
 of each operator builds them again from the facts (one GROUP BY each) and reads the facts until then.
+
+``ix_ledger_entries_cause``: the credit notes and voids a revenue report subtracts, read by cause and
+moment (``adapters.db.analytics.corrections``).
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ def upgrade() -> None:
         )
     )
     op.execute("DELETE FROM report_rollup_state")
+    op.create_index("ix_ledger_entries_cause", "ledger_entries", ["operator_id", "cause", "posted_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ledger_entries_cause", table_name="ledger_entries")
     for table in TABLES:
         with op.batch_alter_table(table) as batch:
             for name in COLUMNS:
