@@ -320,6 +320,46 @@ def test_entries_without_references_are_keyed_on_their_content_not_taken_for_dup
     assert books.get(b).status is DocumentStatus.PAID
 
 
+def test_an_entry_imported_under_its_legacy_key_is_a_duplicate_when_imported_again(books: Books) -> None:
+    b = books.invoice("10.00")  # 12.10
+    paying = entry("E1", "12.10", name="Bob", text=b.number)
+    # the older import keyed an entry without references "<Stmt/Id>#<n>": stored as it stored it (the
+    # same row and ledger entry), here by an entry whose bank reference is that very key
+    legacy = camt(books, statement(paying.replace("<AcctSvcrRef>E1<", "<AcctSvcrRef>S-2026-12-02#1<")))
+    assert [(line.entry_key, line.outcome) for line in legacy.lines] == [("S-2026-12-02#1", Outcome.MATCHED)]
+    before = (books.balances(), books.get(b))
+
+    again = camt(books, without_references(statement(paying), "E1"))
+
+    assert [line.outcome for line in again.lines] == [Outcome.DUPLICATE]
+    assert again.lines[0].entry_key.startswith("S-2026-12-02#1~")
+    assert (books.balances(), books.get(b)) == before
+    assert books.balances() == {"bank": 1210, f"receivable:{books.customer_id}": -1210}
+    with books.services.uow(read_only=True) as uow:
+        assert len(uow.collection.bank_transactions(books.who.operator_id)) == 1
+
+
+def test_a_batch_entry_imported_under_its_legacy_keys_is_a_duplicate_again(books: Books) -> None:
+    tx = (
+        "<TxDtls><RltdPties><Dbtr><Pty><Nm>{0}</Nm></Pty></Dbtr></RltdPties><Amt Ccy='EUR'>{1}</Amt></TxDtls>"
+    )
+    ntry = (
+        "<Ntry><Amt Ccy='EUR'>7.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>"
+        "<BookgDt><Dt>2026-12-02</Dt></BookgDt><NtryDtls>{0}{1}</NtryDtls></Ntry>"
+    )
+    legacy_tx = "<TxDtls><Refs><AcctSvcrRef>{2}</AcctSvcrRef></Refs>" + tx.removeprefix("<TxDtls>")
+    # the older import: "S-2026-12-02#1/1" and "/2", stored as it stored them
+    old = ntry.format(legacy_tx.format("Anna", "3.00", "S-2026-12-02#1/1"),
+                      legacy_tx.format("Bob", "4.00", "S-2026-12-02#1/2"))  # fmt: skip
+    camt(books, statement(old))
+    before = books.balances()
+
+    again = camt(books, statement(ntry.format(tx.format("Anna", "3.00"), tx.format("Bob", "4.00"))))
+
+    assert [line.outcome for line in again.lines] == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert books.balances() == before == {"bank": 700, "suspense": -700}
+
+
 def test_the_same_csv_entry_id_twice_with_different_content_refuses_the_file_naming_both_lines(
     books: Books,
 ) -> None:

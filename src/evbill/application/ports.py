@@ -19,6 +19,7 @@ from evbill.domain.access.idempotency import Decision, IdempotentRequest
 from evbill.domain.access.keys import ApiKey, AuditEntry
 from evbill.domain.access.operators import Operator
 from evbill.domain.analytics.backtest import StoredSession
+from evbill.domain.analytics.corrections import CorrectedSession, Correction
 from evbill.domain.analytics.costs import EnergyPurchase, PricePoint
 from evbill.domain.analytics.facts import GroupBy, SessionFact, SessionFilter
 from evbill.domain.analytics.fees import FeeBook, LocationFees, OperatorFees
@@ -605,6 +606,13 @@ class AnalyticsRepository(Protocol):
         """The database's sums of the report facts per group and currency, per currency, and how many
         groups there are. ``limit``: at least the ``limit`` groups of highest gross revenue
         (``rollup.top_order``), perhaps not the others."""
+        ...
+
+    def report_corrections(
+        self, operator_id: str, query: SessionFilter
+    ) -> list[tuple[Correction, CorrectedSession]]:
+        """The credit notes and voids the ledger posted in the filter's window, per corrected session
+        line, with the session's keys (only sessions matching the filter's fields)."""
         ...
 
     def heatmap_sums(

@@ -6,7 +6,9 @@ references and remittance. The key that identifies an entry at the bank is the t
 ``AcctSvcrRef``, else the entry's ``AcctSvcrRef`` or ``NtryRef`` (with the transaction's position in
 a batch), else (an entry with no reference at all) its content: the statement id, the entry's position,
 booking date, amount, counterparty and remittance, hashed, so a different statement's entry is never
-taken for one imported already. A statement without ``Id`` (the camt.053 XSD requires it) is refused,
+taken for one imported already. Such an entry also carries the key older versions gave it (the statement
+id and the entry's position, ``S-1#2``, ``S-1#2/3`` in a batch) so that an entry stored under it before is
+still recognised as imported. A statement without ``Id`` (the camt.053 XSD requires it) is refused,
 as is a ``CdtDbtInd`` other than CRDT or DBIT.
 
 CSV (UTF-8, comma-separated, a header row; the columns by name, in any order)::
@@ -161,7 +163,8 @@ def _camt_entry(
         return
     if not details:
         entry_key = bank_key or _content_key(fallback_key, booked, sign * total, currency, None, "")
-        yield StatementEntry(entry_key, booked, sign * total, currency, where=where)
+        legacy = None if bank_key else fallback_key
+        yield StatementEntry(entry_key, booked, sign * total, currency, where=where, legacy_key=legacy)
         return
     for number, transaction in enumerate(details, 1):
         amount = total
@@ -183,6 +186,8 @@ def _camt_entry(
             position, booked, sign * amount, currency, f"{name}|{iban}|{reference}", remittance
         )
         key = own_key or (entry_key if len(details) == 1 or not bank_key else f"{entry_key}/{number}")
+        # the key this entry had before content keys (``<Stmt/Id>#<n>``, ``/<m>`` in a batch)
+        legacy = None if own_key or bank_key else (fallback_key if len(details) == 1 else position)
         yield StatementEntry(
             entry_key=key,
             booked_on=booked,
@@ -194,6 +199,7 @@ def _camt_entry(
             remittance=remittance,
             end_to_end_id=_text(transaction, "c:Refs/c:EndToEndId", ns),
             where=where if len(details) == 1 else f"{where}.TxDtls[{number}]",
+            legacy_key=legacy,
         )
 
 

@@ -14,6 +14,7 @@ from evbill.application.access.keys import get_operator
 from evbill.application.charging.pricing import most_common_zone
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.analytics.corrections import with_corrections
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.heatmap import Heatmap, heatmap
 from evbill.domain.analytics.reports import Report, summarise
@@ -71,7 +72,9 @@ def usage_report(
     refresh_facts(services, actor.operator_id)
     with services.uow(read_only=True) as uow:
         groups, totals, found = uow.analytics.report_sums(actor.operator_id, query, group_by, limit=limit)
-    return report_of(group_by, groups, totals, limit=limit, found=found)
+        corrections = uow.analytics.report_corrections(actor.operator_id, query)
+    report = report_of(group_by, groups, totals, limit=limit, found=found)
+    return with_corrections(report, corrections) if corrections else report
 
 
 def peak_heatmap(services: Services, actor: Actor, *, query: SessionFilter) -> Heatmap:

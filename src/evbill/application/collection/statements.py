@@ -96,7 +96,8 @@ def import_statement(
     entries = reader.read(data, statement_format)
     _refuse_future(services, entries)
     with services.uow() as uow:
-        stored = uow.collection.bank_transaction_keys(actor.operator_id, [e.entry_key for e in entries])
+        keys = [e.entry_key for e in entries] + [e.legacy_key for e in entries if e.legacy_key]
+        stored = uow.collection.bank_transaction_keys(actor.operator_id, keys)
         batch = _Batch(_OpenInvoices(uow.invoices.open_documents(actor.operator_id)))
         for entry in entries:
             batch.lines.append(_decide(services, uow, actor, entry, stored, batch))
@@ -137,7 +138,8 @@ def _decide(
         entry.entry_key, Outcome.IGNORED, entry.amount_minor, entry.currency,
         counterparty_name=entry.counterparty_name, remittance=entry.remittance,
     )  # fmt: skip
-    if entry.entry_key in known:
+    if entry.entry_key in known or (entry.legacy_key is not None and entry.legacy_key in known):
+        # stored under its key, or under the key an older version gave it (see ``StatementEntry``)
         return replace(base, outcome=Outcome.DUPLICATE)
     if entry.amount_minor <= 0:
         return base

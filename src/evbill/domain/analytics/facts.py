@@ -93,6 +93,9 @@ class SessionFact:
     refunded_minor: int = 0  # refunds of the session's payments, settled minor units
     disputed_minor: int = 0  # amounts put in dispute
     charged_back_minor: int = 0  # disputes lost
+    # what the session's receipt or invoice line charged: its totals settled once, per session
+    billed_excl_minor: int = 0
+    billed_incl_minor: int = 0
 
     @property
     def duration_s(self) -> Decimal:

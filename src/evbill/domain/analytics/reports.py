@@ -13,7 +13,10 @@ Measures of a row:
 - average gross revenue per session and net revenue per kWh;
 - distinct customers, new (first session ever inside the report's window) and returning;
 - refunded, disputed and charged-back amounts of the sessions' payments (settled minor units), and a
-  row's share of the sessions (shown with the totals; group by payment method for its popularity).
+  row's share of the sessions (shown with the totals; group by payment method for its popularity);
+- billed net and gross: what the sessions' receipts and invoice lines charged, each session's total
+  settled once as its document shows it (minor units). Revenue above is the exact sum rounded once
+  for the row, so the two may differ by a cent per few sessions; a backtest's "billed" is this one.
 
 Periods (day, ISO week, month) are the local calendar of the session's location at its start.
 Example: a session of 2026-03-31 23:30 UTC in Europe/Amsterdam belongs to April 2026.
@@ -86,6 +89,25 @@ class ReportRow:
     refunded_minor: int = 0
     disputed_minor: int = 0
     charged_back_minor: int = 0
+    billed_net_minor: int = 0  # the sessions' settled totals, as their receipts / invoice lines show
+    billed_gross_minor: int = 0
+    # corrections in the row's period (``corrections``): credit notes issued, documents voided
+    credited_net_minor: int = 0
+    credited_tax_minor: int = 0
+    voided_net_minor: int = 0
+    voided_tax_minor: int = 0
+
+    @property
+    def corrected_net_minor(self) -> int:
+        """Net revenue after corrections: billed, less credit notes and voids (the ledger's revenue)."""
+        return self.billed_net_minor - self.credited_net_minor - self.voided_net_minor
+
+    @property
+    def corrected_gross_minor(self) -> int:
+        taken = (
+            self.credited_net_minor + self.credited_tax_minor + self.voided_net_minor + self.voided_tax_minor
+        )
+        return self.billed_gross_minor - taken
 
     @property
     def energy_kwh(self) -> Decimal:
@@ -132,6 +154,8 @@ class _Sums:
     refunded: int = 0
     disputed: int = 0
     charged_back: int = 0
+    billed_net: int = 0
+    billed_gross: int = 0
 
     def add(self, fact: SessionFact, window_start: datetime | None) -> None:
         self.sessions += 1
@@ -149,6 +173,8 @@ class _Sums:
         self.refunded += fact.refunded_minor
         self.disputed += fact.disputed_minor
         self.charged_back += fact.charged_back_minor
+        self.billed_net += fact.billed_excl_minor
+        self.billed_gross += fact.billed_incl_minor
         if fact.customer_id is not None:
             self.customers.add(fact.customer_id)
             first = fact.customer_first_started_at
@@ -162,6 +188,7 @@ class _Sums:
             self.duration_s - self.charging_s, self.energy_wh, Revenue(self.net, self.gross - self.net),
             ordered, len(self.customers), len(self.new_customers),
             len(self.customers) - len(self.new_customers), self.refunded, self.disputed, self.charged_back,
+            self.billed_net, self.billed_gross,
         )  # fmt: skip
 
 

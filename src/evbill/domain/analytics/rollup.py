@@ -8,6 +8,7 @@ the location's zone (DST included):
     duration_us, charged_us      microseconds          (durations have microseconds)
     energy_mwh                   milliwatt hours       (energy has 3 decimals of Wh)
     net_u, gross_u, <c>_net_u    1e-10 currency units  (precise amounts have 10 decimals)
+    billed_net_minor, ..._gross  minor units           (the session's totals as its document settled them)
     <c>_tax_u                    1e-14 currency units  (net x VAT % / 100: exact for VAT rates with up
                                                         to 2 decimals; a rate with 3 or 4 is rounded
                                                         half-even at 1e-14 per session, far below a cent)
@@ -86,7 +87,8 @@ def fact_row(fact: SessionFact) -> dict[str, object]:
         "net_u": units(fact.total_excl_vat, PRECISE, "total excl. VAT"),
         "gross_u": units(fact.total_incl_vat, PRECISE, "total incl. VAT"),
         "refunded_minor": fact.refunded_minor, "disputed_minor": fact.disputed_minor,
-        "charged_back_minor": fact.charged_back_minor,
+        "charged_back_minor": fact.charged_back_minor, "billed_net_minor": fact.billed_excl_minor,
+        "billed_gross_minor": fact.billed_incl_minor,
     }  # fmt: skip
     for component in Component:
         row[f"{component}_parts"] = 0
@@ -103,7 +105,7 @@ def fact_row(fact: SessionFact) -> dict[str, object]:
 MEASURES = (
     "duration_us", "charged_us", "energy_mwh", "net_u", "gross_u",
     *(f"{component}_{unit}" for component in Component for unit in ("net_u", "tax_u")),
-    "refunded_minor", "disputed_minor", "charged_back_minor",
+    "refunded_minor", "disputed_minor", "charged_back_minor", "billed_net_minor", "billed_gross_minor",
 )  # fmt: skip
 PRESENCE = tuple(f"{component}_parts" for component in Component)
 
@@ -124,8 +126,15 @@ class GroupSums:
 
 # Where each measure sits in ``GroupSums.sums`` (a row is built by position, not by name).
 _DURATION, _CHARGED, _ENERGY, _NET, _GROSS = (MEASURES.index(name) for name in MEASURES[:5])
-_REFUNDED, _DISPUTED, _CHARGED_BACK = (
-    MEASURES.index(name) for name in ("refunded_minor", "disputed_minor", "charged_back_minor")
+_REFUNDED, _DISPUTED, _CHARGED_BACK, _BILLED_NET, _BILLED_GROSS = (
+    MEASURES.index(name)
+    for name in (
+        "refunded_minor",
+        "disputed_minor",
+        "charged_back_minor",
+        "billed_net_minor",
+        "billed_gross_minor",
+    )
 )
 _COMPONENTS = tuple(
     (component, PRESENCE.index(f"{component}_parts"), MEASURES.index(f"{component}_net_u"),
@@ -149,7 +158,7 @@ def row_of(group: GroupSums, key: str) -> ReportRow:
         key, group.currency, group.sessions, duration, charged, duration - charged,
         Decimal(sums[_ENERGY]).scaleb(-MILLI), Revenue(net, Decimal(sums[_GROSS]).scaleb(-PRECISE) - net),
         components, group.customers, group.new_customers, group.customers - group.new_customers,
-        sums[_REFUNDED], sums[_DISPUTED], sums[_CHARGED_BACK],
+        sums[_REFUNDED], sums[_DISPUTED], sums[_CHARGED_BACK], sums[_BILLED_NET], sums[_BILLED_GROSS],
     )  # fmt: skip
 
 

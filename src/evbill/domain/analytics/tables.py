@@ -27,7 +27,8 @@ COLUMNS = (
     "net", "tax", "gross",
     *(f"{component}_{part}" for component in Component for part in ("net", "tax", "gross")),
     "gross_per_session", "net_per_kwh", "customers", "new_customers", "returning_customers",
-    "share", "refunded", "disputed", "charged_back",
+    "share", "refunded", "disputed", "charged_back", "billed_net", "billed_gross",
+    "credited_net", "credited_tax", "voided_net", "voided_tax", "corrected_net", "corrected_gross",
 )  # fmt: skip
 SHARE = Decimal("0.0001")
 
@@ -77,6 +78,14 @@ def row_text(row: ReportRow, rounding: RoundingMode, of_sessions: int | None = N
         "refunded": _minor(row.refunded_minor, row.currency),
         "disputed": _minor(row.disputed_minor, row.currency),
         "charged_back": _minor(row.charged_back_minor, row.currency),
+        "billed_net": _minor(row.billed_net_minor, row.currency),
+        "billed_gross": _minor(row.billed_gross_minor, row.currency),
+        "credited_net": _minor(row.credited_net_minor, row.currency),
+        "credited_tax": _minor(row.credited_tax_minor, row.currency),
+        "voided_net": _minor(row.voided_net_minor, row.currency),
+        "voided_tax": _minor(row.voided_tax_minor, row.currency),
+        "corrected_net": _minor(row.corrected_net_minor, row.currency),
+        "corrected_gross": _minor(row.corrected_gross_minor, row.currency),
     }
 
 

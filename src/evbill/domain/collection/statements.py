@@ -14,7 +14,8 @@ invoice number in its remittance text, and its amount is applied to the invoice'
 open invoice has exactly its amount and its payer's name, that invoice is named as a suggestion, never
 applied. Debits (money going out) are not payments and are ``IGNORED``. An entry is identified by the
 bank's own reference (account servicer reference, or the entry id): imported twice, it is a
-``DUPLICATE`` and changes nothing.
+``DUPLICATE`` and changes nothing. An entry without any reference is keyed on its content; one stored
+under its older key (``legacy_key``: the statement's id and the entry's position) is a duplicate too.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class StatementEntry:
     remittance: str = ""  # unstructured remittance text
     end_to_end_id: str | None = None
     where: str = ""  # where it is in the file ("line 3", "Stmt[1].Ntry[2]"), for problems
+    # the key an older evbill gave an entry without any bank reference ("<Stmt/Id>#<n>"): an entry
+    # stored under it is the same entry, imported before entries were keyed on their content
+    legacy_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

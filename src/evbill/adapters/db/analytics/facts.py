@@ -118,6 +118,8 @@ def _facts_statement(
             s.charging_s,
             s.total_excl_vat,
             s.total_incl_vat,
+            s.total_excl_vat_minor,
+            s.total_incl_vat_minor,
             s.parts,
             s.connector_class,
             s.tariff_id,
@@ -191,7 +193,8 @@ def read_facts(
             row.total_incl_vat, to_parts(row.parts or []), row.connector_class, row.tariff_id,
             row.plan_id, row.customer_id, row.kind, row.first_started,
             payment_method_of(row.payment_method, paid_ad_hoc=sums is not None),
-            **(sums or {}),
+            **(sums or {}), billed_excl_minor=row.total_excl_vat_minor or 0,
+            billed_incl_minor=row.total_incl_vat_minor or 0,
         )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evbill.adapters.db.analytics.corrections import SqlReportCorrections
 from evbill.adapters.db.analytics.costs import SqlEnergyCosts
 from evbill.adapters.db.analytics.facts import SqlSessionFacts
 from evbill.adapters.db.analytics.fees import SqlFees
@@ -10,6 +11,8 @@ from evbill.adapters.db.analytics.usage import SqlSessionUsage
 from evbill.adapters.db.repositories import ConnectionSource
 
 
-class SqlAnalyticsRepository(SqlSessionFacts, SqlSessionUsage, SqlEnergyCosts, SqlFees, SqlReportFacts):
+class SqlAnalyticsRepository(
+    SqlSessionFacts, SqlSessionUsage, SqlEnergyCosts, SqlFees, SqlReportFacts, SqlReportCorrections
+):
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection

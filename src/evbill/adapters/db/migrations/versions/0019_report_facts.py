@@ -15,7 +15,16 @@ import sqlalchemy as sa
 from alembic import op
 
 from evbill.adapters.db.types import UtcDateTime
-from evbill.domain.analytics.rollup import MEASURES, PRESENCE
+
+# The measures as they were when this migration was written (0029 adds the billed ones): a migration
+# never follows later edits of the domain's lists.
+_COMPONENTS = ("energy", "time", "idle", "fees")
+MEASURES = (
+    "duration_us", "charged_us", "energy_mwh", "net_u", "gross_u",
+    *(f"{component}_{unit}" for component in _COMPONENTS for unit in ("net_u", "tax_u")),
+    "refunded_minor", "disputed_minor", "charged_back_minor",
+)  # fmt: skip
+PRESENCE = tuple(f"{component}_parts" for component in _COMPONENTS)
 
 revision: str = "0019"
 down_revision: str | None = "0018"
