@@ -22,6 +22,25 @@ from evbill.domain.errors import Conflict
 _DIGITS = re.compile(r"[\d \-]{12,}")
 
 
+class SessionStep(enum.StrEnum):
+    """The card-on-file charge of one session is two gateway calls, each with its own key."""
+
+    AUTHORISE = "authorise"
+    CAPTURE = "capture"
+
+
+def session_key(session_id: str, step: SessionStep | None = None) -> str:
+    """The idempotency key of what is taken for one session by itself: ``session:<id>`` for its wallet
+    spend, ``session:<id>:authorise`` / ``session:<id>:capture`` for its card-on-file charge. The
+    payment side takes the money under these keys and the receipt side finds it by them, so they are
+    spelt here only.
+
+    >>> session_key("s1"), session_key("s1", SessionStep.AUTHORISE)
+    ('session:s1', 'session:s1:authorise')
+    """
+    return f"session:{session_id}" if step is None else f"session:{session_id}:{step.value}"
+
+
 class PaymentPurpose(enum.StrEnum):
     SESSION = "session"  # ad hoc at the charger, or a card on file per session
     INVOICE = "invoice"
