@@ -59,6 +59,24 @@ class Payment:
     currency: str
     amount: int  # the amount asked to authorise, minor units
     created_at: datetime
+    # an invoice payment's capture as recorded on the invoice (at most what was open then; the rest
+    # stayed credit on the receivable): a refund takes from that credit first, then reopens the
+    # invoice. None until captured (and for a capture stored before migration 0030: all applied)
+    invoice_applied: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A money move on a payment (capture, confirm, release, refund) sent to the gateway and not yet
+    recorded: one at a time per payment, committed before the gateway is called. A crash leaves it
+    behind; the retry with the same key finishes it (the gateway answers that key as before), and
+    another request on the payment is refused meanwhile: it could move the money a second time."""
+
+    operator_id: str
+    payment_id: str
+    idempotency_key: str  # the client's key (the gateway got "<operator id>:<key>")
+    operation: str  # capture, confirm, release, refund
+    started_at: datetime
 
 
 class WalletTransactionKind(enum.StrEnum):
