@@ -311,6 +311,8 @@ OPERATIONS = [
     ("PATCH", "/api/v1/customers/{customer_id}/card-on-file"),
     ("DELETE", "/api/v1/customers/{customer_id}/card-on-file"),
     ("GET", "/api/v1/payments/cards-on-file"),
+    ("POST", "/api/v1/customers/{customer_id}/card-setup"),
+    ("POST", "/api/v1/customers/{customer_id}/card-setup/{setup_id}/confirm"),
     ("POST", "/api/v1/payments/mandates"),
     ("GET", "/api/v1/payments/mandates"),
     ("GET", "/api/v1/payments/mandates/{mandate_id}"),

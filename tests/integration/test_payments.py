@@ -317,3 +317,78 @@ def test_a_webhook_naming_another_operators_key_gives_no_replay(shop):
 
     with pytest.raises(PaymentRefused):
         capture(shop, held.payment.id, 4000, key="cap-1")
+
+
+# --- a capture holds no transaction over the gateway call (intent, commit, call, record) ---------------
+
+
+def in_flight(shop: Shop, payment_id: str):
+    with shop.services.uow(read_only=True) as uow:
+        return uow.payments.in_flight(shop.who.operator_id, payment_id)
+
+
+def test_a_capture_is_noted_in_flight_and_committed_before_the_gateway_is_called(shop, monkeypatch):
+    held = shop.authorise(5000)
+    seen = []
+    gateway_capture = shop.gateway.capture
+
+    def watched(**call):
+        # another unit of work, as another process would see the database while the gateway works
+        seen.append(in_flight(shop, held.payment.id))
+        return gateway_capture(**call)
+
+    monkeypatch.setattr(shop.gateway, "capture", watched)
+
+    captured = capture(shop, held.payment.id, 4000, key="cap-1")
+
+    assert [(m.idempotency_key, m.operation) for m in seen] == [("cap-1", "capture")]
+    assert (captured.state.status, captured.state.captured) == (PaymentStatus.CAPTURED, 4000)
+    assert in_flight(shop, held.payment.id) is None  # recorded: nothing in flight any more
+    assert check_books(shop.services).ok
+
+
+def test_a_crash_after_the_intent_is_committed_blocks_other_requests_until_its_retry(shop, monkeypatch):
+    # Given a capture whose process dies after the gateway captured, before the answer was recorded
+    held = shop.authorise(5000)
+    gateway_capture = shop.gateway.capture
+
+    def captured_then_killed(**call):
+        gateway_capture(**call)
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(shop.gateway, "capture", captured_then_killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        capture(shop, held.payment.id, 4000, key="cap-1")
+    monkeypatch.undo()
+    assert in_flight(shop, held.payment.id).idempotency_key == "cap-1"
+
+    # When another request tries to move the payment meanwhile: refused, the gateway not called
+    with pytest.raises(PaymentRefused, match="a capture of this payment is with the gateway"):
+        capture(shop, held.payment.id, 1000, key="cap-2")
+    with pytest.raises(PaymentRefused, match="with the gateway"):
+        release_payment(shop.services, shop.gateway, shop.who, held.payment.id, idempotency_key="rel-1")
+    # And the first request is retried with its key: the gateway answers it as before
+    retried = capture(shop, held.payment.id, 4000, key="cap-1")
+
+    # Then 40.00 is captured once (fee 0.81 once) and nothing is in flight
+    assert (retried.state.captured, retried.state.fees) == (4000, 81)
+    assert [call for call in shop.gateway.calls if call[0] == "capture"] == [
+        ("capture", f"{shop.who.operator_id}:cap-1"),
+        ("capture", f"{shop.who.operator_id}:cap-1"),  # the retry: answered from the first reply
+    ]
+    assert balances(shop)["gateway_clearing:sandbox"] == 4000 - 81
+    assert in_flight(shop, held.payment.id) is None
+    assert check_books(shop.services).ok
+
+
+def test_a_capture_the_gateway_refuses_leaves_nothing_in_flight(shop):
+    held = shop.authorise(5000)
+    shop.gateway.release(reference=held.payment.gateway_reference, idempotency_key="at-the-gateway")
+
+    with pytest.raises(PaymentRefused, match="the sandbox refuses to capture"):
+        capture(shop, held.payment.id, 4000, key="cap-1")
+
+    # nothing moved: the payment is free for the next request, which the gateway answers itself
+    assert in_flight(shop, held.payment.id) is None
+    with pytest.raises(PaymentRefused, match="the sandbox refuses to capture"):
+        capture(shop, held.payment.id, 4000, key="cap-2")

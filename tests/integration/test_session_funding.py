@@ -20,12 +20,12 @@ from evbill.adapters.payments.sandbox import SandboxGateway
 from evbill.application.access.keys import platform_actor
 from evbill.application.charging.pricing import record_session
 from evbill.application.collection.session_receipts import ReceiptsPerSession
+from evbill.application.collection.setup import save_customer_card
 from evbill.application.offers.customers import TOKENS, authorize, create_customer
 from evbill.application.offers.plans import create_contract
 from evbill.application.payments.adhoc import PayAtCharger
 from evbill.application.payments.reconciliation import check_books
 from evbill.application.payments.session_funding import (
-    set_card_on_file,
     set_wallet_reload,
     settle_session,
     spending_limit,
@@ -129,8 +129,13 @@ def session_payments(world: World, session_id: str) -> list[tuple[str, int]]:
 
 def test_a_card_on_file_is_charged_each_session_once(world: World) -> None:
     # Given the card customer's token on file, with "charge each session"
-    set_card_on_file(
-        world.pay.services, world.admin, world.card_customer, payment_method="tok_visa", charge_sessions=True
+    save_customer_card(
+        world.pay.services,
+        world.admin,
+        world.card_customer,
+        gateway="sandbox",
+        payment_method="tok_visa",
+        charge_sessions=True,
     )
     session = world.session(TOKEN)
 
@@ -148,8 +153,14 @@ def test_a_card_on_file_is_charged_each_session_once(world: World) -> None:
 
 
 def test_a_card_on_file_without_charge_sessions_is_left_to_the_invoice(world: World) -> None:
-    set_card_on_file(world.pay.services, world.admin, world.card_customer, payment_method="tok_visa",
-                     charge_sessions=False)  # fmt: skip
+    save_customer_card(
+        world.pay.services,
+        world.admin,
+        world.card_customer,
+        gateway="sandbox",
+        payment_method="tok_visa",
+        charge_sessions=False,
+    )
     session = world.session(TOKEN)
 
     assert settle_session(world.pay, world.admin.operator_id, session.id) is None
@@ -158,12 +169,24 @@ def test_a_card_on_file_without_charge_sessions_is_left_to_the_invoice(world: Wo
 
 def test_a_card_number_is_never_stored_as_a_card_on_file(world: World) -> None:
     with pytest.raises(InvalidInput) as refused:
-        set_card_on_file(world.pay.services, world.admin, world.card_customer,
-                         payment_method="4242 4242 4242 4242", charge_sessions=True)  # fmt: skip
+        save_customer_card(
+            world.pay.services,
+            world.admin,
+            world.card_customer,
+            gateway="sandbox",
+            payment_method="4242 4242 4242 4242",
+            charge_sessions=True,
+        )
     assert "4242" not in str(refused.value)
     with pytest.raises(NotFound):
-        set_card_on_file(world.pay.services, world.admin, "nobody", payment_method="tok_visa",
-                         charge_sessions=True)  # fmt: skip
+        save_customer_card(
+            world.pay.services,
+            world.admin,
+            "nobody",
+            gateway="sandbox",
+            payment_method="tok_visa",
+            charge_sessions=True,
+        )
 
 
 def test_a_wallet_pays_the_session_reloads_under_its_threshold_and_reconciles(world: World) -> None:
@@ -174,7 +197,14 @@ def test_a_wallet_pays_the_session_reloads_under_its_threshold_and_reconciles(wo
     # And topped up by 10.00, with a rule: below 5.00, reload 20.00 from the card on file
     top_up_wallet(services, world.gateway, admin, wallet.id, amount=1000, payment_method="tok_visa",
                   idempotency_key="top-up-1")  # fmt: skip
-    set_card_on_file(services, admin, world.wallet_customer, payment_method="tok_visa", charge_sessions=False)
+    save_customer_card(
+        services,
+        admin,
+        world.wallet_customer,
+        gateway="sandbox",
+        payment_method="tok_visa",
+        charge_sessions=False,
+    )
     set_wallet_reload(services, admin, wallet.id, threshold=500, amount=2000)
     accepted = authorize(services, admin, WALLET_TOKEN).status
     session = world.session(WALLET_TOKEN)

@@ -26,6 +26,7 @@ from evbill.domain.invoicing.documents import (
     issue,
     overdue,
     pay,
+    take_back,
     void,
 )
 from evbill.domain.invoicing.from_bill import draft_lines
@@ -174,6 +175,26 @@ def test_payments_move_an_issued_invoice_to_partially_paid_and_paid_and_overdue_
     with pytest.raises(Conflict):
         void(part, "wrong customer")  # something is paid: a credit note corrects it instead
     assert void(issued, "wrong customer").status is DocumentStatus.VOID
+
+
+def test_a_refund_takes_back_what_was_paid_and_the_status_follows_the_due_date():
+    issued = issue(invoice(line("10.00", "21")), number="A-1", issued_at=ISSUED_AT, zone=BERLIN)  # 12.10
+    paid = pay(issued, 1210)  # due 2026-11-15
+
+    before_due = take_back(paid, 500, date(2026, 11, 10))
+    on_due_day = take_back(paid, 1210, date(2026, 11, 15))
+    after_due = take_back(paid, 500, date(2026, 11, 16))
+
+    assert (before_due.status, before_due.paid_minor, before_due.open_minor) == (
+        DocumentStatus.PARTIALLY_PAID, 710, 500,
+    )  # fmt: skip
+    assert (on_due_day.status, on_due_day.paid_minor) == (DocumentStatus.ISSUED, 0)
+    assert (after_due.status, after_due.open_minor) == (DocumentStatus.OVERDUE, 500)
+    assert before_due.version == paid.version + 1
+    with pytest.raises(InvalidInput):
+        take_back(before_due, 711, date(2026, 11, 10))  # more than it shows paid
+    with pytest.raises(Conflict):
+        take_back(void(issued, "wrong customer"), 1, date(2026, 11, 10))
 
 
 def test_a_full_credit_note_references_the_invoice_and_has_its_totals():

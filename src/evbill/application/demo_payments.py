@@ -9,7 +9,8 @@ through the same use cases an operator's would:
   import-statement``'s own code, matched by the invoice's RF creditor reference; the late payer's
   invoice of the month before is left open past its due date, and the collection run
   (``evbill payments collect``) marks it overdue and records a reminder.
-* Bay Area: the fleet's invoice, charged to its card at issue, is partly refunded (5.00, goodwill).
+* Bay Area: the fleet's invoice, charged to its card at issue, is partly refunded (5.00): the
+  invoice is open again by that much (partially paid), its receivable debited again.
 
 ``DemoInvoice`` says which invoice is which (``evbill serve --demo`` prints them).
 """
@@ -34,7 +35,7 @@ from evbill.domain.invoicing.documents import Document
 
 DEMO_CARD = "tok_visa"  # the sandbox's test token that is authorised (a token, never a card number)
 WALLET_TOP_UP = 5000  # 50.00 by card into the wallet customer's wallet
-GOODWILL_REFUND = 500  # 5.00 of the Bay Area fleet's card payment refunded
+GOODWILL_REFUND = 500  # 5.00 of the Bay Area fleet's card payment refunded (reopens the invoice)
 CAMT053 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 
 
@@ -149,8 +150,8 @@ def _refund(services: Services, pay: DemoPayments, admin: Actor, document: Docum
     currency = view.payment.currency
     return DemoInvoice(document.id, document.number or "", document.buyer.name,
                        f"refunded: {shown(view.state.refunded, currency)} of the "
-                       f"{shown(view.state.captured, currency)} {currency} charged to the card "
-                       f"(payment {view.payment.id})")  # fmt: skip
+                       f"{shown(view.state.captured, currency)} {currency} charged to the card, "
+                       f"open again on the invoice (payment {view.payment.id})")  # fmt: skip
 
 
 def _overdue(services: Services, admin: Actor, document: Document) -> DemoInvoice:

@@ -53,7 +53,7 @@ from evbill.domain.offers.plans import Plan, PlanVersion
 from evbill.domain.offers.promotions import Promotion, Redemption
 from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus, CommandAnswer
 from evbill.domain.payments.events import EventKind, PaymentEvent
-from evbill.domain.payments.model import Payment, Wallet, WalletTransaction
+from evbill.domain.payments.model import InFlight, Payment, Wallet, WalletTransaction
 from evbill.domain.rating import RatedSession
 from evbill.domain.rating.fast import FastTotals
 from evbill.domain.rating.fixed_point import FixedTotals
@@ -746,6 +746,22 @@ class PaymentRepository(Protocol):
         """Store the event once per (gateway, event id); False if it was stored already."""
         ...
 
+    def in_flight(self, operator_id: str, payment_id: str) -> InFlight | None:
+        """The payment's money move sent to the gateway and not yet recorded, if any."""
+        ...
+
+    def set_in_flight(self, move: InFlight) -> None:
+        """Note the move before the gateway is called (replacing a stale one of the payment's)."""
+        ...
+
+    def clear_in_flight(self, operator_id: str, payment_id: str) -> None:
+        """The move is recorded (or the gateway refused it): nothing of the payment's is in flight."""
+        ...
+
+    def set_invoice_applied(self, operator_id: str, payment_id: str, amount: int) -> None:
+        """Keep what the invoice payment's capture paid of its invoice (``Payment.invoice_applied``)."""
+        ...
+
     def find_by_idempotency_key(self, operator_id: str, key: str) -> str | None:
         """The payment an earlier request with this key acted on."""
         ...
@@ -850,8 +866,6 @@ class SessionPaymentRepository(Protocol):
 
     def card_on_file(self, operator_id: str, customer_id: str) -> CardOnFile | None: ...
 
-    def set_card_on_file(self, operator_id: str, card: CardOnFile, at: datetime) -> None: ...
-
     def wallet_reload(self, operator_id: str, wallet_id: str) -> WalletReload | None: ...
 
     def set_wallet_reload(self, operator_id: str, reload: WalletReload, at: datetime) -> None: ...
@@ -922,6 +936,21 @@ class GatewayResult:
     next_action_url: str | None = None  # 3-D Secure: where the customer authenticates
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayCardSetup:
+    """A card setup at the gateway (a Stripe SetupIntent) as the gateway says it is now."""
+
+    reference: str  # seti_...
+    status: str  # requires_payment_method, requires_action (3-D Secure), succeeded, canceled ...
+    client_secret: str | None = None  # for the customer's browser (Stripe.js): never stored
+    payment_method: str | None = None  # the token the card became, once succeeded (never card data)
+    operator_id: str | None = None  # the operator the gateway's record names (Stripe: metadata)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded" and bool(self.payment_method)
+
+
 class PaymentGateway(Protocol):
     """A payment gateway. Every call carries an idempotency key: the same key gives the same result
     (and moves money at most once), so a call retried after a crash reconciles instead of repeating."""
@@ -945,6 +974,18 @@ class PaymentGateway(Protocol):
     def release(self, *, reference: str, idempotency_key: str) -> GatewayResult: ...
 
     def refund(self, *, reference: str, amount: SettledMoney, idempotency_key: str) -> GatewayResult: ...
+
+    def start_card_setup(
+        self, *, operator_id: str, customer_id: str, idempotency_key: str
+    ) -> GatewayCardSetup:
+        """A card setup for the customer to save a card for later (off-session) charges in their own
+        browser: the gateway's reference and the client secret its page needs. No card data passes
+        through evbill; the setup's outcome is read with ``card_setup`` (or told by webhook)."""
+        ...
+
+    def card_setup(self, *, reference: str) -> GatewayCardSetup:
+        """What the gateway says of a card setup now (succeeded: the token the card became)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -1020,6 +1061,18 @@ class CollectionRepository(Protocol):
 
     def remove_card(self, operator_id: str, customer_id: str) -> bool:
         """Forget the customer's card on file; False if there was none."""
+        ...
+
+    def add_card_setup(self, setup: dunning.CardSetup) -> bool:
+        """Keep a card setup started at the gateway; False if it was kept before (a replayed start)."""
+        ...
+
+    def card_setup(self, gateway: str, reference: str, *, lock: bool = False) -> dunning.CardSetup | None:
+        """The setup evbill started under this gateway reference (any operator's: the caller checks)."""
+        ...
+
+    def mark_card_setup_saved(self, gateway: str, reference: str, at: datetime) -> None:
+        """The card the setup gave is saved on file."""
         ...
 
     def add_attempt(self, attempt: ChargeAttempt) -> None:

@@ -130,3 +130,60 @@ def test_another_operator_trying_each_id_is_told_what_a_made_up_id_gets(api: Api
     assert alpha.get(f"/payments/mandates/{mandate}").json()["active"] is True
     assert bravo.get("/payments/cards-on-file").json()["items"] == []
     assert bravo.get("/payments/mandates").json() == []
+
+
+def test_a_card_set_up_by_the_customer_is_saved_on_file_once_the_setup_succeeded(api: Api) -> None:
+    alpha = api.tenant()
+    anna = customer(alpha)
+    sandbox = api.container.payment_gateway
+    # When a card setup is started for Anna (her page gets the client secret), and again with its key
+    started = alpha.post(f"/customers/{anna}/card-setup", json={"charge_sessions": True},
+                         headers={"Idempotency-Key": "setup-1"})  # fmt: skip
+    again = alpha.post(f"/customers/{anna}/card-setup", json={"charge_sessions": True},
+                       headers={"Idempotency-Key": "setup-1"})  # fmt: skip
+    assert started.status_code == 201, started.text
+    setup = started.json()
+    assert (setup["customer_id"], setup["gateway"], setup["status"]) == (
+        anna,
+        "sandbox",
+        "requires_payment_method",
+    )
+    assert setup["id"].startswith("seti_")
+    assert setup["client_secret"].startswith(setup["id"] + "_secret_")
+    assert again.json()["id"] == setup["id"]
+    confirm = f"/customers/{anna}/card-setup/{setup['id']}/confirm"
+    # Then until Anna gave a card, confirming is refused and nothing is on file
+    early = alpha.post(confirm)
+    assert (early.status_code, early.json()["detail"]) == (
+        409, "the card setup is requires_payment_method: the customer has not finished it",
+    )  # fmt: skip
+    assert alpha.get(f"/customers/{anna}/card-on-file").status_code == 404
+
+    # When her browser gives the setup her card (the gateway's token), and evbill confirms, twice
+    sandbox.confirm_card_setup(setup["id"], "tok_visa")
+    saved, repeated = alpha.post(confirm), alpha.post(confirm)
+
+    # Then the token is her card on file, charging her sessions as asked at the start
+    assert saved.status_code == 200, saved.text
+    assert {k: saved.json()[k] for k in ("customer_id", "payment_method", "charge_sessions", "gateway")} == {
+        "customer_id": anna, "payment_method": "tok_visa", "charge_sessions": True, "gateway": "sandbox",
+    }  # fmt: skip
+    assert repeated.json() == saved.json()
+    assert alpha.get(f"/customers/{anna}/card-on-file").json() == saved.json()
+    # a setup of hers is not another customer's, and a made-up one is not found
+    ben = customer(alpha)
+    assert alpha.post(f"/customers/{ben}/card-setup/{setup['id']}/confirm").status_code == 404
+    assert alpha.post(f"/customers/{anna}/card-setup/seti_made_up/confirm").status_code == 404
+    # the same key for another customer's setup is refused (the API's idempotency check)
+    reused = alpha.post(f"/customers/{ben}/card-setup", headers={"Idempotency-Key": "setup-1"})
+    assert (reused.status_code, fields_of(reused)) == (422, ["Idempotency-Key"])
+
+
+def test_a_card_setup_needs_the_bill_permission(api: Api) -> None:
+    alpha = api.tenant()
+    anna = customer(alpha)
+
+    refused = alpha.with_role(Role.SUPPORT).post(f"/customers/{anna}/card-setup")
+
+    assert refused.status_code == 403
+    assert alpha.post("/customers/nobody/card-setup").status_code == 404

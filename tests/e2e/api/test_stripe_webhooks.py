@@ -25,11 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from evbill.application.payments.reconciliation import check_books
+from evbill.domain.collection.dunning import CardSetup
 from evbill.domain.money import SettledMoney
 from tests.e2e.api.conftest import Api, Tenant, build_api
 from tests.integration.stripe_support import LOOPBACK, SECRET_KEY, WEBHOOK_SECRET, sign
 
 PAYLOADS = Path(__file__).parent / "stripe_payloads"
+ANNA = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
 WEBHOOK = "/webhooks/stripe"
 
 
@@ -330,19 +332,46 @@ def test_an_event_for_a_payment_evbill_does_not_know_is_kept_and_applied_to_noth
     assert alpha.get("/payments").json()["items"] == []
 
 
-def test_setup_intent_succeeded_is_kept(api: Api) -> None:
-    alpha = api.tenant("Alpha")
-    body = payload("setup_intent.succeeded", OPERATOR=alpha.operator_id)
+def started_setup(api: Api, tenant: Tenant, customer_id: str, reference: str) -> None:
+    """Given evbill started the SetupIntent ``reference`` for the customer (recorded here: the loopback
+    Stripe of these tests has no SetupIntents; localstripe's are in test_stripe_gateway)."""
+    now = api.container.services.clock.now()
+    with api.container.services.uow() as uow:
+        uow.collection.add_card_setup(
+            CardSetup(tenant.operator_id, customer_id, "stripe", reference, True, now)
+        )
+        uow.commit()
+
+
+def test_setup_intent_succeeded_saves_the_card_of_the_setup_evbill_started(api: Api) -> None:
+    alpha, bravo = api.tenant("Alpha"), api.tenant("Bravo")
+    anna = alpha.created("/customers", ANNA)["id"]
+    started_setup(api, alpha, anna, "seti_recsetup1")
+    body = payload("setup_intent.succeeded", EVT="recsetup1", OPERATOR=alpha.operator_id)
 
     answers = [deliver(api, body).json()["outcome"], deliver(api, body).json()["outcome"]]
 
-    assert answers == ["nothing to apply", "duplicate"]
-    event_id = json.loads(body)["id"]
+    # Then the PaymentMethod token is Anna's card on file, once; the event is kept once
+    assert answers == ["card saved", "duplicate"]
+    card = alpha.get(f"/customers/{anna}/card-on-file").json()
+    assert {k: card[k] for k in ("payment_method", "charge_sessions", "gateway")} == {
+        "payment_method": "pm_1Qx1rV2eZvKYlo2C0aB7cD9e", "charge_sessions": True, "gateway": "stripe",
+    }  # fmt: skip
     with api.container.engine.connect() as connection:
         kept = connection.execute(
-            text("SELECT event_type, outcome FROM gateway_webhooks WHERE event_id = :id"), {"id": event_id}
+            text("SELECT event_type, outcome, operator_id FROM gateway_webhooks WHERE event_id = :id"),
+            {"id": json.loads(body)["id"]},
         ).all()
-    assert [tuple(row) for row in kept] == [("setup_intent.succeeded", "nothing to apply")]
+    assert [tuple(row) for row in kept] == [("setup_intent.succeeded", "card saved", alpha.operator_id)]
+    # A setup evbill did not start saves nothing; nor does one of Alpha's whose event names Bravo
+    unknown = payload("setup_intent.succeeded", EVT="recsetup2", OPERATOR=alpha.operator_id)
+    ben = alpha.created("/customers", {**ANNA, "name": "Ben"})["id"]
+    started_setup(api, alpha, ben, "seti_recsetup3")
+    forged = payload("setup_intent.succeeded", EVT="recsetup3", OPERATOR=bravo.operator_id)
+    assert deliver(api, unknown).json()["outcome"] == "unknown card setup"
+    assert deliver(api, forged).json()["outcome"] == "operator mismatch"
+    assert alpha.get(f"/customers/{ben}/card-on-file").status_code == 404
+    assert bravo.get("/payments/cards-on-file").json()["items"] == []
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,7 @@ class Ids:
     billing_run: str  # a billing run, queued (no worker runs in these tests)
     invoice: str  # an issued invoice of the business account's contract
     mandate: str  # the business account's SEPA mandate (it also has a card on file)
+    card_setup: str  # a card setup started for the business account (a SetupIntent; not finished)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,9 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     assert card.status_code == 200, card.text
     mandate = tenant.created("/payments/mandates", {**MANDATE, "customer_id": customer["id"],
                                                     "reference": f"M-{label}-1"})  # fmt: skip
+    card_setup = tenant.post(f"/customers/{customer['id']}/card-setup",
+                             headers={"Idempotency-Key": f"{label}-card-setup"})  # fmt: skip
+    assert card_setup.status_code == 201, card_setup.text
     ids = Ids(
         operator=tenant.operator_id, location=site["location"]["id"], station=site["station"]["id"],
         charge_point=site["station"]["charge_point_id"], evse=evse, connector=site["connector"]["id"],
@@ -200,7 +204,7 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
         customer=customer["id"], email=email, driver=driver["id"], token=token["id"], token_uid=token["uid"],
         plan=plan["id"], contract=contract["id"], promotion=promotion["id"], promotion_code=promotion["code"],
         payment=payment["id"], wallet=wallet["id"], billing_run=run.json()["id"], invoice=invoice,
-        mandate=mandate["id"],
+        mandate=mandate["id"], card_setup=card_setup.json()["id"],
     )  # fmt: skip
     seen = view(Owner(tenant, ids, frozenset(), {}))
     return Owner(tenant, ids, _known(tenant, ids, seen), seen)
@@ -433,6 +437,10 @@ ID_PROBES = [
          {"charge_sessions": True}),
     ById("DELETE", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
          owner=204),
+    ById("POST", "/customers/{customer_id}/card-setup", "/customers/{ids.customer}/card-setup", owner=201),
+    # the setup is not finished (the customer gave no card): even Alpha is told so (409)
+    ById("POST", "/customers/{customer_id}/card-setup/{setup_id}/confirm",
+         "/customers/{ids.customer}/card-setup/{ids.card_setup}/confirm", owner=409),
     ById("GET", "/payments/mandates/{mandate_id}", "/payments/mandates/{ids.mandate}"),
     ById("POST", "/payments/mandates/{mandate_id}/revoke", "/payments/mandates/{ids.mandate}/revoke"),
 ]  # fmt: skip

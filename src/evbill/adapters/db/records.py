@@ -54,6 +54,7 @@ from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargePart, ChargingSession, SessionStatus
 from evbill.domain.collection.dunning import (
     CardOnFile,
+    CardSetup,
     ChargeAttempt,
     DirectDebit,
     Reminder,
@@ -78,6 +79,7 @@ from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanK
 from evbill.domain.offers.promotions import DiscountKind, Duration, Promotion, PromotionKind, Redemption
 from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus
 from evbill.domain.payments.model import (
+    InFlight,
     Payment,
     PaymentPurpose,
     Wallet,
@@ -421,6 +423,7 @@ BANK_TRANSACTIONS = RecordMapping(BankTransaction, enums={"outcome": Outcome, "m
 MANDATES = RecordMapping(Mandate, enums={})
 DIRECT_DEBITS = RecordMapping(DirectDebit, enums={"sequence_type": SequenceType})
 CARDS_ON_FILE = RecordMapping(CardOnFile, enums={})
+CARD_SETUPS = RecordMapping(CardSetup, enums={})
 CHARGE_ATTEMPTS = RecordMapping(ChargeAttempt, enums={})
 REMINDERS = RecordMapping(Reminder, enums={})
 SUSPENSIONS = RecordMapping(Suspension, enums={}, documents={"token_ids": JsonField(list, tuple)})
@@ -509,6 +512,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "ledger_entries": (ledger_tables.ledger_entries, RecordMapping(ledger_tables.EntryRow, enums={})),
     "ledger_postings": (ledger_tables.ledger_postings, RecordMapping(ledger_tables.PostingRow, enums={})),
     "payments": (payment_tables.payments, RecordMapping(Payment, enums={"purpose": PaymentPurpose})),
+    "payments_in_flight": (payment_tables.payments_in_flight, RecordMapping(InFlight, enums={})),
     "payment_events": (
         payment_tables.payment_events,
         RecordMapping(payment_tables.PaymentEventRow, enums={}),
@@ -559,6 +563,7 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     "charge_attempts": (collection_tables.charge_attempts, CHARGE_ATTEMPTS),
     "payment_reminders": (collection_tables.payment_reminders, REMINDERS),
     "suspensions": (collection_tables.suspensions, SUSPENSIONS),
+    "card_setups": (collection_tables.card_setups, CARD_SETUPS),
     "collection_policies": (
         collection_tables.collection_policies,
         RecordMapping(collection_tables.PolicyRow, enums={}),

@@ -16,6 +16,10 @@ Test payment methods (tokens, as a real gateway gives them out; no card number i
     tok_3ds                  needs 3-D Secure; ``confirm`` then authorises
     tok_3ds_fail             needs 3-D Secure; ``confirm`` then declines (authentication_failed)
     tok_dispute              authorised and captured as usual; ``raise_dispute`` opens a dispute
+
+Card setups (Stripe's SetupIntents) start as ``requires_payment_method``; ``confirm_card_setup``
+plays the customer's browser giving it a token: ``tok_visa`` (or ``tok_dispute``) succeeds, a
+3-D Secure token waits (``requires_action``), a declined one stays ``requires_payment_method``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from evbill.application.ports import GatewayEvent, GatewayResult
+from evbill.application.ports import GatewayCardSetup, GatewayEvent, GatewayResult
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import EventKind, PaymentRefused
@@ -62,6 +66,7 @@ class SandboxGateway:
         self._replies: dict[str, GatewayResult] = {}  # idempotency key -> the reply it got
         self._request_key: str | None = None  # the key of the call being answered, put on its events
         self.calls: list[tuple[str, str]] = []  # (operation, idempotency key), for tests
+        self._setups: dict[str, GatewayCardSetup] = {}  # card setups by reference
 
     # --- the gateway port ---------------------------------------------------------------------
 
@@ -84,7 +89,39 @@ class SandboxGateway:
     def refund(self, *, reference: str, amount: SettledMoney, idempotency_key: str) -> GatewayResult:
         return self._once(idempotency_key, "refund", lambda: self._refund(self._intent(reference), amount))
 
+    def start_card_setup(
+        self, *, operator_id: str, customer_id: str, idempotency_key: str
+    ) -> GatewayCardSetup:
+        reference = "seti_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        with self._lock:
+            self.calls.append(("start_card_setup", idempotency_key))
+            setup = GatewayCardSetup(
+                reference, "requires_payment_method", f"{reference}_secret_sandbox", None, operator_id
+            )
+            return self._setups.setdefault(reference, setup)  # the same key: the same setup
+
+    def card_setup(self, *, reference: str) -> GatewayCardSetup:
+        with self._lock:
+            try:
+                return self._setups[reference]
+            except KeyError:
+                raise PaymentRefused(f"the sandbox has no card setup {reference!r}") from None
+
     # --- what a test (or the demo) makes the gateway do on its own ---------------------------------
+
+    def confirm_card_setup(self, reference: str, payment_method: str) -> GatewayCardSetup:
+        """The customer's browser gives the setup a card (here: a test token)."""
+        with self._lock:
+            setup = self._setups[reference]
+            if payment_method in NEEDS_AUTHENTICATION:
+                status, method = "requires_action", None
+            elif payment_method in KNOWN and payment_method not in DECLINES:
+                status, method = "succeeded", payment_method
+            else:
+                status, method = "requires_payment_method", None
+            self._setups[reference] = GatewayCardSetup(reference, status, setup.client_secret, method,
+                                                       setup.operator_id)  # fmt: skip
+            return self._setups[reference]
 
     def raise_dispute(self, reference: str) -> GatewayEvent:
         with self._lock:

@@ -36,7 +36,7 @@ from typing import Any
 import stripe
 
 from evbill.application.payments.webhooks import GatewayWebhook
-from evbill.application.ports import GatewayEvent, GatewayResult
+from evbill.application.ports import GatewayCardSetup, GatewayEvent, GatewayResult
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import EventKind, GatewayUnavailable, PaymentRefused, WebhookRefused
@@ -145,6 +145,29 @@ class StripeGateway:
 
     # --- cards on file and off-session charges --------------------------------------------------
 
+    def start_card_setup(
+        self, *, operator_id: str, customer_id: str, idempotency_key: str
+    ) -> GatewayCardSetup:
+        """A SetupIntent for the customer's browser (Stripe.js ``confirmCardSetup`` with the client
+        secret) on a Stripe customer of theirs, for later off-session charges; metadata names the
+        operator and the customer."""
+        customer = self.create_customer(
+            operator_id=operator_id, customer_id=customer_id, idempotency_key=f"{idempotency_key}|customer"
+        )
+        params = {
+            "customer": customer,
+            "usage": "off_session",
+            "payment_method_types": ["card"],
+            "metadata": {OPERATOR: operator_id, "evbill_customer": customer_id},
+        }
+        intent = self._call(
+            lambda: self._api.setup_intents.create(params, {"idempotency_key": f"{idempotency_key}|create"})
+        )
+        return setup_of(intent)
+
+    def card_setup(self, *, reference: str) -> GatewayCardSetup:
+        return setup_of(self._call(lambda: self._api.setup_intents.retrieve(reference)))
+
     def create_customer(self, *, operator_id: str, customer_id: str, idempotency_key: str) -> str:
         """The Stripe customer that holds an evbill customer's saved payment methods."""
         params = {"metadata": {OPERATOR: operator_id, "evbill_customer": customer_id}}
@@ -241,11 +264,13 @@ class StripeGateway:
             if not isinstance(event_type, str) or not isinstance(item, Mapping) or "id" not in data:
                 raise TypeError("no id, type or data.object")
             reference, events = self.events_of(event_type, item, request_key)
+            setup = setup_of(item, secret=False) if event_type.startswith("setup_intent.") else None
         except (AttributeError, TypeError, KeyError, ValueError, ArithmeticError) as bad:
             raise _not_an_event(f"not a Stripe event of its type: {type(bad).__name__} {bad}") from None
         return GatewayWebhook(
-            NAME, str(data["id"]), str(data["type"]), reference, events, payload.decode("utf-8", "replace")
-        )
+            NAME, str(data["id"]), str(data["type"]), reference, events, payload.decode("utf-8", "replace"),
+            card_setup=setup,
+        )  # fmt: skip
 
     def events_of(
         self, event_type: str, item: Json, request_key: str | None
@@ -269,7 +294,7 @@ class StripeGateway:
         if event_type.startswith("refund.") and item.get("payment_intent"):
             reference = str(item["payment_intent"])
             return reference, (refund_event(item, reference, at, request_key),)
-        return None, ()  # setup_intent.*, customer.* ...: kept, nothing to apply to a payment
+        return None, ()  # setup_intent.* (a card setup: ``setup_of``), customer.* ...: no payment
 
     # --- inside ----------------------------------------------------------------------------
 
@@ -378,6 +403,21 @@ def intent_events(
             emit(f"{reference}:captured", EventKind.CAPTURED, received),
         )
     return ()  # processing (SEPA on its way), requires_confirmation: nothing happened yet
+
+
+def setup_of(item: Json, *, secret: bool = True) -> GatewayCardSetup:
+    """A SetupIntent as the port says it: its status and, once succeeded, the PaymentMethod token."""
+    method = item.get("payment_method")
+    if isinstance(method, Mapping):
+        method = method.get("id")
+    client_secret = item.get("client_secret") if secret else None
+    return GatewayCardSetup(
+        str(item["id"]),
+        str(item.get("status") or ""),
+        str(client_secret) if client_secret else None,
+        str(method) if method else None,
+        _operator(item),
+    )
 
 
 def charge_events(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evbill.application.collection.suspensions import reinstate_if_settled
 from evbill.application.payments.payments import authorise_payment, capture_payment
 from evbill.application.ports import PaymentGateway
 from evbill.application.records import Services, require
@@ -111,18 +110,15 @@ def _record_attempt(
             return ChargeOutcome(
                 document_id, number, done[0].succeeded, done[0].decline_code, "charged before"
             )
-        document = uow.invoices.get(actor.operator_id, document_id)
-        assert document is not None
         succeeded = decline is None
-        # the capture credited the receivable and recorded the payment on the invoice (at most what
-        # was open; paid meanwhile by transfer, the rest is credit): nothing more to record here
+        # the capture credited the receivable, recorded the payment on the invoice (at most what was
+        # open; paid meanwhile by transfer, the rest is credit) and reinstated the customer if
+        # suspended: nothing more to record here
         uow.collection.add_attempt(
             ChargeAttempt(
                 services.ids.new_id(), actor.operator_id, document_id, number, payment_id, succeeded, decline,
                 services.clock.now(),
             )
         )  # fmt: skip
-        if succeeded and document.customer_id is not None:
-            reinstate_if_settled(services, uow, actor.operator_id, document.customer_id)
         uow.commit()
     return ChargeOutcome(document_id, number, succeeded, decline)

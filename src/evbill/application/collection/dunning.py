@@ -19,15 +19,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from evbill.application.collection.charges import charge
-from evbill.application.collection.suspensions import (
-    lift_settled,
-    policy_of,
-    reinstate_if_settled,
-    suspend_overdue,
-    today_of,
-)
+from evbill.application.collection.suspensions import lift_settled, suspend_overdue
 from evbill.application.ledger.posting import post
 from evbill.application.ports import Mailer, OutgoingMail, PaymentGateway
+from evbill.application.receivables import policy_of, reinstate_if_settled, today_of
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission, Role

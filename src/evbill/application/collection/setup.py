@@ -1,7 +1,8 @@
 """How an operator's customers pay, as set up ahead: cards on file, SEPA mandates, the collection policy.
 
 * A card on file is a gateway token (``tok_visa`` on the sandbox, ``pm_...`` on Stripe, obtained by
-  the customer's own SetupIntent with Stripe.js): never a card number. One per customer; it pays the
+  the customer's own SetupIntent with Stripe.js, which ``card_setup`` starts and confirms): never a
+  card number. One per customer; it pays the
   customer's invoices when they are issued (contracts paying by ``CARD_ON_FILE``) and, switched on
   with ``charge_sessions``, each session at its end.
 * A mandate is revoked, never deleted: the collection files that used it keep naming it.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evbill.application.collection.suspensions import policy_of
+from evbill.application.ports import UnitOfWork
+from evbill.application.receivables import policy_of
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.dunning import CardOnFile
@@ -44,10 +46,16 @@ def save_customer_card(
         card = CardOnFile(
             actor.operator_id, customer_id, gateway, payment_method, services.clock.now(), charge_sessions
         )
-        uow.collection.save_card(card)
-        uow.collection.set_charge_sessions(actor.operator_id, customer_id, charge_sessions)
+        keep_card(uow, card)
         uow.commit()
     return card
+
+
+def keep_card(uow: UnitOfWork, card: CardOnFile) -> None:
+    """Store the card on file (replacing the one before) with its session charging: the one place a
+    card on file is written (by ``save_customer_card``, and when a card setup succeeds)."""
+    uow.collection.save_card(card)
+    uow.collection.set_charge_sessions(card.operator_id, card.customer_id, card.charge_sessions)
 
 
 def list_cards(services: Services, actor: Actor, *, cursor: str | None, limit: int) -> Page[CardOnFile]:

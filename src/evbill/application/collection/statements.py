@@ -21,7 +21,7 @@ once: the second finds the first's rows at insert and is refused whole (Conflict
 again"), and imported again it reports every entry a duplicate: nothing is ever applied twice.
 
 A customer suspended for an overdue invoice gets their tokens back in the same transaction once
-nothing of theirs is overdue beyond the policy (``suspensions.reinstate_if_settled``).
+nothing of theirs is overdue beyond the policy (``receivables.reinstate_if_settled``).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from evbill.application.collection.ports import StatementReader
-from evbill.application.collection.suspensions import reinstate_if_settled
 from evbill.application.invoicing.references import find_references, normalise
 from evbill.application.ports import UnitOfWork
+from evbill.application.receivables import reinstate_if_settled
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.statements import (

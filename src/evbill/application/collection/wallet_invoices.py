@@ -11,12 +11,11 @@ rest stays open). The idempotency key names the request: the same key again move
 
 from __future__ import annotations
 
-from evbill.application.collection.suspensions import reinstate_if_settled
 from evbill.application.payments.wallets import available, move_in
+from evbill.application.receivables import pay_invoice
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import Conflict, NotFound
-from evbill.domain.invoicing import documents as lifecycle
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.payments.model import InsufficientBalance, WalletTransactionKind
 
@@ -47,8 +46,6 @@ def pay_invoice_from_wallet(
             services, uow, actor, wallet_id, amount=amount, reference=f"invoice:{document.id}",
             key=idempotency_key, kind=WalletTransactionKind.SPEND,
         )  # fmt: skip
-        paid = lifecycle.pay(document, amount)
-        uow.invoices.update(paid, expected_version=document.version)
-        reinstate_if_settled(services, uow, actor.operator_id, wallet.customer_id)
+        paid = pay_invoice(services, uow, document, amount)
         uow.commit()
     return paid

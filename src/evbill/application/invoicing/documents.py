@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, TypeVar
@@ -22,6 +22,7 @@ from evbill.application.invoicing.postings import post_issued, post_voided
 from evbill.application.invoicing.references import creditor_reference
 from evbill.application.memo import once
 from evbill.application.ports import UnitOfWork
+from evbill.application.receivables import pay_invoice
 from evbill.application.records import Page, Services, checked_limit, page_of, require
 from evbill.domain.access.operators import Actor, Operator, Permission
 from evbill.domain.billing.records import RecordedBill
@@ -307,18 +308,6 @@ def list_documents(
     return page_of(items, limit, lambda document: document.id)
 
 
-def _change(
-    services: Services, actor: Actor, document_id: str, change: Callable[[Document], Document]
-) -> Document:
-    require(actor, Permission.BILL)
-    with services.uow() as uow:
-        document = _found(uow.invoices.get(actor.operator_id, document_id, lock=True), "invoice", document_id)
-        changed = change(document)
-        uow.invoices.update(changed, expected_version=document.version)
-        uow.commit()
-        return changed
-
-
 def void_document(services: Services, actor: Actor, document_id: str, reason: str) -> Document:
     """Void an unpaid issued invoice or receipt: its status, and the ledger entry that reverses its
     issue (receivable, revenue and VAT back to what they were), in one transaction. Refused (409)
@@ -340,7 +329,14 @@ def void_document(services: Services, actor: Actor, document_id: str, reason: st
 
 
 def record_payment(services: Services, actor: Actor, document_id: str, amount_minor: int) -> Document:
-    return _change(services, actor, document_id, lambda d: lifecycle.pay(d, amount_minor))
+    """Record a payment received outside evbill's records (no ledger entry): the status follows, and
+    the customer suspended for being overdue is reinstated if nothing else is that overdue."""
+    require(actor, Permission.BILL)
+    with services.uow() as uow:
+        document = _found(uow.invoices.get(actor.operator_id, document_id, lock=True), "invoice", document_id)
+        paid = pay_invoice(services, uow, document, amount_minor)
+        uow.commit()
+        return paid
 
 
 def credit_document(

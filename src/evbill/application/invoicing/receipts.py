@@ -41,6 +41,7 @@ from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentSt
 from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.invoicing.tax import REVERSE_CHARGE_NOTE, TaxMode, is_reverse_charge
 from evbill.domain.payments.events import derive_state
+from evbill.domain.payments.model import SessionStep, session_key
 
 ATTEMPTS = 3
 GERMAN_SPEAKING = ("DE", "AT", "CH", "LI")
@@ -65,12 +66,14 @@ def paid_per_session(uow: UnitOfWork, session: ChargingSession) -> SessionPaid |
         # the start's receivable even before its capture: a receipt asked for early meets it there
         captured = derive_state(uow.payments.events(operator_id, start.payment_id)).captured
         return SessionPaid(f"adhoc:{start.id}", captured, None)
-    payment_id = uow.payments.find_by_idempotency_key(operator_id, f"session:{session.id}:authorise")
+    payment_id = uow.payments.find_by_idempotency_key(
+        operator_id, session_key(session.id, SessionStep.AUTHORISE)
+    )
     payment = uow.payments.get(operator_id, payment_id) if payment_id else None
     if payment is not None and payment.customer_id is not None:
         captured = derive_state(uow.payments.events(operator_id, payment.id)).captured
         return SessionPaid(payment.customer_id, captured, payment.customer_id) if captured > 0 else None
-    spent = uow.wallets.find_transaction(operator_id, f"session:{session.id}")
+    spent = uow.wallets.find_transaction(operator_id, session_key(session.id))
     wallet = uow.wallets.get(operator_id, spent.wallet_id) if spent is not None else None
     if spent is not None and wallet is not None and spent.amount < 0:
         return SessionPaid(wallet.customer_id, -spent.amount, wallet.customer_id)

@@ -1,12 +1,14 @@
 """Gateway payments: authorise, confirm (3-D Secure), capture, release, refund, and gateway events.
 
-Each use case runs in one unit of work that locks the payment, derives its state from its stored
-events, checks the rule (capture never above the authorisation, refunds never above the capture),
-calls the gateway with an idempotency key, stores the events the gateway reports (once per gateway
-event id) and posts each money event's ledger entry, then commits once. So:
+Each use case locks the payment, derives its state from its stored events, checks the rule (capture
+never above the authorisation, refunds never above the capture), calls the gateway with an
+idempotency key, stores the events the gateway reports (once per gateway event id) and posts each
+money event's ledger entry. A capture does so in steps, holding no transaction over the network
+call: the move is noted in flight and committed, the gateway called, then its answer stored and the
+move cleared (``_move_in_steps``); the others in one transaction (``_move``). So:
 
 * two captures of one authorisation run one after the other: the second finds the payment captured
-  and is refused, without calling the gateway;
+  (or its capture in flight) and is refused, without calling the gateway;
 * a request repeated with its idempotency key returns the payment as it is, moving nothing again;
 * a crash between the gateway call and the commit loses nothing: the retry (same key) gets the same
   reply from the gateway and stores it then;
@@ -20,21 +22,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from evbill.application.ledger.posting import post
 from evbill.application.payments.postings import payment_postings, payment_reference
 from evbill.application.ports import GatewayEvent, GatewayResult, PaymentGateway, UnitOfWork
+from evbill.application.receivables import pay_invoice, reopen_invoice
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
-from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from evbill.domain.invoicing import documents as invoice_lifecycle
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import (
     EventKind,
     PaymentEvent,
+    PaymentRefused,
     PaymentState,
     check_capture,
     check_refund,
@@ -42,6 +47,7 @@ from evbill.domain.payments.events import (
     derive_state,
 )
 from evbill.domain.payments.model import (
+    InFlight,
     Payment,
     PaymentPurpose,
     WalletTransaction,
@@ -105,20 +111,48 @@ def apply_gateway_events(
         key = None  # the key marks the request's first stored event
         _post_money_event(svc, uow, payment, event)
         if payment.purpose is PaymentPurpose.INVOICE and event.kind is EventKind.CAPTURED:
-            _pay_invoice(uow, payment, event.amount)
+            _pay_invoice(svc, uow, payment, event.amount)
+        elif payment.purpose is PaymentPurpose.INVOICE and event.kind is EventKind.REFUNDED:
+            _reopen_invoice(svc, uow, payment, event.amount)
     return stored
 
 
-def _pay_invoice(uow: UnitOfWork, payment: Payment, captured: int) -> None:
+def _invoice_of(uow: UnitOfWork, payment: Payment) -> Document | None:
+    invoice_id = payment.subject.removeprefix(INVOICE_PREFIX)
+    return uow.invoices.get(payment.operator_id, invoice_id, lock=True)
+
+
+def _pay_invoice(svc: Services, uow: UnitOfWork, payment: Payment, captured: int) -> None:
     """Record a capture on the invoice it pays, in the capture's transaction: at most what is still
     open (the capture credited the customer's receivable in full; any excess stays there as credit,
-    as a bank transfer's excess does). An invoice voided or paid meanwhile takes nothing."""
-    document = uow.invoices.get(payment.operator_id, payment.subject.removeprefix(INVOICE_PREFIX))
-    if document is None or captured <= 0:
+    as a bank transfer's excess does). An invoice voided or paid meanwhile takes nothing. A customer
+    suspended for being overdue is reinstated when nothing else of theirs is that overdue."""
+    document = _invoice_of(uow, payment)
+    applied = 0 if document is None else max(min(captured, document.open_minor), 0)
+    uow.payments.set_invoice_applied(payment.operator_id, payment.id, applied)
+    if document is not None and applied > 0:
+        pay_invoice(svc, uow, document, applied)
+
+
+def _reopen_invoice(svc: Services, uow: UnitOfWork, payment: Payment, refunded: int) -> None:
+    """A refund of an invoice payment, in its transaction: it takes from the capture's excess (credit
+    left on the receivable) first, then from what the capture paid of the invoice, which is open
+    again by that much (its status by its due date). The ledger entry debits the receivable."""
+    document = _invoice_of(uow, payment)
+    if document is None:
         return
-    applied = min(captured, document.open_minor)
-    if applied > 0:
-        uow.invoices.update(invoice_lifecycle.pay(document, applied), expected_version=document.version)
+    state = derive_state(uow.payments.events(payment.operator_id, payment.id))
+    # read again: its capture may have been applied in this very batch of events
+    current = uow.payments.get(payment.operator_id, payment.id) or payment
+    applied = state.captured if current.invoice_applied is None else current.invoice_applied
+    excess = state.captured - applied
+
+    def reopened(refunds: int) -> int:
+        return min(applied, max(refunds - excess, 0))
+
+    taken_back = reopened(state.refunded) - reopened(state.refunded - refunded)
+    if taken_back > 0:
+        reopen_invoice(svc, uow, document, taken_back)
 
 
 def _post_money_event(svc: Services, uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> None:
@@ -278,14 +312,16 @@ def _locked(uow: UnitOfWork, who: Actor, payment_id: str) -> Payment:
     return payment
 
 
-def _move(
-    svc: Services,
-    who: Actor,
-    payment_id: str,
-    key: str,
-    decide: Callable[[UnitOfWork, Payment, PaymentState], Callable[[str], GatewayResult]],
-) -> PaymentView:
-    """Lock, replay or check, call the gateway, store and post, commit: the shape of every money move."""
+STALE_IN_FLIGHT = timedelta(minutes=15)  # by then the gateway's webhooks have told what happened
+
+
+Decide = Callable[[UnitOfWork, Payment, PaymentState], Callable[[str], GatewayResult]]
+
+
+def _move(svc: Services, who: Actor, payment_id: str, key: str, decide: Decide) -> PaymentView:
+    """Lock, replay or check, call the gateway, store and post, commit: one transaction, held over
+    the gateway call (a confirm, a release, a refund: a refund of a top-up keeps the wallet locked
+    until it is posted, so the money refunded cannot be spent meanwhile)."""
     require(who, Permission.BILL)
     _check_key(key)
     with svc.uow() as uow:
@@ -293,12 +329,72 @@ def _move(
         replay = _replayed(uow, who, key, payment.id)
         if replay is not None:
             return replay
+        _check_nothing_else_in_flight(svc, uow, payment, key)
         call = decide(uow, payment, derive_state(uow.payments.events(who.operator_id, payment.id)))
         result = call(f"{who.operator_id}:{key}")
         apply_gateway_events(svc, uow, payment, result.events, key)
         view = _view(uow, payment, result.next_action_url)
         uow.commit()
     return view
+
+
+def _move_in_steps(
+    svc: Services, who: Actor, payment_id: str, key: str, operation: str, decide: Decide
+) -> PaymentView:
+    """A capture (the invoice charge's and the session's), in three steps so no transaction is held
+    open over the network: lock, replay or check, and note the move in flight (commit); call the
+    gateway with the key; lock again, store and post what it said, clear the move (commit). A crash
+    in between leaves the move in flight: the retry with the same key calls the gateway again, which
+    answers as before; another request on the payment is refused meanwhile."""
+    require(who, Permission.BILL)
+    _check_key(key)
+    with svc.uow() as uow:
+        payment = _locked(uow, who, payment_id)
+        replay = _replayed(uow, who, key, payment.id)
+        if replay is not None:
+            return replay
+        _check_nothing_else_in_flight(svc, uow, payment, key)
+        try:
+            call = decide(uow, payment, derive_state(uow.payments.events(who.operator_id, payment.id)))
+        except DomainError:
+            # refused on what is stored: a move of this key left in flight (its outcome recorded since
+            # by webhook) is over
+            uow.payments.clear_in_flight(who.operator_id, payment.id)
+            uow.commit()
+            raise
+        uow.payments.set_in_flight(InFlight(who.operator_id, payment.id, key, operation, svc.clock.now()))
+        uow.commit()
+    try:
+        result = call(f"{who.operator_id}:{key}")
+    except DomainError:
+        # the gateway refused or could not be reached: nothing moved, the payment is free again
+        with svc.uow() as uow:
+            _locked(uow, who, payment_id)
+            uow.payments.clear_in_flight(who.operator_id, payment_id)
+            uow.commit()
+        raise
+    with svc.uow() as uow:
+        payment = _locked(uow, who, payment_id)
+        apply_gateway_events(svc, uow, payment, result.events, key)
+        uow.payments.clear_in_flight(who.operator_id, payment.id)
+        view = _view(uow, payment, result.next_action_url)
+        uow.commit()
+    return view
+
+
+def _check_nothing_else_in_flight(svc: Services, uow: UnitOfWork, payment: Payment, key: str) -> None:
+    """Another request's move of this payment is with the gateway (or was, when its process died):
+    refused until it is recorded, as both could move the money. Its own retry (same key) goes on; a
+    move left in flight longer than ``STALE_IN_FLIGHT`` no longer blocks (its webhooks came by then)."""
+    moving = uow.payments.in_flight(payment.operator_id, payment.id)
+    if moving is None or moving.idempotency_key == key:
+        return
+    if svc.clock.now() - moving.started_at > STALE_IN_FLIGHT:
+        return
+    raise PaymentRefused(
+        f"a {moving.operation} of this payment is with the gateway; retry that request with its "
+        "Idempotency-Key, or this one once it is recorded"
+    )
 
 
 def capture_payment(
@@ -313,7 +409,7 @@ def capture_payment(
             reference=payment.gateway_reference, amount=money, idempotency_key=key
         )
 
-    return _move(svc, who, payment_id, idempotency_key, decide)
+    return _move_in_steps(svc, who, payment_id, idempotency_key, "capture", decide)
 
 
 def confirm_payment(

@@ -2,7 +2,8 @@
 
     captured        Dr gateway_clearing:<gw>   Cr receivable:<customer>   (a top-up: Cr wallet:<id>)
     fee             Dr gateway_fees            Cr gateway_clearing:<gw>
-    refunded        Dr refunds                 Cr gateway_clearing:<gw>   (a top-up: Dr wallet:<id>)
+    refunded        Dr refunds                 Cr gateway_clearing:<gw>   (a top-up: Dr wallet:<id>;
+                                                                           an invoice's: Dr receivable)
     dispute lost    Dr chargeback_losses       Cr gateway_clearing:<gw>
     wallet spend    Dr wallet:<id>             Cr receivable:<customer>
     wallet refund   Dr refunds                 Cr wallet:<id>
@@ -49,9 +50,9 @@ def payment_postings(payment: Payment, event: PaymentEvent) -> tuple[EntryCause,
             credit(clearing, amount, currency),
         )
     if event.kind is EventKind.REFUNDED:
-        refunded_to = (
-            counterpart(payment) if payment.purpose is PaymentPurpose.WALLET_TOP_UP else accounts.REFUNDS
-        )
+        # a refunded top-up leaves the wallet; a refunded invoice payment is owed again (its invoice
+        # reopens); a session's is an expense
+        refunded_to = accounts.REFUNDS if payment.purpose is PaymentPurpose.SESSION else counterpart(payment)
         return EntryCause.PAYMENT_REFUNDED, (
             debit(refunded_to, amount, currency),
             credit(clearing, amount, currency),

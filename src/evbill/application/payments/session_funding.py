@@ -30,7 +30,7 @@ from evbill.domain.money import SettledMoney
 from evbill.domain.offers.contracts import ContractTerms, PaymentMethodKind
 from evbill.domain.payments.adhoc import AdhocStatus
 from evbill.domain.payments.events import PaymentStatus
-from evbill.domain.payments.model import PaymentPurpose, looks_like_card_number
+from evbill.domain.payments.model import PaymentPurpose, SessionStep, session_key
 
 
 def _terms_at(uow: UnitOfWork, session: ChargingSession) -> ContractTerms | None:
@@ -114,12 +114,12 @@ def _charge_card(
         subject=f"session:{session.id}",
         amount=SettledMoney(price, session.currency),
         payment_method=card.payment_method,
-        idempotency_key=f"session:{session.id}:authorise",
+        idempotency_key=session_key(session.id, SessionStep.AUTHORISE),
     )
     if held.state.status is PaymentStatus.AUTHORISED:
         held = capture_payment(
             pay.services, pay.gateway, who, held.payment.id, amount=price,
-            idempotency_key=f"session:{session.id}:capture",
+            idempotency_key=session_key(session.id, SessionStep.CAPTURE),
         )  # fmt: skip
     if held.state.captured > 0:
         pay.paid(session.operator_id, session.id)
@@ -140,7 +140,7 @@ def _pay_from_wallet(
     if amount > 0:
         after = pay_from_wallet(
             svc, who, wallet_id, amount=amount, receivable=f"session:{session.id}",
-            idempotency_key=f"session:{session.id}",
+            idempotency_key=session_key(session.id),
         )  # fmt: skip
         paid, balance = amount, after.balance
     pay.paid(session.operator_id, session.id)  # a retry that moves nothing finds the first spend
@@ -156,33 +156,6 @@ def _reload(pay: PayAtCharger, who: Actor, reload: WalletReload, card: CardOnFil
         payment_method=card.payment_method, idempotency_key=key,
     )  # fmt: skip
     return f"reloaded {reload.amount}: {payment.state.status.value}, balance {view.balance}"
-
-
-def set_card_on_file(
-    svc: Services,
-    who: Actor,
-    customer_id: str,
-    *,
-    payment_method: str,
-    charge_sessions: bool,
-    gateway: str = "sandbox",
-) -> CardOnFile:
-    """Store the customer's payment method (a gateway token such as tok_visa; never a card number)
-    with the gateway it belongs to (the configured one: ``PaymentGateway.name``). Billing's, not
-    support's: a card on file is charged for sessions, reloads and invoices."""
-    require(who, Permission.BILL)
-    if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
-        raise InvalidInput(
-            "the card on file is refused",
-            (Problem("$.payment_method", "a gateway token, never a card number"),),
-        )
-    card = CardOnFile(customer_id, payment_method, charge_sessions, gateway)
-    with svc.uow() as uow:
-        if uow.customers.get(who.operator_id, customer_id) is None:
-            raise NotFound(f"customer {customer_id!r} not found")
-        uow.session_payments.set_card_on_file(who.operator_id, card, svc.clock.now())
-        uow.commit()
-    return card
 
 
 def set_wallet_reload(

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 
 from evbill.application.payments.payments import apply_gateway_events, names_another_operator, request_key
-from evbill.application.ports import GatewayEvent, ReceivedWebhook
+from evbill.application.ports import GatewayCardSetup, GatewayEvent, ReceivedWebhook
 from evbill.application.records import Services
 
 logger = logging.getLogger("evbill.payments.webhooks")
@@ -42,6 +42,7 @@ class GatewayWebhook:
     reference: str | None  # the gateway payment it concerns (a PaymentIntent id), if any
     events: tuple[GatewayEvent, ...]
     payload: str
+    card_setup: GatewayCardSetup | None = None  # a card setup's event (setup_intent.*): collection's
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,22 @@ class CardOnFile:
 
 
 @dataclass(frozen=True, slots=True)
+class CardSetup:
+    """A card the customer is saving at the gateway themselves (a Stripe SetupIntent: the card data
+    goes from their browser to the gateway, never through evbill). evbill keeps whose it is, so its
+    confirmation, by a call or by the gateway's webhook, saves the token to this customer of this
+    operator, whatever the gateway's event says."""
+
+    operator_id: str
+    customer_id: str
+    gateway: str
+    reference: str  # the gateway's id of the setup (seti_...)
+    charge_sessions: bool  # what the card on file will say once saved
+    started_at: datetime
+    saved_at: datetime | None = None  # when the card it gave was saved on file
+
+
+@dataclass(frozen=True, slots=True)
 class ChargeAttempt:
     id: str
     operator_id: str

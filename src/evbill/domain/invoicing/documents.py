@@ -1,6 +1,6 @@
 """Receipts, invoices and credit notes, and the life of a document.
 
-    DRAFT --issue--> ISSUED --payments--> PARTIALLY_PAID --> PAID
+    DRAFT --issue--> ISSUED --payments--> PARTIALLY_PAID --> PAID (--refunds--> back, per the due date)
       |                 |  \\--due date passes--> OVERDUE --payments--> OVERDUE (paid > 0) / PAID
       v                 \\--void (only while nothing is paid or credited)--> VOID
     ISSUED / OVERDUE / PARTIALLY_PAID --write off (what is still open)--> WRITTEN_OFF
@@ -187,6 +187,21 @@ def pay(document: Document, amount_minor: int) -> Document:
         raise InvalidInput("invalid payment", (Problem("$.amount", "more than the document's open amount"),))
     paid = replace(document, paid_minor=document.paid_minor + amount_minor)
     return replace(paid, status=settled(paid), version=document.version + 1)
+
+
+def take_back(document: Document, amount_minor: int, today: date) -> Document:
+    """Take back ``amount_minor`` of what was paid (a payment of it was refunded): the status follows
+    what is left to pay and the due date on ``today`` (the operator's day), so a PAID invoice becomes
+    PARTIALLY_PAID, ISSUED or OVERDUE again. Never more than was paid."""
+    if document.kind is DocumentKind.CREDIT_NOTE or document.status not in SETTLING:
+        raise Conflict(f"a {document.status.value} {document.kind.value} has no payment to take back")
+    if amount_minor <= 0 or amount_minor > document.paid_minor:
+        raise InvalidInput(
+            "invalid refund",
+            (Problem("$.amount", f"1 to {document.paid_minor} (what the document shows paid)"),),
+        )
+    unpaid = replace(document, paid_minor=document.paid_minor - amount_minor)
+    return replace(unpaid, status=settled(unpaid, today), version=document.version + 1)
 
 
 def overdue(document: Document, today: date) -> Document:

@@ -22,6 +22,25 @@ from evbill.domain.errors import Conflict
 _DIGITS = re.compile(r"[\d \-]{12,}")
 
 
+class SessionStep(enum.StrEnum):
+    """The card-on-file charge of one session is two gateway calls, each with its own key."""
+
+    AUTHORISE = "authorise"
+    CAPTURE = "capture"
+
+
+def session_key(session_id: str, step: SessionStep | None = None) -> str:
+    """The idempotency key of what is taken for one session by itself: ``session:<id>`` for its wallet
+    spend, ``session:<id>:authorise`` / ``session:<id>:capture`` for its card-on-file charge. The
+    payment side takes the money under these keys and the receipt side finds it by them, so they are
+    spelt here only.
+
+    >>> session_key("s1"), session_key("s1", SessionStep.AUTHORISE)
+    ('session:s1', 'session:s1:authorise')
+    """
+    return f"session:{session_id}" if step is None else f"session:{session_id}:{step.value}"
+
+
 class PaymentPurpose(enum.StrEnum):
     SESSION = "session"  # ad hoc at the charger, or a card on file per session
     INVOICE = "invoice"
@@ -40,6 +59,24 @@ class Payment:
     currency: str
     amount: int  # the amount asked to authorise, minor units
     created_at: datetime
+    # an invoice payment's capture as recorded on the invoice (at most what was open then; the rest
+    # stayed credit on the receivable): a refund takes from that credit first, then reopens the
+    # invoice. None until captured (and for a capture stored before migration 0030: all applied)
+    invoice_applied: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A money move on a payment (capture, confirm, release, refund) sent to the gateway and not yet
+    recorded: one at a time per payment, committed before the gateway is called. A crash leaves it
+    behind; the retry with the same key finishes it (the gateway answers that key as before), and
+    another request on the payment is refused meanwhile: it could move the money a second time."""
+
+    operator_id: str
+    payment_id: str
+    idempotency_key: str  # the client's key (the gateway got "<operator id>:<key>")
+    operation: str  # capture, confirm, release, refund
+    started_at: datetime
 
 
 class WalletTransactionKind(enum.StrEnum):

@@ -4,6 +4,8 @@
     GET    /customers/{id}/card-on-file     the card on file
     PATCH  /customers/{id}/card-on-file     per-session charging on or off ({"charge_sessions": true})
     DELETE /customers/{id}/card-on-file     forget it
+    POST   /customers/{id}/card-setup       start a card setup (SetupIntent): its client secret
+    POST   /customers/{id}/card-setup/{setup_id}/confirm   its card, once succeeded, is the card on file
     GET    /payments/cards-on-file          every customer's card on file, by customer id
     POST   /payments/mandates               record a signed SEPA direct debit mandate (the IBAN is checked)
     GET    /payments/mandates[?customer_id=]   GET /payments/mandates/{id}
@@ -25,7 +27,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from evbill.application.collection import direct_debit, dunning, setup
+from evbill.application.collection import card_setup, direct_debit, dunning, setup
 from evbill.application.invoicing.documents import IbanChecker
 from evbill.application.ports import PaymentGateway
 from evbill.application.records import Services
@@ -34,7 +36,7 @@ from evbill.domain.collection.dunning import CardOnFile
 from evbill.domain.collection.mandates import Mandate
 from evbill.domain.collection.policy import MAX_RETRIES, CollectionPolicy
 from evbill.entrypoints.api.common import Cursor, Limit, PageOut, Strict
-from evbill.entrypoints.api.payments import gateway
+from evbill.entrypoints.api.payments import IdempotencyKey, gateway
 from evbill.entrypoints.api.security import actor, services
 
 router = APIRouter(tags=["payments"])
@@ -108,6 +110,51 @@ def set_session_charging(
 def remove_card(customer_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> Response:
     setup.remove_card(svc, who, customer_id[:36])
     return Response(status_code=204)
+
+
+class CardSetupIn(Strict):
+    charge_sessions: bool = Field(default=False, description="What the card on file will say once saved")
+
+
+class CardSetupOut(BaseModel):
+    id: str = Field(description="The gateway's id of the setup (a SetupIntent: seti_...)")
+    customer_id: str
+    gateway: str
+    status: str = Field(description="requires_payment_method until the customer gave a card; succeeded")
+    client_secret: str | None = Field(description="For the customer's browser (Stripe.js); not stored")
+
+
+SETUP = "/customers/{customer_id}/card-setup"
+
+
+@router.post(SETUP, status_code=201, response_model=CardSetupOut, summary="Start a card setup (SetupIntent)")
+def start_card_setup(
+    customer_id: str,
+    body: CardSetupIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+    gw: PaymentGateway = Depends(gateway),
+) -> CardSetupOut:
+    started = card_setup.start_card_setup(
+        svc, gw, who, customer_id[:36], charge_sessions=body.charge_sessions if body else False,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return CardSetupOut(id=started.reference, customer_id=customer_id[:36], gateway=gw.name,
+                        status=started.status, client_secret=started.client_secret)  # fmt: skip
+
+
+@router.post(
+    SETUP + "/{setup_id}/confirm", response_model=CardOut, summary="Save the card a succeeded setup gave"
+)
+def confirm_card_setup(
+    customer_id: str,
+    setup_id: str,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+    gw: PaymentGateway = Depends(gateway),
+) -> CardOut:
+    return card_out(card_setup.confirm_card_setup(svc, gw, who, customer_id[:36], setup_id[:100]))
 
 
 @router.get("/payments/cards-on-file", response_model=PageOut[CardOut], summary="Cards on file, by customer")

@@ -116,6 +116,8 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("PATCH", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,
     ("DELETE", "/api/v1/customers/{customer_id}/card-on-file"): Permission.BILL,
     ("GET", "/api/v1/payments/cards-on-file"): READ,
+    ("POST", "/api/v1/customers/{customer_id}/card-setup"): Permission.BILL,
+    ("POST", "/api/v1/customers/{customer_id}/card-setup/{setup_id}/confirm"): Permission.BILL,
     # SEPA mandates and the collection policy: collecting is billing's, the policy the operator's
     ("POST", "/api/v1/payments/mandates"): Permission.BILL,
     ("GET", "/api/v1/payments/mandates"): READ,

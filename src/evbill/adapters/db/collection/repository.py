@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from evbill.adapters.db.collection.tables import (
     PolicyRow,
     bank_transactions,
+    card_setups,
     charge_attempts,
     collection_policies,
     direct_debits,
@@ -29,6 +30,7 @@ from evbill.adapters.db.collection.tables import (
 from evbill.adapters.db.payments.tables import cards_on_file
 from evbill.adapters.db.records import (
     BANK_TRANSACTIONS,
+    CARD_SETUPS,
     CARDS_ON_FILE,
     CHARGE_ATTEMPTS,
     DIRECT_DEBITS,
@@ -37,7 +39,14 @@ from evbill.adapters.db.records import (
     SUSPENSIONS,
 )
 from evbill.adapters.db.repositories import ConnectionSource, insert_row
-from evbill.domain.collection.dunning import CardOnFile, ChargeAttempt, DirectDebit, Reminder, Suspension
+from evbill.domain.collection.dunning import (
+    CardOnFile,
+    CardSetup,
+    ChargeAttempt,
+    DirectDebit,
+    Reminder,
+    Suspension,
+)
 from evbill.domain.collection.mandates import Mandate
 from evbill.domain.collection.policy import CollectionPolicy
 from evbill.domain.collection.statements import BankTransaction
@@ -159,6 +168,30 @@ class SqlCollectionRepository:
         )
         row = self._connection().execute(query).mappings().first()
         return None if row is None else CARDS_ON_FILE.from_row(row)
+
+    # cards being set up at the gateway
+    def add_card_setup(self, setup: CardSetup) -> bool:
+        statement = self._insert(card_setups).values(CARD_SETUPS.to_row(setup))
+        inserted = self._connection().execute(
+            statement.on_conflict_do_nothing(index_elements=["gateway", "reference"]).returning(
+                card_setups.c.reference
+            )
+        )
+        return inserted.first() is not None
+
+    def card_setup(self, gateway: str, reference: str, *, lock: bool = False) -> CardSetup | None:
+        query = select(card_setups).where(
+            card_setups.c.gateway == gateway, card_setups.c.reference == reference
+        )
+        row = self._connection().execute(query.with_for_update() if lock else query).mappings().first()
+        return None if row is None else CARD_SETUPS.from_row(row)
+
+    def mark_card_setup_saved(self, gateway: str, reference: str, at: datetime) -> None:
+        self._connection().execute(
+            update(card_setups)
+            .where(card_setups.c.gateway == gateway, card_setups.c.reference == reference)
+            .values(saved_at=at)
+        )
 
     # charge attempts and reminders
     def add_attempt(self, attempt: ChargeAttempt) -> None:

@@ -30,6 +30,21 @@ from evbill.adapters.db.types import JsonDocument, UtcDateTime
 
 APPEND_ONLY = ("bank_transactions", "charge_attempts", "payment_reminders")
 
+# cards being saved by their customers at the gateway (migration 0030): whose each setup is
+card_setups = Table(
+    "card_setups",
+    metadata,
+    operator_id_column(),
+    Column("customer_id", String(36), nullable=False),
+    Column("gateway", String(32), primary_key=True),
+    Column("reference", String(100), primary_key=True),
+    Column("charge_sessions", Boolean, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("saved_at", UtcDateTime()),
+    belongs_to_operator(),
+    child_of("customer_id", "customers", ondelete="CASCADE"),
+)
+
 bank_transactions = Table(
     "bank_transactions",
     metadata,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +21,7 @@ from evbill.adapters.db.payments.tables import (
     gateway_webhooks,
     payment_events,
     payments,
+    payments_in_flight,
     wallet_transactions,
     wallets,
 )
@@ -29,6 +30,7 @@ from evbill.application.ports import ReceivedWebhook
 from evbill.domain.errors import Conflict
 from evbill.domain.payments.events import EventKind, PaymentEvent
 from evbill.domain.payments.model import (
+    InFlight,
     Payment,
     PaymentPurpose,
     Wallet,
@@ -107,6 +109,34 @@ class SqlPaymentRepository:
             .returning(payment_events.c.id)  # rowcount is -1 on psycopg for an INSERT with RETURNING
         )
         return connection.execute(statement).first() is not None
+
+    def in_flight(self, operator_id: str, payment_id: str) -> InFlight | None:
+        query = select(payments_in_flight).where(
+            payments_in_flight.c.operator_id == operator_id, payments_in_flight.c.payment_id == payment_id
+        )
+        row = self._connection().execute(query).mappings().first()
+        return None if row is None else InFlight(**row)
+
+    def set_in_flight(self, move: InFlight) -> None:
+        self.clear_in_flight(move.operator_id, move.payment_id)
+        self._connection().execute(
+            insert(payments_in_flight),
+            [{field: getattr(move, field) for field in InFlight.__dataclass_fields__}],
+        )
+
+    def clear_in_flight(self, operator_id: str, payment_id: str) -> None:
+        self._connection().execute(
+            delete(payments_in_flight).where(
+                payments_in_flight.c.operator_id == operator_id, payments_in_flight.c.payment_id == payment_id
+            )
+        )
+
+    def set_invoice_applied(self, operator_id: str, payment_id: str, amount: int) -> None:
+        self._connection().execute(
+            update(payments)
+            .where(payments.c.operator_id == operator_id, payments.c.id == payment_id)
+            .values(invoice_applied=amount)
+        )
 
     def find_by_idempotency_key(self, operator_id: str, key: str) -> str | None:
         query = select(payment_events.c.payment_id).where(

@@ -37,6 +37,8 @@ payments = Table(
     Column("currency", String(3), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # what an invoice payment's capture paid of the invoice (migration 0030): refunds reopen that
+    Column("invoice_applied", BigInteger),
     belongs_to_operator(),
     UniqueConstraint("operator_id", "id"),
     UniqueConstraint("gateway", "gateway_reference"),
@@ -63,6 +65,19 @@ payment_events = Table(
     UniqueConstraint("gateway", "event_id"),
     Index("ix_payment_events_payment", "operator_id", "payment_id", "occurred_at", "id"),
     Index("ix_payment_events_idempotency_key", "operator_id", "idempotency_key"),
+)
+
+# a money move sent to the gateway and not yet recorded, one per payment (migration 0030)
+payments_in_flight = Table(
+    "payments_in_flight",
+    metadata,
+    operator_id_column(),
+    Column("payment_id", String(36), primary_key=True),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    belongs_to_operator(),
+    child_of("payment_id", "payments", ondelete="CASCADE"),
 )
 
 wallets = Table(

@@ -189,20 +189,6 @@ class SqlSessionPaymentRepository:
             row["customer_id"], row["payment_method"], bool(row["charge_sessions"]), row["gateway"]
         )
 
-    def set_card_on_file(self, operator_id: str, card: CardOnFile, at: datetime) -> None:
-        self._upsert(
-            cards_on_file,
-            ("operator_id", "customer_id"),
-            {
-                "operator_id": operator_id,
-                "customer_id": card.customer_id,
-                "gateway": card.gateway,
-                "payment_method": card.payment_method,
-                "charge_sessions": card.charge_sessions,
-                "saved_at": at,
-            },
-        )
-
     def wallet_reload(self, operator_id: str, wallet_id: str) -> WalletReload | None:
         row = (
             self._connection()
