@@ -327,3 +327,84 @@ def test_the_collector_pauses_while_any_pause_runs_and_resumes_as_it_was():
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def insert_by_hand(
+    database_engine, operator_id: str, entry_id: str, postings: list[tuple[str, str, int]]
+) -> None:
+    """An entry written around the domain, with the postings given as (account, currency, amount)."""
+    with database_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entries (id, operator_id, posted_at, cause, reference, description) "
+                "VALUES (:id, :op, :at, 'adjustment', 'x', 'by hand')"
+            ),
+            {"id": entry_id, "op": operator_id, "at": "2026-12-01T10:00:00.000000Z"},
+        )
+        for account, currency, amount in postings:
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) "
+                    "VALUES (:op, :entry, :account, :currency, :amount)"
+                ),
+                {
+                    "op": operator_id,
+                    "entry": entry_id,
+                    "account": account,
+                    "currency": currency,
+                    "amount": amount,
+                },
+            )
+
+
+def test_the_check_names_an_entry_without_postings_when_every_other_entry_balances(
+    services, operator_id, database_engine
+):
+    # given sound entries and one entry with no postings at all (nothing else is wrong)
+    invoice(services, operator_id, "inv-1")
+    invoice(services, operator_id, "inv-2")
+    insert_by_hand(database_engine, operator_id, "bare-1", [])
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry bare-1: has no postings",
+    ]
+    assert report.entries_checked == 3
+
+
+def test_the_check_weighs_an_entry_in_two_currencies_by_currency(services, operator_id, database_engine):
+    # given an entry balanced in EUR and in USD, and one balanced in EUR whose USD is 1 cent off
+    invoice(services, operator_id, "inv-1")
+    insert_by_hand(
+        database_engine,
+        operator_id,
+        "fx-1",
+        [("bank", "EUR", 500), ("suspense", "EUR", -500), ("bank", "USD", 700), ("suspense", "USD", -700)],
+    )
+    assert check_ledger(services).ok
+    insert_by_hand(
+        database_engine,
+        operator_id,
+        "fx-2",
+        [("bank", "EUR", 500), ("suspense", "EUR", -500), ("bank", "USD", 700), ("suspense", "USD", -699)],
+    )
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry fx-2: USD postings sum to 1, not 0",
+        f"operator {operator_id}: trial balance USD: sums to 1, not 0",
+    ]
+
+
+def test_the_check_names_an_entry_with_a_single_posting_of_nothing(services, operator_id, database_engine):
+    # given an entry of one posting of 0 EUR: it sums to zero, yet is not a double entry
+    invoice(services, operator_id, "inv-1")
+    insert_by_hand(database_engine, operator_id, "one-1", [("bank", "EUR", 0)])
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry one-1: only one EUR posting",
+    ]
