@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from evbill.application.access.keys import create_operator, platform_actor
 from evbill.application.ledger import queries
+from evbill.application.ledger.bulk import BulkPosting, collector_paused, post_in_bulk
 from evbill.application.ledger.check import check_ledger
 from evbill.application.ledger.posting import Receivable, post, post_invoice_issued
 from evbill.application.records import Services
@@ -19,7 +21,14 @@ from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.ledger import accounts
 from evbill.domain.ledger.accounts import RevenueKind
-from evbill.domain.ledger.entries import EntryCause, UnbalancedEntry, credit, debit, make_entry
+from evbill.domain.ledger.entries import (
+    EntryCause,
+    LedgerEntry,
+    UnbalancedEntry,
+    credit,
+    debit,
+    make_entry,
+)
 from evbill.domain.money import SettledMoney
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -248,3 +257,154 @@ def test_the_database_refuses_postings_and_entries_that_belong_to_nothing(
 
     assert refused.value.orig is not None
     assert "FOREIGN KEY" in str(refused.value.orig) or getattr(refused.value.orig, "sqlstate", "") == "23503"
+
+
+def topup(operator_id: str, index: int) -> LedgerEntry:
+    return make_entry(
+        entry_id=f"bulk-{index:02d}",
+        operator_id=operator_id,
+        posted_at=AT + timedelta(minutes=index),
+        cause=EntryCause.WALLET_TOPPED_UP,
+        reference=f"topup-{index}",
+        description="top-up",
+        postings=(
+            debit(accounts.gateway_clearing("sandbox"), 100 + index, "EUR"),
+            credit(accounts.wallet("w-1"), 100 + index, "EUR"),
+        ),
+    )
+
+
+def test_entries_posted_in_bulk_are_written_batch_by_batch_and_the_collector_resumes(services, operator_id):
+    # given five entries, taken lazily, in batches of two
+    made = [topup(operator_id, index) for index in range(5)]
+
+    posted = post_in_bulk(services, iter(made), batch_size=2)
+
+    # then three batches held all five, stored as made; the wallet owes 1.00+1.01+...+1.04 = 5.10
+    assert posted == BulkPosting(entries=5, batches=3)
+    assert list(queries.journal(services, platform_actor(operator_id), after=None, limit=10)) == made
+    balances = queries.trial_balance(services, platform_actor(operator_id)).accounts
+    assert [(b.account, b.balance) for b in balances] == [
+        ("gateway_clearing:sandbox", 510),
+        ("wallet:w-1", -510),
+    ]
+    assert gc.isenabled()
+    assert check_ledger(services).ok
+
+
+def test_a_bulk_batch_the_database_refuses_stops_the_import_and_keeps_the_batches_before(
+    services, operator_id
+):
+    # given two good entries, then a batch holding an entry of an operator that does not exist
+    made = [topup(operator_id, 0), topup(operator_id, 1), topup(operator_id, 2), topup("no-such-op", 3)]
+
+    with pytest.raises(Exception) as refused:  # noqa: PT011 -- the driver's error from COPY, SQLAlchemy's otherwise
+        post_in_bulk(services, iter(made), batch_size=2)
+    assert "FOREIGN KEY" in str(refused.value) or getattr(refused.value, "sqlstate", "") == "23503"
+
+    # then the first batch is stored, nothing of the refused one, and the collector is back on
+    assert [
+        entry.id for entry in queries.journal(services, platform_actor(operator_id), after=None, limit=10)
+    ] == [
+        "bulk-00",
+        "bulk-01",
+    ]
+    assert gc.isenabled()
+
+
+def test_the_collector_pauses_while_any_pause_runs_and_resumes_as_it_was():
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pause still runs
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+
+
+def insert_by_hand(
+    database_engine, operator_id: str, entry_id: str, postings: list[tuple[str, str, int]]
+) -> None:
+    """An entry written around the domain, with the postings given as (account, currency, amount)."""
+    with database_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entries (id, operator_id, posted_at, cause, reference, description) "
+                "VALUES (:id, :op, :at, 'adjustment', 'x', 'by hand')"
+            ),
+            {"id": entry_id, "op": operator_id, "at": "2026-12-01T10:00:00.000000Z"},
+        )
+        for account, currency, amount in postings:
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_postings (operator_id, entry_id, account, currency, amount) "
+                    "VALUES (:op, :entry, :account, :currency, :amount)"
+                ),
+                {
+                    "op": operator_id,
+                    "entry": entry_id,
+                    "account": account,
+                    "currency": currency,
+                    "amount": amount,
+                },
+            )
+
+
+def test_the_check_names_an_entry_without_postings_when_every_other_entry_balances(
+    services, operator_id, database_engine
+):
+    # given sound entries and one entry with no postings at all (nothing else is wrong)
+    invoice(services, operator_id, "inv-1")
+    invoice(services, operator_id, "inv-2")
+    insert_by_hand(database_engine, operator_id, "bare-1", [])
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry bare-1: has no postings",
+    ]
+    assert report.entries_checked == 3
+
+
+def test_the_check_weighs_an_entry_in_two_currencies_by_currency(services, operator_id, database_engine):
+    # given an entry balanced in EUR and in USD, and one balanced in EUR whose USD is 1 cent off
+    invoice(services, operator_id, "inv-1")
+    insert_by_hand(
+        database_engine,
+        operator_id,
+        "fx-1",
+        [("bank", "EUR", 500), ("suspense", "EUR", -500), ("bank", "USD", 700), ("suspense", "USD", -700)],
+    )
+    assert check_ledger(services).ok
+    insert_by_hand(
+        database_engine,
+        operator_id,
+        "fx-2",
+        [("bank", "EUR", 500), ("suspense", "EUR", -500), ("bank", "USD", 700), ("suspense", "USD", -699)],
+    )
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry fx-2: USD postings sum to 1, not 0",
+        f"operator {operator_id}: trial balance USD: sums to 1, not 0",
+    ]
+
+
+def test_the_check_names_an_entry_with_a_single_posting_of_nothing(services, operator_id, database_engine):
+    # given an entry of one posting of 0 EUR: it sums to zero, yet is not a double entry
+    invoice(services, operator_id, "inv-1")
+    insert_by_hand(database_engine, operator_id, "one-1", [("bank", "EUR", 0)])
+
+    report = check_ledger(services)
+
+    assert [str(finding) for finding in report.findings] == [
+        f"operator {operator_id}: entry one-1: only one EUR posting",
+    ]

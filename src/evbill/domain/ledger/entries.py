@@ -110,6 +110,8 @@ def make_entry(
     postings: tuple[Posting, ...],
 ) -> LedgerEntry:
     """A checked entry; UnbalancedEntry (an InvalidInput) listing every problem otherwise."""
+    if posted_at.tzinfo is UTC and _plainly_sound(postings):
+        return LedgerEntry(entry_id, operator_id, posted_at, cause, reference, description, postings)
     problems = _posting_problems(postings)
     if posted_at.tzinfo is None:
         problems.append(Problem("$.posted_at", "must be timezone-aware"))
@@ -120,6 +122,26 @@ def make_entry(
     return LedgerEntry(
         entry_id, operator_id, posted_at.astimezone(UTC), cause, reference, description, postings
     )
+
+
+def _plainly_sound(postings: tuple[Posting, ...]) -> bool:
+    """The usual entry, accepted without building a problem list: two or more postings in one known
+    currency, each a non-zero integer on an account of the chart, summing to zero. Anything else
+    (several currencies too) goes through the full check, which names every problem."""
+    if len(postings) < 2:
+        return False
+    currency = postings[0].currency
+    total = 0
+    try:
+        for posting in postings:
+            amount = posting.amount
+            if posting.currency != currency or type(amount) is not int or not amount:
+                return False
+            _known_account(posting.account)
+            total += amount
+    except InvalidInput:
+        return False
+    return total == 0 and currencies.is_known(currency)
 
 
 def _posting_problems(postings: tuple[Posting, ...]) -> list[Problem]:
