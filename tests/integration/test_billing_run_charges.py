@@ -114,6 +114,9 @@ def test_the_run_charges_each_card_on_file_once_and_reports_charged_and_declined
     assert {item.status for item in runs.run_items(services, books.who, rerun)} == {ItemStatus.ALREADY_ISSUED}
     assert gateway.calls == calls
     assert [a.number for a in services_attempts(books, paid.id)] == [1]
+    # and its summary says it charged and declined nothing (the first run's charges are not its own)
+    again = at_issue.run_charges(services, books.who, rerun)
+    assert (again.charged, again.charged_minor, again.declined, again.declined_minor) == (0, {}, 0, {})
     assert check_all_books(services).ok
 
 
@@ -156,6 +159,9 @@ def test_a_crash_between_the_capture_and_the_commit_is_reconciled_by_the_rerun_n
     assert len(charged) == 1
     events = gateway.events(charged[0].gateway_reference)
     assert [e.kind for e in events].count(EventKind.CAPTURED) == 1
+    # And the rerun, which made the charge the first run died in, reports it as its own
+    summary = at_issue.run_charges(services, books.who, rerun)
+    assert (summary.charged, summary.charged_minor) == (1, {"EUR": 2284})
     assert check_all_books(services).ok
 
 
