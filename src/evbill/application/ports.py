@@ -996,8 +996,16 @@ class CollectionRepository(Protocol):
         """The operator's cards on file, by customer id (cursor: the last customer id seen)."""
         ...
 
-    def set_charge_sessions(self, operator_id: str, customer_id: str, charge_sessions: bool) -> bool:
-        """Whether the card also pays each session; False if the customer has no card on file."""
+    def set_charge_sessions(
+        self,
+        operator_id: str,
+        customer_id: str,
+        charge_sessions: bool,
+        *,
+        expected: dunning.CardOnFile | None = None,
+    ) -> bool:
+        """Whether the card also pays each session; False if the customer has no card on file (or,
+        with ``expected``, if the stored card is no longer that one: token or switch changed)."""
         ...
 
     def remove_card(self, operator_id: str, customer_id: str) -> bool:
