@@ -135,6 +135,9 @@ class BillLine:
     vat: Decimal | None  # None: not subject to VAT (not the same as 0 %)
     session_id: str | None = None
     promotion_id: str | None = None
+    # what a session line (or a credit taken off one) sold, by tariff dimension: its precise amount
+    # split by what the price parts paid for, summing to ``excl_vat`` (the ledger's revenue by kind)
+    components: tuple[tuple[TariffDimension, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +268,16 @@ class _Work:
         if not amount or not entries:
             return
         shares = _allocate(amount, [entry.amount for entry in entries])
-        by_line: dict[tuple[str, Decimal | None], Decimal] = {}
+        by_line: dict[tuple[str, Decimal | None], dict[TariffDimension, Decimal]] = {}
         for entry, share in zip(entries, shares, strict=True):
             entry.amount -= share
-            key = (entry.session.session_id, entry.vat)
-            by_line[key] = by_line.get(key, ZERO) + share
-        for (session_id, vat), share in by_line.items():
+            split = by_line.setdefault((entry.session.session_id, entry.vat), {})
+            split[entry.dimension] = split.get(entry.dimension, ZERO) + share
+        for (session_id, vat), split in by_line.items():
+            share = sum(split.values(), ZERO)
             if share:
-                self.lines.append(BillLine(kind, text, -share, vat, session_id, promo))
+                components = tuple((dimension, -part) for dimension, part in split.items())
+                self.lines.append(BillLine(kind, text, -share, vat, session_id, promo, components))
 
 
 def _allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
@@ -364,14 +369,18 @@ def _fees(work: _Work, segment: Segment, cycle_days: int, start: date, end: date
 
 def _session_lines(work: _Work, session: SessionCharge) -> None:
     by_vat: dict[Decimal | None, Decimal] = {}
+    split: dict[Decimal | None, dict[TariffDimension, Decimal]] = {}
     for part in session.parts:
         by_vat[part.vat] = by_vat.get(part.vat, ZERO) + part.excl_vat
+        of_rate = split.setdefault(part.vat, {})
+        of_rate[part.dimension] = of_rate.get(part.dimension, ZERO) + part.excl_vat
         work.entries.append(_Entry(session, part.dimension, part.vat, part.excl_vat))
     kwh = (session.energy_wh / 1000).normalize()
     when = f"{session.started_at:%Y-%m-%d %H:%M} UTC"
     text = f"Charging {when}, {session.connector_class.value}, {kwh:f} kWh ({session.rule})"
     for vat, amount in by_vat.items():
-        work.lines.append(BillLine(LineKind.SESSION, text, amount, vat, session.session_id))
+        components = tuple(split[vat].items())
+        work.lines.append(BillLine(LineKind.SESSION, text, amount, vat, session.session_id, None, components))
     work.uncovered_wh[session.session_id] = session.energy_wh
 
 
