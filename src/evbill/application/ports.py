@@ -274,6 +274,11 @@ class InvoiceRepository(Protocol):
 
     def find_by_payment_reference(self, operator_id: str, reference: str) -> Document | None: ...
 
+    def numbers(self, operator_id: str, document_ids: Sequence[str]) -> Mapping[str, tuple[str, date | None]]:
+        """The number and due date of each of the documents that has a number (issued), by id; for the
+        accounting export, without reading the documents."""
+        ...
+
     def open_documents(self, operator_id: str, *, currency: str | None = None) -> Sequence[Document]:
         """Issued invoices and receipts with something still to pay, oldest first."""
         ...
