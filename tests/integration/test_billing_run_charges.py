@@ -20,7 +20,7 @@ from evbill.application.access.keys import platform_actor
 from evbill.application.collection import at_issue
 from evbill.application.collection.charges import save_card
 from evbill.application.collection.reconciliation import check_all_books
-from evbill.application.invoicing import documents, runs
+from evbill.application.invoicing import documents, queries, runs
 from evbill.application.ports import GatewayResult
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
@@ -103,6 +103,9 @@ def test_the_run_charges_each_card_on_file_once_and_reports_charged_and_declined
     assert [[(a.number, a.succeeded, a.decline_code) for a in found] for found in attempts] == [
         [(1, True, None)], [(1, False, "insufficient_funds")], [],
     ]  # fmt: skip
+    # And the paid one's documents say it was paid by card (nothing left to pay), the others not
+    views = [queries.document_view(services, books.who, d.id) for d in (paid, declined, no_card)]
+    assert [view.paid_by_card for view in views] == [True, False, False]
     # And the run's summary says so, with the amounts
     summary = at_issue.run_charges(services, books.who, run_id)
     assert (summary.charged, summary.charged_minor, summary.declined, summary.declined_minor) == (

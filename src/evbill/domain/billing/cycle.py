@@ -16,7 +16,7 @@ rounds once). The order of work, and the rules OCPI and the issue leave open, ar
    lines add up to the monthly fee exactly (``fee_to_date``). Per-cycle service fees as the first
    rule; one-off service fees in the cycle their terms take effect.
 3. **Sessions** are billed at what rating computed under the tariff chosen at their start (by
-   ``pricing.resolve_price``), one line per VAT rate.
+   ``pricing.resolve_price``), one line per VAT rate, named by their local start time (CET/CEST).
 4. **Allowances** per segment, prorated like the fee, used up in session order:
    - SUBSCRIPTION included kWh credit the energy cost of the kWh they cover, and included minutes
      credit the charging-time cost;
@@ -326,7 +326,7 @@ def bill_cycle(
     ]
     ordered = sorted(inside_contract, key=lambda s: (s.started_at, s.session_id))
     for session in ordered:
-        _session_lines(work, session)
+        _session_lines(work, session, zone)
     for segment in parts:
         inside = [s for s in ordered if segment.start <= local_date(s.started_at, zone) < segment.end]
         _allowances(work, segment, cycle_days, inside)
@@ -407,7 +407,7 @@ def _fees(
         work.lines.append(BillLine(LineKind.SERVICE_FEE, text, amount, service.vat))
 
 
-def _session_lines(work: _Work, session: SessionCharge) -> None:
+def _session_lines(work: _Work, session: SessionCharge, zone: ZoneInfo) -> None:
     by_vat: dict[Decimal | None, Decimal] = {}
     split: dict[Decimal | None, dict[TariffDimension, Decimal]] = {}
     for part in session.parts:
@@ -416,7 +416,8 @@ def _session_lines(work: _Work, session: SessionCharge) -> None:
         of_rate[part.dimension] = of_rate.get(part.dimension, ZERO) + part.excl_vat
         work.entries.append(_Entry(session, part.dimension, part.vat, part.excl_vat))
     kwh = (session.energy_wh / 1000).normalize()
-    when = f"{session.started_at:%Y-%m-%d %H:%M} UTC"
+    local = session.started_at.astimezone(zone)  # the customer's clock, as the session detail shows it
+    when = f"{local:%Y-%m-%d %H:%M} {local:%Z}"
     text = f"Charging {when}, {session.connector_class.value}, {kwh:f} kWh ({session.rule})"
     for vat, amount in by_vat.items():
         components = tuple(split[vat].items())
