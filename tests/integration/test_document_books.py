@@ -1,4 +1,5 @@
-"""The DATEV export of a document's entries: Belegfeld 1 is the document's number, on SQLite and PostgreSQL.
+"""A document's books, on SQLite and PostgreSQL: its DATEV bookings carry its number (Belegfeld 1), and
+its revenue by kind is what the usage report shows by component, to the cent.
 
 The world is ``test_session_receipts``': an ad hoc session of 10 kWh (3.90 energy + 0.35 start fee,
 21 % VAT, 5.14) settled by its hold, so a receipt is issued and posted, and the hold's capture posted.
@@ -7,11 +8,14 @@ The world is ``test_session_receipts``': an ad hoc session of 10 kWh (3.90 energ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
+from evbill.application.analytics.reports import shown_report
 from evbill.application.ledger import exports, queries
 from evbill.application.payments.adhoc import settle_due
+from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.ledger.entries import EntryCause
 from tests.integration.test_session_funding import World, make_world
 from tests.integration.test_session_receipts import ended_adhoc_session, receipts
@@ -58,3 +62,32 @@ def test_a_receipts_entry_is_booked_under_its_number_as_receipt_issued(world: Wo
         assert not set(belegfeld) - set(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789$&%*+-/"
         )
+
+
+def test_the_reports_revenue_by_component_equals_the_ledgers_revenue_accounts_to_the_cent(
+    world: World,
+) -> None:
+    # Given two ad hoc sessions of 10 kWh, each receipted: 3.90 energy + 0.35 start fee, 21 % VAT
+    for key in ("report-1", "report-2"):
+        ended_adhoc_session(world, key)
+        settle_due(world.pay)
+    services, operator_id = world.pay.services, world.admin.operator_id
+    assert len(receipts(world)) == 2
+
+    # When the usage report is read (all sessions), and the ledger's revenue accounts
+    report = shown_report(services, world.admin, query=SessionFilter(), group_by=GroupBy.TOTAL)
+    with services.uow(read_only=True) as uow:
+        revenue = {
+            b.account: -b.balance
+            for b in uow.ledger.balances(operator_id)
+            if b.account.startswith("revenue:")
+        }
+
+    # Then each component column of the report is its revenue account (idle = the idle fee, fees = start fees)
+    [total] = report["totals"]  # type: ignore[misc]
+    shown = {kind: total[f"{kind}_net"] for kind in ("energy", "time", "idle", "fees")}
+    assert shown == {"energy": "7.80", "time": "0.00", "idle": "0.00", "fees": "0.70"}
+    assert revenue == {"revenue:energy": 780, "revenue:fees": 70}
+    for kind, text in shown.items():
+        assert Decimal(text) == Decimal(revenue.get(f"revenue:{kind}", 0)).scaleb(-2)
+    assert total["net"] == "8.50"
