@@ -8,17 +8,22 @@ total exactly (never a cent lost or invented).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from evbill.application.invoicing.postings import revenue_of
 from evbill.domain.invoicing.compose import Composed, DraftLine, compose
+from evbill.domain.invoicing.documents import credit_note, issue
 from evbill.domain.ledger.accounts import RevenueKind
 from evbill.domain.money import RoundingMode
+from tests.unit.test_invoice_documents import invoice
 
 D = Decimal
+BERLIN = ZoneInfo("Europe/Berlin")
 ENERGY, TIME, IDLE, FEES, SUBSCRIPTIONS = (
     RevenueKind.ENERGY,
     RevenueKind.TIME,
@@ -125,3 +130,23 @@ def test_the_kinds_always_add_up_to_the_document_net_total(parts: list[tuple[D, 
     for index, kind in enumerate((ENERGY, TIME, IDLE, FEES)):
         precise = sum((p[index] for p in parts), D(0)) * 100
         assert abs(revenue.get(kind, 0) - precise) <= len(parts) + 1
+
+
+def test_a_credit_note_of_a_session_line_carries_its_split_and_credits_each_kind_in_proportion() -> None:
+    # Given an issued invoice of one session: 6.00 energy, 2.00 idle fee (8.00)
+    original = issue(
+        invoice(session("8.00", ENERGY="6.00", PARKING_TIME="2.00")),
+        number="AMS-2026-000001", issued_at=datetime(2026, 11, 1, 9, tzinfo=UTC), zone=BERLIN,
+    )  # fmt: skip
+    assert revenue_of(original.composed, RoundingMode.HALF_UP) == {ENERGY: 600, IDLE: 200}
+
+    # When 2.00 of the line is credited (a partial credit note), and the whole of it
+    part = credit_note(
+        original, new_id="cn1", reason="idle time disputed", amounts={1: D("2.00")}, created_at=None
+    )
+    whole = credit_note(original, new_id="cn2", reason="charged twice", created_at=None)
+
+    # Then the credit carries the line's split: a quarter of each kind, or all of it
+    assert part.composed.lines[0].components == (("ENERGY", D("6.00")), ("PARKING_TIME", D("2.00")))
+    assert revenue_of(part.composed, RoundingMode.HALF_UP) == {ENERGY: 150, IDLE: 50}
+    assert revenue_of(whole.composed, RoundingMode.HALF_UP) == {ENERGY: 600, IDLE: 200}
