@@ -376,15 +376,12 @@ def _plan_fee(segment: Segment, cycle_days: int, exponent: int) -> tuple[Decimal
     version, name = segment.plan_version, segment.plan.name
     last = segment.end - timedelta(days=1)
     if version.fee_cycle in (segment.terms.billing_cycle, BillingCycle.PER_SESSION):
-        fraction = Decimal(segment.days) / Decimal(cycle_days)
-        return _precise(
-            version.fee * fraction
-        ), f"{name} fee, {segment.days} of {cycle_days} days ({segment.start} to {last})"
-    amount = fee_to_date(version.fee, version.fee_cycle, segment.end, exponent) - fee_to_date(
-        version.fee, version.fee_cycle, segment.start, exponent
-    )
-    per = "month" if version.fee_cycle is BillingCycle.MONTHLY else "week"
-    return amount, f"{name} fee of {version.fee:f} per {per}, {segment.days} days ({segment.start} to {last})"
+        amount = _precise(version.fee * Decimal(segment.days) / Decimal(cycle_days))
+        return amount, f"{name} fee, {segment.days} of {cycle_days} days ({segment.start} to {last})"
+    fee, cycle = version.fee, version.fee_cycle
+    amount = fee_to_date(fee, cycle, segment.end, exponent) - fee_to_date(fee, cycle, segment.start, exponent)
+    per = "month" if cycle is BillingCycle.MONTHLY else "week"
+    return amount, f"{name} fee of {fee:f} per {per}, {segment.days} days ({segment.start} to {last})"
 
 
 def _fees(
