@@ -376,7 +376,7 @@ def _plan_fee(segment: Segment, cycle_days: int, exponent: int) -> tuple[Decimal
     version, name = segment.plan_version, segment.plan.name
     last = segment.end - timedelta(days=1)
     if version.fee_cycle in (segment.terms.billing_cycle, BillingCycle.PER_SESSION):
-        amount = _precise(version.fee * Decimal(segment.days) / Decimal(cycle_days))
+        amount = _precise(version.fee * (Decimal(segment.days) / Decimal(cycle_days)))  # as always
         return amount, f"{name} fee, {segment.days} of {cycle_days} days ({segment.start} to {last})"
     fee, cycle = version.fee, version.fee_cycle
     amount = fee_to_date(fee, cycle, segment.end, exponent) - fee_to_date(fee, cycle, segment.start, exponent)
