@@ -165,10 +165,12 @@ def test_the_datev_export_is_an_extf_buchungsstapel_in_cp1252_with_decimal_comma
     assert len(fields) == 31
     assert columns.startswith('"Umsatz (ohne Soll/Haben-Kz)";"Soll/Haben-Kennzeichen";"WKZ Umsatz"')
     assert bookings == [
-        '10,00;"S";"EUR";;;"";1200;4400;"";3011;"invoice:INV-1";"entry-1";;"invoice INV-1"',
-        '2,10;"S";"EUR";;;"";1200;3806;"";3011;"invoice:INV-1";"entry-1";;"invoice INV-1"',
-        '12,10;"S";"EUR";;;"";1460;1200;"";0112;"payment:pay-1";"entry-2";;"Capture ""Müller"" card"',
-        '0,29;"S";"EUR";;;"";6855;1460;"";0112;"payment:pay-1";"entry-2";;"Capture ""Müller"" card"',
+        # Belegfeld 1: the id the reference names (no issued document INV-1 here, so no number and no
+        # due date for Belegfeld 2), never a ':'; the real documents' numbers: test_datev_documents
+        '10,00;"S";"EUR";;;"";1200;4400;"";3011;"INV-1";"";;"invoice INV-1"',
+        '2,10;"S";"EUR";;;"";1200;3806;"";3011;"INV-1";"";;"invoice INV-1"',
+        '12,10;"S";"EUR";;;"";1460;1200;"";0112;"pay-1";"";;"Capture ""Müller"" card"',
+        '0,29;"S";"EUR";;;"";6855;1460;"";0112;"pay-1";"";;"Capture ""Müller"" card"',
     ]
 
 

@@ -20,7 +20,7 @@ from evbill.application.access.keys import platform_actor
 from evbill.application.collection import at_issue
 from evbill.application.collection.charges import save_card
 from evbill.application.collection.reconciliation import check_all_books
-from evbill.application.invoicing import documents, runs
+from evbill.application.invoicing import documents, queries, runs
 from evbill.application.ports import GatewayResult
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
@@ -103,6 +103,9 @@ def test_the_run_charges_each_card_on_file_once_and_reports_charged_and_declined
     assert [[(a.number, a.succeeded, a.decline_code) for a in found] for found in attempts] == [
         [(1, True, None)], [(1, False, "insufficient_funds")], [],
     ]  # fmt: skip
+    # And the paid one's documents say it was paid by card (nothing left to pay), the others not
+    views = [queries.document_view(services, books.who, d.id) for d in (paid, declined, no_card)]
+    assert [view.paid_by_card for view in views] == [True, False, False]
     # And the run's summary says so, with the amounts
     summary = at_issue.run_charges(services, books.who, run_id)
     assert (summary.charged, summary.charged_minor, summary.declined, summary.declined_minor) == (
@@ -114,6 +117,9 @@ def test_the_run_charges_each_card_on_file_once_and_reports_charged_and_declined
     assert {item.status for item in runs.run_items(services, books.who, rerun)} == {ItemStatus.ALREADY_ISSUED}
     assert gateway.calls == calls
     assert [a.number for a in services_attempts(books, paid.id)] == [1]
+    # and its summary says it charged and declined nothing (the first run's charges are not its own)
+    again = at_issue.run_charges(services, books.who, rerun)
+    assert (again.charged, again.charged_minor, again.declined, again.declined_minor) == (0, {}, 0, {})
     assert check_all_books(services).ok
 
 
@@ -156,6 +162,9 @@ def test_a_crash_between_the_capture_and_the_commit_is_reconciled_by_the_rerun_n
     assert len(charged) == 1
     events = gateway.events(charged[0].gateway_reference)
     assert [e.kind for e in events].count(EventKind.CAPTURED) == 1
+    # And the rerun, which made the charge the first run died in, reports it as its own
+    summary = at_issue.run_charges(services, books.who, rerun)
+    assert (summary.charged, summary.charged_minor) == (1, {"EUR": 2284})
     assert check_all_books(services).ok
 
 

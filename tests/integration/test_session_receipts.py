@@ -126,8 +126,12 @@ def test_an_ad_hoc_session_gets_one_paid_receipt_and_its_receivable_nets_to_zero
     assert posted[f"receivable:adhoc:{view.start.id}"] == 0
     # the sandbox's fee (1.4 % + 0.25 = 0.32) is taken out of clearing: 4.82 + 0.32 = the capture
     assert (posted["gateway_clearing:sandbox"], posted["gateway_fees"]) == (482, 32)
-    assert posted["revenue:energy"] == -425
+    # revenue by kind: 10 kWh x 0.39 = 3.90 energy, the 0.35 start fee to fees (issue 14)
+    assert (posted["revenue:energy"], posted["revenue:fees"]) == (-390, -35)
     assert posted["vat_payable:21"] == -89
+    with world.pay.services.uow(read_only=True) as uow:
+        entries = uow.ledger.entries(world.admin.operator_id, after=None, limit=100)
+    assert [e.cause for e in entries if e.reference == f"receipt:{receipt.id}"] == [EntryCause.RECEIPT_ISSUED]
     assert check_all_books(world.pay.services, operator_ids=[world.admin.operator_id]).findings == ()
 
 

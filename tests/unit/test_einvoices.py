@@ -104,3 +104,39 @@ def test_the_cii_is_byte_for_byte_what_drafthorse_writes_with_awkward_text_too(n
     for document in (DOCUMENTS[name], awkward):
         # drafthorse's own serialization (without its XSD check, done once by write_cii)
         assert write_cii(document) == bytes(build_cii(document).serialize(schema=None))
+
+
+PAID_BY_CARD = replace(MIXED, paid_minor=2491)  # charged to the card on file at issue: 24.91 of 24.91
+PART_PAID = replace(MIXED, paid_minor=1000)  # a transfer of 10.00 received
+
+
+@pytest.mark.parametrize("document", [PAID_BY_CARD, PART_PAID], ids=["paid by card", "part paid"])
+def test_an_invoice_paid_since_its_issue_shows_the_payment_as_paid_and_still_passes_the_schematron(document):
+    ubl = write_ubl(document, paid_by_card=document is PAID_BY_CARD)
+    cii = write_cii(document, paid_by_card=document is PAID_BY_CARD)
+
+    assert ubl_problems(ubl) == []
+    assert cii_problems(cii) == []
+    paid, due = {PAID_BY_CARD: ("24.91", "0.00"), PART_PAID: ("10.00", "14.91")}[document]
+    assert f'<cbc:PrepaidAmount currencyID="EUR">{paid}</cbc:PrepaidAmount>' in ubl.decode()  # BT-113
+    assert f'<cbc:PayableAmount currencyID="EUR">{due}</cbc:PayableAmount>' in ubl.decode()  # BT-115
+    assert f"<ram:TotalPrepaidAmount>{paid}</ram:TotalPrepaidAmount>" in cii.decode()
+    assert f"<ram:DuePayableAmount>{due}</ram:DuePayableAmount>" in cii.decode()
+
+
+def test_an_invoice_paid_by_card_names_the_card_not_an_account_to_pay_to():
+    document = replace(PAID_BY_CARD, seller=replace(PAID_BY_CARD.seller, iban="NL91ABNA0417164300"))
+    ubl, cii = (
+        write_ubl(document, paid_by_card=True).decode(),
+        write_cii(document, paid_by_card=True).decode(),
+    )
+    unpaid = write_ubl(replace(document, paid_minor=0)).decode()
+
+    assert "<cbc:PaymentMeansCode>48</cbc:PaymentMeansCode>" in ubl  # bank card
+    assert "NL91ABNA0417164300" not in ubl
+    assert "<ram:TypeCode>48</ram:TypeCode>" in cii
+    assert "NL91ABNA0417164300" not in cii
+    assert ubl_problems(ubl.encode()) == []
+    # the same invoice not yet paid asks for a transfer to the IBAN, the whole amount due
+    assert "<cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>" in unpaid
+    assert '<cbc:PayableAmount currencyID="EUR">24.91</cbc:PayableAmount>' in unpaid

@@ -70,3 +70,29 @@ def test_amounts_read_exactly_as_babel_writes_them(locale, currency):
         for quantize in (True, False):
             expected = format_currency(value, currency, locale=parsed, decimal_quantization=quantize)
             assert money_text(value, currency, parsed, quantize=quantize) == expected
+
+
+def test_an_invoice_charged_to_the_card_on_file_says_paid_by_card_and_asks_for_nothing():
+    from evbill.domain.invoicing.statement import DocumentView
+
+    paid = replace(MIXED, paid_minor=2491)  # the whole 24.91 charged at issue
+    text = text_of(render_pdf(paid, DocumentView(paid, paid_by_card=True)))
+    embedded = facturx.get_xml_from_pdf(
+        render_facturx(paid, DocumentView(paid, paid_by_card=True)), check_xsd=False
+    )[1]
+
+    assert "Paid by card €24.91" in text
+    assert "Amount due €0.00" in text
+    assert "Amount due by" not in text
+    assert "Pay to" not in text  # no IBAN inviting a second payment
+    assert "Total incl. VAT €24.91" in text
+    assert cii_problems(embedded) == []
+    assert b"<ram:DuePayableAmount>0.00</ram:DuePayableAmount>" in embedded
+
+
+def test_an_invoice_paid_in_part_shows_the_payment_and_what_is_still_due():
+    text = text_of(render_pdf(replace(MIXED, paid_minor=1000)))
+
+    assert "Paid €10.00" in text
+    assert "Amount due by 15 Nov 2026 €14.91" in text
+    assert "Pay to: NL91ABNA0417164300" in text

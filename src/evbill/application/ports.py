@@ -278,6 +278,11 @@ class InvoiceRepository(Protocol):
 
     def find_by_payment_reference(self, operator_id: str, reference: str) -> Document | None: ...
 
+    def numbers(self, operator_id: str, document_ids: Sequence[str]) -> Mapping[str, tuple[str, date | None]]:
+        """The number and due date of each of the documents that has a number (issued), by id; for the
+        accounting export, without reading the documents."""
+        ...
+
     def open_documents(self, operator_id: str, *, currency: str | None = None) -> Sequence[Document]:
         """Issued invoices and receipts with something still to pay, oldest first."""
         ...
@@ -1055,8 +1060,16 @@ class CollectionRepository(Protocol):
         """The operator's cards on file, by customer id (cursor: the last customer id seen)."""
         ...
 
-    def set_charge_sessions(self, operator_id: str, customer_id: str, charge_sessions: bool) -> bool:
-        """Whether the card also pays each session; False if the customer has no card on file."""
+    def set_charge_sessions(
+        self,
+        operator_id: str,
+        customer_id: str,
+        charge_sessions: bool,
+        *,
+        expected: dunning.CardOnFile | None = None,
+    ) -> bool:
+        """Whether the card also pays each session; False if the customer has no card on file (or,
+        with ``expected``, if the stored card is no longer that one: token or switch changed)."""
         ...
 
     def remove_card(self, operator_id: str, customer_id: str) -> bool:

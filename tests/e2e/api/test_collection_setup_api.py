@@ -40,8 +40,15 @@ def test_a_card_is_saved_listed_switched_to_pay_sessions_and_removed(api: Api) -
     assert (pan.status_code, fields_of(pan)) == (422, ["$.payment_method"])
     assert PAN not in pan.text
     # When per-session charging is switched on for Anna
-    switched = alpha.patch(f"/customers/{anna}/card-on-file", json={"charge_sessions": True})
+    read = alpha.get(f"/customers/{anna}/card-on-file")
+    assert read.headers["etag"] == saved.headers["etag"]
+    switched = alpha.patch(
+        f"/customers/{anna}/card-on-file",
+        json={"charge_sessions": True},
+        headers={"If-Match": read.headers["etag"]},
+    )
     assert (switched.status_code, switched.json()["charge_sessions"]) == (200, True)
+    assert switched.headers["etag"] not in (read.headers["etag"], None)
     # Then both cards are listed, tokens only, Ben's unchanged by the refused number
     listed = alpha.get("/payments/cards-on-file?limit=1")
     rest = alpha.get(f"/payments/cards-on-file?limit=1&cursor={listed.json()['next_cursor']}")
@@ -102,6 +109,36 @@ def test_the_collection_policy_reads_the_default_until_set_and_is_checked(api: A
     clerk = alpha.with_role(Role.BILLING)
     assert clerk.get("/payments/collection-policy").json() == policy
     assert clerk.put("/payments/collection-policy", json=policy).status_code == 403
+
+
+def test_switching_per_session_charging_needs_the_cards_current_etag(api: Api) -> None:
+    # Given Anna's card on file, read with its ETag
+    alpha = api.tenant()
+    anna = customer(alpha)
+    alpha.put(f"/customers/{anna}/card-on-file", json={"payment_method": "tok_visa"})
+    tag = alpha.get(f"/customers/{anna}/card-on-file").headers["etag"]
+    path = f"/customers/{anna}/card-on-file"
+
+    # When the switch is sent without If-Match, or with a weak ETag
+    missing = alpha.patch(path, json={"charge_sessions": True})
+    weak = alpha.patch(path, json={"charge_sessions": True}, headers={"If-Match": f"W/{tag}"})
+    # Then it is refused (428, 412) and nothing changed
+    assert (missing.status_code, missing.json()["code"]) == (428, "precondition_required")
+    assert (weak.status_code, weak.json()["code"]) == (412, "stale_version")
+    assert alpha.get(path).json()["charge_sessions"] is False
+
+    # When one change is made with the ETag, and a second one with the same (now stale) ETag
+    first = alpha.patch(path, json={"charge_sessions": True}, headers={"If-Match": tag})
+    second = alpha.patch(path, json={"charge_sessions": False}, headers={"If-Match": tag})
+    # Then the first applies and the second is 412: it would overwrite a change it never saw
+    assert first.status_code == 200, first.text
+    assert (second.status_code, second.json()["code"]) == (412, "stale_version")
+    assert alpha.get(path).json()["charge_sessions"] is True
+    assert alpha.get(path).headers["etag"] == first.headers["etag"]
+    # And a new card saved since makes the ETag read before it stale too
+    alpha.put(path, json={"payment_method": "tok_mastercard", "charge_sessions": True})
+    stale = alpha.patch(path, json={"charge_sessions": False}, headers={"If-Match": first.headers["etag"]})
+    assert stale.status_code == 412
 
 
 def test_another_operator_trying_each_id_is_told_what_a_made_up_id_gets(api: Api) -> None:

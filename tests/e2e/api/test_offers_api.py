@@ -277,8 +277,8 @@ def subscriber(api, tenant):
 
 
 FEE = "Plus 100 fee, 30 of 30 days (2026-11-01 to 2026-11-30)"
-FIRST_SESSION = "Charging 2026-11-03 08:00 UTC, AC, 60 kWh (the operator's default tariff)"
-SECOND_SESSION = "Charging 2026-11-10 18:00 UTC, AC, 55 kWh (the operator's default tariff)"
+FIRST_SESSION = "Charging 2026-11-03 09:00 CET, AC, 60 kWh (the operator's default tariff)"
+SECOND_SESSION = "Charging 2026-11-10 19:00 CET, AC, 55 kWh (the operator's default tariff)"
 
 
 def test_a_subscription_cycle_is_billed_with_its_fee_sessions_and_included_kwh(api):

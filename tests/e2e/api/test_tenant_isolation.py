@@ -434,7 +434,7 @@ ID_PROBES = [
          {"payment_method": "tok_visa", "charge_sessions": True}),
     ById("GET", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file"),
     ById("PATCH", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
-         {"charge_sessions": True}),
+         {"charge_sessions": True}, etag=True),
     ById("DELETE", "/customers/{customer_id}/card-on-file", "/customers/{ids.customer}/card-on-file",
          owner=204),
     ById("POST", "/customers/{customer_id}/card-setup", "/customers/{ids.customer}/card-setup", owner=201),
@@ -451,8 +451,12 @@ def _probe_name(probe: ById) -> str:
 
 
 def _if_match(owner: Owner, path: str) -> str:
-    """The current ETag of the record a path is about: '/contracts/<id>' for '/contracts/<id>/terms'."""
-    return owner.tenant.get("/".join(path.split("?")[0].split("/")[:3])).headers["etag"]  # type: ignore[no-any-return]
+    """The current ETag of the record a path is about: '/contracts/<id>' for '/contracts/<id>/terms'
+    (a customer's card on file has an ETag of its own)."""
+    record = path.split("?")[0]
+    if not record.endswith("/card-on-file"):
+        record = "/".join(record.split("/")[:3])
+    return owner.tenant.get(record).headers["etag"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("probe", ID_PROBES, ids=_probe_name)

@@ -6,11 +6,12 @@ at a positive price, so the line amount is negative and the totals add up as the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from evbill.domain import currency as currencies
-from evbill.domain.invoicing.compose import DocumentLine
-from evbill.domain.invoicing.documents import Document
+from evbill.domain.invoicing.compose import DocumentLine, Totals
+from evbill.domain.invoicing.documents import Document, DocumentKind
 from evbill.domain.invoicing.tax import EXEMPTION_REASONS, VatCategory
 
 EXEMPTION_CODES = {
@@ -46,3 +47,15 @@ def check_writable(document: Document) -> None:
         )
     if document.number is None or document.issue_date is None:
         raise ValueError("only an issued document (with its number) is written as an e-invoice")
+
+
+def shown_totals(document: Document) -> Totals:
+    """The totals as the document is written now: what was paid on an invoice since it was issued (a
+    card on file charged at issue, a transfer received) is shown as paid (BT-113) and only the rest as
+    due (BT-115), so EN 16931's BR-CO-16 holds (due = total incl. VAT - paid) and nobody is asked to
+    pay twice."""
+    totals = document.composed.totals
+    if document.kind is not DocumentKind.INVOICE or document.paid_minor <= 0:
+        return totals
+    prepaid = totals.prepaid_minor + min(document.paid_minor, totals.payable_minor)
+    return replace(totals, prepaid_minor=prepaid, payable_minor=totals.incl_vat_minor - prepaid)

@@ -33,6 +33,7 @@ from evbill.adapters.documents.amounts import (
     money,
     percent,
     quantity_and_price,
+    shown_totals,
 )
 from evbill.domain.invoicing.documents import Document, DocumentKind, Party
 
@@ -63,9 +64,9 @@ def _party(target: object, party: Party) -> None:
         target.electronic_address.uri_ID = ("EM", party.email)  # type: ignore[attr-defined]
 
 
-def write_cii(document: Document) -> bytes:
-    """The document's CII XML, checked against the Factur-X XSD."""
-    root = _tree(build_cii(document))
+def write_cii(document: Document, *, paid_by_card: bool = False) -> bytes:
+    """The document's CII XML, checked against the Factur-X XSD (``paid_by_card``: as ``write_ubl``)."""
+    root = _tree(build_cii(document, paid_by_card=paid_by_card))
     schema = cii_schema()
     if not schema.validate(root):
         raise ValueError(f"the CII XML does not match the Factur-X schema: {schema.error_log.last_error}")
@@ -75,7 +76,7 @@ def write_cii(document: Document) -> bytes:
     return xml.rstrip(b"\n").replace(b"/>", b" />")
 
 
-def build_cii(document: Document) -> CiiDocument:
+def build_cii(document: Document, *, paid_by_card: bool = False) -> CiiDocument:
     """The document in drafthorse's model."""
     check_writable(document)
     currency = document.currency
@@ -102,7 +103,9 @@ def build_cii(document: Document) -> CiiDocument:
     if document.payment_reference:
         settlement.payment_reference = document.payment_reference  # BT-83, the RF creditor reference
     means = PaymentMeans()
-    if document.seller.iban:
+    if paid_by_card:
+        means.type_code = "48"  # bank card: charged to the card on file, nothing to transfer
+    elif document.seller.iban:
         means.type_code = "58"  # SEPA credit transfer
         means.payee_account.iban = document.seller.iban
     else:
@@ -144,7 +147,7 @@ def build_cii(document: Document) -> CiiDocument:
         if part.category.value != "O":
             tax.rate_applicable_percent = percent(part.rate)
         settlement.trade_tax.add(tax)
-    totals = document.composed.totals
+    totals = shown_totals(document)
     summation = settlement.monetary_summation
     summation.line_total = money(totals.lines_minor, currency)
     summation.charge_total = money(0, currency)

@@ -12,7 +12,8 @@ LABELS: dict[str, dict[str, str]] = {
         "issued": "Issued", "due": "Due", "period": "Period", "to": "Bill to",
         "total_excl": "Total excl. VAT",
         "vat": "VAT", "sales_tax": "Sales tax", "total_incl": "Total incl. VAT", "pay": "Amount due",
-        "paid": "Paid", "by": "by", "account": "Pay to", "lines": "Charging sessions, fees and discounts",
+        "paid": "Paid", "paid_card": "Paid by card", "by": "by", "account": "Pay to",
+        "lines": "Charging sessions, fees and discounts",
         "description": "Description", "rate": "Rate", "amount": "Amount (excl. VAT)", "notes": "Notes",
         "rounding": (
             "Amounts are rounded once for this document; the exact sum of the sessions differs by {0}."
@@ -45,7 +46,8 @@ LABELS: dict[str, dict[str, str]] = {
         "invoice": "Rechnung", "receipt": "Quittung", "credit_note": "Gutschrift", "number": "Nummer",
         "issued": "Datum", "due": "Fällig", "period": "Zeitraum", "to": "Rechnungsempfänger",
         "total_excl": "Summe netto", "vat": "USt.", "sales_tax": "Umsatzsteuer",
-        "total_incl": "Gesamtbetrag inkl. USt.", "pay": "Zu zahlen", "paid": "Bezahlt", "by": "bis",
+        "total_incl": "Gesamtbetrag inkl. USt.", "pay": "Zu zahlen", "paid": "Bezahlt",
+        "paid_card": "Bezahlt per Karte", "by": "bis",
         "account": "Bankverbindung",
         "lines": "Ladevorgänge, Gebühren und Rabatte", "description": "Beschreibung", "rate": "Satz",
         "amount": "Betrag (netto)", "notes": "Hinweise",

@@ -39,7 +39,7 @@ from fpdf.fonts import TTFFont
 from fpdf.output import PDFICCProfile
 from fpdf.util import builtin_srgb2014_bytes, escape_parens
 
-from evbill.adapters.documents.amounts import money
+from evbill.adapters.documents.amounts import money, shown_totals
 from evbill.adapters.documents.cii import write_cii
 from evbill.adapters.documents.facturx_pdf import write_facturx
 from evbill.adapters.documents.fonts import font_files, fresh_font, install_subset_cache
@@ -232,7 +232,7 @@ def lay_out(document: Document, view: DocumentView | None = None) -> Pdf:
         pdf.style(9, True, (170, 40, 40))
         pdf.cell(0, 5, text("draft_note"), new_x="LMARGIN", new_y="NEXT")
     _facts(pdf, document, formats)
-    _totals(pdf, document, formats)
+    _totals(pdf, document, formats, paid_by_card=view.paid_by_card)
     _notes(pdf, document, formats)
     _lines(pdf, document, formats)
     write_sessions(pdf, view.sessions, formats)
@@ -284,18 +284,28 @@ def _facts(pdf: Pdf, document: Document, formats: Formats) -> None:
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
 
 
-def _totals(pdf: Pdf, document: Document, formats: Formats) -> None:
+def _totals(pdf: Pdf, document: Document, formats: Formats, *, paid_by_card: bool = False) -> None:
+    """The amount due up front (or paid: a receipt, an invoice charged to the card on file), then the
+    totals; the account to pay to only while something is left to pay."""
     text, amount = formats.text, formats.amount
-    totals = document.composed.totals
+    totals = shown_totals(document)
+    paid = totals.prepaid_minor - document.composed.totals.prepaid_minor  # paid since the invoice's issue
     tax_word = text("sales_tax") if document.composed.tax_mode is TaxMode.SALES_TAX else text("vat")
     pdf.ln(4)
     red, green, blue = pdf.accent
     pdf.set_fill_color(*(255 - (255 - c) // 9 for c in (red, green, blue)))  # a pale tint of the accent
     pdf.style(12, True, pdf.accent)
     due = f" {text('by')} {formats.day(document.due_date)}" if document.due_date else ""
-    head = text("paid") if document.kind is DocumentKind.RECEIPT else f"{text('pay')}{due}"
-    pdf.cell(120, 10, head, fill=True)
-    pdf.cell(0, 10, amount(totals.payable_minor), fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
+    if paid:
+        pdf.cell(120, 10, text("paid_card") if paid_by_card else text("paid"), fill=True)
+        pdf.cell(0, 10, amount(paid), fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.style(10, True)
+        pdf.cell(120, 7, f"{text('pay')}{due if totals.payable_minor else ''}")
+        pdf.cell(0, 7, amount(totals.payable_minor), align="R", new_x="LMARGIN", new_y="NEXT")
+    else:
+        head = text("paid") if document.kind is DocumentKind.RECEIPT else f"{text('pay')}{due}"
+        pdf.cell(120, 10, head, fill=True)
+        pdf.cell(0, 10, amount(totals.payable_minor), fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.style(10)
     pdf.cell(120, 6, text("total_excl"))
     pdf.cell(0, 6, amount(totals.excl_vat_minor), align="R", new_x="LMARGIN", new_y="NEXT")
@@ -310,7 +320,7 @@ def _totals(pdf: Pdf, document: Document, formats: Formats) -> None:
     pdf.style(10, True)
     pdf.cell(120, 7, text("total_incl"))
     pdf.cell(0, 7, amount(totals.incl_vat_minor), align="R", new_x="LMARGIN", new_y="NEXT")
-    if document.seller.iban and document.kind is DocumentKind.INVOICE:
+    if document.seller.iban and document.kind is DocumentKind.INVOICE and totals.payable_minor > 0:
         pdf.style(9)
         bic = f" · BIC {document.seller.bic}" if document.seller.bic else ""
         pdf.cell(0, 6, f"{text('account')}: {document.seller.iban}{bic}", new_x="LMARGIN", new_y="NEXT")
@@ -369,7 +379,7 @@ def render_facturx(document: Document, view: DocumentView | None = None) -> byte
 
     ``write_cii`` checks the XML against the Factur-X XSD (once); fpdf2 embeds it while it writes the
     PDF (``facturx_pdf``): the factur-x package would copy the finished PDF once more with pypdf."""
-    xml = write_cii(document)
+    xml = write_cii(document, paid_by_card=view is not None and view.paid_by_card)
     return write_facturx(lay_out(document, view), document, xml)
 
 

@@ -27,6 +27,7 @@ class DocumentRenderer:
             return render_pdf(document, view)
         if document_format is DocumentFormat.FACTURX:
             return render_facturx(document, view)
+        by_card = view is not None and view.paid_by_card
         if document_format is DocumentFormat.CII:
-            return write_cii(document)
-        return write_ubl(document)
+            return write_cii(document, paid_by_card=by_card)
+        return write_ubl(document, paid_by_card=by_card)

@@ -17,6 +17,7 @@ from evbill.adapters.documents.amounts import (
     money,
     percent,
     quantity_and_price,
+    shown_totals,
 )
 from evbill.domain.invoicing.documents import Document, DocumentKind, Party
 from evbill.domain.invoicing.tax import VatCategory
@@ -84,7 +85,9 @@ def _category(
     _cbc(_cac(node, "TaxScheme"), "ID", "VAT")
 
 
-def write_ubl(document: Document) -> bytes:
+def write_ubl(document: Document, *, paid_by_card: bool = False) -> bytes:
+    """``paid_by_card``: the invoice was charged to the customer's card (payment means 48, bank card,
+    no account to transfer to)."""
     check_writable(document)
     credit = document.kind is DocumentKind.CREDIT_NOTE
     namespace, root_name = ROOTS[credit]
@@ -110,14 +113,15 @@ def write_ubl(document: Document) -> bytes:
     _party(root, "AccountingSupplierParty", document.seller)
     _party(root, "AccountingCustomerParty", document.buyer)
     means = _cac(root, "PaymentMeans")
-    _cbc(means, "PaymentMeansCode", "58" if document.seller.iban else "1")
+    transfer = bool(document.seller.iban) and not paid_by_card
+    _cbc(means, "PaymentMeansCode", "48" if paid_by_card else "58" if transfer else "1")
     if document.payment_reference:
         _cbc(means, "PaymentID", document.payment_reference)  # BT-83, the RF creditor reference
-    if document.seller.iban:
+    if transfer:
         _cbc(_cac(means, "PayeeFinancialAccount"), "ID", document.seller.iban)
     if credit:
         _cbc(_cac(root, "PaymentTerms"), "Note", "Credited to the customer's account")
-    totals = document.composed.totals
+    totals = shown_totals(document)
     tax_total = _cac(root, "TaxTotal")
     _cbc(tax_total, "TaxAmount", money(totals.vat_minor, currency), currencyID=currency)
     for part in document.composed.breakdown:

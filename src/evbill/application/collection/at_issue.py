@@ -127,13 +127,20 @@ class RunCharges:
 
 
 def run_charges(services: Services, actor: Actor, run_id: str) -> RunCharges:
-    """The charges at issue of the run's invoices (attempt 1 of each), from the stored records."""
+    """The charges at issue of the run's invoices (attempt 1 of each), from the stored records. Only
+    this run's charges count: an invoice it found ALREADY_ISSUED was charged by an earlier run, unless
+    that run died before charging it and this one made the attempt (after this run was created)."""
     require(actor, Permission.READ)
     summary = RunCharges()
     with services.uow(read_only=True) as uow:
-        if uow.billing_runs.get(actor.operator_id, run_id) is None:
+        run = uow.billing_runs.get(actor.operator_id, run_id)
+        if run is None:
             raise NotFound(f"billing run {run_id!r} not found")
-        invoice_ids = issued_invoices(uow.billing_runs.items(run_id))
+        items = list(uow.billing_runs.items(run_id))
+        invoice_ids = issued_invoices(items)
+        earlier = {
+            item.invoice_id for item in items if item.status is ItemStatus.ALREADY_ISSUED and item.invoice_id
+        }
         debited = uow.collection.debited_invoices(actor.operator_id)
         mandated = {m.customer_id for m in uow.collection.mandates(actor.operator_id) if m.active}
         for invoice_id in invoice_ids:
@@ -144,6 +151,8 @@ def run_charges(services: Services, actor: Actor, run_id: str) -> RunCharges:
                 if document is not None and (invoice_id in debited or document.customer_id in mandated):
                     summary.direct_debit += 1
                 continue
+            if invoice_id in earlier and first.attempted_at < run.created_at:
+                continue  # charged (or declined) by the run that issued it, not by this one
             payment = uow.payments.get(actor.operator_id, first.payment_id)
             if payment is None:
                 continue

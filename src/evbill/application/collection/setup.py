@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from evbill.application.ports import UnitOfWork
@@ -20,7 +21,7 @@ from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.dunning import CardOnFile
 from evbill.domain.collection.mandates import Mandate
 from evbill.domain.collection.policy import CollectionPolicy
-from evbill.domain.errors import InvalidInput, NotFound, Problem
+from evbill.domain.errors import InvalidInput, NotFound, Problem, StaleVersion
 from evbill.domain.payments.model import looks_like_card_number
 
 
@@ -75,12 +76,29 @@ def get_card(services: Services, actor: Actor, customer_id: str) -> CardOnFile:
     return card
 
 
-def set_session_charging(services: Services, actor: Actor, customer_id: str, on: bool) -> CardOnFile:
-    """Charge each of the customer's sessions to the card on file at its end (on), or not (off)."""
+def card_tag(card: CardOnFile) -> str:
+    """The card's version as the API's ETag gives it: a digest of what the card is (token, gateway,
+    when saved, per-session charging), so any change, a new card or the switch, gives a new tag."""
+    state = "|".join(
+        (card.gateway, card.payment_method, card.saved_at.isoformat(), str(card.charge_sessions))
+    )
+    return hashlib.sha256(state.encode()).hexdigest()[:20]
+
+
+def set_session_charging(
+    services: Services, actor: Actor, customer_id: str, on: bool, *, expected_tag: str | None = None
+) -> CardOnFile:
+    """Charge each of the customer's sessions to the card on file at its end (on), or not (off).
+    ``expected_tag``: the ``card_tag`` the caller read; StaleVersion if the card changed since."""
     require(actor, Permission.BILL)
     with services.uow() as uow:
-        if not uow.collection.set_charge_sessions(actor.operator_id, customer_id, on):
+        before = uow.collection.card_of(actor.operator_id, customer_id)
+        if before is None:
             raise NotFound(f"customer {customer_id!r} has no card on file")
+        if expected_tag is not None and card_tag(before) != expected_tag:
+            raise StaleVersion("the card on file was changed since it was read: GET it again")
+        if not uow.collection.set_charge_sessions(actor.operator_id, customer_id, on, expected=before):
+            raise StaleVersion("the card on file was changed since it was read: GET it again")
         card = uow.collection.card_of(actor.operator_id, customer_id)
         uow.commit()
     assert card is not None

@@ -10,6 +10,15 @@ balances. For example an invoice of a 9.99 plan fee and 6.55 of charging at 21 %
     revenue:subscriptions        -9.99
     revenue:energy               -6.55
     vat_payable:21               -3.47
+
+Revenue is split by what was sold: a plan fee is subscriptions, a service fee fees, and a session
+line (or a discount or allowance taken off one) by its components, the precise price parts it
+carries (energy, time, idle fee = PARKING_TIME, fees = FLAT). The document is rounded once, so the
+split is too: each kind's precise sum over the document is rounded with the document's mode, and
+what the kinds then miss of the document's net total (a cent or two) goes to the largest kind (by
+precise amount; a tie to the first in ``RevenueKind`` order). A receipt of 1.95 energy and 0.35
+start fee posts revenue:energy -1.95 and revenue:fees -0.35. A document issued before lines carried
+components posts its session lines to energy, as it always did.
 """
 
 from __future__ import annotations
@@ -21,12 +30,20 @@ from decimal import Decimal
 from evbill.application.ledger.check import Finding
 from evbill.application.ledger.posting import Receivable, post_invoice_issued
 from evbill.application.ports import IdGenerator, UnitOfWork
+from evbill.domain.invoicing.compose import Composed, DocumentLine
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
 from evbill.domain.ledger.accounts import AccountFamily, RevenueKind
 from evbill.domain.ledger.entries import EntryCause, LedgerEntry
-from evbill.domain.money import SettledMoney
+from evbill.domain.money import (
+    PRECISE_CONTEXT,
+    RoundingMode,
+    SettledMoney,
+    quantize_precise,
+    round_to_minor_units,
+)
 
-# What an invoice line sold, by the bill line's kind (domain.billing.cycle.LineKind).
+# What an invoice line sold, by the bill line's kind (domain.billing.cycle.LineKind), when the line
+# carries no components.
 REVENUE_OF_LINE = {
     "PLAN_FEE": RevenueKind.SUBSCRIPTIONS,
     "FLAT_RATE": RevenueKind.SUBSCRIPTIONS,
@@ -35,6 +52,45 @@ REVENUE_OF_LINE = {
     "ALLOWANCE": RevenueKind.ENERGY,
     "DISCOUNT": RevenueKind.ENERGY,
 }
+# What a price part sold (a line's components are tariff dimensions), as the analytics report names it.
+REVENUE_OF_DIMENSION = {
+    "ENERGY": RevenueKind.ENERGY,
+    "TIME": RevenueKind.TIME,
+    "PARKING_TIME": RevenueKind.IDLE,
+    "FLAT": RevenueKind.FEES,
+}
+
+
+def _line_revenue(line: DocumentLine) -> Iterator[tuple[RevenueKind, Decimal]]:
+    """The line's precise net by revenue kind: its components, in proportion when they do not add up
+    to the line (a partial credit of a line carries the original's split)."""
+    weights = [
+        (REVENUE_OF_DIMENSION.get(name, RevenueKind.ENERGY), amount) for name, amount in line.components
+    ]
+    total = sum((amount for _, amount in weights), Decimal(0))
+    if not weights or not total:
+        yield REVENUE_OF_LINE.get(line.kind, RevenueKind.ENERGY), line.net_precise
+    elif total == line.net_precise:
+        yield from weights
+    else:
+        for kind, amount in weights:
+            yield kind, quantize_precise(PRECISE_CONTEXT.divide(line.net_precise * amount, total))
+
+
+def revenue_of(composed: Composed, mode: RoundingMode) -> dict[RevenueKind, int]:
+    """A document's net total (minor units) by revenue kind, summing to it exactly (module docstring)."""
+    precise: dict[RevenueKind, Decimal] = {}
+    for line in composed.lines:
+        for kind, amount in _line_revenue(line):
+            precise[kind] = precise.get(kind, Decimal(0)) + amount
+    rounded = {
+        kind: round_to_minor_units(amount, composed.currency, mode) for kind, amount in precise.items()
+    }
+    missing = composed.totals.excl_vat_minor - sum(rounded.values())
+    if missing:
+        largest = max((kind for kind in RevenueKind if kind in precise), key=lambda kind: abs(precise[kind]))
+        rounded[largest] += missing
+    return rounded
 
 
 def post_issued(
@@ -80,10 +136,9 @@ def _post(
     sign = -1 if document.kind is DocumentKind.CREDIT_NOTE else 1
     if void:
         sign = -sign
-    revenue: dict[RevenueKind, int] = {}
-    for line in document.composed.lines:
-        kind = REVENUE_OF_LINE.get(line.kind, RevenueKind.ENERGY)
-        revenue[kind] = revenue.get(kind, 0) + sign * line.net_minor
+    revenue = {
+        kind: sign * amount for kind, amount in revenue_of(document.composed, document.rounding_mode).items()
+    }
     vat: dict[Decimal, int] = {}
     for tax in document.composed.breakdown:
         vat[tax.rate] = vat.get(tax.rate, 0) + sign * tax.tax_minor
@@ -105,7 +160,11 @@ def _post(
         revenue_by_kind=revenue,
         vat_by_rate=vat,
         at=at,
-        cause=EntryCause.DOCUMENT_VOIDED if void else None,
+        cause=EntryCause.DOCUMENT_VOIDED
+        if void
+        else EntryCause.RECEIPT_ISSUED
+        if document.kind is DocumentKind.RECEIPT
+        else None,
     )
 
 

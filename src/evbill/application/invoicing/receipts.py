@@ -189,14 +189,18 @@ def _lines(
     kwh = (session.energy_wh / 1000).quantize(Decimal("0.001"))
     text = f"Charging at {place}, {start:%Y-%m-%d %H:%M}-{end:%H:%M}, {kwh} kWh"
     by_rate: dict[Decimal | None, Decimal] = {}
+    split: dict[Decimal | None, dict[str, Decimal]] = {}
     for part in session.parts:
         by_rate[part.vat] = by_rate.get(part.vat, Decimal(0)) + part.excl_vat
+        of_rate = split.setdefault(part.vat, {})
+        of_rate[part.dimension.value] = of_rate.get(part.dimension.value, Decimal(0)) + part.excl_vat
     schedule = profile.schedule
     lines = []
     for rate, net in by_rate.items():
         taxed = rate if schedule is None or rate is None or rate == 0 else schedule.rate_on(day)
         suffix = "" if len(by_rate) == 1 else f" (VAT {rate} %)" if rate is not None else " (no VAT)"
-        lines.append(DraftLine(text + suffix, net, taxed, day, session.id, "SESSION"))
+        components = tuple(split[rate].items())
+        lines.append(DraftLine(text + suffix, net, taxed, day, session.id, "SESSION", components=components))
     return lines
 
 

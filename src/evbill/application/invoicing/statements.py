@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from evbill.application.ports import UnitOfWork
 from evbill.domain.charging.sessions import ChargingSession
-from evbill.domain.invoicing.documents import Document
+from evbill.domain.invoicing.documents import Document, DocumentKind
 from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.invoicing.statement import (
     Branding,
@@ -138,4 +138,7 @@ def view_of(
         session = uow.sessions.get(document.operator_id, session_id)
         if session is not None:
             statements.append(statement_of(uow, session))
-    return DocumentView(document, tuple(statements), branding_of(profile), draft)
+    by_card = document.kind is DocumentKind.INVOICE and any(
+        attempt.succeeded for attempt in uow.collection.attempts(document.operator_id, document.id)
+    )
+    return DocumentView(document, tuple(statements), branding_of(profile), draft, by_card)

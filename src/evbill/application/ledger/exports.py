@@ -9,7 +9,10 @@ integer minor units shown with the currency's decimals, never through a float.
 * DATEV: the header line (format 700, category 21 "Buchungsstapel", version 13), the column names, and
   one booking line per debit/credit pair: an entry's debits and credits are paired off greedily, so an
   entry of n postings becomes at most n - 1 lines, each with a positive amount, "S" (Soll) on ``Konto``
-  against ``Gegenkonto``, the date as DDMM, the reference as Belegfeld 1, a decimal comma. Accounts map
+  against ``Gegenkonto``, the date as DDMM, a decimal comma. Belegfeld 1 is the document number of a
+  document's entry (invoice, receipt, credit note, their void and write-off), else the id its
+  reference names, in DATEV's characters (``A-Z a-z 0-9 $ & % * + - /``, at most 36); Belegfeld 2 the
+  document's due date (DDMMYY, DATEV's convention for open items) or blank. Accounts map
   to SKR04-style numbers (``DATEV_ACCOUNTS``); only the first 14 of DATEV's columns are written.
 * Beancount: ``open`` directives for every account, then one transaction per entry. Account codes
   become Beancount names (``receivable:cus-1`` -> ``Assets:Receivables:C-cus-1``).
@@ -21,8 +24,8 @@ import csv
 import enum
 import io
 import re
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
 from decimal import Decimal
 
 from evbill.domain import currency as currencies
@@ -183,8 +186,36 @@ def datev_pairs(postings: Iterable[Posting]) -> Iterator[tuple[str, str, int, st
                 credit_left = credits[j][1] if j < len(credits) else 0
 
 
-def datev_lines(entries: Iterable[LedgerEntry], *, created_at: datetime, currency: str) -> Iterator[str]:
-    """DATEV needs its date range in the header: ``entries`` is read twice (give a list or a re-readable)."""
+# DATEV's Belegfeld 1: at most 36 of these characters (anything else is refused on import)
+_NOT_IN_BELEGFELD = re.compile(r"[^A-Za-z0-9$&%*+\-/]")
+BELEGFELD_LENGTH = 36
+
+
+def belegfeld_1(reference: str, documents: Mapping[str, tuple[str, date | None]]) -> str:
+    """The document number of a document's entry (``AMS-2026-000003``), else the id the reference
+    names (``capture:<id>`` -> ``<id>``), in DATEV's characters."""
+    known = documents.get(reference)
+    text = known[0] if known is not None else reference.rpartition(":")[2]
+    return _NOT_IN_BELEGFELD.sub("-", text)[:BELEGFELD_LENGTH]
+
+
+def belegfeld_2(reference: str, documents: Mapping[str, tuple[str, date | None]]) -> str:
+    """DATEV's convention for open items: the document's due date as DDMMYY; blank otherwise."""
+    known = documents.get(reference)
+    return "" if known is None or known[1] is None else known[1].strftime("%d%m%y")
+
+
+def datev_lines(
+    entries: Iterable[LedgerEntry],
+    *,
+    created_at: datetime,
+    currency: str,
+    documents: Mapping[str, tuple[str, date | None]] | None = None,
+) -> Iterator[str]:
+    """DATEV needs its date range in the header: ``entries`` is read twice (give a list or a re-readable).
+    ``documents``: by entry reference, the number and due date of the document it is about
+    (``queries.document_numbers``), for Belegfeld 1 and 2."""
+    documents = documents or {}
     materialised = list(entries)
     if materialised:
         first, last = materialised[0].posted_at, materialised[-1].posted_at
@@ -206,8 +237,8 @@ def datev_lines(entries: Iterable[LedgerEntry], *, created_at: datetime, currenc
                     str(datev_account(credit_account)),
                     '""',
                     entry.posted_at.strftime("%d%m"),
-                    _datev_text(entry.reference, 36),
-                    _datev_text(entry.id, 12),
+                    _datev_text(belegfeld_1(entry.reference, documents), BELEGFELD_LENGTH),
+                    _datev_text(belegfeld_2(entry.reference, documents), 12),
                     "",
                     _datev_text(entry.description, 60),
                 ]
@@ -270,10 +301,15 @@ def beancount_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
 
 
 def export_lines(
-    export_format: ExportFormat, entries: Iterable[LedgerEntry], *, created_at: datetime, currency: str
+    export_format: ExportFormat,
+    entries: Iterable[LedgerEntry],
+    *,
+    created_at: datetime,
+    currency: str,
+    documents: Mapping[str, tuple[str, date | None]] | None = None,
 ) -> Iterator[str]:
     if export_format is ExportFormat.CSV:
         return csv_lines(entries)
     if export_format is ExportFormat.DATEV:
-        return datev_lines(entries, created_at=created_at, currency=currency)
+        return datev_lines(entries, created_at=created_at, currency=currency, documents=documents)
     return beancount_lines(entries)

@@ -6,8 +6,9 @@ zero per currency in a sound ledger (``totals``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
@@ -53,3 +54,24 @@ def journal(svc: Services, who: Actor, *, after: str | None, limit: int) -> Sequ
     require(who, Permission.READ)
     with svc.uow(read_only=True) as uow:
         return uow.ledger.entries(who.operator_id, after=after, limit=limit)
+
+
+# what an entry's reference names when it is a document's: "<kind>:<document id>"
+DOCUMENT_REFERENCES = ("invoice", "receipt", "credit_note", "write_off")
+
+
+def document_numbers(
+    svc: Services, who: Actor, references: Iterable[str]
+) -> dict[str, tuple[str, date | None]]:
+    """The number and due date of the document each reference names (``invoice:<id>`` ...), by
+    reference, for the accounting export (DATEV's Belegfeld 1 is the document number); references
+    that name no issued document are left out."""
+    require(who, Permission.READ)
+    ids: dict[str, list[str]] = {}
+    for reference in references:
+        kind, colon, document_id = reference.partition(":")
+        if colon and kind in DOCUMENT_REFERENCES and document_id:
+            ids.setdefault(document_id, []).append(reference)
+    with svc.uow(read_only=True) as uow:
+        found = uow.invoices.numbers(who.operator_id, sorted(ids))
+    return {reference: found[i] for i, named in ids.items() if i in found for reference in named}

@@ -10,10 +10,13 @@ rounds once). The order of work, and the rules OCPI and the issue leave open, ar
    the contract covers in part counts in full. Each segment is billed under the terms and plan
    version in force on its first day; a session belongs to the segment of its local start date.
 2. **Plan fee** per segment: fee x days in segment / days in cycle (proration: join on the 17th of
-   November pays 14/30; a plan change pays each plan for its days). Per-cycle service fees likewise;
-   one-off service fees in the cycle their terms take effect.
+   November pays 14/30; a plan change pays each plan for its days). A fee of another cycle than the
+   contract's (a monthly fee billed weekly) is prorated by the calendar instead, per month its days
+   fall in (7/30 of the fee for a week of November), rounded cumulatively so that a month's weekly
+   lines add up to the monthly fee exactly (``fee_to_date``). Per-cycle service fees as the first
+   rule; one-off service fees in the cycle their terms take effect.
 3. **Sessions** are billed at what rating computed under the tariff chosen at their start (by
-   ``pricing.resolve_price``), one line per VAT rate.
+   ``pricing.resolve_price``), one line per VAT rate, named by their local start time (CET/CEST).
 4. **Allowances** per segment, prorated like the fee, used up in session order:
    - SUBSCRIPTION included kWh credit the energy cost of the kWh they cover, and included minutes
      credit the charging-time cost;
@@ -26,19 +29,21 @@ rounds once). The order of work, and the rules OCPI and the issue leave open, ar
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from evbill.domain import currency as currencies
 from evbill.domain.charging.sessions import ChargePart
 from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.money import PRECISE_CONTEXT, PRECISE_QUANTUM
 from evbill.domain.offers.contracts import Contract, ContractTerms, FeeRecurrence
-from evbill.domain.offers.plans import ConnectorClass, Plan, PlanKind, PlanVersion
+from evbill.domain.offers.plans import BillingCycle, ConnectorClass, Plan, PlanKind, PlanVersion
 from evbill.domain.offers.promotions import DiscountKind, Promotion, PromotionKind, PromotionState
 from evbill.domain.rating import RatedSession
 from evbill.domain.tariffs.model import TariffDimension
@@ -135,6 +140,9 @@ class BillLine:
     vat: Decimal | None  # None: not subject to VAT (not the same as 0 %)
     session_id: str | None = None
     promotion_id: str | None = None
+    # what a session line (or a credit taken off one) sold, by tariff dimension: its precise amount
+    # split by what the price parts paid for, summing to ``excl_vat`` (the ledger's revenue by kind)
+    components: tuple[tuple[TariffDimension, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +273,16 @@ class _Work:
         if not amount or not entries:
             return
         shares = _allocate(amount, [entry.amount for entry in entries])
-        by_line: dict[tuple[str, Decimal | None], Decimal] = {}
+        by_line: dict[tuple[str, Decimal | None], dict[TariffDimension, Decimal]] = {}
         for entry, share in zip(entries, shares, strict=True):
             entry.amount -= share
-            key = (entry.session.session_id, entry.vat)
-            by_line[key] = by_line.get(key, ZERO) + share
-        for (session_id, vat), share in by_line.items():
+            split = by_line.setdefault((entry.session.session_id, entry.vat), {})
+            split[entry.dimension] = split.get(entry.dimension, ZERO) + share
+        for (session_id, vat), split in by_line.items():
+            share = sum(split.values(), ZERO)
             if share:
-                self.lines.append(BillLine(kind, text, -share, vat, session_id, promo))
+                components = tuple((dimension, -part) for dimension, part in split.items())
+                self.lines.append(BillLine(kind, text, -share, vat, session_id, promo, components))
 
 
 def _allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
@@ -310,13 +320,13 @@ def bill_cycle(
     )  # fmt: skip
     work = _Work()
     for segment in parts:
-        _fees(work, segment, cycle_days, cycle_start, cycle_end, zone)
+        _fees(work, segment, cycle_days, cycle_start, cycle_end, zone, currencies.exponent(currency))
     inside_contract = [
         s for s in sessions if any(seg.start <= local_date(s.started_at, zone) < seg.end for seg in parts)
     ]
     ordered = sorted(inside_contract, key=lambda s: (s.started_at, s.session_id))
     for session in ordered:
-        _session_lines(work, session)
+        _session_lines(work, session, zone)
     for segment in parts:
         inside = [s for s in ordered if segment.start <= local_date(s.started_at, zone) < segment.end]
         _allowances(work, segment, cycle_days, inside)
@@ -338,19 +348,51 @@ def bill_cycle(
     )
 
 
-def _fees(work: _Work, segment: Segment, cycle_days: int, start: date, end: date, zone: ZoneInfo) -> None:
+def fee_to_date(fee: Decimal, fee_cycle: BillingCycle, day: date, exponent: int) -> Decimal:
+    """What a plan fee of ``fee`` per ``fee_cycle`` has come to from a fixed origin until ``day``
+    (exclusive), rounded half up to the currency's minor unit: whole months (weeks) at the full fee,
+    the running month pro rata of its days (a week of its 7). A cycle that is not the fee's pays
+    ``fee_to_date(end) - fee_to_date(start)``, so its lines add up over a month (week) to the fee
+    exactly, whatever the cycles' lengths; and a cent lost rounding one cycle is made up in the next.
+
+        >>> fee_to_date(Decimal("9.99"), BillingCycle.MONTHLY, date(2026, 11, 8), 2) - fee_to_date(
+        ...     Decimal("9.99"), BillingCycle.MONTHLY, date(2026, 11, 1), 2)
+        Decimal('2.33')
+    """
+    quantum = Decimal(1).scaleb(-exponent)
+    if fee_cycle is BillingCycle.WEEKLY:
+        whole, elapsed, length = divmod(day.toordinal(), 7) + (7,)
+    else:
+        whole = day.year * 12 + day.month - 1
+        elapsed, length = day.day - 1, calendar.monthrange(day.year, day.month)[1]
+    part = (fee * elapsed / length).quantize(quantum, ROUND_HALF_UP, PRECISE_CONTEXT)
+    return fee * whole + part
+
+
+def _plan_fee(segment: Segment, cycle_days: int, exponent: int) -> tuple[Decimal, str]:
+    """The segment's plan fee and its line's text. A fee of the contract's own billing cycle is
+    prorated by the segment's days of the cycle (join on the 17th of November: 14/30); a fee of
+    another cycle (a monthly fee billed weekly) by the calendar (``fee_to_date``)."""
+    version, name = segment.plan_version, segment.plan.name
+    last = segment.end - timedelta(days=1)
+    if version.fee_cycle in (segment.terms.billing_cycle, BillingCycle.PER_SESSION):
+        amount = _precise(version.fee * (Decimal(segment.days) / Decimal(cycle_days)))  # as always
+        return amount, f"{name} fee, {segment.days} of {cycle_days} days ({segment.start} to {last})"
+    fee, cycle = version.fee, version.fee_cycle
+    amount = fee_to_date(fee, cycle, segment.end, exponent) - fee_to_date(fee, cycle, segment.start, exponent)
+    per = "month" if cycle is BillingCycle.MONTHLY else "week"
+    return amount, f"{name} fee of {fee:f} per {per}, {segment.days} days ({segment.start} to {last})"
+
+
+def _fees(
+    work: _Work, segment: Segment, cycle_days: int, start: date, end: date, zone: ZoneInfo, exponent: int
+) -> None:
     version = segment.plan_version
     fraction = Decimal(segment.days) / Decimal(cycle_days)
     span = f"{segment.days} of {cycle_days} days ({segment.start} to {segment.end - timedelta(days=1)})"
     if version.fee:
-        work.lines.append(
-            BillLine(
-                LineKind.PLAN_FEE,
-                f"{segment.plan.name} fee, {span}",
-                _precise(version.fee * fraction),
-                version.fee_vat,
-            )
-        )
+        amount, text = _plan_fee(segment, cycle_days, exponent)
+        work.lines.append(BillLine(LineKind.PLAN_FEE, text, amount, version.fee_vat))
     effective = local_date(segment.terms.effective_from, zone)
     for service in segment.terms.services:
         if service.recurrence is FeeRecurrence.PER_CYCLE:
@@ -362,16 +404,21 @@ def _fees(work: _Work, segment: Segment, cycle_days: int, start: date, end: date
         work.lines.append(BillLine(LineKind.SERVICE_FEE, text, amount, service.vat))
 
 
-def _session_lines(work: _Work, session: SessionCharge) -> None:
+def _session_lines(work: _Work, session: SessionCharge, zone: ZoneInfo) -> None:
     by_vat: dict[Decimal | None, Decimal] = {}
+    split: dict[Decimal | None, dict[TariffDimension, Decimal]] = {}
     for part in session.parts:
         by_vat[part.vat] = by_vat.get(part.vat, ZERO) + part.excl_vat
+        of_rate = split.setdefault(part.vat, {})
+        of_rate[part.dimension] = of_rate.get(part.dimension, ZERO) + part.excl_vat
         work.entries.append(_Entry(session, part.dimension, part.vat, part.excl_vat))
     kwh = (session.energy_wh / 1000).normalize()
-    when = f"{session.started_at:%Y-%m-%d %H:%M} UTC"
+    local = session.started_at.astimezone(zone)  # the customer's clock, as the session detail shows it
+    when = f"{local:%Y-%m-%d %H:%M} {local:%Z}"
     text = f"Charging {when}, {session.connector_class.value}, {kwh:f} kWh ({session.rule})"
     for vat, amount in by_vat.items():
-        work.lines.append(BillLine(LineKind.SESSION, text, amount, vat, session.session_id))
+        components = tuple(split[vat].items())
+        work.lines.append(BillLine(LineKind.SESSION, text, amount, vat, session.session_id, None, components))
     work.uncovered_wh[session.session_id] = session.energy_wh
 
 

@@ -37,6 +37,12 @@ from evbill.domain.money import PRECISE_CONTEXT, RoundingMode, quantize_precise,
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
+# What a line sold, by tariff dimension ("ENERGY", "TIME", "PARKING_TIME", "FLAT"): its precise net
+# split by the price parts (a session line, or a discount taken off one), for revenue by kind in the
+# ledger. Empty for a line that sold one thing (a plan fee): its kind says what. A partial credit of a
+# line carries the original's split, which then gives the proportions of the credited amount.
+Components = tuple[tuple[str, Decimal], ...]
+
 
 @dataclass(frozen=True, slots=True)
 class DraftLine:
@@ -51,6 +57,7 @@ class DraftLine:
     quantity: Decimal = Decimal(1)
     unit: str = "C62"  # UN/ECE rec. 20: one (a piece); "KWH" for energy
     exempt: bool = False
+    components: Components = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,7 @@ class DocumentLine:
     session_id: str | None
     quantity: Decimal
     unit: str
+    components: Components = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +159,7 @@ def compose(
             number=index + 1, description=line.description, kind=line.kind, net_precise=line.net,
             net_minor=net_minor[index], category=categories[index][0], rate=categories[index][1],
             supply_date=line.supply_date, session_id=line.session_id, quantity=line.quantity, unit=line.unit,
+            components=line.components,
         )
         for index, line in enumerate(lines)
     )  # fmt: skip

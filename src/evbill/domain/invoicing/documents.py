@@ -349,7 +349,7 @@ def credit_note(
         drafts.append(
             DraftLine(
                 line.description, amount, _credit_rate(line), line.supply_date, line.session_id, line.kind,
-                exempt=line.category is VatCategory.EXEMPT,
+                exempt=line.category is VatCategory.EXEMPT, components=line.components,
             )
         )  # fmt: skip
     if problems or not drafts:

@@ -41,6 +41,7 @@ def draft_lines(
                 supply_date=day,
                 session_id=line.session_id,
                 kind=line.kind.value,
+                components=tuple((dimension.value, amount) for dimension, amount in line.components),
             )
         )
     return drafts

@@ -94,6 +94,7 @@ class DocumentView:
     sessions: tuple[SessionStatement, ...] = ()
     branding: Branding | None = None
     draft: bool = False
+    paid_by_card: bool = False  # an invoice charged to the customer's card on file (not to be paid again)
 
 
 def _reading(entry: object) -> str | None:

@@ -45,6 +45,7 @@ class EntryCause(enum.StrEnum):
     """What happened, in the money's own words; each money event posts one entry."""
 
     INVOICE_ISSUED = "invoice_issued"
+    RECEIPT_ISSUED = "receipt_issued"  # a receipt of a session paid at issue (card, wallet, ad hoc)
     CREDIT_NOTE_ISSUED = "credit_note_issued"
     DOCUMENT_VOIDED = "document_voided"  # an issued invoice or receipt voided: its issue reversed
     PAYMENT_CAPTURED = "payment_captured"

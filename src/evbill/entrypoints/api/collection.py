@@ -2,7 +2,8 @@
 
     PUT    /customers/{id}/card-on-file     save the customer's card (a gateway token; never a card number)
     GET    /customers/{id}/card-on-file     the card on file
-    PATCH  /customers/{id}/card-on-file     per-session charging on or off ({"charge_sessions": true})
+    PATCH  /customers/{id}/card-on-file     per-session charging on or off ({"charge_sessions": true}),
+                                            If-Match: the ETag the GET (or PUT) gave
     DELETE /customers/{id}/card-on-file     forget it
     POST   /customers/{id}/card-setup       start a card setup (SetupIntent): its client secret
     POST   /customers/{id}/card-setup/{setup_id}/confirm   its card, once succeeded, is the card on file
@@ -35,7 +36,8 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.collection.dunning import CardOnFile
 from evbill.domain.collection.mandates import Mandate
 from evbill.domain.collection.policy import MAX_RETRIES, CollectionPolicy
-from evbill.entrypoints.api.common import Cursor, Limit, PageOut, Strict
+from evbill.domain.errors import StaleVersion
+from evbill.entrypoints.api.common import Cursor, IfMatch, Limit, PageOut, PreconditionRequired, Strict
 from evbill.entrypoints.api.payments import IdempotencyKey, gateway
 from evbill.entrypoints.api.security import actor, services
 
@@ -83,6 +85,7 @@ CARD = "/customers/{customer_id}/card-on-file"
 def save_card(
     customer_id: str,
     body: CardIn,
+    response: Response,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
     gw: PaymentGateway = Depends(gateway),
@@ -91,19 +94,52 @@ def save_card(
         svc, who, customer_id[:36], gateway=gw.name, payment_method=body.payment_method,
         charge_sessions=body.charge_sessions,
     )  # fmt: skip
+    response.headers["ETag"] = card_etag(setup.get_card(svc, who, card.customer_id))  # as stored
     return card_out(card)
 
 
-@router.get(CARD, response_model=CardOut, summary="The customer's card on file")
-def get_card(customer_id: str, who: Actor = Depends(actor), svc: Services = Depends(services)) -> CardOut:
-    return card_out(setup.get_card(svc, who, customer_id[:36]))
+def card_etag(card: CardOnFile) -> str:
+    return f'"{setup.card_tag(card)}"'
 
 
-@router.patch(CARD, response_model=CardOut, summary="Per-session charging to the card on file, on or off")
-def set_session_charging(
-    customer_id: str, body: SessionChargingIn, who: Actor = Depends(actor), svc: Services = Depends(services)
+def expected_card_tag(if_match: str | None) -> str:
+    """The card tag a strong If-Match names; 428 without one, 412 for a weak one (compared strongly)."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "send If-Match with the ETag of the card on file you read (GET it), so a change made "
+            "since is not overwritten"
+        )
+    text = if_match.strip()
+    if text.startswith("W/"):
+        raise StaleVersion(f"If-Match {if_match!r} is a weak ETag; If-Match needs the strong one")
+    return text.strip('"')
+
+
+@router.get(CARD, response_model=CardOut, summary="The customer's card on file (with its ETag)")
+def get_card(
+    customer_id: str, response: Response, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> CardOut:
-    return card_out(setup.set_session_charging(svc, who, customer_id[:36], body.charge_sessions))
+    card = setup.get_card(svc, who, customer_id[:36])
+    response.headers["ETag"] = card_etag(card)
+    return card_out(card)
+
+
+@router.patch(CARD, response_model=CardOut,
+              summary="Per-session charging to the card on file, on or off (send If-Match)")  # fmt: skip
+def set_session_charging(
+    customer_id: str,
+    body: SessionChargingIn,
+    response: Response,
+    if_match: IfMatch = None,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+) -> CardOut:
+    if if_match is None:
+        setup.get_card(svc, who, customer_id[:36])  # a customer without a card (or another's) is 404 first
+    tag = expected_card_tag(if_match)
+    card = setup.set_session_charging(svc, who, customer_id[:36], body.charge_sessions, expected_tag=tag)
+    response.headers["ETag"] = card_etag(card)
+    return card_out(card)
 
 
 @router.delete(CARD, status_code=204, summary="Forget the customer's card on file")

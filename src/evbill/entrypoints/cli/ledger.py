@@ -6,7 +6,7 @@ evbill ledger export --operator ID --format datev --out EXTF_Buchungsstapel.csv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -74,9 +74,13 @@ def build(container: Container) -> typer.Typer:
         who = acting(container, operator)
         services = container.services
         currency = call(lambda: get_operator(services, who)).default_currency
-        entries = _all_entries(container, who)
+        entries: Iterable[LedgerEntry] = _all_entries(container, who)
+        documents = None
+        if export_format is exports.ExportFormat.DATEV:  # read twice anyway: Belegfeld 1 needs the numbers
+            entries = list(entries)
+            documents = queries.document_numbers(services, who, {entry.reference for entry in entries})
         lines = exports.export_lines(
-            export_format, entries, created_at=services.clock.now(), currency=currency
+            export_format, entries, created_at=services.clock.now(), currency=currency, documents=documents
         )
         newline = exports.NEWLINE[export_format]
         try:

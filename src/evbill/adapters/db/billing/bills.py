@@ -20,6 +20,7 @@ from evbill.adapters.db.repositories import ConnectionSource
 from evbill.domain.billing.cycle import AppliedPromotion, Bill, BillLine, LineKind, TaxCategory
 from evbill.domain.billing.records import BillState, RecordedBill
 from evbill.domain.errors import Conflict
+from evbill.domain.tariffs.model import TariffDimension
 
 
 def _optional(value: Any) -> Decimal | None:
@@ -30,7 +31,8 @@ def bill_document(bill: Bill) -> dict[str, Any]:
     return {
         "lines": [
             {"kind": line.kind.value, "description": line.description, "excl_vat": line.excl_vat,
-             "vat": line.vat, "session_id": line.session_id, "promotion_id": line.promotion_id}
+             "vat": line.vat, "session_id": line.session_id, "promotion_id": line.promotion_id,
+             "components": [[dimension.value, amount] for dimension, amount in line.components]}
             for line in bill.lines
         ],
         "categories": [{"vat": c.vat, "base": c.base, "tax": c.tax} for c in bill.categories],
@@ -52,7 +54,9 @@ def bill_of(row: Mapping[str, Any]) -> Bill:
         currency=row["currency"],
         lines=tuple(
             BillLine(LineKind(line["kind"]), line["description"], Decimal(str(line["excl_vat"])),
-                     _optional(line["vat"]), line["session_id"], line["promotion_id"])
+                     _optional(line["vat"]), line["session_id"], line["promotion_id"],
+                     tuple((TariffDimension(dimension), Decimal(str(amount)))
+                           for dimension, amount in line.get("components", ())))
             for line in document["lines"]
         ),
         categories=tuple(

@@ -146,12 +146,19 @@ class SqlCollectionRepository:
         query = query.order_by(cards_on_file.c.customer_id).limit(limit)
         return [CARDS_ON_FILE.from_row(row) for row in self._connection().execute(query).mappings()]
 
-    def set_charge_sessions(self, operator_id: str, customer_id: str, charge_sessions: bool) -> bool:
-        result = self._connection().execute(
-            update(cards_on_file)
-            .where(cards_on_file.c.operator_id == operator_id, cards_on_file.c.customer_id == customer_id)
-            .values(charge_sessions=charge_sessions)
+    def set_charge_sessions(
+        self, operator_id: str, customer_id: str, charge_sessions: bool, *, expected: CardOnFile | None = None
+    ) -> bool:
+        statement = update(cards_on_file).where(
+            cards_on_file.c.operator_id == operator_id, cards_on_file.c.customer_id == customer_id
         )
+        if expected is not None:  # compare and set: a concurrent change makes this update nothing
+            statement = statement.where(
+                cards_on_file.c.payment_method == expected.payment_method,
+                cards_on_file.c.gateway == expected.gateway,
+                cards_on_file.c.charge_sessions == expected.charge_sessions,
+            )
+        result = self._connection().execute(statement.values(charge_sessions=charge_sessions))
         return bool(result.rowcount)
 
     def remove_card(self, operator_id: str, customer_id: str) -> bool:

@@ -35,6 +35,11 @@ def _day(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
+def _components(pairs: Any) -> tuple[tuple[str, Decimal], ...]:
+    """A line's components (a document stored before lines had them has none)."""
+    return tuple((str(dimension), _decimal(amount)) for dimension, amount in pairs)
+
+
 def party_of(data: dict[str, Any]) -> Party:
     return Party(**data)
 
@@ -47,6 +52,7 @@ def composed_of(data: dict[str, Any]) -> Composed:
             category=VatCategory(line["category"]), rate=_decimal(line["rate"]),
             supply_date=_day(line["supply_date"]), session_id=line["session_id"],
             quantity=_decimal(line["quantity"]), unit=line["unit"],
+            components=_components(line.get("components", ())),
         )
         for line in data["lines"]
     )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -73,6 +74,18 @@ class SqlInvoiceRepository:
             query = query.with_for_update()
         data = self._connection().scalar(query)
         return None if data is None else document_of(data)
+
+    def numbers(self, operator_id: str, document_ids: Sequence[str]) -> Mapping[str, tuple[str, date | None]]:
+        found: dict[str, tuple[str, date | None]] = {}
+        for start in range(0, len(document_ids), 500):
+            query = select(invoices.c.id, invoices.c.number, invoices.c.due_date).where(
+                invoices.c.operator_id == operator_id,
+                invoices.c.id.in_(document_ids[start : start + 500]),
+                invoices.c.number.is_not(None),
+            )
+            for document_id, number, due in self._connection().execute(query):
+                found[document_id] = (number, due)
+        return found
 
     def find_by_bill(self, operator_id: str, bill_id: str) -> Document | None:
         query = select(invoices.c.document).where(
