@@ -83,7 +83,7 @@ def test_a_backtest_with_the_tariff_used_and_the_report_state_the_same_billed_re
     container.dispose()
 
 
-def test_fact_rows_made_before_0029_get_their_sessions_billed_amounts_and_the_rollups_are_rebuilt(
+def test_fact_rows_made_before_0026_get_their_sessions_billed_amounts_and_the_rollups_are_rebuilt(
     database_url: str, uow_factory: UnitOfWorkFactory
 ) -> None:
     # Given the hand-computed network's facts and rollups built by a report, then the database taken

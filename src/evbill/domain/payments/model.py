@@ -61,7 +61,7 @@ class Payment:
     created_at: datetime
     # an invoice payment's capture as recorded on the invoice (at most what was open then; the rest
     # stayed credit on the receivable): a refund takes from that credit first, then reopens the
-    # invoice. None until captured (and for a capture stored before migration 0030: all applied)
+    # invoice. None until captured (and for a capture stored before migration 0027: all applied)
     invoice_applied: int | None = None
 
 

@@ -30,7 +30,7 @@ from evbill.adapters.db.types import JsonDocument, UtcDateTime
 
 APPEND_ONLY = ("bank_transactions", "charge_attempts", "payment_reminders")
 
-# cards being saved by their customers at the gateway (migration 0030): whose each setup is
+# cards being saved by their customers at the gateway (migration 0027): whose each setup is
 card_setups = Table(
     "card_setups",
     metadata,

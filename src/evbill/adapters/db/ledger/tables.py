@@ -28,7 +28,7 @@ ledger_entries = Table(
     Column("reference", String(64), nullable=False),
     Column("description", Text, nullable=False),
     Index("ix_ledger_entries_posted", "operator_id", "posted_at", "id"),
-    # the corrections a revenue report reads: credit notes and voids of a window (migration 0029)
+    # the corrections a revenue report reads: credit notes and voids of a window (migration 0026)
     Index("ix_ledger_entries_cause", "operator_id", "cause", "posted_at"),
 )
 

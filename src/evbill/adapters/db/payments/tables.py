@@ -37,7 +37,7 @@ payments = Table(
     Column("currency", String(3), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    # what an invoice payment's capture paid of the invoice (migration 0030): refunds reopen that
+    # what an invoice payment's capture paid of the invoice (migration 0027): refunds reopen that
     Column("invoice_applied", BigInteger),
     belongs_to_operator(),
     UniqueConstraint("operator_id", "id"),
@@ -67,7 +67,7 @@ payment_events = Table(
     Index("ix_payment_events_idempotency_key", "operator_id", "idempotency_key"),
 )
 
-# a money move sent to the gateway and not yet recorded, one per payment (migration 0030)
+# a money move sent to the gateway and not yet recorded, one per payment (migration 0027)
 payments_in_flight = Table(
     "payments_in_flight",
     metadata,

@@ -1,6 +1,6 @@
 """Billed amounts in the report facts and rollups: what each session's receipt or invoice line charged.
 
-Revision ID: 0029_revnet
+Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-03
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0029_revnet"
+revision: str = "0026"
 down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -8,8 +8,8 @@
 * ``payments_in_flight``: a capture sent to the gateway and not yet recorded, one per payment
   (committed before the gateway is called; a crash leaves it for the retry with the same key).
 
-Revision ID: 0030
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-03
 """
 
@@ -22,8 +22,8 @@ from alembic import op
 
 from evbill.adapters.db.types import UtcDateTime
 
-revision: str = "0030"
-down_revision: str | None = "0025"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
