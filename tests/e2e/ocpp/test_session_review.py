@@ -123,3 +123,24 @@ def test_a_session_in_review_is_rerated_and_accepted_or_voided(live):
         ("RERATED", "checked the meter photo"),
         ("VOIDED", "goodwill"),
     ]
+
+
+def test_a_stuck_session_without_a_meter_value_closed_by_the_operator_is_priced_with_a_complete_cdr(live):
+    # Given a session whose only reading is its meterStart, and whose stop never came
+    session_id, _ = asyncio.run(session_without_a_stop(live, "2026-11-20T10:00:00Z", []))
+    # When an operator closes it (through the CLI, as the tester did)
+    result = CliRunner().invoke(
+        build_app(live.container.settings),
+        ["session", "close", session_id, "--operator", live.operator_id, "--reason", "x", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    # Then it is rated like any other with what is known: no energy, its start fee 0.35 (0.4235 -> 0.42)
+    with live.container.services.uow() as uow:
+        session = uow.sessions.get(live.operator_id, session_id)
+    assert (session.status, session.energy_wh) == (SessionStatus.COMPLETED, Decimal(0))
+    assert (session.total_excl_vat, session.total_incl_vat_minor) == (Decimal("0.35"), 42)
+    assert [(part.dimension.value, part.excl_vat) for part in session.parts] == [("FLAT", Decimal("0.35"))]
+    # And its CDR is complete: a charging period and its cost incl. VAT
+    cdr = api(live, "GET", f"/sessions/{session_id}/cdr").json()
+    assert len(cdr["charging_periods"]) == 1
+    assert cdr["total_cost"] == {"excl_vat": 0.35, "incl_vat": 0.42}

@@ -60,11 +60,14 @@ def price_samples(
     compiled = compiled_tariff(services, context, session)
     if compiled is None:
         return None
+    # A session that ends where it starts (an operator closes a stuck one that never reported a
+    # reading after its start) is rated over its first microsecond, as its running cost was: it has
+    # begun, so it has a period, a price breakdown and a complete CDR like any other.
     metered = price_metered_session(
         samples=checked.samples,
         compiled=compiled,
         start=checked.start,
-        until=checked.end,
+        until=max(checked.end, checked.start + _MICROSECOND),
         currency=session.currency,
     )
     return Priced(metered, compiled)
