@@ -116,11 +116,13 @@ def running_cost(
     fit = checked(
         services, session, meter.samples, reported_end=reported, closed_at=now, max_power_w=meter.max_power_w
     )
+    if not fit.samples:  # nothing plausible yet (a start before the driver paid): nothing shown yet
+        return meter.highest or Cost(session, ZERO, ZERO, SettledMoney(0, session.currency), ZERO)
     rated = price_metered_session(
         samples=fit.samples,
         compiled=meter.compiled,
         start=fit.start,
-        until=fit.end,
+        until=max(fit.end, fit.start + _MICROSECOND),
         currency=session.currency,
     ).rated
     shown = settle(PreciseMoney(rated.total_cost.incl_vat, session.currency), context.rounding)

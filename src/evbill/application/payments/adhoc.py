@@ -36,6 +36,7 @@ from evbill.application.ports import PaymentGateway, SessionReceipts, StationCom
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Role
+from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
 from evbill.domain.money import SettledMoney
@@ -378,12 +379,52 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
             release_payment(
                 svc, pay.gateway, who, start.payment_id, idempotency_key=f"adhoc:{start.id}:release"
             )
+    short = None
+    if final > amount:
+        # Never more than the hold from an anonymous driver, and no receipt left open for the rest:
+        # the session waits for the operator (re-rate, correct or void it) before any receipt.
+        short = (
+            f"the session cost {_units(final, start.currency)}, {_units(final - amount, start.currency)}"
+            f" more than the hold of {_units(held.state.authorised, start.currency)}: at most the hold is"
+            " taken; the session awaits review"
+        )
+        _flag_for_review(svc, session, short)
     if amount > 0:  # before FINISHED: a crash here leaves the start due, and settle_due issues it then
         pay.paid(start.operator_id, session.id)
-    short = f"the session cost {final}, {final - amount} more than the hold" if final > amount else None
     finished = _move(svc, start, AdhocStatus.FINISHED, expected=frozenset({AdhocStatus.CHARGING}),
                      captured=amount, failure=short)  # fmt: skip
     return view_of(svc, finished or _reload(svc, start))
+
+
+def _units(minor: int, currency: str) -> str:
+    """An amount in minor units written in the currency's units: 45215 EUR -> "452.15 EUR"."""
+    return f"{Decimal(minor).scaleb(-currencies.exponent(currency))} {currency}"
+
+
+def _flag_for_review(svc: Services, session: ChargingSession, why: str) -> None:
+    """Send a completed session to review with ``why`` (its evidence kept), once."""
+    with svc.uow() as uow:
+        current = uow.sessions.get(session.operator_id, session.id)
+        if current is None or current.status is not SessionStatus.COMPLETED:
+            return  # in review already, or voided: the operator has it
+        details = dict(uow.live_sessions.details(session.operator_id, session.id) or {})
+        details["review"] = [*details.get("review", []), why]
+        flagged = replace(current, status=SessionStatus.REVIEW)
+        uow.live_sessions.close(flagged, details=details)
+        uow.session_reviews.add(
+            ReviewEvent(
+                id=svc.ids.new_id(),
+                operator_id=session.operator_id,
+                session_id=session.id,
+                at=svc.clock.now(),
+                actor="evbill (payment at the charger)",
+                action=ReviewAction.FLAGGED,
+                reason=why[:2000],
+                status_before=SessionStatus.COMPLETED,
+                status_after=SessionStatus.REVIEW,
+            )
+        )
+        uow.commit()
 
 
 _LATE = {

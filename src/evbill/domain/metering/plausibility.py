@@ -6,7 +6,9 @@ priced as-is. The checks, in order (thresholds in ``PlausibilityRules``, documen
 1. **The session's start** must lie within [server clock at the start - ``max_offline``, server clock
    + ``clock_skew``]: a charger whose clock reset reports 1971, one whose clock runs ahead reports
    tomorrow. An implausible start is replaced by the first plausible sample's time (else the server's
-   clock at the start) and flagged ``IMPLAUSIBLE_START``.
+   clock at the start) and flagged ``IMPLAUSIBLE_START``. A session started on request (a payment at
+   the charger) cannot begin before the request - ``clock_skew``: an earlier start is replaced by the
+   request's time and flagged the same way (a charger cannot backdate the start before the hold).
 2. **The session's stop** must not be before the start, nor after the server clock at the stop +
    ``clock_skew``. An implausible stop is replaced by the last plausible sample's time (never before
    the start: the shorter session is the driver's side) and flagged ``IMPLAUSIBLE_STOP``.
@@ -119,9 +121,23 @@ class Window:
 
 
 def plausible_start(
-    reported: datetime, *, opened_at: datetime, samples: Iterable[MeterSample], rules: PlausibilityRules
+    reported: datetime,
+    *,
+    opened_at: datetime,
+    samples: Iterable[MeterSample],
+    rules: PlausibilityRules,
+    requested_at: datetime | None = None,
 ) -> tuple[datetime, tuple[Anomaly, ...]]:
-    """The start to price from: the reported one if the server clock allows it (rule 1)."""
+    """The start to price from: the reported one if the server clock allows it (rule 1).
+
+    ``requested_at``: when the start was asked for (a payment at the charger): the session cannot
+    have begun before it, give or take ``clock_skew``; an earlier start is priced from it."""
+    if requested_at is not None and reported < requested_at - rules.clock_skew:
+        detail = (
+            f"start {reported.isoformat()} is before the start was requested ({requested_at.isoformat()},"
+            f" give or take {_seconds(rules.clock_skew)} s); priced from {requested_at.isoformat()}"
+        )
+        return requested_at, (Anomaly(MeterFlag.IMPLAUSIBLE_START, reported, detail),)
     if _near_server_clock(reported, opened_at, rules):
         return reported, ()
     plausible = sorted(s.timestamp for s in samples if _near_server_clock(s.timestamp, opened_at, rules))

@@ -80,9 +80,12 @@ class AdhocStart:
         return self.status in OPEN
 
 
+ADHOC_TAG_PREFIX = "AH"
+
+
 def id_tag_for(start_id: str) -> str:
     """The idTag of a start: ``AH`` and the last 18 hex digits of its id (the random part of a UUIDv7)."""
-    return "AH" + start_id.replace("-", "")[-18:].upper()
+    return ADHOC_TAG_PREFIX + start_id.replace("-", "")[-18:].upper()
 
 
 def capture_amount(final: int, held: int) -> int:
