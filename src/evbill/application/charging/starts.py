@@ -46,9 +46,9 @@ class Started:
 
 
 def _evse(context: StationContext, number: int) -> Evse:
-    evse = context.evses.get(number) or (
-        next(iter(context.evses.values())) if len(context.evses) == 1 else None
-    )
+    # Never the station's only EVSE for a number it does not have (a 1.6 connectorId 99): the start
+    # is refused (a CallError, the frame journaled) rather than billed at an EVSE that did not report it.
+    evse = context.evses.get(number)
     if evse is None:
         raise NotFound(f"station {context.station.charge_point_id} has no EVSE {number}")
     return evse
