@@ -45,6 +45,11 @@ class AdhocStatus(enum.StrEnum):
 OPEN = frozenset(
     {AdhocStatus.AUTHORISING, AdhocStatus.REQUIRES_ACTION, AdhocStatus.STARTING, AdhocStatus.CHARGING}
 )
+# What reserves the EVSE: a start placing its hold (seconds; at most ``authorising_timeout``), one
+# whose hold is authorised (waiting for its station, charging). One waiting for 3-D Secure does not:
+# anyone could otherwise block an EVSE with an unconfirmed card; it takes the EVSE once confirmed,
+# if free.
+RESERVING = frozenset({AdhocStatus.AUTHORISING, AdhocStatus.STARTING, AdhocStatus.CHARGING})
 
 
 class CommandAnswer(enum.StrEnum):
@@ -74,6 +79,7 @@ class AdhocStart:
     deadline: datetime | None = None  # STARTING: the station must start by then, or the hold goes
     failure: str | None = None
     captured: int | None = None  # FINISHED: what was captured (0: released)
+    request_hash: str | None = None  # SHA-256 of the request's body: the same key with another is refused
 
     @property
     def is_open(self) -> bool:
