@@ -144,3 +144,46 @@ def test_a_stuck_session_without_a_meter_value_closed_by_the_operator_is_priced_
     cdr = api(live, "GET", f"/sessions/{session_id}/cdr").json()
     assert len(cdr["charging_periods"]) == 1
     assert cdr["total_cost"] == {"excl_vat": 0.35, "incl_vat": 0.42}
+
+
+def test_an_operator_corrects_the_energy_of_a_session_in_review_audited_with_the_readings_kept(live):
+    # Given a session in review (a register of 2e12 Wh), 30 minutes, 10 kWh by its readings
+    session_id, _ = asyncio.run(
+        session_without_a_stop(
+            live,
+            "2026-11-22T14:00:00Z",
+            [meter("2026-11-22T14:10:00Z", 2_000_000_000_000), meter("2026-11-22T14:30:00Z", 1_010_000)],
+        )
+    )
+    assert api(live, "POST", f"/sessions/{session_id}/close", json={"reason": "stuck"}).json()["status"] == (
+        "REVIEW"
+    )
+    path = f"/sessions/{session_id}/energy-correction"
+    # An energy a 22 kW EVSE cannot deliver in 30 minutes (at most 12,200 Wh) is refused
+    refused = api(live, "POST", path, json={"reason": "typo", "energy_wh": "50000"})
+    assert refused.status_code == 422, refused.text
+    # When the operator sets 12 kWh from the meter's photo
+    corrected = api(live, "POST", path, json={"reason": "meter photo: 12 kWh", "energy_wh": "12000"})
+    # Then it is priced with it and billable: 0.35 + 12 x 0.39 = 5.03 excl. VAT, x 1.21 = 6.0863 -> 6.09
+    assert corrected.status_code == 200, corrected.text
+    body = corrected.json()
+    assert (body["status"], body["energy_kwh"]) == ("COMPLETED", "12")
+    assert body["total_cost"] == {"excl_vat": "5.03", "incl_vat": "6.09"}
+    # And the charger's readings and anomalies stay, with the correction beside them, audited
+    with live.container.services.uow() as uow:
+        details = uow.live_sessions.details(live.operator_id, session_id)
+        samples = uow.meter_samples.of_session(live.operator_id, session_id)
+    assert Decimal("2000000000000") in [sample.energy for sample in samples]
+    assert "implausible_energy" in [a["flag"] for a in details["anomalies"]]
+    assert details["energy_correction"] == {
+        "energy_wh": "12000",
+        "billed_energy_wh_before": "10000",
+        "total_incl_vat_before": "5.1425",
+        "reason": "meter photo: 12 kWh",
+        "by": details["energy_correction"]["by"],
+    }
+    review = api(live, "GET", f"/sessions/{session_id}/review").json()
+    assert [(e["action"], e["status_before"], e["status_after"]) for e in review["events"]] == [
+        ("CLOSED", "ACTIVE", "REVIEW"),
+        ("CORRECTED", "REVIEW", "COMPLETED"),
+    ]
