@@ -253,6 +253,7 @@ OPERATIONS = [
     ("GET", "/api/v1/sessions/{session_id}/review"),
     ("POST", "/api/v1/sessions/{session_id}/close"),
     ("POST", "/api/v1/sessions/{session_id}/rerate"),
+    ("POST", "/api/v1/sessions/{session_id}/energy-correction"),
     ("POST", "/api/v1/sessions/{session_id}/void"),
     ("POST", "/api/v1/customers"),
     ("GET", "/api/v1/customers"),

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from evbill.adapters.payments.sandbox import SandboxGateway
 from evbill.application.payments.payments import PaymentView, authorise_payment
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.money import SettledMoney
+from evbill.domain.payments.adhoc import AdhocStart
 from evbill.domain.payments.model import PaymentPurpose
 
 
@@ -32,3 +34,12 @@ class Shop:
             payment_method=method,
             idempotency_key=key,
         )
+
+
+def paid_at(services: Services, start: AdhocStart, moment: datetime) -> None:
+    """The driver's request as if made just before ``moment``: these tests report a session that began
+    an hour ago, and a session cannot begin before its payment was requested."""
+    with services.uow() as uow:
+        moved = replace(start, created_at=moment - timedelta(seconds=1))
+        assert uow.session_payments.update_start(moved, expected=frozenset({start.status}))
+        uow.commit()

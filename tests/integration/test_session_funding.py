@@ -42,6 +42,7 @@ from evbill.domain.offers.customers import AuthorizationStatus
 from evbill.domain.payments.adhoc import CommandAnswer
 from tests.billing_data import save_seller
 from tests.e2e.ocpp.conftest import TOKEN, seed
+from tests.integration.payments_support import paid_at
 
 WALLET_TOKEN = "WALLET-1"
 
@@ -272,6 +273,7 @@ def test_payments_left_unfinished_by_a_crash_are_finished_by_settle_due(world: W
     # Given a start the station accepted and began, and another it accepted and never began
     begun = start_adhoc(pay, world.evse_id, payment_method="tok_visa", idempotency_key="crash-1").start
     begin = services.clock.now() - timedelta(hours=1)
+    paid_at(services, begun, begin)
     central_system.start_transaction(
         services, context, evse_number=1, id_token=begun.id_tag, started_at=begin, transaction_id="CRASH-1",
         start_key=None, samples=[MeterSample(begin, energy=Decimal(0))], frames=[],

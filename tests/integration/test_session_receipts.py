@@ -37,6 +37,7 @@ from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.payments.adhoc import AdhocStatus
 from evbill.entrypoints.cli.main import build_app
 from tests.e2e.ocpp.conftest import TOKEN
+from tests.integration.payments_support import paid_at
 from tests.integration.test_session_funding import WALLET_TOKEN, AcceptingStations, World, make_world
 from tests.support import CliRunner
 
@@ -67,6 +68,7 @@ def ended_adhoc_session(world: World, key: str) -> tuple[AdhocView, str]:
     context = central_system.station_context(services, world.admin.operator_id, station_id)
     started = start_adhoc(pay, world.evse_id, payment_method="tok_visa", idempotency_key=key)
     begin = services.clock.now() - timedelta(hours=1)
+    paid_at(services, started.start, begin)
     central_system.start_transaction(
         services, context, evse_number=1, id_token=started.start.id_tag, started_at=begin,
         transaction_id=f"TX-{key}", start_key=None, samples=[MeterSample(begin, energy=Decimal(0))],

@@ -848,8 +848,11 @@ class SessionPaymentRepository(Protocol):
 
     def start_of_session(self, operator_id: str, session_id: str) -> AdhocStart | None: ...
 
-    def open_start_at(self, operator_id: str, evse_id: str) -> AdhocStart | None:
-        """The start at the EVSE not finished or failed yet (at most one)."""
+    def open_start_at(
+        self, operator_id: str, evse_id: str, *, other_than: str | None = None
+    ) -> AdhocStart | None:
+        """A start that reserves the EVSE (``adhoc.RESERVING``: placing its hold, waiting for its
+        station, charging), other than ``other_than``; one waiting for 3-D Secure reserves nothing."""
         ...
 
     def update_start(self, start: AdhocStart, *, expected: frozenset[AdhocStatus]) -> bool:

@@ -13,6 +13,7 @@ stops at the first problem: it collects every one, each with the path of the off
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 
@@ -114,3 +115,12 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+_LONG_NUMBER = re.compile(r"\d{21,}")
+
+
+def brief_numbers(text: str) -> str:
+    """``text`` with every number of more than 20 digits named by its length instead of written out
+    (a meter register of 1e400 is not echoed to its station as 401 digits)."""
+    return _LONG_NUMBER.sub(lambda found: f"<a number of {len(found.group())} digits>", text)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 
 import facturx
 from PIL import Image
@@ -411,3 +413,32 @@ def test_the_invoicing_profile_is_changed_with_if_match_and_keeps_numbers_unambi
     )
     assert "use {series} too" in no_series.json()["errors"][0]["message"]
     assert alpha.get("/invoicing-profile").json()["series"] == "AMX"
+
+
+def test_a_session_closed_without_a_price_breakdown_never_blocks_its_contracts_bill(api):
+    # Given the subscriber's two sessions and a third one stored without a price breakdown, as a stuck
+    # session closed by an operator was before such sessions were rated (0 Wh, nothing to bill)
+    alpha = api.tenant()
+    _, contract, first, _ = subscriber(api, alpha)
+    site_session = record(api, alpha, make_site(alpha), "JAN-1", "2026-11-12T09:00:00+00:00", 30, 0)
+    services = api.container.services
+    legacy = replace(
+        site_session, energy_wh=Decimal(0), parts=(), total_excl_vat=Decimal(0), total_incl_vat=Decimal(0),
+        total_excl_vat_minor=0, total_incl_vat_minor=0,
+    )  # fmt: skip
+    with services.uow() as uow:
+        uow.live_sessions.close(legacy, details={})
+        uow.commit()
+    # Then the preview and the bill are made, 20.01 as without it; the bill says why it is left out
+    preview = alpha.get(f"/contracts/{contract['id']}/invoice-preview")
+    assert preview.status_code == 200, preview.text
+    actor = platform_actor(alpha.operator_id)
+    view = preview_invoice(services, actor, contract["id"], today=date(2026, 11, 20))
+    totals = view.document.composed.totals
+    assert (totals.excl_vat_minor, totals.vat_minor, totals.incl_vat_minor) == (1654, 347, 2001)
+    bill = alpha.get(f"/contracts/{contract['id']}/bill", params={"cycle_start": "2026-11-01"})
+    assert bill.status_code == 200, bill.text
+    assert bill.json()["notes"] == [
+        f"session {legacy.id} of 2026-11-12 09:00 UTC is not billed: it has no price breakdown"
+        " (closed without one); re-rate it to bill it"
+    ]

@@ -152,3 +152,46 @@ def test_a_hold_below_what_a_start_already_costs_is_refused(api: Api) -> None:
     assert enough.json() == {"location_id": location, "amount": "0.43", "currency": "EUR"}
     assert other_currency.status_code == 200  # no EVSE charges in SEK: nothing to compare with
     assert api.client.get(f"/pay/{site['evse']['id']}").json()["hold"] == "0.43"
+
+
+def _priced_evse(tenant, *, tariff: bool = True) -> str:
+    site = make_site(tenant)
+    if tariff:
+        created = tenant.created("/tariffs", SIMPLE_TARIFF)
+        tenant.created("/tariff-assignments", {"tariff_id": created["id"], "scope": "operator"})
+    return site["evse"]["id"]
+
+
+def test_an_idempotency_key_reused_with_another_body_or_evse_is_a_422(api: Api) -> None:
+    tenant = api.tenant("PayKeys")
+    evse, other = _priced_evse(tenant), _priced_evse(tenant, tariff=False)
+
+    def start(code: str, token: str):
+        return api.client.post(f"/pay/{code}/start", json={"payment_method": token},
+                               headers={"Idempotency-Key": "driver-1"})  # fmt: skip
+
+    first = start(evse, "tok_declined")
+    again = start(evse, "tok_declined")  # the same request: the first answer
+    other_body = start(evse, "tok_visa")
+    other_evse = start(other, "tok_declined")
+
+    assert (first.status_code, first.json()["status"]) == (201, "failed")
+    assert again.json()["id"] == first.json()["id"]
+    assert [other_body.status_code, other_evse.status_code] == [422, 422]
+    assert fields_of(other_body) == fields_of(other_evse) == ["header.Idempotency-Key"]
+
+
+def test_a_start_waiting_for_3d_secure_does_not_block_the_evse(api: Api) -> None:
+    # Given an unauthenticated start with a card that needs 3-D Secure, never confirmed
+    tenant = api.tenant("PayBlock")
+    evse = _priced_evse(tenant)
+    pending = api.client.post(f"/pay/{evse}/start", json={"payment_method": "tok_3ds"},
+                              headers={"Idempotency-Key": "pending-3ds"})  # fmt: skip
+    # When another driver starts at the same EVSE
+    next_driver = api.client.post(f"/pay/{evse}/start", json={"payment_method": "tok_visa"},
+                                  headers={"Idempotency-Key": "next-driver"})  # fmt: skip
+    # Then the EVSE was not reserved for the pending one: the next driver's start goes on (here to the
+    # station, which is not connected, so it fails for that reason and not with 409 "busy")
+    assert (pending.status_code, pending.json()["status"]) == (201, "requires_action")
+    assert next_driver.status_code == 201, next_driver.text
+    assert next_driver.json()["failure"] == "the station is offline"

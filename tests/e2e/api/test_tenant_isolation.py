@@ -376,6 +376,8 @@ ID_PROBES = [
     ById(
         "POST", "/sessions/{session_id}/rerate", "/sessions/{ids.session}/rerate", {"reason": "b"}, owner=409
     ),
+    ById("POST", "/sessions/{session_id}/energy-correction", "/sessions/{ids.session}/energy-correction",
+         {"reason": "meter photo", "energy_wh": "1000"}),
     ById("POST", "/sessions/{session_id}/void", "/sessions/{ids.session}/void", {"reason": "test session"}),
     # The session was stored, not priced by evbill's OCPP system: even Alpha is told it has no CDR.
     ById("GET", "/sessions/{session_id}/cdr", "/sessions/{ids.session}/cdr", owner=404),

@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,6 +126,18 @@ def paying(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             server.should_exit = True
             thread.join(timeout=10)
             container.dispose()
+
+
+def paid_at(paying: Paying, answer: httpx.Response, moment: datetime) -> None:
+    """The driver's request as if made at ``moment``: the charger here reports a session that began
+    in the past, and a session cannot begin before its payment was requested."""
+    services = paying.container.services
+    with services.uow() as uow:
+        found = uow.session_payments.get_start(paying.operator_id, answer.json()["id"])
+        assert found is not None
+        moved = replace(found, created_at=moment - timedelta(seconds=1))
+        assert uow.session_payments.update_start(moved, expected=frozenset({found.status}))
+        uow.commit()
 
 
 def run(coroutine: Any) -> Any:
@@ -306,6 +318,7 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
             first = await start(http, evse, key="driver-request-1")
             again = await start(http, evse, key="driver-request-1")  # the same request, resent
             other = await start(http, evse, key="driver-request-2")  # another driver, same EVSE
+            paid_at(paying, first, begin)  # the driver paid just before the start
             tag = first.json()["id_tag"]
             authorized = await station.call(call16.Authorize(id_tag=tag))  # AuthorizeRemoteTxRequests
             started = await station.call(
@@ -470,6 +483,7 @@ def test_a_session_that_delivered_no_energy_releases_the_hold(paying: Paying) ->
     async def scenario() -> Any:
         async with client(paying) as http, charger(paying, charge_point_id) as station:
             first = await start(http, evse)
+            paid_at(paying, first, begin)  # the driver paid just before the start
             started = await station.call(
                 call16.StartTransaction(
                     connector_id=1, id_tag=first.json()["id_tag"], meter_start=500, timestamp=iso(begin)
@@ -519,6 +533,7 @@ def test_a_free_session_releases_the_whole_hold(paying: Paying) -> None:
     async def scenario() -> Any:
         async with client(paying) as http, charger(paying, charge_point_id) as station:
             first = await start(http, evse)
+            paid_at(paying, first, begin)  # the driver paid just before the start
             started = await station.call(
                 call16.StartTransaction(
                     connector_id=1, id_tag=first.json()["id_tag"], meter_start=0, timestamp=iso(begin)
@@ -552,6 +567,7 @@ def test_the_session_is_stopped_remotely_before_its_cost_passes_the_hold(paying:
                 headers=admin(paying),
             )
             first = await start(http, evse)
+            paid_at(paying, first, begin)  # the driver paid just before the start
             await http.put(
                 "/api/v1/hold-amounts",
                 json={"location_id": paying.location_id, "amount": "50.00", "currency": "EUR"},
@@ -615,6 +631,7 @@ def test_ocpp_2_request_start_and_stop_with_the_answer_returned(paying: Paying, 
     async def scenario() -> Any:
         async with client(paying) as http, charger(paying, charge_point_id, subprotocol) as station:
             first = await start(http, evse)
+            paid_at(paying, first, begin)  # the driver paid just before the start
             tag = first.json()["id_tag"]
             started = await station.call(
                 calls.TransactionEvent(
@@ -841,3 +858,101 @@ def test_a_wallet_paid_session_is_stopped_before_the_wallet_runs_out_and_paid_fr
     assert early == []
     assert remote_stops == [tx]
     assert get_wallet(services, owner, wallet.id).balance == 500 - 467
+
+
+def _session_and_receipt(paying: Paying, session_id: str) -> tuple[Any, Any, Any]:
+    with paying.container.services.uow() as uow:
+        session = uow.sessions.get(paying.operator_id, session_id)
+        details = uow.live_sessions.details(paying.operator_id, session_id)
+        receipt = uow.invoices.receipt_of_session(paying.operator_id, session_id)
+    return session, details, receipt
+
+
+def test_a_charger_cannot_backdate_the_start_before_the_driver_paid(paying: Paying) -> None:
+    # Given a start paid now, whose StartTransaction claims it began 45 hours ago, and a stop at
+    # 1,000 kWh (the tester's s4: billed 1000 kWh, 402.15 left open against an anonymous driver)
+    charge_point_id, evse = paying.station()
+    begin = datetime.now(UTC) - timedelta(hours=45)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            first = await start(http, evse)
+            started = await station.call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag=first.json()["id_tag"], meter_start=0, timestamp=iso(begin)
+                )
+            )
+            await station.call(
+                call16.StopTransaction(
+                    meter_stop=1_000_000,
+                    timestamp=iso(datetime.now(UTC)),
+                    transaction_id=started.transaction_id,
+                )
+            )
+            return await until(http, first.json()["status_url"], "finished")
+
+    finished = run(scenario())
+    session, details, receipt = _session_and_receipt(paying, finished["session_id"])
+    with paying.container.services.uow() as uow:
+        paid = uow.session_payments.get_start(paying.operator_id, finished["id"])
+    # Then the session begins when the driver asked, not before; it awaits review, nothing is billed
+    # from the backdated readings, and nothing is left open against the driver
+    assert paid is not None
+    assert session.started_at == paid.created_at
+    assert session.status.value == "REVIEW"
+    assert "implausible_start" in [a["flag"] for a in details["anomalies"]]
+    assert session.energy_wh == 0
+    assert finished["captured"] == "0.00"
+    assert finished["payment"]["status"] == "released"
+    assert receipt is None
+
+
+def test_a_session_costing_more_than_the_hold_takes_the_hold_and_waits_for_the_operator(
+    paying: Paying,
+) -> None:
+    # Given a 5.00 hold and a charger that ignores the remote stop: 20 kWh in an hour on 22 kW,
+    # 0.35 + 20 x 0.39 = 8.15 excl., x 1.21 = 9.8615 -> 9.86 incl. VAT
+    charge_point_id, evse = paying.station()
+    begin = datetime.now(UTC) - timedelta(hours=1)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            await http.put(
+                "/api/v1/hold-amounts",
+                json={"location_id": paying.location_id, "amount": "5.00", "currency": "EUR"},
+                headers=admin(paying),
+            )
+            first = await start(http, evse)
+            paid_at(paying, first, begin)
+            await http.put(
+                "/api/v1/hold-amounts",
+                json={"location_id": paying.location_id, "amount": "50.00", "currency": "EUR"},
+                headers=admin(paying),
+            )
+            started = await station.call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag=first.json()["id_tag"], meter_start=0, timestamp=iso(begin)
+                )
+            )
+            await station.call(
+                call16.StopTransaction(
+                    meter_stop=20_000,
+                    timestamp=iso(begin + timedelta(hours=1)),
+                    transaction_id=started.transaction_id,
+                )
+            )
+            return await until(http, first.json()["status_url"], "finished")
+
+    finished = run(scenario())
+    session, details, receipt = _session_and_receipt(paying, finished["session_id"])
+    # Then the hold is taken, never more; the rest is for the operator: the session is in review
+    # (no receipt left open against an anonymous driver), and the text speaks in currency units
+    assert session.total_incl_vat_minor == 986
+    assert finished["captured"] == "5.00"
+    assert finished["failure"] == (
+        "the session cost 9.86 EUR, 4.86 EUR more than the hold of 5.00 EUR: at most the hold is taken;"
+        " the session awaits review"
+    )
+    assert session.status.value == "REVIEW"
+    assert details["review"][-1] == finished["failure"]
+    assert receipt is None

@@ -159,3 +159,53 @@ def test_a_stop_whose_own_register_cannot_be_stored_still_closes_the_session(liv
     assert [str(sample.energy) for sample in samples] == ["1000000", "1004000"]
     assert any(anomaly["flag"] == "unrecordable_value" for anomaly in details["anomalies"])
     assert again[2]["idTagInfo"] == {"status": "Accepted"}
+
+
+def test_a_register_dip_is_no_baseline_the_readings_after_it_and_the_stop_count(live):
+    # Given 100,000 -> 104,500 Wh, a reading of 50,000 Wh, then 107,500 and 2e12 and a stop at 111,000
+    started, stopped, _ = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 100_000, "timestamp": "2026-11-18T10:00:00Z"},
+            [
+                meter("2026-11-18T10:10:00Z", 101_500),
+                meter("2026-11-18T10:30:00Z", 104_500),
+                meter("2026-11-18T10:40:00Z", 50_000),
+                meter("2026-11-18T10:50:00Z", 107_500),
+                meter("2026-11-18T11:00:00Z", 2_000_000_000_000),
+            ],
+            {"meterStop": 111_000, "timestamp": "2026-11-18T11:30:00Z"},
+        )
+    )
+    assert stopped[0] == 3
+    session, details, _, _ = stored(live, started[2]["transactionId"])
+    # Then 11 kWh are billed, not 54.5: 0.35 + 11 x 0.39 = 4.64 excl. VAT; the absurd value sends it to review
+    assert session.energy_wh == Decimal("11000")
+    assert session.total_excl_vat == Decimal("4.64")
+    assert session.status is SessionStatus.REVIEW
+    flags = [a["flag"] for a in details["anomalies"]]
+    assert flags.count("negative_delta") == 1
+    assert "register_reset" not in flags
+
+
+def test_a_rejected_reading_never_becomes_the_baseline(live):
+    # Given 100,000, 102,000, 104,000, then 60,000, then 106,000, 108,000 and a stop at 110,000
+    started, stopped, _ = asyncio.run(
+        charge(
+            live,
+            {"meterStart": 100_000, "timestamp": "2026-11-18T13:00:00Z"},
+            [
+                meter(f"2026-11-18T13:{minute:02d}:00Z", wh)
+                for minute, wh in ((10, 102_000), (20, 104_000), (30, 60_000), (40, 106_000), (50, 108_000))
+            ],
+            {"meterStop": 110_000, "timestamp": "2026-11-18T14:00:00Z"},
+        )
+    )
+    assert stopped[0] == 3
+    session, details, _, _ = stored(live, started[2]["transactionId"])
+    # Then 10 kWh are billed, not 4: 0.35 + 10 x 0.39 = 4.25; the rejected reading stays flagged
+    assert session.energy_wh == Decimal("10000")
+    assert session.total_excl_vat == Decimal("4.25")
+    assert session.status is SessionStatus.COMPLETED
+    assert [a["flag"] for a in details["anomalies"]] == ["negative_delta"]
+    assert details["anomalies"][0]["detail"] == "register 60000 Wh is below 104000 Wh; reading rejected"

@@ -123,3 +123,67 @@ def test_a_session_in_review_is_rerated_and_accepted_or_voided(live):
         ("RERATED", "checked the meter photo"),
         ("VOIDED", "goodwill"),
     ]
+
+
+def test_a_stuck_session_without_a_meter_value_closed_by_the_operator_is_priced_with_a_complete_cdr(live):
+    # Given a session whose only reading is its meterStart, and whose stop never came
+    session_id, _ = asyncio.run(session_without_a_stop(live, "2026-11-20T10:00:00Z", []))
+    # When an operator closes it (through the CLI, as the tester did)
+    result = CliRunner().invoke(
+        build_app(live.container.settings),
+        ["session", "close", session_id, "--operator", live.operator_id, "--reason", "x", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    # Then it is rated like any other with what is known: no energy, its start fee 0.35 (0.4235 -> 0.42)
+    with live.container.services.uow() as uow:
+        session = uow.sessions.get(live.operator_id, session_id)
+    assert (session.status, session.energy_wh) == (SessionStatus.COMPLETED, Decimal(0))
+    assert (session.total_excl_vat, session.total_incl_vat_minor) == (Decimal("0.35"), 42)
+    assert [(part.dimension.value, part.excl_vat) for part in session.parts] == [("FLAT", Decimal("0.35"))]
+    # And its CDR is complete: a charging period and its cost incl. VAT
+    cdr = api(live, "GET", f"/sessions/{session_id}/cdr").json()
+    assert len(cdr["charging_periods"]) == 1
+    assert cdr["total_cost"] == {"excl_vat": 0.35, "incl_vat": 0.42}
+
+
+def test_an_operator_corrects_the_energy_of_a_session_in_review_audited_with_the_readings_kept(live):
+    # Given a session in review (a register of 2e12 Wh), 30 minutes, 10 kWh by its readings
+    session_id, _ = asyncio.run(
+        session_without_a_stop(
+            live,
+            "2026-11-22T14:00:00Z",
+            [meter("2026-11-22T14:10:00Z", 2_000_000_000_000), meter("2026-11-22T14:30:00Z", 1_010_000)],
+        )
+    )
+    assert api(live, "POST", f"/sessions/{session_id}/close", json={"reason": "stuck"}).json()["status"] == (
+        "REVIEW"
+    )
+    path = f"/sessions/{session_id}/energy-correction"
+    # An energy a 22 kW EVSE cannot deliver in 30 minutes (at most 12,200 Wh) is refused
+    refused = api(live, "POST", path, json={"reason": "typo", "energy_wh": "50000"})
+    assert refused.status_code == 422, refused.text
+    # When the operator sets 12 kWh from the meter's photo
+    corrected = api(live, "POST", path, json={"reason": "meter photo: 12 kWh", "energy_wh": "12000"})
+    # Then it is priced with it and billable: 0.35 + 12 x 0.39 = 5.03 excl. VAT, x 1.21 = 6.0863 -> 6.09
+    assert corrected.status_code == 200, corrected.text
+    body = corrected.json()
+    assert (body["status"], body["energy_kwh"]) == ("COMPLETED", "12")
+    assert body["total_cost"] == {"excl_vat": "5.03", "incl_vat": "6.09"}
+    # And the charger's readings and anomalies stay, with the correction beside them, audited
+    with live.container.services.uow() as uow:
+        details = uow.live_sessions.details(live.operator_id, session_id)
+        samples = uow.meter_samples.of_session(live.operator_id, session_id)
+    assert Decimal("2000000000000") in [sample.energy for sample in samples]
+    assert "implausible_energy" in [a["flag"] for a in details["anomalies"]]
+    assert details["energy_correction"] == {
+        "energy_wh": "12000",
+        "billed_energy_wh_before": "10000",
+        "total_incl_vat_before": "5.1425",
+        "reason": "meter photo: 12 kWh",
+        "by": details["energy_correction"]["by"],
+    }
+    review = api(live, "GET", f"/sessions/{session_id}/review").json()
+    assert [(e["action"], e["status_before"], e["status_after"]) for e in review["events"]] == [
+        ("CLOSED", "ACTIVE", "REVIEW"),
+        ("CORRECTED", "REVIEW", "COMPLETED"),
+    ]

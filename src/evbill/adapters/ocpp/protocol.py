@@ -65,7 +65,7 @@ from evbill.adapters.ocpp.limits import (
 )
 from evbill.domain.charging.frames import Direction, Frame, RefusalReason, RefusedFrames, Unstorable
 from evbill.domain.charging.status_history import StatusReport
-from evbill.domain.errors import DomainError
+from evbill.domain.errors import DomainError, brief_numbers
 from evbill.domain.metering.cleaning import MeterSample
 
 LOGGER = logging.getLogger("evbill.ocpp")
@@ -343,7 +343,7 @@ class EvbillChargePoint(ChargePoint):
             await self._refuse_for(call, incoming if unstored else None, error)
 
     async def _refuse_for(self, call: Call, incoming: Frame | None, error: DomainError) -> None:
-        problems = "; ".join(str(problem) for problem in getattr(error, "problems", ()))[:400]
+        problems = brief_numbers("; ".join(str(problem) for problem in getattr(error, "problems", ())))[:400]
         await self._refuse(
             call.unique_id, _code_of(error), error.message[:200], *((incoming,) if incoming else ()),
             problems=problems,

@@ -133,7 +133,7 @@ class Station201(EvbillStation):
         if event_type == "Started" or session is None and event_type == "Updated":
             started = await self.run(
                 central_system.start_transaction,
-                evse_number=int((evse or {}).get("id", 1)),
+                evse_number=None if (evse or {}).get("id") is None else int((evse or {})["id"]),
                 id_token=uid,
                 started_at=moment,
                 transaction_id=transaction_id,

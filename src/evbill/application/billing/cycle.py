@@ -16,6 +16,7 @@ per (contract, cycle start): recording the same cycle again returns the bill rec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -182,11 +183,16 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
     stored = _sessions(uow, operator_id, payers, start_utc, end_utc)
     # Sessions under review (implausible charger data) wait for an operator; voided ones cost nothing.
     stored = [s for s in stored if s.status not in (SessionStatus.REVIEW, SessionStatus.VOIDED)]
+    # A session closed without a price breakdown (an operator closed a stuck one before sessions
+    # ending where they start were rated) never blocks its contract: it is left out, and the bill
+    # says so. Re-rating it gives it its breakdown, and the next bill charges it.
+    unpriced = [s for s in stored if not s.parts]
+    stored = [s for s in stored if s.parts]
     session_starts(uow, operator_id).update((session.id, session.started_at) for session in stored)
     before = _count_before(uow, operator_id, payers, start_utc)
     charges = [_charge(session, before + n) for n, session in enumerate(stored, start=1)]
     states = _promotion_states(uow, operator_id, customer.id, contract, start_utc, exhausted)
-    return bill_cycle(
+    bill = bill_cycle(
         contract=contract,
         cycle_start=cycle_start,
         cycle_end=end,
@@ -199,6 +205,14 @@ def _bill(uow: UnitOfWork, actor: Actor, contract_id: str, cycle_start: date, ex
         promotions=states,
         customer_sessions_before=before,
     )
+    if unpriced:
+        left_out = tuple(
+            f"session {s.id} of {s.started_at:%Y-%m-%d %H:%M} UTC is not billed: it has no price breakdown"
+            " (closed without one); re-rate it to bill it"
+            for s in unpriced
+        )
+        bill = replace(bill, notes=(*bill.notes, *left_out))
+    return bill
 
 
 # What the invoice of a bill reads again in the same transaction (a billing run's chunk): once.
@@ -344,10 +358,6 @@ def _plans(
 
 
 def _charge(session: ChargingSession, ordinal: int) -> SessionCharge:
-    if not session.parts:
-        raise InvalidInput(
-            "cannot bill", (Problem("$.sessions", f"session {session.id} has no price breakdown to bill"),)
-        )
     return SessionCharge(
         session_id=session.id,
         started_at=session.started_at,

@@ -22,6 +22,7 @@ from evbill.domain.metering.plausibility import (
     plausible_start,
     plausible_window,
 )
+from evbill.domain.payments.adhoc import ADHOC_TAG_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,15 @@ def rated_power_w(services: Services, session: ChargingSession) -> Decimal | Non
     return Decimal(max(powers)) if powers else None
 
 
+def requested_at(services: Services, session: ChargingSession) -> datetime | None:
+    """When a session paid at the charger was asked for (its ad hoc start); None for any other."""
+    if not (session.token_uid or "").startswith(ADHOC_TAG_PREFIX):
+        return None
+    with services.uow(read_only=True) as uow:
+        start = uow.session_payments.start_of_session(session.operator_id, session.id)
+    return None if start is None else start.created_at
+
+
 def checked(
     services: Services,
     session: ChargingSession,
@@ -60,7 +70,11 @@ def checked(
     """Plausibility of a session ending (or, for a running cost, priced up to) ``reported_end``."""
     rules = services.plausibility
     start, start_anomalies = plausible_start(
-        session.started_at, opened_at=session.created_at, samples=samples, rules=rules
+        session.started_at,
+        opened_at=session.created_at,
+        samples=samples,
+        rules=rules,
+        requested_at=requested_at(services, session),
     )
     window = plausible_window(
         start=start, reported_end=reported_end, closed_at=closed_at, samples=samples, rules=rules

@@ -60,11 +60,14 @@ def price_samples(
     compiled = compiled_tariff(services, context, session)
     if compiled is None:
         return None
+    # A session that ends where it starts (an operator closes a stuck one that never reported a
+    # reading after its start) is rated over its first microsecond, as its running cost was: it has
+    # begun, so it has a period, a price breakdown and a complete CDR like any other.
     metered = price_metered_session(
         samples=checked.samples,
         compiled=compiled,
         start=checked.start,
-        until=checked.end,
+        until=max(checked.end, checked.start + _MICROSECOND),
         currency=session.currency,
     )
     return Priced(metered, compiled)
@@ -113,11 +116,13 @@ def running_cost(
     fit = checked(
         services, session, meter.samples, reported_end=reported, closed_at=now, max_power_w=meter.max_power_w
     )
+    if not fit.samples:  # nothing plausible yet (a start before the driver paid): nothing shown yet
+        return meter.highest or Cost(session, ZERO, ZERO, SettledMoney(0, session.currency), ZERO)
     rated = price_metered_session(
         samples=fit.samples,
         compiled=meter.compiled,
         start=fit.start,
-        until=fit.end,
+        until=max(fit.end, fit.start + _MICROSECOND),
         currency=session.currency,
     ).rated
     shown = settle(PreciseMoney(rated.total_cost.incl_vat, session.currency), context.rounding)

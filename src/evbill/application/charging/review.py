@@ -10,6 +10,8 @@ reason and the status before and after (``domain.charging.review``).
 * ``rerate_session``: a closed session is priced again from its stored samples (plausible ones only),
   optionally up to a corrected ``ended_at``; the operator accepts the result, so it is ``COMPLETED``
   and billable.
+* ``correct_energy``: a closed session is priced again with the energy an operator sets (the
+  charger's readings stay as evidence, the correction beside them) and accepted for billing.
 * ``void_session``: any session is closed at no charge (``VOIDED``), kept with its evidence.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,10 +32,12 @@ from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
-from evbill.domain.metering.cleaning import MeterSample
+from evbill.domain.metering.cleaning import ChargingState, MeterSample
+from evbill.domain.metering.plausibility import RECORDABLE_LIMIT
 
 ZERO = Decimal(0)
 MAX_REASON = 2000
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,66 @@ def rerate_session(
 ) -> ChargingSession:
     """Price a closed session again from its stored samples and accept the result for billing."""
     return _reprice(services, actor, session_id, reason, ended_at, ReviewAction.RERATED)
+
+
+def correct_energy(
+    services: Services, actor: Actor, session_id: str, *, energy_wh: Decimal, reason: str
+) -> ChargingSession:
+    """Set a closed session's energy (a meter photo, the charger's own log) and price it again with
+    it, linearly over the session's time, accepted for billing. The charger's readings and their
+    anomalies stay as evidence; the correction is kept beside them (``energy_correction``): what
+    was billed before, what is now, who and why. An energy the EVSE cannot deliver in the session's
+    time is refused, like a reading would be."""
+    require(actor, Permission.BILL)
+    reason = _reason(reason)
+    if not energy_wh.is_finite() or energy_wh < 0 or energy_wh >= RECORDABLE_LIMIT:
+        problem = Problem("$.energy_wh", "a number of Wh, 0 or more")
+        raise InvalidInput("the energy is not valid", (problem,))
+    with services.uow(read_only=True) as uow:
+        before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
+        details_before = dict(uow.live_sessions.details(actor.operator_id, session_id) or {})
+    if before.status in (SessionStatus.ACTIVE, SessionStatus.VOIDED) or before.ended_at is None:
+        raise Conflict(
+            f"session {session_id!r} is {before.status.value}: only a closed, priced one is corrected"
+        )
+    start, end = before.started_at, before.ended_at
+    corrected = [
+        MeterSample(start, ZERO, state=ChargingState.CHARGING),
+        MeterSample(max(end, start + _MICROSECOND), energy_wh, state=ChargingState.CHARGING),
+    ]
+    context = station_context(services, actor.operator_id, before.station_id)
+    after, priced, _ = close_priced(
+        services,
+        context,
+        replace(before, status=SessionStatus.ACTIVE),
+        corrected,
+        reported_end=end,
+        closed_at=max(services.clock.now(), end),
+        reason=details_before.get("stop_reason"),
+    )
+    if after.status is SessionStatus.REVIEW:
+        why = "; ".join(priced.get("review", []))[:500]
+        problem = Problem("$.energy_wh", f"not plausible for this session: {why}")
+        raise InvalidInput("the corrected energy cannot be priced", (problem,))
+    details = {key: value for key, value in details_before.items() if key != "review"}
+    details.update({key: priced[key] for key in ("explanation", "cdr") if key in priced})
+    details["energy_correction"] = {
+        "energy_wh": str(energy_wh),
+        "billed_energy_wh_before": str(before.energy_wh),
+        "total_incl_vat_before": None
+        if before.total_incl_vat is None
+        else f"{before.total_incl_vat.normalize():f}",
+        "reason": reason,
+        "by": actor.name,
+    }
+    details["accepted"] = {"reason": reason, "by": actor.name}
+    with services.uow() as uow:
+        current = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
+        if current.status is not before.status:
+            raise Conflict(f"session {session_id!r} changed meanwhile ({current.status.value}); try again")
+        _record(services, uow, actor, before, after, details, ReviewAction.CORRECTED, reason)
+        uow.commit()
+    return after
 
 
 def void_session(services: Services, actor: Actor, session_id: str, *, reason: str) -> ChargingSession:

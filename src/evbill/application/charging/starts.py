@@ -45,10 +45,17 @@ class Started:
     duplicate: bool
 
 
-def _evse(context: StationContext, number: int) -> Evse:
-    evse = context.evses.get(number) or (
-        next(iter(context.evses.values())) if len(context.evses) == 1 else None
-    )
+def _evse(context: StationContext, number: int | None) -> Evse:
+    # A station that names no EVSE (a 2.0.1 TransactionEvent without ``evse``) means its first, or
+    # its only one. Never the only EVSE for a number the station does not have (a 1.6 connectorId
+    # 99): that start is refused (a CallError, its frame journaled), not billed at another EVSE.
+    if number is None:
+        evse = context.evses.get(1) or (
+            next(iter(context.evses.values())) if len(context.evses) == 1 else None
+        )
+        number = 1
+    else:
+        evse = context.evses.get(number)
     if evse is None:
         raise NotFound(f"station {context.station.charge_point_id} has no EVSE {number}")
     return evse
@@ -67,7 +74,7 @@ def start_transaction(
     services: Services,
     context: StationContext,
     *,
-    evse_number: int,
+    evse_number: int | None,
     id_token: str | None,
     started_at: datetime,
     transaction_id: str | None,

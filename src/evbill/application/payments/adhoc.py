@@ -17,6 +17,7 @@ the deadline (``settle_due``, run by the OCPP server every few seconds).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -36,6 +37,7 @@ from evbill.application.ports import PaymentGateway, SessionReceipts, StationCom
 from evbill.application.records import Services
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Role
+from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
 from evbill.domain.money import SettledMoney
@@ -55,6 +57,9 @@ from evbill.domain.tariffs.text import price_in_words
 MAX_KEY = 150
 # The driver's receipt, public: the start's unguessable id is the key (an anonymous driver has no API key)
 RECEIPT = "/pay/{evse}/starts/{start_id}/receipt"
+# README: the same Idempotency-Key with another path or body is a 422
+_REUSED_FOR_EVSE = Problem("header.Idempotency-Key", "was used for a start at another EVSE")
+_REUSED_FOR_BODY = Problem("header.Idempotency-Key", "was used for a start with another payment method")
 _FAILURES = {
     CommandAnswer.REJECTED: "the station rejected the start",
     CommandAnswer.TIMEOUT: "the station did not answer the start in time",
@@ -67,6 +72,8 @@ class AdhocConfig:
     default_hold: Decimal = Decimal("50.00")  # in the EVSE's tariff currency, unless one is stored
     start_timeout: timedelta = timedelta(minutes=2)  # from the accepted remote start to StartTransaction
     action_timeout: timedelta = timedelta(minutes=10)  # to place the hold (3-D Secure included)
+    # a request placing its hold reserves the EVSE; one that died doing so frees it after this
+    authorising_timeout: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +196,10 @@ def start_adhoc(pay: PayAtCharger, code: str, *, payment_method: str, idempotenc
     with svc.uow(read_only=True) as uow:
         location, _, evse = _place(uow, code)
     _, tariff = _quote(svc, evse)
-    claimed, new = _claim(pay, location, evse, tariff.currency, idempotency_key, start_cost(tariff))
+    request_hash = hashlib.sha256(payment_method.encode()).hexdigest()
+    claimed, new = _claim(
+        pay, location, evse, tariff.currency, idempotency_key, start_cost(tariff), request_hash
+    )
     if not new:
         return view_of(svc, claimed)  # the same request again: its answer as it stands now
     try:
@@ -211,7 +221,13 @@ def start_adhoc(pay: PayAtCharger, code: str, *, payment_method: str, idempotenc
 
 
 def _claim(
-    pay: PayAtCharger, location: Location, evse: Evse, currency: str, key: str, floor: int
+    pay: PayAtCharger,
+    location: Location,
+    evse: Evse,
+    currency: str,
+    key: str,
+    floor: int,
+    request_hash: str,
 ) -> tuple[AdhocStart, bool]:
     """The start for this request: the one stored for the key (False), or a new one if the EVSE is
     free (True): only the request that made it goes on to hold and start."""
@@ -221,7 +237,9 @@ def _claim(
         earlier = uow.session_payments.start_by_key(evse.operator_id, key)
         if earlier is not None:
             if earlier.evse_id != evse.id:
-                raise Conflict(f"idempotency key {key!r} was used for another EVSE")
+                raise InvalidInput("the Idempotency-Key was used for another request", (_REUSED_FOR_EVSE,))
+            if earlier.request_hash is not None and earlier.request_hash != request_hash:
+                raise InvalidInput("the Idempotency-Key was used for another request", (_REUSED_FOR_BODY,))
             return earlier, False
         busy = uow.session_payments.open_start_at(evse.operator_id, evse.id)
         if busy is not None:
@@ -240,7 +258,8 @@ def _claim(
             currency=currency,
             created_at=now,
             updated_at=now,
-            deadline=now + pay.config.action_timeout,  # an abandoned 3-D Secure frees the EVSE then
+            deadline=now + min(pay.config.authorising_timeout, pay.config.action_timeout),
+            request_hash=request_hash,
         )
         uow.session_payments.add_start(start)
         uow.commit()
@@ -271,20 +290,37 @@ def _after_hold(pay: PayAtCharger, start: AdhocStart, held: PaymentView) -> Adho
                        failure=f"declined: {held.state.decline_code}")  # fmt: skip
         return AdhocView(failed or start, held)
     if status is PaymentStatus.REQUIRES_ACTION:
-        waiting = _move(svc, start, AdhocStatus.REQUIRES_ACTION, payment_id=held.payment.id)
+        # waiting for the driver's 3-D Secure reserves nothing (see ``RESERVING``): its deadline
+        # only releases the hold of an abandoned one
+        waiting = _move(svc, start, AdhocStatus.REQUIRES_ACTION, payment_id=held.payment.id,
+                        deadline=start.created_at + pay.config.action_timeout)  # fmt: skip
         return AdhocView(waiting or start, held)
     if status is not PaymentStatus.AUTHORISED:
         raise Conflict(f"the hold is {status.value}")
-    starting = _move(
-        svc,
-        start,
-        AdhocStatus.STARTING,
-        payment_id=held.payment.id,
-        deadline=svc.clock.now() + pay.config.start_timeout,
-    )
+    starting, taken = _reserve(pay, start, held)
+    if taken:
+        with_payment = replace(start, payment_id=held.payment.id)
+        return fail_and_release(pay, with_payment, "another driver started at this EVSE first")
     if starting is None:
         return view_of(svc, _reload(svc, start))
     return _remote_start(pay, starting, held)
+
+
+def _reserve(pay: PayAtCharger, start: AdhocStart, held: PaymentView) -> tuple[AdhocStart | None, bool]:
+    """The start moved to STARTING with its hold, if the EVSE is still free (under its lock): a start
+    confirmed after 3-D Secure may find another driver's start there. (start, False) when moved,
+    (None, True) when the EVSE was taken, (None, False) when the start moved on meanwhile."""
+    svc = pay.services
+    now = svc.clock.now()
+    moved = replace(start, status=AdhocStatus.STARTING, updated_at=now, payment_id=held.payment.id,
+                    deadline=now + pay.config.start_timeout)  # fmt: skip
+    with svc.uow() as uow:
+        uow.evses.lock(start.operator_id, start.evse_id)
+        if uow.session_payments.open_start_at(start.operator_id, start.evse_id, other_than=start.id):
+            return None, True
+        done = uow.session_payments.update_start(moved, expected=frozenset({start.status}))
+        uow.commit()
+    return (moved if done else None), False
 
 
 def _remote_start(pay: PayAtCharger, start: AdhocStart, held: PaymentView) -> AdhocView:
@@ -378,12 +414,52 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
             release_payment(
                 svc, pay.gateway, who, start.payment_id, idempotency_key=f"adhoc:{start.id}:release"
             )
+    short = None
+    if final > amount:
+        # Never more than the hold from an anonymous driver, and no receipt left open for the rest:
+        # the session waits for the operator (re-rate, correct or void it) before any receipt.
+        short = (
+            f"the session cost {_units(final, start.currency)}, {_units(final - amount, start.currency)}"
+            f" more than the hold of {_units(held.state.authorised, start.currency)}: at most the hold is"
+            " taken; the session awaits review"
+        )
+        _flag_for_review(svc, session, short)
     if amount > 0:  # before FINISHED: a crash here leaves the start due, and settle_due issues it then
         pay.paid(start.operator_id, session.id)
-    short = f"the session cost {final}, {final - amount} more than the hold" if final > amount else None
     finished = _move(svc, start, AdhocStatus.FINISHED, expected=frozenset({AdhocStatus.CHARGING}),
                      captured=amount, failure=short)  # fmt: skip
     return view_of(svc, finished or _reload(svc, start))
+
+
+def _units(minor: int, currency: str) -> str:
+    """An amount in minor units written in the currency's units: 45215 EUR -> "452.15 EUR"."""
+    return f"{Decimal(minor).scaleb(-currencies.exponent(currency))} {currency}"
+
+
+def _flag_for_review(svc: Services, session: ChargingSession, why: str) -> None:
+    """Send a completed session to review with ``why`` (its evidence kept), once."""
+    with svc.uow() as uow:
+        current = uow.sessions.get(session.operator_id, session.id)
+        if current is None or current.status is not SessionStatus.COMPLETED:
+            return  # in review already, or voided: the operator has it
+        details = dict(uow.live_sessions.details(session.operator_id, session.id) or {})
+        details["review"] = [*details.get("review", []), why]
+        flagged = replace(current, status=SessionStatus.REVIEW)
+        uow.live_sessions.close(flagged, details=details)
+        uow.session_reviews.add(
+            ReviewEvent(
+                id=svc.ids.new_id(),
+                operator_id=session.operator_id,
+                session_id=session.id,
+                at=svc.clock.now(),
+                actor="evbill (payment at the charger)",
+                action=ReviewAction.FLAGGED,
+                reason=why[:2000],
+                status_before=SessionStatus.COMPLETED,
+                status_after=SessionStatus.REVIEW,
+            )
+        )
+        uow.commit()
 
 
 _LATE = {

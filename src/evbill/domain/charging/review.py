@@ -27,6 +27,7 @@ class ReviewAction(enum.StrEnum):
     CLOSED = "CLOSED"
     VOIDED = "VOIDED"
     RERATED = "RERATED"
+    CORRECTED = "CORRECTED"  # an operator set the energy (the charger's readings kept as they were)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ priced as-is. The checks, in order (thresholds in ``PlausibilityRules``, documen
 1. **The session's start** must lie within [server clock at the start - ``max_offline``, server clock
    + ``clock_skew``]: a charger whose clock reset reports 1971, one whose clock runs ahead reports
    tomorrow. An implausible start is replaced by the first plausible sample's time (else the server's
-   clock at the start) and flagged ``IMPLAUSIBLE_START``.
+   clock at the start) and flagged ``IMPLAUSIBLE_START``. A session started on request (a payment at
+   the charger) cannot begin before the request - ``clock_skew``: an earlier start is replaced by the
+   request's time and flagged the same way (a charger cannot backdate the start before the hold).
 2. **The session's stop** must not be before the start, nor after the server clock at the stop +
    ``clock_skew``. An implausible stop is replaced by the last plausible sample's time (never before
    the start: the shorter session is the driver's side) and flagged ``IMPLAUSIBLE_STOP``.
@@ -16,7 +18,14 @@ priced as-is. The checks, in order (thresholds in ``PlausibilityRules``, documen
    rated power x elapsed time x (1 + ``power_margin``) + ``energy_allowance_wh`` (the meter's
    resolution: kWh meters report 0.1 kWh steps). A reading above that (a register jump, a value of
    2e12 Wh) is left out (``IMPLAUSIBLE_ENERGY``); the next readings are judged against the last
-   plausible one. A register below it is not judged here: cleaning handles resets and negative deltas.
+   plausible one. Its sample stays without its register, as charging time: the charger said energy
+   flowed, so that time is never priced as parking (the session goes to review all the same).
+   A register *below* the last plausible one is never a baseline by itself. It is a glitch when a
+   later reading goes on from the old register (at or above it, within what the EVSE can deliver
+   since): left to cleaning, which rejects it (``NEGATIVE_DELTA``). Otherwise it is a restart from
+   zero only if the EVSE can have delivered the new register since the last reading, and becomes the
+   baseline; else it is left out (``IMPLAUSIBLE_ENERGY``). Rated power 22 kW, 10 minutes: at most
+   22 x 1/6 x 1.1 kWh + 100 Wh = 4,133 Wh; 5,000 Wh in 10 minutes (30 kW) is implausible.
 5. **Power** above rated power x (1 + ``power_margin``) is dropped from the sample
    (``IMPLAUSIBLE_POWER``): it would pick a power class the EVSE cannot deliver.
 
@@ -33,7 +42,7 @@ Example: a 22 kW EVSE cannot deliver 2e12 Wh in 15 minutes:
     ...     start=start, end=start + timedelta(minutes=30), max_power_w=Decimal(22_000),
     ...     rules=PlausibilityRules())
     >>> [str(sample.energy) for sample in kept], [anomaly.flag.value for anomaly in anomalies]
-    (['1000000', '1011000'], ['implausible_energy'])
+    (['1000000', 'None', '1011000'], ['implausible_energy'])
 """
 
 from __future__ import annotations
@@ -44,7 +53,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from evbill.domain.metering.cleaning import Anomaly, MeterFlag, MeterSample, ReadingContext
+from evbill.domain.metering.cleaning import (
+    Anomaly,
+    ChargingState,
+    MeterFlag,
+    MeterSample,
+    ReadingContext,
+)
 from evbill.domain.quantities import SECONDS_PER_HOUR
 
 IMPLAUSIBLE_FLAGS = frozenset(
@@ -106,9 +121,23 @@ class Window:
 
 
 def plausible_start(
-    reported: datetime, *, opened_at: datetime, samples: Iterable[MeterSample], rules: PlausibilityRules
+    reported: datetime,
+    *,
+    opened_at: datetime,
+    samples: Iterable[MeterSample],
+    rules: PlausibilityRules,
+    requested_at: datetime | None = None,
 ) -> tuple[datetime, tuple[Anomaly, ...]]:
-    """The start to price from: the reported one if the server clock allows it (rule 1)."""
+    """The start to price from: the reported one if the server clock allows it (rule 1).
+
+    ``requested_at``: when the start was asked for (a payment at the charger): the session cannot
+    have begun before it, give or take ``clock_skew``; an earlier start is priced from it."""
+    if requested_at is not None and reported < requested_at - rules.clock_skew:
+        detail = (
+            f"start {reported.isoformat()} is before the start was requested ({requested_at.isoformat()},"
+            f" give or take {_seconds(rules.clock_skew)} s); priced from {requested_at.isoformat()}"
+        )
+        return requested_at, (Anomaly(MeterFlag.IMPLAUSIBLE_START, reported, detail),)
     if _near_server_clock(reported, opened_at, rules):
         return reported, ()
     plausible = sorted(s.timestamp for s in samples if _near_server_clock(s.timestamp, opened_at, rules))
@@ -152,9 +181,24 @@ def plausible_samples(
     limit_w = max_power_w if max_power_w else rules.unknown_max_power_w
     anomalies: list[Anomaly] = []
     timely = [sample for sample in samples if _in_window(sample, start, end, rules, anomalies)]
-    jumps = _energy_jumps(timely, limit_w, rules, anomalies)
-    kept = [_power_checked(s, limit_w, rules, anomalies) for s in timely if id(s) not in jumps]
-    return kept, anomalies
+    jumps, charging = _energy_jumps(timely, limit_w, rules, anomalies)
+    kept = [
+        _charging(_without_energy(s) if id(s) in jumps else s) if id(s) in charging else s
+        for s in timely
+        if id(s) not in jumps or id(s) in charging
+    ]
+    return [_power_checked(s, limit_w, rules, anomalies) for s in kept], anomalies
+
+
+def _without_energy(sample: MeterSample) -> MeterSample:
+    return dataclasses.replace(sample, energy=None, multiplier=0)
+
+
+def _charging(sample: MeterSample) -> MeterSample:
+    """The sample with the charging state, unless it reports a state of its own."""
+    if sample.state is not None:
+        return sample
+    return dataclasses.replace(sample, state=ChargingState.CHARGING)
 
 
 def _in_window(
@@ -169,28 +213,69 @@ def _in_window(
 
 def _energy_jumps(
     samples: Sequence[MeterSample], limit_w: Decimal, rules: PlausibilityRules, anomalies: list[Anomaly]
-) -> set[int]:
-    """The ids of samples whose register rose faster than the EVSE can deliver (rule 4)."""
+) -> tuple[set[int], set[int]]:
+    """The ids of samples whose register cannot be right (rule 4): a rise faster than the EVSE can
+    deliver, or a fall that is neither a glitch nor a plausible restart from zero; and the ids of
+    the samples that show charging all the same (a rise left out and the reading it rose from)."""
+    readings = [
+        (sample, register)
+        for sample in sorted(samples, key=lambda s: s.timestamp)
+        if (register := sample.energy_wh) is not None and register >= 0 and not _offline_zero_begin(sample)
+    ]  # a negative register or an offline zero begin is cleaning's: it is never a baseline
     jumps: set[int] = set()
-    last: tuple[datetime, Decimal] | None = None
-    for sample in sorted(samples, key=lambda s: s.timestamp):
-        register = sample.energy_wh
-        if register is None or register < 0 or _offline_zero_begin(sample):
-            continue  # no register, or one cleaning never uses as a baseline
-        if last is not None:
-            hours = _seconds(sample.timestamp - last[0]) / SECONDS_PER_HOUR
-            allowed = limit_w * hours * (1 + rules.power_margin) + rules.energy_allowance_wh
-            if register - last[1] > allowed:
-                jumps.add(id(sample))
-                detail = (
-                    f"register {register} Wh is {register - last[1]} Wh above {last[1]} Wh of"
-                    f" {last[0].isoformat()}: more than {limit_w} W can deliver (+"
-                    f"{rules.power_margin:%} and {rules.energy_allowance_wh} Wh); left out"
-                )
-                anomalies.append(Anomaly(MeterFlag.IMPLAUSIBLE_ENERGY, sample.timestamp, detail))
+    charging: set[int] = set()  # a rise left out still says the car charged since the baseline
+    last: tuple[datetime, Decimal] | None = None  # the last plausible register: the baseline
+    baseline: MeterSample | None = None
+    for index, (sample, register) in enumerate(readings):
+        if last is None or baseline is None:
+            last, baseline = (sample.timestamp, register), sample
+            continue
+        allowed = _allowed_wh(last[0], sample.timestamp, limit_w, rules)
+        if register >= last[1]:
+            if register - last[1] <= allowed:
+                last, baseline = (sample.timestamp, register), sample
                 continue
-        last = (sample.timestamp, register)
-    return jumps
+            charging.update((id(baseline), id(sample)))
+            detail = (
+                f"register {register} Wh is {register - last[1]} Wh above {last[1]} Wh of"
+                f" {last[0].isoformat()}: more than {limit_w} W can deliver (+"
+                f"{rules.power_margin:%} and {rules.energy_allowance_wh} Wh); left out"
+            )
+        elif _continued(readings[index + 1 :], last, limit_w, rules):
+            continue  # a glitch: later readings go on from the old register; cleaning rejects it
+        elif register <= allowed:
+            # a restart from zero the EVSE can have delivered since: the new baseline
+            last, baseline = (sample.timestamp, register), sample
+            continue
+        else:
+            detail = (
+                f"register fell from {last[1]} Wh to {register} Wh: no later reading goes on from"
+                f" {last[1]} Wh, and a restart from zero cannot have delivered {register} Wh since"
+                f" {last[0].isoformat()} at {limit_w} W; left out"
+            )
+        jumps.add(id(sample))
+        anomalies.append(Anomaly(MeterFlag.IMPLAUSIBLE_ENERGY, sample.timestamp, detail))
+    return jumps, charging
+
+
+def _continued(
+    later: Sequence[tuple[MeterSample, Decimal]],
+    last: tuple[datetime, Decimal],
+    limit_w: Decimal,
+    rules: PlausibilityRules,
+) -> bool:
+    """Whether a later reading goes on from the register ``last``: at or above it, by no more than the
+    EVSE can deliver since. A fall before such a reading was a glitch, not a meter restart."""
+    return any(
+        last[1] <= register <= last[1] + _allowed_wh(last[0], sample.timestamp, limit_w, rules)
+        for sample, register in later
+    )
+
+
+def _allowed_wh(since: datetime, until: datetime, limit_w: Decimal, rules: PlausibilityRules) -> Decimal:
+    """The most energy the EVSE can deliver between two instants, with the margin and allowance."""
+    hours = _seconds(until - since) / SECONDS_PER_HOUR
+    return limit_w * hours * (1 + rules.power_margin) + rules.energy_allowance_wh
 
 
 def _power_checked(

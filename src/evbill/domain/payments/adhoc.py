@@ -45,6 +45,11 @@ class AdhocStatus(enum.StrEnum):
 OPEN = frozenset(
     {AdhocStatus.AUTHORISING, AdhocStatus.REQUIRES_ACTION, AdhocStatus.STARTING, AdhocStatus.CHARGING}
 )
+# What reserves the EVSE: a start placing its hold (seconds; at most ``authorising_timeout``), one
+# whose hold is authorised (waiting for its station, charging). One waiting for 3-D Secure does not:
+# anyone could otherwise block an EVSE with an unconfirmed card; it takes the EVSE once confirmed,
+# if free.
+RESERVING = frozenset({AdhocStatus.AUTHORISING, AdhocStatus.STARTING, AdhocStatus.CHARGING})
 
 
 class CommandAnswer(enum.StrEnum):
@@ -74,15 +79,19 @@ class AdhocStart:
     deadline: datetime | None = None  # STARTING: the station must start by then, or the hold goes
     failure: str | None = None
     captured: int | None = None  # FINISHED: what was captured (0: released)
+    request_hash: str | None = None  # SHA-256 of the request's body: the same key with another is refused
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
 
 
+ADHOC_TAG_PREFIX = "AH"
+
+
 def id_tag_for(start_id: str) -> str:
     """The idTag of a start: ``AH`` and the last 18 hex digits of its id (the random part of a UUIDv7)."""
-    return "AH" + start_id.replace("-", "")[-18:].upper()
+    return ADHOC_TAG_PREFIX + start_id.replace("-", "")[-18:].upper()
 
 
 def capture_amount(final: int, held: int) -> int:

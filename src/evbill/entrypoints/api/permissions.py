@@ -62,6 +62,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/sessions/{session_id}/review"): READ,
     ("POST", "/api/v1/sessions/{session_id}/close"): Permission.MANAGE_SESSIONS,  # with ended_at: BILL
     ("POST", "/api/v1/sessions/{session_id}/rerate"): Permission.BILL,
+    ("POST", "/api/v1/sessions/{session_id}/energy-correction"): Permission.BILL,
     ("POST", "/api/v1/sessions/{session_id}/void"): Permission.BILL,
     # analytics
     ("GET", "/api/v1/analytics/report"): READ,

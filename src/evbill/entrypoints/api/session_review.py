@@ -1,14 +1,15 @@
 """/api/v1 sessions under review: why a session awaits an operator, and the operator's decisions.
 
 ``GET /sessions/{id}/review`` shows the status, the reasons (implausible charger data, a price that
-could not be made) and every decision taken. ``POST /sessions/{id}/close``, ``/void`` and
-``/rerate`` act on a stuck or faulty session; each needs a ``reason`` and is audited
-(``application.charging.review``).
+could not be made) and every decision taken. ``POST /sessions/{id}/close``, ``/void``, ``/rerate``
+and ``/energy-correction`` act on a stuck or faulty session; each needs a ``reason`` and is
+audited (``application.charging.review``).
 """
 
 # No `from __future__ import annotations`: FastAPI resolves these signatures at runtime.
 
 from datetime import datetime
+from decimal import Decimal
 
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field
@@ -78,6 +79,27 @@ def rerate(
     session_id: str, body: RepriceIn, who: Actor = Depends(actor), svc: Services = Depends(services)
 ) -> SessionOut:
     return _out(use_cases.rerate_session(svc, who, session_id, reason=body.reason, ended_at=body.ended_at))
+
+
+class EnergyCorrectionIn(DecisionIn):
+    energy_wh: str = Field(
+        pattern=r"^[0-9]{1,27}(\.[0-9]{1,3})?$",
+        description='The session\'s energy in Wh, as a decimal string (e.g. "11000").',
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/energy-correction",
+    response_model=SessionOut,
+    summary="Set a closed session's energy and price it again (audited; the readings are kept)",
+)
+def energy_correction(
+    session_id: str, body: EnergyCorrectionIn, who: Actor = Depends(actor), svc: Services = Depends(services)
+) -> SessionOut:
+    corrected = use_cases.correct_energy(
+        svc, who, session_id, energy_wh=Decimal(body.energy_wh), reason=body.reason
+    )
+    return _out(corrected)
 
 
 @router.post("/sessions/{session_id}/void", response_model=SessionOut, summary="Void a session (no charge)")

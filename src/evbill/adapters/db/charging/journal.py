@@ -58,7 +58,7 @@ from evbill.adapters.db.charging.rows import frame_row, refused_row, sample_row,
 from evbill.adapters.db.charging_state import tables as state_tables
 from evbill.domain.charging.frames import Frame, RefusedFrames, Unstorable
 from evbill.domain.charging.status_history import StatusReport
-from evbill.domain.errors import Problem
+from evbill.domain.errors import Problem, brief_numbers
 from evbill.domain.metering.cleaning import MeterSample
 
 LOGGER = logging.getLogger("evbill.db")
@@ -153,7 +153,7 @@ class DriverInsert:
                     check(value)
                 values.append(value if process is None else process(value))
             except (ValueError, TypeError, ArithmeticError) as error:
-                problem = Problem(f"{self.table.name}.{key}", str(error)[:200])
+                problem = Problem(f"{self.table.name}.{key}", brief_numbers(str(error))[:200])
                 raise Unstorable("a value of the message cannot be stored", (problem,)) from None
         return values
 

@@ -24,7 +24,7 @@ from evbill.adapters.db.session_payments.tables import (
 )
 from evbill.adapters.db.sites.tables import evses
 from evbill.application.ports import CardOnFile, WalletReload
-from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus
+from evbill.domain.payments.adhoc import RESERVING, AdhocStart, AdhocStatus
 
 _FIELDS = tuple(AdhocStart.__dataclass_fields__)
 
@@ -88,18 +88,14 @@ class SqlSessionPaymentRepository:
     def start_of_session(self, operator_id: str, session_id: str) -> AdhocStart | None:
         return self._one(adhoc_starts.c.operator_id == operator_id, adhoc_starts.c.session_id == session_id)
 
-    def open_start_at(self, operator_id: str, evse_id: str) -> AdhocStart | None:
+    def open_start_at(
+        self, operator_id: str, evse_id: str, *, other_than: str | None = None
+    ) -> AdhocStart | None:
         return self._one(
             adhoc_starts.c.operator_id == operator_id,
             adhoc_starts.c.evse_id == evse_id,
-            adhoc_starts.c.status.in_(
-                [
-                    AdhocStatus.AUTHORISING,
-                    AdhocStatus.REQUIRES_ACTION,
-                    AdhocStatus.STARTING,
-                    AdhocStatus.CHARGING,
-                ]
-            ),
+            adhoc_starts.c.status.in_(sorted(status.value for status in RESERVING)),
+            adhoc_starts.c.id != (other_than or ""),
         )
 
     def update_start(self, start: AdhocStart, *, expected: frozenset[AdhocStatus]) -> bool:

@@ -37,6 +37,7 @@ adhoc_starts = Table(
     Column("deadline", UtcDateTime()),
     Column("failure", Text),
     Column("captured", BigInteger),
+    Column("request_hash", String(64)),
     belongs_to_operator(),
     child_of("evse_id", "evses"),
     UniqueConstraint("operator_id", "idempotency_key"),
