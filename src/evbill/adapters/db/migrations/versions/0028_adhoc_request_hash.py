@@ -1,8 +1,8 @@
 """Pay at the charger: a start keeps the SHA-256 of its request's body (tester finding 13), so the
 same Idempotency-Key with another body is refused (422) instead of answered with the first start.
 
-Revision ID: 0031_meterfix
-Revises: 0025
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0031_meterfix"
-down_revision: str | None = "0025"
+revision: str = "0028"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
