@@ -19,6 +19,7 @@ from evbill.adapters.payments.sandbox import SandboxGateway
 from evbill.application.access.keys import platform_actor
 from evbill.application.collection import at_issue
 from evbill.application.collection.charges import save_card
+from evbill.application.collection.direct_debit import add_mandate
 from evbill.application.collection.reconciliation import check_all_books
 from evbill.application.invoicing import documents, queries, runs
 from evbill.application.ports import GatewayResult
@@ -111,6 +112,19 @@ def test_the_run_charges_each_card_on_file_once_and_reports_charged_and_declined
     assert (summary.charged, summary.charged_minor, summary.declined, summary.declined_minor) == (
         1, {"EUR": 2284}, 1, {"EUR": 2473},
     )  # fmt: skip
+    assert summary.direct_debit == 0
+    # And once the third customer (no card) has an active SEPA mandate, its invoice counts as direct debit
+    add_mandate(
+        services, books.who, books.container.ibans, customer_id=books.customers[2], reference="MNDT-C3-1",
+        iban="DE89 3704 0044 0532 0130 00", signed_on=services.clock.now().date(),
+    )  # fmt: skip
+    again = at_issue.run_charges(services, books.who, run_id)
+    assert (again.charged, again.charged_minor, again.declined, again.direct_debit) == (
+        1,
+        {"EUR": 2284},
+        1,
+        1,
+    )
     # And a rerun issues nothing and charges nothing: no call reaches the gateway again
     calls = list(gateway.calls)
     rerun = books.run(gateway)

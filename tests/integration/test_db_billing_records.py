@@ -562,10 +562,16 @@ class TestSessions:
             )
             counted = [uow.sessions.count_before(operator, fleet_ids, moment) for moment in moments]
             nobody = uow.sessions.of_customers(operator, [], started_from=NOVEMBER, started_to=moments[3])
+            # a payer named twice, receipted sessions left out (none here): the same sessions, once each
+            twice = uow.sessions.of_customers(
+                operator, [*fleet_ids, drivers[0].id], started_from=NOVEMBER, started_to=moments[3],
+                without_receipt=True,
+            )  # fmt: skip
             listed = uow.sessions.list(operator, filters={"customer_id": drivers[0].id}, after=None, limit=10)
 
         tied = sorted([sessions["first"], sessions["tie"]], key=lambda session: session.id)
         assert _ids(november) == [*_ids(tied), sessions["third"].id]
+        assert _ids(twice) == _ids(november)
         assert counted == [0, 1, 3, 4]
         assert nobody == []
         assert _ids(listed) == [sessions[name].id for name in ("december", "third", "before")]

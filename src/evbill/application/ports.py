@@ -272,6 +272,10 @@ class InvoiceRepository(Protocol):
 
     def find_by_bill(self, operator_id: str, bill_id: str) -> Document | None: ...
 
+    def customers_of(self, operator_id: str, document_ids: Sequence[str]) -> Mapping[str, str | None]:
+        """The customer of each document found (None: an anonymous buyer), by id; no document decoded."""
+        ...
+
     def list(
         self, operator_id: str, *, filters: Filters, after: str | None, limit: int
     ) -> Sequence[Document]: ...
@@ -368,6 +372,10 @@ class BillingRunRepository(Protocol):
     def items(self, run_id: str, *, status: ItemStatus | None = None) -> Sequence[RunItem]: ...
 
     def item(self, run_id: str, contract_id: str, cycle_start: date) -> RunItem | None: ...
+
+    def items_of(self, run_id: str, keys: Sequence[tuple[str, date]]) -> Sequence[RunItem]:
+        """The run's items of these (contract, cycle start) keys that exist, in the keys' order."""
+        ...
 
     def has_pending(self, run_id: str) -> bool: ...
 
@@ -775,6 +783,12 @@ class PaymentRepository(Protocol):
         """Every payment with its events (for reconciliation)."""
         ...
 
+    def with_events(
+        self, operator_id: str, payment_ids: Sequence[str]
+    ) -> Mapping[str, tuple[Payment, Sequence[PaymentEvent]]]:
+        """The payments found of ``payment_ids``, each with its events in order, by payment id."""
+        ...
+
     def record_webhook(self, webhook: ReceivedWebhook) -> bool:
         """Keep a gateway's webhook once per (gateway, event id); False if it was received before."""
         ...
@@ -1096,6 +1110,10 @@ class CollectionRepository(Protocol):
         ...
 
     def attempts(self, operator_id: str, invoice_id: str) -> Sequence[ChargeAttempt]: ...
+
+    def first_attempts(self, operator_id: str, invoice_ids: Sequence[str]) -> Mapping[str, ChargeAttempt]:
+        """Attempt 1 of each of the invoices that has one, by invoice id (a run's summary)."""
+        ...
 
     def add_reminder(self, reminder: Reminder) -> None:
         """Conflict if the invoice's reminder of that number is stored already."""

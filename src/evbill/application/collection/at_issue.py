@@ -136,27 +136,37 @@ def run_charges(services: Services, actor: Actor, run_id: str) -> RunCharges:
         run = uow.billing_runs.get(actor.operator_id, run_id)
         if run is None:
             raise NotFound(f"billing run {run_id!r} not found")
+        # a few looks for the whole run (a run of 10,000 invoices read them one by one, twice each)
         items = list(uow.billing_runs.items(run_id))
         invoice_ids = issued_invoices(items)
         earlier = {
             item.invoice_id for item in items if item.status is ItemStatus.ALREADY_ISSUED and item.invoice_id
         }
-        debited = uow.collection.debited_invoices(actor.operator_id)
-        mandated = {m.customer_id for m in uow.collection.mandates(actor.operator_id) if m.active}
+        firsts = uow.collection.first_attempts(actor.operator_id, invoice_ids)
+        paid_by: dict[str, str] = {}
         for invoice_id in invoice_ids:
-            attempts = uow.collection.attempts(actor.operator_id, invoice_id)
-            first = next((a for a in attempts if a.number == 1), None)
-            if first is None or first.payment_id is None:
-                document = uow.invoices.get(actor.operator_id, invoice_id)
-                if document is not None and (invoice_id in debited or document.customer_id in mandated):
-                    summary.direct_debit += 1
+            first = firsts.get(invoice_id)
+            if first is not None and first.payment_id is not None:
+                paid_by[invoice_id] = first.payment_id
+        uncharged = [invoice_id for invoice_id in invoice_ids if invoice_id not in paid_by]
+        if uncharged:
+            debited = uow.collection.debited_invoices(actor.operator_id)
+            mandated = {m.customer_id for m in uow.collection.mandates(actor.operator_id) if m.active}
+            customers = uow.invoices.customers_of(actor.operator_id, uncharged)
+            summary.direct_debit = sum(
+                1
+                for invoice_id in uncharged
+                if invoice_id in customers and (invoice_id in debited or customers[invoice_id] in mandated)
+            )
+        found = uow.payments.with_events(actor.operator_id, list(paid_by.values()))
+        for invoice_id, payment_id in paid_by.items():
+            first = firsts[invoice_id]
+            if payment_id not in found:
                 continue
             if invoice_id in earlier and first.attempted_at < run.created_at:
                 continue  # charged (or declined) by the run that issued it, not by this one
-            payment = uow.payments.get(actor.operator_id, first.payment_id)
-            if payment is None:
-                continue
-            state = derive_state(uow.payments.events(actor.operator_id, payment.id))
+            payment, events = found[payment_id]
+            state = derive_state(events)
             if first.succeeded:
                 summary.charged += 1
                 summary.charged_minor[payment.currency] = (

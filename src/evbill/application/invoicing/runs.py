@@ -567,12 +567,11 @@ def invoice_chunk_job(
     job finds them done), enqueue the renderings, close the run if it was the last."""
     run_id = payload["run_id"]
     keys = [key.rpartition("@") for key in payload["items"].split()]
-    with services.uow(read_only=True) as uow:
-        found = [
-            uow.billing_runs.item(run_id, contract_id, date.fromisoformat(day))
-            for contract_id, _, day in keys
-        ]
-    pending = [item for item in found if item is not None and item.status is ItemStatus.PENDING]
+    with services.uow(read_only=True) as uow:  # one look for the chunk's items, not one per item
+        found = uow.billing_runs.items_of(
+            run_id, [(contract_id, date.fromisoformat(day)) for contract_id, _, day in keys]
+        )
+    pending = [item for item in found if item.status is ItemStatus.PENDING]
     done = invoice_chunk(services, actor, pending)
     if queue is not None:
         for item in done:

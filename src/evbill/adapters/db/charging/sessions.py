@@ -36,7 +36,8 @@ import base64
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, String, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from evbill.adapters.db.charging import tables as charging_tables
 from evbill.adapters.db.invoicing.tables import session_receipts
@@ -157,25 +158,34 @@ class SqlSessionRepository:
     ) -> Sequence[ChargingSession]:
         if not customer_ids:
             return []
-        # No ORDER BY in SQL: with one, SQLite walks the (operator, started_at) index over every
-        # session of the window and filters the customers (a billing run asks once per 32 cycles, so
-        # the whole month was read again and again); without, it searches the customer index. The
-        # few rows are sorted here.
-        query = select(charging_tables.charging_sessions).where(
-            *_of_customers(operator_id, customer_ids),
+        window = (
             _COLUMNS.started_at >= _moment(started_from, "started_from"),
             _COLUMNS.started_at < _moment(started_to, "started_to"),
         )
-        if without_receipt:  # in the same query (a billing run asks per contract): an anti-join on its key
-            query = query.where(
-                ~select(session_receipts.c.session_id)
-                .where(
-                    session_receipts.c.operator_id == _COLUMNS.operator_id,
-                    session_receipts.c.session_id == _COLUMNS.id,
-                )
-                .exists()
+        unreceipted = (  # in the same query (a billing run asks per contract): an anti-join on its key
+            ~select(session_receipts.c.session_id)
+            .where(
+                session_receipts.c.operator_id == _COLUMNS.operator_id,
+                session_receipts.c.session_id == _COLUMNS.id,
             )
-        found = [SESSIONS.from_row(row) for row in self._connection().execute(query).mappings()]
+            .exists()
+        )
+        connection = self._connection()
+        if connection.dialect.name == "postgresql":
+            query = _of_each_customer(
+                operator_id, customer_ids, *window, *((unreceipted,) if without_receipt else ())
+            )
+        else:
+            # No ORDER BY in SQL: with one, SQLite walks the (operator, started_at) index over every
+            # session of the window and filters the customers (a billing run asks once per 32 cycles,
+            # so the whole month was read again and again); without, it searches the customer index.
+            # The few rows are sorted here.
+            query = select(charging_tables.charging_sessions).where(
+                *_of_customers(operator_id, customer_ids), *window
+            )
+            if without_receipt:
+                query = query.where(unreceipted)
+        found = [SESSIONS.from_row(row) for row in connection.execute(query).mappings()]
         return sorted(found, key=lambda session: (session.started_at, session.id))
 
     def started_at(self, operator_id: str, session_ids: Sequence[str]) -> dict[str, datetime]:
@@ -219,3 +229,29 @@ def _of_customers(operator_id: str, customer_ids: Sequence[str]) -> tuple[Column
     if isinstance(customer_ids, str):  # a lone id would be read as a sequence of characters
         raise TypeError("customer_ids must be a sequence of ids, not one id")
     return (_COLUMNS.operator_id == operator_id, _COLUMNS.customer_id.in_(list(customer_ids)))
+
+
+def _of_each_customer(
+    operator_id: str, customer_ids: Sequence[str], *conditions: ColumnElement[bool]
+) -> Select[tuple[object, ...]]:
+    """PostgreSQL: the sessions of each customer (``conditions`` on top), read customer by customer
+    from the (operator, customer, started_at) index in one statement: the customers unnested from
+    one array, each one's sessions in a LATERAL subquery (its ORDER BY keeps the planner from
+    flattening it into a join). A plain ``customer_id IN (...)`` with a started_at range is planned
+    on the (operator, started_at) index whenever the table has no statistics yet (a month loaded in
+    bulk just before its billing run: the default selectivity of a range is 0.5 %, of 32 ids 16 %),
+    and then every session of the window is read and filtered for each 32 contracts billed."""
+    if isinstance(customer_ids, str):  # a lone id would be read as a sequence of characters
+        raise TypeError("customer_ids must be a sequence of ids, not one id")
+    payer = (
+        func.unnest(bindparam("customer_ids", list(dict.fromkeys(customer_ids)), type_=ARRAY(String)))
+        .table_valued("customer_id")
+        .render_derived(name="payer")
+    )
+    sessions = (
+        select(charging_tables.charging_sessions)
+        .where(_COLUMNS.operator_id == operator_id, _COLUMNS.customer_id == payer.c.customer_id, *conditions)
+        .order_by(_COLUMNS.started_at, _COLUMNS.id)
+        .lateral("found")
+    )
+    return select(sessions).select_from(payer).join(sessions, true())

@@ -212,6 +212,20 @@ class SqlCollectionRepository:
         )
         return [CHARGE_ATTEMPTS.from_row(row) for row in self._connection().execute(query).mappings()]
 
+    def first_attempts(self, operator_id: str, invoice_ids: Sequence[str]) -> dict[str, ChargeAttempt]:
+        found: dict[str, ChargeAttempt] = {}
+        wanted = list(dict.fromkeys(invoice_ids))
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            query = select(charge_attempts).where(
+                charge_attempts.c.operator_id == operator_id,
+                charge_attempts.c.invoice_id.in_(wanted[offset : offset + 500]),
+                charge_attempts.c.number == 1,
+            )
+            for row in self._connection().execute(query).mappings():
+                attempt = CHARGE_ATTEMPTS.from_row(row)
+                found[attempt.invoice_id] = attempt
+        return found
+
     def add_reminder(self, reminder: Reminder) -> None:
         insert_row(self._connection(), payment_reminders, REMINDERS.to_row(reminder))
 

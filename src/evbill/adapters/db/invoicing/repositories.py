@@ -94,6 +94,16 @@ class SqlInvoiceRepository:
         data = self._connection().scalar(query)
         return None if data is None else document_of(data)
 
+    def customers_of(self, operator_id: str, document_ids: Sequence[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        wanted = list(dict.fromkeys(document_ids))
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            query = select(invoices.c.id, invoices.c.customer_id).where(
+                invoices.c.operator_id == operator_id, invoices.c.id.in_(wanted[offset : offset + 500])
+            )
+            found.update({row.id: row.customer_id for row in self._connection().execute(query)})
+        return found
+
     def list(
         self, operator_id: str, *, filters: Mapping[str, object], after: str | None, limit: int
     ) -> Sequence[Document]:

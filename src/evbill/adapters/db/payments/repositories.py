@@ -164,6 +164,30 @@ class SqlPaymentRepository:
         )
         return connection.execute(statement).first() is not None
 
+    def with_events(
+        self, operator_id: str, payment_ids: Sequence[str]
+    ) -> dict[str, tuple[Payment, Sequence[PaymentEvent]]]:
+        connection = self._connection()
+        wanted = list(dict.fromkeys(payment_ids))
+        found: dict[str, tuple[Payment, Sequence[PaymentEvent]]] = {}
+        for offset in range(0, len(wanted), 500):  # bound the IN list
+            some = wanted[offset : offset + 500]
+            heads = connection.execute(
+                select(payments).where(payments.c.operator_id == operator_id, payments.c.id.in_(some))
+            ).mappings()
+            events: dict[str, list[PaymentEvent]] = defaultdict(list)
+            rows = connection.execute(
+                select(payment_events)
+                .where(payment_events.c.operator_id == operator_id, payment_events.c.payment_id.in_(some))
+                .order_by(payment_events.c.occurred_at, payment_events.c.id)
+            ).mappings()
+            for row in rows:
+                events[row["payment_id"]].append(_event(row))
+            for row in heads:
+                payment = _payment(row)
+                found[payment.id] = (payment, events[payment.id])
+        return found
+
     def of_operator(self, operator_id: str) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
         connection = self._connection()
         heads = connection.execute(

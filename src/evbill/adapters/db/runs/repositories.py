@@ -176,6 +176,21 @@ class SqlBillingRunRepository:
         row = self._connection().execute(query).mappings().first()
         return None if row is None else _item(row)
 
+    def items_of(self, run_id: str, keys: Sequence[tuple[str, date]]) -> Sequence[RunItem]:
+        wanted = set(keys)
+        contract_ids = sorted({contract_id for contract_id, _ in wanted})
+        found: dict[tuple[str, date], RunItem] = {}
+        for offset in range(0, len(contract_ids), 500):  # bound the IN list
+            query = select(billing_run_items).where(
+                billing_run_items.c.run_id == run_id,
+                billing_run_items.c.contract_id.in_(contract_ids[offset : offset + 500]),
+            )
+            for row in self._connection().execute(query).mappings():
+                item = _item(row)
+                if (item.contract_id, item.cycle_start) in wanted:
+                    found[item.contract_id, item.cycle_start] = item
+        return [found[key] for key in dict.fromkeys(keys) if key in found]
+
     def has_pending(self, run_id: str) -> bool:
         items = billing_run_items.c
         query = select(items.contract_id).where(
