@@ -10,14 +10,15 @@ dropped afterwards. ``--quick``: 20,000 entries.
 
 Posting goes through the ledger's bulk posting (``application.ledger.bulk.post_in_bulk``), as an
 import of many entries would: it takes the entries lazily from the bench's generator (``make_entry``,
-ids), building batch N+1 while its writer thread appends and commits batch N (``append_many``:
-COPY), so the client's work overlaps the server's; each batch is its own transaction. The cyclic
+ids), building the next batch while its two writer threads append and commit the two before it
+(``append_many``: COPY), each on a connection of its own, so the client's work overlaps the server's
+and the server's two backends use both cores; each batch is its own transaction. The cyclic
 garbage collector is paused by that production code while it runs, not by the bench.
 
 PASS (issue 14, read strictly): posting the entries AND the check over them take < 30 s together.
 Beside the total: posting and check alone, the client's CPU seconds (this process: building,
-formatting COPY text), and the server's CPU seconds for the posting (the backends', from /proc,
-found by the engine's application_name, when the server runs on this machine), so a run on a
+formatting COPY text), and the server's CPU seconds for the posting (both writers' backends', from
+/proc, found by the engine's application_name, when the server runs on this machine), so a run on a
 quieter machine can be predicted.
 """
 
@@ -157,7 +158,7 @@ def _measure(server: str, url: str, count: int) -> Result:
     started = time.perf_counter()
     client_started = time.process_time()
     # As an import would: entries built lazily and handed to the ledger's bulk posting, which builds
-    # batch N+1 while batch N is written on its writer thread.
+    # the next batch while its two writer threads write the two before it.
     posted = post_in_bulk(
         services,
         (_entry(i, operator_id, services.ids.new_id()) for i in range(count)),

@@ -13,7 +13,12 @@ from sqlalchemy.exc import DBAPIError
 
 from evbill.application.access.keys import create_operator, platform_actor
 from evbill.application.ledger import queries
-from evbill.application.ledger.bulk import BulkPosting, collector_paused, post_in_bulk
+from evbill.application.ledger.bulk import (
+    BulkPosting,
+    BulkPostingFailed,
+    collector_paused,
+    post_in_bulk,
+)
 from evbill.application.ledger.check import check_ledger
 from evbill.application.ledger.posting import Receivable, post, post_invoice_issued
 from evbill.application.records import Services
@@ -292,24 +297,63 @@ def test_entries_posted_in_bulk_are_written_batch_by_batch_and_the_collector_res
     assert check_ledger(services).ok
 
 
+def journal_ids(services: Services, operator_id: str) -> list[str]:
+    return [e.id for e in queries.journal(services, platform_actor(operator_id), after=None, limit=20)]
+
+
+def refused_by_the_database(failed: BulkPostingFailed) -> bool:
+    cause = failed.__cause__
+    return "FOREIGN KEY" in str(cause) or getattr(cause, "sqlstate", "") == "23503"
+
+
 def test_a_bulk_batch_the_database_refuses_stops_the_import_and_keeps_the_batches_before(
     services, operator_id
 ):
     # given two good entries, then a batch holding an entry of an operator that does not exist
     made = [topup(operator_id, 0), topup(operator_id, 1), topup(operator_id, 2), topup("no-such-op", 3)]
 
-    with pytest.raises(Exception) as refused:  # noqa: PT011 -- the driver's error from COPY, SQLAlchemy's otherwise
+    with pytest.raises(BulkPostingFailed) as refused:
         post_in_bulk(services, iter(made), batch_size=2)
-    assert "FOREIGN KEY" in str(refused.value) or getattr(refused.value, "sqlstate", "") == "23503"
 
-    # then the first batch is stored, nothing of the refused one, and the collector is back on
-    assert [
-        entry.id for entry in queries.journal(services, platform_actor(operator_id), after=None, limit=10)
-    ] == [
-        "bulk-00",
-        "bulk-01",
-    ]
+    # then the error names the refused batch (1) and the one committed (0, written at the same time)
+    assert refused_by_the_database(refused.value)
+    assert (refused.value.batch, refused.value.committed, refused.value.committed_entries) == (1, (0,), 2)
+    # the first batch is stored, nothing of the refused one, and the collector is back on
+    assert journal_ids(services, operator_id) == ["bulk-00", "bulk-01"]
     assert gc.isenabled()
+
+
+def test_a_refused_bulk_batch_reports_exactly_the_batches_committed_around_it(services, operator_id):
+    # given batches of two: good, refused (an unknown operator), good, good
+    made = [topup(operator_id, i) for i in range(3)] + [topup("no-such-op", 3)]
+    made += [topup(operator_id, i) for i in range(4, 8)]
+
+    with pytest.raises(BulkPostingFailed) as refused:
+        post_in_bulk(services, iter(made), batch_size=2, writers=2)
+
+    # then batch 0 is committed and 1 is not; batches 2 and 3, written while 1 was, may have committed
+    # before the refusal was known: what is stored is exactly what the error says was committed
+    failed = refused.value
+    assert refused_by_the_database(failed)
+    assert failed.batch == 1
+    assert failed.committed in ((0,), (0, 2), (0, 3), (0, 2, 3))
+    assert failed.committed_entries == 2 * len(failed.committed)
+    stored = [made[2 * n + i].id for n in failed.committed for i in (0, 1)]
+    assert journal_ids(services, operator_id) == stored
+    assert gc.isenabled()
+
+
+def test_a_refused_bulk_batch_with_one_writer_keeps_only_the_batches_before(services, operator_id):
+    # given batches of two: good, refused, good, written one after the other
+    made = [topup(operator_id, 0), topup(operator_id, 1), topup(operator_id, 2), topup("no-such-op", 3)]
+    made += [topup(operator_id, 4), topup(operator_id, 5)]
+
+    with pytest.raises(BulkPostingFailed) as refused:
+        post_in_bulk(services, iter(made), batch_size=2, writers=1)
+
+    # then only batch 0 is committed
+    assert (refused.value.batch, refused.value.committed) == (1, (0,))
+    assert journal_ids(services, operator_id) == ["bulk-00", "bulk-01"]
 
 
 def test_the_collector_pauses_while_any_pause_runs_and_resumes_as_it_was():
