@@ -55,9 +55,18 @@ TARGET_SECONDS = 30.0
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+# The accounts the entries post to, made once (an import names a few thousand accounts over and
+# over; the entries are still each built and checked by make_entry).
+_CUSTOMERS = tuple(accounts.receivable(f"cus-{n}") for n in range(1000))
+_WALLETS = tuple(accounts.wallet(f"w-{n}") for n in range(500))
+_CLEARING = accounts.gateway_clearing("sandbox")
+_ENERGY = accounts.revenue(RevenueKind.ENERGY)
+_VAT = accounts.vat_payable(Decimal(21))
+
+
 def _entry(index: int, operator_id: str, entry_id: str) -> LedgerEntry:
-    customer = accounts.receivable(f"cus-{index % 1000}")
-    clearing = accounts.gateway_clearing("sandbox")
+    customer = _CUSTOMERS[index % 1000]
+    clearing = _CLEARING
     amount = 100 + index % 9_900
     kind = index % 3
     if kind == 0:
@@ -66,8 +75,8 @@ def _entry(index: int, operator_id: str, entry_id: str) -> LedgerEntry:
             EntryCause.INVOICE_ISSUED,
             (
                 debit(customer, amount, "EUR"),
-                credit(accounts.revenue(RevenueKind.ENERGY), amount - vat, "EUR"),
-                credit(accounts.vat_payable(Decimal(21)), vat, "EUR"),
+                credit(_ENERGY, amount - vat, "EUR"),
+                credit(_VAT, vat, "EUR"),
             ),
         )
     elif kind == 1:
@@ -86,7 +95,7 @@ def _entry(index: int, operator_id: str, entry_id: str) -> LedgerEntry:
             EntryCause.WALLET_TOPPED_UP,
             (
                 debit(clearing, amount, "EUR"),
-                credit(accounts.wallet(f"w-{index % 500}"), amount, "EUR"),
+                credit(_WALLETS[index % 500], amount, "EUR"),
             ),
         )
     return make_entry(
