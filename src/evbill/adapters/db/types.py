@@ -139,7 +139,8 @@ def sqlite_time(value: str) -> datetime:
     faster than strptime, and each meter sample read passes here), strptime's exact check otherwise."""
     if len(value) == _SQLITE_TIME_LENGTH and value[10] == "T" and value[19] == "." and value[26] == "Z":
         with contextlib.suppress(ValueError):
-            return datetime.fromisoformat(value).astimezone(UTC)
+            parsed = datetime.fromisoformat(value)  # "...Z" reads as UTC already (no astimezone to pay)
+            return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
     return datetime.strptime(value, _SQLITE_TIME_FORMAT).replace(tzinfo=UTC)
 
 

@@ -331,10 +331,11 @@ def bill_cycle(
         inside = [s for s in ordered if segment.start <= local_date(s.started_at, zone) < segment.end]
         _allowances(work, segment, cycle_days, inside)
     applied = _promotions(work, promotions, ordered, cycle_start, zone, customer_sessions_before)
+    billed = {id(s) for s in inside_contract}  # by identity: comparing sessions field by field was O(n^2)
     notes = tuple(
         f"session {s.session_id} started outside the contract's days and is not billed here"
         for s in sorted(sessions, key=lambda s: (s.started_at, s.session_id))
-        if s not in inside_contract
+        if id(s) not in billed
     ) + tuple(work.notes)
     return Bill(
         contract.id,
@@ -414,7 +415,11 @@ def _session_lines(work: _Work, session: SessionCharge, zone: ZoneInfo) -> None:
         work.entries.append(_Entry(session, part.dimension, part.vat, part.excl_vat))
     kwh = (session.energy_wh / 1000).normalize()
     local = session.started_at.astimezone(zone)  # the customer's clock, as the session detail shows it
-    when = f"{local:%Y-%m-%d %H:%M} {local:%Z}"
+    # (as f"{local:%Y-%m-%d %H:%M} {local:%Z}" reads, without strftime's cost on every session)
+    when = (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d} "
+        f"{local.tzname()}"
+    )
     text = f"Charging {when}, {session.connector_class.value}, {kwh:f} kWh ({session.rule})"
     for vat, amount in by_vat.items():
         components = tuple(split[vat].items())

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evbill.adapters.db.billing.tables import BillRow, bills
@@ -143,7 +143,7 @@ class SqlBillRepository:
         )
         connection = self._connection()
         try:
-            connection.execute(bills.insert().values(row))
+            connection.execute(bills.insert(), row)  # as parameters: one compiled statement
         except IntegrityError:
             raise Conflict(
                 f"the cycle from {recorded.cycle_start} of contract {recorded.contract_id!r} "
@@ -152,7 +152,13 @@ class SqlBillRepository:
 
     def mark_invoiced(self, operator_id: str, bill_id: str, invoice_id: str) -> None:
         self._connection().execute(
-            update(bills)
-            .where(bills.c.operator_id == operator_id, bills.c.id == bill_id)
-            .values(state=BillState.INVOICED.value, invoice_id=invoice_id)
+            _MARK_INVOICED, {"b_operator": operator_id, "b_id": bill_id, "b_invoice": invoice_id}
         )
+
+
+# One statement for every bill a run invoices (built once, its values bound per bill).
+_MARK_INVOICED = (
+    update(bills)
+    .where(bills.c.operator_id == bindparam("b_operator"), bills.c.id == bindparam("b_id"))
+    .values(state=BillState.INVOICED.value, invoice_id=bindparam("b_invoice"))
+)

@@ -185,7 +185,8 @@ class SqlSessionRepository:
             )
             if without_receipt:
                 query = query.where(unreceipted)
-        found = [SESSIONS.from_row(row) for row in connection.execute(query).mappings()]
+        # both queries give the table's columns in its order: read by position, no mapping per row
+        found = [_READ_SESSION(row) for row in connection.execute(query)]
         return sorted(found, key=lambda session: (session.started_at, session.id))
 
     def started_at(self, operator_id: str, session_ids: Sequence[str]) -> dict[str, datetime]:

@@ -150,7 +150,8 @@ class SqlInvoiceRepository:
 
     def add(self, document: Document, *, sequence: int | None = None) -> None:
         try:
-            self._connection().execute(invoices.insert().values(_row(document, sequence)))
+            # the row as parameters, not .values(row): one compiled statement, none built per document
+            self._connection().execute(invoices.insert(), _row(document, sequence))
         except IntegrityError:
             raise Conflict(f"bill {document.bill_id!r} already has a document") from None
 
@@ -269,7 +270,7 @@ class SqlInvoiceRepository:
             "created_at": at,
         }
         try:
-            self._connection().execute(session_receipts.insert().values(row))
+            self._connection().execute(session_receipts.insert(), row)
         except IntegrityError:
             raise Conflict(f"session {session_id!r} has its receipt already") from None
 
