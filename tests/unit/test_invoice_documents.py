@@ -289,3 +289,36 @@ def test_a_full_credit_note_mirrors_discount_lines_and_credits_only_what_is_left
     assert [x.net_minor for x in full.composed.lines] == [2000, -200]
     assert full.composed.totals.incl_vat_minor == 2178
     assert rest.composed.totals.incl_vat_minor == 1573
+
+
+def _plain_by_reflection(value):
+    """The document encoder as it was before it cached field names: the reference it must equal."""
+    import dataclasses
+    import enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain_by_reflection(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain_by_reflection(item) for item in value]
+    return value
+
+
+def test_a_document_is_stored_as_the_same_json_data_and_read_back_equal():
+    from evbill.adapters.db.invoicing.codec import document_of, plain
+
+    issued = issue(
+        invoice(line("10.00", "21", supply_date=date(2026, 10, 3)), line("5.50", None)),
+        number="AMS-1", issued_at=ISSUED_AT, zone=BERLIN,
+    )  # fmt: skip
+    stored = plain(issued)
+    assert stored == _plain_by_reflection(issued)
+    assert stored["status"] == "issued"  # enums as their values
+    assert stored["kind"] == "invoice"
+    assert stored["issue_date"] == "2026-11-01"  # dates as ISO text
+    assert stored["composed"]["lines"][0]["net_precise"] == D("10.00")  # decimals exact
+    assert isinstance(stored["composed"]["lines"], list)  # tuples as lists
+    assert document_of(stored) == issued
