@@ -4,7 +4,8 @@
     reports:  connector_status_history WHERE station IN (...) AND received_at IN [from - margin, to + margin)
               UNION the last report of each (station, evse, connector) received before that
     readings: the same rows as reports, the times as integer microseconds (``extract(epoch ...)``), what
-              utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``)
+              utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``); on
+              PostgreSQL the stations are one array (``station = ANY(:ids)``)
     charging: charging_sessions JOIN session_usage WHERE evse IN (...) AND the session overlaps the window
 
 The history is read by ``ix_connector_status_history_station (operator_id, station_id, received_at)``.
