@@ -216,6 +216,34 @@ def test_readings_are_the_reports_as_integer_microseconds_in_arrival_order(uow_f
     assert micros(RECEIVED) % 1_000_000 == 250_000
 
 
+def test_readings_are_those_of_the_stations_asked_for_only(uow_factory) -> None:
+    # Given two stations of one operator, each with a report in the window and one long before it
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        first, second = given_site(uow, operator.id).station.id, given_site(uow, operator.id).station.id
+        uow.commit()
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    with uow_factory() as uow:
+        uow.status_history.add([
+            StatusReport(operator.id, station, 1, None, status, at, at, "NoError")
+            for station in (first, second)
+            for status, at in (("Charging", start - timedelta(days=5)), ("Available", RECEIVED))
+        ])  # fmt: skip
+        uow.commit()
+    # When the readings of one station are asked for, and of both
+    with uow_factory(read_only=True) as uow:
+        one = uow.status_history.readings(operator.id, [second], start, start + timedelta(days=1),
+                                          timedelta(days=1))  # fmt: skip
+        both = uow.status_history.readings(operator.id, [first, second], start, start + timedelta(days=1),
+                                           timedelta(days=1))  # fmt: skip
+    # Then only that station's reports come back (the last one before the window included), else both's
+    assert list(one) == [second]
+    assert [reading[3] for reading in one[second]] == ["Charging", "Available"]
+    assert sorted(both) == sorted([first, second])
+    assert all(len(readings) == 2 for readings in both.values())
+
+
 def test_utilisation_and_faults_equal_the_walked_segments_and_a_late_report_moves_them(
     database_url, uow_factory
 ) -> None:

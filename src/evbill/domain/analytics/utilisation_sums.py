@@ -18,6 +18,7 @@ Example: an EVSE Available from 10:00 and Charging from 10:30 in a window 10:00-
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 
@@ -112,20 +113,23 @@ class _Walk:
         self.start, self.end, self.tolerance, self.out, self.sums = start, end, tolerance, out, sums
 
     def run(self, station_id: str, evses: dict[int, str], readings: Sequence[Reading]) -> None:
-        placed = self._placed(readings)
+        ats, order = self._placed(readings)
         cleaning, start, end, out = self.sums.cleaning, self.start, self.end, self.out
         notes = self.sums.faults
+        statuses = _STATUSES
         connectors: dict[int, dict[int | None, Occupancy]] = {number: {} for number in evses}
         shown: dict[int, tuple[Occupancy, int]] = {number: (_UNKNOWN, start) for number in evses}
         hold: Occupancy | None = None
         # a duplicate has the same placed time: the reports of the current placed time are compared,
         # only when there is more than one (the first of a time is never a duplicate)
         seen: set[tuple[int, int | None, str, str | None]] | None = None
-        first: Reading | None = None
-        first_at = 0
-        for at, _, reading in placed:
+        first: Reading = ("", 0, None, "", 0, None, None, 0)
+        first_at: int | None = None
+        for index in order:
+            at = ats[index]
+            reading = readings[index]
             _, number, connector, status, _, _, error, _ = reading
-            if first is None or at != first_at:
+            if at != first_at:
                 first, first_at, seen = reading, at, None
             else:
                 identity = (number, connector, status, error)
@@ -137,10 +141,9 @@ class _Walk:
                 seen.add(identity)
             if at >= end:
                 break
-            state = _STATUSES.get(status, _UNKNOWN)
-            shown_at = at if at > start else start
-            named = error is not None and error != NO_ERROR
+            state = statuses.get(status, _UNKNOWN)
             if status == OFFLINE or number == STATION:
+                shown_at = at if at > start else start
                 if status == OFFLINE:
                     hold = None
                     for states in connectors.values():
@@ -148,7 +151,7 @@ class _Walk:
                 else:
                     entered = state is _FAULTED and hold is not _FAULTED
                     hold = state if state in _HOLDS else None
-                    if (entered or named) and at >= start:
+                    if (entered or (error is not None and error != NO_ERROR)) and at >= start:
                         notes.append(FaultNote(station_id, moment(at), entered, error))
                 for evse_number, (old, since) in shown.items():
                     new = hold or _state_of(connectors[evse_number])
@@ -163,12 +166,14 @@ class _Walk:
                 continue
             before = evse_states.get(connector)
             evse_states[connector] = state
-            entered = state is _FAULTED and before is not _FAULTED
-            if (entered or named) and at >= start:
-                notes.append(FaultNote(station_id, moment(at), entered, error))
+            if (error is not None and error != NO_ERROR) or (state is _FAULTED and before is not _FAULTED):
+                if at >= start:
+                    entered = state is _FAULTED and before is not _FAULTED
+                    notes.append(FaultNote(station_id, moment(at), entered, error))
             new = hold or (state if len(evse_states) == 1 else _state_of(evse_states))
             old, since = shown[number]
             if new is not old:
+                shown_at = at if at > start else start
                 if shown_at > since:
                     out.append((evses[number], old, since, shown_at))
                 shown[number] = (new, shown_at)
@@ -176,17 +181,19 @@ class _Walk:
             if end > since:
                 out.append((evses[number], old, since, end))
 
-    def _placed(self, readings: Sequence[Reading]) -> list[tuple[int, int, Reading]]:
-        """Each reading at its placed time, in (placed, arrival) order; corrected and late counted."""
+    def _placed(self, readings: Sequence[Reading]) -> tuple[list[int], list[int]]:
+        """Each reading's placed time, and the readings' indexes in (placed, arrival) order; corrected and
+        late counted. The sort is stable on the placed times alone: equal times keep their arrival order."""
         tolerance, cleaning = self.tolerance, self.sums.cleaning
-        placed: list[tuple[int, int, Reading]] = []
+        ats: list[int] = []
         latest: dict[tuple[int, int | None], int] = {}
         corrected = late = 0
-        for arrival, reading in enumerate(readings):
-            _, number, connector, _, received, at, _, _ = reading
+        # a charger's clock mostly agrees with evbill's: nothing to check then (unless no lead is allowed)
+        checked = tolerance < 0
+        for _, number, connector, _, received, at, _, _ in readings:
             if at is None:
                 at = received
-            else:
+            elif at != received or checked:
                 ahead = at - received
                 if ahead > tolerance or -ahead > _MAX_DELAY:
                     at = received
@@ -197,12 +204,11 @@ class _Walk:
                 late += 1
             else:
                 latest[key] = at
-            placed.append((at, arrival, reading))
-        cleaning.reports += len(placed)
+            ats.append(at)
+        cleaning.reports += len(ats)
         cleaning.clock_corrected += corrected
         cleaning.out_of_order += late
-        placed.sort()  # by placed time, then arrival (never equal: the readings are not compared)
-        return placed
+        return ats, sorted(range(len(ats)), key=ats.__getitem__)
 
 
 def _state_of(states: dict[int | None, Occupancy]) -> Occupancy:
@@ -239,10 +245,9 @@ def _with_charging(
 
 
 def _summed_whole(stretches: Iterable[Stretch]) -> list[StateTime]:
-    totals: dict[tuple[str, Occupancy], int] = {}
+    totals: defaultdict[tuple[str, Occupancy], int] = defaultdict(int)
     for evse_id, state, since, until in stretches:
-        key = (evse_id, state)
-        totals[key] = totals.get(key, 0) + until - since
+        totals[evse_id, state] += until - since
     return [StateTime(evse_id, None, state, value) for (evse_id, state), value in totals.items()]
 
 

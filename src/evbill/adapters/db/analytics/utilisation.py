@@ -4,7 +4,8 @@
     reports:  connector_status_history WHERE station IN (...) AND received_at IN [from - margin, to + margin)
               UNION the last report of each (station, evse, connector) received before that
     readings: the same rows as reports, the times as integer microseconds (``extract(epoch ...)``), what
-              utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``)
+              utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``); on
+              PostgreSQL the stations are one array (``station = ANY(:ids)``)
     charging: charging_sessions JOIN session_usage WHERE evse IN (...) AND the session overlaps the window
 
 The history is read by ``ix_connector_status_history_station (operator_id, station_id, received_at)``.
@@ -19,7 +20,19 @@ from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import BigInteger, DateTime, String, cast, func, or_, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    String,
+    any_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from evbill.adapters.db.analytics.tables import session_usage
@@ -216,7 +229,10 @@ class SqlStatusHistory:
         found: dict[str, list[Reading]] = {}
         stations = sorted(set(station_ids))
         for first in range(0, len(stations), _CHUNK):
-            mine = (h.operator_id == operator_id) & h.station_id.in_(stations[first : first + _CHUNK])
+            # one array parameter, not a list of them: PostgreSQL then looks each row's station up in a
+            # hash of the array instead of comparing it with every id of the list (a third of the read)
+            chunk = bindparam(None, stations[first : first + _CHUNK], type_=ARRAY(String()))
+            mine = (h.operator_id == operator_id) & (h.station_id == any_(chunk))
             before = (
                 select(func.max(h.id))
                 .where(mine, h.received_at < start - margin)
