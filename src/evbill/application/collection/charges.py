@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evbill.application.collection.setup import save_customer_card
 from evbill.application.payments.payments import authorise_payment, capture_payment
 from evbill.application.ports import PaymentGateway
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.dunning import CardOnFile, ChargeAttempt
-from evbill.domain.errors import InvalidInput, NotFound, Problem
+from evbill.domain.errors import NotFound
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import PaymentStatus
-from evbill.domain.payments.model import PaymentPurpose, looks_like_card_number
+from evbill.domain.payments.model import PaymentPurpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +35,11 @@ class ChargeOutcome:
 def save_card(
     services: Services, actor: Actor, customer_id: str, *, gateway: str, payment_method: str
 ) -> CardOnFile:
-    """Keep the customer's gateway token to charge their invoices with (replaces the card before)."""
-    require(actor, Permission.BILL)
-    if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
-        raise InvalidInput(
-            "the card is refused", (Problem("$.payment_method", "a gateway token, never a card number"),)
-        )
-    with services.uow() as uow:
-        if uow.customers.get(actor.operator_id, customer_id) is None:
-            raise NotFound(f"customer {customer_id!r} not found")
-        card = CardOnFile(actor.operator_id, customer_id, gateway, payment_method, services.clock.now())
-        uow.collection.save_card(card)
-        uow.commit()
-    return card
+    """Keep the customer's gateway token to charge their invoices with (replaces the card before; its
+    per-session charging stays as it was). Written by ``setup.save_customer_card``, the one writer."""
+    return save_customer_card(
+        services, actor, customer_id, gateway=gateway, payment_method=payment_method, charge_sessions=None
+    )
 
 
 def collect_issued_document(
