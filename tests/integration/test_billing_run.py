@@ -23,7 +23,9 @@ from sqlalchemy import select
 
 from evbill.adapters.db.invoicing.tables import invoices
 from evbill.adapters.db.ledger.tables import ledger_entries
+from evbill.adapters.payments.sandbox import SandboxGateway
 from evbill.application.access.keys import platform_actor
+from evbill.application.collection import at_issue
 from evbill.application.invoicing import documents, run_recovery, runs
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
@@ -366,8 +368,14 @@ def test_a_queued_run_whose_chunk_job_was_lost_is_enqueued_again_and_finishes(
     assert (not_yet, count) == (0, 3)
     [(job, payload)] = queue.jobs
     assert (job, payload) == (runs.CHUNK_JOB, lost.jobs[1][1])
-    done = runs.invoice_chunk_job(services, who, None, payload)
+    worked = RecordingQueue()
+    done = runs.invoice_chunk_job(services, who, worked, payload)
     assert [item.status for item in done] == [ItemStatus.ISSUED] * 3
+    # (done once its invoices went through collection at issue: the chunk's charge job, run here)
+    [charge] = [payload for job, payload in worked.jobs if job == runs.CHARGE_JOB]
+    assert runs.get_run(services, who, run.id).status is RunStatus.RUNNING
+    gateway = SandboxGateway(services.clock.now)
+    at_issue.charge_issued(services, gateway, who, charge["invoices"].split(), charge["contracts"].split())
     assert runs.get_run(services, who, run.id).status is RunStatus.DONE
     # And the lost job turning up after all, or the look again, changes nothing
     assert runs.invoice_chunk_job(services, who, None, lost.jobs[1][1]) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -21,13 +22,13 @@ from evbill.application.collection import at_issue
 from evbill.application.collection.charges import save_card
 from evbill.application.collection.direct_debit import add_mandate
 from evbill.application.collection.reconciliation import check_all_books
-from evbill.application.invoicing import documents, queries, runs
+from evbill.application.invoicing import documents, queries, run_recovery, runs
 from evbill.application.ports import GatewayResult
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
 from evbill.domain.access.operators import Actor
 from evbill.domain.invoicing.documents import DocumentStatus
-from evbill.domain.invoicing.runs import ItemStatus
+from evbill.domain.invoicing.runs import ItemStatus, RunStatus
 from evbill.domain.money import SettledMoney
 from evbill.domain.offers.contracts import PaymentMethodKind
 from evbill.domain.payments.events import EventKind
@@ -215,3 +216,118 @@ def test_a_queued_run_enqueues_the_charges_of_each_chunk_after_its_commit(books:
     summary = at_issue.run_charges(services, books.who, run.id)
     assert (summary.charged, summary.charged_minor, summary.declined) == (1, {"EUR": 2284}, 1)
     assert [operation for operation, _ in gateway.calls] == ["authorise", "capture", "authorise"]
+
+
+def _queued_and_invoiced(books: Books, queue: RecordingQueue) -> tuple[str, dict[str, str]]:
+    """A queued run whose one chunk a worker has invoiced: the run's id and its charge job's payload."""
+    services = books.container.services
+    run = runs.enqueue_run(services, books.who, queue, PERIOD)
+    runs.plan_and_enqueue(services, books.who, queue, run.id)
+    (chunk,) = [payload for job, payload in queue.jobs if job == runs.CHUNK_JOB]
+    runs.invoice_chunk_job(services, books.who, queue, chunk)
+    (charge,) = [payload for job, payload in queue.jobs if job == runs.CHARGE_JOB]
+    return run.id, charge
+
+
+def _charge_job(books: Books, gateway: SandboxGateway, payload: Mapping[str, str]) -> None:
+    """What `evbill worker` does with a charge job (``entrypoints.jobs.billing``)."""
+    at_issue.charge_issued(
+        books.container.services,
+        gateway,
+        books.who,
+        payload["invoices"].split(),
+        payload["contracts"].split(),
+    )
+
+
+def _collected(books: Books, run_id: str) -> list[bool]:
+    items = runs.run_items(books.container.services, books.who, run_id)
+    return [item.collected_at is not None for item in items]
+
+
+def test_a_queued_run_is_done_only_once_its_charge_job_has_run_with_its_final_charges(books: Books) -> None:
+    services = books.container.services
+    queue = RecordingQueue(books.container)
+    # Given a queued run whose chunk is invoiced, its charge job still waiting on the queue
+    run_id, charge = _queued_and_invoiced(books, queue)
+    # Then the run is not done: its three invoices wait for collection, nothing charged yet
+    waiting = runs.get_run(services, books.who, run_id)
+    assert (waiting.status, waiting.counts.finished, waiting.counts.uncollected) == (RunStatus.RUNNING, 3, 3)
+    assert runs.finish_if_done(services, books.who, run_id) is False
+    assert _collected(books, run_id) == [False, False, False]
+    # When the worker runs the charge job
+    gateway = SandboxGateway(services.clock.now)
+    _charge_job(books, gateway, charge)
+    # Then the run is done, with its final charges: the visa charged 22.84, the other card declined
+    done = runs.get_run(services, books.who, run_id)
+    assert (done.status, done.counts.uncollected) == (RunStatus.DONE, 0)
+    assert _collected(books, run_id) == [True, True, True]
+    summary = at_issue.run_charges(services, books.who, run_id)
+    assert (summary.charged, summary.charged_minor, summary.declined, summary.declined_minor) == (
+        1, {"EUR": 2284}, 1, {"EUR": 2473},
+    )  # fmt: skip
+    # And the job run again (a huey retry, a duplicate) charges nothing and marks nothing again
+    marked = {item.contract_id: item.collected_at for item in runs.run_items(services, books.who, run_id)}
+    calls = list(gateway.calls)
+    _charge_job(books, gateway, charge)
+    assert gateway.calls == calls
+    again = {item.contract_id: item.collected_at for item in runs.run_items(services, books.who, run_id)}
+    assert again == marked
+    assert runs.get_run(services, books.who, run_id).finished_at == done.finished_at
+    assert check_all_books(services).ok
+
+
+def test_a_charge_job_that_dies_after_the_capture_leaves_the_run_running_and_its_retry_finishes_it(
+    books: Books,
+) -> None:
+    services = books.container.services
+    queue = RecordingQueue(books.container)
+    run_id, charge = _queued_and_invoiced(books, queue)
+    gateway = CrashAfterCapture(services.clock.now)
+    # Given the charge job killed between the gateway's capture and the commit
+    with pytest.raises(RuntimeError):
+        _charge_job(books, gateway, charge)
+    # Then nothing is marked collected and the run is not done
+    assert _collected(books, run_id) == [False, False, False]
+    assert runs.get_run(services, books.who, run_id).status is RunStatus.RUNNING
+    # When the job is retried: one capture at the gateway (the same key), the run done, counts final
+    _charge_job(books, gateway, charge)
+    assert len({key for operation, key in gateway.calls if operation == "capture"}) == 1
+    assert runs.get_run(services, books.who, run_id).status is RunStatus.DONE
+    assert _collected(books, run_id) == [True, True, True]
+    summary = at_issue.run_charges(services, books.who, run_id)
+    assert (summary.charged, summary.charged_minor, summary.declined) == (1, {"EUR": 2284}, 1)
+
+
+def test_a_lost_charge_job_is_enqueued_again_by_the_worker_and_then_finishes_the_run(books: Books) -> None:
+    services = books.container.services
+    run_id, lost = _queued_and_invoiced(books, RecordingQueue(books.container))
+    # When the worker looks for stalled runs (the charge job was taken by a worker that was killed)
+    queue = RecordingQueue(books.container)
+    assert run_recovery.requeue_stalled(services, queue, stale_after=timedelta(hours=1)) == 0
+    assert run_recovery.requeue_stalled(services, queue, stale_after=timedelta(0)) == 3
+    # Then the charge job is enqueued again for the three invoices, and running it finishes the run
+    [(job, payload)] = queue.jobs
+    assert (job, sorted(payload["invoices"].split())) == (runs.CHARGE_JOB, sorted(lost["invoices"].split()))
+    _charge_job(books, SandboxGateway(services.clock.now), payload)
+    assert runs.get_run(services, books.who, run_id).status is RunStatus.DONE
+    assert (
+        run_recovery.requeue_stalled(services, RecordingQueue(books.container), stale_after=timedelta(0)) == 0
+    )
+
+
+def test_a_run_whose_charges_died_is_finished_by_running_the_period_again(books: Books) -> None:
+    services = books.container.services
+    gateway = CrashAfterCapture(services.clock.now)
+    # Given a run in place that died in its charges (after the chunk's commit)
+    with pytest.raises(RuntimeError):
+        books.run(gateway)
+    (first,) = runs.list_runs(services, books.who, cursor=None, limit=10).items
+    assert (first.status, first.counts.finished, first.counts.uncollected) == (RunStatus.RUNNING, 3, 3)
+    # When the period is run again
+    rerun = books.run(gateway)
+    # Then both runs are done: the rerun collected the invoices the first one issued
+    assert runs.get_run(services, books.who, rerun).status is RunStatus.DONE
+    assert runs.get_run(services, books.who, first.id).status is RunStatus.DONE
+    assert _collected(books, first.id) == [True, True, True]
+    assert check_all_books(services).ok

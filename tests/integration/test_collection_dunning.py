@@ -18,6 +18,7 @@ from evbill.application.collection import charges
 from evbill.application.collection.charges import collect_issued_document, save_card
 from evbill.application.collection.dunning import run_collection, save_policy, write_off_document
 from evbill.application.collection.reconciliation import check_all_books
+from evbill.application.collection.setup import get_card, save_customer_card
 from evbill.application.invoicing import documents as invoicing
 from evbill.application.offers.customers import authorize, create_customer
 from evbill.application.payments.payments import refund_payment
@@ -315,3 +316,22 @@ def test_a_credit_note_is_never_charged_nor_written_off(books: Books) -> None:
     assert books.gateway.calls == []
     with pytest.raises(Conflict):
         write_off_document(books.services, books.who, note.id, "no")
+
+
+def test_a_card_saved_for_invoices_is_written_by_the_one_card_writer_and_keeps_the_session_switch(
+    books: Books,
+) -> None:
+    # Given a card on file saved (by the SetupIntent's writer) to pay the customer's sessions too
+    save_customer_card(books.services, books.who, books.customer_id, gateway="sandbox",
+                       payment_method="tok_visa", charge_sessions=True)  # fmt: skip
+    # When another card is saved for invoices (the CLI's `card-save`, the billing run's tests)
+    card(books, "tok_insufficient_funds")
+    # Then it replaced the first and still charges sessions; a first card charges none
+    saved = get_card(books.services, books.who, books.customer_id)
+    assert (saved.payment_method, saved.charge_sessions) == ("tok_insufficient_funds", True)
+    other = create_customer(
+        books.services, books.who,
+        {"kind": "INDIVIDUAL", "name": "Bram", "language": "nl", "currency": "EUR", "country": "NL"},
+    )  # fmt: skip
+    save_card(books.services, books.who, other.id, gateway="sandbox", payment_method="tok_visa")
+    assert get_card(books.services, books.who, other.id).charge_sessions is False

@@ -355,7 +355,7 @@ class BillingRunRepository(Protocol):
 
     def list(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[BillingRun]: ...
 
-    def counts(self, run_id: str) -> RunCounts: ...
+    def counts(self, run_id: str, *, collects: bool = False) -> RunCounts: ...
 
     def running(self, operator_id: str | None = None, period: str | None = None) -> Sequence[BillingRun]: ...
 
@@ -378,6 +378,26 @@ class BillingRunRepository(Protocol):
         ...
 
     def has_pending(self, run_id: str) -> bool: ...
+
+    def has_uncollected(self, run_id: str) -> bool:
+        """Whether an item of the run has an invoice not yet through collection at issue."""
+        ...
+
+    def uncollected(self, run_id: str) -> Sequence[RunItem]:
+        """The run's items with an invoice not yet through collection at issue."""
+        ...
+
+    def mark_collected(
+        self,
+        operator_id: str,
+        invoice_ids: Sequence[str],
+        contract_ids: Sequence[str] | None,
+        *,
+        at: datetime,
+    ) -> Sequence[str]:
+        """Mark the items of these invoices (of these contracts, in the same order, when known) in the
+        operator's RUNNING runs that collect as collected, each once; the ids of the runs holding any."""
+        ...
 
     def finish_item(self, item: RunItem) -> None: ...
 

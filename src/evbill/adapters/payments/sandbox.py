@@ -15,7 +15,8 @@ Test payment methods (tokens, as a real gateway gives them out; no card number i
     tok_lost_card            declined (lost_card: a hard decline, never retried)
     tok_3ds                  needs 3-D Secure; ``confirm`` then authorises
     tok_3ds_fail             needs 3-D Secure; ``confirm`` then declines (authentication_failed)
-    tok_dispute              authorised and captured as usual; ``raise_dispute`` opens a dispute
+    tok_dispute              authorised and captured as usual; ``raise_dispute`` opens a dispute,
+                             ``close_dispute`` wins or loses it (a lost one can still be won)
 
 Card setups (Stripe's SetupIntents) start as ``requires_payment_method``; ``confirm_card_setup``
 plays the customer's browser giving it a token: ``tok_visa`` (or ``tok_dispute``) succeeds, a
@@ -136,7 +137,8 @@ class SandboxGateway:
     def close_dispute(self, reference: str, *, won: bool) -> GatewayEvent:
         with self._lock:
             intent = self._intent(reference)
-            if intent.status != "disputed":
+            # a lost dispute can still be won (the card network reverses the chargeback on appeal)
+            if intent.status != "disputed" and not (won and intent.status == "charged_back"):
                 raise PaymentRefused("no open dispute")
             intent.status = "captured" if won else "charged_back"
             kind = EventKind.DISPUTE_WON if won else EventKind.DISPUTE_LOST

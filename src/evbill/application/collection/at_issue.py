@@ -15,6 +15,10 @@ payment method of the contract's terms decides:
   EUR invoice of a customer with an active mandate.
 * anything else (wallet, bank transfer): nothing to do at issue.
 
+Each invoice so done marks its items in the billing runs that wait for it collected (``runs.
+note_collected``): a card's in the transaction that records its attempt, the others together at the
+end; a run is DONE only once all of its invoices are, so its summary is final when it says so.
+
 ``run_charges`` is the run's summary of it, read back from the stored attempts and payments, so a
 queued run (charged by the workers) reports the same figures as one run in this process.
 """
@@ -24,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from evbill.application.collection.charges import ChargeOutcome, collect_issued_document
 from evbill.application.invoicing import runs
-from evbill.application.ports import PaymentGateway
+from evbill.application.ports import PaymentGateway, UnitOfWork
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import DomainError, NotFound
@@ -82,7 +87,8 @@ def charge_issued(
     now = services.clock.now()
     with services.uow(read_only=True) as uow:
         wanted, skipped = list(invoice_ids), []
-        if contract_ids is not None and len(contract_ids) == len(invoice_ids):
+        pairs_known = contract_ids is not None and len(contract_ids) == len(invoice_ids)
+        if contract_ids is not None and pairs_known:
             known = uow.contract_terms.of_contracts(actor.operator_id, sorted(set(contract_ids)))
             methods = {}
             for contract_id in set(contract_ids):
@@ -104,15 +110,24 @@ def charge_issued(
         chosen = _terms_on(terms.get(document.contract_id or "", []), now)
         method = None if chosen is None else chosen.payment_method
         if method is PaymentMethodKind.CARD_ON_FILE:
+            # the billing runs holding the invoice count it collected with the attempt's record
+            mark = partial(_mark, actor.operator_id, document.id, document.contract_id, now)
             try:
-                outcome = collect_issued_document(services, gateway, actor, document.id)
+                outcome = collect_issued_document(services, gateway, actor, document.id, recorded=mark)
             except DomainError as error:  # one customer's refused token is not the run's problem
                 done.append(IssueCollection(document.id, method, problem=str(error)))
                 continue
             done.append(IssueCollection(document.id, method, outcome))
         else:
             done.append(IssueCollection(document.id, method))
+    # the rest (nothing charged: another method, nothing open, no card, refused) collected now; the
+    # runs that waited for the last of their invoices are done
+    runs.record_collected(services, actor, invoice_ids, contract_ids if pairs_known else None)
     return [*done, *skipped]
+
+
+def _mark(operator_id: str, invoice_id: str, contract_id: str | None, at: datetime, uow: UnitOfWork) -> None:
+    runs.note_collected(uow, operator_id, [invoice_id], None if contract_id is None else [contract_id], at)
 
 
 @dataclass

@@ -8,18 +8,23 @@ crash between the gateway and the commit is reconciled by asking again, not char
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from evbill.application.collection.setup import save_customer_card
 from evbill.application.payments.payments import authorise_payment, capture_payment
-from evbill.application.ports import PaymentGateway
+from evbill.application.ports import PaymentGateway, UnitOfWork
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.collection.dunning import CardOnFile, ChargeAttempt
-from evbill.domain.errors import InvalidInput, NotFound, Problem
+from evbill.domain.errors import NotFound
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import PaymentStatus
-from evbill.domain.payments.model import PaymentPurpose, looks_like_card_number
+from evbill.domain.payments.model import PaymentPurpose
+
+# what else the transaction recording a charge's attempt writes (a billing run's item marked collected)
+Recorded = Callable[[UnitOfWork], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,25 +39,23 @@ class ChargeOutcome:
 def save_card(
     services: Services, actor: Actor, customer_id: str, *, gateway: str, payment_method: str
 ) -> CardOnFile:
-    """Keep the customer's gateway token to charge their invoices with (replaces the card before)."""
-    require(actor, Permission.BILL)
-    if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
-        raise InvalidInput(
-            "the card is refused", (Problem("$.payment_method", "a gateway token, never a card number"),)
-        )
-    with services.uow() as uow:
-        if uow.customers.get(actor.operator_id, customer_id) is None:
-            raise NotFound(f"customer {customer_id!r} not found")
-        card = CardOnFile(actor.operator_id, customer_id, gateway, payment_method, services.clock.now())
-        uow.collection.save_card(card)
-        uow.commit()
-    return card
+    """Keep the customer's gateway token to charge their invoices with (replaces the card before; its
+    per-session charging stays as it was). Written by ``setup.save_customer_card``, the one writer."""
+    return save_customer_card(
+        services, actor, customer_id, gateway=gateway, payment_method=payment_method, charge_sessions=None
+    )
 
 
 def collect_issued_document(
-    services: Services, gateway: PaymentGateway, actor: Actor, document_id: str
+    services: Services,
+    gateway: PaymentGateway,
+    actor: Actor,
+    document_id: str,
+    *,
+    recorded: Recorded | None = None,
 ) -> ChargeOutcome:
-    """Charge an issued invoice's open amount to the card on file, once per invoice."""
+    """Charge an issued invoice's open amount to the card on file, once per invoice. ``recorded``
+    is called in the transaction that records the charge's attempt (a billing run marks its item)."""
     require(actor, Permission.BILL)
     with services.uow(read_only=True) as uow:
         document = uow.invoices.get(actor.operator_id, document_id)
@@ -62,11 +65,17 @@ def collect_issued_document(
     if attempts:
         first = attempts[0]
         return ChargeOutcome(document_id, first.number, first.succeeded, first.decline_code, "charged before")
-    return charge(services, gateway, actor, document, number=1)
+    return charge(services, gateway, actor, document, number=1, recorded=recorded)
 
 
 def charge(
-    services: Services, gateway: PaymentGateway, actor: Actor, document: Document, *, number: int
+    services: Services,
+    gateway: PaymentGateway,
+    actor: Actor,
+    document: Document,
+    *,
+    number: int,
+    recorded: Recorded | None = None,
 ) -> ChargeOutcome:
     if document.open_minor <= 0:
         return ChargeOutcome(document.id, None, False, reason=f"nothing open ({document.status.value})")
@@ -91,7 +100,7 @@ def charge(
     succeeded = view.state.status is PaymentStatus.CAPTURED
     decline = None if succeeded else (view.state.decline_code or "authentication_required")
     return _record_attempt(
-        services, actor, document.id, number, view.payment.id, view.state.captured, decline
+        services, actor, document.id, number, view.payment.id, view.state.captured, decline, recorded
     )
 
 
@@ -103,10 +112,14 @@ def _record_attempt(
     payment_id: str,
     captured: int,
     decline: str | None,
+    recorded: Recorded | None = None,
 ) -> ChargeOutcome:
     with services.uow() as uow:
         done = [a for a in uow.collection.attempts(actor.operator_id, document_id) if a.number == number]
         if done:  # recorded by a run that got here first
+            if recorded is not None:
+                recorded(uow)
+                uow.commit()
             return ChargeOutcome(
                 document_id, number, done[0].succeeded, done[0].decline_code, "charged before"
             )
@@ -120,5 +133,7 @@ def _record_attempt(
                 services.clock.now(),
             )
         )  # fmt: skip
+        if recorded is not None:
+            recorded(uow)
         uow.commit()
     return ChargeOutcome(document_id, number, succeeded, decline)

@@ -32,9 +32,10 @@ def save_customer_card(
     *,
     gateway: str,
     payment_method: str,
-    charge_sessions: bool,
+    charge_sessions: bool | None,
 ) -> CardOnFile:
-    """Keep the customer's gateway token (replacing the card before) and whether it pays sessions."""
+    """Keep the customer's gateway token (replacing the card before) and whether it pays sessions
+    (None: as the card before said, off for a first card)."""
     require(actor, Permission.BILL)
     if looks_like_card_number(payment_method) or not payment_method.strip() or len(payment_method) > 100:
         raise InvalidInput(
@@ -44,6 +45,9 @@ def save_customer_card(
     with services.uow() as uow:
         if uow.customers.get(actor.operator_id, customer_id) is None:
             raise NotFound(f"customer {customer_id!r} not found")
+        if charge_sessions is None:
+            before = uow.collection.card_of(actor.operator_id, customer_id)
+            charge_sessions = before is not None and before.charge_sessions
         card = CardOnFile(
             actor.operator_id, customer_id, gateway, payment_method, services.clock.now(), charge_sessions
         )

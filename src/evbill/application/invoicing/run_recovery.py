@@ -6,6 +6,8 @@
   no progress for ``stale_after`` (and the planning of a QUEUED one not planned for as long). The
   jobs are idempotent: a chunk's job does only its items still PENDING, and an item's first outcome
   stands (a duplicate job's is not written), so enqueuing twice costs a look, never a second invoice.
+  A run whose items are all done but whose invoices wait for a charge job that was lost gets that
+  job again (for its items not yet collected); it charges each invoice once (its idempotency keys).
 * a run worked in place (`evbill billing run`) records its process as ``owner`` ("host:pid"). When a
   run for the same operator and period starts, ``interrupt_dead`` marks each earlier one still
   RUNNING whose process is gone (``alive`` says so; a process on another host, or a run without
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from evbill.application.invoicing.runs import CHUNK, CHUNK_JOB, PLAN_JOB, JobQueue, chunked
+from evbill.application.invoicing.runs import CHARGE_JOB, CHUNK, CHUNK_JOB, PLAN_JOB, JobQueue, chunked
 from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunItem, RunStatus
@@ -34,12 +36,22 @@ def _chunk_payload(run: BillingRun, items: Sequence[RunItem]) -> Mapping[str, st
     }
 
 
+def _charge_payload(run: BillingRun, items: Sequence[RunItem]) -> Mapping[str, str]:
+    return {
+        "operator_id": run.operator_id,
+        "run_id": run.id,
+        "invoices": " ".join(item.invoice_id or "" for item in items),
+        "contracts": " ".join(item.contract_id for item in items),
+    }
+
+
 def requeue_stalled(services: Services, queue: JobQueue, *, stale_after: timedelta = STALE_AFTER) -> int:
     """Platform-wide (the worker's own housekeeping, no actor): enqueue again the work of queued runs
     with no progress for ``stale_after``; how many items (and plannings) were enqueued."""
     now = services.clock.now()
     plans: list[BillingRun] = []
     chunks: list[tuple[BillingRun, Sequence[RunItem]]] = []
+    charges: list[tuple[BillingRun, Sequence[RunItem]]] = []
     with services.uow(read_only=True) as uow:
         for run in uow.billing_runs.running():
             if not run.queued:
@@ -53,12 +65,19 @@ def requeue_stalled(services: Services, queue: JobQueue, *, stale_after: timedel
             pending = uow.billing_runs.items(run.id, status=ItemStatus.PENDING)
             if pending:
                 chunks.append((run, pending))
+            elif run.collects:  # every item done, but a charge job lost: its invoices wait
+                uncollected = uow.billing_runs.uncollected(run.id)
+                if uncollected:
+                    charges.append((run, uncollected))
     for run in plans:
         queue.enqueue(PLAN_JOB, {"operator_id": run.operator_id, "run_id": run.id})
     for run, pending in chunks:
         for chunk in chunked(pending, first=CHUNK):
             queue.enqueue(CHUNK_JOB, _chunk_payload(run, chunk))
-    return len(plans) + sum(len(pending) for _, pending in chunks)
+    for run, uncollected in charges:
+        for chunk in chunked(uncollected, first=CHUNK):
+            queue.enqueue(CHARGE_JOB, _charge_payload(run, chunk))
+    return len(plans) + sum(len(items) for _, items in (*chunks, *charges))
 
 
 def interrupt_dead(

@@ -165,14 +165,21 @@ def due_cycles(services: Services, actor: Actor, period: str) -> list[DueCycle]:
 
 
 def start_run(
-    services: Services, actor: Actor, period: str, *, queued: bool, owner: str | None = None
+    services: Services,
+    actor: Actor,
+    period: str,
+    *,
+    queued: bool,
+    owner: str | None = None,
+    collects: bool = False,
 ) -> BillingRun:
-    """Record a new run (QUEUED); nothing is billed yet. ``owner``: the process working it in place."""
+    """Record a new run (QUEUED); nothing is billed yet. ``owner``: the process working it in place;
+    ``collects``: its invoices are collected at issue, and it is done only once they all were."""
     require(actor, Permission.BILL)
     period_bounds(period)
     run = BillingRun(
         services.ids.new_id(), actor.operator_id, period, RunStatus.QUEUED, queued, services.clock.now(),
-        owner=owner,
+        owner=owner, collects=collects,
     )  # fmt: skip
     with services.uow() as uow:
         uow.billing_runs.add(run)
@@ -222,18 +229,49 @@ def plan_run(services: Services, actor: Actor, run_id: str) -> Sequence[RunItem]
 
 
 def finish_if_done(services: Services, actor: Actor, run_id: str) -> bool:
-    """Mark the run DONE once none of its items is pending (an indexed look, not a count: every
-    queued job asks); True if it is done."""
+    """Mark the run DONE once none of its items is pending and, a run that collects, each item with
+    an invoice has been collected (indexed looks, not counts: every queued job asks); True if it is
+    done. Until then the run's figures (its charges) may still change, so it does not say DONE."""
     with services.uow() as uow:
         if uow.billing_runs.has_pending(run_id):
             return False
         run = uow.billing_runs.get(actor.operator_id, run_id)
         if run is None:
             raise NotFound(f"billing run {run_id!r} not found")
+        if run.status is RunStatus.RUNNING and run.collects and uow.billing_runs.has_uncollected(run_id):
+            return False
         if run.status is RunStatus.RUNNING:
             uow.billing_runs.set_status(actor.operator_id, run_id, RunStatus.DONE, at=services.clock.now())
             uow.commit()
         return run.status is not RunStatus.QUEUED
+
+
+def note_collected(
+    uow: UnitOfWork,
+    operator_id: str,
+    invoice_ids: Sequence[str],
+    contract_ids: Sequence[str] | None,
+    at: datetime,
+) -> list[str]:
+    """In the caller's transaction (the one that records the charge): the items of these invoices, in
+    the operator's running runs that collect, are collected (each once); the ids of those runs."""
+    return list(uow.billing_runs.mark_collected(operator_id, invoice_ids, contract_ids, at=at))
+
+
+def record_collected(
+    services: Services, actor: Actor, invoice_ids: Sequence[str], contract_ids: Sequence[str] | None = None
+) -> list[str]:
+    """Collection at issue is through with these invoices (charged, declined, nothing to charge, or
+    refused and recorded): their items are collected and each run that waited for them is finished
+    if that was the last; the ids of the runs that are done now. Idempotent: a retried charge job
+    marks nothing twice. Any run still running that holds the invoices counts them collected, so a
+    run whose charge job died is finished by the next run of the period (which hands its invoices,
+    ALREADY_ISSUED, to collection again) or by the worker enqueuing the job again
+    (``run_recovery.requeue_stalled``)."""
+    with services.uow() as uow:
+        run_ids = note_collected(uow, actor.operator_id, invoice_ids, contract_ids, services.clock.now())
+        uow.commit()
+    return [run_id for run_id in run_ids if finish_if_done(services, actor, run_id)]
 
 
 # --- one item: record the bill, issue the invoice ------------------------------------------------
@@ -476,30 +514,33 @@ def run_billing(
     *,
     on_planned: Callable[[int], None] = lambda total: None,
     on_item: Callable[[RunItem], None] = lambda item: None,
-    after_chunk: Callable[[Sequence[RunItem]], object] = lambda items: None,
+    after_chunk: Callable[[Sequence[RunItem]], object] | None = None,
     owner: str | None = None,
 ) -> BillingRun:
     """Start, plan and work through a run here (no worker): the run as it ended.
 
     ``after_chunk`` gets each chunk's items once its transaction has committed: where the issued
-    invoices are collected (``collection.at_issue``: the card on file charged), outside the run's
-    transaction. ``owner``: this process ("host:pid"), so a run whose process died can be told
-    interrupted (``run_recovery``)."""
-    run = start_run(services, actor, period, queued=False, owner=owner)
+    invoices are collected (``collection.at_issue``: the card on file charged, which marks their
+    items collected), outside the run's transaction. Given one, the run collects: it is DONE only
+    once every invoice of it was collected. ``owner``: this process ("host:pid"), so a run whose
+    process died can be told interrupted (``run_recovery``)."""
+    run = start_run(services, actor, period, queued=False, owner=owner, collects=after_chunk is not None)
     pending = plan_run(services, actor, run.id)
     on_planned(len(pending))
     for chunk in chunked(pending):
         done = invoice_chunk(services, actor, chunk)
         for item in done:
             on_item(item)
-        after_chunk(done)
+        if after_chunk is not None:
+            after_chunk(done)
     finish_if_done(services, actor, run.id)
     return get_run(services, actor, run.id)
 
 
 def enqueue_run(services: Services, actor: Actor, queue: JobQueue, period: str) -> BillingRun:
-    """Start a run for the workers: its planning job goes on the queue (the run stays QUEUED till then)."""
-    run = start_run(services, actor, period, queued=True)
+    """Start a run for the workers: its planning job goes on the queue (the run stays QUEUED till then).
+    Its invoices are collected by the charge jobs its chunks enqueue; it is DONE once they all ran."""
+    run = start_run(services, actor, period, queued=True, collects=True)
     queue.enqueue(PLAN_JOB, {"operator_id": actor.operator_id, "run_id": run.id})
     return run
 

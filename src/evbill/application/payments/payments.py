@@ -105,15 +105,23 @@ def apply_gateway_events(
             gateway_event.occurred_at,
             gateway_event.detail,
         )
+        disputed = event.kind in (EventKind.DISPUTE_LOST, EventKind.DISPUTE_WON)
+        before = derive_state(uow.payments.events(payment.operator_id, payment.id)) if disputed else None
         if not uow.payments.record_event(payment, event, idempotency_key=key, recorded_at=now):
             continue
         stored += 1
         key = None  # the key marks the request's first stored event
-        _post_money_event(svc, uow, payment, event)
+        reinstated = 0
+        if before is not None:
+            after = derive_state(uow.payments.events(payment.operator_id, payment.id))
+            reinstated = max(before.charged_back - after.charged_back, 0)
+        _post_money_event(svc, uow, payment, event, reinstated=reinstated)
         if payment.purpose is PaymentPurpose.INVOICE and event.kind is EventKind.CAPTURED:
             _pay_invoice(svc, uow, payment, event.amount)
         elif payment.purpose is PaymentPurpose.INVOICE and event.kind is EventKind.REFUNDED:
             _reopen_invoice(svc, uow, payment, event.amount)
+        elif payment.purpose is PaymentPurpose.INVOICE and before is not None:
+            _follow_chargeback(svc, uow, payment, before)
     return stored
 
 
@@ -138,8 +146,29 @@ def _reopen_invoice(svc: Services, uow: UnitOfWork, payment: Payment, refunded: 
     """A refund of an invoice payment, in its transaction: it takes from the capture's excess (credit
     left on the receivable) first, then from what the capture paid of the invoice, which is open
     again by that much (its status by its due date). The ledger entry debits the receivable."""
+    state = derive_state(uow.payments.events(payment.operator_id, payment.id))
+    returned = state.refunded + state.charged_back
+    _follow_returned(svc, uow, payment, returned - refunded, returned)
+
+
+def _follow_chargeback(svc: Services, uow: UnitOfWork, payment: Payment, before: PaymentState) -> None:
+    """A dispute of an invoice payment closed, in its transaction: lost, the money went back to the
+    cardholder and the invoice is open again by it, as after a refund (overdue past its due date,
+    the overdue policy applies again; the entry debits the receivable); won after it was lost, the
+    money is back and pays the invoice again."""
+    after = derive_state(uow.payments.events(payment.operator_id, payment.id))
+    _follow_returned(
+        svc, uow, payment, before.refunded + before.charged_back, after.refunded + after.charged_back
+    )
+
+
+def _follow_returned(svc: Services, uow: UnitOfWork, payment: Payment, before: int, after: int) -> None:
+    """What went back to the cardholder (refunds and chargebacks) moved from ``before`` to ``after``:
+    it takes from the capture's excess (credit left on the receivable) first, then from what the
+    capture paid of the invoice, which is open again by that much; less of it pays the invoice again
+    (at most what is open: the rest is credit on the receivable, as a capture's excess is)."""
     document = _invoice_of(uow, payment)
-    if document is None:
+    if document is None or before == after:
         return
     state = derive_state(uow.payments.events(payment.operator_id, payment.id))
     # read again: its capture may have been applied in this very batch of events
@@ -147,16 +176,22 @@ def _reopen_invoice(svc: Services, uow: UnitOfWork, payment: Payment, refunded: 
     applied = state.captured if current.invoice_applied is None else current.invoice_applied
     excess = state.captured - applied
 
-    def reopened(refunds: int) -> int:
-        return min(applied, max(refunds - excess, 0))
+    def reopened(returned: int) -> int:
+        return min(applied, max(returned - excess, 0))
 
-    taken_back = reopened(state.refunded) - reopened(state.refunded - refunded)
+    taken_back = reopened(after) - reopened(before)
     if taken_back > 0:
         reopen_invoice(svc, uow, document, taken_back)
+    elif taken_back < 0 and document.status in (*invoice_lifecycle.UNPAID, DocumentStatus.PARTIALLY_PAID):
+        again = min(-taken_back, document.open_minor)
+        if again > 0:
+            pay_invoice(svc, uow, document, again)
 
 
-def _post_money_event(svc: Services, uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> None:
-    found = payment_postings(payment, event)
+def _post_money_event(
+    svc: Services, uow: UnitOfWork, payment: Payment, event: PaymentEvent, *, reinstated: int = 0
+) -> None:
+    found = payment_postings(payment, event, reinstated=reinstated)
     if found is None:
         return
     cause, postings = found

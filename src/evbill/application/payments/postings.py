@@ -4,7 +4,9 @@
     fee             Dr gateway_fees            Cr gateway_clearing:<gw>
     refunded        Dr refunds                 Cr gateway_clearing:<gw>   (a top-up: Dr wallet:<id>;
                                                                            an invoice's: Dr receivable)
-    dispute lost    Dr chargeback_losses       Cr gateway_clearing:<gw>
+    dispute lost    Dr chargeback_losses       Cr gateway_clearing:<gw>   (an invoice's: Dr receivable,
+                                                                           the invoice is owed again)
+    won after lost  Dr gateway_clearing:<gw>   Cr chargeback_losses       (an invoice's: Cr receivable)
     wallet spend    Dr wallet:<id>             Cr receivable:<customer>
     wallet refund   Dr refunds                 Cr wallet:<id>
 
@@ -34,9 +36,25 @@ def counterpart(payment: Payment) -> Account:
     return accounts.receivable(payment.customer_id or payment.subject)
 
 
-def payment_postings(payment: Payment, event: PaymentEvent) -> tuple[EntryCause, tuple[Posting, ...]] | None:
+def _charged_back_to(payment: Payment) -> Account:
+    """Who bears a chargeback: an invoice's customer owes the invoice again (it reopens, as after a
+    refund); anything else (a session paid at the charger, a top-up) is the operator's loss."""
+    if payment.purpose is PaymentPurpose.INVOICE:
+        return counterpart(payment)
+    return accounts.CHARGEBACK_LOSSES
+
+
+def payment_postings(
+    payment: Payment, event: PaymentEvent, *, reinstated: int = 0
+) -> tuple[EntryCause, tuple[Posting, ...]] | None:
+    """The event's entry; ``reinstated``: what a DISPUTE_WON gives back of an earlier chargeback."""
     clearing = accounts.gateway_clearing(payment.gateway)
     amount, currency = event.amount, payment.currency
+    if event.kind is EventKind.DISPUTE_WON and reinstated > 0:
+        return EntryCause.CHARGEBACK_REVERSED, (
+            debit(clearing, reinstated, currency),
+            credit(_charged_back_to(payment), reinstated, currency),
+        )
     if amount == 0:
         return None
     if event.kind is EventKind.CAPTURED:
@@ -59,7 +77,7 @@ def payment_postings(payment: Payment, event: PaymentEvent) -> tuple[EntryCause,
         )
     if event.kind is EventKind.DISPUTE_LOST:
         return EntryCause.CHARGEBACK, (
-            debit(accounts.CHARGEBACK_LOSSES, amount, currency),
+            debit(_charged_back_to(payment), amount, currency),
             credit(clearing, amount, currency),
         )
     return None

@@ -8,6 +8,10 @@ cycles due in the period become its items, each PENDING. Each item then ends in 
 * SKIPPED: nothing to invoice (no line in the cycle), with the reason;
 * FAILED: the bill or the document could not be made, with the reason; the next run tries again.
 
+A run that ``collects`` (the card on file charged, a direct debit marked, once the chunk that issued
+the invoice has committed) is done only when every item with an invoice has also been collected
+(``collected_at``): until then its figures (charged, declined) are still moving.
+
 A cycle is due in a period when it ends in it: its (exclusive) end is after the period's first day
 and at the latest the first day of the next month, and that end has passed. So October's run bills a
 calendar-month contract's 1 to 31 October cycle and a contract anchored on the 17th its 17 September
@@ -38,7 +42,7 @@ FIRST_YEAR, LAST_YEAR = 1970, 9000  # as the cycles' own bounds (application.bil
 class RunStatus(enum.StrEnum):
     QUEUED = "queued"  # recorded, waiting for a worker to plan it
     RUNNING = "running"  # planned: its items are being worked through
-    DONE = "done"  # every item has its outcome
+    DONE = "done"  # every item has its outcome (and, a run that collects, its invoice was collected)
     INTERRUPTED = "interrupted"  # its process died part way (kill -9); a new run finishes the work
 
 
@@ -95,6 +99,7 @@ class RunItem:
     currency: str | None = None
     total_incl_vat_minor: int | None = None
     updated_at: datetime | None = None
+    collected_at: datetime | None = None  # its invoice went through collection at issue (a run that collects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,7 @@ class RunCounts:
 
     by_status: Mapping[ItemStatus, int] = field(default_factory=dict)
     issued_totals: Mapping[str, int] = field(default_factory=dict)
+    uncollected: int = 0  # items with an invoice whose collection at issue has not run yet (collects)
 
     @property
     def total(self) -> int:
@@ -128,6 +134,7 @@ class BillingRun:
     finished_at: datetime | None = None
     counts: RunCounts = RunCounts()
     owner: str | None = None  # "host:pid" of the command working it in place (None: queued)
+    collects: bool = False  # collects its invoices at issue: DONE only once each item's is collected
 
     @property
     def progress(self) -> float:

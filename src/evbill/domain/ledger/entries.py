@@ -52,6 +52,7 @@ class EntryCause(enum.StrEnum):
     PAYMENT_REFUNDED = "payment_refunded"
     GATEWAY_FEE = "gateway_fee"
     CHARGEBACK = "chargeback"
+    CHARGEBACK_REVERSED = "chargeback_reversed"  # a lost dispute won after all: the money came back
     PAYOUT = "payout"
     WALLET_TOPPED_UP = "wallet_topped_up"
     WALLET_SPENT = "wallet_spent"

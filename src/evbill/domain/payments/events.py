@@ -129,7 +129,12 @@ def derive_state(events: Iterable[PaymentEvent]) -> PaymentState:
         elif kind is EventKind.DISPUTE_OPENED:
             status, disputed = PaymentStatus.DISPUTED, amount
         elif kind is EventKind.DISPUTE_WON:
-            status, disputed = _after_dispute(captured, refunded), 0
+            # won after it was lost (the chargeback reversed): the money is back with the operator
+            status, disputed, charged_back = (
+                _after_dispute(captured, refunded),
+                0,
+                max(charged_back - amount, 0),
+            )
         elif kind is EventKind.DISPUTE_LOST:
             status, disputed, charged_back = PaymentStatus.CHARGED_BACK, 0, charged_back + amount
         elif kind is EventKind.FEE:

@@ -43,6 +43,10 @@ class RunCountsOut(BaseModel):
     skipped: int
     failed: int
     pending: int
+    uncollected: int = Field(
+        default=0,
+        description="Invoices of a run that collects at issue not yet through it (the run is done at 0).",
+    )
 
 
 class RunChargesOut(BaseModel):
@@ -71,7 +75,8 @@ class BillingRunOut(BaseModel):
     id: str
     period: str
     status: RunStatus = Field(
-        description="queued (waiting for a worker), running, done, interrupted (its process died; "
+        description="queued (waiting for a worker), running, done (every cycle done and every invoice "
+        "collected at issue: the counts and charges are final), interrupted (its process died; "
         "a new run for the period finishes the work)."
     )
     created_at: datetime
@@ -107,6 +112,7 @@ def run_out(run: BillingRun) -> BillingRunOut:
             skipped=counts.of(ItemStatus.SKIPPED),
             failed=counts.of(ItemStatus.FAILED),
             pending=counts.of(ItemStatus.PENDING),
+            uncollected=counts.uncollected,
         ),
         progress=progress,
         totals_incl_vat={

@@ -166,6 +166,9 @@ def _on_queue(container: Container, who: Actor, name: str, period: str, quiet: b
             run = runs.get_run(container.services, who, run.id)
             if run.status is RunStatus.RUNNING:
                 progress.update(task, total=run.counts.total, completed=run.counts.finished)
+                if run.counts.total and run.counts.finished == run.counts.total and run.counts.uncollected:
+                    waiting = f"{name} {period}: collecting {run.counts.uncollected} invoice(s)"
+                    progress.update(task, description=waiting)
         progress.update(task, total=run.counts.total, completed=run.counts.finished)
     return run
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evbill.adapters.db.repositories import ConnectionSource
@@ -37,7 +37,12 @@ def _item(row: Any) -> RunItem:
         currency=row["currency"],
         total_incl_vat_minor=row["total_incl_vat_minor"],
         updated_at=row["updated_at"],
+        collected_at=row["collected_at"],
     )
+
+
+# an item whose invoice the run hands to collection at issue
+WITH_INVOICE = (ItemStatus.ISSUED.value, ItemStatus.ALREADY_ISSUED.value)
 
 
 class SqlBillingRunRepository:
@@ -56,6 +61,7 @@ class SqlBillingRunRepository:
                 planned_at=run.planned_at,
                 finished_at=run.finished_at,
                 owner=run.owner,
+                collects=run.collects,
             )
         )
 
@@ -83,8 +89,9 @@ class SqlBillingRunRepository:
             created_at=row["created_at"],
             planned_at=row["planned_at"],
             finished_at=row["finished_at"],
-            counts=self.counts(row["id"]),
+            counts=self.counts(row["id"], collects=bool(row["collects"])),
             owner=row["owner"],
+            collects=bool(row["collects"]),
         )
 
     def running(self, operator_id: str | None = None, period: str | None = None) -> Sequence[BillingRun]:
@@ -100,12 +107,16 @@ class SqlBillingRunRepository:
         return [self._run(row) for row in self._connection().execute(query).mappings().all()]
 
     def last_progress(self, run_id: str) -> datetime | None:
-        """When an item of the run last got its outcome (None: none yet)."""
+        """When an item of the run last got its outcome or was collected (None: none yet)."""
         items = billing_run_items.c
-        found = self._connection().scalar(select(func.max(items.updated_at)).where(items.run_id == run_id))
-        return found  # type: ignore[no-any-return]
+        connection = self._connection()
+        found = [
+            connection.scalar(select(func.max(column)).where(items.run_id == run_id))
+            for column in (items.updated_at, items.collected_at)
+        ]
+        return max((moment for moment in found if moment is not None), default=None)
 
-    def counts(self, run_id: str) -> RunCounts:
+    def counts(self, run_id: str, *, collects: bool = False) -> RunCounts:
         connection = self._connection()
         items = billing_run_items.c
         by_status = {
@@ -122,7 +133,68 @@ class SqlBillingRunRepository:
                 .group_by(items.currency)
             )
         }
-        return RunCounts(by_status, totals)
+        uncollected = (
+            int(connection.scalar(select(func.count()).where(self._uncollected(run_id))) or 0)
+            if collects
+            else 0
+        )
+        return RunCounts(by_status, totals, uncollected)
+
+    @staticmethod
+    def _uncollected(run_id: str) -> Any:
+        items = billing_run_items.c
+        return and_(
+            items.run_id == run_id,
+            items.status.in_(WITH_INVOICE),
+            items.invoice_id.is_not(None),
+            items.collected_at.is_(None),
+        )
+
+    def has_uncollected(self, run_id: str) -> bool:
+        query = select(billing_run_items.c.contract_id).where(self._uncollected(run_id)).limit(1)
+        return self._connection().execute(query).first() is not None
+
+    def uncollected(self, run_id: str) -> Sequence[RunItem]:
+        query = select(billing_run_items).where(self._uncollected(run_id))
+        query = query.order_by(billing_run_items.c.contract_id, billing_run_items.c.cycle_start)
+        return [_item(row) for row in self._connection().execute(query).mappings()]
+
+    def mark_collected(
+        self,
+        operator_id: str,
+        invoice_ids: Sequence[str],
+        contract_ids: Sequence[str] | None,
+        *,
+        at: datetime,
+    ) -> list[str]:
+        """Mark collected the items with these invoices in the operator's RUNNING runs that collect
+        (each once: an item collected stays as it was); the ids of those runs that hold any of them."""
+        if not invoice_ids:
+            return []
+        connection = self._connection()
+        runs = billing_runs.c
+        run_ids = list(
+            connection.scalars(
+                select(runs.id).where(
+                    runs.operator_id == operator_id,
+                    runs.status == RunStatus.RUNNING.value,
+                    runs.collects.is_(True),
+                )
+            )
+        )
+        if not run_ids:
+            return []
+        items = billing_run_items.c
+        touched: set[str] = set()
+        for offset in range(0, len(invoice_ids), 500):  # bound the IN lists
+            wanted = and_(items.run_id.in_(run_ids), items.invoice_id.in_(invoice_ids[offset : offset + 500]))
+            if contract_ids is not None:  # the items' primary key (run, contract, ...): no scan of the run
+                wanted = and_(wanted, items.contract_id.in_(sorted(set(contract_ids[offset : offset + 500]))))
+            touched.update(connection.scalars(select(items.run_id).where(wanted).distinct()))
+            connection.execute(
+                update(billing_run_items).where(wanted, items.collected_at.is_(None)).values(collected_at=at)
+            )
+        return sorted(touched)
 
     def set_status(
         self, operator_id: str, run_id: str, status: RunStatus, *, at: datetime, planned: bool = False

@@ -2,7 +2,8 @@
 
 * ``billing_runs``: one row per run (operator, period), its state and when it was planned / finished.
 * ``billing_run_items``: one row per (run, contract, cycle start): the outcome of that cycle in that
-  run. Counts and progress are read from these rows (``GROUP BY``), never kept as counters.
+  run, and (``collected_at``) when its invoice went through collection at issue, for a run that
+  ``collects``. Counts and progress are read from these rows (``GROUP BY``), never kept as counters.
   What makes a cycle invoiced once is not this table but the unique keys on ``bills``
   (operator, contract, cycle start) and ``invoices`` (operator, bill): two runs at once both have
   an item for the cycle, one says issued, the other already issued.
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from evbill.adapters.db.schema import belongs_to_operator, id_column, metadata, operator_id_column
@@ -43,6 +45,8 @@ billing_runs = Table(
     Column("planned_at", UtcDateTime()),
     Column("finished_at", UtcDateTime()),
     Column("owner", String(100)),  # "host:pid" of the command working the run in place; None if queued
+    # the run collects its invoices at issue (card charged ...): done only once each is collected
+    Column("collects", Boolean, nullable=False, server_default=false()),
     belongs_to_operator(),
     Index("ix_billing_runs_listing", "operator_id", "id"),
 )
@@ -62,6 +66,7 @@ billing_run_items = Table(
     Column("currency", String(3)),
     Column("total_incl_vat_minor", BigInteger),
     Column("updated_at", UtcDateTime()),
+    Column("collected_at", UtcDateTime()),  # its invoice went through collection at issue (0030)
     belongs_to_operator(),
     ForeignKeyConstraint(["run_id"], ["billing_runs.id"], ondelete="CASCADE"),
     Index("ix_billing_run_items_status", "run_id", "status"),
@@ -90,6 +95,7 @@ class RunRow:
     planned_at: datetime | None
     finished_at: datetime | None
     owner: str | None
+    collects: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,7 @@ class RunItemRow:
     currency: str | None
     total_incl_vat_minor: int | None
     updated_at: datetime | None
+    collected_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
