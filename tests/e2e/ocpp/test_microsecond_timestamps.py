@@ -129,7 +129,8 @@ def test_an_ocpp_1_6_session_with_microsecond_timestamps_stops_and_is_priced_exa
 
     started, charging, metered, running, stopped, final, finishing = run(scenario())
 
-    assert started[0] == 3 and started[2]["idTagInfo"] == {"status": "Accepted"}
+    assert started[0] == 3
+    assert started[2]["idTagInfo"] == {"status": "Accepted"}
     assert charging[0] == metered[0] == finishing[0] == 3
     assert orjson.loads(running[3]["data"])["transactionId"] == started[2]["transactionId"]
     assert stopped[0] == 3, stopped  # a result, not CallError InternalError

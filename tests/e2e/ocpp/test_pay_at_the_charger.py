@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -401,6 +402,60 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
         "5.14",
     )
     assert open_balance == 0
+
+
+def test_an_ad_hoc_session_with_microsecond_timestamps_is_captured_at_the_stop(paying: Paying) -> None:
+    """Start .123456, stop 1 h and .815878 s later (3600.692422 s, sent with its microseconds): the
+    stop closes the session and 10 kWh are captured, 5.14, the rest of the hold released."""
+    charge_point_id, evse = paying.station()
+    begin = (datetime.now(UTC) - timedelta(hours=1, seconds=5)).replace(microsecond=123456)
+    end = begin + timedelta(hours=1, microseconds=692422)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            await station.call(call16.BootNotification(charge_point_model="E2E", charge_point_vendor="Test"))
+            first = await start(http, evse)
+            paid_at(paying, first, begin)
+            tag = first.json()["id_tag"]
+            started = await station.call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag=tag, meter_start=2_000_000, timestamp=iso(begin)
+                )
+            )
+            status_url = first.json()["status_url"]
+            await until(http, status_url, "charging")
+            await station.call(
+                call16.MeterValues(
+                    connector_id=1,
+                    transaction_id=started.transaction_id,
+                    meter_value=[meter(begin + timedelta(minutes=30, microseconds=1), 2_005_000)],
+                )
+            )
+            stopped = await station.call(
+                call16.StopTransaction(
+                    meter_stop=2_010_000,
+                    timestamp=iso(end),
+                    transaction_id=started.transaction_id,
+                    reason="EVDisconnected",
+                )
+            )
+            finished = await until(http, status_url, "finished", payment="captured")
+            return stopped, finished
+
+    stopped, finished = run(scenario())
+
+    assert iso(end).endswith(".815878Z")
+    assert stopped.id_tag_info is None or stopped.id_tag_info["status"] == "Accepted"
+    assert finished["captured"] == "5.14"
+    payment = finished["payment"]
+    assert (payment["status"], payment["captured"], payment["released"]) == ("captured", "5.14", "44.86")
+    with paying.container.services.uow(read_only=True) as uow:
+        session = uow.sessions.get(paying.operator_id, finished["session_id"])
+    assert session is not None
+    assert (session.started_at, session.ended_at) == (begin, end)  # as sent
+    assert session.charging_s == Decimal("3600.692")
+    assert session.total_incl_vat_minor == 514
+    assert check_books(paying.container.services, operator_ids=[paying.operator_id]).findings == ()
 
 
 def test_a_declined_card_starts_nothing(paying: Paying) -> None:
