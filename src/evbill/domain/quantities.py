@@ -10,16 +10,23 @@ hours. Inside evbill energy is held in Wh, power in W, current in A and time in 
     Decimal('1.234E+6')
     >>> hours_to_seconds(Decimal("1.973"))
     Decimal('7102.800')
+
+A stored duration is held to the millisecond, cut (never rounded up: no one is billed time not
+spent), whatever finer digits the charger's timestamps gave:
+
+    >>> held_seconds(Decimal("3.062834"))
+    Decimal('3.062')
 """
 
 from __future__ import annotations
 
 import enum
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from evbill.domain.errors import InvalidInput, Problem
 
 SECONDS_PER_HOUR = Decimal(3600)
+SECONDS_QUANTUM = Decimal("0.001")  # a stored duration's scale (charging_s: 3 decimal places)
 WH_PER_KWH = Decimal(1000)
 
 
@@ -67,6 +74,12 @@ def power_to_w(value: Decimal, unit: str, *, multiplier: int = 0, path: str = "$
 
 def hours_to_seconds(hours: Decimal) -> Decimal:
     return hours * SECONDS_PER_HOUR
+
+
+def held_seconds(seconds: Decimal) -> Decimal:
+    """``seconds`` as a duration is stored: truncated to the millisecond (SECONDS_QUANTUM). The one
+    rule for every seconds value that reaches a fixed-scale column; timestamps are kept as sent."""
+    return seconds.quantize(SECONDS_QUANTUM, rounding=ROUND_DOWN)
 
 
 def wh_to_kwh(wh: Decimal) -> Decimal:

@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -38,7 +39,8 @@ from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from ocpp.v16.enums import Action as Action16
 
-from evbill.application.access.keys import create_api_key
+from evbill.application.access.keys import create_api_key, platform_actor
+from evbill.application.charging.review import rerate_session
 from evbill.application.payments.reconciliation import check_books
 from evbill.bootstrap import Container, bootstrap
 from evbill.config import Settings
@@ -138,6 +140,14 @@ def paid_at(paying: Paying, answer: httpx.Response, moment: datetime) -> None:
         moved = replace(found, created_at=moment - timedelta(seconds=1))
         assert uow.session_payments.update_start(moved, expected=frozenset({found.status}))
         uow.commit()
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
 
 
 def run(coroutine: Any) -> Any:
@@ -401,6 +411,122 @@ def test_an_ad_hoc_session_is_held_started_remotely_and_captured_at_the_stop(pay
         "5.14",
     )
     assert open_balance == 0
+
+
+def test_an_ad_hoc_session_with_microsecond_timestamps_is_captured_at_the_stop(paying: Paying) -> None:
+    """Start .123456, stop 1 h and .815878 s later (3600.692422 s, sent with its microseconds): the
+    stop closes the session and 10 kWh are captured, 5.14, the rest of the hold released."""
+    charge_point_id, evse = paying.station()
+    begin = (datetime.now(UTC) - timedelta(hours=1, seconds=5)).replace(microsecond=123456)
+    end = begin + timedelta(hours=1, microseconds=692422)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            await station.call(call16.BootNotification(charge_point_model="E2E", charge_point_vendor="Test"))
+            first = await start(http, evse)
+            paid_at(paying, first, begin)
+            tag = first.json()["id_tag"]
+            started = await station.call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag=tag, meter_start=2_000_000, timestamp=iso(begin)
+                )
+            )
+            status_url = first.json()["status_url"]
+            await until(http, status_url, "charging")
+            await station.call(
+                call16.MeterValues(
+                    connector_id=1,
+                    transaction_id=started.transaction_id,
+                    meter_value=[meter(begin + timedelta(minutes=30, microseconds=1), 2_005_000)],
+                )
+            )
+            stopped = await station.call(
+                call16.StopTransaction(
+                    meter_stop=2_010_000,
+                    timestamp=iso(end),
+                    transaction_id=started.transaction_id,
+                    reason="EVDisconnected",
+                )
+            )
+            finished = await until(http, status_url, "finished", payment="captured")
+            return stopped, finished
+
+    stopped, finished = run(scenario())
+
+    assert iso(end).endswith(".815878Z")
+    assert stopped.id_tag_info is None or stopped.id_tag_info["status"] == "Accepted"
+    assert finished["captured"] == "5.14"
+    payment = finished["payment"]
+    assert (payment["status"], payment["captured"], payment["released"]) == ("captured", "5.14", "44.86")
+    with paying.container.services.uow(read_only=True) as uow:
+        session = uow.sessions.get(paying.operator_id, finished["session_id"])
+    assert session is not None
+    assert (session.started_at, session.ended_at) == (begin, end)  # as sent
+    assert session.charging_s == Decimal("3600.692")
+    assert session.total_incl_vat_minor == 514
+    assert check_books(paying.container.services, operator_ids=[paying.operator_id]).findings == ()
+
+
+def test_a_charger_whose_clock_runs_ahead_keeps_the_hold_until_the_operator_prices_the_session(
+    paying: Paying,
+) -> None:
+    # Given a charger whose clock runs an hour ahead: its start is stamped 1 minute ahead (within the
+    # clock skew), its stop, sent right after, 60 minutes ahead with 10 kWh (the tester's case)
+    charge_point_id, evse = paying.station()
+    now = datetime.now(UTC)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            first = await start(http, evse)
+            tag = first.json()["id_tag"]
+            started = await station.call(
+                call16.StartTransaction(
+                    connector_id=1, id_tag=tag, meter_start=0, timestamp=iso(now + timedelta(minutes=1))
+                )
+            )
+            status_url = first.json()["status_url"]
+            await until(http, status_url, "charging")
+            await station.call(
+                call16.StopTransaction(
+                    meter_stop=10_000,
+                    timestamp=iso(now + timedelta(minutes=60)),
+                    transaction_id=started.transaction_id,
+                    reason="EVDisconnected",
+                )
+            )
+            await asyncio.sleep(1.5)  # the sweep (every 0.3 s) had its chances to settle the start
+            return (await http.get(status_url)).json()
+
+    waiting = run(scenario())
+
+    # Then the session, whose stop is after the server's clock, has no plausible time and no energy:
+    # it awaits review, and the hold is neither released (10 kWh free) nor captured
+    session, details, receipt = _session_and_receipt(paying, waiting["session_id"])
+    assert session.status.value == "REVIEW"
+    assert session.started_at == session.ended_at
+    assert "implausible_stop" in [a["flag"] for a in details["anomalies"]]
+    assert waiting["status"] == "charging"
+    assert waiting["payment"]["status"] == "authorised"
+    assert receipt is None
+    # When, once the server's clock has passed the charger's stop (an hour later: an end ahead of the
+    # server's clock stays implausible), the operator prices it over the charger's own 59 minutes:
+    # 10 kWh, 5.14 is captured
+    an_hour_later = now + timedelta(minutes=61)
+    rerate_session(
+        replace(paying.container.services, clock=FixedClock(an_hour_later)),
+        platform_actor(paying.operator_id),
+        session.id,
+        reason="the charger's clock ran an hour ahead",
+        ended_at=session.started_at + timedelta(minutes=59),
+    )
+
+    async def settled() -> Any:
+        async with client(paying) as http:
+            return await until(http, waiting["status_url"], "finished", payment="captured")
+
+    finished = run(settled())
+    assert finished["captured"] == "5.14"
+    assert (finished["payment"]["status"], finished["payment"]["released"]) == ("captured", "44.86")
 
 
 def test_a_declined_card_starts_nothing(paying: Paying) -> None:

@@ -25,6 +25,7 @@ from evbill.domain.metering.cleaning import Anomaly, MeterFlag, MeterSample
 from evbill.domain.metering.plausibility import IMPLAUSIBLE_FLAGS, recordable_samples
 from evbill.domain.metering.usage import SessionUsage
 from evbill.domain.money import PreciseMoney, settle
+from evbill.domain.quantities import held_seconds
 from evbill.domain.rating.explanation import explain
 
 ZERO = Decimal(0)
@@ -196,7 +197,7 @@ def _closed(
             PreciseMoney(total.incl_vat, rated.currency), context.rounding
         ).minor_units,
         parts=parts_of(rated),
-        charging_s=rated.total_charging_s,
+        charging_s=held_seconds(rated.total_charging_s),
     )
     return closed, details
 

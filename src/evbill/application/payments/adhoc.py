@@ -401,6 +401,8 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
     session that cost nothing, release the hold. Retried after a crash, it moves the money once."""
     svc = pay.services
     assert start.payment_id is not None
+    if awaits_operator(session):
+        return view_of(svc, start)  # the hold stays; settled once the operator has priced the session
     who = driver(start.operator_id)
     held = get_payment(svc, who, start.payment_id)
     # a session that delivered no energy is not charged (a start fee included): the hold is released
@@ -429,6 +431,20 @@ def settle_adhoc(pay: PayAtCharger, start: AdhocStart, session: ChargingSession)
     finished = _move(svc, start, AdhocStatus.FINISHED, expected=frozenset({AdhocStatus.CHARGING}),
                      captured=amount, failure=short)  # fmt: skip
     return view_of(svc, finished or _reload(svc, start))
+
+
+def awaits_operator(session: ChargingSession) -> bool:
+    """Whether no money may move for the session until an operator prices it: it is in review with
+    no plausible time at all (its stop was after the server's clock, or before its start, so every
+    reading lies outside it: a charger whose clock runs ahead). Its 0.00 says nothing about what it
+    delivered; releasing the hold would give that energy away. A session in review that was priced
+    from plausible data (a backdated start, readings left out) is settled as priced.
+    ``due_starts`` leaves these out in SQL (the same rule), so they do not come back at every sweep."""
+    return (
+        session.status is SessionStatus.REVIEW
+        and session.ended_at is not None
+        and session.ended_at <= session.started_at
+    )
 
 
 def _units(minor: int, currency: str) -> str:

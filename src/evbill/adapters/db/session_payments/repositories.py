@@ -116,6 +116,13 @@ class SqlSessionPaymentRepository:
             charging_sessions.c.operator_id == adhoc_starts.c.operator_id,
             charging_sessions.c.id == adhoc_starts.c.session_id,
             charging_sessions.c.status != "ACTIVE",
+            # not a session in review without plausible time: it waits for the operator, hold kept
+            # (application.payments.adhoc.awaits_operator)
+            or_(
+                charging_sessions.c.status != "REVIEW",
+                charging_sessions.c.ended_at.is_(None),
+                charging_sessions.c.ended_at > charging_sessions.c.started_at,
+            ),
         )
         query = (
             select(adhoc_starts)
