@@ -21,8 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evbill.application.ledger.posting import post
-from evbill.application.payments.payments import PaymentView, authorise_payment, capture_payment
+from evbill.application.payments.payments import (
+    INVOICE_PREFIX,
+    SESSION_SUBJECT,
+    PaymentView,
+    authorise_payment,
+    capture_payment,
+    payable_invoice,
+)
 from evbill.application.ports import PaymentGateway, UnitOfWork
+from evbill.application.receivables import pay_invoice
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
@@ -154,9 +162,60 @@ def _check_available(wallet: Wallet, balance: int, amount: int) -> None:
 def pay_from_wallet(
     svc: Services, who: Actor, wallet_id: str, *, amount: int, receivable: str, idempotency_key: str
 ) -> WalletView:
-    """Pay ``amount`` of what the wallet's customer owes (``receivable``: e.g. ``session:<id>``)."""
+    """Pay ``amount`` of what the wallet's customer owes (``receivable``: ``session:<id>`` or
+    ``invoice:<id or number>``). An invoice is checked as a card payment of it is (this operator's,
+    issued and still open, in the wallet's currency) and must be the wallet's customer's; at most its
+    open amount is taken, and it is paid (``pay_invoice``) in the spend's transaction. Anything else
+    named is refused (422 ``$.receivable``)."""
     require(who, Permission.BILL)
-    return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
+    if not receivable.startswith(INVOICE_PREFIX):
+        if not SESSION_SUBJECT.fullmatch(receivable):
+            raise InvalidInput(
+                "the payment is refused",
+                (Problem(RECEIVABLE, 'a wallet pays "invoice:<id or number>" or "session:<session id>"'),),
+            )
+        return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
+    with svc.uow() as uow:
+        wallet = _wallet(uow, who, wallet_id, lock=True)
+        if idempotency_key and uow.wallets.find_transaction(who.operator_id, idempotency_key) is not None:
+            return _view(uow, wallet)  # the same request again: nothing moves twice
+        document = payable_invoice(
+            uow,
+            who.operator_id,
+            receivable,
+            wallet.currency,
+            path=RECEIVABLE,
+            currency_path=RECEIVABLE,
+            lock=True,
+        )
+        if document.customer_id != wallet.customer_id:
+            raise InvalidInput(
+                "the payment is refused",
+                (Problem(RECEIVABLE, f"invoice {document.number} is not this wallet's customer's"),),
+            )
+        if amount > document.open_minor:
+            raise InvalidInput(
+                "the payment is refused",
+                (
+                    Problem(
+                        "$.amount",
+                        f"{SettledMoney(amount, wallet.currency)} is more than the "
+                        f"{SettledMoney(document.open_minor, wallet.currency)} open on invoice "
+                        f"{document.number}",
+                    ),
+                ),
+            )
+        move_in(
+            svc, uow, who, wallet_id, amount=amount, reference=f"{INVOICE_PREFIX}{document.id}",
+            key=idempotency_key, kind=WalletTransactionKind.SPEND,
+        )  # fmt: skip
+        pay_invoice(svc, uow, document, amount)
+        view = _view(uow, wallet)
+        uow.commit()
+    return view
+
+
+RECEIVABLE = "$.receivable"
 
 
 SPEND_PREFIX = "spend:"
