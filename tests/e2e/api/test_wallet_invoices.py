@@ -1,5 +1,6 @@
 """A wallet pays an invoice as a card does (issue 14): only an open invoice of the wallet's customer,
-at most what is open on it, paid in the spend's transaction.
+at most what is open on it, paid in the spend's transaction; a wallet refund of that spend opens it
+again and the customer owes it again.
 
 The invoice of test_invoices_api.issued_invoice is 20.01 EUR (16.54 + 3.47 VAT).
 """
@@ -135,3 +136,56 @@ def test_a_wallet_pays_only_an_open_invoice_of_its_own_customer_and_never_free_t
     assert gamma.get(f"/invoices/{written_off.id}").json()["status"] == "written_off"
     for tenant in (alpha, gamma, delta):
         sound(api, tenant)
+
+
+def test_a_wallet_refund_of_an_invoice_spend_opens_the_invoice_again(api):
+    alpha = api.tenant("Alpha")
+    invoice, _ = issued_invoice(api, alpha)
+    customer = invoice.customer_id
+    wallet_id = wallet_of(alpha, customer)
+    spent = pay(alpha, wallet_id, "20.01", f"invoice:{invoice.id}", "p")
+    spend_id = next(t["id"] for t in spent.json()["transactions"] if t["kind"] == "spend")
+    assert alpha.get(f"/invoices/{invoice.id}").json()["status"] == "paid"
+
+    def refund(amount: str, name: str):
+        body = {"amount": amount, "spend_id": spend_id, "reason": "goodwill"}
+        return alpha.post(f"/wallets/{wallet_id}/refunds", json=body, headers=key(name))
+
+    part = refund("5.00", "r1")
+    after_part = alpha.get(f"/invoices/{invoice.id}").json()
+    ledger_after_part = balances(alpha)
+    rest = refund("15.01", "r2")
+    after_rest = alpha.get(f"/invoices/{invoice.id}").json()
+
+    assert (part.status_code, part.json()["balance"]) == (200, "14.99"), part.text
+    assert (after_part["status"], after_part["paid"]) == ("partially_paid", "15.01")
+    assert ledger_after_part[f"receivable:{customer}"] == "5.00"
+    assert (rest.status_code, rest.json()["balance"]) == (200, "30.00"), rest.text
+    # not yet due: unpaid again (issued); the customer owes the whole invoice again
+    assert (after_rest["status"], after_rest["paid"]) == ("issued", "0.00")
+    ledger = balances(alpha)
+    assert (ledger[f"receivable:{customer}"], ledger[f"wallet:{wallet_id}"]) == ("20.01", "-30.00")
+    assert "refunds" not in ledger
+    sound(api, alpha)
+    # and it can be paid again
+    again = pay(alpha, wallet_id, "20.01", f"invoice:{invoice.id}", "p-again")
+    assert (again.status_code, again.json()["balance"]) == (200, "9.99")
+    assert alpha.get(f"/invoices/{invoice.id}").json()["status"] == "paid"
+    sound(api, alpha)
+
+
+def test_a_wallet_refund_of_a_session_spend_still_goes_to_refunds(api):
+    alpha = api.tenant("Alpha")
+    invoice, _ = issued_invoice(api, alpha)
+    wallet_id = wallet_of(alpha, invoice.customer_id)
+    spent = pay(alpha, wallet_id, "2.50", "session:s-1", "p")
+    spend_id = next(t["id"] for t in spent.json()["transactions"] if t["kind"] == "spend")
+
+    given = alpha.post(
+        f"/wallets/{wallet_id}/refunds", json={"amount": "2.50", "spend_id": spend_id}, headers=key("r")
+    )
+
+    assert (given.status_code, given.json()["balance"]) == (200, "30.00")
+    assert balances(alpha)["refunds"] == "2.50"
+    assert alpha.get(f"/invoices/{invoice.id}").json()["status"] == "issued"
+    sound(api, alpha)

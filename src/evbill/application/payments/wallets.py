@@ -8,6 +8,8 @@ currency (which wallet pays is never ambiguous).
     top up 20.00 (card)       -> +2000  Dr gateway_clearing  Cr wallet   (through a captured payment)
     pay 7.50 for a session    -> -750   Dr wallet            Cr receivable:<customer>
     refund 2.00 of that spend -> +200   Dr refunds           Cr wallet   (at most the 7.50 spent)
+    pay 12.09 of an invoice   -> -1209  Dr wallet            Cr receivable:<customer>  (invoice paid)
+    refund 5.00 of that spend -> +500   Dr receivable:<cust> Cr wallet   (invoice open 5.00 again)
 
 A refund into the wallet names the spend it gives back (capped by what that spend took and earlier
 refunds of it did not give back). Money paid back OUT of the wallet to the customer is a refund of
@@ -30,7 +32,7 @@ from evbill.application.payments.payments import (
     payable_invoice,
 )
 from evbill.application.ports import PaymentGateway, UnitOfWork
-from evbill.application.receivables import pay_invoice
+from evbill.application.receivables import pay_invoice, reopen_invoice
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
@@ -257,7 +259,8 @@ def refundable(transactions: Sequence[WalletTransaction], spend_id: str) -> int 
 
 def _check_refund(
     wallet: Wallet, transactions: Sequence[WalletTransaction], reference: str, amount: int
-) -> None:
+) -> WalletTransaction:
+    """The spend ``reference`` names, when ``amount`` of it may still be given back; refused if not."""
     if amount <= 0:
         raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
     spend_id = reference.removeprefix(SPEND_PREFIX)
@@ -277,6 +280,7 @@ def _check_refund(
                 ),
             ),
         )
+    return next(t for t in transactions if t.id == spend_id)
 
 
 def _move(
@@ -320,10 +324,11 @@ def move_in(
     wallet = _wallet(uow, who, wallet_id, lock=True)
     if uow.wallets.find_transaction(who.operator_id, key) is not None:
         return False  # the same request again: nothing moves twice
+    spend = None
     if kind is WalletTransactionKind.SPEND:
         _check_available(wallet, uow.wallets.balance(who.operator_id, wallet_id), amount)
     else:
-        _check_refund(wallet, uow.wallets.transactions(who.operator_id, wallet_id), reference, amount)
+        spend = _check_refund(wallet, uow.wallets.transactions(who.operator_id, wallet_id), reference, amount)
     now = svc.clock.now()
     signed = -amount if kind is WalletTransactionKind.SPEND else amount
     uow.wallets.add_transaction(
@@ -337,11 +342,14 @@ def move_in(
             credit(accounts.receivable(wallet.customer_id), amount, wallet.currency),
         )
     else:
+        # a refund of an invoice's payment: the customer owes it again (as a card refund of one)
+        paid_invoice = spend is not None and spend.reference.startswith(INVOICE_PREFIX)
         cause = EntryCause.WALLET_REFUNDED
         postings = (
-            debit(accounts.REFUNDS, amount, wallet.currency),
+            debit(accounts.receivable(wallet.customer_id) if paid_invoice else accounts.REFUNDS, amount,
+                  wallet.currency),
             credit(account, amount, wallet.currency),
-        )
+        )  # fmt: skip
     post(
         uow,
         svc.ids,
@@ -352,4 +360,14 @@ def move_in(
         description=f"{kind.value} {reference} {reason}".strip()[:200],
         postings=postings,
     )
+    if spend is not None and spend.reference.startswith(INVOICE_PREFIX):
+        _reopen_paid_invoice(svc, uow, who, spend.reference.removeprefix(INVOICE_PREFIX), amount)
     return True
+
+
+def _reopen_paid_invoice(svc: Services, uow: UnitOfWork, who: Actor, invoice_id: str, amount: int) -> None:
+    """What a refund of a wallet spend on an invoice gives back is open on the invoice again (its
+    status by its due date: ``reopen_invoice``, as for a card refund), in the refund's transaction."""
+    document = uow.invoices.get(who.operator_id, invoice_id, lock=True)
+    if document is not None:
+        reopen_invoice(svc, uow, document, amount)
