@@ -1,6 +1,6 @@
 """A wallet pays an invoice as a card does (issue 14): only an open invoice of the wallet's customer,
 at most what is open on it, paid in the spend's transaction; a wallet refund of that spend opens it
-again and the customer owes it again.
+again and the customer owes it again. Refusals say amounts in currency units.
 
 The invoice of test_invoices_api.issued_invoice is 20.01 EUR (16.54 + 3.47 VAT).
 """
@@ -189,3 +189,18 @@ def test_a_wallet_refund_of_a_session_spend_still_goes_to_refunds(api):
     assert balances(alpha)["refunds"] == "2.50"
     assert alpha.get(f"/invoices/{invoice.id}").json()["status"] == "issued"
     sound(api, alpha)
+
+
+def test_wallet_refusals_say_amounts_in_currency_units(api):
+    alpha = api.tenant("Alpha")
+    body = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
+    customer = alpha.created("/customers", body)["id"]
+    wallet_id = wallet_of(alpha, customer, top_up="1.00")
+    assert pay(alpha, wallet_id, "0.18", "session:s-1", "p").json()["balance"] == "0.82"
+
+    spend = pay(alpha, wallet_id, "5.00", "session:s-2", "p2")
+    authorise = alpha.post(f"/wallets/{wallet_id}/authorisations", json={"amount": "5.00"})
+
+    expected = "the wallet holds 0.82 EUR; 5.00 EUR would leave less than its minimum balance of 0.00 EUR"
+    assert (spend.status_code, spend.json()["detail"]) == (409, expected)
+    assert (authorise.status_code, authorise.json()["detail"]) == (409, expected)

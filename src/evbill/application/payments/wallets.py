@@ -155,9 +155,13 @@ def _check_available(wallet: Wallet, balance: int, amount: int) -> None:
     if amount <= 0:
         raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
     if balance - amount < wallet.minimum_balance:
+
+        def shown(minor: int) -> SettledMoney:
+            return SettledMoney(minor, wallet.currency)
+
         raise InsufficientBalance(
-            f"the wallet holds {balance} {wallet.currency}; {amount} would leave less than its minimum "
-            f"balance of {wallet.minimum_balance}"
+            f"the wallet holds {shown(balance)}; {shown(amount)} would leave less than its minimum "
+            f"balance of {shown(wallet.minimum_balance)}"
         )
 
 
