@@ -17,6 +17,7 @@ from evbill.application.records import Services, require
 from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.errors import Conflict, NotFound
 from evbill.domain.invoicing.documents import Document
+from evbill.domain.money import SettledMoney
 from evbill.domain.payments.model import InsufficientBalance, WalletTransactionKind
 
 
@@ -41,7 +42,10 @@ def pay_invoice_from_wallet(
         if document.open_minor <= 0:
             raise Conflict(f"nothing is open on invoice {document.number} ({document.status.value})")
         if amount <= 0:
-            raise InsufficientBalance(f"the wallet has nothing available above its minimum ({balance})")
+            raise InsufficientBalance(
+                "the wallet has nothing available above its minimum "
+                f"(it holds {SettledMoney(balance, wallet.currency)})"
+            )
         move_in(
             services, uow, actor, wallet_id, amount=amount, reference=f"invoice:{document.id}",
             key=idempotency_key, kind=WalletTransactionKind.SPEND,

@@ -287,45 +287,55 @@ SESSION_SUBJECT = re.compile(r"(session|adhoc):[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
 PAYABLE = (*invoice_lifecycle.UNPAID, DocumentStatus.PARTIALLY_PAID)
 
 
-def payable_invoice(uow: UnitOfWork, operator_id: str, subject: str, currency: str) -> Document:
+def payable_invoice(
+    uow: UnitOfWork,
+    operator_id: str,
+    subject: str,
+    currency: str,
+    *,
+    path: str = "$.subject",
+    currency_path: str = "$.currency",
+    lock: bool = False,
+) -> Document:
     """The issued invoice ``invoice:<id or number>`` names, still open, in ``currency``: a payment of
     it credits its customer's receivable (the account the invoice debited). Another operator's
-    invoice is not found, like one that does not exist."""
+    invoice is not found, like one that does not exist. ``path`` names the request's field in the
+    refusal (a wallet payment names its ``$.receivable``); ``lock`` reads it under a row lock."""
     if not subject.startswith(INVOICE_PREFIX) or len(subject) == len(INVOICE_PREFIX):
         raise InvalidInput(
-            "the payment is refused", (Problem("$.subject", 'name the invoice: "invoice:<id or number>"'),)
+            "the payment is refused", (Problem(path, 'name the invoice: "invoice:<id or number>"'),)
         )
     named = subject.removeprefix(INVOICE_PREFIX)
-    document = uow.invoices.get(operator_id, named)
+    document = uow.invoices.get(operator_id, named, lock=lock)
     if document is None:
         found = uow.invoices.list(operator_id, filters={"number": named}, after=None, limit=2)
         document = found[0] if len(found) == 1 else None
+        if document is not None and lock:
+            document = uow.invoices.get(operator_id, document.id, lock=True)
     if document is None or document.kind is not DocumentKind.INVOICE:
-        raise InvalidInput("the payment is refused", (Problem("$.subject", f"no invoice {named!r}"),))
+        raise InvalidInput("the payment is refused", (Problem(path, f"no invoice {named!r}"),))
     if document.status not in PAYABLE or document.customer_id is None:
         raise InvalidInput(
             "the payment is refused",
-            (Problem("$.subject", f"invoice {document.number or named} is {document.status.value}"),),
+            (Problem(path, f"invoice {document.number or named} is {document.status.value}"),),
         )
     if document.open_minor <= 0:
-        raise InvalidInput(
-            "the payment is refused", (Problem("$.subject", f"invoice {document.number} is paid"),)
-        )
+        raise InvalidInput("the payment is refused", (Problem(path, f"invoice {document.number} is paid"),))
     if document.currency != currency:
         raise InvalidInput(
             "the payment is refused",
-            (Problem("$.currency", f"invoice {document.number} is in {document.currency}"),),
+            (Problem(currency_path, f"invoice {document.number} is in {document.currency}"),),
         )
     return document
 
 
-def check_session_subject(subject: str) -> None:
+def check_session_subject(subject: str, *, path: str = "$.subject") -> None:
     """A session payment's subject is ``session:<id>`` (or ``adhoc:<start id>`` at the charger): it
     may name the receivable account when no customer is given, so it is never free text."""
     if not SESSION_SUBJECT.fullmatch(subject):
         raise InvalidInput(
             "the payment is refused",
-            (Problem("$.subject", 'a session payment names "session:<session id>" (letters, digits, ._-)'),),
+            (Problem(path, 'a session payment names "session:<session id>" (letters, digits, ._-)'),),
         )
 
 

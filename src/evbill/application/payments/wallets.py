@@ -8,6 +8,8 @@ currency (which wallet pays is never ambiguous).
     top up 20.00 (card)       -> +2000  Dr gateway_clearing  Cr wallet   (through a captured payment)
     pay 7.50 for a session    -> -750   Dr wallet            Cr receivable:<customer>
     refund 2.00 of that spend -> +200   Dr refunds           Cr wallet   (at most the 7.50 spent)
+    pay 12.09 of an invoice   -> -1209  Dr wallet            Cr receivable:<customer>  (invoice paid)
+    refund 5.00 of that spend -> +500   Dr receivable:<cust> Cr wallet   (invoice open 5.00 again)
 
 A refund into the wallet names the spend it gives back (capped by what that spend took and earlier
 refunds of it did not give back). Money paid back OUT of the wallet to the customer is a refund of
@@ -21,8 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from evbill.application.ledger.posting import post
-from evbill.application.payments.payments import PaymentView, authorise_payment, capture_payment
+from evbill.application.payments.payments import (
+    INVOICE_PREFIX,
+    SESSION_SUBJECT,
+    PaymentView,
+    authorise_payment,
+    capture_payment,
+    payable_invoice,
+)
 from evbill.application.ports import PaymentGateway, UnitOfWork
+from evbill.application.receivables import pay_invoice, reopen_invoice
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
@@ -145,18 +155,73 @@ def _check_available(wallet: Wallet, balance: int, amount: int) -> None:
     if amount <= 0:
         raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
     if balance - amount < wallet.minimum_balance:
+
+        def shown(minor: int) -> SettledMoney:
+            return SettledMoney(minor, wallet.currency)
+
         raise InsufficientBalance(
-            f"the wallet holds {balance} {wallet.currency}; {amount} would leave less than its minimum "
-            f"balance of {wallet.minimum_balance}"
+            f"the wallet holds {shown(balance)}; {shown(amount)} would leave less than its minimum "
+            f"balance of {shown(wallet.minimum_balance)}"
         )
 
 
 def pay_from_wallet(
     svc: Services, who: Actor, wallet_id: str, *, amount: int, receivable: str, idempotency_key: str
 ) -> WalletView:
-    """Pay ``amount`` of what the wallet's customer owes (``receivable``: e.g. ``session:<id>``)."""
+    """Pay ``amount`` of what the wallet's customer owes (``receivable``: ``session:<id>`` or
+    ``invoice:<id or number>``). An invoice is checked as a card payment of it is (this operator's,
+    issued and still open, in the wallet's currency) and must be the wallet's customer's; at most its
+    open amount is taken, and it is paid (``pay_invoice``) in the spend's transaction. Anything else
+    named is refused (422 ``$.receivable``)."""
     require(who, Permission.BILL)
-    return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
+    if not receivable.startswith(INVOICE_PREFIX):
+        if not SESSION_SUBJECT.fullmatch(receivable):
+            raise InvalidInput(
+                "the payment is refused",
+                (Problem(RECEIVABLE, 'a wallet pays "invoice:<id or number>" or "session:<session id>"'),),
+            )
+        return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
+    with svc.uow() as uow:
+        wallet = _wallet(uow, who, wallet_id, lock=True)
+        if idempotency_key and uow.wallets.find_transaction(who.operator_id, idempotency_key) is not None:
+            return _view(uow, wallet)  # the same request again: nothing moves twice
+        document = payable_invoice(
+            uow,
+            who.operator_id,
+            receivable,
+            wallet.currency,
+            path=RECEIVABLE,
+            currency_path=RECEIVABLE,
+            lock=True,
+        )
+        if document.customer_id != wallet.customer_id:
+            raise InvalidInput(
+                "the payment is refused",
+                (Problem(RECEIVABLE, f"invoice {document.number} is not this wallet's customer's"),),
+            )
+        if amount > document.open_minor:
+            raise InvalidInput(
+                "the payment is refused",
+                (
+                    Problem(
+                        "$.amount",
+                        f"{SettledMoney(amount, wallet.currency)} is more than the "
+                        f"{SettledMoney(document.open_minor, wallet.currency)} open on invoice "
+                        f"{document.number}",
+                    ),
+                ),
+            )
+        move_in(
+            svc, uow, who, wallet_id, amount=amount, reference=f"{INVOICE_PREFIX}{document.id}",
+            key=idempotency_key, kind=WalletTransactionKind.SPEND,
+        )  # fmt: skip
+        pay_invoice(svc, uow, document, amount)
+        view = _view(uow, wallet)
+        uow.commit()
+    return view
+
+
+RECEIVABLE = "$.receivable"
 
 
 SPEND_PREFIX = "spend:"
@@ -198,7 +263,8 @@ def refundable(transactions: Sequence[WalletTransaction], spend_id: str) -> int 
 
 def _check_refund(
     wallet: Wallet, transactions: Sequence[WalletTransaction], reference: str, amount: int
-) -> None:
+) -> WalletTransaction:
+    """The spend ``reference`` names, when ``amount`` of it may still be given back; refused if not."""
     if amount <= 0:
         raise InvalidInput("bad amount", (Problem("$.amount", "must be positive"),))
     spend_id = reference.removeprefix(SPEND_PREFIX)
@@ -218,6 +284,7 @@ def _check_refund(
                 ),
             ),
         )
+    return next(t for t in transactions if t.id == spend_id)
 
 
 def _move(
@@ -261,10 +328,11 @@ def move_in(
     wallet = _wallet(uow, who, wallet_id, lock=True)
     if uow.wallets.find_transaction(who.operator_id, key) is not None:
         return False  # the same request again: nothing moves twice
+    spend = None
     if kind is WalletTransactionKind.SPEND:
         _check_available(wallet, uow.wallets.balance(who.operator_id, wallet_id), amount)
     else:
-        _check_refund(wallet, uow.wallets.transactions(who.operator_id, wallet_id), reference, amount)
+        spend = _check_refund(wallet, uow.wallets.transactions(who.operator_id, wallet_id), reference, amount)
     now = svc.clock.now()
     signed = -amount if kind is WalletTransactionKind.SPEND else amount
     uow.wallets.add_transaction(
@@ -278,11 +346,14 @@ def move_in(
             credit(accounts.receivable(wallet.customer_id), amount, wallet.currency),
         )
     else:
+        # a refund of an invoice's payment: the customer owes it again (as a card refund of one)
+        paid_invoice = spend is not None and spend.reference.startswith(INVOICE_PREFIX)
         cause = EntryCause.WALLET_REFUNDED
         postings = (
-            debit(accounts.REFUNDS, amount, wallet.currency),
+            debit(accounts.receivable(wallet.customer_id) if paid_invoice else accounts.REFUNDS, amount,
+                  wallet.currency),
             credit(account, amount, wallet.currency),
-        )
+        )  # fmt: skip
     post(
         uow,
         svc.ids,
@@ -293,4 +364,14 @@ def move_in(
         description=f"{kind.value} {reference} {reason}".strip()[:200],
         postings=postings,
     )
+    if spend is not None and spend.reference.startswith(INVOICE_PREFIX):
+        _reopen_paid_invoice(svc, uow, who, spend.reference.removeprefix(INVOICE_PREFIX), amount)
     return True
+
+
+def _reopen_paid_invoice(svc: Services, uow: UnitOfWork, who: Actor, invoice_id: str, amount: int) -> None:
+    """What a refund of a wallet spend on an invoice gives back is open on the invoice again (its
+    status by its due date: ``reopen_invoice``, as for a card refund), in the refund's transaction."""
+    document = uow.invoices.get(who.operator_id, invoice_id, lock=True)
+    if document is not None:
+        reopen_invoice(svc, uow, document, amount)

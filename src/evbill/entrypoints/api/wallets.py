@@ -5,6 +5,10 @@ gives back (``spend_id``) and is capped by what that spend took less earlier ref
 naming ``$.amount``); paying the balance back out to the customer is a refund of the top-up
 (POST /refunds), capped by the balance.
 
+A payment from a wallet names what it pays: ``session:<id>``, or ``invoice:<id or number>`` (an open
+invoice of the wallet's customer, at most its open amount, which it pays at once as a card payment
+does); anything else is 422 naming ``$.receivable``.
+
 A wallet's balance is recomputed from its transactions. Spending, and authorising a session against
 the wallet, are refused (409 ``insufficient_balance``) when they would leave less than its minimum.
 """
@@ -72,7 +76,9 @@ class TopUpIn(Strict):
 
 class SpendIn(Strict):
     amount: MoneyIn
-    receivable: str = Field(min_length=1, max_length=100, description='What is paid, e.g. "session:<id>".')
+    receivable: str = Field(
+        min_length=1, max_length=100, description='What is paid: "session:<id>" or "invoice:<id or number>".'
+    )
 
 
 class WalletRefundIn(Strict):
