@@ -108,3 +108,40 @@ class CliRunner:
             return testing.CliRunner().invoke(app, *args, **kwargs)  # type: ignore[arg-type]
         finally:
             testing._get_command = original
+
+
+def store_session(
+    services: object,
+    operator_id: str,
+    session_id: str,
+    *,
+    customer_id: str | None = None,
+    currency: str = "EUR",
+    total_incl_vat_minor: int = 1000,
+) -> str:
+    """A completed session row as OCPP would have recorded it (payments name it ``session:<id>``),
+    at a location, station and EVSE of its own."""
+    from evbill.domain.charging.sessions import ChargingSession, SessionStatus
+    from tests.integration.db_records import a_location, a_station, an_evse, new_id
+
+    at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    location = a_location(operator_id)
+    station = a_station(operator_id, location.id, charge_point_id=f"CP-{new_id()[-12:]}")
+    evse = an_evse(operator_id, station.id, evse_id=f"NL*EVB*E{new_id()[-12:]}", ocpp_evse_id=1)
+    stored = ChargingSession(
+        id=session_id, operator_id=operator_id, location_id=location.id, station_id=station.id,
+        evse_id=evse.id,
+        status=SessionStatus.COMPLETED, started_at=at, ended_at=at + timedelta(hours=1),
+        energy_wh=Decimal("10000"), currency=currency, tariff_version_id=None,
+        total_excl_vat=None, total_incl_vat=None, total_excl_vat_minor=None,
+        total_incl_vat_minor=total_incl_vat_minor, created_at=at + timedelta(hours=1),
+        customer_id=customer_id,
+    )  # fmt: skip
+    with services.uow() as uow:  # type: ignore[attr-defined]
+        if uow.sessions.get(operator_id, session_id) is None:  # stored once, however often asked
+            uow.locations.add(location)
+            uow.stations.add(station)
+            uow.evses.add(evse)
+            uow.sessions.add(stored)
+            uow.commit()
+    return session_id

@@ -193,3 +193,31 @@ def test_the_beancount_export_passes_bean_check_and_a_tampered_copy_does_not(led
     refused = subprocess.run([str(BEAN_CHECK), str(tampered)], capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0
     assert "does not balance" in (refused.stdout + refused.stderr).lower()
+
+
+def test_a_datev_export_with_an_entry_in_another_currency_is_refused_naming_it(ledger, tmp_path):
+    # Given the EUR operator's ledger, and one entry booked in USD
+    env, operator_id, container = ledger
+    ids = FixedIds()
+    ids.count = 10  # after the fixture's entries: entry-11
+    with container.services.uow() as uow:
+        post(
+            uow, ids, operator_id=operator_id, at=datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+            cause=EntryCause.BANK_RECEIPT, reference="bank:usd-1", description="bank U1 unmatched",
+            postings=(debit(accounts.BANK, 10000, "USD"), credit(accounts.SUSPENSE, 10000, "USD")),
+        )  # fmt: skip
+        uow.commit()
+
+    # When it is exported for DATEV
+    out = tmp_path / "d.csv"
+    exported = run("ledger", "export", "--operator", operator_id, "--format", "datev", "--out", out, env=env)
+
+    # Then it is refused, naming the entry, and no file is written (the CSV export still carries it)
+    assert exported.returncode == 1
+    assert "books in EUR only: 1 entry" in exported.stderr
+    assert "entry entry-11" in exported.stderr
+    assert "bank_receipt bank:usd-1 in USD" in exported.stderr
+    assert not out.exists()
+    as_csv = run("ledger", "export", "--operator", operator_id, "--format", "csv", "--out", out, env=env)
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert "bank,USD,100.00,10000" in out.read_text()

@@ -13,6 +13,7 @@ from lxml import etree
 
 from evbill.application.access.keys import platform_actor
 from evbill.application.invoicing import documents as invoicing
+from evbill.application.ledger import queries
 from evbill.application.offers.customers import create_customer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
@@ -105,3 +106,62 @@ def test_a_bad_statement_exits_1_naming_the_line(operator, tmp_path):  # noqa: F
     assert result.returncode == 1
     assert "line 2.amount" in result.stderr
     assert date  # keeps the import used above honest
+
+
+def test_a_statement_line_in_another_currency_is_skipped_with_its_reason_never_booked(
+    operator,  # noqa: F811
+    tmp_path,
+):
+    # Given a CSV statement of the EUR operator's account with a EUR, a USD and a JPY credit
+    env, operator_id = operator
+    statement = tmp_path / "st.csv"
+    statement.write_text(
+        "entry_id,booked_on,amount,currency\n"
+        "E1,2026-12-02,20.00,EUR\nU1,2026-12-02,100.00,USD\nJ1,2026-12-02,5,JPY\n"
+    )
+
+    # When it is imported
+    imported = run(
+        "payments", "import-statement", str(statement), "--operator", operator_id, "--format", "csv",
+        "--json", env=env,
+    )  # fmt: skip
+    shown = run(
+        "payments", "import-statement", str(statement), "--operator", operator_id, "--format", "csv", env=env
+    )
+
+    # Then the foreign lines are skipped with their reason, and only the 20.00 EUR is booked
+    assert imported.returncode == 0, imported.stderr
+    report = json.loads(imported.stdout)
+    assert [(line["entry_key"], line["outcome"], line["reason"]) for line in report["lines"]] == [
+        ("E1", "unmatched", None),
+        ("U1", "skipped", "in USD, not the account's EUR"),
+        ("J1", "skipped", "in JPY, not the account's EUR"),
+    ]
+    assert (report["counts"]["unmatched"], report["counts"]["skipped"]) == (1, 2)
+    assert report["skipped"] == {"in USD, not the account's EUR": 1, "in JPY, not the account's EUR": 1}
+    # imported again: E1 is a duplicate, the foreign lines are skipped again (never stored)
+    assert "1 duplicate, 2 skipped" in shown.stdout
+    assert "skipped 1: in USD, not the account's EUR" in shown.stdout
+    container = bootstrap(Settings(database_url=env["EVBILL_DATABASE_URL"]))
+    trial = queries.trial_balance(container.services, platform_actor(operator_id))
+    container.dispose()
+    assert {(b.account, b.currency): b.balance for b in trial.accounts} == {
+        ("bank", "EUR"): 2000,
+        ("suspense", "EUR"): -2000,
+    }
+    checked = run("ledger", "check", "--operator", operator_id, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert run("ledger", "export", "--operator", operator_id, "--format", "datev", "--out",
+               tmp_path / "d.csv", env=env).returncode == 0  # fmt: skip
+
+
+def test_an_amount_in_exponent_notation_is_refused_naming_line_and_column(operator, tmp_path):  # noqa: F811
+    env, operator_id = operator
+    statement = tmp_path / "st.csv"
+    statement.write_text("entry_id,booked_on,amount,currency\nE1,2026-12-02,1e3,EUR\n")
+
+    result = run("payments", "import-statement", str(statement), "--operator", operator_id, env=env)
+
+    assert result.returncode == 1
+    assert "line 2.amount" in result.stderr
+    assert "'1e3' is not a plain decimal: digits and a decimal point, no exponent" in result.stderr

@@ -103,9 +103,15 @@ def _seed(api: Api) -> Seeded:
     )
     promotion = tenant.created("/promotions", {"name": "Welcome", "kind": "COUPON", "code": "WELCOME10",
                                                "discount_kind": "PERCENT", "value": "10"})  # fmt: skip
+    sessions = _insert_sessions(api, tenant, site)
     payment = tenant.post(
         "/payments",
-        json={"subject": "session:fuzz", "amount": "10.00", "currency": "EUR", "payment_method": "tok_visa"},
+        json={
+            "subject": f"session:{sessions[0]}",
+            "amount": "10.00",
+            "currency": "EUR",
+            "payment_method": "tok_visa",
+        },
         headers={"Idempotency-Key": "fuzz-1"},
     ).json()
     wallet = tenant.created("/wallets", {"customer_id": customer["id"], "currency": "EUR"})
@@ -117,7 +123,7 @@ def _seed(api: Api) -> Seeded:
         "/connectors/": [site["connector"]["id"]], "/tariffs/": [tariff["id"]],
         "/tariff-assignments/": [assignment["id"]], "/customers/": [customer["id"]],
         "/tokens/": [token["id"]], "/plans/": [plan["id"]], "/contracts/": [contract["id"]],
-        "/promotions/": [promotion["id"]], "/sessions/": _insert_sessions(api, tenant, site),
+        "/promotions/": [promotion["id"]], "/sessions/": sessions,
     }  # fmt: skip
     query = {
         "location_id": site["location"]["id"], "station_id": site["station"]["id"], "evse_id": evse,

@@ -12,6 +12,7 @@ from evbill.application.offers.customers import create_customer
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from tests.integration.payments_support import Shop
+from tests.support import store_session
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ def shop(database_url: str) -> Iterator[Shop]:
         who,
         {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"},
     )
+    store_session(services, operator.id, "s-1", customer_id=customer.id)  # what Shop.authorise pays
     yield Shop(services, SandboxGateway(services.clock.now), who, customer.id)
     container.dispose()
 

@@ -425,3 +425,55 @@ def test_a_csv_credit_debit_column_must_say_crdt_or_dbit_and_other_columns_are_r
         (Outcome.IGNORED, -500), (Outcome.UNMATCHED, 200),
     ]  # fmt: skip
     assert books.balances() == {"bank": 200, "suspense": -200}
+
+
+def test_camt_entries_in_another_currency_than_the_accounts_are_skipped_never_posted(books: Books) -> None:
+    # Given an EUR account's statement with a EUR, a USD and a JPY credit
+    data = statement(
+        entry("E1", "20.00", name="Anna"), entry("U1", "100.00", name="Bob"), entry("J1", "5", name="Jun")
+    ).replace(b"</Id></Acct>", b"</Id><Ccy>EUR</Ccy></Acct>")
+    data = data.replace(b"<Amt Ccy='EUR'>100.00", b"<Amt Ccy='USD'>100.00").replace(
+        b"<Amt Ccy='EUR'>5<", b"<Amt Ccy='JPY'>5<"
+    )
+
+    # When it is imported
+    report = camt(books, data)
+
+    # Then the foreign entries are skipped with their reason; only the 20.00 EUR is booked
+    assert [(line.entry_key, line.outcome, line.reason, line.where) for line in report.lines] == [
+        ("E1", Outcome.UNMATCHED, None, "Stmt[1].Ntry[1]"),
+        ("U1", Outcome.SKIPPED, "in USD, not the account's EUR", "Stmt[1].Ntry[2]"),
+        ("J1", Outcome.SKIPPED, "in JPY, not the account's EUR", "Stmt[1].Ntry[3]"),
+    ]
+    assert report.skipped_reasons() == {
+        "in USD, not the account's EUR": 1,
+        "in JPY, not the account's EUR": 1,
+    }
+    assert books.balances() == {"bank": 2000, "suspense": -2000}
+    assert check_all_books(books.services).ok
+
+
+def test_a_csv_line_in_another_currency_than_the_operators_is_skipped(books: Books) -> None:
+    report = books.import_csv(
+        "entry_id,booked_on,amount,currency\nE1,2026-12-02,20.00,EUR\nU1,2026-12-02,100.00,USD\n"
+        "J1,2026-12-02,5,JPY\n"
+    )
+
+    assert [line.outcome for line in report.lines] == [Outcome.UNMATCHED, Outcome.SKIPPED, Outcome.SKIPPED]
+    assert report.count(Outcome.SKIPPED) == 2
+    assert books.balances() == {"bank": 2000, "suspense": -2000}
+    assert check_all_books(books.services).ok
+
+
+@pytest.mark.parametrize("amount", ["1e3", "1E3", "1.5e2", "+1_000.00"])
+def test_an_amount_not_written_as_a_plain_decimal_is_refused_naming_line_and_column(
+    books: Books, amount: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        books.import_csv(f"entry_id,booked_on,amount,currency\nE1,2026-12-02,{amount},EUR\n")
+    with pytest.raises(InvalidInput) as refused_camt:
+        camt(books, statement(entry("E1", amount, name="x")))
+
+    assert [p.path for p in refused.value.problems] == ["line 2.amount"]
+    assert [p.path for p in refused_camt.value.problems] == ["Stmt[1].Ntry[1].Amt"]
+    assert books.balances() == {}

@@ -22,6 +22,7 @@ from evbill.application.payments.reconciliation import check_books
 from evbill.domain.errors import Conflict, DomainError
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.model import PaymentPurpose
+from tests.support import store_session
 
 AMOUNTS = st.integers(1, 10_000)
 SLOT = st.integers(0, 3)
@@ -45,6 +46,7 @@ def test_any_sequence_of_payment_operations_keeps_the_ledger_balanced_and_reconc
     operator = create_operator(services, name="Inv", legal_name="Inv", country="NL", default_currency="EUR")
     who = platform_actor(operator.id)
     gateway = SandboxGateway(services.clock.now)
+    store_session(services, operator.id, operator.id)  # the session the card payments pay (no customer)
     wallet = wallets.create_wallet(services, who, customer_id=_customer(shop, who), currency="EUR").wallet
     payments: list[str] = []
     for operation in operations:
@@ -72,7 +74,7 @@ def _run(services, gateway, who, wallet_id, payments, operation, key):
         amount, method = arguments
         view = authorise_payment(
             services, gateway, who, customer_id=None, purpose=PaymentPurpose.SESSION,
-            subject=f"session:{key}", amount=SettledMoney(amount, "EUR"), payment_method=method,
+            subject=f"session:{who.operator_id}", amount=SettledMoney(amount, "EUR"), payment_method=method,
             idempotency_key=key,
         )  # fmt: skip
         payments.append(view.payment.id)

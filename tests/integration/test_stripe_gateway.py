@@ -41,6 +41,7 @@ from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import EventKind, GatewayUnavailable, PaymentRefused, PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose
 from tests.integration.stripe_support import SECRET_KEY, WEBHOOK_SECRET, StandIn, local_stripe
+from tests.support import store_session
 
 VISA = "4242424242424242"
 DECLINED_ON_CHARGE = "4000000000000341"
@@ -114,6 +115,7 @@ def shop(database_url: str, stand_in: StandIn) -> Iterator[StripeShop]:
     )
     gateway = container.payment_gateway
     assert isinstance(gateway, StripeGateway)
+    store_session(services, operator.id, "s-1", customer_id=customer.id)  # what StripeShop.authorise pays
     yield StripeShop(services, gateway, who, customer.id, stand_in)
     container.dispose()
 
@@ -521,6 +523,7 @@ def test_stripe_out_of_reach_is_a_gateway_error_and_nothing_is_recorded(database
         container.services, name="Pay", legal_name="Pay B.V.", country="NL", default_currency="EUR"
     )
     who = platform_actor(operator.id)
+    store_session(container.services, operator.id, "s-1")
 
     # when a hold is asked for, then it fails with a gateway error (502 at the API), and no payment is kept
     with pytest.raises(GatewayUnavailable, match="could not be reached"):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from evbill.application.payments.reconciliation import check_books
 from tests.e2e.api.test_invoices_api import issued_invoice
+from tests.support import store_session
+
+PERSON = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
 
 
 def key(name: str) -> dict[str, str]:
@@ -91,8 +94,73 @@ def test_a_session_payment_names_a_session_never_free_text(api):
 
     free_text = alpha.post("/payments", json={**body, "subject": "par"}, headers=key("f"))
     spaced = alpha.post("/payments", json={**body, "subject": "session:a b"}, headers=key("s"))
+    store_session(api.container.services, alpha.operator_id, "s-1")
     session = alpha.post("/payments", json={**body, "subject": "session:s-1"}, headers=key("ok"))
 
     assert (free_text.status_code, free_text.json()["errors"][0]["path"]) == (422, "$.subject")
     assert (spaced.status_code, spaced.json()["errors"][0]["path"]) == (422, "$.subject")
     assert session.status_code == 201, session.text
+
+
+def session_payment(tenant, subject: str, name: str, customer_id: str | None = None, currency: str = "EUR"):
+    body = {"subject": subject, "amount": "10.00", "currency": currency, "payment_method": "tok_visa"}
+    return tenant.post("/payments", json={**body, "customer_id": customer_id}, headers=key(name))
+
+
+def test_a_session_payment_names_a_session_of_the_operator_and_of_its_customer(api):
+    # Given Alpha's session charged by Anna, one of Beta's, and Anna and Bob as Alpha's customers
+    alpha, beta = api.tenant("Alpha"), api.tenant("Beta")
+    services = api.container.services
+    anna = alpha.created("/customers", {**PERSON, "name": "Anna"})["id"]
+    bob = alpha.created("/customers", {**PERSON, "name": "Bob"})["id"]
+    annas = store_session(services, alpha.operator_id, "s-anna", customer_id=anna)
+    betas = store_session(services, beta.operator_id, "s-beta")
+
+    # When Alpha pays for sessions that are not its, not the customer's, in another currency, or ad hoc
+    refused = {
+        "made up": session_payment(alpha, "session:x", "r1", anna),
+        "another operator's": session_payment(alpha, f"session:{betas}", "r2", anna),
+        "another customer's": session_payment(alpha, f"session:{annas}", "r3", bob),
+        "in USD": session_payment(alpha, f"session:{annas}", "r4", anna, currency="USD"),
+        "ad hoc": session_payment(alpha, "adhoc:x", "r5"),
+    }
+    by_anna = session_payment(alpha, f"session:{annas}", "ok1", anna)
+    by_nobody = session_payment(alpha, f"session:{annas}", "ok2")  # its customer pays
+    captured = capture(alpha, by_nobody.json()["id"], "10.00", "ok2")
+
+    # Then each is refused at its field, Beta's session exactly like one that does not exist
+    paths = {name: (r.status_code, [e["path"] for e in r.json()["errors"]]) for name, r in refused.items()}
+    assert paths == {
+        "made up": (422, ["$.subject"]),
+        "another operator's": (422, ["$.subject"]),
+        "another customer's": (422, ["$.subject"]),
+        "in USD": (422, ["$.currency"]),
+        "ad hoc": (422, ["$.subject"]),
+    }
+    assert refused["made up"].json()["errors"][0]["message"] == "no session 'x'"
+    assert refused["another operator's"].json()["errors"][0]["message"] == f"no session {betas!r}"
+    assert refused["another operator's"].json()["detail"] == refused["made up"].json()["detail"]
+    # and Anna's payments, named or not, are hers: the capture credits her receivable
+    assert (by_anna.status_code, by_anna.json()["customer_id"]) == (201, anna)
+    assert (by_nobody.status_code, by_nobody.json()["customer_id"]) == (201, anna)
+    assert captured.status_code == 200, captured.text
+    assert len(alpha.get("/payments").json()["items"]) == 2
+    balances = {a["account"]: a["balance"] for a in alpha.get("/ledger/trial-balance").json()["accounts"]}
+    assert balances[f"receivable:{anna}"] == "-10.00"
+    assert check_books(services, operator_ids=[alpha.operator_id]).ok
+
+
+def test_a_fleet_drivers_session_is_paid_by_the_driver_or_the_business(api):
+    alpha = api.tenant("Alpha")
+    services = api.container.services
+    fleet = alpha.created("/customers", {**PERSON, "kind": "BUSINESS", "name": "Fleet B.V."})["id"]
+    driver = alpha.created("/customers", {**PERSON, "name": "Dirk", "parent_id": fleet})["id"]
+    session = store_session(services, alpha.operator_id, "s-dirk", customer_id=driver)
+
+    by_business = session_payment(alpha, f"session:{session}", "b", fleet)
+    by_driver = session_payment(alpha, f"session:{session}", "d", driver)
+    by_nobody = session_payment(alpha, f"session:{session}", "n")
+
+    assert (by_business.status_code, by_business.json()["customer_id"]) == (201, fleet)
+    assert (by_driver.status_code, by_driver.json()["customer_id"]) == (201, driver)
+    assert (by_nobody.status_code, by_nobody.json()["customer_id"]) == (201, fleet)  # the payer

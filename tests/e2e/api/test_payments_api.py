@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import text
 
 from evbill.application.payments.reconciliation import check_books
+from tests.support import store_session
 
 PAN = "4111111111111111"
 
@@ -23,6 +24,7 @@ def customer(tenant) -> str:
 def test_a_card_payment_is_held_captured_in_part_and_refunded(api):
     alpha = api.tenant("Alpha")
     anna = customer(alpha)
+    store_session(api.container.services, alpha.operator_id, "s-1", customer_id=anna)
     body = {
         "customer_id": anna,
         "subject": "session:s-1",
@@ -62,6 +64,7 @@ def test_a_card_payment_is_held_captured_in_part_and_refunded(api):
 
 def test_money_moves_only_with_an_idempotency_key_and_never_above_the_hold(api):
     alpha = api.tenant("Alpha")
+    store_session(api.container.services, alpha.operator_id, "s-2")
     body = {"subject": "session:s-2", "amount": "10.00", "currency": "EUR", "payment_method": "tok_visa"}
     held = alpha.post("/payments", json=body, headers=key("a-1")).json()
 
@@ -79,6 +82,7 @@ def test_money_moves_only_with_an_idempotency_key_and_never_above_the_hold(api):
 def test_no_card_number_is_stored_or_logged_after_a_full_card_flow(api, caplog):
     caplog.set_level(logging.DEBUG)
     alpha = api.tenant("Alpha")
+    store_session(api.container.services, alpha.operator_id, "s-3")
     body = {"subject": "session:s-3", "amount": "20.00", "currency": "EUR"}
     refused = alpha.post("/payments", json={**body, "payment_method": PAN}, headers=key("a-0"))
     held = alpha.post("/payments", json={**body, "payment_method": "tok_visa"}, headers=key("a-1")).json()

@@ -16,6 +16,7 @@ from sqlalchemy import inspect, text
 from evbill.application.payments.reconciliation import check_books
 from tests.e2e.api.conftest import Api, build_api
 from tests.integration.stripe_support import SECRET_KEY, WEBHOOK_SECRET, StandIn, local_stripe
+from tests.support import store_session
 
 PAN = "4242424242424242"
 CVC = "737"  # what stripe_support.StandIn.card sends to Stripe with the number
@@ -49,6 +50,7 @@ def test_no_card_number_or_cvc_is_stored_or_logged_after_a_full_card_flow(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     alpha = api.tenant("Alpha")
+    store_session(api.container.services, alpha.operator_id, "s-9")
     body = {"subject": "session:s-9", "amount": "20.00", "currency": "EUR", "payment_method": card_token}
 
     # a card number where a token belongs is refused without being echoed

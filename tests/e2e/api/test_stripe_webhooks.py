@@ -29,6 +29,7 @@ from evbill.domain.collection.dunning import CardSetup
 from evbill.domain.money import SettledMoney
 from tests.e2e.api.conftest import Api, Tenant, build_api
 from tests.integration.stripe_support import LOOPBACK, SECRET_KEY, WEBHOOK_SECRET, sign
+from tests.support import store_session
 
 PAYLOADS = Path(__file__).parent / "stripe_payloads"
 ANNA = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
@@ -179,8 +180,19 @@ def deliver(api: Api, body: bytes, signature: str | None = None) -> Any:
     return api.client.post(WEBHOOK, content=body, headers=headers)
 
 
+def session_of(tenant: Tenant) -> str:
+    """The tenant's session its card payments pay (session ids are unique across operators)."""
+    return f"s-{tenant.operator_id[-12:]}"
+
+
 def held_and_captured(alpha: Tenant, capture: str | None = "32.10") -> dict[str, Any]:
-    body = {"subject": "session:s-1", "amount": "50.00", "currency": "EUR", "payment_method": "pm_card_visa"}
+    session = store_session(alpha.api.container.services, alpha.operator_id, session_of(alpha))
+    body = {
+        "subject": f"session:{session}",
+        "amount": "50.00",
+        "currency": "EUR",
+        "payment_method": "pm_card_visa",
+    }
     held = alpha.post("/payments", json=body, headers={"Idempotency-Key": "a-1"})
     assert held.status_code == 201, held.text
     if capture is None:
@@ -214,7 +226,7 @@ def test_the_capture_records_stripes_fee_from_the_balance_transaction(api: Api) 
     assert trial_balance(alpha) == {
         "gateway_clearing:stripe": "31.37",  # 32.10 - 0.73
         "gateway_fees": "0.73",
-        "receivable:session:s-1": "-32.10",  # no customer: the receivable is the session's
+        f"receivable:session:{session_of(alpha)}": "-32.10",  # no customer: the receivable is the session's
     }
 
 
@@ -282,7 +294,7 @@ def test_a_lost_dispute_is_a_chargeback_posted_as_a_loss_even_when_the_close_com
         "chargeback_losses": "32.10",
         "gateway_clearing:stripe": "-15.73",
         "gateway_fees": "15.73",  # 0.73 + 15.00
-        "receivable:session:s-1": "-32.10",
+        f"receivable:session:{session_of(alpha)}": "-32.10",
     }
     assert check_books(api.container.services, operator_ids=[alpha.operator_id]).ok
 

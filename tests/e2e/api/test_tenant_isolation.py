@@ -175,7 +175,8 @@ def _populate(api: Api, tenant: Tenant, label: str, tariff_id: str) -> Owner:
     assert given.status_code == 201, given.text
     version_id = tenant.get(f"/tariffs/{tariff['id']}/versions").json()["items"][0]["id"]
     session = _insert_session(api, tenant, site, tariff_version_id=version_id)
-    payment = tenant.post("/payments", json={**PAYMENT, "customer_id": customer["id"]},
+    payment = tenant.post("/payments", json={**PAYMENT, "subject": f"session:{session}",
+                                             "customer_id": customer["id"]},
                           headers={"Idempotency-Key": f"{label}-hold"}).json()  # fmt: skip
     wallet = tenant.created("/wallets", {"customer_id": customer["id"], "currency": "EUR"})
     topped = tenant.post(f"/wallets/{wallet['id']}/top-ups",
@@ -752,6 +753,8 @@ REFERENCES = [
     Reference("GET", "/price", "/price?evse_id={ids.evse}", None, None),
     Reference("POST", "/payments", "/payments", {**PAYMENT, "customer_id": "{ids.customer}"},
               "$.customer_id"),
+    # a session payment names a session of the caller's: Alpha's answers as one that does not exist
+    Reference("POST", "/payments", "/payments", {**PAYMENT, "subject": "session:{ids.session}"}, "$.subject"),
     Reference("POST", "/refunds", "/refunds", {"payment_id": "{ids.payment}", "amount": "1.00"},
               "$.payment_id"),
     Reference("POST", "/wallets", "/wallets", {"customer_id": "{ids.customer}", "currency": "EUR"},

@@ -16,14 +16,16 @@ CSV (UTF-8, comma-separated, a header row; the columns by name, in any order)::
     entry_id,booked_on,amount,currency,name,iban,reference,remittance
     2026-12-01-0001,2026-12-01,20.01,EUR,Anna de Vries,NL91ABNA0417164300,RF94INV2026000001,
 
-``entry_id`` (the bank's unique id of the line), ``booked_on`` (YYYY-MM-DD), ``amount`` (a decimal with
-a point; negative for a debit) and ``currency`` are required; ``name``, ``iban``, ``reference`` (a
-structured RF reference) and ``remittance`` (free text) may be empty or absent; so may ``CdtDbtInd``
-(CRDT or DBIT: then the amount is not negative, DBIT makes it a debit). Any other column is
+``entry_id`` (the bank's unique id of the line), ``booked_on`` (YYYY-MM-DD), ``amount`` (a plain decimal
+with a point, never ``1e3``; negative for a debit) and ``currency`` are required; ``name``, ``iban``,
+``reference`` (a structured RF reference) and ``remittance`` (free text) may be empty or absent; so may
+``CdtDbtInd`` (CRDT or DBIT: then the amount is not negative, DBIT makes it a debit). Any other column is
 refused. The same ``entry_id`` twice in one file with different content refuses the file, naming both
 lines (twice the same line is read once; the second is a duplicate).
 
-A booking date before 2000-01-01 is refused (the import refuses one in the future as well).
+The statement's account currency is camt.053's ``Stmt/Acct/Ccy`` (a CSV does not say it: the
+operator's currency); the import skips entries in any other currency. A booking date before
+2000-01-01 is refused (the import refuses one in the future as well).
 
 Every problem is reported with where it is (``line 3.amount``, ``Ntry[2].Amt``); nothing is read from a
 file that has one.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -53,6 +56,8 @@ MAX_BYTES = 50 * 1024 * 1024
 # An amount's minor units as the payments API takes them: 18 digits fit every database's 64-bit integer.
 MAX_DIGITS = 18
 MAX_MINOR = 10**MAX_DIGITS
+# a plain decimal with a point: no exponent ("1e3"), no thousands separator, no spaces inside
+PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 EARLIEST = date(2000, 1, 1)  # a booking date before it is a mistake, not a bank statement
 
 
@@ -76,6 +81,11 @@ def _minor(text: str | None, currency: str | None, where: str, problems: list[Pr
         return None
     if not value.is_finite():
         problems.append(Problem(where, f"{text!r} is not an amount"))
+        return None
+    if not PLAIN_DECIMAL.fullmatch((text or "").strip()):
+        problems.append(
+            Problem(where, f"{text!r} is not a plain decimal: digits and a decimal point, no exponent")
+        )
         return None
     scaled = value.scaleb(currencies.exponent(currency))
     if scaled != scaled.to_integral_value():
@@ -124,9 +134,11 @@ def read_camt053(data: bytes) -> list[StatementEntry]:
         if statement_id is None:
             problems.append(Problem(f"Stmt[{statement_number}].Id", "required (the statement's id)"))
             continue
+        account_currency = _text(statement, "c:Acct/c:Ccy", ns)
         for entry_number, entry in enumerate(statement.iterfind("c:Ntry", ns), 1):
             where = f"Stmt[{statement_number}].Ntry[{entry_number}]"
-            entries.extend(_camt_entry(entry, ns, f"{statement_id}#{entry_number}", where, problems))
+            read = _camt_entry(entry, ns, f"{statement_id}#{entry_number}", where, problems)
+            entries.extend(replace(found, account_currency=account_currency) for found in read)
     if problems:
         raise InvalidInput("the statement cannot be read", tuple(problems))
     return entries

@@ -4,8 +4,11 @@
 then stores it all in one transaction. Per entry:
 
 0. a file with an entry booked more than a week after today is refused whole;
-1. a debit is not a payment: ``IGNORED``; an entry whose bank reference is stored already (or seen
-   earlier in the same file) is a ``DUPLICATE`` and changes nothing;
+1. an entry whose bank reference is stored already (or seen earlier in the same file) is a
+   ``DUPLICATE`` and changes nothing; one in another currency than the statement account's (camt.053
+   ``Acct/Ccy``, else the operator's default currency) is ``SKIPPED``, with its reason, and is neither
+   stored nor posted (the books would get a foreign amount without its rate); a debit is not a
+   payment: ``IGNORED``;
 2. the invoice is found by the entry's structured RF reference, else by an RF reference in its
    remittance text, else by exactly one open invoice's number in that text;
 3. its amount is applied to the invoice's open amount (``PARTIAL``, ``MATCHED``); what is left over is a
@@ -67,6 +70,8 @@ class ImportedLine:
     suggested_invoice_number: str | None = None
     counterparty_name: str | None = None
     remittance: str = ""
+    reason: str | None = None  # why a line was skipped
+    where: str = ""  # where it is in the file ("line 3", "Stmt[1].Ntry[2]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,18 @@ class ImportReport:
     def overpaid(self) -> Sequence[ImportedLine]:
         return [line for line in self.lines if line.outcome is Outcome.OVERPAID]
 
+    @property
+    def skipped(self) -> Sequence[ImportedLine]:
+        return [line for line in self.lines if line.outcome is Outcome.SKIPPED]
+
+    def skipped_reasons(self) -> dict[str, int]:
+        """How many lines were skipped for each reason, e.g. {"in USD, not the account's EUR": 2}."""
+        reasons: dict[str, int] = {}
+        for line in self.skipped:
+            reason = line.reason or "skipped"
+            reasons[reason] = reasons.get(reason, 0) + 1
+        return reasons
+
 
 def bank_reference(transaction_id: str) -> str:
     return f"bank:{transaction_id}"
@@ -96,9 +113,13 @@ def import_statement(
     entries = reader.read(data, statement_format)
     _refuse_future(services, entries)
     with services.uow() as uow:
+        operator = uow.operators.get(actor.operator_id)
+        assert operator is not None  # the actor's own operator
         keys = [e.entry_key for e in entries] + [e.legacy_key for e in entries if e.legacy_key]
         stored = uow.collection.bank_transaction_keys(actor.operator_id, keys)
-        batch = _Batch(_OpenInvoices(uow.invoices.open_documents(actor.operator_id)))
+        batch = _Batch(
+            _OpenInvoices(uow.invoices.open_documents(actor.operator_id)), operator.default_currency
+        )
         for entry in entries:
             batch.lines.append(_decide(services, uow, actor, entry, stored, batch))
             stored.add(entry.entry_key)
@@ -126,6 +147,7 @@ class _Batch:
     """One import's decisions, made in order in memory, then stored together."""
 
     open_invoices: _OpenInvoices
+    currency: str  # the operator's: the account's currency where the statement does not say it
     lines: list[ImportedLine] = field(default_factory=list)
     transactions: list[BankTransaction] = field(default_factory=list)
     originals: dict[str, Document] = field(default_factory=dict)  # each paid invoice as it was read
@@ -136,11 +158,15 @@ def _decide(
 ) -> ImportedLine:
     base = ImportedLine(
         entry.entry_key, Outcome.IGNORED, entry.amount_minor, entry.currency,
-        counterparty_name=entry.counterparty_name, remittance=entry.remittance,
+        counterparty_name=entry.counterparty_name, remittance=entry.remittance, where=entry.where,
     )  # fmt: skip
     if entry.entry_key in known or (entry.legacy_key is not None and entry.legacy_key in known):
         # stored under its key, or under the key an older version gave it (see ``StatementEntry``)
         return replace(base, outcome=Outcome.DUPLICATE)
+    account_currency = entry.account_currency or batch.currency
+    if entry.currency != account_currency:
+        reason = f"in {entry.currency}, not the account's {account_currency}"
+        return replace(base, outcome=Outcome.SKIPPED, reason=reason)
     if entry.amount_minor <= 0:
         return base
     open_invoices = batch.open_invoices

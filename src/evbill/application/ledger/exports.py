@@ -14,6 +14,9 @@ integer minor units shown with the currency's decimals, never through a float.
   reference names, in DATEV's characters (``A-Z a-z 0-9 $ & % * + - /``, at most 36); Belegfeld 2 the
   document's due date (DDMMYY, DATEV's convention for open items) or blank. Accounts map
   to SKR04-style numbers (``DATEV_ACCOUNTS``); only the first 14 of DATEV's columns are written.
+  Every row is in the header's currency (the operator's): a Buchungsstapel books in its Mandant's
+  currency, and a foreign amount needs its Kurs and Basis-Umsatz, which evbill does not know. An
+  export with an entry in another currency is refused naming the entries (``check_datev_currency``).
 * Beancount: ``open`` directives for every account, then one transaction per entry. Account codes
   become Beancount names (``receivable:cus-1`` -> ``Assets:Receivables:C-cus-1``).
 """
@@ -29,6 +32,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from evbill.domain import currency as currencies
+from evbill.domain.errors import InvalidInput, Problem
 from evbill.domain.ledger.accounts import AccountFamily, parse_account
 from evbill.domain.ledger.entries import LedgerEntry, Posting
 
@@ -205,6 +209,32 @@ def belegfeld_2(reference: str, documents: Mapping[str, tuple[str, date | None]]
     return "" if known is None or known[1] is None else known[1].strftime("%d%m%y")
 
 
+NAMED_AT_MOST = 20  # a refusal names this many entries, then says how many more
+
+
+def check_datev_currency(entries: Iterable[LedgerEntry], currency: str) -> None:
+    """Refuse (naming them) the entries with a posting in another currency than the header's."""
+    foreign = [entry for entry in entries if any(p.currency != currency for p in entry.postings)]
+    if not foreign:
+        return
+    problems = [
+        Problem(
+            f"entry {entry.id}",
+            f"{entry.cause.value} {entry.reference} in "
+            f"{', '.join(sorted({p.currency for p in entry.postings} - {currency}))}",
+        )
+        for entry in foreign[:NAMED_AT_MOST]
+    ]
+    if len(foreign) > NAMED_AT_MOST:
+        problems.append(Problem("entries", f"and {len(foreign) - NAMED_AT_MOST} more"))
+    raise InvalidInput(
+        f"a DATEV export books in {currency} only: {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} "
+        "in another currency need an exchange rate (Kurs, Basis-Umsatz) that evbill does not know; "
+        "book them by hand or export with --format csv or beancount",
+        tuple(problems),
+    )
+
+
 def datev_lines(
     entries: Iterable[LedgerEntry],
     *,
@@ -217,6 +247,7 @@ def datev_lines(
     (``queries.document_numbers``), for Belegfeld 1 and 2."""
     documents = documents or {}
     materialised = list(entries)
+    check_datev_currency(materialised, currency)
     if materialised:
         first, last = materialised[0].posted_at, materialised[-1].posted_at
     else:

@@ -32,6 +32,7 @@ from evbill.application.receivables import pay_invoice, reopen_invoice
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
+from evbill.domain.charging.sessions import ChargingSession
 from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from evbill.domain.invoicing import documents as invoice_lifecycle
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
@@ -254,7 +255,9 @@ def authorise_payment(
                 )
             customer_id, subject = invoice.customer_id, f"{INVOICE_PREFIX}{invoice.id}"
         elif purpose is PaymentPurpose.SESSION:
-            check_session_subject(subject)
+            customer_id = session_payer(uow, who.operator_id, subject, customer_id, amount.currency)
+        else:
+            check_wallet_subject(uow, who.operator_id, subject, customer_id, amount.currency)
         result = gateway.authorise(
             amount=amount,
             payment_method=payment_method,
@@ -336,6 +339,76 @@ def check_session_subject(subject: str, *, path: str = "$.subject") -> None:
         raise InvalidInput(
             "the payment is refused",
             (Problem(path, 'a session payment names "session:<session id>" (letters, digits, ._-)'),),
+        )
+
+
+SESSION_PREFIX, ADHOC_PREFIX = "session:", "adhoc:"
+
+
+def session_payer(
+    uow: UnitOfWork, operator_id: str, subject: str, customer_id: str | None, currency: str
+) -> str | None:
+    """The customer a session payment credits, once its subject is checked: ``session:<id>`` names a
+    session of this operator, in the payment's currency, and (where the session has a customer) the
+    payment is that customer's or their payer's (a fleet driver's business, the contract's customer);
+    no customer given means the session's payer. ``adhoc:<id>`` names an ad hoc start of this operator
+    still waiting for its hold (only the pay-at-the-charger flow places it). A session of another
+    operator is refused with the very words of one that does not exist."""
+    check_session_subject(subject)
+    if subject.startswith(ADHOC_PREFIX):
+        start_id = subject.removeprefix(ADHOC_PREFIX)
+        start = uow.session_payments.get_start(operator_id, start_id)
+        if start is None or start.payment_id is not None or customer_id is not None:
+            raise InvalidInput(
+                "the payment is refused", (Problem("$.subject", f"no ad hoc start {start_id!r} to hold for"),)
+            )
+        return None
+    session_id = subject.removeprefix(SESSION_PREFIX)
+    session = uow.sessions.get(operator_id, session_id)
+    if session is None:
+        raise InvalidInput("the payment is refused", (Problem("$.subject", f"no session {session_id!r}"),))
+    if session.currency != currency:
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem("$.currency", f"session {session_id!r} is in {session.currency}"),),
+        )
+    if session.customer_id is None:
+        return customer_id
+    payers = _payers_of(uow, operator_id, session)
+    if customer_id is None:
+        return payers[-1]
+    if customer_id not in payers:
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem("$.subject", f"session {session_id!r} is not customer {customer_id!r}'s"),),
+        )
+    return customer_id
+
+
+def _payers_of(uow: UnitOfWork, operator_id: str, session: ChargingSession) -> list[str]:
+    """Who may pay for a session: its customer, their business account, its contract's customer
+    (the last one named is who pays when the payment names nobody)."""
+    assert session.customer_id is not None
+    payers = [session.customer_id]
+    customer = uow.customers.get(operator_id, session.customer_id)
+    if customer is not None and customer.parent_id is not None:
+        payers.append(customer.parent_id)
+    contract = uow.contracts.get(operator_id, session.contract_id) if session.contract_id else None
+    if contract is not None:
+        payers.append(contract.customer_id)
+    return payers
+
+
+def check_wallet_subject(
+    uow: UnitOfWork, operator_id: str, subject: str, customer_id: str | None, currency: str
+) -> None:
+    """A top-up's subject is a wallet of this operator, of the payment's customer, in its currency."""
+    wallet = uow.wallets.get(operator_id, subject)
+    if wallet is None or wallet.customer_id != customer_id:
+        raise InvalidInput("the payment is refused", (Problem("$.subject", f"no wallet {subject!r}"),))
+    if wallet.currency != currency:
+        raise InvalidInput(
+            "the payment is refused", (Problem("$.currency", f"wallet {subject!r} is in {wallet.currency}"),)
         )
 
 

@@ -12,10 +12,13 @@ invoice number in its remittance text, and its amount is applied to the invoice'
 ``MATCHED`` pays the invoice in full, ``PARTIAL`` in part, ``OVERPAID`` in full with money left over
 (the rest is a credit on the customer's account). An entry matched to nothing is ``UNMATCHED``; if one
 open invoice has exactly its amount and its payer's name, that invoice is named as a suggestion, never
-applied. Debits (money going out) are not payments and are ``IGNORED``. An entry is identified by the
-bank's own reference (account servicer reference, or the entry id): imported twice, it is a
-``DUPLICATE`` and changes nothing. An entry without any reference is keyed on its content; one stored
-under its older key (``legacy_key``: the statement's id and the entry's position) is a duplicate too.
+applied. Debits (money going out) are not payments and are ``IGNORED``. An entry in another currency
+than the statement account's is ``SKIPPED`` with its reason: it is never stored nor posted (the books
+keep the account's currency; a foreign amount needs its exchange rate, which the file does not give).
+An entry is identified by the bank's own reference (account servicer reference, or the entry id):
+imported twice, it is a ``DUPLICATE`` and changes nothing. An entry without any reference is keyed on
+its content; one stored under its older key (``legacy_key``: the statement's id and the entry's
+position) is a duplicate too.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Outcome(enum.StrEnum):
     UNMATCHED = "unmatched"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
+    SKIPPED = "skipped"  # not in the account's currency: never posted, the reason says why
 
 
 class MatchedBy(enum.StrEnum):
@@ -61,6 +65,9 @@ class StatementEntry:
     # the key an older evbill gave an entry without any bank reference ("<Stmt/Id>#<n>"): an entry
     # stored under it is the same entry, imported before entries were keyed on their content
     legacy_key: str | None = None
+    # the currency of the account the statement is of (camt.053 ``Acct/Ccy``); None: not said (a CSV),
+    # the operator's own currency
+    account_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

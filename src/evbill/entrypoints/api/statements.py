@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from evbill.application.collection.statements import ImportedLine, import_statement
 from evbill.application.records import Services
@@ -61,11 +61,14 @@ class ImportedLineOut(BaseModel):
     suggested_invoice_number: str | None
     counterparty_name: str | None
     remittance: str
+    reason: str | None = Field(default=None, description="Why a line was skipped (never posted).")
+    where: str = Field(default="", description='Where the line is in the file: "line 3", "Stmt[1].Ntry[2]".')
 
 
 class ImportOut(BaseModel):
     lines: list[ImportedLineOut]
     counts: dict[str, int]
+    skipped: dict[str, int] = Field(description="How many lines were skipped, by reason.")
 
 
 def _line(line: ImportedLine) -> ImportedLineOut:
@@ -77,7 +80,7 @@ def _line(line: ImportedLine) -> ImportedLineOut:
         currency=line.currency, invoice_number=line.invoice_number, matched_by=line.matched_by,
         applied=shown(line.applied_minor), excess=shown(line.excess_minor), customer_id=line.customer_id,
         suggested_invoice_number=line.suggested_invoice_number, counterparty_name=line.counterparty_name,
-        remittance=line.remittance,
+        remittance=line.remittance, reason=line.reason, where=line.where,
     )  # fmt: skip
 
 
@@ -104,4 +107,5 @@ async def import_bank_statement(
     return ImportOut(
         lines=[_line(line) for line in report.lines],
         counts={outcome.value: report.count(outcome) for outcome in Outcome},
+        skipped=report.skipped_reasons(),
     )

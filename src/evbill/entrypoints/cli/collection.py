@@ -60,6 +60,8 @@ def _line(line: ImportedLine) -> dict[str, Any]:
         "suggested_invoice_number": line.suggested_invoice_number,
         "counterparty_name": line.counterparty_name,
         "remittance": line.remittance,
+        "reason": line.reason,
+        "where": line.where,
     }
 
 
@@ -103,7 +105,8 @@ def build(container: Container) -> typer.Typer:
         )
         counts = {outcome.value: report.count(outcome) for outcome in Outcome}
         if json:
-            write_json({"lines": [_line(line) for line in report.lines], "counts": counts})
+            lines = [_line(line) for line in report.lines]
+            write_json({"lines": lines, "counts": counts, "skipped": report.skipped_reasons()})
             return
         for line in report.lines:
             shown = _line(line)
@@ -111,9 +114,13 @@ def build(container: Container) -> typer.Typer:
                 f"suggest {line.suggested_invoice_number}" if line.suggested_invoice_number else "-"
             )
             extra = f" (credit {shown['excess']} to the customer)" if line.excess_minor else ""
+            if line.reason:
+                extra = f" ({line.where}: {line.reason}; not posted)"
             amount = f"{shown['amount']:>12} {line.currency}"
             typer.echo(f"{line.outcome.value:9} {amount} {line.entry_key} {target}{extra}")
         typer.echo(", ".join(f"{count} {name}" for name, count in counts.items() if count))
+        for reason, count in report.skipped_reasons().items():
+            typer.echo(f"skipped {count}: {reason}")
 
     @app.command("sepa-file")
     def sepa_file(

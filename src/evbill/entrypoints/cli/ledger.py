@@ -78,6 +78,7 @@ def build(container: Container) -> typer.Typer:
         documents = None
         if export_format is exports.ExportFormat.DATEV:  # read twice anyway: Belegfeld 1 needs the numbers
             entries = list(entries)
+            call(lambda: exports.check_datev_currency(entries, currency))  # before the file is made
             documents = queries.document_numbers(services, who, {entry.reference for entry in entries})
         lines = exports.export_lines(
             export_format, entries, created_at=services.clock.now(), currency=currency, documents=documents
