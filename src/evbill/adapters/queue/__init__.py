@@ -10,6 +10,12 @@ Every job is one huey task, ``evbill.job(name, payload)``: the worker looks the 
 ``handlers``, so the process that enqueues needs no handler and the worker needs no import of the
 enqueuer. A job that raises is retried (``RETRIES``, ``RETRY_DELAY`` seconds apart); the handlers are
 idempotent (database unique keys), so a retried or duplicated job changes nothing.
+
+Jobs run by priority, then in the order enqueued: a job named ``documents.*`` (rendering a PDF, an
+e-invoice) is background work and yields to every other job (``BACKGROUND``), so a billing run's
+own jobs (its chunks, the charges that collect its invoices, after which it is done) never wait behind
+the thousands of renderings its chunks enqueue. On Redis the queue is huey's priority queue (a sorted
+set: ``PriorityRedisHuey``), on SQLite huey's task table orders by priority itself.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, SqliteHuey
 from sqlalchemy.engine import make_url
 
 RETRIES = 3
 RETRY_DELAY = 1
+BACKGROUND_PREFIX, BACKGROUND = "documents.", -10  # higher runs first; everything else is 0
 Handler = Callable[[Mapping[str, str]], object]
 log = logging.getLogger("evbill.queue")
 
@@ -53,7 +60,7 @@ class HueyQueue:
         handler(payload)
 
     def enqueue(self, job: str, payload: Mapping[str, str]) -> None:
-        self._job(job, dict(payload))
+        self._job(job, dict(payload), priority=priority_of(job))
 
     def pending(self) -> int:
         return int(self.huey.pending_count())
@@ -67,9 +74,14 @@ class HueyQueue:
         consumer.run()
 
 
+def priority_of(job: str) -> int:
+    """A job's priority: background work (``documents.*``) after everything else."""
+    return BACKGROUND if job.startswith(BACKGROUND_PREFIX) else 0
+
+
 def build_queue(queue_url: str, *, database_url: str, name: str = "evbill") -> HueyQueue:
     """``queue_url``: "" (an SQLite file beside the database), ``sqlite:///path`` or ``redis://...``."""
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return HueyQueue(RedisHuey(name, url=queue_url, results=False))
+        return HueyQueue(PriorityRedisHuey(name, url=queue_url, results=False))
     filename = queue_url.removeprefix("sqlite:///") if queue_url else sqlite_file_beside(database_url, name)
     return HueyQueue(SqliteHuey(name, filename=filename, results=False))
