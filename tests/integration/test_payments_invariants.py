@@ -102,8 +102,9 @@ def _run(services, gateway, who, wallet_id, payments, operation, key):
         )
     elif name == "spend":
         wallets.pay_from_wallet(
-            services, who, wallet_id, amount=amount, receivable=f"session:{key}", idempotency_key=key
-        )
+            services, who, wallet_id, amount=amount, receivable=f"session:{who.operator_id}",
+            idempotency_key=key,
+        )  # fmt: skip
     else:  # a refund of the latest spend (refused when there is none, or above what is left of it)
         spends = [
             t.id for t in wallets.get_wallet(services, who, wallet_id).transactions if t.kind.value == "spend"

@@ -99,10 +99,11 @@ def test_no_card_number_is_stored_or_logged_after_a_full_card_flow(api, caplog):
 
 def test_a_wallet_is_topped_up_spent_down_to_its_minimum_and_refunded_into(api):
     alpha = api.tenant("Alpha")
-    wallet = alpha.created(
-        "/wallets", {"customer_id": customer(alpha), "currency": "EUR", "minimum_balance": "5.00"}
-    )
+    anna = customer(alpha)
+    wallet = alpha.created("/wallets", {"customer_id": anna, "currency": "EUR", "minimum_balance": "5.00"})
     wallet_id = wallet["id"]
+    for session_id in ("s-4", "s-5"):
+        store_session(api.container.services, alpha.operator_id, session_id, customer_id=anna)
 
     topped = alpha.post(
         f"/wallets/{wallet_id}/top-ups",

@@ -424,7 +424,7 @@ ID_PROBES = [
     ById("POST", "/wallets/{wallet_id}/top-ups", "/wallets/{ids.wallet}/top-ups",
          {"amount": "5.00", "payment_method": "tok_visa"}, owner=201),
     ById("POST", "/wallets/{wallet_id}/payments", "/wallets/{ids.wallet}/payments",
-         {"amount": "1.00", "receivable": "session:probe"}),
+         {"amount": "1.00", "receivable": "session:probe"}, owner=422),  # no such session, even for Alpha
     ById("POST", "/wallets/{wallet_id}/refunds", "/wallets/{ids.wallet}/refunds",
          {"amount": "1.00", "spend_id": "probe"}, owner=422),
     ById("POST", "/wallets/{wallet_id}/authorisations", "/wallets/{ids.wallet}/authorisations",

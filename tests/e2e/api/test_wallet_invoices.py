@@ -11,6 +11,7 @@ from evbill.application.access.keys import platform_actor
 from evbill.application.collection.dunning import write_off_document
 from evbill.application.payments.reconciliation import check_books
 from tests.e2e.api.test_invoices_api import issued_invoice
+from tests.support import store_session
 
 
 def key(name: str) -> dict[str, str]:
@@ -178,7 +179,10 @@ def test_a_wallet_refund_of_a_session_spend_still_goes_to_refunds(api):
     alpha = api.tenant("Alpha")
     invoice, _ = issued_invoice(api, alpha)
     wallet_id = wallet_of(alpha, invoice.customer_id)
-    spent = pay(alpha, wallet_id, "2.50", "session:s-1", "p")
+    session = store_session(
+        api.container.services, alpha.operator_id, f"s-{wallet_id[-12:]}", customer_id=invoice.customer_id
+    )
+    spent = pay(alpha, wallet_id, "2.50", f"session:{session}", "p")
     spend_id = next(t["id"] for t in spent.json()["transactions"] if t["kind"] == "spend")
 
     given = alpha.post(
@@ -196,11 +200,64 @@ def test_wallet_refusals_say_amounts_in_currency_units(api):
     body = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
     customer = alpha.created("/customers", body)["id"]
     wallet_id = wallet_of(alpha, customer, top_up="1.00")
-    assert pay(alpha, wallet_id, "0.18", "session:s-1", "p").json()["balance"] == "0.82"
+    first, second = (
+        store_session(
+            api.container.services, alpha.operator_id, f"s{n}-{wallet_id[-12:]}", customer_id=customer
+        )
+        for n in (1, 2)
+    )
+    assert pay(alpha, wallet_id, "0.18", f"session:{first}", "p").json()["balance"] == "0.82"
 
-    spend = pay(alpha, wallet_id, "5.00", "session:s-2", "p2")
+    spend = pay(alpha, wallet_id, "5.00", f"session:{second}", "p2")
     authorise = alpha.post(f"/wallets/{wallet_id}/authorisations", json={"amount": "5.00"})
 
     expected = "the wallet holds 0.82 EUR; 5.00 EUR would leave less than its minimum balance of 0.00 EUR"
     assert (spend.status_code, spend.json()["detail"]) == (409, expected)
     assert (authorise.status_code, authorise.json()["detail"]) == (409, expected)
+
+
+def test_a_wallet_pays_only_a_session_of_this_operator_that_its_customer_pays_for(api):
+    # Given Alpha's customers Anna BV (with a wallet), Bram, and Anna's fleet driver Cas; sessions charged
+    # by each, one in USD, and one of Beta's
+    alpha, beta = api.tenant("Alpha"), api.tenant("Beta")
+    services = api.container.services
+    person = {"kind": "INDIVIDUAL", "name": "Cas", "language": "nl", "currency": "EUR", "country": "NL"}
+    anna = alpha.created("/customers", {**person, "kind": "BUSINESS", "name": "Anna BV"})["id"]
+    cas = alpha.created("/customers", {**person, "parent_id": anna})["id"]
+    wallet_id = wallet_of(alpha, anna)
+    annas = store_session(services, alpha.operator_id, "s-anna", customer_id=anna)
+    brams = store_session(services, alpha.operator_id, "s-bram", customer_id=another_customer(alpha))
+    cass = store_session(services, alpha.operator_id, "s-cas", customer_id=cas)
+    in_usd = store_session(services, alpha.operator_id, "s-usd", customer_id=anna, currency="USD")
+    betas = store_session(services, beta.operator_id, "s-beta")
+
+    # When the wallet pays for each
+    refused = {
+        "made up": pay(alpha, wallet_id, "1.00", "session:nothing", "w1"),
+        "another operator's": pay(alpha, wallet_id, "1.00", f"session:{betas}", "w2"),
+        "another customer's": pay(alpha, wallet_id, "1.00", f"session:{brams}", "w3"),
+        "in USD": pay(alpha, wallet_id, "1.00", f"session:{in_usd}", "w4"),
+        "ad hoc": pay(alpha, wallet_id, "1.00", "adhoc:x", "w5"),
+    }
+    own = pay(alpha, wallet_id, "7.25", f"session:{annas}", "ok1")
+    drivers = pay(alpha, wallet_id, "2.50", f"session:{cass}", "ok2")
+
+    # Then each foreign or made-up session is refused at $.receivable, Beta's like one that does not
+    # exist, and nothing moved for them; Anna's and her driver's sessions are paid from the wallet
+    found = {name: (r.status_code, [e["path"] for e in r.json()["errors"]]) for name, r in refused.items()}
+    assert found == {name: (422, ["$.receivable"]) for name in refused}
+    messages = {name: r.json()["errors"][0]["message"] for name, r in refused.items()}
+    assert messages == {
+        "made up": "no session 'nothing'",
+        "another operator's": "no session 's-beta'",
+        "another customer's": f"session 's-bram' is not customer {anna!r}'s",
+        "in USD": "session 's-usd' is in USD",
+        "ad hoc": 'a wallet pays "invoice:<id or number>" or "session:<session id>"',
+    }
+    assert (own.status_code, drivers.status_code) == (200, 200), (own.text, drivers.text)
+    wallet = alpha.get(f"/wallets/{wallet_id}").json()
+    assert wallet["balance"] == "20.25"  # 30.00 - 7.25 - 2.50
+    assert [t["amount"] for t in wallet["transactions"] if t["kind"] == "spend"] == ["-7.25", "-2.50"]
+    assert balances(alpha)[f"wallet:{wallet_id}"] == "-20.25"
+    assert balances(alpha)[f"receivable:{anna}"] == "-9.75"  # paid ahead of her sessions' invoice
+    sound(api, alpha)

@@ -9,6 +9,7 @@ from evbill.application.access.keys import platform_actor
 from evbill.application.payments import wallets
 from evbill.application.payments.reconciliation import check_books
 from evbill.domain.errors import DomainError
+from tests.support import store_session
 
 
 def key(name: str) -> dict[str, str]:
@@ -19,6 +20,9 @@ def wallet_with_a_spend(tenant) -> tuple[str, str]:
     """A wallet topped up with 21.00 that spent 15.00: balance 6.00."""
     body = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
     customer = tenant.created("/customers", body)["id"]
+    session = store_session(
+        tenant.api.container.services, tenant.operator_id, f"s-{customer[-12:]}", customer_id=customer
+    )
     wallet_id = tenant.created("/wallets", {"customer_id": customer, "currency": "EUR"})["id"]
     topped = tenant.post(
         f"/wallets/{wallet_id}/top-ups",
@@ -28,7 +32,7 @@ def wallet_with_a_spend(tenant) -> tuple[str, str]:
     assert topped.status_code == 201, topped.text
     spent = tenant.post(
         f"/wallets/{wallet_id}/payments",
-        json={"amount": "15.00", "receivable": "session:s-1"},
+        json={"amount": "15.00", "receivable": f"session:{session}"},
         headers=key("p"),
     )
     assert spent.json()["balance"] == "6.00", spent.text

@@ -346,31 +346,40 @@ SESSION_PREFIX, ADHOC_PREFIX = "session:", "adhoc:"
 
 
 def session_payer(
-    uow: UnitOfWork, operator_id: str, subject: str, customer_id: str | None, currency: str
+    uow: UnitOfWork,
+    operator_id: str,
+    subject: str,
+    customer_id: str | None,
+    currency: str,
+    *,
+    path: str = "$.subject",
+    currency_path: str = "$.currency",
 ) -> str | None:
     """The customer a session payment credits, once its subject is checked: ``session:<id>`` names a
     session of this operator, in the payment's currency, and (where the session has a customer) the
     payment is that customer's or their payer's (a fleet driver's business, the contract's customer);
     no customer given means the session's payer. ``adhoc:<id>`` names an ad hoc start of this operator
     still waiting for its hold (only the pay-at-the-charger flow places it). A session of another
-    operator is refused with the very words of one that does not exist."""
-    check_session_subject(subject)
+    operator is refused with the very words of one that does not exist. ``path`` and
+    ``currency_path`` name the request's fields in a refusal (a wallet payment names its
+    ``$.receivable`` for both)."""
+    check_session_subject(subject, path=path)
     if subject.startswith(ADHOC_PREFIX):
         start_id = subject.removeprefix(ADHOC_PREFIX)
         start = uow.session_payments.get_start(operator_id, start_id)
         if start is None or start.payment_id is not None or customer_id is not None:
             raise InvalidInput(
-                "the payment is refused", (Problem("$.subject", f"no ad hoc start {start_id!r} to hold for"),)
+                "the payment is refused", (Problem(path, f"no ad hoc start {start_id!r} to hold for"),)
             )
         return None
     session_id = subject.removeprefix(SESSION_PREFIX)
     session = uow.sessions.get(operator_id, session_id)
     if session is None:
-        raise InvalidInput("the payment is refused", (Problem("$.subject", f"no session {session_id!r}"),))
+        raise InvalidInput("the payment is refused", (Problem(path, f"no session {session_id!r}"),))
     if session.currency != currency:
         raise InvalidInput(
             "the payment is refused",
-            (Problem("$.currency", f"session {session_id!r} is in {session.currency}"),),
+            (Problem(currency_path, f"session {session_id!r} is in {session.currency}"),),
         )
     if session.customer_id is None:
         return customer_id
@@ -380,7 +389,7 @@ def session_payer(
     if customer_id not in payers:
         raise InvalidInput(
             "the payment is refused",
-            (Problem("$.subject", f"session {session_id!r} is not customer {customer_id!r}'s"),),
+            (Problem(path, f"session {session_id!r} is not customer {customer_id!r}'s"),),
         )
     return customer_id
 

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from evbill.application.ledger.posting import post
 from evbill.application.payments.payments import (
     INVOICE_PREFIX,
+    SESSION_PREFIX,
     SESSION_SUBJECT,
     PaymentView,
     authorise_payment,
     capture_payment,
     payable_invoice,
+    session_payer,
 )
 from evbill.application.ports import PaymentGateway, UnitOfWork
 from evbill.application.receivables import pay_invoice, reopen_invoice
@@ -169,17 +171,27 @@ def pay_from_wallet(
     svc: Services, who: Actor, wallet_id: str, *, amount: int, receivable: str, idempotency_key: str
 ) -> WalletView:
     """Pay ``amount`` of what the wallet's customer owes (``receivable``: ``session:<id>`` or
-    ``invoice:<id or number>``). An invoice is checked as a card payment of it is (this operator's,
+    ``invoice:<id or number>``). A session is checked as a card payment of it is (this operator's, in
+    the wallet's currency, and the wallet's customer's to pay: theirs or a driver's they pay for). An
+    invoice is checked as a card payment of it is (this operator's,
     issued and still open, in the wallet's currency) and must be the wallet's customer's; at most its
     open amount is taken, and it is paid (``pay_invoice``) in the spend's transaction. Anything else
     named is refused (422 ``$.receivable``)."""
     require(who, Permission.BILL)
     if not receivable.startswith(INVOICE_PREFIX):
-        if not SESSION_SUBJECT.fullmatch(receivable):
+        if not receivable.startswith(SESSION_PREFIX) or not SESSION_SUBJECT.fullmatch(receivable):
             raise InvalidInput(
                 "the payment is refused",
                 (Problem(RECEIVABLE, 'a wallet pays "invoice:<id or number>" or "session:<session id>"'),),
             )
+        with svc.uow(read_only=True) as uow:
+            wallet = _wallet(uow, who, wallet_id)
+            # a session of this operator, in the wallet's currency, that the wallet's customer pays
+            # for (theirs, or a driver's of their business or contract), as a card payment of it is
+            session_payer(
+                uow, who.operator_id, receivable, wallet.customer_id, wallet.currency,
+                path=RECEIVABLE, currency_path=RECEIVABLE,
+            )  # fmt: skip
         return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
     with svc.uow() as uow:
         wallet = _wallet(uow, who, wallet_id, lock=True)
