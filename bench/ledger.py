@@ -4,8 +4,10 @@ A fresh schema on ``EVBILL_BENCH_POSTGRES`` (default ``postgresql://postgres@127
 migrated, with one operator. Entries are built and checked by the domain (``make_entry``), as a use
 case would, and appended through the ledger repository (``append_many``: COPY) in transactions of
 50,000 entries: a mix of invoices (receivable, energy revenue, VAT: 3 postings), captures with a fee
-(4 postings) and wallet top-ups (2 postings), 3 postings on average. Then ``check_ledger`` runs over
-the operator: every entry's balance and the trial balance, from the database's sums. The schema is
+(4 postings) and wallet top-ups (2 postings), 3 postings on average. Then ``check_all_books`` (what
+``evbill ledger check`` runs) over the operator: every entry's balance and the trial balance, from
+the database's sums, and the reconciliations with payments, wallets, bank transactions and documents
+(the receivable postings summed per reference). The schema is
 dropped afterwards. ``--quick``: 20,000 entries.
 
 Posting goes through the ledger's bulk posting (``application.ledger.bulk.post_in_bulk``), as an
@@ -40,7 +42,7 @@ from bench.timing import Plan
 from evbill.adapters.db.migrate import upgrade
 from evbill.application.access.keys import create_operator
 from evbill.application.ledger.bulk import post_in_bulk
-from evbill.application.payments.reconciliation import check_books as check_ledger
+from evbill.application.collection.reconciliation import check_all_books as check_ledger
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.ledger import accounts

@@ -15,7 +15,10 @@ from evbill.adapters.db.invoicing.tables import invoices
 from evbill.application.access.keys import platform_actor
 from evbill.application.collection.reconciliation import check_all_books
 from evbill.application.invoicing import documents as invoicing
+from evbill.application.ledger.posting import post
 from evbill.domain.errors import Conflict, InvalidInput
+from evbill.domain.ledger import accounts
+from evbill.domain.ledger.entries import EntryCause, credit, debit
 from tests.e2e.api.test_invoices_api import issued_invoice, text_of
 
 
@@ -228,3 +231,38 @@ def test_migration_0023_gives_invoices_credited_before_it_their_credited_amount_
     assert (full["status"], full["credited"], full["open"]) == ("credited", "20.01", "0.00")
     # 12.09 of 20.01 credited; nothing paid, so the status stays what it was
     assert (partial["status"], partial["credited"], partial["open"]) == ("partially_paid", "12.09", "7.92")
+
+
+def test_ledger_check_names_an_invoice_or_credit_note_whose_receivable_is_not_its_total(api):
+    # Given an issued invoice (20.01) and a credit note of 1.00 + 21 % VAT against it: the books are sound
+    charlie = api.tenant("Charlie")
+    services = api.container.services
+    invoice, _ = issued_invoice(api, charlie)
+    body = {"reason": "goodwill", "lines": [{"line": 1, "amount": "1.00"}]}
+    credited = charlie.post(f"/invoices/{invoice.id}/credit-notes", json=body)
+    assert credited.status_code == 201, credited.text
+    note = credited.json()
+    assert note["totals"]["incl_vat"] == "1.21"
+    assert check_all_books(services, operator_ids=[charlie.operator_id]).findings == ()
+
+    # When balanced entries are added under their references (the ledger is append-only: a tamper
+    # or a double posting is an entry added): 1.00 of the invoice's receivable moved to revenue, and
+    # the credit note's credit to the receivable posted again
+    receivable = accounts.receivable(invoice.customer_id)
+    with services.uow() as uow:
+        post(uow, services.ids, operator_id=charlie.operator_id, at=services.clock.now(),
+             cause=EntryCause.INVOICE_ISSUED, reference=f"invoice:{invoice.id}", description="moved",
+             postings=(debit(accounts.revenue(accounts.RevenueKind.ENERGY), 100, "EUR"),
+                       credit(receivable, 100, "EUR")))  # fmt: skip
+        post(uow, services.ids, operator_id=charlie.operator_id, at=services.clock.now(),
+             cause=EntryCause.CREDIT_NOTE_ISSUED, reference=f"credit_note:{note['id']}", description="twice",
+             postings=(debit(accounts.revenue(accounts.RevenueKind.ENERGY), 121, "EUR"),
+                       credit(receivable, 121, "EUR")))  # fmt: skip
+        uow.commit()
+
+    # Then `evbill ledger check` names both documents with what they total and what their entries hold
+    findings = check_all_books(services, operator_ids=[charlie.operator_id]).findings
+    assert sorted((f.subject, f.message) for f in findings) == [
+        (f"credit_note {note['number']}", "totals 121 EUR, its entry credits 242"),
+        (f"invoice {invoice.number}", "totals 2001 EUR, its entry debits 1901"),
+    ]

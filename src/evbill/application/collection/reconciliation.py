@@ -1,8 +1,8 @@
 """The ledger against the bank transactions: each imported credit posted exactly its amount to the bank.
 
 ``check_all_books`` is ``evbill ledger check``: the ledger's own check, the payment and wallet
-reconciliations, the receipts' (``invoicing.reconciliation``), void documents' reversals
-(``reconcile_documents``), and this one.
+reconciliations, the documents' (every issued invoice, credit note and receipt on its receivable
+exactly once with its total, a void one reversed: ``invoicing.reconciliation``), and this one.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from evbill.application.collection.statements import bank_reference
-from evbill.application.invoicing.postings import reconcile_documents
-from evbill.application.invoicing.reconciliation import reconcile_receipts
+from evbill.application.invoicing.reconciliation import reconcile_documents
 from evbill.application.ledger.check import Finding, LedgerReport, check_ledger
 from evbill.application.payments.reconciliation import reconcile_payments, reconcile_wallets
 from evbill.application.ports import UnitOfWork
@@ -40,7 +39,6 @@ def check_all_books(svc: Services, *, operator_ids: Sequence[str] | None = None)
             reconcile_payments,
             reconcile_wallets,
             reconcile_bank,
-            reconcile_receipts,
             reconcile_documents,
         ),
     )

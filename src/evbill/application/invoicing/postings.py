@@ -27,12 +27,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
-from evbill.application.ledger.check import Finding
 from evbill.application.ledger.posting import Receivable, post_invoice_issued
 from evbill.application.ports import IdGenerator, UnitOfWork
 from evbill.domain.invoicing.compose import Composed, DocumentLine
-from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
-from evbill.domain.ledger.accounts import AccountFamily, RevenueKind
+from evbill.domain.invoicing.documents import Document, DocumentKind
+from evbill.domain.ledger.accounts import RevenueKind
 from evbill.domain.ledger.entries import EntryCause, LedgerEntry
 from evbill.domain.money import (
     PRECISE_CONTEXT,
@@ -107,7 +106,7 @@ def post_issued(
 def post_voided(uow: UnitOfWork, ids: IdGenerator, document: Document, at: datetime) -> LedgerEntry | None:
     """Reverse ``document``'s issue entry (just voided, in ``uow``'s transaction): every posting of
     the issue with its sign flipped, under the same reference, so the document's receivable, revenue
-    and VAT come back to zero (``reconcile_documents`` checks that)."""
+    and VAT come back to zero (``invoicing.reconciliation.reconcile_documents`` checks that)."""
     return _post(uow, ids, document, at, void=True)
 
 
@@ -166,26 +165,3 @@ def _post(
         if document.kind is DocumentKind.RECEIPT
         else None,
     )
-
-
-def reconcile_documents(uow: UnitOfWork, operator_id: str) -> Iterator[Finding]:
-    """``evbill ledger check``: every void invoice or receipt's receivable nets to zero under its
-    reference (the issue entry and its reversal); a void document whose reversal is missing is named."""
-    posted = uow.ledger.sums_by_reference(operator_id, f"{AccountFamily.RECEIVABLE.value}:")
-    after: str | None = None
-    while True:
-        page = uow.invoices.list(
-            operator_id, filters={"status": DocumentStatus.VOID.value}, after=after, limit=500
-        )
-        for document in page:
-            left = posted.get((f"{document.kind.value}:{document.id}", document.currency), 0)
-            if left:
-                yield Finding(
-                    operator_id,
-                    f"{document.kind.value} {document.number or document.id}",
-                    f"is void but its receivable still holds {left} {document.currency} minor units "
-                    "(the reversing entry is missing)",
-                )
-        if len(page) < 500:
-            return
-        after = page[-1].id
