@@ -748,10 +748,10 @@ class LedgerRepository(Protocol):
     def count(self, operator_id: str) -> int: ...
 
     def sums_by_reference(
-        self, operator_id: str, account_prefix: str, *, reference_prefix: str = ""
+        self, operator_id: str, account_prefix: str, *, reference_prefix: str | tuple[str, ...] = ""
     ) -> Mapping[tuple[str, str], int]:
         """(reference, currency) -> sum of the postings on accounts whose code starts with the prefix,
-        of the entries whose reference starts with ``reference_prefix``."""
+        of the entries whose reference starts with ``reference_prefix`` (with one of them, if several)."""
         ...
 
 

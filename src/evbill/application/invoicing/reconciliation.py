@@ -13,7 +13,7 @@ references, so what the ledger holds under a document's reference is what the do
     posted twice                                                                               -> finding
 
 Drafts and failed documents were never posted and are not looked at. One read of the receivable
-postings' sums per reference serves every document (``sums_by_reference``).
+postings' sums of the documents' references (``<kind>:``) serves every document (``sums_by_reference``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ def on_receivable(document: Document) -> int:
 def reconcile_documents(uow: UnitOfWork, operator_id: str) -> Iterator[Finding]:
     """``evbill ledger check``: every issued document's receivable under its reference holds exactly
     ``on_receivable`` of it; each one that does not is named with both amounts."""
-    posted = uow.ledger.sums_by_reference(operator_id, f"{AccountFamily.RECEIVABLE.value}:")
+    posted = uow.ledger.sums_by_reference(
+        operator_id,
+        f"{AccountFamily.RECEIVABLE.value}:",
+        reference_prefix=tuple(f"{kind.value}:" for kind in DocumentKind),
+    )
     # void as the documents' status column says (what listings and payments go by), whatever the
     # stored document's own copy says
     void = {document.id for document in _documents(uow, operator_id, {"status": DocumentStatus.VOID.value})}
