@@ -266,3 +266,33 @@ def test_ledger_check_names_an_invoice_or_credit_note_whose_receivable_is_not_it
         (f"credit_note {note['number']}", "totals 121 EUR, its entry credits 242"),
         (f"invoice {invoice.number}", "totals 2001 EUR, its entry debits 1901"),
     ]
+
+
+def test_a_session_on_an_issued_invoice_is_not_re_priced_corrected_or_voided(api):
+    # Given an issued invoice of 20.01 (tester: a paid session re-priced to 0.90 left its invoice as it
+    # was, and the reports and the invoice disagreed)
+    delta = api.tenant("Delta")
+    invoice, _ = issued_invoice(api, delta)
+    session_id = next(line.session_id for line in invoice.composed.lines if line.session_id)
+    before = delta.get(f"/sessions/{session_id}").json()
+
+    # When an operator corrects its energy, re-rates it or voids it
+    attempts = {
+        "energy": delta.post(
+            f"/sessions/{session_id}/energy-correction", json={"energy_wh": "1000", "reason": "x"}
+        ),
+        "rerate": delta.post(f"/sessions/{session_id}/rerate", json={"reason": "x"}),
+        "void": delta.post(f"/sessions/{session_id}/void", json={"reason": "x"}),
+    }
+
+    # Then each is refused, naming the invoice, and neither the session nor the invoice changed
+    expected = (
+        f"session {session_id!r} is billed on invoice {invoice.number}: its price stands as billed; "
+        "correct it with a credit note on the invoice"
+    )
+    assert {name: (r.status_code, r.json()["detail"]) for name, r in attempts.items()} == {
+        name: (409, expected) for name in attempts
+    }
+    assert delta.get(f"/sessions/{session_id}").json() == before
+    assert delta.get(f"/invoices/{invoice.id}").json()["totals"]["incl_vat"] == "20.01"
+    assert check_all_books(api.container.services, operator_ids=[delta.operator_id]).findings == ()

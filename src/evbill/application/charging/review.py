@@ -13,6 +13,9 @@ reason and the status before and after (``domain.charging.review``).
 * ``correct_energy``: a closed session is priced again with the energy an operator sets (the
   charger's readings stay as evidence, the correction beside them) and accepted for billing.
 * ``void_session``: any session is closed at no charge (``VOIDED``), kept with its evidence.
+
+None of the three changes a session a tax document charged already (on a bill of its contract, or
+with a receipt): ``check_not_billed`` refuses with 409, naming the document; a credit note corrects it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from evbill.domain.access.operators import Actor, Permission
 from evbill.domain.charging.review import ReviewAction, ReviewEvent
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from evbill.domain.invoicing.documents import DocumentStatus
 from evbill.domain.metering.cleaning import ChargingState, MeterSample
 from evbill.domain.metering.plausibility import RECORDABLE_LIMIT
 
@@ -88,6 +92,7 @@ def correct_energy(
     with services.uow(read_only=True) as uow:
         before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
         details_before = dict(uow.live_sessions.details(actor.operator_id, session_id) or {})
+        check_not_billed(uow, before)
     if before.status in (SessionStatus.ACTIVE, SessionStatus.VOIDED) or before.ended_at is None:
         raise Conflict(
             f"session {session_id!r} is {before.status.value}: only a closed, priced one is corrected"
@@ -127,6 +132,7 @@ def correct_energy(
         current = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
         if current.status is not before.status:
             raise Conflict(f"session {session_id!r} changed meanwhile ({current.status.value}); try again")
+        check_not_billed(uow, current)
         _record(services, uow, actor, before, after, details, ReviewAction.CORRECTED, reason)
         uow.commit()
     return after
@@ -141,6 +147,7 @@ def void_session(services: Services, actor: Actor, session_id: str, *, reason: s
         before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
         if before.status is SessionStatus.VOIDED:
             raise Conflict(f"session {session_id!r} is already voided")
+        check_not_billed(uow, before)
         details = dict(uow.live_sessions.details(actor.operator_id, session_id) or {})
         after = replace(
             before,
@@ -176,6 +183,7 @@ def _reprice(
         before = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
         samples = uow.meter_samples.of_session(actor.operator_id, session_id)
         details_before = uow.live_sessions.details(actor.operator_id, session_id) or {}
+        check_not_billed(uow, before)
     if action is ReviewAction.CLOSED and before.status is not SessionStatus.ACTIVE:
         raise Conflict(f"session {session_id!r} is {before.status.value}: only an ACTIVE one can be closed")
     if action is ReviewAction.RERATED and before.status is SessionStatus.ACTIVE:
@@ -202,9 +210,41 @@ def _reprice(
         current = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
         if current.status is not before.status:
             raise Conflict(f"session {session_id!r} changed meanwhile ({current.status.value}); try again")
+        check_not_billed(uow, current)
         _record(services, uow, actor, before, after, details, action, reason)
         uow.commit()
     return after
+
+
+def check_not_billed(uow: UnitOfWork, session: ChargingSession) -> None:
+    """Refuse to change the price of a session a tax document already charged: a bill of its
+    contract lists it (recorded, or issued as an invoice), or it has a receipt. What was billed
+    stands as billed; a correction goes through the document (a credit note, or voiding it), so the
+    invoice, the payments, the ledger and the reports keep agreeing (tester: a paid session re-priced
+    to 0.90 left its 19.36 invoice paid and the reports changed behind it)."""
+    if session.contract_id is not None:
+        for recorded in uow.bills.of_contract(session.operator_id, session.contract_id):
+            if any(line.session_id == session.id for line in recorded.bill.lines):
+                invoice = (
+                    None
+                    if recorded.invoice_id is None
+                    else uow.invoices.get(session.operator_id, recorded.invoice_id)
+                )
+                on = (
+                    f"invoice {invoice.number or invoice.id}"
+                    if invoice is not None
+                    else f"the bill of {recorded.cycle_start:%Y-%m-%d}, invoiced next"
+                )
+                raise Conflict(
+                    f"session {session.id!r} is billed on {on}: its price stands as billed; "
+                    "correct it with a credit note on the invoice"
+                )
+    receipt = uow.invoices.receipt_of_session(session.operator_id, session.id)
+    if receipt is not None and receipt.status is not DocumentStatus.VOID:
+        raise Conflict(
+            f"session {session.id!r} has receipt {receipt.number or receipt.id}: its price stands as "
+            "receipted; correct it with a credit note on the receipt"
+        )
 
 
 def _record(
