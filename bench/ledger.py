@@ -41,8 +41,8 @@ from bench.report import Result, verdict
 from bench.timing import Plan
 from evbill.adapters.db.migrate import upgrade
 from evbill.application.access.keys import create_operator
-from evbill.application.ledger.bulk import post_in_bulk
 from evbill.application.collection.reconciliation import check_all_books as check_ledger
+from evbill.application.ledger.bulk import post_in_bulk
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.ledger import accounts

@@ -117,10 +117,12 @@ def store_session(
     *,
     customer_id: str | None = None,
     currency: str = "EUR",
-    total_incl_vat_minor: int = 1000,
+    total_incl_vat_minor: int = 1_000_000,
+    status: str = "COMPLETED",
 ) -> str:
     """A completed session row as OCPP would have recorded it (payments name it ``session:<id>``),
-    at a location, station and EVSE of its own."""
+    at a location, station and EVSE of its own. Its price (10,000.00 unless given) bounds what a
+    payment of it may take: high by default, so that tests about gateways pay any amount they need."""
     from evbill.domain.charging.sessions import ChargingSession, SessionStatus
     from tests.integration.db_records import a_location, a_station, an_evse, new_id
 
@@ -131,7 +133,8 @@ def store_session(
     stored = ChargingSession(
         id=session_id, operator_id=operator_id, location_id=location.id, station_id=station.id,
         evse_id=evse.id,
-        status=SessionStatus.COMPLETED, started_at=at, ended_at=at + timedelta(hours=1),
+        status=SessionStatus(status), started_at=at,
+        ended_at=None if status == "ACTIVE" else at + timedelta(hours=1),
         energy_wh=Decimal("10000"), currency=currency, tariff_version_id=None,
         total_excl_vat=None, total_incl_vat=None, total_excl_vat_minor=None,
         total_incl_vat_minor=total_incl_vat_minor, created_at=at + timedelta(hours=1),

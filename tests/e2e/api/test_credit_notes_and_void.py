@@ -288,7 +288,7 @@ def test_a_session_on_an_issued_invoice_is_not_re_priced_corrected_or_voided(api
     # Then each is refused, naming the invoice, and neither the session nor the invoice changed
     expected = (
         f"session {session_id!r} is billed on invoice {invoice.number}: its price stands as billed; "
-        "correct it with a credit note on the invoice"
+        "correct it with a credit note on it"
     )
     assert {name: (r.status_code, r.json()["detail"]) for name, r in attempts.items()} == {
         name: (409, expected) for name in attempts

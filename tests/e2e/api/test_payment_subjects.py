@@ -164,3 +164,52 @@ def test_a_fleet_drivers_session_is_paid_by_the_driver_or_the_business(api):
     assert (by_business.status_code, by_business.json()["customer_id"]) == (201, fleet)
     assert (by_driver.status_code, by_driver.json()["customer_id"]) == (201, driver)
     assert (by_nobody.status_code, by_nobody.json()["customer_id"]) == (201, fleet)  # the payer
+
+
+def test_a_session_payment_takes_at_most_its_price_once_it_ended_and_never_a_billed_one(api):
+    # Given a session of 19.24 EUR, one still charging, and a contract's session on an issued invoice
+    # (tester: 500.00 captured for a 19.24 session; a contract's session paid by card stayed on the
+    # invoice, paid twice)
+    alpha = api.tenant("Alpha")
+    services = api.container.services
+    priced = store_session(services, alpha.operator_id, "s-1924", total_incl_vat_minor=1924)
+    charging = store_session(services, alpha.operator_id, "s-active", status="ACTIVE")
+    invoice, _ = issued_invoice(api, alpha)
+    billed = next(line.session_id for line in invoice.composed.lines if line.session_id)
+
+    def pay_session(subject: str, amount: str, name: str):
+        body = {"subject": subject, "amount": amount, "currency": "EUR", "payment_method": "tok_visa"}
+        return alpha.post("/payments", json=body, headers=key(name))
+
+    # When each is paid
+    refused = {
+        "above its price": pay_session(f"session:{priced}", "500.00", "p1"),
+        "a cent above": pay_session(f"session:{priced}", "19.25", "p2"),
+        "still charging": pay_session(f"session:{charging}", "1.00", "p3"),
+        "on its contract's invoice": pay_session(f"session:{billed}", "1.00", "p4"),
+        "on it under the session's own key": pay_session(
+            f"session:{billed}", "1.00", f"session:{billed}:authorise"
+        ),
+    }
+    exact = pay_session(f"session:{priced}", "19.24", "p6")
+
+    # Then only the payment of its price is taken; each refusal names its field and why
+    assert {name: (r.status_code, r.json()["errors"][0]["path"]) for name, r in refused.items()} == {
+        "above its price": (422, "$.amount"),
+        "a cent above": (422, "$.amount"),
+        "still charging": (422, "$.subject"),
+        "on its contract's invoice": (422, "$.subject"),
+        "on it under the session's own key": (422, "$.subject"),
+    }
+    messages = {name: r.json()["errors"][0]["message"] for name, r in refused.items()}
+    assert messages == {
+        "above its price": "500.00 EUR is more than the price of session 's-1924', 19.24 EUR",
+        "a cent above": "19.25 EUR is more than the price of session 's-1924', 19.24 EUR",
+        "still charging": "session 's-active' is still charging",
+        "on its contract's invoice": f"session {billed!r} is billed on its contract's invoice: "
+        "pay the invoice",
+        "on it under the session's own key": f"session {billed!r} is billed on invoice {invoice.number}: "
+        "pay that instead",
+    }
+    assert exact.status_code == 201, exact.text
+    assert [p["subject"] for p in alpha.get("/payments").json()["items"]] == [f"session:{priced}"]

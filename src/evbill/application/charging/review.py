@@ -217,11 +217,22 @@ def _reprice(
 
 
 def check_not_billed(uow: UnitOfWork, session: ChargingSession) -> None:
-    """Refuse to change the price of a session a tax document already charged: a bill of its
-    contract lists it (recorded, or issued as an invoice), or it has a receipt. What was billed
-    stands as billed; a correction goes through the document (a credit note, or voiding it), so the
-    invoice, the payments, the ledger and the reports keep agreeing (tester: a paid session re-priced
-    to 0.90 left its 19.36 invoice paid and the reports changed behind it)."""
+    """Refuse to change the price of a session a tax document already charged (``billed_on``). What
+    was billed stands as billed; a correction goes through the document (a credit note, or voiding
+    it), so the invoice, the payments, the ledger and the reports keep agreeing (tester: a paid
+    session re-priced to 0.90 left its 19.36 invoice paid and the reports changed behind it)."""
+    document = billed_on(uow, session)
+    if document is not None:
+        raise Conflict(
+            f"session {session.id!r} is billed on {document}: its price stands as billed; "
+            "correct it with a credit note on it"
+        )
+
+
+def billed_on(uow: UnitOfWork, session: ChargingSession) -> str | None:
+    """The tax document that charged ``session``, in words ("invoice AMS-2026-000001", "receipt
+    RCP-000004", "the bill of 2026-11-01, invoiced next"), or None: a bill of its contract lists it
+    (recorded, or issued as an invoice), or it has a receipt that is not void."""
     if session.contract_id is not None:
         for recorded in uow.bills.of_contract(session.operator_id, session.contract_id):
             if any(line.session_id == session.id for line in recorded.bill.lines):
@@ -230,21 +241,13 @@ def check_not_billed(uow: UnitOfWork, session: ChargingSession) -> None:
                     if recorded.invoice_id is None
                     else uow.invoices.get(session.operator_id, recorded.invoice_id)
                 )
-                on = (
-                    f"invoice {invoice.number or invoice.id}"
-                    if invoice is not None
-                    else f"the bill of {recorded.cycle_start:%Y-%m-%d}, invoiced next"
-                )
-                raise Conflict(
-                    f"session {session.id!r} is billed on {on}: its price stands as billed; "
-                    "correct it with a credit note on the invoice"
-                )
+                if invoice is None:
+                    return f"the bill of {recorded.cycle_start:%Y-%m-%d}, invoiced next"
+                return f"invoice {invoice.number or invoice.id}"
     receipt = uow.invoices.receipt_of_session(session.operator_id, session.id)
     if receipt is not None and receipt.status is not DocumentStatus.VOID:
-        raise Conflict(
-            f"session {session.id!r} has receipt {receipt.number or receipt.id}: its price stands as "
-            "receipted; correct it with a credit note on the receipt"
-        )
+        return f"receipt {receipt.number or receipt.id}"
+    return None
 
 
 def _record(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from evbill.application.charging.review import billed_on
 from evbill.application.ledger.posting import post
 from evbill.application.payments.postings import payment_postings, payment_reference
 from evbill.application.ports import GatewayEvent, GatewayResult, PaymentGateway, UnitOfWork
@@ -32,7 +33,7 @@ from evbill.application.receivables import pay_invoice, reopen_invoice
 from evbill.application.records import Services, require
 from evbill.domain import currency as currencies
 from evbill.domain.access.operators import Actor, Permission
-from evbill.domain.charging.sessions import ChargingSession
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from evbill.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from evbill.domain.invoicing import documents as invoice_lifecycle
 from evbill.domain.invoicing.documents import Document, DocumentKind, DocumentStatus
@@ -51,9 +52,11 @@ from evbill.domain.payments.model import (
     InFlight,
     Payment,
     PaymentPurpose,
+    SessionStep,
     WalletTransaction,
     WalletTransactionKind,
     looks_like_card_number,
+    session_key,
 )
 
 MAX_KEY = 150
@@ -255,7 +258,10 @@ def authorise_payment(
                 )
             customer_id, subject = invoice.customer_id, f"{INVOICE_PREFIX}{invoice.id}"
         elif purpose is PaymentPurpose.SESSION:
-            customer_id = session_payer(uow, who.operator_id, subject, customer_id, amount.currency)
+            customer_id = session_payer(
+                uow, who.operator_id, subject, customer_id, amount.currency,
+                amount=amount.minor_units, key=idempotency_key,
+            )  # fmt: skip
         else:
             check_wallet_subject(uow, who.operator_id, subject, customer_id, amount.currency)
         result = gateway.authorise(
@@ -352,8 +358,11 @@ def session_payer(
     customer_id: str | None,
     currency: str,
     *,
+    amount: int,
+    key: str,
     path: str = "$.subject",
     currency_path: str = "$.currency",
+    amount_path: str = "$.amount",
 ) -> str | None:
     """The customer a session payment credits, once its subject is checked: ``session:<id>`` names a
     session of this operator, in the payment's currency, and (where the session has a customer) the
@@ -362,7 +371,13 @@ def session_payer(
     still waiting for its hold (only the pay-at-the-charger flow places it). A session of another
     operator is refused with the very words of one that does not exist. ``path`` and
     ``currency_path`` name the request's fields in a refusal (a wallet payment names its
-    ``$.receivable`` for both)."""
+    ``$.receivable`` for both).
+
+    What is paid for a session by itself is at most its price, and only once it is no longer
+    charging. A session of a contract is billed on the contract's invoice unless it is paid by
+    itself under its own key (``session_key``: the card-on-file and wallet flows, which the invoice
+    and the receipt recognise and leave out of the invoice); paid under any other key, or once a bill
+    lists it, it would be on the invoice as well and paid twice, so that is refused: pay the invoice."""
     check_session_subject(subject, path=path)
     if subject.startswith(ADHOC_PREFIX):
         start_id = subject.removeprefix(ADHOC_PREFIX)
@@ -380,6 +395,36 @@ def session_payer(
         raise InvalidInput(
             "the payment is refused",
             (Problem(currency_path, f"session {session_id!r} is in {session.currency}"),),
+        )
+    if session.status is SessionStatus.ACTIVE:
+        raise InvalidInput(
+            "the payment is refused", (Problem(path, f"session {session_id!r} is still charging"),)
+        )
+    price = session.total_incl_vat_minor or 0
+    if amount > price:
+        raise InvalidInput(
+            "the payment is refused",
+            (
+                Problem(
+                    amount_path,
+                    f"{SettledMoney(amount, currency)} is more than the price of session {session_id!r}, "
+                    f"{SettledMoney(price, currency)}",
+                ),
+            ),
+        )
+    if session.contract_id is not None and key not in (
+        session_key(session_id),
+        session_key(session_id, SessionStep.AUTHORISE),
+    ):
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem(path, f"session {session_id!r} is billed on its contract's invoice: pay the invoice"),),
+        )
+    document = billed_on(uow, session)  # on a bill or a receipt already: paid again by itself, twice
+    if document is not None:
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem(path, f"session {session_id!r} is billed on {document}: pay that instead"),),
         )
     if session.customer_id is None:
         return customer_id

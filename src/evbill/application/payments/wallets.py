@@ -190,7 +190,7 @@ def pay_from_wallet(
             # for (theirs, or a driver's of their business or contract), as a card payment of it is
             session_payer(
                 uow, who.operator_id, receivable, wallet.customer_id, wallet.currency,
-                path=RECEIVABLE, currency_path=RECEIVABLE,
+                amount=amount, key=idempotency_key, path=RECEIVABLE, currency_path=RECEIVABLE,
             )  # fmt: skip
         return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
     with svc.uow() as uow:
