@@ -572,6 +572,7 @@ def test_3d_secure_then_the_station_never_starts_and_the_hold_is_released(paying
     assert failed["payment"]["status"] == "released"
     assert failed["payment"]["released"] == "50.00"
     assert late.id_tag_info["status"] == "Invalid"  # the station is told to stop: nothing pays for it
+    assert late.transaction_id == 0  # and no session is opened for it
 
 
 @pytest.mark.parametrize(
@@ -1082,3 +1083,49 @@ def test_a_session_costing_more_than_the_hold_takes_the_hold_and_waits_for_the_o
     assert session.status.value == "REVIEW"
     assert details["review"][-1] == finished["failure"]
     assert receipt is None
+
+
+def test_a_start_replayed_after_the_ad_hoc_session_ended_is_invalid_and_opens_nothing(paying: Paying) -> None:
+    """10 kWh captured as 5.14 (see the module's docstring); the same StartTransaction again after the
+    stop is answered Invalid, opens no second session, and its stop finds no transaction to price."""
+    charge_point_id, evse = paying.station()
+    begin = datetime.now(UTC) - timedelta(hours=1)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            first = await start(http, evse)
+            paid_at(paying, first, begin)
+            tag = first.json()["id_tag"]
+            start_call = call16.StartTransaction(
+                connector_id=1, id_tag=tag, meter_start=1_000_000, timestamp=iso(begin)
+            )
+            started = await station.call(start_call)
+            await station.call(
+                call16.StopTransaction(
+                    meter_stop=1_010_000, timestamp=iso(begin + timedelta(hours=1)),
+                    transaction_id=started.transaction_id, reason="EVDisconnected",
+                )
+            )  # fmt: skip
+            finished = await until(http, first.json()["status_url"], "finished")
+            replayed = await station.call(start_call)
+            stopped = await station.call(
+                call16.StopTransaction(
+                    meter_stop=1_040_000, timestamp=iso(begin + timedelta(hours=2)),
+                    transaction_id=replayed.transaction_id, reason="DeAuthorized",
+                )
+            )  # fmt: skip
+            await asyncio.sleep(0.5)
+            return finished, replayed, stopped, (await http.get(first.json()["status_url"])).json()
+
+    finished, replayed, stopped, after = run(scenario())
+
+    assert finished["captured"] == "5.14"
+    assert replayed.id_tag_info["status"] == "Invalid"
+    assert replayed.transaction_id == 0
+    assert stopped.id_tag_info is None
+    with paying.container.services.uow(read_only=True) as uow:
+        sessions = uow.sessions.list(paying.operator_id, filters={"evse_id": evse}, after=None, limit=10)
+    assert [(session.id, session.status.value) for session in sessions] == [
+        (finished["session_id"], "COMPLETED")
+    ]
+    assert (after["status"], after["captured"], after["payment"]["captured"]) == ("finished", "5.14", "5.14")
