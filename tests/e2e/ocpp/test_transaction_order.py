@@ -74,7 +74,8 @@ def test_any_order_of_started_updated_ended_stores_the_session_as_in_order(live,
     session = session_of(live, tx)
     assert session.status is SessionStatus.COMPLETED
     assert session.token_uid == TOKEN
-    assert session.customer_id is not None and session.contract_id is not None
+    assert session.customer_id is not None
+    assert session.contract_id is not None
     assert session.price_rule == "OPERATOR_DEFAULT"  # as for this token in order (AD_HOC without it)
     assert session.started_at == STARTED_AT
     assert session.energy_wh == Decimal("20000")

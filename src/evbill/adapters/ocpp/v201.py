@@ -155,7 +155,9 @@ class Station201(EvbillStation):
             if first:
                 info = _token_info(started.authorization.value, started.price_text) if uid else None
                 return Reply(
-                    call_result.TransactionEvent(id_token_info=info), stored=True, session_id=started.session.id
+                    call_result.TransactionEvent(id_token_info=info),
+                    stored=True,
+                    session_id=started.session.id,
                 )
         elif event_type == "Updated" and session.status.value != "ACTIVE":  # after its end
             await self.run(central_system.late_update, session=session, samples=samples, frames=[incoming])

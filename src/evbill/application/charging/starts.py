@@ -20,7 +20,7 @@ that already ended is priced again from all its samples, with a ``RERATED`` revi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -182,12 +182,15 @@ def start_transaction(
         uow.live_sessions.open(
             session, transaction_id=session.transaction_id or "", start_key=start_key, details=details
         )
-        if adhoc is not None and not _link(uow, services, adhoc, session):
-            uow.rollback()  # it gave up waiting meanwhile: the session is not opened
-            return _refused(services, frames)
-        carrier = uow.frames.add_many(frames, session_id=session.id)
-        uow.meter_samples.add_many(operator_id, session.id, samples, frame_id=carrier[0] if carrier else None)
-        uow.commit()
+        given_up = adhoc is not None and not _link(uow, services, adhoc, session)
+        if not given_up:  # else it gave up waiting meanwhile: left uncommitted, the session is not opened
+            carrier = uow.frames.add_many(frames, session_id=session.id)
+            uow.meter_samples.add_many(
+                operator_id, session.id, samples, frame_id=carrier[0] if carrier else None
+            )
+            uow.commit()
+    if given_up:
+        return _refused(services, frames)
     if concurrent and status is AuthorizationStatus.ACCEPTED:
         status = AuthorizationStatus.CONCURRENT_TX
     text = describe_tariff(services.ocpi.read_tariff(quote.version.document).tariff) if quote else None
@@ -206,7 +209,7 @@ def _adopt(
     services: Services,
     context: StationContext,
     session: ChargingSession,
-    details: dict[str, Any],
+    details: Mapping[str, Any],
     *,
     id_token: str | None,
     started_at: datetime,
