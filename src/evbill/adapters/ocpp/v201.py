@@ -145,14 +145,16 @@ class Station201(EvbillStation):
                 frames=[incoming] if first else [],
                 opened_by=event_type,
             )
-            if started.session is None:  # answered Invalid: nothing opened
-                info = _token_info(started.authorization.value, None) if uid else None
-                return Reply(call_result.TransactionEvent(id_token_info=info), stored=True)
-            if started.ended:  # a late Started priced the session that had ended: pay for it now
+            if started.session is None:  # answered Invalid: nothing opened (an Ended is recorded below)
+                if first:
+                    info = _token_info(started.authorization.value, None) if uid else None
+                    return Reply(call_result.TransactionEvent(id_token_info=info), stored=True)
+            elif started.ended:  # a late Started priced the session that had ended: pay for it now
                 self.settle_later(started.session.id)
             elif first:
+                self.meters.pop(started.session.id, None)  # its token and tariff may have come with it
                 self.opened(started.session)
-            if first:
+            if first and started.session is not None:
                 info = _token_info(started.authorization.value, started.price_text) if uid else None
                 return Reply(
                     call_result.TransactionEvent(id_token_info=info),
