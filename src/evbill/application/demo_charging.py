@@ -108,6 +108,7 @@ def _charge(
         samples=series[:1],
         frames=[_frame(context, station, plan.start, "start", plan, register, transaction_id)],
     )
+    assert started.session is not None  # a demo card is never a spent ad hoc payment
     number = transaction_id or str(started.transaction_number)
     central_system.end_transaction(
         dataclasses.replace(services, clock=_At(stop)),

@@ -477,7 +477,16 @@ class LiveSessionRepository(Protocol):
         """A random positive integer for an OCPP 1.6 transactionId that no session of the station has."""
         ...
 
-    def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None: ...
+    def open(
+        self,
+        session: ChargingSession,
+        *,
+        transaction_id: str,
+        start_key: str | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``details``: evidence known at the open (a 2.0.1 session opened before its Started arrived)."""
+        ...
 
     def release_start_key(self, operator_id: str, session_id: str) -> None:
         """A finished 1.6 session's start key is free for a new transaction with the same content."""
@@ -489,6 +498,10 @@ class LiveSessionRepository(Protocol):
         ...
 
     def details(self, operator_id: str, session_id: str) -> Mapping[str, Any] | None: ...
+
+    def amend(self, session: ChargingSession, *, details: Mapping[str, Any] | None) -> None:
+        """Store a session still open with what a late event taught (its token, price, start)."""
+        ...
 
 
 class SessionReviewLog(Protocol):

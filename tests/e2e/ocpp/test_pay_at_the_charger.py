@@ -572,6 +572,7 @@ def test_3d_secure_then_the_station_never_starts_and_the_hold_is_released(paying
     assert failed["payment"]["status"] == "released"
     assert failed["payment"]["released"] == "50.00"
     assert late.id_tag_info["status"] == "Invalid"  # the station is told to stop: nothing pays for it
+    assert late.transaction_id == 0  # and no session is opened for it
 
 
 @pytest.mark.parametrize(
@@ -1082,3 +1083,109 @@ def test_a_session_costing_more_than_the_hold_takes_the_hold_and_waits_for_the_o
     assert session.status.value == "REVIEW"
     assert details["review"][-1] == finished["failure"]
     assert receipt is None
+
+
+def test_a_start_replayed_after_the_ad_hoc_session_ended_is_invalid_and_opens_nothing(paying: Paying) -> None:
+    """10 kWh captured as 5.14 (see the module's docstring); the same StartTransaction again after the
+    stop is answered Invalid, opens no second session, and its stop finds no transaction to price."""
+    charge_point_id, evse = paying.station()
+    begin = datetime.now(UTC) - timedelta(hours=1)
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id) as station:
+            first = await start(http, evse)
+            paid_at(paying, first, begin)
+            tag = first.json()["id_tag"]
+            start_call = call16.StartTransaction(
+                connector_id=1, id_tag=tag, meter_start=1_000_000, timestamp=iso(begin)
+            )
+            started = await station.call(start_call)
+            await station.call(
+                call16.StopTransaction(
+                    meter_stop=1_010_000, timestamp=iso(begin + timedelta(hours=1)),
+                    transaction_id=started.transaction_id, reason="EVDisconnected",
+                )
+            )  # fmt: skip
+            finished = await until(http, first.json()["status_url"], "finished")
+            replayed = await station.call(start_call)
+            stopped = await station.call(
+                call16.StopTransaction(
+                    meter_stop=1_040_000, timestamp=iso(begin + timedelta(hours=2)),
+                    transaction_id=replayed.transaction_id, reason="DeAuthorized",
+                )
+            )  # fmt: skip
+            await asyncio.sleep(0.5)
+            return finished, replayed, stopped, (await http.get(first.json()["status_url"])).json()
+
+    finished, replayed, stopped, after = run(scenario())
+
+    assert finished["captured"] == "5.14"
+    assert replayed.id_tag_info["status"] == "Invalid"
+    assert replayed.transaction_id == 0
+    assert stopped.id_tag_info is None
+    with paying.container.services.uow(read_only=True) as uow:
+        sessions = uow.sessions.list(paying.operator_id, filters={"evse_id": evse}, after=None, limit=10)
+    assert [(session.id, session.status.value) for session in sessions] == [
+        (finished["session_id"], "COMPLETED")
+    ]
+    assert (after["status"], after["captured"], after["payment"]["captured"]) == ("finished", "5.14", "5.14")
+
+
+def test_an_ocpp_2_ad_hoc_session_whose_updated_comes_before_its_started_is_linked_and_captured(
+    paying: Paying,
+) -> None:
+    """Registers 0 (Started, seqNo 0) -> 5000 (Updated, seqNo 1, sent first) -> 10000 Wh (Ended): 10 kWh,
+    5.14 captured as in the 1.6 session; without the Started the session would be nobody's."""
+    charge_point_id, evse = paying.station("ocpp2.0.1")
+    calls = importlib.import_module("ocpp.v201.call")
+    begin = datetime.now(UTC) - timedelta(hours=1)
+    tx = f"TX-{charge_point_id}"
+
+    def reading(moment: datetime, wh: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "timestamp": iso(moment),
+                "sampled_value": [{"value": wh, "measurand": "Energy.Active.Import.Register"}],
+            }
+        ]
+
+    async def scenario() -> Any:
+        async with client(paying) as http, charger(paying, charge_point_id, "ocpp2.0.1") as station:
+            first = await start(http, evse)
+            paid_at(paying, first, begin)
+            tag = first.json()["id_tag"]
+            await station.call(
+                calls.TransactionEvent(
+                    event_type="Updated", timestamp=iso(begin + timedelta(minutes=30)),
+                    trigger_reason="MeterValuePeriodic", seq_no=1, transaction_info={"transaction_id": tx},
+                    meter_value=reading(begin + timedelta(minutes=30), 5_000),
+                )
+            )  # fmt: skip
+            started = await station.call(
+                calls.TransactionEvent(
+                    event_type="Started", timestamp=iso(begin), trigger_reason="RemoteStart", seq_no=0,
+                    transaction_info={"transaction_id": tx, "remote_start_id": 1},
+                    id_token={"id_token": tag, "type": "Central"}, evse={"id": 1, "connector_id": 1},
+                    meter_value=reading(begin, 0),
+                )
+            )  # fmt: skip
+            ended = await station.call(
+                calls.TransactionEvent(
+                    event_type="Ended", timestamp=iso(begin + timedelta(hours=1)),
+                    trigger_reason="EVDeparted", seq_no=2,
+                    transaction_info={"transaction_id": tx, "stopped_reason": "EVDisconnected"},
+                    meter_value=reading(begin + timedelta(hours=1), 10_000),
+                )
+            )  # fmt: skip
+            finished = await until(http, first.json()["status_url"], "finished")
+            return started, ended, finished
+
+    started, ended, finished = run(scenario())
+
+    assert started.id_token_info["status"] == "Accepted"
+    assert ended.total_cost == 5.14
+    assert finished["captured"] == "5.14"
+    with paying.container.services.uow(read_only=True) as uow:
+        session = uow.sessions.get(paying.operator_id, finished["session_id"])
+    assert session is not None
+    assert (session.transaction_id, session.token_uid, session.energy_wh) == (tx, finished["id_tag"], 10000)

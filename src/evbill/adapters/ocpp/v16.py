@@ -139,14 +139,15 @@ class Station16(EvbillStation):
             samples=[begin],
             frames=[incoming],
         )
-        self.opened(started.session)
+        if started.session is not None:  # None: answered Invalid, nothing opened
+            self.opened(started.session)
         status = AuthorizationStatus(started.authorization.value)
         return Reply(
             call_result.StartTransaction(
                 transaction_id=started.transaction_number or 0, id_tag_info=IdTagInfo(status=status)
             ),
             stored=True,
-            session_id=started.session.id,
+            session_id=None if started.session is None else started.session.id,
         )
 
     @on(Action.meter_values)

@@ -4,7 +4,8 @@ The tariff text reaches the driver as the ``idTokenInfo.personalMessage`` of Aut
 Started answer. The running cost goes out as ``CostUpdated``, and the final cost as the Ended
 answer's ``totalCost``: 0.00 when the session is free. Events carry ``seqNo``. Meter values go to the
 session with their seqNo and offline flag, so cleaning orders them and drops what is resent. An
-Updated for a transaction evbill never saw start opens the session from that event.
+Updated or an Ended for a transaction evbill never saw start opens the session from that event; its
+Started, when it comes, is taken on (``starts``): the same session as if they had come in order.
 """
 
 from __future__ import annotations
@@ -130,7 +131,9 @@ class Station201(EvbillStation):
             samples = [MeterSample(moment, state=state, seq_no=seq_no, offline=offline)]
         uid = str(id_token["id_token"]) if id_token else None
         session = None if event_type == "Started" else await self.session_of(transaction_id)
-        if event_type == "Started" or session is None and event_type == "Updated":
+        if event_type == "Started" or session is None:
+            # An Updated or Ended before its Started opens the session, awaiting its Started.
+            first = event_type == "Started" or event_type == "Updated"
             started = await self.run(
                 central_system.start_transaction,
                 evse_number=None if (evse or {}).get("id") is None else int((evse or {})["id"]),
@@ -138,14 +141,29 @@ class Station201(EvbillStation):
                 started_at=moment,
                 transaction_id=transaction_id,
                 start_key=None,
-                samples=samples,
-                frames=[incoming],
+                samples=samples if first else [],
+                frames=[incoming] if first else [],
+                opened_by=event_type,
             )
-            self.opened(started.session)
-            info = _token_info(started.authorization.value, started.price_text) if uid else None
-            return Reply(
-                call_result.TransactionEvent(id_token_info=info), stored=True, session_id=started.session.id
-            )
+            if started.session is None:  # answered Invalid: nothing opened (an Ended is recorded below)
+                if first:
+                    info = _token_info(started.authorization.value, None) if uid else None
+                    return Reply(call_result.TransactionEvent(id_token_info=info), stored=True)
+            elif started.ended:  # a late Started priced the session that had ended: pay for it now
+                self.settle_later(started.session.id)
+            elif first:
+                self.meters.pop(started.session.id, None)  # its token and tariff may have come with it
+                self.opened(started.session)
+            if first and started.session is not None:
+                info = _token_info(started.authorization.value, started.price_text) if uid else None
+                return Reply(
+                    call_result.TransactionEvent(id_token_info=info),
+                    stored=True,
+                    session_id=started.session.id,
+                )
+        elif event_type == "Updated" and session.status.value != "ACTIVE":  # after its end
+            await self.run(central_system.late_update, session=session, samples=samples, frames=[incoming])
+            return Reply(call_result.TransactionEvent(), stored=True, session_id=session.id)
         if event_type == "Updated":
             assert session is not None
             return Reply(call_result.TransactionEvent(), samples=samples, session_id=session.id)
@@ -160,7 +178,7 @@ class Station201(EvbillStation):
         self.closed(transaction_id)
         total = self.shown(ended.cost) if ended.cost is not None else self.zero()
         session_id = ended.cost.session.id if ended.cost is not None else None
-        if not ended.duplicate:
+        if not ended.duplicate and not ended.awaiting_started:
             self.settle_later(session_id)
         return Reply(
             call_result.TransactionEvent(total_cost=total),  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ They live by concept in ``stations`` (connect, context, requests, frames), ``sta
 from __future__ import annotations
 
 from evbill.application.charging.costs import Cost, RunningMeter, running_cost
-from evbill.application.charging.ends import Ended, end_transaction
+from evbill.application.charging.ends import Ended, end_transaction, late_update
 from evbill.application.charging.starts import (
     Started,
     find_session,
@@ -51,6 +51,7 @@ __all__ = [
     "connect_station",
     "end_transaction",
     "find_session",
+    "late_update",
     "live_sessions",
     "note_station_request",
     "price_text",

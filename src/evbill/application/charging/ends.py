@@ -2,6 +2,11 @@
 
 The session is stored with its anomalies, signed meter values, explanation and OCPI CDR. Ending twice
 changes nothing; a stop for an unknown transaction is recorded and answered.
+
+A 2.0.1 session whose Started has not arrived (its Updated or Ended came first and opened it) is
+priced from what is known, and waits in REVIEW (``STARTED_MISSING``): its token, start reading and
+start time may be missing, so it is not paid for until its Started comes (``starts``), which prices
+it again. Its Updated events that come after its end join it and price it again the same way.
 """
 
 from __future__ import annotations
@@ -31,10 +36,14 @@ from evbill.domain.rating.explanation import explain
 ZERO = Decimal(0)
 
 
+AWAITING_STARTED = "awaiting_started"  # evidence of a 2.0.1 session opened before its Started
+
+
 @dataclass(frozen=True, slots=True)
 class Ended:
     cost: Cost | None  # None for a stop of a transaction evbill never saw
     duplicate: bool
+    awaiting_started: bool = False  # its Started has not arrived: not to be paid for yet
 
 
 def end_transaction(
@@ -60,6 +69,7 @@ def end_transaction(
             return Ended(stored_cost(session, context), True)
         # The stop's own samples come last, as they will be stored (in the closing transaction below).
         every_sample = [*uow.meter_samples.of_session(station.operator_id, session.id), *samples]
+        awaiting = (uow.live_sessions.details(station.operator_id, session.id) or {}).get(AWAITING_STARTED)
     closed, details, usage = close_priced(
         services,
         context,
@@ -73,6 +83,10 @@ def end_transaction(
         details["anomalies"] = [*details.get("anomalies", []), *(snapshot(a) for a in unrecordable)]
         closed = replace(closed, status=SessionStatus.REVIEW)
         details["review"] = review_reasons(details)
+    if awaiting:
+        closed = replace(closed, status=SessionStatus.REVIEW)
+        details = awaiting_its_start(details, awaiting)
+        usage = None  # stored once priced with its Started
     with services.uow() as uow:
         carrier = uow.frames.add_many(frames, session_id=session.id)
         uow.meter_samples.add_many(
@@ -84,7 +98,52 @@ def end_transaction(
         if closed.status is SessionStatus.REVIEW:
             uow.session_reviews.add(flagged(services, closed, details))
         uow.commit()
-    return Ended(stored_cost(closed, context), False)
+    return Ended(stored_cost(closed, context), False, awaiting_started=bool(awaiting))
+
+
+def awaiting_its_start(details: dict[str, Any], opened_by: str) -> dict[str, Any]:
+    """The evidence of a session priced without its Started: marked, and why it waits in review."""
+    why = (
+        f"STARTED_MISSING: the Started event has not arrived (the transaction was opened by its {opened_by} "
+        "event): its token, start reading and start time may be missing; it is priced again when it comes"
+    )
+    return {**details, AWAITING_STARTED: opened_by, "review": [*review_reasons(details), why]}
+
+
+def late_update(
+    services: Services,
+    context: StationContext,
+    *,
+    session: ChargingSession,
+    samples: Sequence[MeterSample],
+    frames: Sequence[Frame],
+) -> None:
+    """A 2.0.1 Updated for a session that ended. Its samples join the session; one still awaiting its
+    Started is priced again with them (it stays in review until the Started comes)."""
+    operator_id = context.station.operator_id
+    samples, _ = recordable_samples(samples)
+    with services.uow(read_only=True) as uow:
+        before = uow.live_sessions.details(operator_id, session.id) or {}
+        every_sample = [*uow.meter_samples.of_session(operator_id, session.id), *samples]
+    awaiting = before.get(AWAITING_STARTED)
+    if awaiting:
+        closed, details, _ = close_priced(
+            services,
+            context,
+            replace(session, status=SessionStatus.ACTIVE),
+            every_sample,
+            reported_end=session.ended_at or session.started_at,
+            closed_at=services.clock.now(),
+            reason=before.get("stop_reason"),
+        )
+        closed = replace(closed, status=SessionStatus.REVIEW)
+        details = awaiting_its_start(details, awaiting)
+    with services.uow() as uow:
+        carrier = uow.frames.add_many(frames, session_id=session.id)
+        uow.meter_samples.add_many(operator_id, session.id, samples, frame_id=carrier[0] if carrier else None)
+        if awaiting:
+            uow.live_sessions.close(closed, details=details)
+        uow.commit()
 
 
 def close_priced(

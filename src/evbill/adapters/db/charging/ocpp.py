@@ -149,7 +149,14 @@ class SqlLiveSessionRepository:
             if taken.first() is None:
                 return number
 
-    def open(self, session: ChargingSession, *, transaction_id: str, start_key: str | None) -> None:
+    def open(
+        self,
+        session: ChargingSession,
+        *,
+        transaction_id: str,
+        start_key: str | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         connection = self._connection()
         insert_row(
             connection,
@@ -161,7 +168,7 @@ class SqlLiveSessionRepository:
             "session_id": session.id,
             "operator_id": session.operator_id,
             "start_key": key,
-            "details": None,
+            "details": None if details is None else dict(details),
         }
         insert_row(connection, charging_tables.session_evidence, evidence)
 
@@ -187,6 +194,20 @@ class SqlLiveSessionRepository:
             update(charging_tables.session_evidence)
             .where(e.operator_id == session.operator_id, e.session_id == session.id)
             .values(details=dict(details))
+        )
+
+    def amend(self, session: ChargingSession, *, details: Mapping[str, Any] | None) -> None:
+        c = charging_tables.charging_sessions.c
+        self._connection().execute(
+            update(charging_tables.charging_sessions)
+            .where(c.operator_id == session.operator_id, c.id == session.id)
+            .values(**SESSIONS.to_row(session))
+        )
+        e = charging_tables.session_evidence.c
+        self._connection().execute(
+            update(charging_tables.session_evidence)
+            .where(e.operator_id == session.operator_id, e.session_id == session.id)
+            .values(details=None if details is None else dict(details))
         )
 
     def details(self, operator_id: str, session_id: str) -> Mapping[str, Any] | None:
