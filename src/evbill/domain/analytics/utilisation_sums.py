@@ -79,6 +79,14 @@ def summed_timelines(
     stretches, sums = walked_stretches(
         readings, places, start=start, end=end, tolerance=tolerance, charging=charging
     )
+    return summed_stretches(stretches, sums, places, start=start, end=end, by_local_day=by_local_day)
+
+
+def summed_stretches(
+    stretches: Iterable[Stretch], sums: StateSums, places: Sequence[EvsePlace], *, start: datetime,
+    end: datetime, by_local_day: bool,
+) -> StateSums:  # fmt: skip
+    """``sums`` (of ``walked_stretches``) with the stretches' times summed per (EVSE, state[, local day])."""
     zones = {place.evse_id: place.zone for place in places}
     sums.times = _summed(stretches, zones, start, end) if by_local_day else _summed_whole(stretches)
     return sums
