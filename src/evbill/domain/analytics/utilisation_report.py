@@ -228,8 +228,7 @@ def occupancy_heatmap_of(
     numbers, with the local hours found by arithmetic: a zone's offset is constant between its changes
     (``_OffsetSpans``, found once per report), and within such a span local hour h (counted from the
     epoch) is the cell ``(h + 72) % 168`` of the week (1 January 1970 was a Thursday)."""
-    busy = [0] * 168  # [weekday * 24 + hour], microseconds
-    known = [0] * 168
+    cells = {state: [0] * 168 for state in Occupancy}  # [weekday * 24 + hour], microseconds per state
     arrivals = [0] * 168
     busy_until: dict[str, int] = {}
     spans: dict[str, _OffsetSpans] = {}
@@ -250,8 +249,8 @@ def occupancy_heatmap_of(
             current = zone
         index = bisect_right(bounds, start) if bounds else 0
         offset = offsets[index]
-        is_busy = state in busy_states
-        if is_busy:
+        into = cells[state]
+        if state in busy_states:
             if busy_until.get(evse_id) != start:
                 arrivals[((start + offset) // hour_us + 72) % 168] += 1
             busy_until[evse_id] = end
@@ -259,28 +258,23 @@ def occupancy_heatmap_of(
         while True:
             until = bounds[index] if index < len(bounds) and bounds[index] < end else end
             local, local_end = moment + offset, until + offset
-            hour = local // hour_us
-            if hour == (local_end - 1) // hour_us:  # within one local hour (most stretches)
+            hour, last = local // hour_us, (local_end - 1) // hour_us
+            if hour == last:  # within one local hour
                 cell = (hour + 72) % 168
-                known[cell] += local_end - local
-                if is_busy:
-                    busy[cell] += local_end - local
-            else:
-                while local < local_end:
-                    following = (hour + 1) * hour_us
-                    if following > local_end:
-                        following = local_end
-                    cell = (hour + 72) % 168
-                    known[cell] += following - local
-                    if is_busy:
-                        busy[cell] += following - local
-                    local = following
-                    hour += 1
+                into[cell] += local_end - local
+            else:  # the rest of the first hour, whole hours, the start of the last
+                into[(hour + 72) % 168] += (hour + 1) * hour_us - local
+                for whole in range(hour + 1, last):
+                    into[(whole + 72) % 168] += hour_us
+                into[(last + 72) % 168] += local_end - last * hour_us
             if until == end:
                 break
             moment = until
             index += 1
             offset = offsets[index]
+    busy = [sum(by_state) for by_state in zip(*(cells[state] for state in BUSY), strict=True)]
+    seen = [cells[state] for state in Occupancy if state is not unknown]
+    known = [sum(by_state) for by_state in zip(*seen, strict=True)]
     return _heatmap(
         [busy[day * 24 : day * 24 + 24] for day in range(7)],
         [known[day * 24 : day * 24 + 24] for day in range(7)],
