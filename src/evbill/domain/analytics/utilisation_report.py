@@ -247,13 +247,27 @@ def occupancy_heatmap_of(
                 found = spans[zone] = _OffsetSpans(zone)
             bounds, offsets, low, high = found.around(start, end)
             current = zone
-        index = bisect_right(bounds, start) if bounds else 0
-        offset = offsets[index]
+        if bounds:
+            index = bisect_right(bounds, start)
+            offset = offsets[index]
+        else:  # no change of offset around the window (a zone without DST, or none in it)
+            index, offset = 0, offsets[0]
         into = cells[state]
         if state in busy_states:
             if busy_until.get(evse_id) != start:
                 arrivals[((start + offset) // hour_us + 72) % 168] += 1
             busy_until[evse_id] = end
+        if index == len(bounds) or end <= bounds[index]:  # one offset throughout (all but a DST night's)
+            local, local_end = start + offset, end + offset
+            hour, last = local // hour_us, (local_end - 1) // hour_us
+            if hour == last:
+                into[(hour + 72) % 168] += local_end - local
+            else:
+                into[(hour + 72) % 168] += (hour + 1) * hour_us - local
+                for whole in range(hour + 1, last):
+                    into[(whole + 72) % 168] += hour_us
+                into[(last + 72) % 168] += local_end - last * hour_us
+            continue
         moment = start
         while True:
             until = bounds[index] if index < len(bounds) and bounds[index] < end else end
