@@ -6,6 +6,8 @@
     readings: the same rows as reports, the times as integer microseconds (``extract(epoch ...)``), what
               utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``); on
               PostgreSQL the stations are one array (``station = ANY(:ids)``)
+    readings_ahead: the same, read on a thread about a tenth of the stations at a time while the caller
+              walks those that have come (PostgreSQL)
     charging: charging_sessions JOIN session_usage WHERE evse IN (...) AND the session overlaps the window
 
 The history is read by ``ix_connector_status_history_station (operator_id, station_id, received_at)``.
