@@ -244,6 +244,59 @@ def test_readings_are_those_of_the_stations_asked_for_only(uow_factory) -> None:
     assert all(len(readings) == 2 for readings in both.values())
 
 
+def test_readings_ahead_are_the_readings_read_part_by_part(uow_factory) -> None:
+    # Given 23 stations (more parts than one: about a tenth of them each), each with reports in the
+    # window, the last one before it and one received on the same microsecond as another
+    operator = an_operator()
+    with uow_factory() as uow:
+        uow.operators.add(operator)
+        stations = [given_site(uow, operator.id).station.id for _ in range(23)]
+        uow.commit()
+    start = datetime(2026, 11, 21, tzinfo=UTC)
+    with uow_factory() as uow:
+        reports = ((1, "Charging", start - timedelta(days=5)), (1, "Available", RECEIVED),
+                   (2, "Faulted", RECEIVED), (2, "Available", RECEIVED + timedelta(hours=1)))  # fmt: skip
+        uow.status_history.add([
+            StatusReport(operator.id, station, evse, None, status, at, at - timedelta(seconds=n), "NoError")
+            for n, station in enumerate(stations)
+            for evse, status, at in reports
+        ])  # fmt: skip
+        uow.commit()
+    asked = [*reversed(stations), "no-such-station"]
+    window = (start, start + timedelta(days=1), timedelta(days=1))
+    # When they are read at once, and ahead while each station is asked for in another order
+    with uow_factory(read_only=True) as uow:
+        whole = uow.status_history.readings(operator.id, asked, *window)
+        with uow.status_history.readings_ahead(operator.id, asked, *window) as ahead:
+            walked = {station: list(ahead.get(station, ())) for station in asked}
+            listed = sorted(ahead)
+    # Then every station has the same readings in the same order (the unknown one none)
+    assert walked == {**{station: list(whole[station]) for station in stations}, "no-such-station": []}
+    assert listed == sorted(stations)
+    assert all(len(walked[station]) == 4 for station in stations)
+
+
+def test_a_part_that_cannot_be_read_is_raised_to_the_walk_that_waits_for_it() -> None:
+    # Given parts read on a thread, the second of which fails
+    from evbill.adapters.db.analytics.utilisation import _ReadAhead
+
+    def read(part: list[str]) -> dict[str, list[tuple[object, ...]]]:
+        if part == ["c"]:
+            raise RuntimeError("connection lost")
+        return {station: [(station, 1)] for station in part}
+
+    ahead = _ReadAhead([["a", "b"], ["c"], ["d"]], read)  # type: ignore[arg-type]
+    try:
+        # Then the first part's stations are there, and asking for one of a later part raises the failure
+        assert ahead["b"] == [("b", 1)]
+        with pytest.raises(RuntimeError, match="connection lost"):
+            ahead.get("c")
+        with pytest.raises(RuntimeError, match="connection lost"):
+            ahead.get("d")
+    finally:
+        ahead.close()
+
+
 def test_utilisation_and_faults_equal_the_walked_segments_and_a_late_report_moves_them(
     database_url, uow_factory
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 from evbill.domain.analytics.utilisation import (
     EvsePlace,
     Occupancy,
+    Segment,
     Timelines,
     timelines,
     with_charging,
@@ -33,7 +34,13 @@ from evbill.domain.analytics.utilisation_report import (
     utilisation,
     utilisation_of_sums,
 )
-from evbill.domain.analytics.utilisation_sums import Reading, micros, summed_timelines, walked_stretches
+from evbill.domain.analytics.utilisation_sums import (
+    Reading,
+    micros,
+    moment,
+    summed_timelines,
+    walked_stretches,
+)
 from evbill.domain.charging.status_history import StatusReport
 
 OP = "op"
@@ -207,3 +214,29 @@ def test_a_late_report_changes_the_sums_where_it_happened() -> None:
         Occupancy.CHARGING: 2_700_000_000,
     }
     assert (sums[1].cleaning.reports, sums[1].cleaning.out_of_order) == (3, 1)
+
+
+HEATMAP_ZONES = ("UTC", "Europe/Amsterdam", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_heatmap_by_arithmetic_gives_what_the_quarter_hour_cut_gives(seed: int) -> None:
+    # Stretches of minutes to weeks over both DST nights of 2026 (Lord Howe moves by 30 minutes, Kathmandu
+    # is 5:45 ahead), each EVSE's in time order with gaps, unknown time and busy stretches back to back
+    rng = random.Random(seed)
+    zones = {f"evse-{number}": rng.choice(HEATMAP_ZONES) for number in range(4)}
+    stretches: list[tuple[str, Occupancy, int, int]] = []
+    for evse_id in zones:
+        at = micros(rng.choice((datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 10, 20, tzinfo=UTC))))
+        at += rng.randint(0, 10**10)
+        for _ in range(rng.randint(0, 40)):
+            at += rng.choice((0, 0, rng.randint(1, 10**9)))
+            length = rng.choice((rng.randint(1, 10**8), rng.randint(1, 4 * 10**9), rng.randint(1, 10**12)))
+            stretches.append((evse_id, rng.choice(list(Occupancy)), at, at + length))
+            at += length
+    segments = [
+        Segment(EvsePlace(evse_id, "st", 1, "loc", zones[evse_id], "AC"), state, moment(since), moment(until))
+        for evse_id, state, since, until in stretches
+    ]
+    rng.shuffle(segments)  # the definition sorts them itself
+    assert occupancy_heatmap_of(stretches, zones) == occupancy_heatmap(segments)

@@ -623,6 +623,13 @@ class StatusHistoryRepository(Protocol):
         its reports in arrival order (received time, then storage order)."""
         ...
 
+    def readings_ahead(
+        self, operator_id: str, station_ids: Sequence[str], start: datetime, end: datetime, margin: timedelta
+    ) -> AbstractContextManager[Mapping[str, Sequence[Reading]]]:
+        """``readings`` that may still be arriving while the block runs (a station's wait for it): walk
+        them inside the block, and use no other method of the unit of work until it ends."""
+        ...
+
 
 class AnalyticsRepository(Protocol):
     def session_facts(self, operator_id: str, query: SessionFilter) -> Iterator[SessionFact]:

@@ -20,6 +20,7 @@ Finishing for 15 min gives occupied 45 min of 120, an occupied share of 0.3750, 
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -182,19 +183,13 @@ class OccupancyHeatmap:
 
 
 def occupancy_heatmap(segments: Iterable[Segment]) -> OccupancyHeatmap:
+    """The heatmap of segments, cut at every local hour by asking the zone's offset at every UTC quarter
+    hour (``_local_hours``): the definition ``occupancy_heatmap_of`` is held to."""
     zones: dict[str, str] = {}
     stretches = []
     for segment in segments:
         zones[segment.place.evse_id] = segment.place.zone
         stretches.append((segment.place.evse_id, segment.state, _micros(segment.start), _micros(segment.end)))
-    return occupancy_heatmap_of(stretches, zones)
-
-
-def occupancy_heatmap_of(
-    stretches: Iterable[tuple[str, Occupancy, int, int]], zones: Mapping[str, str]
-) -> OccupancyHeatmap:
-    """The heatmap of (EVSE id, state, since, until) stretches, UTC microseconds; ``zones``: EVSE id ->
-    its location's zone."""
     busy = [[0] * 24 for _ in range(7)]  # microseconds
     known = [[0] * 24 for _ in range(7)]
     arrivals = [[0] * 24 for _ in range(7)]
@@ -214,11 +209,132 @@ def occupancy_heatmap_of(
             known[weekday][hour] += length
             if is_busy:
                 busy[weekday][hour] += length
+    return _heatmap(busy, known, arrivals)
+
+
+def _heatmap(busy: list[list[int]], known: list[list[int]], arrivals: list[list[int]]) -> OccupancyHeatmap:
     return OccupancyHeatmap(
         tuple(tuple(_seconds(value) for value in day) for day in busy),
         tuple(tuple(_seconds(value) for value in day) for day in known),
         tuple(map(tuple, arrivals)),
     )
+
+
+def occupancy_heatmap_of(
+    stretches: Iterable[tuple[str, Occupancy, int, int]], zones: Mapping[str, str]
+) -> OccupancyHeatmap:
+    """The heatmap of (EVSE id, state, since, until) stretches, UTC microseconds, each EVSE's in time
+    order (as the walk gives them); ``zones``: EVSE id -> its location's zone. ``occupancy_heatmap``'s
+    numbers, with the local hours found by arithmetic: a zone's offset is constant between its changes
+    (``_OffsetSpans``, found once per report), and within such a span local hour h (counted from the
+    epoch) is the cell ``(h + 72) % 168`` of the week (1 January 1970 was a Thursday)."""
+    cells = {state: [0] * 168 for state in Occupancy}  # [weekday * 24 + hour], microseconds per state
+    arrivals = [0] * 168
+    busy_until: dict[str, int] = {}
+    spans: dict[str, _OffsetSpans] = {}
+    unknown, busy_states, hour_us = Occupancy.UNKNOWN, BUSY, HOUR_US
+    current: str | None = None  # the zone whose spans are at hand, known over [low, high)
+    bounds: list[int] = []
+    offsets: list[int] = []
+    low = high = 0
+    for evse_id, state, start, end in stretches:
+        if state is unknown:
+            continue
+        zone = zones[evse_id]
+        if zone != current or start < low or end > high:
+            found = spans.get(zone)
+            if found is None:
+                found = spans[zone] = _OffsetSpans(zone)
+            bounds, offsets, low, high = found.around(start, end)
+            current = zone
+        if bounds:
+            index = bisect_right(bounds, start)
+            offset = offsets[index]
+        else:  # no change of offset around the window (a zone without DST, or none in it)
+            index, offset = 0, offsets[0]
+        into = cells[state]
+        if state in busy_states:
+            if busy_until.get(evse_id) != start:
+                arrivals[((start + offset) // hour_us + 72) % 168] += 1
+            busy_until[evse_id] = end
+        if index == len(bounds) or end <= bounds[index]:  # one offset throughout (all but a DST night's)
+            local, local_end = start + offset, end + offset
+            hour, last = local // hour_us, (local_end - 1) // hour_us
+            if hour == last:
+                into[(hour + 72) % 168] += local_end - local
+            else:
+                into[(hour + 72) % 168] += (hour + 1) * hour_us - local
+                for whole in range(hour + 1, last):
+                    into[(whole + 72) % 168] += hour_us
+                into[(last + 72) % 168] += local_end - last * hour_us
+            continue
+        moment = start
+        while True:
+            until = bounds[index] if index < len(bounds) and bounds[index] < end else end
+            local, local_end = moment + offset, until + offset
+            hour, last = local // hour_us, (local_end - 1) // hour_us
+            if hour == last:  # within one local hour
+                cell = (hour + 72) % 168
+                into[cell] += local_end - local
+            else:  # the rest of the first hour, whole hours, the start of the last
+                into[(hour + 72) % 168] += (hour + 1) * hour_us - local
+                for whole in range(hour + 1, last):
+                    into[(whole + 72) % 168] += hour_us
+                into[(last + 72) % 168] += local_end - last * hour_us
+            if until == end:
+                break
+            moment = until
+            index += 1
+            offset = offsets[index]
+    busy = [sum(by_state) for by_state in zip(*(cells[state] for state in BUSY), strict=True)]
+    seen = [cells[state] for state in Occupancy if state is not unknown]
+    known = [sum(by_state) for by_state in zip(*seen, strict=True)]
+    return _heatmap(
+        [busy[day * 24 : day * 24 + 24] for day in range(7)],
+        [known[day * 24 : day * 24 + 24] for day in range(7)],
+        [arrivals[day * 24 : day * 24 + 24] for day in range(7)],
+    )
+
+
+class _OffsetSpans:
+    """A zone's UTC offset as spans of UTC microseconds: ``bounds`` are the UTC quarter hours at which
+    the offset changes (ascending), ``offsets[i]`` holds before ``bounds[i]`` (and the last after the
+    last bound). Zones change offset only on UTC quarter hours, so each quarter of the stretches' range
+    is asked once (a month is 2,880 quarters), and only the first time a range is needed."""
+
+    def __init__(self, zone: str) -> None:
+        self._zone = zone_of(zone)
+        self._low = self._high = 0  # the quarters [low, high) are known (none yet)
+        self.bounds: list[int] = []
+        self.offsets: list[int] = []
+
+    def around(self, start: int, end: int) -> tuple[list[int], list[int], int, int]:
+        """The bounds and offsets, known at least over [start, end), and the range known (microseconds)."""
+        low, high = start // QUARTER_US, -(-end // QUARTER_US) + 1
+        if self._low == self._high:
+            self._find(low, high + 4 * 96)
+        elif low < self._low or high > self._high:
+            # grown by at least what is known already (a report's stretches come in no order of time
+            # across EVSEs): each quarter is asked a few times at most, not once per stretch
+            size = self._high - self._low
+            self._find(min(low, self._low - size) if low < self._low else self._low,
+                       max(high, self._high + size) if high > self._high else self._high)  # fmt: skip
+        return self.bounds, self.offsets, self._low * QUARTER_US, self._high * QUARTER_US
+
+    def _offset(self, quarter: int) -> int:
+        utc_offset = (EPOCH + timedelta(microseconds=quarter * QUARTER_US)).astimezone(self._zone).utcoffset()
+        return 0 if utc_offset is None else utc_offset // MICROSECOND
+
+    def _find(self, low: int, high: int) -> None:
+        self._low, self._high = low, high
+        bounds: list[int] = []
+        offsets = [self._offset(low)]
+        for quarter in range(low + 1, high):
+            offset = self._offset(quarter)
+            if offset != offsets[-1]:
+                bounds.append(quarter * QUARTER_US)
+                offsets.append(offset)
+        self.bounds, self.offsets = bounds, offsets
 
 
 def _evse_and_start(stretch: tuple[str, Occupancy, int, int]) -> tuple[str, int]:

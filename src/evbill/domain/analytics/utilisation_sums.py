@@ -21,6 +21,8 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
+from itertools import islice
+from operator import le
 
 from evbill.domain.analytics.reports import zone_of
 from evbill.domain.analytics.utilisation import (
@@ -79,6 +81,14 @@ def summed_timelines(
     stretches, sums = walked_stretches(
         readings, places, start=start, end=end, tolerance=tolerance, charging=charging
     )
+    return summed_stretches(stretches, sums, places, start=start, end=end, by_local_day=by_local_day)
+
+
+def summed_stretches(
+    stretches: Iterable[Stretch], sums: StateSums, places: Sequence[EvsePlace], *, start: datetime,
+    end: datetime, by_local_day: bool,
+) -> StateSums:  # fmt: skip
+    """``sums`` (of ``walked_stretches``) with the stretches' times summed per (EVSE, state[, local day])."""
     zones = {place.evse_id: place.zone for place in places}
     sums.times = _summed(stretches, zones, start, end) if by_local_day else _summed_whole(stretches)
     return sums
@@ -114,6 +124,9 @@ class _Walk:
 
     def run(self, station_id: str, evses: dict[int, str], readings: Sequence[Reading]) -> None:
         ats, order = self._placed(readings)
+        if order is not None:
+            ats, readings = [ats[i] for i in order], [readings[i] for i in order]
+        placed = zip(ats, readings, strict=True)
         cleaning, start, end, out = self.sums.cleaning, self.start, self.end, self.out
         notes = self.sums.faults
         statuses = _STATUSES
@@ -125,9 +138,7 @@ class _Walk:
         seen: set[tuple[int, int | None, str, str | None]] | None = None
         first: Reading = ("", 0, None, "", 0, None, None, 0)
         first_at: int | None = None
-        for index in order:
-            at = ats[index]
-            reading = readings[index]
+        for at, reading in placed:
             _, number, connector, status, _, _, error, _ = reading
             if at != first_at:
                 first, first_at, seen = reading, at, None
@@ -142,7 +153,7 @@ class _Walk:
             if at >= end:
                 break
             state = statuses.get(status, _UNKNOWN)
-            if status == OFFLINE or number == STATION:
+            if number == STATION or status == OFFLINE:
                 shown_at = at if at > start else start
                 if status == OFFLINE:
                     hold = None
@@ -181,32 +192,40 @@ class _Walk:
             if end > since:
                 out.append((evses[number], old, since, end))
 
-    def _placed(self, readings: Sequence[Reading]) -> tuple[list[int], list[int]]:
-        """Each reading's placed time, and the readings' indexes in (placed, arrival) order; corrected and
-        late counted. The sort is stable on the placed times alone: equal times keep their arrival order."""
+    def _placed(self, readings: Sequence[Reading]) -> tuple[list[int], list[int] | None]:
+        """Each reading's placed time, and the readings' indexes in (placed, arrival) order, None when
+        that is their order already (mostly: no report late); corrected and late counted. The sort is
+        stable on the placed times alone: equal times keep their arrival order."""
         tolerance, cleaning = self.tolerance, self.sums.cleaning
         ats: list[int] = []
-        latest: dict[tuple[int, int | None], int] = {}
-        corrected = late = 0
+        append = ats.append
+        corrected = 0
         # a charger's clock mostly agrees with evbill's: nothing to check then (unless no lead is allowed)
         checked = tolerance < 0
-        for _, number, connector, _, received, at, _, _ in readings:
-            if at is None:
-                at = received
-            elif at != received or checked:
-                ahead = at - received
-                if ahead > tolerance or -ahead > _MAX_DELAY:
-                    at = received
-                    corrected += 1
-            key = (number, connector)
+        for reading in readings:
+            received, at = reading[4], reading[5]
+            if at is None or (at == received and not checked):
+                append(received)
+                continue
+            ahead = at - received
+            if ahead > tolerance or -ahead > _MAX_DELAY:
+                append(received)
+                corrected += 1
+            else:
+                append(at)
+        cleaning.reports += len(ats)
+        cleaning.clock_corrected += corrected
+        if all(map(le, ats, islice(ats, 1, None))):  # in time order: none is late, none to sort
+            return ats, None
+        latest: dict[tuple[int, int | None], int] = {}
+        late = 0
+        for reading, at in zip(readings, ats, strict=True):
+            key = (reading[1], reading[2])
             last = latest.get(key)
             if last is not None and at < last:
                 late += 1
             else:
                 latest[key] = at
-            ats.append(at)
-        cleaning.reports += len(ats)
-        cleaning.clock_corrected += corrected
         cleaning.out_of_order += late
         return ats, sorted(range(len(ats)), key=ats.__getitem__)
 

@@ -6,6 +6,8 @@
     readings: the same rows as reports, the times as integer microseconds (``extract(epoch ...)``), what
               utilisation, faults and occupancy walk (``domain.analytics.utilisation_sums``); on
               PostgreSQL the stations are one array (``station = ANY(:ids)``)
+    readings_ahead: the same, read on a thread about a tenth of the stations at a time while the caller
+              walks those that have come (PostgreSQL)
     charging: charging_sessions JOIN session_usage WHERE evse IN (...) AND the session overlaps the window
 
 The history is read by ``ix_connector_status_history_station (operator_id, station_id, received_at)``.
@@ -14,10 +16,11 @@ The history is read by ``ix_connector_status_history_station (operator_id, stati
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from itertools import groupby
 from operator import itemgetter
 
 from sqlalchemy import (
@@ -33,6 +36,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from evbill.adapters.db.analytics.tables import session_usage
@@ -48,7 +52,9 @@ from evbill.domain.charging.status_history import StatusReport
 from evbill.domain.offers.plans import connector_class
 
 _CHUNK = 500
+_PARTS = 10  # readings_ahead reads the stations in about this many parts
 _ARRIVAL = itemgetter(0, 4, 7)  # station, received time, storage order
+_RECEIVED, _STORED = itemgetter(4), itemgetter(7)
 
 
 def _utc_naive(value: datetime) -> datetime:
@@ -225,44 +231,34 @@ class SqlStatusHistory:
         connection = self._connection()
         if connection.dialect.name != "postgresql":
             return self._readings_of_reports(operator_id, station_ids, start, end, margin)
-        h = connector_status_history.c
         found: dict[str, list[Reading]] = {}
         stations = sorted(set(station_ids))
         for first in range(0, len(stations), _CHUNK):
-            # one array parameter, not a list of them: PostgreSQL then looks each row's station up in a
-            # hash of the array instead of comparing it with every id of the list (a third of the read)
-            chunk = bindparam(None, stations[first : first + _CHUNK], type_=ARRAY(String()))
-            mine = (h.operator_id == operator_id) & (h.station_id == any_(chunk))
-            before = (
-                select(func.max(h.id))
-                .where(mine, h.received_at < start - margin)
-                .group_by(h.station_id, h.evse_number, h.connector_number)
-            )
-            statement = select(
-                h.station_id,
-                h.evse_number,
-                h.connector_number,
-                h.status,
-                _micros(h.received_at),
-                _micros(h.reported_at),
-                h.error_code,
-                h.id,
-            ).where(
-                mine,
-                or_(
-                    (h.received_at >= start - margin) & (h.received_at < end + margin),
-                    h.id.in_(before.scalar_subquery()),
-                ),
-            )
-            # the driver's own tuples, in no order: sorting here is cheaper than PostgreSQL's sort of
-            # the station ids as text (and nearly sorted already, as stored)
-            result = connection.execute(statement)
-            rows = result.cursor.fetchall()
-            result.close()
-            rows.sort(key=_ARRIVAL)
-            for station_id, readings in groupby(rows, key=itemgetter(0)):
-                found[station_id] = list(readings)
+            found.update(_readings_part(connection, operator_id, stations[first : first + _CHUNK], start, end,
+                                        margin))  # fmt: skip
         return found
+
+    @contextmanager
+    def readings_ahead(
+        self, operator_id: str, station_ids: Sequence[str], start: datetime, end: datetime, margin: timedelta
+    ) -> Iterator[Mapping[str, Sequence[Reading]]]:
+        """``readings``, read on a thread a part of the stations at a time while the caller walks those
+        that have come (PostgreSQL's backend and this process then work at once); a station's readings
+        wait for its part. The connection is the thread's until the block ends (which waits for it)."""
+        connection = self._connection()
+        if connection.dialect.name != "postgresql":
+            yield self._readings_of_reports(operator_id, station_ids, start, end, margin)
+            return
+        stations = sorted(set(station_ids))
+        size = max(1, min(_CHUNK, -(-len(stations) // _PARTS)))
+        parts = [stations[first : first + size] for first in range(0, len(stations), size)]
+        ahead = _ReadAhead(
+            parts, lambda part: _readings_part(connection, operator_id, part, start, end, margin)
+        )
+        try:
+            yield ahead
+        finally:
+            ahead.close()
 
     def _readings_of_reports(
         self, operator_id: str, station_ids: Sequence[str], start: datetime, end: datetime, margin: timedelta
@@ -277,3 +273,107 @@ class SqlStatusHistory:
         for readings in found.values():
             readings.sort(key=_ARRIVAL)
         return found
+
+
+def _readings_part(
+    connection: Connection, operator_id: str, stations: list[str], start: datetime, end: datetime,
+    margin: timedelta,
+) -> dict[str, list[Reading]]:  # fmt: skip
+    """The readings of some stations (at most ``_CHUNK``), PostgreSQL."""
+    h = connector_status_history.c
+    # one array parameter, not a list of them: PostgreSQL then looks each row's station up in a hash of
+    # the array instead of comparing it with every id of the list (a third of the read)
+    chunk = bindparam(None, stations, type_=ARRAY(String()))
+    mine = (h.operator_id == operator_id) & (h.station_id == any_(chunk))
+    before = (
+        select(func.max(h.id))
+        .where(mine, h.received_at < start - margin)
+        .group_by(h.station_id, h.evse_number, h.connector_number)
+    )
+    statement = select(
+        h.station_id,
+        h.evse_number,
+        h.connector_number,
+        h.status,
+        _micros(h.received_at),
+        _micros(h.reported_at),
+        h.error_code,
+        h.id,
+    ).where(
+        mine,
+        or_(
+            (h.received_at >= start - margin) & (h.received_at < end + margin),
+            h.id.in_(before.scalar_subquery()),
+        ),
+    )
+    # the driver's own tuples, in no order: sorting here is cheaper than PostgreSQL's sort of the
+    # station ids as text. Per station, by storage order then (stable) by received time: two sorts on
+    # one integer each (no key tuple per row) of rows nearly in order already, as stored
+    result = connection.execute(statement)
+    rows = result.cursor.fetchall()
+    result.close()
+    found: dict[str, list[Reading]] = {}
+    for row in rows:
+        readings = found.get(row[0])
+        if readings is None:
+            readings = found[row[0]] = []
+        readings.append(row)
+    for readings in found.values():
+        readings.sort(key=_STORED)
+        readings.sort(key=_RECEIVED)
+    return dict(sorted(found.items()))
+
+
+class _ReadAhead(Mapping[str, Sequence[Reading]]):
+    """Station id -> its readings, the parts read in order on a thread; asking for a station waits for
+    its part (and raises what reading raised). ``close`` stops after the part being read and waits."""
+
+    def __init__(self, parts: list[list[str]], read: Callable[[list[str]], dict[str, list[Reading]]]) -> None:
+        self._part_of = {station: index for index, part in enumerate(parts) for station in part}
+        self._parts, self._read = parts, read
+        self._found: dict[str, list[Reading]] = {}
+        self._done = 0
+        self._failure: BaseException | None = None
+        self._stop = False
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="status-readings", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for part in self._parts:
+                if self._stop:
+                    return
+                found = self._read(part)
+                with self._ready:
+                    self._found.update(found)
+                    self._done += 1
+                    self._ready.notify_all()
+        except BaseException as error:  # handed to the caller, who waits for it
+            with self._ready:
+                self._failure = error
+                self._ready.notify_all()
+
+    def _wait(self, parts: int) -> None:
+        with self._ready:
+            while self._done < parts and self._failure is None:
+                self._ready.wait()
+            if self._done < parts and self._failure is not None:
+                raise self._failure
+
+    def __getitem__(self, station_id: str) -> Sequence[Reading]:
+        index = self._part_of.get(station_id)
+        self._wait(len(self._parts) if index is None else index + 1)
+        return self._found[station_id]
+
+    def __iter__(self) -> Iterator[str]:
+        self._wait(len(self._parts))
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        self._wait(len(self._parts))
+        return len(self._found)
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join()
