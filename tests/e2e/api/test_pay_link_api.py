@@ -150,7 +150,12 @@ def test_a_hold_below_what_a_start_already_costs_is_refused(api: Api) -> None:
     )
     assert (here.status_code, fields_of(here)) == (422, ["$.amount"])
     assert enough.json() == {"location_id": location, "amount": "0.43", "currency": "EUR"}
-    assert other_currency.status_code == 200  # no EVSE charges in SEK: nothing to compare with
+    # no EVSE charges in SEK: every ad hoc start would be refused for its hold (tester: a USD hold on a
+    # EUR operator was taken and took pay-at-the-charger down)
+    assert (other_currency.status_code, other_currency.json()["errors"]) == (
+        422,
+        [{"path": "$.currency", "message": "the EVSEs it applies to charge in EUR", "severity": "error"}],
+    )
     assert api.client.get(f"/pay/{site['evse']['id']}").json()["hold"] == "0.43"
 
 

@@ -57,14 +57,22 @@ def _check_covers_start(svc: Services, evses: Sequence[Evse], amount: int, curre
     """Refuse a hold below what a session at one of these EVSEs costs as soon as it starts (the
     start fee or minimum price incl. VAT of the tariff that applies there now, in the hold's currency)."""
     most, where = 0, ""
+    charged_in: set[str] = set()
     for evse in evses:
         try:
             quote = price_now(svc, driver(evse.operator_id), evse_id=evse.id, token_uid=None)
         except DomainError:
             continue  # no tariff applies there (yet): no start is possible to compare with
         tariff = svc.ocpi.read_tariff(quote.version.document).tariff
+        charged_in.add(tariff.currency)
         if tariff.currency == currency and start_cost(tariff) > most:
             most, where = start_cost(tariff), evse.id
+    if charged_in and currency not in charged_in:
+        # a hold no EVSE it applies to can use: every ad hoc start there would be refused (409)
+        raise InvalidInput(
+            "bad hold",
+            (Problem("$.currency", f"the EVSEs it applies to charge in {', '.join(sorted(charged_in))}"),),
+        )
     if amount < most:
         raise InvalidInput(
             "bad hold",

@@ -8,13 +8,14 @@ value), without validating fifty response models per request. The route still na
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Header, Query
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from starlette.responses import Response
 
 from evbill.domain.errors import DomainError, InvalidInput, Problem, StaleVersion
@@ -26,16 +27,37 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)."
 
 # Field types shared by request and response models.
 Id = Annotated[str, Field(min_length=1, max_length=36)]
-Amount = Annotated[Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
+# A decimal as people and JSON write it exactly: a string of the digits 0-9 ("12.09", "-3", ".5") or
+# a whole JSON number. A JSON number with a fraction has been through a binary float by the time the
+# body is parsed (12.0900000000000000001 arrives as 12.09), and Decimal() reads other scripts' digits
+# ("١٢" is 12): both are refused, naming the field, rather than taken as something not sent.
+_DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*", re.ASCII)
+
+
+def _exact_decimal(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError('a decimal number, e.g. "12.09"')
+    if isinstance(value, float):
+        raise ValueError('send it as a string, e.g. "12.09": a JSON number with a fraction is not exact')
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        raise ValueError('a decimal number written with the digits 0-9 and a point, e.g. "12.09"')
+    return value
+
+
+ExactIn = BeforeValidator(_exact_decimal)
+"""On a request's decimal field: only an exact decimal is read (see ``_exact_decimal``)."""
+Amount = Annotated[Decimal, ExactIn, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
 """An amount a person enters; the use cases also refuse negatives where a discount or credit is meant."""
-Price = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
+Price = Annotated[Decimal, ExactIn, Field(ge=0, le=MAX_AMOUNT, max_digits=28, decimal_places=10)]
 """A fee or price: never negative (money given back is a discount or a credit)."""
 CreditLimit = Annotated[
     int, Field(ge=0, le=MAX_CREDIT_LIMIT_MINOR, description="In minor units (cents), at most 100,000,000.")
 ]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
-Kwh = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6)]
-VatRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4, description="Percent.")]
+Kwh = Annotated[Decimal, ExactIn, Field(ge=0, max_digits=20, decimal_places=6)]
+VatRate = Annotated[
+    Decimal, ExactIn, Field(ge=0, le=100, max_digits=7, decimal_places=4, description="Percent.")
+]
 Days = Annotated[int, Field(ge=0, le=365)]
 Exact = Annotated[
     Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")

@@ -38,6 +38,7 @@ from evbill.domain.invoicing.tax import TaxMode, VatCategory
 from evbill.entrypoints.api.common import (
     Cursor,
     Exact,
+    ExactIn,
     IfMatch,
     Limit,
     PageOut,
@@ -274,7 +275,7 @@ def invoice_cii(
 
 class CreditLineIn(Strict):
     line: int = Field(ge=1, le=100_000, description="The invoice's line number.")
-    amount: Annotated[Decimal, Field(max_digits=28, decimal_places=10, description="Excl. VAT.")]
+    amount: Annotated[Decimal, ExactIn, Field(max_digits=28, decimal_places=10, description="Excl. VAT.")]
 
 
 class CreditNoteIn(Strict):

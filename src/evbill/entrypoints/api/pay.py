@@ -34,7 +34,7 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, Problem, RateLimited
 from evbill.domain.payments.adhoc import AdhocStatus
 from evbill.domain.tariffs.model import TariffDimension
-from evbill.entrypoints.api.common import Exact, Strict
+from evbill.entrypoints.api.common import Exact, ExactIn, Strict
 from evbill.entrypoints.api.ledger import money
 from evbill.entrypoints.api.payments import MoneyIn, PaymentOut, payment_out
 from evbill.entrypoints.api.security import actor, services
@@ -304,7 +304,7 @@ def set_hold(body: HoldIn, who: Actor = Depends(actor), svc: Services = Depends(
 
 
 class ReloadIn(Strict):
-    threshold: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+    threshold: Annotated[Decimal, ExactIn, Field(ge=0, max_digits=18, decimal_places=4)]
     amount: MoneyIn
 
 

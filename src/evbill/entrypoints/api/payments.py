@@ -21,7 +21,7 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.errors import InvalidInput, NotFound, Problem
 from evbill.domain.payments.events import EventKind, PaymentStatus
 from evbill.domain.payments.model import PaymentPurpose
-from evbill.entrypoints.api.common import Cursor, Exact, Limit, PageOut, Strict
+from evbill.entrypoints.api.common import Cursor, Exact, ExactIn, Limit, PageOut, Strict
 from evbill.entrypoints.api.ledger import money
 from evbill.entrypoints.api.security import actor, services
 
@@ -29,7 +29,9 @@ router = APIRouter(tags=["payments"])
 IdempotencyKey = Annotated[
     str | None, Header(max_length=150, description="Unique per request; a retry sends the same key.")
 ]
-MoneyIn = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4, description='E.g. "32.10".')]
+MoneyIn = Annotated[
+    Decimal, ExactIn, Field(gt=0, max_digits=18, decimal_places=4, description='E.g. "32.10".')
+]
 
 
 async def gateway(request: Request) -> PaymentGateway:

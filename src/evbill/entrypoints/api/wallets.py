@@ -17,6 +17,7 @@ the wallet, are refused (409 ``insufficient_balance``) when they would leave les
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -27,7 +28,7 @@ from evbill.application.ports import PaymentGateway
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.payments.model import WalletTransactionKind
-from evbill.entrypoints.api.common import Exact, Strict
+from evbill.entrypoints.api.common import Exact, ExactIn, Strict
 from evbill.entrypoints.api.ledger import money
 from evbill.entrypoints.api.payments import IdempotencyKey, MoneyIn, PaymentOut, gateway, payment_out
 from evbill.entrypoints.api.security import actor, services
@@ -66,7 +67,9 @@ class AvailableOut(BaseModel):
 class WalletIn(Strict):
     customer_id: str = Field(min_length=1, max_length=36)
     currency: str = Field(min_length=3, max_length=3)
-    minimum_balance: Decimal = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=4)
+    minimum_balance: Annotated[Decimal, ExactIn] = Field(
+        default=Decimal(0), ge=0, max_digits=18, decimal_places=4
+    )
 
 
 class TopUpIn(Strict):
