@@ -335,12 +335,16 @@ def test_a_session_already_on_its_contracts_bill_gets_no_receipt(world: World) -
         payment_method="tok_visa",
         charge_sessions=True,
     )
-    settle_session(world.pay, admin.operator_id, session.id)
+    settled = settle_session(world.pay, admin.operator_id, session.id)
 
-    # Then the bill keeps the session and no receipt is made for it (one tax document per supply)
+    # Then the bill keeps the session, the card is not charged for it (the invoice collects it: it
+    # would be paid twice) and no receipt is made for it (one tax document per supply)
+    assert settled is None
     assert [line.session_id for line in billed.bill.lines if line.session_id] == [session.id]
+    with services.uow(read_only=True) as uow:
+        assert uow.payments.list(admin.operator_id, after=None, limit=10) == []
     assert receipts(world) == []
-    with pytest.raises(Conflict, match="on its contract's bill already"):
+    with pytest.raises(Conflict, match="billed on its contract's invoice, not by a receipt"):
         issue_session_receipt(services, admin, session.id)
 
 

@@ -221,17 +221,26 @@ def check_not_billed(uow: UnitOfWork, session: ChargingSession) -> None:
     was billed stands as billed; a correction goes through the document (a credit note, or voiding
     it), so the invoice, the payments, the ledger and the reports keep agreeing (tester: a paid
     session re-priced to 0.90 left its 19.36 invoice paid and the reports changed behind it)."""
-    document = billed_on(uow, session)
-    if document is not None:
+    billed = billed_on(uow, session)
+    if billed is not None:
         raise Conflict(
-            f"session {session.id!r} is billed on {document}: its price stands as billed; "
+            f"session {session.id!r} is billed on {billed.document}: its price stands as billed; "
             "correct it with a credit note on it"
         )
 
 
-def billed_on(uow: UnitOfWork, session: ChargingSession) -> str | None:
-    """The tax document that charged ``session``, in words ("invoice AMS-2026-000001", "receipt
-    RCP-000004", "the bill of 2026-11-01, invoiced next"), or None: a bill of its contract lists it
+@dataclass(frozen=True, slots=True)
+class Billed:
+    """The tax document that charged a session: ``document`` in words ("invoice AMS-2026-000001",
+    "receipt RCP-000004", "the bill of 2026-11-01, invoiced next"); ``receipt``: it is the session's
+    own receipt (paid by itself), not its contract's bill."""
+
+    document: str
+    receipt: bool = False
+
+
+def billed_on(uow: UnitOfWork, session: ChargingSession) -> Billed | None:
+    """The tax document that charged ``session``, or None: a bill of its contract lists it
     (recorded, or issued as an invoice), or it has a receipt that is not void."""
     if session.contract_id is not None:
         for recorded in uow.bills.of_contract(session.operator_id, session.contract_id):
@@ -242,11 +251,11 @@ def billed_on(uow: UnitOfWork, session: ChargingSession) -> str | None:
                     else uow.invoices.get(session.operator_id, recorded.invoice_id)
                 )
                 if invoice is None:
-                    return f"the bill of {recorded.cycle_start:%Y-%m-%d}, invoiced next"
-                return f"invoice {invoice.number or invoice.id}"
+                    return Billed(f"the bill of {recorded.cycle_start:%Y-%m-%d}, invoiced next")
+                return Billed(f"invoice {invoice.number or invoice.id}")
     receipt = uow.invoices.receipt_of_session(session.operator_id, session.id)
     if receipt is not None and receipt.status is not DocumentStatus.VOID:
-        return f"receipt {receipt.number or receipt.id}"
+        return Billed(f"receipt {receipt.number or receipt.id}", receipt=True)
     return None
 
 

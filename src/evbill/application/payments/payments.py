@@ -412,19 +412,19 @@ def session_payer(
                 ),
             ),
         )
-    if session.contract_id is not None and key not in (
-        session_key(session_id),
-        session_key(session_id, SessionStep.AUTHORISE),
-    ):
+    own_key = key in (session_key(session_id), session_key(session_id, SessionStep.AUTHORISE))
+    if session.contract_id is not None and not own_key:
         raise InvalidInput(
             "the payment is refused",
             (Problem(path, f"session {session_id!r} is billed on its contract's invoice: pay the invoice"),),
         )
-    document = billed_on(uow, session)  # on a bill or a receipt already: paid again by itself, twice
-    if document is not None:
+    # on a bill, or on a receipt another payment made: paid by itself again, it would be paid twice
+    # (its own flow, retried under its own key after its receipt was issued, replays what it took)
+    billed = billed_on(uow, session)
+    if billed is not None and not (own_key and billed.receipt):
         raise InvalidInput(
             "the payment is refused",
-            (Problem(path, f"session {session_id!r} is billed on {document}: pay that instead"),),
+            (Problem(path, f"session {session_id!r} is billed on {billed.document}: pay that instead"),),
         )
     if session.customer_id is None:
         return customer_id

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from evbill.application.charging.review import billed_on
 from evbill.application.payments.adhoc import PayAtCharger, driver, settle_adhoc
 from evbill.application.payments.payments import authorise_payment, capture_payment
 from evbill.application.payments.wallets import available, pay_from_wallet, top_up_wallet
@@ -75,12 +76,15 @@ def settle_session(pay: PayAtCharger, operator_id: str, session_id: str) -> str 
         terms, payer = _terms_at(uow, session), _payer(uow, session)
         card = uow.session_payments.card_on_file(operator_id, payer) if payer else None
         wallet_id = uow.session_payments.wallet_of(operator_id, payer, session.currency) if payer else None
+        billed = billed_on(uow, session)
     if start is not None:
         settled = settle_adhoc(pay, start, session).start
         return f"ad hoc: captured {settled.captured}" if settled.status is AdhocStatus.FINISHED else None
     price = session.total_incl_vat_minor or 0
     if terms is None or payer is None or price <= 0:
         return None
+    if billed is not None and not billed.receipt:
+        return None  # on its contract's bill already: the invoice collects it (charged here, twice)
     if terms.payment_method is PaymentMethodKind.CARD_ON_FILE and card is not None and card.charge_sessions:
         return _charge_card(pay, session, payer, card, price)
     if terms.payment_method is PaymentMethodKind.PREPAID_WALLET and wallet_id is not None:
