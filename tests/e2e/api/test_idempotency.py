@@ -40,6 +40,34 @@ def test_the_same_key_with_another_body_is_a_422_and_does_nothing(api: Api) -> N
     assert [c["id"] for c in alpha.get("/customers").json()["items"]] == [first.json()["id"]]
 
 
+def test_a_retry_with_the_same_fields_in_another_order_or_layout_is_the_same_request(api: Api) -> None:
+    # tester: a retry whose JSON had the same keys and values in another order got 422 "reused"
+    alpha = api.tenant()
+    first = alpha.post("/customers", json=JAN, headers=KEY)
+    reordered = (
+        b'{ "country": "NL",\n  "currency": "EUR", "language": "nl", "name": "Jan Jansen",'
+        b' "kind": "INDIVIDUAL" }'
+    )
+    json_type = {**KEY, "Content-Type": "application/json"}
+
+    again = alpha.post("/customers", content=reordered, headers=json_type)
+    # the same digits as a number and as a string are not the same request
+    top_up = {"Idempotency-Key": "limit-1", "Content-Type": "application/json"}
+    plan = b'"name": "F", "kind": "FLAT_RATE", "currency": "EUR"'
+    as_string = alpha.post("/plans", content=b"{" + plan + b', "version": {"fee": "5"}}', headers=top_up)
+    as_number = alpha.post("/plans", content=b'{"version": {"fee": 5}, ' + plan + b"}", headers=top_up)
+
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.content, again.headers["idempotent-replayed"]) == (
+        201,
+        first.content,
+        "true",
+    )
+    assert [c["id"] for c in alpha.get("/customers").json()["items"]] == [first.json()["id"]]
+    assert (as_number.status_code, as_number.json()["errors"][0]["path"]) == (422, "Idempotency-Key")
+    assert (as_string.status_code, as_string.json()["errors"][0]["path"]) == (422, "$.version.fair_use_kwh")
+
+
 def test_keys_are_per_operator(api: Api) -> None:
     alpha, bravo = api.tenant("Alpha"), api.tenant("Bravo")
 
@@ -88,10 +116,11 @@ def test_a_duplicate_while_the_first_request_runs_gets_409_with_retry_after_then
     import json
 
     from evbill.application.access import idempotency
+    from evbill.entrypoints.api.idempotency import canonical
 
     alpha = api.tenant()
     body = json.dumps(JAN).encode()
-    fingerprint = hashlib.sha256(b"POST /api/v1/customers?\n" + body).hexdigest()
+    fingerprint = hashlib.sha256(b"POST /api/v1/customers?\n" + canonical(body)).hexdigest()
     container = api.container
     # the first request has claimed the key and not answered yet
     assert (

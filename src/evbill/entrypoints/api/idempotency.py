@@ -35,7 +35,7 @@ class Replayed(Exception):  # noqa: N818 - not an error: the stored answer, rais
 async def claim_key(request: Request, who: Actor, key: str) -> None:
     body = await request.body()  # the route's own body, already read (and cached) by FastAPI
     request_line = f"{request.method} {request.url.path}?{request.url.query}\n".encode()
-    fingerprint = hashlib.sha256(request_line + body).hexdigest()
+    fingerprint = hashlib.sha256(request_line + canonical(body)).hexdigest()
     container = request.app.state.container
     stored = await run_in_threadpool(
         use_cases.claim, container.idempotency, container.services.clock,
@@ -44,6 +44,22 @@ async def claim_key(request: Request, who: Actor, key: str) -> None:
     if stored is not None:
         raise Replayed(stored)
     request.state.__setattr__(RESERVED, (who.operator_id, key))
+
+
+def canonical(body: bytes) -> bytes:
+    """The request's body as the same request whatever its layout: JSON with its keys sorted and no
+    spaces, numbers kept as written ("12.10" is not "12.1"); a body that is not JSON, as it came. A
+    retry whose client wrote the keys in another order is the same request (tester: it got 422)."""
+    try:
+        parsed = json.loads(body, parse_float=_number, parse_int=_number, parse_constant=_number)
+    except ValueError:
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _number(text: str) -> list[str]:
+    """A JSON number as its own text, marked apart from a string of the same digits."""
+    return ["\x00number", text]
 
 
 async def replay(_: Request, replayed: Exception) -> Response:
