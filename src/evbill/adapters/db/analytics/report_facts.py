@@ -354,10 +354,15 @@ class _Adder:
     """Group sums added up from several sources (rollup buckets, fact edges), per (key, currency).
 
     A row is (key, currency, sessions, sums..., presence...) as the SQL returns it; a group seen once
-    keeps the row's own tuple (the common case: one source), a group seen again is added up."""
+    keeps the row's own tuple (the common case: one source), a group seen again is added up.
 
-    def __init__(self) -> None:
+    ``exact``: every value is an int or PostgreSQL's integral numeric (a Decimal), never NULL (a group
+    has rows) nor text, so the groups keep them as they are (``row_of`` makes the same Decimals of
+    either); otherwise (SQLite's ``evbill_sum`` gives its big sums as text) each becomes an int."""
+
+    def __init__(self, exact: bool = False) -> None:
         self.groups: dict[tuple[Any, str], Sequence[Any]] = {}
+        self.exact = exact
 
     def add(self, rows: Any) -> None:
         groups = self.groups
@@ -391,6 +396,19 @@ class _Adder:
                 limit, live, key=lambda item: top_order(item[1][gross] or 0, item[0][0], item[0][1])
             )
         none = (0, 0)
+        if self.exact:
+            groups = [
+                GroupSums(
+                    key,
+                    currency,
+                    int(values[0]),
+                    tuple(values[1 : 1 + _WIDTH]),
+                    tuple([value > 0 for value in values[1 + _WIDTH :]]),
+                    *customers.get((key, currency), none),
+                )  # fmt: skip
+                for (key, currency), values in live
+            ]
+            return groups, found, summed
         groups = [
             GroupSums(
                 key,
@@ -575,7 +593,7 @@ def _rolled_report(
     connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool,
     limit: int | None,
 ) -> tuple[list[GroupSums], list[GroupSums], int]:  # fmt: skip
-    adder = _Adder()
+    adder = _Adder(exact=postgresql)
     # With a limit, PostgreSQL returns only the top groups of a single rollup source (no window edge to
     # add to them): ``found`` and the totals per currency then come from the database too.
     top = limit if postgresql and group_by is not GroupBy.TOTAL else None
