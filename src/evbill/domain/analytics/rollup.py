@@ -153,11 +153,12 @@ def row_of(group: GroupSums, key: str) -> ReportRow:
     duration = Decimal(sums[_DURATION]).scaleb(-MICRO)
     charged = Decimal(sums[_CHARGED]).scaleb(-MICRO)
     net = Decimal(sums[_NET]).scaleb(-PRECISE)
-    components = {
-        component: Revenue(Decimal(sums[net_at]).scaleb(-PRECISE), Decimal(sums[tax_at]).scaleb(-TAX))
-        for component, present_at, net_at, tax_at in _COMPONENTS
-        if present[present_at]
-    }
+    components = {}
+    for component, present_at, net_at, tax_at in _COMPONENTS:
+        if present[present_at]:
+            components[component] = Revenue(
+                Decimal(sums[net_at]).scaleb(-PRECISE), Decimal(sums[tax_at]).scaleb(-TAX)
+            )
     return ReportRow(
         key, group.currency, group.sessions, duration, charged, duration - charged,
         Decimal(sums[_ENERGY]).scaleb(-MILLI), Revenue(net, Decimal(sums[_GROSS]).scaleb(-PRECISE) - net),

@@ -376,16 +376,18 @@ class _Adder:
             )
 
     def result(
-        self, customers: dict[tuple[Any, str], tuple[int, int]], limit: int | None
+        self, customers: dict[tuple[Any, str], tuple[int, int]], limit: int | None, *, summed: bool = True
     ) -> tuple[list[GroupSums], int, dict[str, tuple[int, ...]]]:
         """The groups (with ``limit``, only the ``limit`` of highest gross revenue), how many there
-        are, and per currency every group's (sessions, measures..., presence...) added up."""
+        are, and per currency every group's (sessions, measures..., presence...) added up (unless
+        ``summed`` is False: the totals are read apart)."""
         live = [(pair, values) for pair, values in self.groups.items() if values[0] and values[0] > 0]
         by_currency: dict[str, list[Sequence[Any]]] = {}
-        for (_, currency), values in live:
-            by_currency.setdefault(currency, []).append(values)
+        if summed:
+            for (_, currency), values in live:
+                by_currency.setdefault(currency, []).append(values)
         with localcontext(_EXACT):  # numeric sums from PostgreSQL: added without rounding
-            summed = {
+            sums = {
                 currency: tuple(int(sum(filter(None, column))) for column in zip(*rows, strict=True))
                 for currency, rows in by_currency.items()
             }
@@ -403,12 +405,12 @@ class _Adder:
                     currency,
                     int(values[0]),
                     tuple(values[1 : 1 + _WIDTH]),
-                    tuple([value > 0 for value in values[1 + _WIDTH :]]),
+                    tuple(map(bool, values[1 + _WIDTH :])),  # counts of sessions: > 0 is != 0
                     *customers.get((key, currency), none),
                 )  # fmt: skip
                 for (key, currency), values in live
             ]
-            return groups, found, summed
+            return groups, found, sums
         groups = [
             GroupSums(
                 key,
@@ -420,7 +422,7 @@ class _Adder:
             )  # fmt: skip
             for (key, currency), values in live
         ]
-        return groups, found, summed
+        return groups, found, sums
 
 
 _EXACT = Context(prec=200)
@@ -635,8 +637,8 @@ def _rolled_report(
                 adder.groups[(None, currency)] = rest
                 if found is not None and rest[0] > 0:
                     found += 1
-            if found is not None:
-                totals_rows = everything
+            # every group (the customers' and the rest) adds up to every session's sums
+            totals_rows = everything
     else:
         table, size, bucket_name = (
             (report_place_sums, rollups.PERIOD_S, "period")
@@ -669,7 +671,9 @@ def _rolled_report(
             where = _fact_filters(operator_id, query, rollups.edge_condition(cut.edges))
             adder.add(_fact_rows(connection, where, rollups.key_of_facts(group_by), postgresql))
         customers = _rolled_customers(connection, operator_id, query, group_by)
-    groups, counted_groups, summed = adder.result(customers, None if group_by is GroupBy.TOTAL else limit)
+    groups, counted_groups, summed = adder.result(
+        customers, None if group_by is GroupBy.TOTAL else limit, summed=totals_rows is None
+    )
     if group_by is GroupBy.TOTAL:
         return groups, groups, counted_groups
     if totals_rows is not None:
