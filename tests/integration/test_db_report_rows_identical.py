@@ -8,19 +8,23 @@ must have the same sign, digits and exponent, and every other value the same typ
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
-from datetime import UTC, datetime
+from dataclasses import fields, is_dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine, func, select
 
-from evbill.application.analytics.reports import usage_report
+from evbill.adapters.db.analytics.tables import report_customer_totals, session_report_facts
+from evbill.application.analytics.reports import reference_report, usage_report
 from evbill.application.ports import UnitOfWorkFactory
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.reports import Report
-from evbill.domain.analytics.rollup import GroupSums, report_of
+from evbill.domain.analytics.rollup import MEASURES, PRESENCE, GroupSums, report_of
+from evbill.domain.charging.sessions import ChargingSession, SessionStatus
+from tests.integration.db_records import new_id
 from tests.integration.test_db_report_facts import given_generated
 
 
@@ -57,7 +61,11 @@ def as_before(group: GroupSums) -> GroupSums:
 
 
 def former_report(
-    uow_factory: UnitOfWorkFactory, operator_id: str, query: SessionFilter, group_by: GroupBy, limit: int | None
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    query: SessionFilter,
+    group_by: GroupBy,
+    limit: int | None,
 ) -> Report:
     """The report the former way: int sums, and the totals per currency added up from every group."""
     with uow_factory() as uow:
@@ -68,10 +76,13 @@ def former_report(
         added.setdefault(group.currency, []).append(group)
     summed = [
         GroupSums(
-            None, currency, sum(group.sessions for group in members),
+            None,
+            currency,
+            sum(group.sessions for group in members),
             tuple(map(sum, zip(*(group.sums for group in members), strict=True))),
             tuple(map(any, zip(*(group.present for group in members), strict=True))),
-            total.customers, total.new_customers,
+            total.customers,
+            total.new_customers,
         )  # fmt: skip
         for total in totals
         for currency, members in added.items()
@@ -103,3 +114,77 @@ def test_every_row_is_built_to_the_digit_as_before(
             old = former_report(uow_factory, network.operator_id, query, group_by, limit)
             assert new.rows, (query, limit)
             identical(new, old, f"{group_by.value} {query} limit {limit}")
+
+
+def customer_totals_of_facts(engine: Engine, operator_id: str) -> tuple[list[tuple], list[tuple]]:
+    """``report_customer_totals`` as stored, and as a GROUP BY of the facts would make it (sorted)."""
+    t, f = report_customer_totals.c, session_report_facts.c
+    names = ("sessions", *MEASURES)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(t.customer_id, t.currency, t.customer_first_at, *(t[name] for name in names),
+                   *(t[name] for name in PRESENCE)).where(t.operator_id == operator_id)
+        ).all()  # fmt: skip
+        summed = connection.execute(
+            select(f.customer_id, f.currency, func.max(f.customer_first_at), func.count(),
+                   *(func.sum(f[name]) for name in MEASURES), *(func.sum(f[name]) for name in PRESENCE))
+            .where(f.operator_id == operator_id, f.customer_id.is_not(None))
+            .group_by(f.customer_id, f.currency)
+        ).all()  # fmt: skip
+    as_ints = sorted((row[0], row[1], row[2], *(int(value) for value in row[3:])) for row in stored)
+    return as_ints, sorted((row[0], row[1], row[2], *(int(value) for value in row[3:])) for row in summed)
+
+
+def test_the_per_customer_totals_follow_late_re_rated_and_dropped_sessions(
+    database_url: str, database_engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    # Given a report by customer made (the rollups built, the per-customer totals with them)
+    network = given_generated(uow_factory, sessions=60)
+    services = bootstrap(Settings(database_url=database_url)).services
+    first_report = usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.CUSTOMER)
+    first_gross = {row.key: row.revenue.gross for row in first_report.rows}
+    stored, summed = customer_totals_of_facts(database_engine, network.operator_id)
+    assert stored == summed
+    assert len(stored) > 5
+    finished = [s for s in network.sessions if s.status is SessionStatus.COMPLETED and s.customer_id]
+    by_customer: dict[str, list[ChargingSession]] = {}
+    for session in finished:
+        by_customer.setdefault(session.customer_id or "", []).append(session)
+    late_for, dropped = sorted(by_customer)[:2]
+    old = next(s for s in finished if s.parts and s.customer_id not in (late_for, dropped))
+    rerated_for = old.customer_id or ""
+    # When a session of one customer arrives late (before its first one), one of another is re-rated
+    # (its amounts and price parts change) and every finished session of a third is marked invalid
+    with uow_factory() as uow:
+        first = min(s.started_at for s in network.sessions if s.customer_id == late_for)
+        late = replace(by_customer[late_for][0], id=new_id(), started_at=first - timedelta(days=3),
+                       ended_at=first - timedelta(days=3) + timedelta(hours=2))  # fmt: skip
+        uow.sessions.add(late)
+        parts = tuple(replace(part, excl_vat=part.excl_vat + Decimal("1.2345678901")) for part in old.parts)
+        net = sum((part.excl_vat for part in parts), Decimal(0))
+        gross = sum((part.excl_vat * (100 + (part.vat or 0)) / 100 for part in parts), Decimal(0))
+        rerated = replace(
+            old, parts=parts, total_excl_vat=net.quantize(Decimal("1e-10")),
+            total_incl_vat=gross.quantize(Decimal("1e-10")), total_excl_vat_minor=int(net * 100),
+            total_incl_vat_minor=int(gross * 100),
+        )  # fmt: skip
+        assert rerated.total_incl_vat != old.total_incl_vat
+        uow.live_sessions.close(rerated, details={})
+        for session in by_customer[dropped]:
+            uow.live_sessions.close(replace(session, status=SessionStatus.INVALID), details={})
+        uow.commit()
+    # Then the next reports by customer (every row, the top rows) are the reference's, and the totals
+    # are again the facts' sums: the dropped customer has none, the late one's first session moved
+    reference = reference_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.CUSTOMER)
+    every = usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.CUSTOMER)
+    assert every == reference
+    top = usage_report(services, network.actor, query=SessionFilter(), group_by=GroupBy.CUSTOMER, limit=3)
+    assert top.rows == tuple(sorted(reference.rows, key=lambda row: (-row.revenue.gross, row.key))[:3])
+    assert top.totals == reference.totals
+    stored, summed = customer_totals_of_facts(database_engine, network.operator_id)
+    assert stored == summed
+    assert dropped not in {row[0] for row in stored}
+    assert next(row[2] for row in stored if row[0] == late_for) == late.started_at
+    gross = {row.key: row.revenue.gross for row in every.rows}
+    assert gross[rerated_for] != first_gross[rerated_for]
+    assert dropped not in gross

@@ -76,9 +76,7 @@ def usage_report(
     # else alive as they pile up, took half the building's CPU (see Performance in the README).
     with collector_paused():
         with services.uow(read_only=True) as uow:
-            groups, totals, found = uow.analytics.report_sums(
-                actor.operator_id, query, group_by, limit=limit
-            )
+            groups, totals, found = uow.analytics.report_sums(actor.operator_id, query, group_by, limit=limit)
             corrections = uow.analytics.report_corrections(actor.operator_id, query)
         report = report_of(group_by, groups, totals, limit=limit, found=found)
         return with_corrections(report, corrections) if corrections else report

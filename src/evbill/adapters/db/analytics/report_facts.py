@@ -45,6 +45,7 @@ from evbill.adapters.db.analytics import rollups
 from evbill.adapters.db.analytics.facts import read_facts
 from evbill.adapters.db.analytics.tables import (
     report_customer_sums,
+    report_customer_totals,
     report_day_sums,
     report_heat_sums,
     report_key_customers,
@@ -527,12 +528,12 @@ def rollups_key(table: Any, group_by: GroupBy) -> Any:
 
 
 def _top_customers(
-    connection: Connection, operator_id: str, query: SessionFilter, top: int
+    connection: Connection, operator_id: str, query: SessionFilter, top: int | None
 ) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
-    """The customers of the ``top`` highest gross revenues of all time (PostgreSQL, one hash aggregate
-    of the per-customer rollup with GROUPING SETS per customer and per currency): their rows (key,
-    currency, sums..., first session), how many customers there are, per currency every customer's
-    sums added up and (distinct customers, new ones)."""
+    """The customers of the ``top`` highest gross revenues of all time (None: every customer, in no
+    order) (PostgreSQL, one hash aggregate of the per-customer rollup with GROUPING SETS per customer
+    and per currency): their rows (key, currency, sums..., first session), how many customers there
+    are, per currency every customer's sums added up and (distinct customers, new ones)."""
     c = report_customer_sums.c
     sums = [func.sum(c.sessions), *(func.sum(c[name]) for name in MEASURES),
             *(func.sum(c[name]) for name in PRESENCE)]  # fmt: skip
@@ -562,32 +563,60 @@ def _top_customers(
         .where(g.whole == 0)
         .group_by(g.currency)
     )  # fmt: skip
-    best = (
-        select(
-            literal_column("2").label("part"),
-            g.customer,
-            g.currency,
-            *measured,
-            g.first,
-            cast(null(), BigInteger).label("customers"),
-            cast(null(), BigInteger).label("new"),
-        )  # fmt: skip
-        .where(g.whole == 0)
-        .order_by(g[f"s{1 + MEASURES.index('gross_u')}"].desc())
-        .fetch(top, with_ties=True)
-        .subquery()
-    )
-    statement = per_currency.union_all(counts, select(*best.c))
+    best = select(
+        literal_column("2").label("part"),
+        g.customer,
+        g.currency,
+        *measured,
+        g.first,
+        cast(null(), BigInteger).label("customers"),
+        cast(null(), BigInteger).label("new"),
+    ).where(g.whole == 0)  # fmt: skip
+    if top is not None:
+        best = best.order_by(g[f"s{1 + MEASURES.index('gross_u')}"].desc()).fetch(top, with_ties=True)
+    chosen = best.subquery()
+    statement = per_currency.union_all(counts, select(*chosen.c))
     rows: list[Any] = []
     of_customers: dict[str, Sequence[Any]] = {}
     counted: dict[str, tuple[int, int]] = {}
-    for row in connection.execute(statement):
+    for row in connection.execute(statement).all():
         if row[0] == 0:
             of_customers[row[2]] = row[3 : 3 + width]
         elif row[0] == 1:
             counted[row[2]] = (int(row[4 + width]), int(row[5 + width]))
         else:
             rows.append(row[1 : 4 + width])
+    return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
+
+
+def _customer_totals(
+    connection: Connection, operator_id: str, top: int | None, postgresql: bool
+) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
+    """As ``_top_customers`` from ``report_customer_totals`` (one row per customer and currency, no
+    filter): the rows of the ``top`` highest gross revenues (PostgreSQL: by the gross index, ties kept;
+    None: every customer), how many customers there are, and per currency their sums added up and
+    (distinct customers, new ones)."""
+    t = report_customer_totals.c
+    total = func.sum if postgresql else func.evbill_sum
+    measured = [t.sessions, *(t[name] for name in MEASURES), *(t[name] for name in PRESENCE)]
+    summed = [total(column) for column in measured]
+    per_currency = (
+        select(t.currency, *summed, func.count(), func.count(t.customer_first_at))
+        .where(t.operator_id == operator_id)
+        .group_by(t.currency)
+    )
+    of_customers: dict[str, Sequence[Any]] = {}
+    counted: dict[str, tuple[int, int]] = {}
+    width = len(measured)
+    for row in connection.execute(per_currency).all():
+        of_customers[row[0]] = row[1 : 1 + width]
+        counted[row[0]] = (int(row[1 + width]), int(row[2 + width]))
+    statement = select(t.customer_id, t.currency, *measured, t.customer_first_at).where(
+        t.operator_id == operator_id
+    )
+    if top is not None:
+        statement = statement.order_by(t.gross_u.desc()).fetch(top, with_ties=True)
+    rows = list(connection.execute(statement).all())
     return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
 
 
@@ -614,7 +643,16 @@ def _rolled_report(
             d = report_day_sums
             everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id,
                                       postgresql)  # fmt: skip
-            top_customers = _top_customers(connection, operator_id, query, top) if top is not None else None
+            # Unfiltered: the per-customer totals (the top ones by their gross index, or all); by class
+            # or tariff on PostgreSQL: the customers and their sums per currency in one read of the
+            # per-(customer, key) rollup; SQLite (no GROUPING SETS): three reads below
+            top_customers = (
+                _customer_totals(connection, operator_id, top, postgresql)
+                if not _filters(report_customer_sums, query)
+                else _top_customers(connection, operator_id, query, top)
+                if postgresql
+                else None
+            )
             if top_customers is not None and {row[1] for row in everything} <= set(top_customers[2]):
                 rows, found, of_customers, counted_customers = top_customers
             else:
