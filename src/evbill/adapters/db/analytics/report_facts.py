@@ -611,9 +611,9 @@ def _customer_totals(
     for row in connection.execute(per_currency).all():
         of_customers[row[0]] = row[1 : 1 + width]
         counted[row[0]] = (int(row[1 + width]), int(row[2 + width]))
-    statement = select(t.customer_id, t.currency, *measured, t.customer_first_at).where(
-        t.operator_id == operator_id
-    )
+    # whether the customer's first session is known (new of all time): 1 or NULL, no timestamp decoded
+    known_first = case((t.customer_first_at.is_not(None), 1))
+    statement = select(t.customer_id, t.currency, *measured, known_first).where(t.operator_id == operator_id)
     if top is not None:
         statement = statement.order_by(t.gross_u.desc()).fetch(top, with_ties=True)
     rows = list(connection.execute(statement).all())
