@@ -490,6 +490,10 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
         analytics_tables.report_customer_sums,
         RecordMapping(analytics_tables.ReportCustomerSumsRow, enums={}),
     ),
+    "report_customer_totals": (
+        analytics_tables.report_customer_totals,
+        RecordMapping(analytics_tables.ReportCustomerTotalsRow, enums={}),
+    ),
     "report_heat_sums": (
         analytics_tables.report_heat_sums,
         RecordMapping(analytics_tables.ReportHeatSumsRow, enums={}),

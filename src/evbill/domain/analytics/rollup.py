@@ -113,12 +113,14 @@ PRESENCE = tuple(f"{component}_parts" for component in Component)
 @dataclass(frozen=True, slots=True)
 class GroupSums:
     """What the database summed for one group: ``sums`` in MEASURES order, ``present`` in PRESENCE order
-    (tuples of the SQL row's values: no dict per group)."""
+    (tuples of the SQL row's values: no dict per group). A sum is an integer of its unit: an ``int``, or
+    PostgreSQL's exact ``numeric`` sum as the driver gives it, an integral ``Decimal`` (exponent 0), kept
+    as it is rather than converted twice (``row_of`` makes the same Decimal of either)."""
 
     key: str | None
     currency: str
     sessions: int
-    sums: tuple[int, ...]
+    sums: tuple[int | Decimal, ...]
     present: tuple[bool, ...]
     customers: int
     new_customers: int
@@ -144,21 +146,25 @@ _COMPONENTS = tuple(
 
 
 def row_of(group: GroupSums, key: str) -> ReportRow:
-    """One report row from the integer sums: Decimal only here, at the edge."""
+    """One report row from the integer sums: Decimal only here, at the edge. ``Decimal(n).scaleb(-p)`` is
+    the same Decimal (digits and exponent) whether ``n`` is an int or an integral Decimal; the minor
+    units are ints either way."""
     sums, present = group.sums, group.present
     duration = Decimal(sums[_DURATION]).scaleb(-MICRO)
     charged = Decimal(sums[_CHARGED]).scaleb(-MICRO)
     net = Decimal(sums[_NET]).scaleb(-PRECISE)
-    components = {
-        component: Revenue(Decimal(sums[net_at]).scaleb(-PRECISE), Decimal(sums[tax_at]).scaleb(-TAX))
-        for component, present_at, net_at, tax_at in _COMPONENTS
-        if present[present_at]
-    }
+    components = {}
+    for component, present_at, net_at, tax_at in _COMPONENTS:
+        if present[present_at]:
+            components[component] = Revenue(
+                Decimal(sums[net_at]).scaleb(-PRECISE), Decimal(sums[tax_at]).scaleb(-TAX)
+            )
     return ReportRow(
         key, group.currency, group.sessions, duration, charged, duration - charged,
         Decimal(sums[_ENERGY]).scaleb(-MILLI), Revenue(net, Decimal(sums[_GROSS]).scaleb(-PRECISE) - net),
         components, group.customers, group.new_customers, group.customers - group.new_customers,
-        sums[_REFUNDED], sums[_DISPUTED], sums[_CHARGED_BACK], sums[_BILLED_NET], sums[_BILLED_GROSS],
+        int(sums[_REFUNDED]), int(sums[_DISPUTED]), int(sums[_CHARGED_BACK]), int(sums[_BILLED_NET]),
+        int(sums[_BILLED_GROSS]),
     )  # fmt: skip
 
 

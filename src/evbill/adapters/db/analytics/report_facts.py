@@ -45,6 +45,7 @@ from evbill.adapters.db.analytics import rollups
 from evbill.adapters.db.analytics.facts import read_facts
 from evbill.adapters.db.analytics.tables import (
     report_customer_sums,
+    report_customer_totals,
     report_day_sums,
     report_heat_sums,
     report_key_customers,
@@ -354,10 +355,15 @@ class _Adder:
     """Group sums added up from several sources (rollup buckets, fact edges), per (key, currency).
 
     A row is (key, currency, sessions, sums..., presence...) as the SQL returns it; a group seen once
-    keeps the row's own tuple (the common case: one source), a group seen again is added up."""
+    keeps the row's own tuple (the common case: one source), a group seen again is added up.
 
-    def __init__(self) -> None:
+    ``exact``: every value is an int or PostgreSQL's integral numeric (a Decimal), never NULL (a group
+    has rows) nor text, so the groups keep them as they are (``row_of`` makes the same Decimals of
+    either); otherwise (SQLite's ``evbill_sum`` gives its big sums as text) each becomes an int."""
+
+    def __init__(self, exact: bool = False) -> None:
         self.groups: dict[tuple[Any, str], Sequence[Any]] = {}
+        self.exact = exact
 
     def add(self, rows: Any) -> None:
         groups = self.groups
@@ -371,16 +377,18 @@ class _Adder:
             )
 
     def result(
-        self, customers: dict[tuple[Any, str], tuple[int, int]], limit: int | None
+        self, customers: dict[tuple[Any, str], tuple[int, int]], limit: int | None, *, summed: bool = True
     ) -> tuple[list[GroupSums], int, dict[str, tuple[int, ...]]]:
         """The groups (with ``limit``, only the ``limit`` of highest gross revenue), how many there
-        are, and per currency every group's (sessions, measures..., presence...) added up."""
+        are, and per currency every group's (sessions, measures..., presence...) added up (unless
+        ``summed`` is False: the totals are read apart)."""
         live = [(pair, values) for pair, values in self.groups.items() if values[0] and values[0] > 0]
         by_currency: dict[str, list[Sequence[Any]]] = {}
-        for (_, currency), values in live:
-            by_currency.setdefault(currency, []).append(values)
+        if summed:
+            for (_, currency), values in live:
+                by_currency.setdefault(currency, []).append(values)
         with localcontext(_EXACT):  # numeric sums from PostgreSQL: added without rounding
-            summed = {
+            sums = {
                 currency: tuple(int(sum(filter(None, column))) for column in zip(*rows, strict=True))
                 for currency, rows in by_currency.items()
             }
@@ -391,6 +399,19 @@ class _Adder:
                 limit, live, key=lambda item: top_order(item[1][gross] or 0, item[0][0], item[0][1])
             )
         none = (0, 0)
+        if self.exact:
+            groups = [
+                GroupSums(
+                    key,
+                    currency,
+                    int(values[0]),
+                    tuple(values[1 : 1 + _WIDTH]),
+                    tuple(map(bool, values[1 + _WIDTH :])),  # counts of sessions: > 0 is != 0
+                    *customers.get((key, currency), none),
+                )  # fmt: skip
+                for (key, currency), values in live
+            ]
+            return groups, found, sums
         groups = [
             GroupSums(
                 key,
@@ -402,7 +423,7 @@ class _Adder:
             )  # fmt: skip
             for (key, currency), values in live
         ]
-        return groups, found, summed
+        return groups, found, sums
 
 
 _EXACT = Context(prec=200)
@@ -507,12 +528,12 @@ def rollups_key(table: Any, group_by: GroupBy) -> Any:
 
 
 def _top_customers(
-    connection: Connection, operator_id: str, query: SessionFilter, top: int
+    connection: Connection, operator_id: str, query: SessionFilter, top: int | None
 ) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
-    """The customers of the ``top`` highest gross revenues of all time (PostgreSQL, one hash aggregate
-    of the per-customer rollup with GROUPING SETS per customer and per currency): their rows (key,
-    currency, sums..., first session), how many customers there are, per currency every customer's
-    sums added up and (distinct customers, new ones)."""
+    """The customers of the ``top`` highest gross revenues of all time (None: every customer, in no
+    order) (PostgreSQL, one hash aggregate of the per-customer rollup with GROUPING SETS per customer
+    and per currency): their rows (key, currency, sums..., first session), how many customers there
+    are, per currency every customer's sums added up and (distinct customers, new ones)."""
     c = report_customer_sums.c
     sums = [func.sum(c.sessions), *(func.sum(c[name]) for name in MEASURES),
             *(func.sum(c[name]) for name in PRESENCE)]  # fmt: skip
@@ -542,26 +563,23 @@ def _top_customers(
         .where(g.whole == 0)
         .group_by(g.currency)
     )  # fmt: skip
-    best = (
-        select(
-            literal_column("2").label("part"),
-            g.customer,
-            g.currency,
-            *measured,
-            g.first,
-            cast(null(), BigInteger).label("customers"),
-            cast(null(), BigInteger).label("new"),
-        )  # fmt: skip
-        .where(g.whole == 0)
-        .order_by(g[f"s{1 + MEASURES.index('gross_u')}"].desc())
-        .fetch(top, with_ties=True)
-        .subquery()
-    )
-    statement = per_currency.union_all(counts, select(*best.c))
+    best = select(
+        literal_column("2").label("part"),
+        g.customer,
+        g.currency,
+        *measured,
+        g.first,
+        cast(null(), BigInteger).label("customers"),
+        cast(null(), BigInteger).label("new"),
+    ).where(g.whole == 0)  # fmt: skip
+    if top is not None:
+        best = best.order_by(g[f"s{1 + MEASURES.index('gross_u')}"].desc()).fetch(top, with_ties=True)
+    chosen = best.subquery()
+    statement = per_currency.union_all(counts, select(*chosen.c))
     rows: list[Any] = []
     of_customers: dict[str, Sequence[Any]] = {}
     counted: dict[str, tuple[int, int]] = {}
-    for row in connection.execute(statement):
+    for row in connection.execute(statement).all():
         if row[0] == 0:
             of_customers[row[2]] = row[3 : 3 + width]
         elif row[0] == 1:
@@ -571,11 +589,42 @@ def _top_customers(
     return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
 
 
+def _customer_totals(
+    connection: Connection, operator_id: str, top: int | None, postgresql: bool
+) -> tuple[list[Any], int, dict[str, Sequence[Any]], dict[str, tuple[int, int]]]:
+    """As ``_top_customers`` from ``report_customer_totals`` (one row per customer and currency, no
+    filter): the rows of the ``top`` highest gross revenues (PostgreSQL: by the gross index, ties kept;
+    None: every customer), how many customers there are, and per currency their sums added up and
+    (distinct customers, new ones)."""
+    t = report_customer_totals.c
+    total = func.sum if postgresql else func.evbill_sum
+    measured = [t.sessions, *(t[name] for name in MEASURES), *(t[name] for name in PRESENCE)]
+    summed = [total(column) for column in measured]
+    per_currency = (
+        select(t.currency, *summed, func.count(), func.count(t.customer_first_at))
+        .where(t.operator_id == operator_id)
+        .group_by(t.currency)
+    )
+    of_customers: dict[str, Sequence[Any]] = {}
+    counted: dict[str, tuple[int, int]] = {}
+    width = len(measured)
+    for row in connection.execute(per_currency).all():
+        of_customers[row[0]] = row[1 : 1 + width]
+        counted[row[0]] = (int(row[1 + width]), int(row[2 + width]))
+    # whether the customer's first session is known (new of all time): 1 or NULL, no timestamp decoded
+    known_first = case((t.customer_first_at.is_not(None), 1))
+    statement = select(t.customer_id, t.currency, *measured, known_first).where(t.operator_id == operator_id)
+    if top is not None:
+        statement = statement.order_by(t.gross_u.desc()).fetch(top, with_ties=True)
+    rows = list(connection.execute(statement).all())
+    return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
+
+
 def _rolled_report(
     connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool,
     limit: int | None,
 ) -> tuple[list[GroupSums], list[GroupSums], int]:  # fmt: skip
-    adder = _Adder()
+    adder = _Adder(exact=postgresql)
     # With a limit, PostgreSQL returns only the top groups of a single rollup source (no window edge to
     # add to them): ``found`` and the totals per currency then come from the database too.
     top = limit if postgresql and group_by is not GroupBy.TOTAL else None
@@ -594,7 +643,16 @@ def _rolled_report(
             d = report_day_sums
             everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id,
                                       postgresql)  # fmt: skip
-            top_customers = _top_customers(connection, operator_id, query, top) if top is not None else None
+            # Unfiltered: the per-customer totals (the top ones by their gross index, or all); by class
+            # or tariff on PostgreSQL: the customers and their sums per currency in one read of the
+            # per-(customer, key) rollup; SQLite (no GROUPING SETS): three reads below
+            top_customers = (
+                _customer_totals(connection, operator_id, top, postgresql)
+                if not _filters(report_customer_sums, query)
+                else _top_customers(connection, operator_id, query, top)
+                if postgresql
+                else None
+            )
             if top_customers is not None and {row[1] for row in everything} <= set(top_customers[2]):
                 rows, found, of_customers, counted_customers = top_customers
             else:
@@ -617,8 +675,8 @@ def _rolled_report(
                 adder.groups[(None, currency)] = rest
                 if found is not None and rest[0] > 0:
                     found += 1
-            if found is not None:
-                totals_rows = everything
+            # every group (the customers' and the rest) adds up to every session's sums
+            totals_rows = everything
     else:
         table, size, bucket_name = (
             (report_place_sums, rollups.PERIOD_S, "period")
@@ -651,7 +709,9 @@ def _rolled_report(
             where = _fact_filters(operator_id, query, rollups.edge_condition(cut.edges))
             adder.add(_fact_rows(connection, where, rollups.key_of_facts(group_by), postgresql))
         customers = _rolled_customers(connection, operator_id, query, group_by)
-    groups, counted_groups, summed = adder.result(customers, None if group_by is GroupBy.TOTAL else limit)
+    groups, counted_groups, summed = adder.result(
+        customers, None if group_by is GroupBy.TOTAL else limit, summed=totals_rows is None
+    )
     if group_by is GroupBy.TOTAL:
         return groups, groups, counted_groups
     if totals_rows is not None:

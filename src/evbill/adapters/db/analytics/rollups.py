@@ -11,6 +11,7 @@ made ahead, exactly (integers), if the buckets fit the report's window:
                           and seconds occupied (each session split in Python, ``rollup.occupancy``)
     report_customer_sums  per customer, currency and low-cardinality key, of all time: sums, the first
                           and the last start, the customer's first session
+    report_customer_totals the same added up per customer and currency (indexed by gross revenue)
     report_key_customers  distinct customers (and new ones) of all time per local day, week, month,
                           location, station and EVSE
 
@@ -61,6 +62,7 @@ from sqlalchemy.sql import Select
 
 from evbill.adapters.db.analytics.tables import (
     report_customer_sums,
+    report_customer_totals,
     report_day_sums,
     report_heat_sums,
     report_key_customers,
@@ -397,6 +399,7 @@ def _refresh_customers(
         _refill(
             connection, report_customer_sums, _CUSTOMER_KEYS, [f[n] for n in _CUSTOMER_KEYS], extra, mine, pg
         )
+        _refill_customer_totals(connection, operator_id, None, pg)
         return
     for first in range(0, len(customers), _CHUNK):
         chunk = customers[first : first + _CHUNK]
@@ -407,6 +410,34 @@ def _refresh_customers(
         _refill(
             connection, report_customer_sums, _CUSTOMER_KEYS, [f[n] for n in _CUSTOMER_KEYS], extra, where, pg
         )
+        _refill_customer_totals(connection, operator_id, chunk, pg)
+
+
+def _refill_customer_totals(
+    connection: Connection, operator_id: str, customers: Sequence[str] | None, pg: bool
+) -> None:
+    """``report_customer_totals`` of the customers (None: every one) from their rows of
+    ``report_customer_sums``, just refilled: a customer without rows any more has no totals."""
+    c, t = report_customer_sums.c, report_customer_totals.c
+    gone = delete(report_customer_totals).where(t.operator_id == operator_id)
+    where = [c.operator_id == operator_id]
+    if customers is not None:
+        gone = gone.where(t.customer_id.in_(customers))
+        where.append(c.customer_id.in_(customers))
+    connection.execute(gone)
+    names = ["operator_id", "customer_id", "currency", "customer_first_at", "sessions", *MEASURES, *PRESENCE]
+    statement = (
+        select(
+            c.operator_id,
+            c.customer_id,
+            c.currency,
+            func.max(c.customer_first_at),
+            *_sum_columns(pg, report_customer_sums),
+        )  # fmt: skip
+        .where(*where)
+        .group_by(c.operator_id, c.customer_id, c.currency)
+    )
+    connection.execute(insert(report_customer_totals).from_select(names, statement))
 
 
 def _key_condition(kind: GroupBy, keys: Sequence[str]) -> ColumnElement[bool]:

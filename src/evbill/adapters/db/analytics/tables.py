@@ -283,6 +283,22 @@ report_customer_sums = Table(
     Index("ix_report_customer_sums_customer", "operator_id", "customer_id"),
 )
 
+# per customer of all time (migration 0032): report_customer_sums added up over its keys, one row per
+# customer and currency, so a report by customer reads its rows (its top ones by the gross index) rather
+# than a hash aggregate of every (customer, key) row
+report_customer_totals = Table(
+    "report_customer_totals",
+    metadata,
+    operator_id_column(),
+    Column("customer_id", String(36), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("customer_first_at", UtcDateTime()),
+    *_sums(),
+    belongs_to_operator(),
+    Index("ix_report_customer_totals_customer", "operator_id", "customer_id"),
+    Index("ix_report_customer_totals_gross", "operator_id", "gross_u"),
+)
+
 # the heatmap's sums per UTC day of the start and local hour of the week: starts, and seconds occupied
 report_heat_sums = Table(
     "report_heat_sums",
@@ -346,6 +362,12 @@ ReportCustomerSumsRow = make_dataclass(
     [("operator_id", str), ("customer_id", str), ("currency", str), ("connector_class", str | None),
      ("tariff_id", str | None), ("plan_id", str | None), ("segment", str | None), ("payment_method", str),
      ("first_started_at", datetime), ("last_started_at", datetime), ("customer_first_at", datetime | None),
+     *_SUMS],
+    frozen=True, slots=True,
+)  # fmt: skip
+ReportCustomerTotalsRow = make_dataclass(
+    "ReportCustomerTotalsRow",
+    [("operator_id", str), ("customer_id", str), ("currency", str), ("customer_first_at", datetime | None),
      *_SUMS],
     frozen=True, slots=True,
 )  # fmt: skip
