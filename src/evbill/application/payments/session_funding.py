@@ -76,20 +76,28 @@ def settle_session(pay: PayAtCharger, operator_id: str, session_id: str) -> str 
         terms, payer = _terms_at(uow, session), _payer(uow, session)
         card = uow.session_payments.card_on_file(operator_id, payer) if payer else None
         wallet_id = uow.session_payments.wallet_of(operator_id, payer, session.currency) if payer else None
-        billed = billed_on(uow, session)
     if start is not None:
         settled = settle_adhoc(pay, start, session).start
         return f"ad hoc: captured {settled.captured}" if settled.status is AdhocStatus.FINISHED else None
     price = session.total_incl_vat_minor or 0
     if terms is None or payer is None or price <= 0:
         return None
+    method = terms.payment_method
+    by_card = method is PaymentMethodKind.CARD_ON_FILE and card is not None and card.charge_sessions
+    by_wallet = method is PaymentMethodKind.PREPAID_WALLET and wallet_id is not None
+    if not (by_card or by_wallet):
+        return None  # left to the contract's invoice
+    # Only a session that would be paid by itself is looked up on its contract's bills (a read of
+    # the contract's bills, kept off the stop of every other session)
+    with svc.uow(read_only=True) as uow:
+        billed = billed_on(uow, session)
     if billed is not None and not billed.receipt:
         return None  # on its contract's bill already: the invoice collects it (charged here, twice)
-    if terms.payment_method is PaymentMethodKind.CARD_ON_FILE and card is not None and card.charge_sessions:
+    if by_card:
+        assert card is not None
         return _charge_card(pay, session, payer, card, price)
-    if terms.payment_method is PaymentMethodKind.PREPAID_WALLET and wallet_id is not None:
-        return _pay_from_wallet(pay, session, wallet_id, card, price)
-    return None
+    assert wallet_id is not None
+    return _pay_from_wallet(pay, session, wallet_id, card, price)
 
 
 class SessionPayments:
