@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -163,9 +164,14 @@ class EvbillStation(EvbillChargePoint):
                 else:
                     LOGGER.warning("%s: a call to the charger failed", self.id, exc_info=True)
 
+        def done(task: asyncio.Task[None]) -> None:
+            self._calls.discard(task)
+            if task.cancelled() and inspect.iscoroutine(coroutine):
+                coroutine.close()  # cancelled before it began (the station left at once): never run
+
         task = asyncio.create_task(after())
         self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+        task.add_done_callback(done)
 
     # Running cost
 
