@@ -72,8 +72,13 @@ class Revenue:
         return Revenue(self.net + other.net, self.tax + other.tax)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReportRow:
+    """One group's measures. Not frozen, though never changed once made (``replace`` makes a new one):
+    a frozen dataclass sets each of its 21 fields through ``object.__setattr__``, 1.6 µs a row, a
+    sixth of building the 40,000 rows of a by-customer report; its ``components`` dict made it
+    unhashable anyway."""
+
     key: str
     currency: str
     sessions: int

@@ -145,23 +145,30 @@ _COMPONENTS = tuple(
 )  # fmt: skip
 
 
+# 10**-places as a Decimal: ``Decimal(n) * _SCALE[p]`` is ``Decimal(n).scaleb(-p)`` (the same digits and
+# exponent, for an int or an integral Decimal; both round only past the context's 28 digits), a third
+# faster, and a by-customer report makes 40,000 rows of seven such amounts.
+_SCALE = {places: Decimal(1).scaleb(-places) for places in (MICRO, MILLI, PRECISE, TAX)}
+_MICRO_SCALE, _MILLI_SCALE, _PRECISE_SCALE, _TAX_SCALE = (_SCALE[p] for p in (MICRO, MILLI, PRECISE, TAX))
+
+
 def row_of(group: GroupSums, key: str) -> ReportRow:
-    """One report row from the integer sums: Decimal only here, at the edge. ``Decimal(n).scaleb(-p)`` is
+    """One report row from the integer sums: Decimal only here, at the edge. ``Decimal(n) * 10**-p`` is
     the same Decimal (digits and exponent) whether ``n`` is an int or an integral Decimal; the minor
     units are ints either way."""
     sums, present = group.sums, group.present
-    duration = Decimal(sums[_DURATION]).scaleb(-MICRO)
-    charged = Decimal(sums[_CHARGED]).scaleb(-MICRO)
-    net = Decimal(sums[_NET]).scaleb(-PRECISE)
+    duration = Decimal(sums[_DURATION]) * _MICRO_SCALE
+    charged = Decimal(sums[_CHARGED]) * _MICRO_SCALE
+    net = Decimal(sums[_NET]) * _PRECISE_SCALE
     components = {}
     for component, present_at, net_at, tax_at in _COMPONENTS:
         if present[present_at]:
             components[component] = Revenue(
-                Decimal(sums[net_at]).scaleb(-PRECISE), Decimal(sums[tax_at]).scaleb(-TAX)
+                Decimal(sums[net_at]) * _PRECISE_SCALE, Decimal(sums[tax_at]) * _TAX_SCALE
             )
     return ReportRow(
         key, group.currency, group.sessions, duration, charged, duration - charged,
-        Decimal(sums[_ENERGY]).scaleb(-MILLI), Revenue(net, Decimal(sums[_GROSS]).scaleb(-PRECISE) - net),
+        Decimal(sums[_ENERGY]) * _MILLI_SCALE, Revenue(net, Decimal(sums[_GROSS]) * _PRECISE_SCALE - net),
         components, group.customers, group.new_customers, group.customers - group.new_customers,
         int(sums[_REFUNDED]), int(sums[_DISPUTED]), int(sums[_CHARGED_BACK]), int(sums[_BILLED_NET]),
         int(sums[_BILLED_GROSS]),

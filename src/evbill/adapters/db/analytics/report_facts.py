@@ -155,6 +155,7 @@ def _customers(
 
 
 _WIDTH = len(MEASURES)
+_GROSS_AT = MEASURES.index("gross_u")
 _PRESENT_END = 3 + _WIDTH + len(PRESENCE)
 
 
@@ -166,6 +167,44 @@ def _group_sums(row: Any, customers: tuple[int, int]) -> GroupSums:
         tuple(bool(value) for value in row[3 + _WIDTH : _PRESENT_END]),
         *customers,
     )  # fmt: skip
+
+
+def _group_of(key: Any, currency: str, values: Sequence[Any], customers: tuple[int, int]) -> GroupSums:
+    """Group sums from (sessions, sums..., presence counts...) as the rollups give them, each an int
+    (a SQLite sum may come as text: ``int`` reads it)."""
+    return GroupSums(
+        key, currency, int(values[0]),
+        tuple(int(value or 0) for value in values[1 : 1 + _WIDTH]),
+        tuple(bool(value and int(value) > 0) for value in values[1 + _WIDTH :]),
+        *customers,
+    )  # fmt: skip
+
+
+def _customer_groups(rows: Sequence[Any], exact: bool) -> list[GroupSums]:
+    """One group per row (customer, currency, sessions, sums..., presence counts..., first session or
+    NULL): a customer alone in its group, new of all time if its first session is known. ``exact``
+    (PostgreSQL): the values are ints or integral numerics already, kept as they are (40,000
+    customers: no value read twice)."""
+    end = 3 + _WIDTH
+    if not exact:
+        return [
+            _group_of(row[0], row[1], row[2:-1], (1, 0 if row[-1] is None else 1))
+            for row in rows
+            if row[2] and int(row[2]) > 0
+        ]
+    return [
+        GroupSums(
+            row[0],
+            row[1],
+            int(row[2]),
+            tuple(row[3:end]),
+            tuple(map(bool, row[end:-1])),
+            1,
+            0 if row[-1] is None else 1,
+        )  # fmt: skip
+        for row in rows
+        if row[2] > 0
+    ]
 
 
 def _totals(groups: list[GroupSums], customers: dict[str, tuple[int, int]]) -> list[GroupSums]:
@@ -620,6 +659,62 @@ def _customer_totals(
     return rows, sum(customers for customers, _ in counted.values()), of_customers, counted
 
 
+def _every_customer(
+    connection: Connection, operator_id: str, query: SessionFilter, postgresql: bool, limit: int | None
+) -> tuple[list[GroupSums], list[GroupSums], int]:
+    """By customer over all time: a group per customer and currency, each read as one row of the
+    customer rollups (nothing to add up), and one for the sessions without a customer."""
+    top = limit if postgresql else None
+    c = report_customer_sums.c
+    every = rollups.Cut(None, None, ())
+    d = report_day_sums
+    everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id, postgresql)
+    # Unfiltered: the per-customer totals (the top ones by their gross index, or all); by class
+    # or tariff on PostgreSQL: the customers and their sums per currency in one read of the
+    # per-(customer, key) rollup; SQLite (no GROUPING SETS): three reads below
+    top_customers = (
+        _customer_totals(connection, operator_id, top, postgresql)
+        if not _filters(report_customer_sums, query)
+        else _top_customers(connection, operator_id, query, top)
+        if postgresql
+        else None
+    )
+    if top_customers is not None and {row[1] for row in everything} <= set(top_customers[2]):
+        rows, found, of_customers, counted_customers = top_customers
+    else:
+        # per customer: its sums and whether its first session is known (new of all time)
+        rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
+                            operator_id, postgresql, (func.max(c.customer_first_at),))  # fmt: skip
+        found, counted_customers = None, None
+        of_customers = {
+            row[1]: row[2:] for row in _rollup_rows(connection, report_customer_sums, None,
+                                                    literal(None), every, query, operator_id,
+                                                    postgresql)
+        }  # fmt: skip
+    # one row per customer and currency: each is a group of its own, nothing to add up
+    groups = _customer_groups(rows, postgresql)
+    # the sessions without a customer: all of them (per currency) less those of customers
+    for _, currency, *values in everything:
+        known = of_customers.get(currency)
+        less = [0] * len(values) if known is None else known
+        rest = tuple(int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True))
+        if rest[0] > 0:
+            groups.append(_group_of(None, currency, rest, (0, 0)))
+            if found is not None:
+                found += 1
+    found = len(groups) if found is None else found
+    if limit is not None and found > limit:
+        groups = heapq.nsmallest(
+            limit, groups, key=lambda group: top_order(group.sums[_GROSS_AT], group.key, group.currency)
+        )
+    # every group (the customers' and the rest) adds up to every session's sums
+    summed = {row[1]: tuple(int(value or 0) for value in row[2:]) for row in everything if row[2]}
+    if counted_customers is None:
+        counted = _rolled_customers(connection, operator_id, query, GroupBy.TOTAL)
+        counted_customers = {currency: count for (_, currency), count in counted.items()}
+    return groups, _currency_totals(summed, counted_customers), found
+
+
 def _rolled_report(
     connection: Connection, operator_id: str, query: SessionFilter, group_by: GroupBy, postgresql: bool,
     limit: int | None,
@@ -638,45 +733,7 @@ def _rolled_report(
             adder.add(_fact_rows(connection, _conditions(operator_id, query), key, postgresql))
             customers = _rolled_customers(connection, operator_id, query, group_by)
         else:
-            c = report_customer_sums.c
-            every = rollups.Cut(None, None, ())
-            d = report_day_sums
-            everything = _rollup_rows(connection, d, None, literal(None), every, query, operator_id,
-                                      postgresql)  # fmt: skip
-            # Unfiltered: the per-customer totals (the top ones by their gross index, or all); by class
-            # or tariff on PostgreSQL: the customers and their sums per currency in one read of the
-            # per-(customer, key) rollup; SQLite (no GROUPING SETS): three reads below
-            top_customers = (
-                _customer_totals(connection, operator_id, top, postgresql)
-                if not _filters(report_customer_sums, query)
-                else _top_customers(connection, operator_id, query, top)
-                if postgresql
-                else None
-            )
-            if top_customers is not None and {row[1] for row in everything} <= set(top_customers[2]):
-                rows, found, of_customers, counted_customers = top_customers
-            else:
-                # per customer: its sums and whether its first session is known (new of all time)
-                rows = _rollup_rows(connection, report_customer_sums, None, c.customer_id, every, query,
-                                    operator_id, postgresql, (func.max(c.customer_first_at),))  # fmt: skip
-                found, counted_customers = None, None
-                of_customers = {
-                    row[1]: row[2:] for row in _rollup_rows(connection, report_customer_sums, None,
-                                                            literal(None), every, query, operator_id,
-                                                            postgresql)
-                }  # fmt: skip
-            customers = {(row[0], row[1]): (1, 0 if row[-1] is None else 1) for row in rows}
-            adder.add(row[:-1] for row in rows)
-            # the sessions without a customer: all of them (per currency) less those of customers
-            for _, currency, *values in everything:
-                known = of_customers.get(currency)
-                less = [0] * len(values) if known is None else known
-                rest = tuple(int(a or 0) - int(b or 0) for a, b in zip(values, less, strict=True))
-                adder.groups[(None, currency)] = rest
-                if found is not None and rest[0] > 0:
-                    found += 1
-            # every group (the customers' and the rest) adds up to every session's sums
-            totals_rows = everything
+            return _every_customer(connection, operator_id, query, postgresql, limit)
     else:
         table, size, bucket_name = (
             (report_place_sums, rollups.PERIOD_S, "period")
