@@ -9,17 +9,21 @@ from sqlalchemy import text
 
 from evbill.application.ledger import queries
 from evbill.application.payments.payments import (
+    authorise_payment,
     capture_payment,
     confirm_payment,
     record_gateway_events,
     refund_payment,
     release_payment,
+    session_taken,
 )
 from evbill.application.payments.reconciliation import check_books
 from evbill.domain.errors import InvalidInput
 from evbill.domain.money import SettledMoney
 from evbill.domain.payments.events import PaymentRefused, PaymentStatus
+from evbill.domain.payments.model import PaymentPurpose
 from tests.integration.payments_support import Shop
+from tests.support import store_session
 
 
 def balances(shop: Shop) -> dict[str, int]:
@@ -272,6 +276,41 @@ def test_concurrent_captures_of_one_authorisation_exactly_one_succeeds(shop, dat
         sum(1 for line in queries.journal(shop.services, shop.who, after=None, limit=50)) == 2
     )  # capture, fee
     assert check_books(shop.services).ok
+
+
+@pytest.mark.postgres
+def test_concurrent_payments_of_one_session_never_take_more_than_its_price(shop, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks under real concurrency: PostgreSQL")
+    # Given a session of 10.00 EUR and six payments of 6.00 asked for it at once
+    operator_id = shop.who.operator_id
+    store_session(shop.services, operator_id, "s-10", customer_id=shop.customer_id, total_incl_vat_minor=1000)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def attempt(number: int) -> None:
+        start.wait()
+        try:
+            authorise_payment(
+                shop.services, shop.gateway, shop.who, customer_id=shop.customer_id,
+                purpose=PaymentPurpose.SESSION, subject="session:s-10", amount=SettledMoney(600, "EUR"),
+                payment_method="tok_visa", idempotency_key=f"pay-{number}",
+            )  # fmt: skip
+            outcomes.append("authorised")
+        except InvalidInput as refused:
+            outcomes.append("refused at " + " ".join(problem.path for problem in refused.problems))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then one hold is placed, and the gateway asked once: the others saw it and were refused
+    assert sorted(outcomes) == ["authorised"] + ["refused at $.amount"] * 5
+    assert [operation for operation, _ in shop.gateway.calls].count("authorise") == 1
+    with shop.services.uow(read_only=True) as uow:
+        assert session_taken(uow, operator_id, "s-10") == 600
 
 
 def test_a_retry_after_the_webhook_stored_the_capture_is_replayed_not_refused(shop):

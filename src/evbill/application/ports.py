@@ -53,7 +53,7 @@ from evbill.domain.offers.plans import Plan, PlanVersion
 from evbill.domain.offers.promotions import Promotion, Redemption
 from evbill.domain.payments.adhoc import AdhocStart, AdhocStatus, CommandAnswer
 from evbill.domain.payments.events import EventKind, PaymentEvent
-from evbill.domain.payments.model import InFlight, Payment, Wallet, WalletTransaction
+from evbill.domain.payments.model import InFlight, Payment, PaymentPurpose, Wallet, WalletTransaction
 from evbill.domain.rating import RatedSession
 from evbill.domain.rating.fast import FastTotals
 from evbill.domain.rating.fixed_point import FixedTotals
@@ -133,7 +133,10 @@ class AssignmentRepository(Protocol):
 
 
 class SessionRepository(Protocol):
-    def get(self, operator_id: str, session_id: str) -> ChargingSession | None: ...
+    def get(self, operator_id: str, session_id: str, *, lock: bool = False) -> ChargingSession | None:
+        """``lock``: hold the session row until commit (SELECT ... FOR UPDATE), so two payments of
+        one session are checked one after the other."""
+        ...
 
     def list(
         self, operator_id: str, *, filters: Filters, after: str | None, limit: int
@@ -821,6 +824,12 @@ class PaymentRepository(Protocol):
 
     def of_operator(self, operator_id: str) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
         """Every payment with its events (for reconciliation)."""
+        ...
+
+    def of_subject(
+        self, operator_id: str, purpose: PaymentPurpose, subject: str
+    ) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
+        """Every payment of this purpose naming ``subject`` (``session:<id>``), with its events in order."""
         ...
 
     def with_events(

@@ -3,6 +3,8 @@
 * A JSON body nested deeper than 32 levels is a 422 before any parser recurses into it, on every
   route (issue 12: 100,000 ``[`` to ``POST /tariffs`` was a 500, a RecursionError, and dropped the
   keep-alive connection). Brackets inside strings do not count.
+* A JSON body naming a key twice in one object is a 422 naming the key's path, at any depth, on every
+  route (issue 14: ``{"amount": "1.00", "amount": "900.00"}`` paid 900.00, the last one).
 * Failed authentication is throttled per client address and per key prefix (API) and per charge
   point id (OCPP): past the limit, 429 before any key or password is checked. The per-key request
   rate and these counts live in one limiter, shared by every process through Redis when configured.
@@ -28,6 +30,7 @@ from evbill.domain.errors import DomainError
 from evbill.entrypoints.api.app import create_app
 from evbill.entrypoints.api.security import json_depth_exceeds
 from tests.e2e.api.conftest import PREFIX, SIMPLE_TARIFF, Api
+from tests.support import store_session
 
 REDIS = os.environ.get("EVBILL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -66,6 +69,62 @@ def test_a_tariff_at_the_usual_depth_with_brackets_in_its_strings_is_accepted(ap
 )
 def test_the_depth_counts_arrays_and_objects_but_not_strings(text: bytes, deeper: bool) -> None:
     assert json_depth_exceeds(text, 32) is deeper
+
+
+def _problem(response) -> tuple[int, str, str, list[tuple[str, str]]]:
+    body = response.json()
+    return (
+        response.status_code,
+        response.headers["content-type"],
+        body["code"],
+        [(error["path"], error["message"]) for error in body.get("errors", [])],
+    )
+
+
+def test_a_payment_naming_its_amount_twice_is_refused_and_nothing_is_paid(api: Api) -> None:
+    # Given a session's payment whose body names "amount" twice (Python's parser keeps the last: 900.00)
+    alpha = api.tenant()
+    store_session(api.container.services, alpha.operator_id, "s-twice")  # a price of 10,000.00
+    body = (
+        '{"subject": "session:s-twice", "amount": "1.00", "currency": "EUR", '
+        '"payment_method": "tok_visa", "amount": "900.00"}'
+    )
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "twice"}
+
+    # When it is sent, then sent again without a content type (FastAPI reads that as JSON too)
+    typed = alpha.post("/payments", content=body, headers=headers)
+    untyped = alpha.post("/payments", content=body, headers={"Idempotency-Key": "twice-untyped"})
+
+    # Then both are refused as problem+json naming the key, and no payment exists
+    expected = (422, "application/problem+json", "invalid_input", [("$.amount", "duplicate key")])
+    assert _problem(typed) == expected
+    assert _problem(untyped) == expected
+    assert typed.json()["detail"] == "the body names a key twice"
+    assert alpha.get("/payments").json()["items"] == []
+
+
+def test_a_key_named_twice_deep_in_a_body_is_refused_at_its_path(api: Api) -> None:
+    # Given a tariff whose second price component names "price" twice, and "id" twice at the top
+    alpha = api.tenant()
+    text = json.dumps({**SIMPLE_TARIFF, "id": "TWICE"})
+    text = text.replace('"price": 0.39', '"price": 0.39, "price": 39', 1)
+    text = text.replace('"id": "TWICE"', '"id": "TWICE", "id": "ONCE"', 1)
+
+    response = alpha.post("/tariffs", content=text, headers={"Content-Type": "application/json"})
+
+    # Then each key named twice is listed at its path, and the tariff is not stored
+    assert _problem(response) == (
+        422,
+        "application/problem+json",
+        "invalid_input",
+        [("$.id", "duplicate key"), ("$.elements[0].price_components[1].price", "duplicate key")],
+    )
+    assert alpha.get("/tariffs").json()["items"] == []
+    # while the same key in two objects (each names "price" once) is no duplicate
+    accepted = alpha.post(
+        "/tariffs", content=json.dumps(SIMPLE_TARIFF), headers={"Content-Type": "application/json"}
+    )
+    assert accepted.status_code == 201, accepted.text
 
 
 # --- Failed authentication and request rates, in one limiter --------------------------------------

@@ -213,3 +213,64 @@ def test_a_session_payment_takes_at_most_its_price_once_it_ended_and_never_a_bil
     }
     assert exact.status_code == 201, exact.text
     assert [p["subject"] for p in alpha.get("/payments").json()["items"]] == [f"session:{priced}"]
+
+
+def test_a_sessions_payments_together_take_at_most_its_price(api):
+    # Given a session of 19.24 EUR (tester: two payments of 10.00 and 900.00, each checked alone)
+    alpha = api.tenant("Alpha")
+    session = store_session(api.container.services, alpha.operator_id, "s-sum", total_incl_vat_minor=1924)
+
+    def pay_session(amount: str, name: str, method: str = "tok_visa"):
+        body = {
+            "subject": f"session:{session}",
+            "amount": amount,
+            "currency": "EUR",
+            "payment_method": method,
+        }
+        return alpha.post("/payments", json=body, headers=key(name))
+
+    # When 10.00 is held, then 10.00 more asked, then 9.24, then the first captured and 3.00 refunded
+    first = pay_session("10.00", "first")
+    second = pay_session("10.00", "second")
+    declined = pay_session("9.24", "declined", "tok_declined")  # a declined card takes nothing
+    rest = pay_session("9.24", "rest")
+    full = pay_session("0.01", "full")
+    captured = capture(alpha, first.json()["id"], "10.00", "first")
+    refund = {"payment_id": first.json()["id"], "amount": "3.00"}
+    refunded = alpha.post("/refunds", json=refund, headers=key("refund"))
+    after_refund = pay_session("3.01", "after-refund")
+    freed = pay_session("3.00", "freed")
+
+    # Then each payment is checked with what the session's other payments still take
+    assert first.status_code == 201, first.text
+    assert (
+        second.status_code,
+        second.json()["errors"][0]["path"],
+        second.json()["errors"][0]["message"],
+    ) == (
+        422,
+        "$.amount",
+        "10.00 EUR is more than is left to pay of session 's-sum': 10.00 EUR of its price of 19.24 EUR "
+        "is paid or held already, 9.24 EUR is left",
+    )
+    assert (declined.status_code, declined.json()["status"]) == (201, "declined")
+    assert (rest.status_code, rest.json()["status"]) == (201, "authorised")
+    assert (full.status_code, full.json()["errors"][0]["message"]) == (
+        422,
+        "0.01 EUR is more than is left to pay of session 's-sum': 19.24 EUR of its price of 19.24 EUR "
+        "is paid or held already, 0.00 EUR is left",
+    )
+    assert (captured.status_code, refunded.status_code) == (200, 201), (captured.text, refunded.text)
+    assert (after_refund.status_code, after_refund.json()["errors"][0]["message"]) == (
+        422,
+        "3.01 EUR is more than is left to pay of session 's-sum': 16.24 EUR of its price of 19.24 EUR "
+        "is paid or held already, 3.00 EUR is left",
+    )
+    assert freed.status_code == 201, freed.text
+    amounts = sorted((p["amount"], p["status"]) for p in alpha.get("/payments").json()["items"])
+    assert amounts == [
+        ("10.00", "partially_refunded"),
+        ("3.00", "authorised"),
+        ("9.24", "authorised"),
+        ("9.24", "declined"),
+    ]

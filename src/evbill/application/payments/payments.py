@@ -47,6 +47,7 @@ from evbill.domain.payments.events import (
     check_refund,
     check_release,
     derive_state,
+    still_taken,
 )
 from evbill.domain.payments.model import (
     InFlight,
@@ -260,7 +261,7 @@ def authorise_payment(
         elif purpose is PaymentPurpose.SESSION:
             customer_id = session_payer(
                 uow, who.operator_id, subject, customer_id, amount.currency,
-                amount=amount.minor_units, key=idempotency_key,
+                amount=amount.minor_units, key=idempotency_key, lock=True,
             )  # fmt: skip
         else:
             check_wallet_subject(uow, who.operator_id, subject, customer_id, amount.currency)
@@ -363,6 +364,7 @@ def session_payer(
     path: str = "$.subject",
     currency_path: str = "$.currency",
     amount_path: str = "$.amount",
+    lock: bool = False,
 ) -> str | None:
     """The customer a session payment credits, once its subject is checked: ``session:<id>`` names a
     session of this operator, in the payment's currency, and (where the session has a customer) the
@@ -374,8 +376,12 @@ def session_payer(
     ``$.receivable`` for both).
 
     What is paid for a session by itself is at most its price, and only once it is no longer
-    charging. A session of a contract is billed on the contract's invoice unless it is paid by
-    itself under its own key (``session_key``: the card-on-file and wallet flows, which the invoice
+    charging; with what its other payments still take (``session_taken``) too, at most its price.
+    ``lock`` holds the session's row until commit (a payment about to be placed), so two payments of
+    one session at once are checked one after the other and the second sees the first.
+
+    A session of a contract is billed on the contract's invoice unless it is paid by itself under
+    its own key (``session_key``: the card-on-file and wallet flows, which the invoice
     and the receipt recognise and leave out of the invoice); paid under any other key, or once a bill
     lists it, it would be on the invoice as well and paid twice, so that is refused: pay the invoice."""
     check_session_subject(subject, path=path)
@@ -388,7 +394,7 @@ def session_payer(
             )
         return None
     session_id = subject.removeprefix(SESSION_PREFIX)
-    session = uow.sessions.get(operator_id, session_id)
+    session = uow.sessions.get(operator_id, session_id, lock=lock)
     if session is None:
         raise InvalidInput("the payment is refused", (Problem(path, f"no session {session_id!r}"),))
     if session.currency != currency:
@@ -409,6 +415,23 @@ def session_payer(
                     amount_path,
                     f"{SettledMoney(amount, currency)} is more than the price of session {session_id!r}, "
                     f"{SettledMoney(price, currency)}",
+                ),
+            ),
+        )
+    taken = session_taken(uow, operator_id, session_id)
+    if taken + amount > price:
+
+        def shown(minor: int) -> SettledMoney:
+            return SettledMoney(minor, currency)
+
+        raise InvalidInput(
+            "the payment is refused",
+            (
+                Problem(
+                    amount_path,
+                    f"{shown(amount)} is more than is left to pay of session {session_id!r}: "
+                    f"{shown(taken)} of its price of {shown(price)} is paid or held already, "
+                    f"{shown(max(price - taken, 0))} is left",
                 ),
             ),
         )
@@ -437,6 +460,20 @@ def session_payer(
             (Problem(path, f"session {session_id!r} is not customer {customer_id!r}'s"),),
         )
     return customer_id
+
+
+def session_taken(uow: UnitOfWork, operator_id: str, session_id: str) -> int:
+    """What the session's card payments still take of its price (minor units): each payment of
+    ``session:<id>`` and the hold of its ad hoc start, captured or still authorised (or still to be
+    decided), less what went back of it (``still_taken``: a declined or released payment takes
+    nothing, a refund frees what it gave back)."""
+    payments = list(
+        uow.payments.of_subject(operator_id, PaymentPurpose.SESSION, f"{SESSION_PREFIX}{session_id}")
+    )
+    start = uow.session_payments.start_of_session(operator_id, session_id)
+    if start is not None and start.payment_id is not None:
+        payments.extend(uow.payments.with_events(operator_id, [start.payment_id]).values())
+    return sum(still_taken(derive_state(events), payment.amount) for payment, events in payments)
 
 
 def _payers_of(uow: UnitOfWork, operator_id: str, session: ChargingSession) -> list[str]:

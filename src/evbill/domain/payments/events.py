@@ -144,6 +144,30 @@ def derive_state(events: Iterable[PaymentEvent]) -> PaymentState:
     )
 
 
+def still_taken(state: PaymentState, asked: int) -> int:
+    """What a payment still takes of what it pays for (minor units): a payment not yet decided
+    (pending, waiting for 3-D Secure) the ``asked`` amount it may still be authorised for, a hold its
+    authorisation, a captured one its capture less what went back (refunds, a lost dispute); a
+    declined or released one nothing.
+
+    >>> still_taken(derive_state([event(EventKind.AUTHORISED, 1000)]), 1000)
+    1000
+    >>> events = [event(EventKind.AUTHORISED, 1000), event(EventKind.CAPTURED, 800),
+    ...           event(EventKind.REFUNDED, 300)]
+    >>> still_taken(derive_state(events), 1000)
+    500
+    >>> still_taken(derive_state([event(EventKind.DECLINED, 0)]), 1000)
+    0
+    """
+    if state.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
+        return asked
+    if state.status is PaymentStatus.AUTHORISED:
+        return state.authorised
+    if state.status is PaymentStatus.DECLINED:
+        return 0
+    return state.refundable  # captured (or released: nothing captured), less refunds and chargebacks
+
+
 def _after_dispute(captured: int, refunded: int) -> PaymentStatus:
     if refunded == 0:
         return PaymentStatus.CAPTURED

@@ -8,7 +8,8 @@
 * Failed authentication is throttled in the same limiter, per client address and per key prefix:
   past ``auth_failures_per_minute`` failures the caller gets 429 before any key is looked up.
 * Request bodies above ``max_body_bytes`` are refused with 413 before they are read into memory, and
-  JSON bodies nested deeper than ``MAX_JSON_DEPTH`` levels with 422 before any parser recurses.
+  JSON bodies nested deeper than ``MAX_JSON_DEPTH`` levels with 422 before any parser recurses, and
+  those naming a key twice in one object with 422 naming its path (``json_bodies``).
 * A key that authenticated is remembered by the process for ``api_key_cache_seconds``
   (``KeyCache``), so most requests do not read the database to know who is calling. A key revoked
   through this process stops working at once; one revoked through another process (another worker,
@@ -36,6 +37,7 @@ from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
 from evbill.domain.errors import RateLimited
 from evbill.entrypoints.api.idempotency import claim_key
+from evbill.entrypoints.api.json_bodies import duplicate_keys
 from evbill.entrypoints.api.permissions import check_route
 from evbill.entrypoints.api.problems import PROBLEM_JSON
 from evbill.entrypoints.api.responses import dumps
@@ -168,7 +170,9 @@ class BodySizeLimit:
     * 413 when it is larger than ``max_bytes``, whether declared (Content-Length) or streamed
       (chunked): the app never sees a byte of it;
     * 422 when the path, the query or the body holds a NUL character, which no field may contain
-      (PostgreSQL cannot store one in text; a NUL is never meant).
+      (PostgreSQL cannot store one in text; a NUL is never meant);
+    * 422 when a JSON body (or one without a content type, which FastAPI reads as JSON) nests
+      deeper than ``MAX_JSON_DEPTH`` or names a key twice in one object (``$.amount: duplicate key``).
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -205,10 +209,8 @@ class BodySizeLimit:
             await self._refuse(send, 422, "invalid_input", "the body holds a NUL character")
             return
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
-        if b"json" in content_type and json_depth_exceeds(bytes(body), MAX_JSON_DEPTH):
-            await self._refuse(
-                send, 422, "invalid_input", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
-            )
+        # FastAPI reads a body without a content type as JSON too
+        if (b"json" in content_type or not content_type) and body and await self._refused_json(send, body):
             return
         delivered = False
 
@@ -221,17 +223,34 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, status: int, code: str, detail: str) -> None:
+    async def _refused_json(self, send: Send, body: bytearray) -> bool:
+        """Refuse a JSON body nested too deep or naming a key twice in one object (True: refused)."""
+        if json_depth_exceeds(bytes(body), MAX_JSON_DEPTH):
+            await self._refuse(
+                send, 422, "invalid_input", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+            )
+            return True
+        repeated = duplicate_keys(bytes(body))
+        if repeated:
+            errors = [{"path": path, "message": "duplicate key", "severity": "error"} for path in repeated]
+            await self._refuse(send, 422, "invalid_input", "the body names a key twice", errors=errors)
+            return True
+        return False
+
+    async def _refuse(
+        self, send: Send, status: int, code: str, detail: str, *, errors: list[dict[str, str]] | None = None
+    ) -> None:
         title = "Payload too large" if status == 413 else "Invalid input"
-        body = dumps(
-            {
-                "type": f"https://evbill.dev/problems/{code}",
-                "title": title,
-                "status": status,
-                "detail": detail,
-                "code": code,
-            }
-        )
+        problem: dict[str, object] = {
+            "type": f"https://evbill.dev/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+        }
+        if errors is not None:
+            problem["errors"] = errors
+        body = dumps(problem)
         headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -128,11 +128,12 @@ class SqlSessionRepository:
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
 
-    def get(self, operator_id: str, session_id: str) -> ChargingSession | None:
+    def get(self, operator_id: str, session_id: str, *, lock: bool = False) -> ChargingSession | None:
         query = select(charging_tables.charging_sessions).where(
             _COLUMNS.operator_id == operator_id, _COLUMNS.id == session_id
         )
-        row = self._connection().execute(query).mappings().first()
+        # on SQLite the unit of work's BEGIN IMMEDIATE already serialises writers
+        row = self._connection().execute(query.with_for_update() if lock else query).mappings().first()
         return None if row is None else SESSIONS.from_row(row)
 
     def list(

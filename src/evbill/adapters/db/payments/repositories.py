@@ -188,6 +188,17 @@ class SqlPaymentRepository:
                 found[payment.id] = (payment, events[payment.id])
         return found
 
+    def of_subject(
+        self, operator_id: str, purpose: PaymentPurpose, subject: str
+    ) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
+        query = select(payments.c.id).where(
+            payments.c.operator_id == operator_id,
+            payments.c.purpose == purpose.value,
+            payments.c.subject == subject,
+        )
+        found = self.with_events(operator_id, list(self._connection().execute(query).scalars()))
+        return [found[payment_id] for payment_id in sorted(found)]
+
     def of_operator(self, operator_id: str) -> Sequence[tuple[Payment, Sequence[PaymentEvent]]]:
         connection = self._connection()
         heads = connection.execute(
