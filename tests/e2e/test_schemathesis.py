@@ -206,6 +206,7 @@ OPERATIONS = [
     ("PUT", "/api/v1/analytics/energy-prices/{location_id}"),
     ("GET", "/api/v1/analytics/margin"),
     ("GET", "/api/v1/analytics/report.parquet"),
+    ("GET", "/api/v1/analytics/booked-revenue"),
     ("POST", "/api/v1/backtests"),
     ("GET", "/api/v1/reports/utilisation"),
     ("GET", "/api/v1/reports/utilisation.csv"),

@@ -42,7 +42,7 @@ from evbill.domain.invoicing.deliveries import Delivery
 from evbill.domain.invoicing.documents import Document
 from evbill.domain.invoicing.profiles import InvoicingProfile
 from evbill.domain.invoicing.runs import BillingRun, ItemStatus, RunCounts, RunItem, RunStatus
-from evbill.domain.ledger.balances import AccountBalance, StatementLine
+from evbill.domain.ledger.balances import AccountBalance, PeriodSum, StatementLine
 from evbill.domain.ledger.entries import LedgerEntry
 from evbill.domain.metering.cleaning import MeterSample
 from evbill.domain.metering.usage import SessionUsage
@@ -775,6 +775,24 @@ class LedgerRepository(Protocol):
     ) -> Mapping[tuple[str, str], int]:
         """(reference, currency) -> sum of the postings on accounts whose code starts with the prefix,
         of the entries whose reference starts with ``reference_prefix`` (with one of them, if several)."""
+        ...
+
+    def posted_span(
+        self, operator_id: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[datetime, datetime] | None:
+        """When the first and the last entry in [since, until) were posted (None: no entry there)."""
+        ...
+
+    def period_sums(
+        self,
+        operator_id: str,
+        periods: Sequence[tuple[datetime, datetime]],
+        *,
+        account_prefixes: tuple[str, ...],
+    ) -> Sequence[PeriodSum]:
+        """Per period [start, end) (by its index in ``periods``), account and currency: the sum of the
+        postings on accounts whose code starts with one of the prefixes, of the entries posted in it.
+        Only the sums of postings that exist (a period without any has none)."""
         ...
 
 

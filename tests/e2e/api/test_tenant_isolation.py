@@ -44,6 +44,7 @@ from evbill.application.invoicing.documents import save_profile
 from evbill.domain.charging.sessions import ChargingSession, SessionStatus
 from tests.e2e.api.conftest import AMSTERDAM, PREFIX, SIMPLE_TARIFF, Api, Tenant, make_site
 from tests.e2e.api.test_invoicing_storage import profile
+from tests.integration.collection_support import issue_invoice
 from tests.unit.test_einvoices import MIXED
 
 PROBLEM_JSON = "application/problem+json"
@@ -276,7 +277,7 @@ def view(owner: Owner) -> dict[str, tuple[int, str | None, Any]]:
         "/billing-runs", f"/billing-runs/{ids.billing_run}",
         "/invoices", f"/invoices/{ids.invoice}",
         f"/customers/{ids.customer}/card-on-file", "/payments/cards-on-file", "/payments/mandates",
-        f"/payments/mandates/{ids.mandate}", "/payments/collection-policy",
+        f"/payments/mandates/{ids.mandate}", "/payments/collection-policy", "/analytics/booked-revenue",
     ]  # fmt: skip
     answers = {path: owner.tenant.get(path) for path in paths}
     return {path: (r.status_code, r.headers.get("etag"), r.json()) for path, r in answers.items()}
@@ -659,6 +660,25 @@ def test_the_trial_balance_sums_only_the_callers_own_ledger(world: World) -> Non
     assert leaked(answer, alpha) == set()
 
 
+def test_booked_revenue_sums_only_the_callers_own_ledger(api: Api) -> None:
+    # Given two operators, each with an invoice issued to a customer of its own: 10.00 and 2.50 + 21 %
+    services = api.container.services
+    tenants = {name: api.tenant(name) for name in ("Alpha", "Bravo")}
+    customers = {name: tenant.created("/customers", DRIVER)["id"] for name, tenant in tenants.items()}
+    for name, net in (("Alpha", "10.00"), ("Bravo", "2.50")):
+        issue_invoice(services, platform_actor(tenants[name].operator_id), customers[name], net)
+
+    # When Bravo reads its booked revenue
+    answer = tenants["Bravo"].get("/analytics/booked-revenue", params={"group_by": "day"})
+
+    # Then it is Bravo's invoice alone, and names nothing of Alpha's
+    assert answer.status_code == 200, answer.text
+    (total,) = answer.json()["totals"]
+    assert (total["energy_net"], total["vat"], total["gross"]) == ("2.50", "0.53", "3.03")
+    assert tenants["Alpha"].operator_id not in answer.text
+    assert customers["Alpha"] not in answer.text
+
+
 def test_health_says_nothing_about_any_operator(api: Api, world: World) -> None:
     # When anyone, with or without a key, asks for health
     answers = [api.anonymous("GET", "/health"), world.bravo.tenant.get("/health")]
@@ -927,6 +947,7 @@ ANALYTICS = [
     ("GET", "/analytics/revenue.{output}"),
     ("GET", "/analytics/margin"),
     ("GET", "/analytics/report.parquet"),
+    ("GET", "/analytics/booked-revenue"),
     ("POST", "/backtests"),
     ("GET", "/reports/utilisation"),
     ("GET", "/reports/utilisation.csv"),

@@ -54,3 +54,14 @@ def trial_balance_totals(balances: Mapping[tuple[str, str], int]) -> dict[str, i
     for (_, currency), balance in balances.items():
         totals[currency] += balance
     return dict(sorted(totals.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodSum:
+    """The sum of one account's postings in one currency over the entries posted in one period
+    (``period`` is the period's index in the list asked for)."""
+
+    period: int
+    account: str
+    currency: str
+    amount: int

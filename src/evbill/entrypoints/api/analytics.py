@@ -5,6 +5,7 @@
     GET /api/v1/analytics/heatmap?location_id=...
     GET /api/v1/analytics/heatmap.svg (.png, .html)           the heatmap drawn
     GET /api/v1/analytics/revenue.png?group_by=week (.svg, .html)   net revenue stacked by component
+    GET /api/v1/analytics/booked-revenue?group_by=month&from=2026-11-01&to=2026-12-01   from the ledger
 
 Amounts are decimal strings, each the group's exact sum rounded once with the operator's rounding mode.
 ``/report`` answers with the 1,000 groups of highest gross revenue (highest first) when there are
@@ -18,17 +19,20 @@ have every group.
 import csv
 import enum
 import io
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
+from evbill.application.analytics import booked as booked_cases
 from evbill.application.analytics import charts as chart_cases
 from evbill.application.analytics import exports
 from evbill.application.analytics import reports as use_cases
 from evbill.application.analytics.ports import ChartRenderer
 from evbill.application.records import Services
 from evbill.domain.access.operators import Actor
+from evbill.domain.analytics.booked import Period as BookedPeriod
 from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
@@ -152,3 +156,22 @@ def revenue_chart(
         svc, who, query=query, period=GroupBy(group_by.value), renderer=drawer, output=output
     )
     return Response(content, media_type=output.media_type)
+
+
+@router.get(
+    "/booked-revenue",
+    summary="Revenue as the ledger booked it: net by kind (subscriptions too), VAT, gross, per period",
+)
+def booked_revenue(
+    group_by: Annotated[BookedPeriod, Query(description="day, week (ISO) or month")] = BookedPeriod.MONTH,
+    first: Annotated[
+        date | None, Query(alias="from", description="From this local day (the operator's time zone).")
+    ] = None,
+    end: Annotated[date | None, Query(alias="to", description="Until this local day, excluded.")] = None,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+) -> Response:
+    """Per period and currency, what issued invoices, receipts, credit notes and voids posted to the
+    ledger: net revenue per kind (energy, time, idle, fees, subscriptions), VAT and gross, exact, with a
+    totals row per currency. Periods are local to the operator's invoicing time zone (``time_zone``)."""
+    return json_response(booked_cases.shown_booked_revenue(svc, who, first=first, end=end, period=group_by))

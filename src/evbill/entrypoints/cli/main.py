@@ -178,7 +178,10 @@ COMMANDS: dict[str, Command] = {
         "Getting paid: bank statements, SEPA direct debit, card collection, reminders, write-offs.", _payments
     ),
     "analytics": Command("Usage and revenue reports, heatmaps.", _analytics),
-    "report": Command("Utilisation, faults and occupancy from the status history.", _reports),
+    "report": Command(
+        "Utilisation, faults and occupancy from the status history; revenue as booked in the ledger.",
+        _reports,
+    ),
     "backtest": Command(
         "Re-rate past sessions under a candidate tariff; compare with what was billed.", _backtest
     ),

@@ -1,19 +1,22 @@
-"""``evbill report utilisation|faults|occupancy``: how the chargers were used, from their status history.
+"""``evbill report utilisation|faults|occupancy``: how the chargers were used, from their status
+history; ``evbill report booked``: revenue as the ledger booked it.
 
     evbill report utilisation --operator 0190... --by location --from 2026-03-01 --to 2026-04-01
     evbill report utilisation --operator 0190... --by evse --csv evse.csv
     evbill report faults --operator 0190... --json
     evbill report occupancy --operator 0190... --location 0190... --chart occupancy.png
+    evbill report booked --operator 0190... --by month --from 2026-11-01 --to 2027-01-01
 
 ``--from``/``--to`` take a date (midnight UTC) or an RFC 3339 instant: the window is [from, to), by
 default the 30 days before now. Shares are of EVSE time; ``unknown`` is time no status was known
-(before a first report, while the station was offline), never counted as available.
+(before a first report, while the station was offline), never counted as available. ``booked`` takes
+dates only, local days in the operator's invoicing time zone, and by default reads the whole ledger.
 """
 
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -21,10 +24,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evbill.application.analytics import booked as booked_cases
 from evbill.application.analytics import utilisation as use_cases
 from evbill.application.analytics.utilisation import UtilisationQuery
 from evbill.bootstrap import Container
 from evbill.domain.access.operators import Actor
+from evbill.domain.analytics.booked import Period, columns
 from evbill.domain.analytics.utilisation_report import COLUMNS, FAULT_COLUMNS, WEEKDAYS, UtilisationGroup
 from evbill.domain.errors import DomainError
 from evbill.entrypoints.cli.analytics_charts import output_format
@@ -37,7 +42,7 @@ from evbill.entrypoints.cli.analytics_options import (
     acting,
     window,
 )
-from evbill.entrypoints.cli.output import fail_domain, write_json
+from evbill.entrypoints.cli.output import fail, fail_domain, write_json
 
 DEFAULT_DAYS = 30
 From = Annotated[
@@ -59,7 +64,10 @@ def register(app: typer.Typer, container: Container) -> None:
 
 
 def build(container: Container) -> typer.Typer:
-    app = typer.Typer(help="Utilisation, faults and occupancy from the status history.", no_args_is_help=True)
+    app = typer.Typer(
+        help="Utilisation, faults and occupancy from the status history; revenue as booked in the ledger.",
+        no_args_is_help=True,
+    )
 
     def query_of(who: Actor, start: str | None, end: str | None, *places: str | None) -> UtilisationQuery:
         since, until = window(container, who, start, end)
@@ -162,7 +170,50 @@ def build(container: Container) -> typer.Typer:
             table.add_row(f"{hour:02d}", *(busy[day][hour] for day in range(7)))
         Console().print(table)
 
+    @app.command("booked")
+    def booked(
+        operator: OperatorId,
+        by: Annotated[
+            Period, typer.Option("--by", help="One row per day, ISO week or month.")
+        ] = Period.MONTH,
+        start: Annotated[
+            str | None, typer.Option("--from", help="From this DATE (local; default: the first entry).")
+        ] = None,
+        end: Annotated[
+            str | None,
+            typer.Option("--to", help="Until this DATE, excluded (default: after the last entry)."),
+        ] = None,
+        as_json: Json = False,
+        to_csv: Csv = None,
+    ) -> None:
+        """Revenue as booked in the ledger: net by kind (subscriptions too), VAT and gross per period."""
+        who = acting(container, operator)
+        first, until = _day(start, "--from"), _day(end, "--to")
+        try:
+            shown = booked_cases.shown_booked_revenue(
+                container.services, who, first=first, end=until, period=by
+            )
+        except DomainError as error:
+            fail_domain(error, "booked revenue")
+        names = columns(shown["kinds"])  # type: ignore[arg-type]
+        rows: list[dict[str, object]] = [*shown["rows"], *shown["totals"]]  # type: ignore[misc]
+        if to_csv is not None:
+            _write_csv(to_csv, names, [{name: row[name] for name in names} for row in rows])
+        if as_json:
+            write_json(shown)
+        elif to_csv is None:
+            _print(f"Booked revenue by {by.value} ({shown['time_zone']})", names, rows)
+
     return app
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date (2026-11-01)")
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
@@ -175,7 +226,7 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object
 def _print(title: str, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
     table = Table(title=title)
     for column in columns:
-        table.add_column(column, justify="left" if column in {"key", "station_id"} else "right")
+        table.add_column(column, justify="left" if column in {"key", "station_id", "currency"} else "right")
     for row in rows:
         table.add_row(*("" if row[column] is None else str(row[column]) for column in columns))
     Console(width=250).print(table)

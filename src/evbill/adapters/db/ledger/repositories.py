@@ -21,6 +21,7 @@ from typing import Any
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, case, distinct, func, insert, literal, or_, select, tuple_
 
+from evbill.adapters.db.ledger.periods import SqlLedgerPeriods
 from evbill.adapters.db.ledger.tables import ledger_entries, ledger_postings
 from evbill.adapters.db.repositories import ConnectionSource, check_limit
 from evbill.application.ports import Imbalance
@@ -60,7 +61,7 @@ def _posting_id(cursor: str) -> int | None:
     return int(cursor) if cursor.isascii() and cursor.isdecimal() and len(cursor) <= 18 else None
 
 
-class SqlLedgerRepository:
+class SqlLedgerRepository(SqlLedgerPeriods):
     def __init__(self, connection: ConnectionSource) -> None:
         self._connection = connection
         self._held: list[LedgerEntry] | None = None

@@ -1,0 +1,122 @@
+"""Ledger sums per calendar period, summed in the database: booked revenue's one read.
+
+The periods (local days, weeks or months, computed by the caller in the operator's zone) are a small
+derived table of (index, start, end) instants; each is joined to the entries posted in it by the
+``ix_ledger_entries_posted`` range (operator, posted_at), and those entries to their postings by
+``ix_ledger_postings_entry``. The sums are exact integers (``SUM`` of BIGINT minor units): a month's
+report reads that month's entries, never the operator's whole journal, and no row comes into Python
+but one per period, account and currency.
+
+SQLite allows at most 500 terms in a compound SELECT (and, in old builds, 999 bound values), so the
+periods go in chunks of ``CHUNK``: a year of days is two statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Select, and_, cast, func, literal, literal_column, or_, select, union_all
+
+from evbill.adapters.db.ledger.tables import ledger_entries, ledger_postings
+from evbill.adapters.db.repositories import ConnectionSource
+from evbill.adapters.db.types import UtcDateTime
+from evbill.domain.ledger.balances import PeriodSum
+
+CHUNK = 200
+
+
+def _instant(moment: datetime) -> object:
+    # typed and cast, so the moment is bound as stored (SQLite keeps it as text) and PostgreSQL
+    # reads the derived table's columns as timestamps, not as the text of unknown literals
+    return cast(literal(moment, UtcDateTime()), UtcDateTime())
+
+
+def _bounds(
+    periods: Sequence[tuple[datetime, datetime]], offset: int
+) -> Select[tuple[int, datetime, datetime]]:
+    rows = [
+        select(
+            literal_column(str(offset + number)).label("period"),  # our own int: no bound value
+            _instant(starts).label("starts"),  # type: ignore[attr-defined]
+            _instant(ends).label("ends"),  # type: ignore[attr-defined]
+        )
+        for number, (starts, ends) in enumerate(periods)
+    ]
+    return rows[0] if len(rows) == 1 else union_all(*rows)  # type: ignore[return-value]
+
+
+def period_sums(
+    connection: Connection,
+    operator_id: str,
+    periods: Sequence[tuple[datetime, datetime]],
+    account_prefixes: tuple[str, ...],
+) -> list[PeriodSum]:
+    e, p = ledger_entries.c, ledger_postings.c
+    found: list[PeriodSum] = []
+    for offset in range(0, len(periods), CHUNK):
+        chunk = periods[offset : offset + CHUNK]
+        bounds = _bounds(chunk, offset).subquery("periods")
+        posted_in = and_(
+            e.operator_id == operator_id,
+            e.posted_at >= bounds.c.starts,
+            e.posted_at < bounds.c.ends,
+            # the chunk's whole span as plain bounds too: an index range whatever join is planned
+            e.posted_at >= chunk[0][0],
+            e.posted_at < chunk[-1][1],
+        )
+        query = (
+            select(bounds.c.period, p.account, p.currency, func.sum(p.amount))
+            .select_from(
+                bounds.join(ledger_entries, posted_in).join(
+                    ledger_postings, and_(p.operator_id == e.operator_id, p.entry_id == e.id)
+                )
+            )
+            .where(or_(*(p.account.startswith(prefix, autoescape=True) for prefix in account_prefixes)))
+            .group_by(bounds.c.period, p.account, p.currency)
+        )
+        found.extend(
+            PeriodSum(int(period), account, currency, int(total))
+            for period, account, currency, total in connection.execute(query)
+        )
+    return found
+
+
+def posted_span(
+    connection: Connection, operator_id: str, since: datetime | None, until: datetime | None
+) -> tuple[datetime, datetime] | None:
+    """The first and last ``posted_at`` in the window: two index probes (ordered, LIMIT 1), which
+    SQLite, unlike a query of both min() and max(), answers without a scan."""
+    e = ledger_entries.c
+    where = [e.operator_id == operator_id]
+    if since is not None:
+        where.append(e.posted_at >= since)
+    if until is not None:
+        where.append(e.posted_at < until)
+    first = connection.execute(select(e.posted_at).where(*where).order_by(e.posted_at).limit(1)).scalar()
+    if first is None:
+        return None
+    last = connection.execute(
+        select(e.posted_at).where(*where).order_by(e.posted_at.desc()).limit(1)
+    ).scalar()
+    return first, last if last is not None else first
+
+
+class SqlLedgerPeriods:
+    _connection: ConnectionSource
+
+    def posted_span(
+        self, operator_id: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[datetime, datetime] | None:
+        return posted_span(self._connection(), operator_id, since, until)
+
+    def period_sums(
+        self,
+        operator_id: str,
+        periods: Sequence[tuple[datetime, datetime]],
+        *,
+        account_prefixes: tuple[str, ...],
+    ) -> Sequence[PeriodSum]:
+        if not periods or not account_prefixes:
+            return []
+        return period_sums(self._connection(), operator_id, periods, account_prefixes)
