@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,10 +42,14 @@ from bench.report import Result, verdict
 from bench.timing import Plan
 from evbill.adapters.db.migrate import upgrade
 from evbill.application.access.keys import create_operator
+from evbill.application.analytics.booked import booked_revenue
 from evbill.application.collection.reconciliation import check_all_books as check_ledger
 from evbill.application.ledger.bulk import post_in_bulk
+from evbill.application.records import Services
 from evbill.bootstrap import bootstrap
 from evbill.config import Settings
+from evbill.domain.access.operators import Actor, Role
+from evbill.domain.analytics.booked import Period
 from evbill.domain.ledger import accounts
 from evbill.domain.ledger.accounts import RevenueKind
 from evbill.domain.ledger.entries import EntryCause, LedgerEntry, credit, debit, make_entry
@@ -54,6 +59,8 @@ ENTRIES = 1_000_000
 QUICK_ENTRIES = 20_000
 BATCH = 50_000
 TARGET_SECONDS = 30.0
+BOOKED_ROUNDS = 5
+BOOKED_TARGET_SECONDS = 0.5  # as every report over a million sessions (issue 15)
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -124,7 +131,7 @@ def run(plan: Plan) -> Iterator[Result]:
     with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield _measure(server, _schema_url(server, schema), count)
+        yield from _measure(server, _schema_url(server, schema), count)
     finally:
         with psycopg.connect(server, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -155,7 +162,7 @@ def _server_cpu(before: dict[int, float | None], after: dict[int, float | None])
     return sum((seconds or 0.0) - (before.get(pid) or 0.0) for pid, seconds in after.items())
 
 
-def _measure(server: str, url: str, count: int) -> Result:
+def _measure(server: str, url: str, count: int) -> Iterator[Result]:
     upgrade(url)
     container = bootstrap(Settings(database_url=url))
     services = container.services
@@ -185,6 +192,7 @@ def _measure(server: str, url: str, count: int) -> Result:
     started = time.perf_counter()
     report = check_ledger(services, operator_ids=[operator_id])
     check_seconds = time.perf_counter() - started
+    booked = _booked_revenue(services, operator_id, count)
     container.dispose()
     total = posting_seconds + check_seconds
     sound = report.ok and report.entries_checked == count == posted.entries
@@ -194,7 +202,7 @@ def _measure(server: str, url: str, count: int) -> Result:
         f"posting + check {total:.1f} s over {count:,} entries (posting {posting_seconds:.1f} s, "
         f"check {check_seconds:.1f} s; posting CPU: client {client_cpu:.1f} s, server {server} s)"
     )
-    return Result(
+    yield Result(
         name="ledger/check",
         passed=passed,
         measured=measured,
@@ -214,4 +222,29 @@ def _measure(server: str, url: str, count: int) -> Result:
             "load_average": [round(value, 2) for value in os.getloadavg()],
             "findings": len(report.findings),
         },
+    )
+    yield booked
+
+
+def _booked_revenue(services: Services, operator_id: str, count: int) -> Result:
+    """Booked revenue by month over every entry posted (``evbill report booked``, no window): its
+    median over ``BOOKED_ROUNDS`` runs, after a first one that warms the caches."""
+    actor = Actor(operator_id, Role.ADMIN, "bench", "booked revenue")
+    runs = []
+    for _ in range(1 + BOOKED_ROUNDS):
+        started = time.perf_counter()
+        report, _ = booked_revenue(services, actor, first=None, end=None, period=Period.MONTH)
+        runs.append(time.perf_counter() - started)
+    median = statistics.median(runs[1:])
+    months = len({row.key for row in report.rows})
+    passed = median < BOOKED_TARGET_SECONDS and months >= (12 if count == ENTRIES else 1)
+    best = min(runs[1:])
+    measured = f"{median * 1000:,.0f} ms ({months} months over {count:,} entries, best {best * 1000:,.0f} ms)"
+    return Result(
+        name="ledger/booked-revenue",
+        passed=passed,
+        measured=measured,
+        target=f"< {BOOKED_TARGET_SECONDS * 1000:.0f} ms",
+        line=f"ledger/booked-revenue by month: {measured} -> {verdict(passed)}",
+        figures={"seconds": runs[1:], "median": median, "months": months, "entries": count},
     )
