@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from evbill.application.ledger import queries
+from evbill.application.payments import wallets
 from evbill.application.payments.payments import (
     authorise_payment,
     capture_payment,
@@ -431,3 +432,116 @@ def test_a_capture_the_gateway_refuses_leaves_nothing_in_flight(shop):
     assert in_flight(shop, held.payment.id) is None
     with pytest.raises(PaymentRefused, match="the sandbox refuses to capture"):
         capture(shop, held.payment.id, 4000, key="cap-2")
+
+
+def _wallet_of(shop: Shop, minor_units: int) -> str:
+    wallet = wallets.create_wallet(
+        shop.services, shop.who, customer_id=shop.customer_id, currency="EUR"
+    ).wallet
+    wallets.top_up_wallet(
+        shop.services, shop.gateway, shop.who, wallet.id, amount=minor_units, payment_method="tok_visa",
+        idempotency_key="top-up",
+    )  # fmt: skip
+    return wallet.id
+
+
+def _spend(shop: Shop, wallet_id: str, session_id: str, minor_units: int, key: str) -> wallets.WalletView:
+    return wallets.pay_from_wallet(
+        shop.services, shop.who, wallet_id, amount=minor_units, receivable=f"session:{session_id}",
+        idempotency_key=key,
+    )  # fmt: skip
+
+
+def test_wallet_spends_count_with_card_payments_towards_a_sessions_price(shop):
+    # Given a session of 10.00 EUR, a hold of 4.00 on a card and a wallet of 50.00 (tester: wallet
+    # spends of one session were each checked alone, and 3.01 was taken for a 0.42 session)
+    operator_id = shop.who.operator_id
+    store_session(shop.services, operator_id, "s-w", customer_id=shop.customer_id, total_incl_vat_minor=1000)
+    wallet_id = _wallet_of(shop, 5000)
+    authorise_payment(
+        shop.services, shop.gateway, shop.who, customer_id=shop.customer_id,
+        purpose=PaymentPurpose.SESSION, subject="session:s-w", amount=SettledMoney(400, "EUR"),
+        payment_method="tok_visa", idempotency_key="card",
+    )  # fmt: skip
+
+    # When 5.00 is spent from the wallet, the same spend is sent again, and 2.00 more is asked
+    spent = _spend(shop, wallet_id, "s-w", 500, "spend-1")
+    again = _spend(shop, wallet_id, "s-w", 500, "spend-1")
+    with pytest.raises(InvalidInput) as more:
+        _spend(shop, wallet_id, "s-w", 200, "spend-2")
+
+    # Then the retry moved nothing, and 2.00 is refused with what is taken and what is left
+    assert spent.balance == again.balance == 4500
+    [problem] = more.value.problems
+    assert (problem.path, problem.message) == (
+        "$.amount",
+        "2.00 EUR is more than is left to pay of session 's-w': 9.00 EUR of its price of 10.00 EUR is paid "
+        "or held already, 1.00 EUR is left",
+    )
+    # and a card cannot take more than the 1.00 left either
+    with pytest.raises(InvalidInput):
+        authorise_payment(
+            shop.services, shop.gateway, shop.who, customer_id=shop.customer_id,
+            purpose=PaymentPurpose.SESSION, subject="session:s-w", amount=SettledMoney(101, "EUR"),
+            payment_method="tok_visa", idempotency_key="card-2",
+        )  # fmt: skip
+
+    # When 3.00 of the spend goes back into the wallet, 4.00 fits (4.00 + 2.00 + 4.00 = 10.00)
+    spend_id = next(t.id for t in wallets.get_wallet(shop.services, shop.who, wallet_id).transactions
+                    if t.kind.value == "spend")  # fmt: skip
+    wallets.refund_to_wallet(
+        shop.services,
+        shop.who,
+        wallet_id,
+        amount=300,
+        spend_id=spend_id,
+        reason="partly",
+        idempotency_key="back",
+    )
+    after = _spend(shop, wallet_id, "s-w", 400, "spend-3")
+    assert after.balance == 5000 - 500 + 300 - 400
+    with shop.services.uow(read_only=True) as uow:
+        assert session_taken(uow, operator_id, "s-w") == 1000
+
+
+def test_concurrent_wallet_spends_and_card_payments_of_one_session_never_take_more_than_its_price(
+    shop, database_url
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks under real concurrency: PostgreSQL")
+    # Given a session of 10.00 EUR, a wallet of 50.00, and three spends and three card payments of
+    # 6.00 asked for it at once
+    operator_id = shop.who.operator_id
+    store_session(
+        shop.services, operator_id, "s-10w", customer_id=shop.customer_id, total_incl_vat_minor=1000
+    )
+    wallet_id = _wallet_of(shop, 5000)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def attempt(number: int) -> None:
+        start.wait()
+        try:
+            if number % 2:
+                _spend(shop, wallet_id, "s-10w", 600, f"spend-{number}")
+            else:
+                authorise_payment(
+                    shop.services, shop.gateway, shop.who, customer_id=shop.customer_id,
+                    purpose=PaymentPurpose.SESSION, subject="session:s-10w", amount=SettledMoney(600, "EUR"),
+                    payment_method="tok_visa", idempotency_key=f"pay-{number}",
+                )  # fmt: skip
+            outcomes.append("taken")
+        except InvalidInput as refused:
+            outcomes.append("refused at " + " ".join(problem.path for problem in refused.problems))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then exactly one of them took 6.00; the others saw it and were refused
+    assert outcomes.count("taken") == 1, outcomes
+    assert sorted(set(outcomes) - {"taken"}) <= ["refused at $.amount", "refused at $.receivable"]
+    with shop.services.uow(read_only=True) as uow:
+        assert session_taken(uow, operator_id, "s-10w") == 600

@@ -94,11 +94,15 @@ def test_a_payment_naming_its_amount_twice_is_refused_and_nothing_is_paid(api: A
     # When it is sent, then sent again without a content type (FastAPI reads that as JSON too)
     typed = alpha.post("/payments", content=body, headers=headers)
     untyped = alpha.post("/payments", content=body, headers={"Idempotency-Key": "twice-untyped"})
+    # and with the media type in capitals, which is the same type (RFC 9110; tester)
+    capitals = {"Content-Type": "Application/JSON; charset=utf-8", "Idempotency-Key": "twice-capitals"}
+    shouted = alpha.post("/payments", content=body, headers=capitals)
 
     # Then both are refused as problem+json naming the key, and no payment exists
     expected = (422, "application/problem+json", "invalid_input", [("$.amount", "duplicate key")])
     assert _problem(typed) == expected
     assert _problem(untyped) == expected
+    assert _problem(shouted) == expected
     assert typed.json()["detail"] == "the body names a key twice"
     assert alpha.get("/payments").json()["items"] == []
 

@@ -10,7 +10,7 @@ import pytest
 PERSON = {"kind": "INDIVIDUAL", "name": "Anna", "language": "nl", "currency": "EUR", "country": "NL"}
 
 
-FLOAT = 'send it as a string, e.g. "12.09": a JSON number with a fraction is not exact'
+FLOAT = 'send it as a string, e.g. "12.09": a JSON number with a fraction or an exponent is not exact'
 DIGITS = 'a decimal number written with the digits 0-9 and a point, e.g. "12.09"'
 
 
@@ -19,6 +19,9 @@ DIGITS = 'a decimal number written with the digits 0-9 and a point, e.g. "12.09"
     [
         ("12.09", FLOAT),
         ("12.0900000000000000001", FLOAT),  # read by JSON as the float 12.09
+        ("1e0", FLOAT),  # a JSON number with an exponent is a float too
+        ('" 0.91 "', DIGITS),  # as written, or refused: no spaces (tester)
+        ('"+0.91"', DIGITS),  # nor a plus sign
         ('"\u0661\u0662"', DIGITS),  # Arabic-Indic "12"
         ('"1e3"', DIGITS),
         ('"12,09"', DIGITS),
@@ -48,7 +51,7 @@ def test_exact_amounts_are_read_as_written(api):
     customer = alpha.created("/customers", PERSON)["id"]
     wallet_id = alpha.created("/wallets", {"customer_id": customer, "currency": "EUR"})["id"]
 
-    for n, amount in enumerate(("12.09", " 0.91 ", 7)):  # a string, trimmed, and a whole JSON number
+    for n, amount in enumerate(("12.09", "0.91", 7)):  # strings and a whole JSON number
         topped = alpha.post(
             f"/wallets/{wallet_id}/top-ups",
             json={"amount": amount, "payment_method": "tok_visa"},

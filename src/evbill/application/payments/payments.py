@@ -418,6 +418,20 @@ def session_payer(
                 ),
             ),
         )
+    own_key = key in (session_key(session_id), session_key(session_id, SessionStep.AUTHORISE))
+    if session.contract_id is not None and not own_key:
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem(path, f"session {session_id!r} is billed on its contract's invoice: pay the invoice"),),
+        )
+    # on a bill, or on a receipt another payment made: paid by itself again, it would be paid twice
+    # (its own flow, retried under its own key after its receipt was issued, replays what it took)
+    billed = billed_on(uow, session)
+    if billed is not None and not (own_key and billed.receipt):
+        raise InvalidInput(
+            "the payment is refused",
+            (Problem(path, f"session {session_id!r} is billed on {billed.document}: pay that instead"),),
+        )
     taken = session_taken(uow, operator_id, session_id)
     if taken + amount > price:
 
@@ -435,20 +449,6 @@ def session_payer(
                 ),
             ),
         )
-    own_key = key in (session_key(session_id), session_key(session_id, SessionStep.AUTHORISE))
-    if session.contract_id is not None and not own_key:
-        raise InvalidInput(
-            "the payment is refused",
-            (Problem(path, f"session {session_id!r} is billed on its contract's invoice: pay the invoice"),),
-        )
-    # on a bill, or on a receipt another payment made: paid by itself again, it would be paid twice
-    # (its own flow, retried under its own key after its receipt was issued, replays what it took)
-    billed = billed_on(uow, session)
-    if billed is not None and not (own_key and billed.receipt):
-        raise InvalidInput(
-            "the payment is refused",
-            (Problem(path, f"session {session_id!r} is billed on {billed.document}: pay that instead"),),
-        )
     if session.customer_id is None:
         return customer_id
     payers = _payers_of(uow, operator_id, session)
@@ -462,18 +462,36 @@ def session_payer(
     return customer_id
 
 
+SPEND_PREFIX = "spend:"  # a wallet refund's reference: the spend it gives back
+
+
 def session_taken(uow: UnitOfWork, operator_id: str, session_id: str) -> int:
-    """What the session's card payments still take of its price (minor units): each payment of
+    """What the session's payments still take of its price (minor units): each card payment of
     ``session:<id>`` and the hold of its ad hoc start, captured or still authorised (or still to be
     decided), less what went back of it (``still_taken``: a declined or released payment takes
-    nothing, a refund frees what it gave back)."""
-    payments = list(
-        uow.payments.of_subject(operator_id, PaymentPurpose.SESSION, f"{SESSION_PREFIX}{session_id}")
-    )
+    nothing, a refund frees what it gave back); and each wallet spend of ``session:<id>``, less the
+    refunds into the wallet of that spend (``spend:<id>``)."""
+    subject = f"{SESSION_PREFIX}{session_id}"
+    payments = list(uow.payments.of_subject(operator_id, PaymentPurpose.SESSION, subject))
     start = uow.session_payments.start_of_session(operator_id, session_id)
     if start is not None and start.payment_id is not None:
         payments.extend(uow.payments.with_events(operator_id, [start.payment_id]).values())
-    return sum(still_taken(derive_state(events), payment.amount) for payment, events in payments)
+    by_card = sum(still_taken(derive_state(events), payment.amount) for payment, events in payments)
+    spends = [
+        spend
+        for spend in uow.wallets.transactions_of(operator_id, [subject])
+        if spend.kind is WalletTransactionKind.SPEND
+    ]
+    given_back = [
+        refund
+        for refund in uow.wallets.transactions_of(
+            operator_id, [f"{SPEND_PREFIX}{spend.id}" for spend in spends]
+        )
+        if refund.kind is WalletTransactionKind.REFUND
+    ]
+    # a spend is negative (out of the wallet), its refunds positive (back in)
+    from_wallets = -sum(spend.amount for spend in spends) - sum(refund.amount for refund in given_back)
+    return by_card + from_wallets
 
 
 def _payers_of(uow: UnitOfWork, operator_id: str, session: ChargingSession) -> list[str]:

@@ -27,6 +27,7 @@ from evbill.application.payments.payments import (
     INVOICE_PREFIX,
     SESSION_PREFIX,
     SESSION_SUBJECT,
+    SPEND_PREFIX,
     PaymentView,
     authorise_payment,
     capture_payment,
@@ -184,15 +185,25 @@ def pay_from_wallet(
                 "the payment is refused",
                 (Problem(RECEIVABLE, 'a wallet pays "invoice:<id or number>" or "session:<session id>"'),),
             )
-        with svc.uow(read_only=True) as uow:
-            wallet = _wallet(uow, who, wallet_id)
+        with svc.uow() as uow:
+            wallet = _wallet(uow, who, wallet_id, lock=True)
+            if idempotency_key and uow.wallets.find_transaction(who.operator_id, idempotency_key) is not None:
+                return _view(uow, wallet)  # the same request again: nothing moves twice
             # a session of this operator, in the wallet's currency, that the wallet's customer pays
-            # for (theirs, or a driver's of their business or contract), as a card payment of it is
+            # for (theirs, or a driver's of their business or contract), as a card payment of it is;
+            # checked with what its other payments and spends take, under the session's lock (two
+            # spends at once, from one wallet or two, are checked one after the other)
             session_payer(
                 uow, who.operator_id, receivable, wallet.customer_id, wallet.currency,
-                amount=amount, key=idempotency_key, path=RECEIVABLE, currency_path=RECEIVABLE,
+                amount=amount, key=idempotency_key, path=RECEIVABLE, currency_path=RECEIVABLE, lock=True,
             )  # fmt: skip
-        return _move(svc, who, wallet_id, amount, receivable, idempotency_key, WalletTransactionKind.SPEND)
+            move_in(
+                svc, uow, who, wallet_id, amount=amount, reference=receivable, key=idempotency_key,
+                kind=WalletTransactionKind.SPEND,
+            )  # fmt: skip
+            view = _view(uow, wallet)
+            uow.commit()
+        return view
     with svc.uow() as uow:
         wallet = _wallet(uow, who, wallet_id, lock=True)
         if idempotency_key and uow.wallets.find_transaction(who.operator_id, idempotency_key) is not None:
@@ -234,9 +245,6 @@ def pay_from_wallet(
 
 
 RECEIVABLE = "$.receivable"
-
-
-SPEND_PREFIX = "spend:"
 
 
 def refund_to_wallet(

@@ -31,14 +31,16 @@ Id = Annotated[str, Field(min_length=1, max_length=36)]
 # a whole JSON number. A JSON number with a fraction has been through a binary float by the time the
 # body is parsed (12.0900000000000000001 arrives as 12.09), and Decimal() reads other scripts' digits
 # ("١٢" is 12): both are refused, naming the field, rather than taken as something not sent.
-_DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*", re.ASCII)
+_DECIMAL_TEXT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)  # no sign but minus, no spaces
 
 
 def _exact_decimal(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError('a decimal number, e.g. "12.09"')
     if isinstance(value, float):
-        raise ValueError('send it as a string, e.g. "12.09": a JSON number with a fraction is not exact')
+        raise ValueError(
+            'send it as a string, e.g. "12.09": a JSON number with a fraction or an exponent is not exact'
+        )
     if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
         raise ValueError('a decimal number written with the digits 0-9 and a point, e.g. "12.09"')
     return value

@@ -208,7 +208,8 @@ class BodySizeLimit:
         if b"\x00" in body or b"\\u0000" in body:
             await self._refuse(send, 422, "invalid_input", "the body holds a NUL character")
             return
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        # media types are case-insensitive (RFC 9110 8.3.1): Application/JSON is JSON to FastAPI too
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
         # FastAPI reads a body without a content type as JSON too
         if (b"json" in content_type or not content_type) and body and await self._refused_json(send, body):
             return

@@ -290,6 +290,19 @@ class SqlWalletRepository:
         )
         return [_transaction(row) for row in self._connection().execute(query).mappings()]
 
+    def transactions_of(self, operator_id: str, references: Sequence[str]) -> Sequence[WalletTransaction]:
+        if not references:
+            return []
+        query = (
+            select(wallet_transactions)
+            .where(
+                wallet_transactions.c.operator_id == operator_id,
+                wallet_transactions.c.reference.in_(references),
+            )
+            .order_by(wallet_transactions.c.created_at, wallet_transactions.c.id)
+        )
+        return [_transaction(row) for row in self._connection().execute(query).mappings()]
+
     def find_transaction(self, operator_id: str, idempotency_key: str) -> WalletTransaction | None:
         query = select(wallet_transactions).where(
             wallet_transactions.c.operator_id == operator_id,

@@ -109,6 +109,7 @@ wallet_transactions = Table(
     child_of("wallet_id", "wallets"),
     UniqueConstraint("operator_id", "idempotency_key"),
     Index("ix_wallet_transactions_wallet", "operator_id", "wallet_id", "created_at", "id"),
+    Index("ix_wallet_transactions_reference", "operator_id", "reference"),  # 0034
 )
 
 # Every webhook a gateway sent, signature checked, once per (gateway, event id): the resent ones are
