@@ -269,3 +269,40 @@ def test_a_backtest_over_a_reversed_range_is_refused(container: Container, netwo
     answer = client.post("/api/v1/backtests", json={"tariff": {}, **REVERSED}, headers=headers)
     assert answer.status_code == 422, answer.text
     assert [problem["path"] for problem in answer.json()["errors"]] == ["$.started_to"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/analytics/report", "/api/v1/analytics/heatmap", "/api/v1/reports/utilisation"]
+)
+def test_an_unknown_connector_class_is_refused_naming_it(
+    container: Container, network: Network, path: str
+) -> None:
+    """Found by an outside tester: ``connector_class=XYZ`` answered 200 with no rows, as if no session
+    had charged at such a connector, where there is no such class."""
+    client, headers = _client(container, network)
+    answer = client.get(path, params={"connector_class": "XYZ"}, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert [problem["path"] for problem in answer.json()["errors"]] == ["query.connector_class"]
+    known = client.get(path, params={"connector_class": "DC"}, headers=headers)
+    assert known.status_code == 200, known.text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["analytics", "report", "--by", "month"],
+        ["analytics", "margin", "--by", "month"],
+        ["report", "utilisation"],
+    ],
+)
+def test_the_cli_refuses_a_window_that_ends_before_it_starts(
+    container: Container, network: Network, command: list[str]
+) -> None:
+    """Found by an outside tester: ``--from 2026-12-01 --to 2026-11-01`` printed an empty report, rc 0."""
+    runner = CliRunner()
+    app = build_app(container.settings)
+    for end in ("2026-11-01", "2026-12-01"):  # before, and the same day: an empty window
+        args = [*command, "--operator", network.operator_id, "--from", "2026-12-01", "--to", end]
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0, result.stdout
+        assert f"--to {end} must be after --from 2026-12-01" in result.stdout + result.stderr

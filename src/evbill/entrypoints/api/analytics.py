@@ -37,6 +37,7 @@ from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.analytics.tables import COLUMNS
 from evbill.domain.errors import InvalidInput, Problem
+from evbill.domain.offers.plans import ConnectorClass
 from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
@@ -61,7 +62,7 @@ def session_filter(
     location_id: Id = None,
     station_id: Id = None,
     evse_id: Id = None,
-    connector_class: Annotated[str | None, Query(max_length=8)] = None,
+    connector_class: Annotated[ConnectorClass | None, Query(description="AC, DC or HPC")] = None,
     tariff_id: Id = None,
     customer_id: Id = None,
 ) -> SessionFilter:
@@ -71,8 +72,9 @@ def session_filter(
             "the request is invalid", (Problem("query.started_to", "must be after started_from"),)
         )
     return SessionFilter(
-        started_from, started_to, location_id, station_id, evse_id, connector_class, tariff_id, customer_id
-    )
+        started_from, started_to, location_id, station_id, evse_id,
+        None if connector_class is None else connector_class.value, tariff_id, customer_id,
+    )  # fmt: skip
 
 
 @router.get("/report", summary="Sessions, time, energy and revenue per group")

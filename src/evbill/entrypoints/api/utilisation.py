@@ -29,6 +29,7 @@ from evbill.domain.access.operators import Actor
 from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.utilisation_report import COLUMNS, UtilisationGroup
 from evbill.domain.errors import InvalidInput, Problem
+from evbill.domain.offers.plans import ConnectorClass
 from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
@@ -46,7 +47,7 @@ def utilisation_query(
     location_id: Id = None,
     station_id: Id = None,
     evse_id: Id = None,
-    connector_class: Annotated[str | None, Query(max_length=8, description="AC, DC or HPC")] = None,
+    connector_class: Annotated[ConnectorClass | None, Query(description="AC, DC or HPC")] = None,
 ) -> UtilisationQuery:
     _check_window(start=start, end=end)
     now: datetime = request.app.state.container.services.clock.now()
@@ -61,7 +62,8 @@ def utilisation_query(
         problems.append(Problem("query.start", "must be in the past"))
     if problems:
         raise InvalidInput("the request is invalid", tuple(problems))
-    return UtilisationQuery(since, until, location_id, station_id, evse_id, connector_class)
+    chosen = None if connector_class is None else connector_class.value
+    return UtilisationQuery(since, until, location_id, station_id, evse_id, chosen)
 
 
 Window = Annotated[UtilisationQuery, Depends(utilisation_query)]

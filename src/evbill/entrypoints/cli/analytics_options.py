@@ -52,7 +52,10 @@ def window(
     if start is None and end is None:
         return None, None
     zone = calendar_zone(container.services, who)
-    return instant(start, "--from", zone), instant(end, "--to", zone)
+    since, until = instant(start, "--from", zone), instant(end, "--to", zone)
+    if since is not None and until is not None and until <= since:
+        fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
+    return since, until
 
 
 def acting(container: Container, operator_id: str) -> Actor:
