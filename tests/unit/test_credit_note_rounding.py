@@ -116,3 +116,17 @@ def test_the_printed_notes_say_what_a_credit_note_corrects_and_the_rounding_diff
     ]
     assert note.notes == ("Credit note for invoice A-1: fee",)  # the e-invoices' note
     assert printed_notes(note) == ["Corrects invoice A-1: fee"]  # said once, in the PDF's language
+
+
+def test_a_credit_of_the_wrong_sign_names_the_range_the_line_allows():
+    """Found by an outside tester: a discount line of -2.50 was said to take amounts "below 0 and at
+    most -2.50", which reads as -2.50 or less; it takes -2.50 up to 0."""
+    original = issue(invoice(line("10.00", "21"), line("-2.50", "21", "discount")), number="A-2",
+                     issued_at=ISSUED_AT, zone=BERLIN)  # fmt: skip
+    for number, amount, message in (
+        (2, "1.00", "line 2: must be below 0 and at least -2.50"),
+        (1, "-1.00", "line 1: must be above 0 and at most 10.00"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            credit_note(original, new_id="cn", reason="r", amounts={number: D(amount)}, created_at=AT)
+        assert refused.value.problems[0].message.startswith(message), refused.value.problems[0].message

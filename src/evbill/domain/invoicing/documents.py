@@ -339,9 +339,13 @@ def credit_note(
             line.net_minor < 0 or (line.net_minor == 0 and line.net_precise < 0)
         ):
             # a discount line (negative) is credited negative: the credit note mirrors the invoice
-            sign = "below" if line.net_minor < 0 else "above"
+            bound = (
+                f"below 0 and at least {_decimal(left, scale)}"  # -12.69 <= amount < 0
+                if line.net_minor < 0
+                else f"above 0 and at most {_decimal(left, scale)}"
+            )
             problems.append(
-                Problem(path(number), f"line {number}: must be {sign} 0 and at most {_decimal(left, scale)} "
+                Problem(path(number), f"line {number}: must be {bound} "
                                       "(what the invoice shows for it, less earlier credit notes)")
             )  # fmt: skip
             continue
