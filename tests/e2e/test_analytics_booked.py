@@ -62,6 +62,9 @@ def test_the_api_answers_a_month_of_booked_revenue_with_exact_decimal_strings(bo
         ({"from": "2026-12-01", "to": "2026-11-01"}, "query.to"),
         ({"to": "0001-01-01"}, "query.to"),
         ({"started_from": "2026-11-01"}, "query.started_from"),
+        # an instant would lose its time and offset (tester): a local day is YYYY-MM-DD
+        ({"from": "2026-11-01T00:00:00+05:00"}, "query.from"),
+        ({"to": "2026-12-01T00:00:00Z"}, "query.to"),
     ],
 )
 def test_the_api_refuses_a_bad_parameter_naming_it(booked: Booked, params: dict[str, str], path: str) -> None:

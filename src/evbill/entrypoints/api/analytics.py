@@ -19,11 +19,12 @@ have every group.
 import csv
 import enum
 import io
+import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from evbill.application.analytics import booked as booked_cases
 from evbill.application.analytics import charts as chart_cases
@@ -42,6 +43,18 @@ from evbill.entrypoints.api.query_names import known_query_names
 from evbill.entrypoints.api.responses import json_response
 from evbill.entrypoints.api.security import actor, services
 from evbill.entrypoints.api.sessions import _check_window
+
+
+def _day_only(value: object) -> object:
+    """A local day is written YYYY-MM-DD: an instant (``2026-11-01T00:00:00+05:00``) would lose its time
+    and offset without a word, so it is refused (tester)."""
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("a local day, YYYY-MM-DD (no time, no offset: the day is the operator's)")
+    return value
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+LocalDay = Annotated[date, BeforeValidator(_day_only)]
 
 
 class Period(enum.StrEnum):
@@ -167,9 +180,9 @@ def revenue_chart(
 def booked_revenue(
     group_by: Annotated[BookedPeriod, Query(description="day, week (ISO) or month")] = BookedPeriod.MONTH,
     first: Annotated[
-        date | None, Query(alias="from", description="From this local day (the operator's time zone).")
+        LocalDay | None, Query(alias="from", description="From this local day (the operator's time zone).")
     ] = None,
-    end: Annotated[date | None, Query(alias="to", description="Until this local day, excluded.")] = None,
+    end: Annotated[LocalDay | None, Query(alias="to", description="Until this local day, excluded.")] = None,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
 ) -> Response:
