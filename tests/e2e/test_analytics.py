@@ -293,6 +293,7 @@ def test_an_unknown_connector_class_is_refused_naming_it(
         ["analytics", "report", "--by", "month"],
         ["analytics", "margin", "--by", "month"],
         ["report", "utilisation"],
+        ["report", "booked"],
     ],
 )
 def test_the_cli_refuses_a_window_that_ends_before_it_starts(

@@ -189,6 +189,8 @@ def build(container: Container) -> typer.Typer:
         """Revenue as booked in the ledger: net by kind (subscriptions too), VAT and gross per period."""
         who = acting(container, operator)
         first, until = _day(start, "--from"), _day(end, "--to")
+        if first is not None and until is not None and until <= first:
+            fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
         try:
             shown = booked_cases.shown_booked_revenue(
                 container.services, who, first=first, end=until, period=by
