@@ -29,11 +29,13 @@ PREFIXES = ("revenue:", "vat_payable:")
 
 
 def _quarter(dialect: str) -> str:
-    """The entry's quarter hour, floored, as SQL: PostgreSQL's epoch is exact (numeric); SQLite keeps
-    the instant as ISO text, whose whole seconds strftime gives (floored below zero too)."""
+    """The entry's quarter hour, floored, as SQL: PostgreSQL's epoch is exact (numeric). SQLite keeps
+    the instant as ISO text (``2026-12-01T09:14:59.999999Z``), whose fraction strftime would round to
+    milliseconds (to the next second, there): the whole seconds are read from the text's first 19
+    characters (UTC), which floors, below zero too."""
     if dialect == "postgresql":
         return "CAST(floor(extract(epoch FROM e.posted_at) / 900) AS BIGINT)"
-    seconds = "CAST(strftime('%s', e.posted_at) AS INTEGER)"
+    seconds = "CAST(strftime('%s', substr(e.posted_at, 1, 19)) AS INTEGER)"
     return f"(({seconds}) - ((({seconds}) % 900) + 900) % 900) / 900"
 
 
