@@ -795,6 +795,12 @@ class LedgerRepository(Protocol):
         Only the sums of postings that exist (a period without any has none)."""
         ...
 
+    def period_sum_totals(self, operator_id: str) -> Mapping[tuple[str, str], int]:
+        """(account, currency) -> the quarter-hour rollup's total over all time (the accounts of
+        ``domain.ledger.balances.QUARTER_SUMMED_PREFIXES``): what ``evbill ledger check`` holds
+        against the postings."""
+        ...
+
 
 class PaymentRepository(Protocol):
     """Payment heads and their append-only gateway events."""

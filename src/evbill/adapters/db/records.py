@@ -515,6 +515,10 @@ TABLE_OF: dict[str, tuple[Table, RecordMapping[Any]]] = {
     ),
     "ledger_entries": (ledger_tables.ledger_entries, RecordMapping(ledger_tables.EntryRow, enums={})),
     "ledger_postings": (ledger_tables.ledger_postings, RecordMapping(ledger_tables.PostingRow, enums={})),
+    "ledger_period_sums": (
+        ledger_tables.ledger_period_sums,
+        RecordMapping(ledger_tables.PeriodSumRow, enums={}),
+    ),
     "payments": (payment_tables.payments, RecordMapping(Payment, enums={"purpose": PaymentPurpose})),
     "payments_in_flight": (payment_tables.payments_in_flight, RecordMapping(InFlight, enums={})),
     "payment_events": (

@@ -123,6 +123,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "idempotency_keys": ("idempotency key", "idempotency keys"),
     "ledger_entries": ("ledger entry", "ledger entries"),
     "ledger_postings": ("ledger posting", "ledger postings"),
+    "ledger_period_sums": ("quarter-hour ledger sum", "quarter-hour ledger sums"),
     "payments": ("payment", "payments"),
     "payment_events": ("payment event", "payment events"),
     "wallets": ("wallet", "wallets"),

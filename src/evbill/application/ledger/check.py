@@ -3,7 +3,10 @@
 For each operator the check reads, from the database's own sums:
 
 1. entries whose postings do not sum to zero per currency, or that have fewer than two postings;
-2. the trial balance's total per currency (zero when every entry balances);
+2. the trial balance's total per currency (zero when every entry balances), and against that same
+   trial balance the quarter-hour sums booked revenue reads (``ledger_period_sums``): per revenue or
+   VAT account and currency, the rollup's total over all time equals the postings' (one GROUP BY of
+   the small rollup; the postings' side is the trial balance already read, no second pass);
 3. each reconciliation passed in: what the payments (captured minus fees, refunds and chargebacks)
    and the wallets (their balances) say, against the ledger's postings for the same record
    (``application.payments.reconciliation``). Invoices plug in the same way once they exist: a
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services
+from evbill.domain.ledger.balances import QUARTER_SUMMED_PREFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +85,27 @@ def _entry_findings(uow: UnitOfWork, operator_id: str) -> Iterable[Finding]:
                 operator_id, f"entry {imbalance.entry_id}", f"only one {imbalance.currency} posting"
             )
     totals: dict[str, int] = {}
+    summed: dict[tuple[str, str], int] = {}
     for balance in uow.ledger.balances(operator_id):
         totals[balance.currency] = totals.get(balance.currency, 0) + balance.balance
+        if balance.account.startswith(QUARTER_SUMMED_PREFIXES):
+            summed[(balance.account, balance.currency)] = balance.balance
     for currency, total in sorted(totals.items()):
         if total != 0:
             yield Finding(operator_id, f"trial balance {currency}", f"sums to {total}, not 0")
+    yield from _rollup_findings(uow, operator_id, summed)
+
+
+def _rollup_findings(
+    uow: UnitOfWork, operator_id: str, posted: dict[tuple[str, str], int]
+) -> Iterable[Finding]:
+    """The quarter-hour sums (booked revenue's rollup) against the postings, per account and currency."""
+    rolled_up = uow.ledger.period_sum_totals(operator_id)
+    for account, currency in sorted(posted.keys() | rolled_up.keys()):
+        by_postings, by_rollup = posted.get((account, currency), 0), rolled_up.get((account, currency), 0)
+        if by_postings != by_rollup:
+            yield Finding(
+                operator_id,
+                f"quarter-hour sums of {account} {currency}",
+                f"sum to {by_rollup}, the account's postings to {by_postings}",
+            )

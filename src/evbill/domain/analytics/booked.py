@@ -33,14 +33,13 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from evbill.domain import currency as currencies
-from evbill.domain.ledger.accounts import AccountFamily, RevenueKind
-from evbill.domain.ledger.balances import PeriodSum
+from evbill.domain.ledger.accounts import RevenueKind
+from evbill.domain.ledger.balances import QUARTER_SUMMED_PREFIXES, REVENUE_PREFIX, VAT_PREFIX, PeriodSum
 
 TOTAL_KEY = "total"
-REVENUE_PREFIX = f"{AccountFamily.REVENUE}:"
-VAT_PREFIX = f"{AccountFamily.VAT_PAYABLE}:"
-# the accounts booked revenue reads (``LedgerRepository.period_sums``' prefixes)
-ACCOUNT_PREFIXES = (REVENUE_PREFIX, VAT_PREFIX)
+# the accounts booked revenue reads (``LedgerRepository.period_sums``' prefixes): those the ledger
+# keeps summed per quarter hour (``domain.ledger.balances``)
+ACCOUNT_PREFIXES = QUARTER_SUMMED_PREFIXES
 KINDS = tuple(kind.value for kind in RevenueKind)
 
 

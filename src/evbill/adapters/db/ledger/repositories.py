@@ -20,12 +20,13 @@ from typing import Any
 
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, case, distinct, func, insert, literal, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 
 from evbill.adapters.db.ledger.periods import SqlLedgerPeriods
-from evbill.adapters.db.ledger.tables import ledger_entries, ledger_postings
+from evbill.adapters.db.ledger.tables import ledger_entries, ledger_period_sums, ledger_postings
 from evbill.adapters.db.repositories import ConnectionSource, check_limit
 from evbill.application.ports import Imbalance
-from evbill.domain.ledger.balances import AccountBalance, StatementLine
+from evbill.domain.ledger.balances import AccountBalance, StatementLine, quarter_sums
 from evbill.domain.ledger.entries import EntryCause, LedgerEntry, Posting
 
 CHECK_WORK_MEM = "256MB"
@@ -86,6 +87,7 @@ class SqlLedgerRepository(SqlLedgerPeriods):
         connection = self._connection()
         connection.execute(insert(ledger_entries), [_entry_row(entry)])
         connection.execute(insert(ledger_postings), list(_posting_rows(entry)))
+        _add_period_sums(connection, [entry])
 
     def append_many(self, entries: Sequence[LedgerEntry]) -> None:
         if not entries:
@@ -97,11 +99,23 @@ class SqlLedgerRepository(SqlLedgerPeriods):
                 # unit of work's commit() would commit nothing and the rows would roll back.
                 connection.begin()
             _copy(connection, entries)
-            return
-        connection.execute(insert(ledger_entries), [_entry_row(entry) for entry in entries])
-        connection.execute(
-            insert(ledger_postings), [row for entry in entries for row in _posting_rows(entry)]
+        else:
+            connection.execute(insert(ledger_entries), [_entry_row(entry) for entry in entries])
+            connection.execute(
+                insert(ledger_postings), [row for entry in entries for row in _posting_rows(entry)]
+            )
+        _add_period_sums(connection, entries)
+
+    def period_sum_totals(self, operator_id: str) -> Mapping[tuple[str, str], int]:
+        p = ledger_period_sums.c
+        query = (
+            select(p.account, p.currency, func.sum(p.amount))
+            .where(p.operator_id == operator_id)
+            .group_by(p.account, p.currency)
         )
+        return {
+            (account, currency): int(total) for account, currency, total in self._connection().execute(query)
+        }
 
     def entries(self, operator_id: str, *, after: str | None, limit: int) -> Sequence[LedgerEntry]:
         check_limit(limit)
@@ -336,6 +350,29 @@ class SqlLedgerRepository(SqlLedgerPeriods):
             (reference, currency): int(total)
             for reference, currency, total in self._connection().execute(query)
         }
+
+
+def _add_period_sums(connection: Connection, entries: Sequence[LedgerEntry]) -> None:
+    """Add the entries' postings on booked revenue's accounts to ``ledger_period_sums``, in the
+    transaction that appended them: summed here per (operator, quarter, account, currency), then one
+    upsert of those rows in key order, so two writers appending at once lock shared rows in the same
+    order (one waits for the other, neither deadlocks). After the entries' insert, which refuses a
+    naive ``posted_at`` with its own message."""
+    rows = [
+        {"operator_id": operator_id, "quarter": quarter, "account": account, "currency": currency,
+         "amount": amount}
+        for operator_id, quarter, account, currency, amount in quarter_sums(entries)
+    ]  # fmt: skip
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(ledger_period_sums)
+    statement = upsert.on_conflict_do_update(
+        index_elements=["operator_id", "quarter", "account", "currency"],
+        set_={"amount": ledger_period_sums.c.amount + upsert.excluded.amount},
+    )
+    # executemany: one row per statement, in the order given (psycopg pipelines them)
+    connection.execute(statement, rows)
 
 
 def _copy(connection: Connection, entries: Sequence[LedgerEntry]) -> None:
