@@ -16,6 +16,7 @@ from evbill.application.access.keys import create_api_key
 from evbill.domain.access.operators import Role
 from evbill.entrypoints.api.app import create_app
 from evbill.entrypoints.cli.main import build_app
+from tests.charts_check import outside_references, png_size, svg_size
 from tests.integration.booked_data import Booked, given_booked_ledger
 from tests.support import CliRunner
 
@@ -103,3 +104,30 @@ def test_the_cli_prints_a_table_json_and_csv(booked: Booked, tmp_path: Path) -> 
     assert "query.to: must be after from" in refused.output
     not_a_date = runner.invoke(app, [*base, "--from", "December"])
     assert (not_a_date.exit_code, "--from 'December' is not a date" in not_a_date.output) == (1, True)
+
+
+def test_the_api_and_the_cli_draw_booked_revenue_stacked_by_kind(booked: Booked, tmp_path: Path) -> None:
+    # November books 24.24 net (subscriptions 9.99 among it); December's credit note and void -9.00
+    client, headers = _client(booked)
+    svg = client.get(f"{ROUTE}.svg", params={"group_by": "month"}, headers=headers)
+    assert (svg.status_code, svg.headers["content-type"]) == (200, "image/svg+xml"), svg.text
+    assert [label for label in ("24.24", "-9.00") if f">{label}<" in svg.text] == ["24.24", "-9.00"]
+    page = client.get(f"{ROUTE}.html", params={"group_by": "month"}, headers=headers)
+    assert page.headers["content-type"].startswith("text/html")
+    for part in ('"component": "subscriptions", "net": "9.99"', '"component": "energy", "net": "-1.00"'):
+        assert part in page.text
+    assert outside_references(page.text) == []
+    png = client.get(f"{ROUTE}.png", params={"group_by": "month"}, headers=headers)
+    assert (png.headers["content-type"], png_size(png.content)) == ("image/png", svg_size(svg.text))
+    refused = client.get(f"{ROUTE}.svg", params={"from": "2026-11-01T00:00:00Z"}, headers=headers)
+    assert [error["path"] for error in refused.json()["errors"]] == ["query.from"]
+    assert client.get(f"{ROUTE}.gif", headers=headers).status_code == 422
+
+    runner = CliRunner()
+    app = build_app(booked.container.settings)
+    out = tmp_path / "booked.svg"
+    drawn = runner.invoke(
+        app, ["analytics", "chart", "booked", "--operator", booked.who.operator_id, "--out", str(out)]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    assert out.read_text() == svg.text

@@ -207,6 +207,7 @@ OPERATIONS = [
     ("GET", "/api/v1/analytics/margin"),
     ("GET", "/api/v1/analytics/report.parquet"),
     ("GET", "/api/v1/analytics/booked-revenue"),
+    ("GET", "/api/v1/analytics/booked-revenue.{output}"),
     ("POST", "/api/v1/backtests"),
     ("GET", "/api/v1/reports/utilisation"),
     ("GET", "/api/v1/reports/utilisation.csv"),

@@ -9,6 +9,8 @@ numbers to draw. Rendering (PNG, SVG, HTML with the Vega scripts inlined) is an 
   the colour the hours, each occupied cell labelled with them, sessions started in the tooltip.
 - ``revenue_chart``: net revenue per period (day, week or month), stacked by component (energy,
   time, idle fee, fees), one panel per currency when there are several.
+- ``booked_chart``: the ledger's booked revenue per period, stacked by revenue kind (subscriptions
+  too), credit notes below zero.
 
     >>> spec = heatmap_chart({"weekdays": ["Mon"], "hours": [9], "starts": [[1]],
     ...                       "occupied_hours": [["1.50"]]})
@@ -135,17 +137,59 @@ def revenue_chart(shown: Mapping[str, object], *, title: str | None = None) -> d
     return {"$schema": SCHEMA, "title": heading, "vconcat": panels}
 
 
-def _revenue_panel(rows: Sequence[Mapping[str, str]], currency: str, group_by: str) -> dict[str, Any]:
-    parts = [
-        {"period": row["key"], "component": str(c), "net": row[f"{c}_net"], "rank": rank}
-        for row in rows
-        for rank, c in enumerate(Component)
+def booked_chart(shown: Mapping[str, object]) -> dict[str, Any]:
+    """Booked revenue (``booked.booked_text``) per period, stacked by revenue kind (energy, time, idle,
+    fees, subscriptions, and any other the ledger holds), each bar labelled with the period's net; a
+    credit note's period may stack below zero. One panel per currency.
+
+    >>> spec = booked_chart({"group_by": "month", "kinds": ["energy", "subscriptions"], "rows": [
+    ...     {"key": "2026-11", "currency": "EUR", "energy_net": "9.90", "subscriptions_net": "9.99",
+    ...      "net": "19.89"}]})
+    >>> [(v["component"], v["net"]) for v in spec["layer"][0]["data"]["values"]]
+    [('energy', '9.90'), ('subscriptions', '9.99')]
+    """
+    rows = cast(Sequence[Mapping[str, str]], shown["rows"])
+    kinds = [str(kind) for kind in cast(Sequence[str], shown["kinds"])]
+    group_by = str(shown.get("group_by", "period"))
+    currencies = sorted({row["currency"] for row in rows}) or ["-"]
+    panels = [
+        _revenue_panel([r for r in rows if r["currency"] == c], c, group_by, kinds, _kind_colours(kinds))
+        for c in currencies
     ]
-    totals = [{"period": row["key"], "net": row["net"], "sessions": row["sessions"]} for row in rows]
+    heading = f"Booked net revenue by {group_by}, by kind (the ledger's; credit notes below zero)"
+    if len(panels) == 1:
+        return {"$schema": SCHEMA, "title": heading, **panels[0]}
+    return {"$schema": SCHEMA, "title": heading, "vconcat": panels}
+
+
+_COMPONENT_NAMES = tuple(str(component) for component in Component)
+_COMPONENT_RANGE = tuple(COMPONENT_COLOURS.values())
+_MORE_COLOURS = ("#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac")
+
+
+def _kind_colours(kinds: Sequence[str]) -> list[str]:
+    """The session components' colours for the kinds that are components, then one each for the rest."""
+    known = {str(component): colour for component, colour in COMPONENT_COLOURS.items()}
+    more = iter(_MORE_COLOURS * (1 + len(kinds) // len(_MORE_COLOURS)))
+    return [known[kind] if kind in known else next(more) for kind in kinds]
+
+
+def _revenue_panel(
+    rows: Sequence[Mapping[str, str]],
+    currency: str,
+    group_by: str,
+    names: Sequence[str] = _COMPONENT_NAMES,
+    colours: Sequence[str] = _COMPONENT_RANGE,
+) -> dict[str, Any]:
+    parts = [
+        {"period": row["key"], "component": name, "net": row[f"{name}_net"], "rank": rank}
+        for row in rows
+        for rank, name in enumerate(names)
+    ]
+    totals = [{"period": row["key"], "net": row["net"]} for row in rows]
     to_number = {"calculate": "toNumber(datum.net)", "as": "net revenue"}
     x = {"field": "period", "type": "ordinal", "title": group_by, "sort": [row["key"] for row in rows]}
     y = {"field": "net revenue", "type": "quantitative", "title": f"net revenue ({currency})"}
-    names = [str(c) for c in Component]
     bars = {
         "data": {"values": parts},
         "transform": [to_number],
@@ -156,7 +200,7 @@ def _revenue_panel(rows: Sequence[Mapping[str, str]], currency: str, group_by: s
             "color": {
                 "field": "component",
                 "type": "nominal",
-                "scale": {"domain": names, "range": list(COMPONENT_COLOURS.values())},
+                "scale": {"domain": list(names), "range": list(colours)},
             },
             "order": {"field": "rank", "type": "quantitative"},
             "tooltip": [

@@ -6,6 +6,7 @@
     GET /api/v1/analytics/heatmap.svg (.png, .html)           the heatmap drawn
     GET /api/v1/analytics/revenue.png?group_by=week (.svg, .html)   net revenue stacked by component
     GET /api/v1/analytics/booked-revenue?group_by=month&from=2026-11-01&to=2026-12-01   from the ledger
+    GET /api/v1/analytics/booked-revenue.svg?group_by=month (.png, .html)   it drawn, stacked by kind
 
 Amounts are decimal strings, each the group's exact sum rounded once with the operator's rounding mode.
 ``/report`` answers with the 1,000 groups of highest gross revenue (highest first) when there are
@@ -190,3 +191,24 @@ def booked_revenue(
     ledger: net revenue per kind (energy, time, idle, fees, subscriptions), VAT and gross, exact, with a
     totals row per currency. Periods are local to the operator's invoicing time zone (``time_zone``)."""
     return json_response(booked_cases.shown_booked_revenue(svc, who, first=first, end=end, period=group_by))
+
+
+@router.get(
+    "/booked-revenue.{output}",
+    summary="Booked revenue drawn: net per period stacked by revenue kind, as PNG, SVG or HTML",
+)
+def booked_revenue_chart(
+    output: ChartFormat,
+    group_by: Annotated[BookedPeriod, Query(description="day, week (ISO) or month")] = BookedPeriod.MONTH,
+    first: Annotated[
+        LocalDay | None, Query(alias="from", description="From this local day (the operator's time zone).")
+    ] = None,
+    end: Annotated[LocalDay | None, Query(alias="to", description="Until this local day, excluded.")] = None,
+    who: Actor = Depends(actor),
+    svc: Services = Depends(services),
+    drawer: ChartRenderer = Depends(renderer),
+) -> Response:
+    content = chart_cases.booked_chart(
+        svc, who, first=first, end=end, period=group_by, renderer=drawer, output=output
+    )
+    return Response(content, media_type=output.media_type)

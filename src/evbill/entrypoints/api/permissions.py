@@ -73,6 +73,7 @@ ROUTE_ACTIONS: dict[tuple[str, str], Permission] = {
     ("GET", "/api/v1/analytics/report.parquet"): READ,
     ("GET", "/api/v1/analytics/margin"): READ,
     ("GET", "/api/v1/analytics/booked-revenue"): READ,
+    ("GET", "/api/v1/analytics/booked-revenue.{output}"): READ,
     ("PUT", "/api/v1/analytics/energy-purchases/{location_id}"): Permission.MANAGE_SITES,  # a location's cost
     ("PUT", "/api/v1/analytics/energy-prices/{location_id}"): Permission.MANAGE_SITES,
     ("POST", "/api/v1/backtests"): READ,  # computes only, stores nothing

@@ -3,6 +3,7 @@
     evbill analytics chart heatmap --operator 0190... --location 0190... --out heatmap.png
     evbill analytics chart revenue --operator 0190... --by week --from 2026-03-01 --out revenue.svg
     evbill analytics chart revenue --operator 0190... --by month --out revenue.html
+    evbill analytics chart booked --operator 0190... --by month --out booked.svg
 
 The file's extension picks the format. PNG and SVG are drawn offline; HTML is one self-contained
 page (the Vega scripts inlined, nothing loaded from outside) that a web console can serve as is.
@@ -18,6 +19,7 @@ import typer
 
 from evbill.application.analytics import charts as use_cases
 from evbill.bootstrap import Container
+from evbill.domain.analytics.booked import Period
 from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.errors import DomainError
@@ -29,6 +31,7 @@ from evbill.entrypoints.cli.analytics_options import (
     Station,
     To,
     acting,
+    local_day,
     window,
 )
 from evbill.entrypoints.cli.output import fail, fail_domain
@@ -85,6 +88,34 @@ def build(container: Container) -> typer.Typer:
         def draw() -> bytes:
             return use_cases.revenue_chart(
                 services, who, query=query, period=by, renderer=renderer, output=chosen
+            )
+
+        _write(out, draw)
+
+    @app.command("booked")
+    def booked(
+        operator: OperatorId,
+        out: Out,
+        by: Annotated[Period, typer.Option("--by", help="day, week (ISO) or month.")] = Period.MONTH,
+        start: Annotated[
+            str | None, typer.Option("--from", help="From this DATE (local; default: the first entry).")
+        ] = None,
+        end: Annotated[
+            str | None,
+            typer.Option("--to", help="Until this DATE, excluded (default: after the last entry)."),
+        ] = None,
+    ) -> None:
+        """Booked revenue (the ledger's) per day, week or month, stacked by kind (subscriptions too)."""
+        chosen = output_format(out)
+        who = acting(container, operator)
+        first, until = local_day(start, "--from"), local_day(end, "--to")
+        if first is not None and until is not None and until <= first:
+            fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
+        services, renderer = container.services, container.charts
+
+        def draw() -> bytes:
+            return use_cases.booked_chart(
+                services, who, first=first, end=until, period=by, renderer=renderer, output=chosen
             )
 
         _write(out, draw)

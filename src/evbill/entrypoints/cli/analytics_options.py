@@ -71,3 +71,13 @@ def acting(container: Container, operator_id: str) -> Actor:
     except DomainError as error:
         fail_domain(error, f"operator {operator_id!r}")
     return who
+
+
+def local_day(text: str | None, option: str) -> date | None:
+    """``--from`` / ``--to`` as a local day (YYYY-MM-DD), or a plain error naming the option."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a date (2026-11-01)")

@@ -16,7 +16,7 @@ dates only, local days in the operator's invoicing time zone, and by default rea
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +40,7 @@ from evbill.entrypoints.cli.analytics_options import (
     Place,
     Station,
     acting,
+    local_day,
     window,
 )
 from evbill.entrypoints.cli.output import fail, fail_domain, write_json
@@ -188,7 +189,7 @@ def build(container: Container) -> typer.Typer:
     ) -> None:
         """Revenue as booked in the ledger: net by kind (subscriptions too), VAT and gross per period."""
         who = acting(container, operator)
-        first, until = _day(start, "--from"), _day(end, "--to")
+        first, until = local_day(start, "--from"), local_day(end, "--to")
         if first is not None and until is not None and until <= first:
             fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
         try:
@@ -207,15 +208,6 @@ def build(container: Container) -> typer.Typer:
             _print(f"Booked revenue by {by.value} ({shown['time_zone']})", names, rows)
 
     return app
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{option} {text!r} is not a date (2026-11-01)")
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
