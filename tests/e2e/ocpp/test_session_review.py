@@ -187,3 +187,68 @@ def test_an_operator_corrects_the_energy_of_a_session_in_review_audited_with_the
         ("CLOSED", "ACTIVE", "REVIEW"),
         ("CORRECTED", "REVIEW", "COMPLETED"),
     ]
+
+
+def test_a_start_refused_as_concurrent_blocks_nobody_and_waits_in_review(live):
+    """Found by an outside tester: a start answered ConcurrentTx opened an ACTIVE session that then
+    answered ConcurrentTx to the card everywhere, and one stopped at once was billed 0.45 (start fee
+    and a minute of idle fee) for a transaction the charger was told not to run."""
+
+    async def scenario() -> tuple[list, list, list, list]:
+        async with connect(live, "ocpp1.6") as socket:
+            station = RawStation(socket)
+            first = await station.call(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": TOKEN, "meterStart": 100, "timestamp": "2026-11-20T10:00:00Z"},
+            )
+            # a second start of the same card while the first charges: refused, never stopped
+            ghost = await station.call(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": TOKEN, "meterStart": 100, "timestamp": "2026-11-20T10:00:01Z"},
+            )
+            await station.call(
+                "StopTransaction",
+                {
+                    "transactionId": first[2]["transactionId"],
+                    "meterStop": 5100,
+                    "timestamp": "2026-11-20T11:00:00Z",
+                },
+            )
+            # a third one while the first charged no more: the ghost does not block the card
+            later = await station.call(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": TOKEN, "meterStart": 5100, "timestamp": "2026-11-20T12:00:00Z"},
+            )
+            # and, while that one charges, a refused start the charger stopped at once
+            return first, ghost, later, await _refused_then_stopped(station)
+
+    async def _refused_then_stopped(station: RawStation) -> list:
+        refused = await station.call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": TOKEN, "meterStart": 0, "timestamp": "2026-11-20T12:00:03Z"},
+        )
+        await station.call(
+            "StopTransaction",
+            {
+                "transactionId": refused[2]["transactionId"],
+                "meterStop": 0,
+                "timestamp": "2026-11-20T12:00:03Z",
+            },
+        )
+        return refused
+
+    first, ghost, later, refused = asyncio.run(scenario())
+    assert [answer[2]["idTagInfo"]["status"] for answer in (first, ghost, later, refused)] == [
+        "Accepted", "ConcurrentTx", "Accepted", "ConcurrentTx",
+    ]  # fmt: skip
+    with live.container.services.uow() as uow:
+        stopped = uow.live_sessions.find_by_transaction(
+            live.operator_id, live.station_id, str(refused[2]["transactionId"])
+        )
+    assert stopped is not None
+    assert stopped.status is SessionStatus.REVIEW  # not billed until an operator accepts it
+    review = api(live, "GET", f"/sessions/{stopped.id}/review").json()
+    assert any(
+        reason.startswith("START_REFUSED: the start was answered ConcurrentTx")
+        for reason in review["reasons"]
+    )

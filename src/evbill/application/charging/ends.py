@@ -37,6 +37,7 @@ ZERO = Decimal(0)
 
 
 AWAITING_STARTED = "awaiting_started"  # evidence of a 2.0.1 session opened before its Started
+START_REFUSED = "start_refused"  # evidence of a session whose start the charger was told to refuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,9 @@ def end_transaction(
             return Ended(stored_cost(session, context), True)
         # The stop's own samples come last, as they will be stored (in the closing transaction below).
         every_sample = [*uow.meter_samples.of_session(station.operator_id, session.id), *samples]
-        awaiting = (uow.live_sessions.details(station.operator_id, session.id) or {}).get(AWAITING_STARTED)
+        opened = uow.live_sessions.details(station.operator_id, session.id) or {}
+        awaiting = opened.get(AWAITING_STARTED)
+        refused = opened.get(START_REFUSED)
     closed, details, usage = close_priced(
         services,
         context,
@@ -87,6 +90,9 @@ def end_transaction(
         closed = replace(closed, status=SessionStatus.REVIEW)
         details = awaiting_its_start(details, awaiting)
         usage = None  # stored once priced with its Started
+    if refused:
+        closed = replace(closed, status=SessionStatus.REVIEW)
+        details = its_start_refused(details, refused)
     with services.uow() as uow:
         carrier = uow.frames.add_many(frames, session_id=session.id)
         uow.meter_samples.add_many(
@@ -108,6 +114,16 @@ def awaiting_its_start(details: dict[str, Any], opened_by: str) -> dict[str, Any
         "event): its token, start reading and start time may be missing; it is priced again when it comes"
     )
     return {**details, AWAITING_STARTED: opened_by, "review": [*review_reasons(details), why]}
+
+
+def its_start_refused(details: dict[str, Any], answer: str) -> dict[str, Any]:
+    """The evidence of a session the charger ran although its start was answered ``answer``: kept,
+    and why it waits in review (an operator accepts it, or voids it)."""
+    why = (
+        f"START_REFUSED: the start was answered {answer} (the card could not charge then), yet the "
+        "charger went on: not charged to anyone until an operator accepts it"
+    )
+    return {**details, START_REFUSED: answer, "review": [*review_reasons(details), why]}
 
 
 def late_update(

@@ -26,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from evbill.application.charging.ends import AWAITING_STARTED, close_priced
+from evbill.application.charging.ends import AWAITING_STARTED, START_REFUSED, close_priced
 from evbill.application.charging.pricing import Quote, price_now
 from evbill.application.charging.stations import StationContext
 from evbill.application.offers.customers import authorize
@@ -130,8 +130,9 @@ def start_transaction(
             late = None
         concurrent = any(
             other.id != (late.id if late else None)
+            and START_REFUSED not in (uow.live_sessions.details(operator_id, other.id) or {})
             for other in (uow.live_sessions.active_of_token(operator_id, id_token) if id_token else ())
-        )
+        )  # a transaction whose own start was refused is not the card's: it blocks nobody
         adhoc = _adhoc_start(uow.session_payments.start_by_id_tag(operator_id, id_token or ""), station.id)
     ours = late is not None and adhoc is not None and adhoc.session_id == late.id
     if adhoc is not None and adhoc.status is not AdhocStatus.STARTING and not ours:
@@ -146,6 +147,8 @@ def start_transaction(
         return started
     authorization = authorize(services, context.actor, id_token) if id_token and adhoc is None else None
     status = AuthorizationStatus.ACCEPTED if authorization is None else authorization.status
+    if concurrent and status is AuthorizationStatus.ACCEPTED:
+        status = AuthorizationStatus.CONCURRENT_TX
     evse = _evse(context, evse_number)
     quote = _quote(services, context, evse, id_token, started_at)
     with services.uow() as uow:
@@ -178,7 +181,12 @@ def start_transaction(
         )
         if finished is not None:
             uow.live_sessions.release_start_key(operator_id, finished)
-        details = None if opened_by == "Started" else {AWAITING_STARTED: opened_by}
+        details: dict[str, Any] | None = None if opened_by == "Started" else {AWAITING_STARTED: opened_by}
+        if status is not AuthorizationStatus.ACCEPTED:
+            # The charger was told the card may not charge (concurrent, invalid, blocked, expired): the
+            # transaction still gets its id (it may go on, offline or against the answer), but it is
+            # never paid for without an operator's look (``ends``: REVIEW) and blocks nobody's card.
+            details = {**(details or {}), START_REFUSED: status.value}
         uow.live_sessions.open(
             session, transaction_id=session.transaction_id or "", start_key=start_key, details=details
         )
@@ -191,8 +199,6 @@ def start_transaction(
             uow.commit()
     if given_up:
         return _refused(services, frames)
-    if concurrent and status is AuthorizationStatus.ACCEPTED:
-        status = AuthorizationStatus.CONCURRENT_TX
     text = describe_tariff(services.ocpi.read_tariff(quote.version.document).tariff) if quote else None
     return Started(session, number, status, text, False)
 
