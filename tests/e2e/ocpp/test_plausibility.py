@@ -209,3 +209,21 @@ def test_a_rejected_reading_never_becomes_the_baseline(live):
     assert session.status is SessionStatus.COMPLETED
     assert [a["flag"] for a in details["anomalies"]] == ["negative_delta"]
     assert details["anomalies"][0]["detail"] == "register 60000 Wh is below 104000 Wh; reading rejected"
+
+
+def test_a_negative_start_register_sends_the_session_to_review_not_its_charging_time_to_idle(live):
+    """Found by an outside tester: meterStart -500 was ignored as a baseline, so the 10 minutes before
+    the first reading had no known energy and were priced as idle, and the session went to billing."""
+    started, stopped, _ = asyncio.run(
+        charge(
+            live,
+            {"meterStart": -500, "timestamp": "2026-11-18T10:00:00Z"},
+            [meter("2026-11-18T10:10:00Z", 1000)],
+            {"meterStop": 2500, "timestamp": "2026-11-18T10:20:00Z"},
+        )
+    )
+    assert stopped[0] == 3
+    session, details, _, reviews = stored(live, started[2]["transactionId"])
+    assert session.status is SessionStatus.REVIEW
+    assert details["review"] == ["negative_register: register -500 Wh ignored"]
+    assert [(event.action.value, event.status_after.value) for event in reviews] == [("FLAGGED", "REVIEW")]

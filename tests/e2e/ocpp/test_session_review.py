@@ -252,3 +252,12 @@ def test_a_start_refused_as_concurrent_blocks_nobody_and_waits_in_review(live):
         reason.startswith("START_REFUSED: the start was answered ConcurrentTx")
         for reason in review["reasons"]
     )
+    # And the refused transaction the charger never stopped, closed by an operator, still waits
+    with live.container.services.uow() as uow:
+        left = uow.live_sessions.find_by_transaction(
+            live.operator_id, live.station_id, str(ghost[2]["transactionId"])
+        )
+    assert left is not None
+    assert left.status is SessionStatus.ACTIVE
+    closed = api(live, "POST", f"/sessions/{left.id}/close", json={"reason": "never stopped"})
+    assert (closed.status_code, closed.json()["status"]) == (200, "REVIEW"), closed.text

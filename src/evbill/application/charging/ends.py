@@ -255,6 +255,8 @@ def _closed(
         return replace(_unpriced(session, fit.end, status), started_at=fit.start), details
     rated = priced.metered.rated
     total = rated.total_cost
+    if any(anomaly.flag in IMPLAUSIBLE_FLAGS for anomaly in priced.metered.anomalies):
+        status = SessionStatus.REVIEW  # the meter series itself was implausible (a register below zero)
     details["anomalies"] = [*checks, *(snapshot(anomaly) for anomaly in priced.metered.anomalies)]
     details["explanation"] = explain(priced.metered.usage, priced.compiled, rated).as_dict()
     closed = replace(

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from evbill.application.charging.ends import close_priced
+from evbill.application.charging.ends import START_REFUSED, close_priced, its_start_refused
 from evbill.application.charging.stations import station_context
 from evbill.application.ports import UnitOfWork
 from evbill.application.records import Services, audit, require
@@ -206,6 +206,10 @@ def _reprice(
     if action is ReviewAction.RERATED and after.status is SessionStatus.REVIEW:
         after = replace(after, status=SessionStatus.COMPLETED)  # the operator accepts the result
         details["accepted"] = {"reason": reason, "by": actor.name}
+    elif action is ReviewAction.CLOSED and START_REFUSED in details_before:
+        # closed by an operator, a transaction whose start was refused still waits to be accepted
+        after = replace(after, status=SessionStatus.REVIEW)
+        details = its_start_refused(details, details_before[START_REFUSED])
     with services.uow() as uow:
         current = _session(uow.sessions.get(actor.operator_id, session_id), session_id)
         if current.status is not before.status:

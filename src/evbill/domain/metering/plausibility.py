@@ -71,6 +71,9 @@ IMPLAUSIBLE_FLAGS = frozenset(
         MeterFlag.IMPLAUSIBLE_POWER,
         MeterFlag.PRICING_FAILED,
         MeterFlag.UNRECORDABLE_VALUE,
+        # A register below zero is a broken meter: ignored as a baseline, it leaves the time before
+        # the first trustworthy reading with no known energy, which would be priced as idle (tester)
+        MeterFlag.NEGATIVE_REGISTER,
     }
 )
 
