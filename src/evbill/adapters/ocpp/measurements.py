@@ -57,6 +57,10 @@ def timestamp(value: object, path: str) -> datetime:
 def _number(value: object, path: str) -> Decimal:
     if isinstance(value, bool):
         raise InvalidInput("invalid value", (Problem(path, "must be a number"),))
+    if isinstance(value, str) and not value.isascii():
+        # Decimal() reads other scripts' digits ("１２３" is 123): a meter writes 0-9 (tester)
+        problem = Problem(path, f"{value!r} is not a number written with the digits 0-9")
+        raise InvalidInput("invalid value", (problem,))
     try:
         number = Decimal(str(value))
     except InvalidOperation:
