@@ -112,7 +112,7 @@ def test_the_printed_notes_say_what_a_credit_note_corrects_and_the_rounding_diff
     )
 
     assert printed_notes(original) == [
-        "Amounts are rounded once for this document; the exact sum of the sessions differs by 0.0063115 EUR."
+        "Amounts are rounded once for this document; the exact sum of its lines differs by 0.0063115 EUR."
     ]
     assert note.notes == ("Credit note for invoice A-1: fee",)  # the e-invoices' note
     assert printed_notes(note) == ["Corrects invoice A-1: fee"]  # said once, in the PDF's language

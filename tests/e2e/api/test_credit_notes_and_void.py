@@ -199,10 +199,10 @@ def test_the_invoice_json_lists_the_notes_the_pdf_prints(api):
 
     # precise incl. VAT 16.54 x 1.21 = 20.0134; the document shows 20.01
     assert notes[-1] == (
-        "Amounts are rounded once for this document; the exact sum of the sessions differs by -0.0034 EUR."
+        "Amounts are rounded once for this document; the exact sum of its lines differs by -0.0034 EUR."
     )
     # the PDF prints it too, its number in the customer's (Dutch) format
-    assert "the exact sum of the sessions differs by -0,0034 EUR." in printed
+    assert "the exact sum of its lines differs by -0,0034 EUR." in printed
 
 
 def test_migration_0023_gives_invoices_credited_before_it_their_credited_amount_and_status(api):

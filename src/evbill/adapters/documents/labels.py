@@ -16,7 +16,7 @@ LABELS: dict[str, dict[str, str]] = {
         "lines": "Charging sessions, fees and discounts",
         "description": "Description", "rate": "Rate", "amount": "Amount (excl. VAT)", "notes": "Notes",
         "rounding": (
-            "Amounts are rounded once for this document; the exact sum of the sessions differs by {0}."
+            "Amounts are rounded once for this document; the exact sum of its lines differs by {0}."
         ),
         "credits": "Corrects invoice {0}: {1}", "category": "Category {0}", "vat_id": "VAT id",
         "draft": "DRAFT", "draft_title": "Draft {0} (not issued, no number)",

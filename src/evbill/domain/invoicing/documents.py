@@ -462,7 +462,7 @@ def _credit_rate(line: DocumentLine) -> Decimal | None:
 
 CREDITS_NOTE = "Corrects invoice {0}: {1}"
 CREDIT_NOTE_NOTE = "Credit note for invoice {0}: {1}"  # stored on the note (the e-invoices' note)
-ROUNDING_NOTE = "Amounts are rounded once for this document; the exact sum of the sessions differs by {0}."
+ROUNDING_NOTE = "Amounts are rounded once for this document; the exact sum of its lines differs by {0}."
 
 
 def printed_notes(
