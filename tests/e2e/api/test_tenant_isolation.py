@@ -677,6 +677,11 @@ def test_booked_revenue_sums_only_the_callers_own_ledger(api: Api) -> None:
     assert (total["energy_net"], total["vat"], total["gross"]) == ("2.50", "0.53", "3.03")
     assert tenants["Alpha"].operator_id not in answer.text
     assert customers["Alpha"] not in answer.text
+    # and its chart draws Bravo's 2.50 alone
+    drawn = tenants["Bravo"].get("/analytics/booked-revenue.html", params={"group_by": "day"})
+    assert drawn.status_code == 200, drawn.text
+    assert set(re.findall(r'"component": "energy", "net": "([^"]*)"', drawn.text)) == {"2.50"}
+    assert "10.00" not in drawn.text
 
 
 def test_health_says_nothing_about_any_operator(api: Api, world: World) -> None:
@@ -948,6 +953,7 @@ ANALYTICS = [
     ("GET", "/analytics/margin"),
     ("GET", "/analytics/report.parquet"),
     ("GET", "/analytics/booked-revenue"),
+    ("GET", "/analytics/booked-revenue.{output}"),
     ("POST", "/backtests"),
     ("GET", "/reports/utilisation"),
     ("GET", "/reports/utilisation.csv"),
