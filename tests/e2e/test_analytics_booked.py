@@ -101,7 +101,7 @@ def test_the_cli_prints_a_table_json_and_csv(booked: Booked, tmp_path: Path) -> 
     ]  # fmt: skip
     refused = runner.invoke(app, [*base, "--from", "2026-12-01", "--to", "2026-11-01"])
     assert refused.exit_code == 1
-    assert "query.to: must be after from" in refused.output
+    assert "--to 2026-11-01 must be after --from 2026-12-01" in refused.output
     not_a_date = runner.invoke(app, [*base, "--from", "December"])
     assert (not_a_date.exit_code, "--from 'December' is not a date" in not_a_date.output) == (1, True)
 
