@@ -56,6 +56,12 @@ def _day_only(value: object) -> object:
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 LocalDay = Annotated[date, BeforeValidator(_day_only)]
+# booked revenue's query, as its report and its chart take it
+BookedBy = Annotated[BookedPeriod, Query(description="day, week (ISO) or month")]
+BookedFrom = Annotated[
+    LocalDay | None, Query(alias="from", description="From this local day (the operator's time zone).")
+]
+BookedTo = Annotated[LocalDay | None, Query(alias="to", description="Until this local day, excluded.")]
 
 
 class Period(enum.StrEnum):
@@ -179,11 +185,9 @@ def revenue_chart(
     summary="Revenue as the ledger booked it: net by kind (subscriptions too), VAT, gross, per period",
 )
 def booked_revenue(
-    group_by: Annotated[BookedPeriod, Query(description="day, week (ISO) or month")] = BookedPeriod.MONTH,
-    first: Annotated[
-        LocalDay | None, Query(alias="from", description="From this local day (the operator's time zone).")
-    ] = None,
-    end: Annotated[LocalDay | None, Query(alias="to", description="Until this local day, excluded.")] = None,
+    group_by: BookedBy = BookedPeriod.MONTH,
+    first: BookedFrom = None,
+    end: BookedTo = None,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
 ) -> Response:
@@ -199,11 +203,9 @@ def booked_revenue(
 )
 def booked_revenue_chart(
     output: ChartFormat,
-    group_by: Annotated[BookedPeriod, Query(description="day, week (ISO) or month")] = BookedPeriod.MONTH,
-    first: Annotated[
-        LocalDay | None, Query(alias="from", description="From this local day (the operator's time zone).")
-    ] = None,
-    end: Annotated[LocalDay | None, Query(alias="to", description="Until this local day, excluded.")] = None,
+    group_by: BookedBy = BookedPeriod.MONTH,
+    first: BookedFrom = None,
+    end: BookedTo = None,
     who: Actor = Depends(actor),
     svc: Services = Depends(services),
     drawer: ChartRenderer = Depends(renderer),

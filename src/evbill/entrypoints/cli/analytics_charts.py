@@ -24,6 +24,8 @@ from evbill.domain.analytics.charts import ChartFormat
 from evbill.domain.analytics.facts import GroupBy, SessionFilter
 from evbill.domain.errors import DomainError
 from evbill.entrypoints.cli.analytics_options import (
+    DayFrom,
+    DayTo,
     Evse,
     From,
     OperatorId,
@@ -31,7 +33,7 @@ from evbill.entrypoints.cli.analytics_options import (
     Station,
     To,
     acting,
-    local_day,
+    local_days,
     window,
 )
 from evbill.entrypoints.cli.output import fail, fail_domain
@@ -97,20 +99,13 @@ def build(container: Container) -> typer.Typer:
         operator: OperatorId,
         out: Out,
         by: Annotated[Period, typer.Option("--by", help="day, week (ISO) or month.")] = Period.MONTH,
-        start: Annotated[
-            str | None, typer.Option("--from", help="From this DATE (local; default: the first entry).")
-        ] = None,
-        end: Annotated[
-            str | None,
-            typer.Option("--to", help="Until this DATE, excluded (default: after the last entry)."),
-        ] = None,
+        start: DayFrom = None,
+        end: DayTo = None,
     ) -> None:
         """Booked revenue (the ledger's) per day, week or month, stacked by kind (subscriptions too)."""
         chosen = output_format(out)
         who = acting(container, operator)
-        first, until = local_day(start, "--from"), local_day(end, "--to")
-        if first is not None and until is not None and until <= first:
-            fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
+        first, until = local_days(start, end)
         services, renderer = container.services, container.charts
 
         def draw() -> bytes:

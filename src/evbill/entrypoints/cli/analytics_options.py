@@ -23,6 +23,13 @@ From = Annotated[
 To = Annotated[
     str | None, typer.Option("--to", help="Started before: DATE (the operator's local midnight) or RFC 3339.")
 ]
+# booked revenue's window: local days of the operator's invoicing time zone
+DayFrom = Annotated[
+    str | None, typer.Option("--from", help="From this DATE (local; default: the first entry).")
+]
+DayTo = Annotated[
+    str | None, typer.Option("--to", help="Until this DATE, excluded (default: after the last entry).")
+]
 Place = Annotated[str | None, typer.Option("--location", help="Only this location.")]
 Station = Annotated[str | None, typer.Option("--station", help="Only this station.")]
 Evse = Annotated[str | None, typer.Option("--evse", help="Only this EVSE.")]
@@ -53,9 +60,13 @@ def window(
         return None, None
     zone = calendar_zone(container.services, who)
     since, until = instant(start, "--from", zone), instant(end, "--to", zone)
+    _not_empty(since, until, start, end)
+    return since, until
+
+
+def _not_empty(since: date | None, until: date | None, start: str | None, end: str | None) -> None:
     if since is not None and until is not None and until <= since:
         fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
-    return since, until
 
 
 def acting(container: Container, operator_id: str) -> Actor:
@@ -73,8 +84,15 @@ def acting(container: Container, operator_id: str) -> Actor:
     return who
 
 
-def local_day(text: str | None, option: str) -> date | None:
-    """``--from`` / ``--to`` as a local day (YYYY-MM-DD), or a plain error naming the option."""
+def local_days(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """``--from`` / ``--to`` as local days (YYYY-MM-DD), ``--to`` after ``--from``, or a plain error
+    naming the option."""
+    first, until = _local_day(start, "--from"), _local_day(end, "--to")
+    _not_empty(first, until, start, end)
+    return first, until
+
+
+def _local_day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:

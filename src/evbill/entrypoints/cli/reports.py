@@ -34,16 +34,18 @@ from evbill.domain.analytics.utilisation_report import COLUMNS, FAULT_COLUMNS, W
 from evbill.domain.errors import DomainError
 from evbill.entrypoints.cli.analytics_charts import output_format
 from evbill.entrypoints.cli.analytics_options import (
+    DayFrom,
+    DayTo,
     Evse,
     Json,
     OperatorId,
     Place,
     Station,
     acting,
-    local_day,
+    local_days,
     window,
 )
-from evbill.entrypoints.cli.output import fail, fail_domain, write_json
+from evbill.entrypoints.cli.output import fail_domain, write_json
 
 DEFAULT_DAYS = 30
 From = Annotated[
@@ -177,21 +179,14 @@ def build(container: Container) -> typer.Typer:
         by: Annotated[
             Period, typer.Option("--by", help="One row per day, ISO week or month.")
         ] = Period.MONTH,
-        start: Annotated[
-            str | None, typer.Option("--from", help="From this DATE (local; default: the first entry).")
-        ] = None,
-        end: Annotated[
-            str | None,
-            typer.Option("--to", help="Until this DATE, excluded (default: after the last entry)."),
-        ] = None,
+        start: DayFrom = None,
+        end: DayTo = None,
         as_json: Json = False,
         to_csv: Csv = None,
     ) -> None:
         """Revenue as booked in the ledger: net by kind (subscriptions too), VAT and gross per period."""
         who = acting(container, operator)
-        first, until = local_day(start, "--from"), local_day(end, "--to")
-        if first is not None and until is not None and until <= first:
-            fail(f"--to {end} must be after --from {start}: the window [from, to) would be empty")
+        first, until = local_days(start, end)
         try:
             shown = booked_cases.shown_booked_revenue(
                 container.services, who, first=first, end=until, period=by

@@ -161,12 +161,7 @@ _PRESENT_END = 3 + _WIDTH + len(PRESENCE)
 
 def _group_sums(row: Any, customers: tuple[int, int]) -> GroupSums:
     """A fact GROUP BY row (key, currency, count, sums..., max of presence...) as group sums."""
-    return GroupSums(
-        row[0], row[1], int(row[2]),
-        tuple(int(value or 0) for value in row[3 : 3 + _WIDTH]),
-        tuple(bool(value) for value in row[3 + _WIDTH : _PRESENT_END]),
-        *customers,
-    )  # fmt: skip
+    return _group_of(row[0], row[1], row[2:_PRESENT_END], customers)
 
 
 def _group_of(key: Any, currency: str, values: Sequence[Any], customers: tuple[int, int]) -> GroupSums:
@@ -452,14 +447,7 @@ class _Adder:
             ]
             return groups, found, sums
         groups = [
-            GroupSums(
-                key,
-                currency,
-                int(values[0]),
-                tuple(int(value or 0) for value in values[1 : 1 + _WIDTH]),
-                tuple(bool(value and value > 0) for value in values[1 + _WIDTH :]),
-                *customers.get((key, currency), none),
-            )  # fmt: skip
+            _group_of(key, currency, values, customers.get((key, currency), none))
             for (key, currency), values in live
         ]
         return groups, found, sums

@@ -20,10 +20,23 @@ periods go in chunks of ``CHUNK``: a year of days is two statements.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Select, and_, cast, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 
 from evbill.adapters.db.ledger.tables import ledger_entries, ledger_period_sums, ledger_postings
 from evbill.adapters.db.repositories import ConnectionSource
@@ -78,6 +91,24 @@ def summed_by_quarter(account_prefixes: tuple[str, ...]) -> bool:
     return all(prefix.startswith(QUARTER_SUMMED_PREFIXES) for prefix in account_prefixes)
 
 
+def _summed(
+    connection: Connection, periods: Sequence[Any], statement_of: Callable[[Sequence[Any], int], Select[Any]]
+) -> list[PeriodSum]:
+    """Run ``statement_of(chunk, offset)`` (period index, account, currency, sum) for the periods a
+    ``CHUNK`` at a time, and gather its rows."""
+    found: list[PeriodSum] = []
+    for offset in range(0, len(periods), CHUNK):
+        rows = connection.execute(statement_of(periods[offset : offset + CHUNK], offset))
+        found.extend(
+            PeriodSum(int(period), account, currency, int(total)) for period, account, currency, total in rows
+        )
+    return found
+
+
+def _accounts(column: Any, account_prefixes: tuple[str, ...]) -> ColumnElement[bool]:
+    return or_(*(column.startswith(prefix, autoescape=True) for prefix in account_prefixes))
+
+
 def rollup_period_sums(
     connection: Connection,
     operator_id: str,
@@ -85,9 +116,8 @@ def rollup_period_sums(
     account_prefixes: tuple[str, ...],
 ) -> list[PeriodSum]:
     r = ledger_period_sums.c
-    found: list[PeriodSum] = []
-    for offset in range(0, len(periods), CHUNK):
-        chunk = periods[offset : offset + CHUNK]
+
+    def statement(chunk: Sequence[tuple[int, int]], offset: int) -> Select[Any]:
         bounds = _quarter_bounds(chunk, offset).subquery("periods")
         within = and_(
             r.operator_id == operator_id,
@@ -97,17 +127,14 @@ def rollup_period_sums(
             r.quarter >= min(first for first, _ in chunk),
             r.quarter < max(end for _, end in chunk),
         )
-        query = (
+        return (
             select(bounds.c.period, r.account, r.currency, func.sum(r.amount))
             .select_from(bounds.join(ledger_period_sums, within))
-            .where(or_(*(r.account.startswith(prefix, autoescape=True) for prefix in account_prefixes)))
+            .where(_accounts(r.account, account_prefixes))
             .group_by(bounds.c.period, r.account, r.currency)
         )
-        found.extend(
-            PeriodSum(int(period), account, currency, int(total))
-            for period, account, currency, total in connection.execute(query)
-        )
-    return found
+
+    return _summed(connection, periods, statement)
 
 
 def period_sums(
@@ -129,9 +156,8 @@ def posting_period_sums(
     account_prefixes: tuple[str, ...],
 ) -> list[PeriodSum]:
     e, p = ledger_entries.c, ledger_postings.c
-    found: list[PeriodSum] = []
-    for offset in range(0, len(periods), CHUNK):
-        chunk = periods[offset : offset + CHUNK]
+
+    def statement(chunk: Sequence[tuple[datetime, datetime]], offset: int) -> Select[Any]:
         bounds = _bounds(chunk, offset).subquery("periods")
         posted_in = and_(
             e.operator_id == operator_id,
@@ -141,21 +167,18 @@ def posting_period_sums(
             e.posted_at >= chunk[0][0],
             e.posted_at < chunk[-1][1],
         )
-        query = (
+        return (
             select(bounds.c.period, p.account, p.currency, func.sum(p.amount))
             .select_from(
                 bounds.join(ledger_entries, posted_in).join(
                     ledger_postings, and_(p.operator_id == e.operator_id, p.entry_id == e.id)
                 )
             )
-            .where(or_(*(p.account.startswith(prefix, autoescape=True) for prefix in account_prefixes)))
+            .where(_accounts(p.account, account_prefixes))
             .group_by(bounds.c.period, p.account, p.currency)
         )
-        found.extend(
-            PeriodSum(int(period), account, currency, int(total))
-            for period, account, currency, total in connection.execute(query)
-        )
-    return found
+
+    return _summed(connection, periods, statement)
 
 
 def posted_span(
